@@ -1,0 +1,286 @@
+"""mm-wide helpers the modelled paths call, unchanged by the seed patch.
+
+Shared by both version models. Each names the C it models (Linux v4.13.9, unchanged in
+v4.14.5 for what is used here):
+
+- include/linux/mm.h: maybe_mkwrite, get_page, put_page, page_mapcount, mm counters,
+  vm_get_page_prot (mm/mmap.c, x86's protection_map) and vma_wants_writenotify (mm/mmap.c);
+- mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap, anon_vma_prepare;
+- mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
+- mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
+- include/linux/pfn_t.h: pfn_t_devmap, pfn_t_valid (which need the config and the memmap);
+- arch/x86/mm/fault.c: the user-access entry (__do_page_fault's VMA and access checks,
+  then handle_mm_fault of the version under test, then the signal for an error result).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from fuzzplug.kernel.state import (
+    ANON_POOL_END,
+    EventKind,
+    Kernel,
+    PageKind,
+    mm_struct,
+    page,
+    pte_ptr,
+    vm_area_struct,
+)
+from fuzzplug.kernel.types import (
+    ENOMEM,
+    FAULT_FLAG_WRITE,
+    PAGE_COPY,
+    PAGE_NONE,
+    PAGE_READONLY,
+    PAGE_SHARED,
+    PAGE_SHIFT,
+    VM_EXEC,
+    VM_FAULT_OOM,
+    VM_FAULT_SIGBUS,
+    VM_FAULT_SIGSEGV,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+    mm_counter,
+    pfn_t,
+    pfn_t_devmap_flags,
+    pfn_t_to_pfn,
+    pgprot_t,
+    pte_mkwrite,
+    pte_t,
+    vm_fault_name,
+)
+
+
+# --- the fault context (include/linux/mm.h: struct vm_fault) ---------------------------------
+
+@dataclass(slots=True)
+class vm_fault:
+    """`struct vm_fault`: what the fault path carries from function to function."""
+
+    vma: vm_area_struct
+    address: int
+    flags: int
+    pgoff: int
+    pte: pte_ptr | None = None
+    orig_pte: pte_t = pte_t(0)
+    page: page | None = None
+    cow_page: page | None = None
+
+
+# --- pfns and pages ---------------------------------------------------------------------------
+
+def pfn_valid(k: Kernel, pfn: int) -> bool:
+    """pfn_valid(): the pfn has a struct page (SPARSEMEM: its section has a memmap)."""
+    return k.memmap.kind(pfn, k.config.DEVMAP) is not PageKind.NONE
+
+
+def pfn_t_valid(k: Kernel, pfn: pfn_t) -> bool:
+    return pfn_valid(k, pfn_t_to_pfn(pfn))
+
+
+def pfn_t_devmap(k: Kernel, pfn: pfn_t) -> bool:
+    return pfn_t_devmap_flags(pfn, k.config.DEVMAP)
+
+
+def is_zero_pfn(k: Kernel, pfn: int) -> bool:
+    return pfn == k.memmap.zero
+
+
+def highest_memmap_pfn(k: Kernel) -> int:
+    """The highest pfn with a memmap (mm/internal.h); the anonymous pool ends the map."""
+    return max(ANON_POOL_END - 1, k.memmap.ram[1], k.memmap.device[1], k.memmap.zero)
+
+
+def pfn_to_page(k: Kernel, pfn: int) -> page:
+    """pfn_to_page(): the struct page of a valid pfn (created on first sight for pool pfns,
+    unallocated until alloc_page_vma hands them out)."""
+    p = k.pages.get(pfn)
+    if p is None:
+        kind = k.memmap.kind(pfn, k.config.DEVMAP)
+        assert kind is not PageKind.NONE, "pfn_to_page() of a pfn without a struct page"
+        p = page(pfn, kind, _refcount=0, allocated=False)
+        k.pages[pfn] = p
+    return p
+
+
+def PageAnon(p: page) -> bool:
+    return p.anon
+
+
+def page_count(p: page) -> int:
+    return p._refcount
+
+
+def page_mapcount(p: page) -> int:
+    return p._mapcount
+
+
+def get_page(k: Kernel, p: page) -> None:
+    """get_page(): VM_BUG_ON_PAGE(page_ref_count(page) <= 0), then take a reference."""
+    k.VM_BUG_ON(p._refcount <= 0, "get_page", "page_ref_count(page) <= 0")
+    p._refcount += 1
+    k.event(EventKind.REF, "get_page", pfn=p.pfn, refcount=p._refcount)
+
+
+def put_page(k: Kernel, p: page) -> None:
+    """put_page(): drop a reference; the page is freed at zero (ZONE_DEVICE pages go back to
+    their pgmap, which the model does not distinguish)."""
+    p._refcount -= 1
+    k.event(EventKind.REF, "put_page", pfn=p.pfn, refcount=p._refcount)
+
+
+def page_add_file_rmap(k: Kernel, p: page) -> None:
+    p._mapcount += 1
+    k.event(EventKind.RMAP, "page_add_file_rmap", pfn=p.pfn, mapcount=p._mapcount)
+
+
+def page_remove_rmap(k: Kernel, p: page) -> None:
+    p._mapcount -= 1
+    k.event(EventKind.RMAP, "page_remove_rmap", pfn=p.pfn, mapcount=p._mapcount)
+
+
+def page_add_new_anon_rmap(k: Kernel, p: page, vma: vm_area_struct, address: int) -> None:
+    p.anon = True
+    p._mapcount = 1
+    k.event(EventKind.RMAP, "page_add_new_anon_rmap", pfn=p.pfn, mapcount=p._mapcount)
+
+
+def set_page_dirty(k: Kernel, p: page) -> bool:
+    dirtied = not p.dirty
+    p.dirty = True
+    k.event(EventKind.PAGE_FLAG, "set_page_dirty", pfn=p.pfn)
+    return dirtied
+
+
+def mark_page_accessed(k: Kernel, p: page) -> None:
+    p.referenced = True
+    k.event(EventKind.PAGE_FLAG, "mark_page_accessed", pfn=p.pfn)
+
+
+# --- mm counters --------------------------------------------------------------------------------
+
+def mm_counter_file(p: page) -> mm_counter:
+    """File pages count as MM_FILEPAGES (shmem's PageSwapBacked is not modelled)."""
+    return mm_counter.MM_FILEPAGES
+
+
+def mm_counter_of(p: page) -> mm_counter:
+    """mm_counter(page) in C (renamed: the enum is `mm_counter` here)."""
+    return mm_counter.MM_ANONPAGES if PageAnon(p) else mm_counter_file(p)
+
+
+def inc_mm_counter_fast(mm: mm_struct, member: mm_counter) -> None:
+    mm.rss_stat[member] += 1
+    mm.kernel.event(EventKind.COUNTER, "inc_mm_counter", counter=member.value,
+                    value=mm.rss_stat[member])
+
+
+def dec_mm_counter_fast(mm: mm_struct, member: mm_counter) -> None:
+    mm.rss_stat[member] -= 1
+    mm.kernel.event(EventKind.COUNTER, "dec_mm_counter", counter=member.value,
+                    value=mm.rss_stat[member])
+
+
+# --- protections ----------------------------------------------------------------------------------
+
+def maybe_mkwrite(pte: pte_t, vma: vm_area_struct) -> pte_t:
+    """maybe_mkwrite() (include/linux/mm.h): writable only if the VMA has VM_WRITE; it does
+    not look at VM_SHARED."""
+    if vma.vm_flags & VM_WRITE:
+        pte = pte_mkwrite(pte)
+    return pte
+
+
+def vm_get_page_prot(vm_flags: int) -> pgprot_t:
+    """vm_get_page_prot() (mm/mmap.c) over x86's protection_map (__P000..__S111, without
+    VM_EXEC, which the model does not vary)."""
+    read = bool(vm_flags & (VM_READ | VM_EXEC))
+    write = bool(vm_flags & VM_WRITE)
+    if vm_flags & VM_SHARED:
+        return PAGE_SHARED if write else (PAGE_READONLY if read else PAGE_NONE)
+    return PAGE_COPY if write else (PAGE_READONLY if read else PAGE_NONE)
+
+
+def vma_wants_writenotify(vm_flags: int, has_mkwrite_ops: bool) -> bool:
+    """vma_wants_writenotify() (mm/mmap.c): a shared writable mapping whose vm_ops have
+    page_mkwrite or pfn_mkwrite is write-protected so the first write is seen."""
+    return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) and has_mkwrite_ops
+
+
+def vma_page_prot(vm_flags: int, has_mkwrite_ops: bool) -> pgprot_t:
+    """vma_set_page_prot() (mm/mmap.c): with write-notify, the prot of the private
+    equivalent (read-only)."""
+    if vma_wants_writenotify(vm_flags, has_mkwrite_ops):
+        return vm_get_page_prot(vm_flags & ~VM_SHARED)
+    return vm_get_page_prot(vm_flags)
+
+
+# --- allocations (each can be made to fail) ------------------------------------------------------
+
+def anon_vma_prepare(k: Kernel, vma: vm_area_struct) -> int:
+    """anon_vma_prepare() (mm/rmap.c): allocates the VMA's anon_vma the first time; 0 or
+    -ENOMEM."""
+    if vma.anon_vma:
+        return 0
+    if k.should_fail_alloc("anon_vma_prepare"):
+        return -ENOMEM
+    vma.anon_vma = True
+    return 0
+
+
+def alloc_page_vma(k: Kernel, vma: vm_area_struct, address: int) -> page | None:
+    """alloc_page_vma(GFP_HIGHUSER_MOVABLE): the next page of the anonymous pool, refcount 1,
+    or NULL (fault injection, or the pool is exhausted)."""
+    if k.should_fail_alloc("alloc_page_vma") or k.next_anon_pfn >= ANON_POOL_END:
+        return None
+    p = pfn_to_page(k, k.next_anon_pfn)
+    k.next_anon_pfn += 1
+    p.allocated = True
+    p._refcount = 1
+    p._mapcount = 0
+    return p
+
+
+# --- the user-access entry (arch/x86/mm/fault.c: __do_page_fault) --------------------------------
+
+SIGSEGV = "SIGSEGV"
+SIGBUS = "SIGBUS"
+
+
+def do_user_fault(k: Kernel, address: int, flags: int,
+                  handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
+    """A user access at `address` that faults: find the VMA (no VMA → SIGSEGV), check the
+    access against vm_flags (access_error(): a write needs VM_WRITE, a read needs one of
+    VM_READ|VM_EXEC|VM_WRITE; else SIGSEGV), call handle_mm_fault() of the version under
+    test, and turn VM_FAULT_SIGBUS/SIGSEGV into the signal (VM_FAULT_OOM into the OOM
+    killer, recorded as a signal too). Returns the VM_FAULT_* result (VM_FAULT_SIGSEGV when
+    the access is refused before handle_mm_fault)."""
+    vma = k.vma
+    if not (vma.vm_start <= address < vma.vm_end):
+        k.branch("do_user_fault:bad_area")
+        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="bad_area")
+        return VM_FAULT_SIGSEGV
+    if flags & FAULT_FLAG_WRITE:
+        refused = not (vma.vm_flags & VM_WRITE)
+    else:
+        refused = not (vma.vm_flags & (VM_READ | VM_EXEC | VM_WRITE))
+    if refused:
+        k.branch("do_user_fault:access_error")
+        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="access_error")
+        return VM_FAULT_SIGSEGV
+    k.branch("do_user_fault:handle_mm_fault")
+    ret = handle_mm_fault(vma, address, flags)
+    if ret & VM_FAULT_OOM:
+        k.event(EventKind.SIGNAL, "mm_fault_error", signal="OOM", ret=vm_fault_name(ret))
+    elif ret & VM_FAULT_SIGBUS:
+        k.event(EventKind.SIGNAL, "mm_fault_error", signal=SIGBUS, ret=vm_fault_name(ret))
+    elif ret & VM_FAULT_SIGSEGV:
+        k.event(EventKind.SIGNAL, "mm_fault_error", signal=SIGSEGV, ret=vm_fault_name(ret))
+    return ret
+
+
+def linear_page_index(vma: vm_area_struct, address: int) -> int:
+    return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff

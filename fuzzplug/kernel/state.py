@@ -1,0 +1,383 @@
+"""The modelled kernel's objects and the record of a run.
+
+One `Kernel` is one booted kernel with one process: its configuration (`Config`), the
+memory map (`Memmap`: which pfns have a `struct page` and of what kind), the `struct page`s,
+one `mm_struct` with its page table and rss counters, one `vm_area_struct`, and what the run
+records: an ordered event trace, the branch ids taken, the WARN_ON_ONCE once-state.
+
+Mutable kernel objects change only through the functions that change them in the kernel
+(`set_pte_at` and friends in `fuzzplug.kernel.arch`, `get_page`/`put_page` and the rmap and
+counter helpers in `fuzzplug.kernel.mm`). Every stateful class has `_check_invariants()`;
+it returns the list of kernel invariants that do not hold (a model may legitimately break
+one, e.g. a negative mapcount is a real kernel bug that `print_bad_pte` reports), while
+structural corruption of the model itself is asserted.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fuzzplug.kernel.types import (
+    PAGE_SHIFT,
+    mm_counter,
+    pgprot_t,
+    pte_none,
+    pte_t,
+)
+
+
+class Arch(enum.Enum):
+    """The architectures whose hooks are modelled (`fuzzplug.kernel.arch`)."""
+
+    x86_64 = "x86_64"
+    ppc64 = "ppc64"
+    arm64 = "arm64"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Compile-time and boot-time switches: the config axes of a run.
+
+    `HAVE_PTE_SPECIAL` (from __HAVE_ARCH_PTE_SPECIAL) and `DEVMAP` (__HAVE_ARCH_PTE_DEVMAP) are
+    free parameters, even where the chosen architecture fixes them in reality (x86-64 has both;
+    arm64 of v4.13 has special but no devmap): HAVE_PTE_SPECIAL=0 stands for the architectures
+    without a special bit (arm, mips, sh...), run with the chosen architecture's hooks.
+    `DEBUG_VM` turns on VM_BUG_ON/VM_WARN_ON and the architectures' debug checks.
+    `PAT` is x86's page attribute table (track_pfn_insert); ignored elsewhere.
+    """
+
+    HAVE_PTE_SPECIAL: bool = True
+    DEVMAP: bool = True
+    arch: Arch = Arch.x86_64
+    DEBUG_VM: bool = False
+    PAT: bool = True
+
+    def to_json(self) -> dict:
+        return {"HAVE_PTE_SPECIAL": int(self.HAVE_PTE_SPECIAL), "DEVMAP": int(self.DEVMAP),
+                "arch": self.arch.value, "DEBUG_VM": int(self.DEBUG_VM), "PAT": int(self.PAT)}
+
+
+class PageKind(enum.Enum):
+    """What a pfn is in the memory map."""
+
+    RAM = "ram"  # system RAM with a struct page (a file page of the mapped object)
+    DEVICE = "device"  # device memory: ZONE_DEVICE struct pages when DEVMAP, else none
+    ZERO = "zero"  # the shared zero page
+    ANON = "anon"  # anonymous pages the model allocates (COW copies)
+    NONE = "none"  # no struct page (MMIO, holes)
+
+
+ANON_POOL_START = 0x1000  # pfns handed out by alloc_page_vma, in order
+ANON_POOL_END = 0x2000
+
+
+@dataclass(frozen=True, slots=True)
+class Memmap:
+    """The physical memory map: which pfns are RAM, device memory, the zero page.
+
+    Ranges are inclusive (`ram=0x10-0x1f` in the op language). Pfns outside every range have
+    no struct page (pfn_valid() is false), like MMIO. The anonymous pool
+    [ANON_POOL_START, ANON_POOL_END) is RAM the page allocator hands out for COW copies.
+    """
+
+    ram: tuple[int, int] = (0x10, 0x1F)
+    device: tuple[int, int] = (0x80, 0x8F)
+    zero: int = 0x1
+
+    def kind(self, pfn: int, devmap: bool) -> PageKind:
+        if pfn == self.zero:
+            return PageKind.ZERO
+        if self.ram[0] <= pfn <= self.ram[1]:
+            return PageKind.RAM
+        if self.device[0] <= pfn <= self.device[1]:
+            return PageKind.DEVICE if devmap else PageKind.NONE
+        if ANON_POOL_START <= pfn < ANON_POOL_END:
+            return PageKind.ANON
+        return PageKind.NONE
+
+    def to_json(self) -> dict:
+        return {"ram": list(self.ram), "device": list(self.device), "zero": self.zero}
+
+
+@dataclass(slots=True)
+class page:
+    """`struct page`: the fields the paths touch.
+
+    `_refcount` is page_count(); `_mapcount` is page_mapcount() (the C field plus one);
+    `dirty` is PG_dirty, `referenced` is what mark_page_accessed() leaves behind.
+    """
+
+    pfn: int
+    kind: PageKind
+    _refcount: int = 1
+    _mapcount: int = 0
+    anon: bool = False
+    dirty: bool = False
+    referenced: bool = False
+    allocated: bool = True  # an anon-pool page is allocated once alloc_page_vma hands it out
+
+    def to_json(self) -> dict:
+        return {"pfn": self.pfn, "kind": self.kind.value, "refcount": self._refcount,
+                "mapcount": self._mapcount, "anon": self.anon, "dirty": self.dirty,
+                "referenced": self.referenced}
+
+    def _check_invariants(self) -> list[str]:
+        broken = []
+        if self._refcount < 0:
+            broken.append(f"page {self.pfn:#x}: refcount {self._refcount} < 0")
+        if self._mapcount < 0:
+            broken.append(f"page {self.pfn:#x}: mapcount {self._mapcount} < 0")
+        if self._refcount < self._mapcount:
+            broken.append(f"page {self.pfn:#x}: refcount {self._refcount} < mapcount "
+                          f"{self._mapcount}")
+        return broken
+
+
+class VmOps(enum.IntFlag):
+    """Which `vm_operations_struct` callbacks the VMA has, besides `fault` (always there).
+
+    pfn_mkwrite behaves as v4.13's dax_pfn_mkwrite() with a DAX entry present (fs/dax.c):
+    finish_mkwrite_fault(), then VM_FAULT_NOPAGE whatever it returned. page_mkwrite behaves
+    as filemap_page_mkwrite(): the page is dirtied and returned locked (VM_FAULT_LOCKED).
+    """
+
+    pfn_mkwrite = 1
+    page_mkwrite = 2
+
+
+@dataclass(slots=True)
+class vm_area_struct:
+    """`struct vm_area_struct`: [vm_start, vm_end), vm_flags, vm_page_prot, vm_pgoff, vm_ops."""
+
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_page_prot: pgprot_t
+    vm_pgoff: int
+    vm_ops: VmOps
+    vm_mm: "mm_struct"
+    anon_vma: bool = False  # whether anon_vma_prepare() has allocated it
+
+    def to_json(self) -> dict:
+        return {"vm_start": self.vm_start, "vm_end": self.vm_end, "vm_flags": self.vm_flags,
+                "vm_page_prot": self.vm_page_prot.val, "vm_pgoff": self.vm_pgoff,
+                "vm_ops": int(self.vm_ops)}
+
+
+class pte_ptr:
+    """A pointer to one PTE slot: `pte[0]` reads the entry, as `*pte` does in C.
+
+    Only the architecture hooks store through it (`_store`), as only set_pte_at() and
+    friends write page-table entries in the kernel.
+    """
+
+    __slots__ = ("mm", "index")
+
+    def __init__(self, mm: "mm_struct", index: int):
+        self.mm = mm
+        self.index = index
+
+    def __getitem__(self, i: int) -> pte_t:
+        assert i == 0, "only *pte is modelled"
+        return self.mm.pgtable.get(self.index, pte_t(0))
+
+    def _store(self, entry: pte_t) -> None:
+        if pte_none(entry):
+            self.mm.pgtable.pop(self.index, None)
+        else:
+            self.mm.pgtable[self.index] = entry
+
+
+# Page-table geometry (x86-64 4-level; p4d folded): a PTE table covers 2 MiB, a PMD table
+# 1 GiB, a PUD table 512 GiB.
+PTE_TABLE_SHIFT = 9
+PMD_TABLE_SHIFT = 18
+PUD_TABLE_SHIFT = 27
+
+
+@dataclass(slots=True)
+class mm_struct:
+    """`struct mm_struct`: the page table (PTEs by virtual page number), which page-table pages
+    exist, and the rss counters."""
+
+    kernel: "Kernel"
+    pgtable: dict[int, pte_t] = field(default_factory=dict)
+    pud_tables: set[int] = field(default_factory=set)
+    pmd_tables: set[int] = field(default_factory=set)
+    pte_tables: set[int] = field(default_factory=set)
+    rss_stat: dict[mm_counter, int] = field(
+        default_factory=lambda: {c: 0 for c in mm_counter})
+
+    def _check_invariants(self) -> list[str]:
+        broken = [f"{c.value} = {n} < 0" for c, n in self.rss_stat.items() if n < 0]
+        for vpn, entry in self.pgtable.items():
+            assert not pte_none(entry), "a none PTE is stored as absence"
+            assert (vpn >> PTE_TABLE_SHIFT) in self.pte_tables, "PTE without a PTE table"
+        return broken
+
+
+class EventKind(enum.Enum):
+    """What a trace event is. String values: traces serialise stably."""
+
+    BUG = "bug"  # BUG_ON/VM_BUG_ON fired: the call ends like an oops
+    WARN = "warn"  # WARN_ON/WARN_ON_ONCE/VM_WARN_ON fired (printed=False: once-state held it)
+    BAD_PTE = "bad_pte"  # print_bad_pte(): "BUG: Bad page map", tainted
+    SIGNAL = "signal"  # the user access ends in a signal (SIGSEGV, SIGBUS)
+    ARCH = "arch"  # an architecture hook ran (set_pte_at, ptep_set_access_flags...)
+    REF = "ref"  # get_page/put_page
+    RMAP = "rmap"  # mapcount changed
+    COUNTER = "counter"  # an mm rss counter changed
+    ALLOC = "alloc"  # an allocation succeeded
+    ALLOC_FAIL = "alloc_fail"  # an allocation failed (fault injection)
+    CALLBACK = "callback"  # a vm_ops callback ran
+    PAGE_FLAG = "page_flag"  # set_page_dirty, mark_page_accessed
+    CALL = "call"  # a modelled entry point was called (the op)
+    RET = "ret"  # ...and returned
+
+
+# Kinds a caller or the rest of the kernel can observe (the oracle compares these).
+OBSERVABLE_KINDS = frozenset({EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One trace entry: its kind, the C function it happened in, and details."""
+
+    kind: EventKind
+    function: str
+    detail: tuple[tuple[str, object], ...] = ()
+
+    def to_json(self) -> dict:
+        out: dict = {"kind": self.kind.value, "function": self.function}
+        out.update(self.detail)
+        return out
+
+    def get(self, key: str, default=None):
+        return dict(self.detail).get(key, default)
+
+
+class Oops(Exception):
+    """A BUG_ON fired: the model's stand-in for the oops that ends the task's call.
+
+    Internal to the model runner: `run_op` catches it and records the call as ended by a
+    BUG. It never leaves the package.
+    """
+
+    def __init__(self, function: str, condition: str):
+        super().__init__(f"{function}: {condition}")
+        self.function = function
+        self.condition = condition
+
+
+FaultHandler = Callable[["Kernel", "object"], int]
+
+
+class Kernel:
+    """One booted kernel running one process with one VMA; everything a run records."""
+
+    def __init__(self, config: Config, memmap: Memmap, *, vm_start: int, vm_end: int,
+                 vm_flags: int, vm_ops: VmOps, vm_pgoff: int, vm_page_prot: pgprot_t):
+        self.config = config
+        self.memmap = memmap
+        self.events: list[Event] = []
+        self.branches: list[str] = []
+        self.warned_once: set[str] = set()
+        self.alloc_count = 0  # allocations attempted so far
+        self.fail_at: int | None = None  # the allocation number that fails
+        self.next_anon_pfn = ANON_POOL_START
+        self.tainted = False
+        self.pages: dict[int, page] = {}
+        for lo, hi in (memmap.ram, memmap.device):
+            for pfn in range(lo, hi + 1):
+                kind = memmap.kind(pfn, config.DEVMAP)
+                if kind is not PageKind.NONE:
+                    self.pages[pfn] = page(pfn, kind)
+        if memmap.kind(memmap.zero, config.DEVMAP) is PageKind.ZERO:
+            self.pages[memmap.zero] = page(memmap.zero, PageKind.ZERO)
+        self.mm = mm_struct(self)
+        self.vma = vm_area_struct(vm_start, vm_end, vm_flags, vm_page_prot, vm_pgoff, vm_ops,
+                                  self.mm)
+        # The VMA's vm_ops->fault: pluggable, set by the target (see fuzzplug.kernel.mm).
+        self.fault_handler: FaultHandler | None = None
+
+    # --- the record ---------------------------------------------------------------------
+    def event(self, kind: EventKind, function: str, **detail) -> None:
+        self.events.append(Event(kind, function, tuple(detail.items())))
+
+    def branch(self, branch_id: str) -> None:
+        """Record that the branch `branch_id` (`function:branch...`) was taken."""
+        self.branches.append(branch_id)
+
+    # --- the kernel's assertion macros ----------------------------------------------------
+    def BUG_ON(self, cond: bool, function: str, text: str) -> None:
+        if cond:
+            self.event(EventKind.BUG, function, condition=text)
+            raise Oops(function, text)
+
+    def VM_BUG_ON(self, cond: bool, function: str, text: str) -> None:
+        if self.config.DEBUG_VM:
+            self.BUG_ON(cond, function, text)
+
+    def WARN_ON(self, cond: bool, function: str, text: str) -> bool:
+        if cond:
+            self.event(EventKind.WARN, function, condition=text, printed=True)
+            self.tainted = True
+        return cond
+
+    def WARN_ON_ONCE(self, cond: bool, function: str, text: str) -> bool:
+        if cond:
+            site = f"{function}:{text}"
+            printed = site not in self.warned_once
+            self.warned_once.add(site)
+            self.event(EventKind.WARN, function, condition=text, printed=printed)
+            self.tainted = True
+        return cond
+
+    def VM_WARN_ON(self, cond: bool, function: str, text: str) -> bool:
+        """VM_WARN_ON(): only evaluated under CONFIG_DEBUG_VM (else it compiles away)."""
+        if self.config.DEBUG_VM:
+            return self.WARN_ON(cond, function, text)
+        return False
+
+    def VM_WARN_ONCE(self, cond: bool, function: str, text: str) -> bool:
+        if self.config.DEBUG_VM:
+            return self.WARN_ON_ONCE(cond, function, text)
+        return False
+
+    # --- fault injection ------------------------------------------------------------------
+    def should_fail_alloc(self, site: str) -> bool:
+        """Every allocation of the modelled paths asks here first; `fail_alloc nth=N` makes
+        the Nth next one fail."""
+        self.alloc_count += 1
+        if self.fail_at is not None and self.alloc_count == self.fail_at:
+            self.fail_at = None
+            self.event(EventKind.ALLOC_FAIL, site)
+            return True
+        self.event(EventKind.ALLOC, site)
+        return False
+
+    def fail_nth_alloc(self, nth: int) -> None:
+        self.fail_at = self.alloc_count + nth if nth > 0 else None
+
+    # --- the snapshot -----------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """The final state: every PTE, every struct page, the counters; compares by value and
+        serialises to JSON (keys are strings, values plain)."""
+        return {
+            "ptes": {f"{vpn << PAGE_SHIFT:#x}": self.mm.pgtable[vpn].to_json()
+                     for vpn in sorted(self.mm.pgtable)},
+            "pages": {f"{pfn:#x}": self.pages[pfn].to_json() for pfn in sorted(self.pages)
+                      if self.pages[pfn].allocated},
+            "counters": {c.value: n for c, n in self.mm.rss_stat.items()},
+            "pgtables": {"pud": len(self.mm.pud_tables), "pmd": len(self.mm.pmd_tables),
+                         "pte": len(self.mm.pte_tables)},
+            "tainted": self.tainted,
+        }
+
+    def _check_invariants(self) -> list[str]:
+        broken = self.mm._check_invariants()
+        for p in self.pages.values():
+            broken.extend(p._check_invariants())
+        return broken

@@ -1,0 +1,302 @@
+"""Kernel values and the header helpers that the modelled paths use.
+
+Everything here is unchanged by the seed patch, so it is shared by both version models
+(`v4_13`, `v4_14`). Values are immutable, as in C where `pte_t`, `pfn_t` and `pgprot_t` are
+passed by value; a `pte_mk*` helper returns a new value.
+
+Sources (read, not copied): include/linux/pfn_t.h, include/linux/mm.h (maybe_mkwrite,
+is_cow_mapping, VM_* flags), arch/x86/include/asm/pgtable.h and pgtable_types.h (the PTE bit
+layout and the pte_* helpers), include/linux/mm_types.h (VM_FAULT_*), all as in Linux v4.13.9
+(tree kinmax/linux-4.13.19) and unchanged in v4.14.5 for what is used here.
+
+The raw PTE layout is x86-64's for every modelled architecture (bit positions as in
+arch/x86/include/asm/pgtable_types.h). Architecture differences that matter to the paths are
+modelled in `fuzzplug.kernel.arch`, in the hooks where the kernel puts them. The one
+architecture-only hardware bit the hooks need, arm64's PTE_RDONLY, gets a spare bit here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = ~(PAGE_SIZE - 1)
+U64 = (1 << 64) - 1
+
+# --- errno values, as the kernel returns them (negative) -------------------------------------
+EFAULT = 14
+EBUSY = 16
+EINVAL = 22
+ENOMEM = 12
+ERRNO_NAMES = {0: "0", -EFAULT: "-EFAULT", -EBUSY: "-EBUSY", -EINVAL: "-EINVAL", -ENOMEM: "-ENOMEM"}
+
+
+def errname(ret: int) -> str:
+    """A return code as the kernel source spells it (`-EBUSY`), for traces."""
+    return ERRNO_NAMES.get(ret, str(ret))
+
+
+# --- x86-64 PTE bits (arch/x86/include/asm/pgtable_types.h) ----------------------------------
+_PAGE_PRESENT = 1 << 0
+_PAGE_RW = 1 << 1
+_PAGE_USER = 1 << 2
+_PAGE_PWT = 1 << 3
+_PAGE_PCD = 1 << 4
+_PAGE_ACCESSED = 1 << 5
+_PAGE_DIRTY = 1 << 6
+_PAGE_PAT = 1 << 7
+_PAGE_PROTNONE = 1 << 8  # _PAGE_BIT_GLOBAL, reused when not present
+_PAGE_SPECIAL = 1 << 9  # _PAGE_BIT_SOFTW1
+_PAGE_ARM64_RDONLY = 1 << 10  # _PAGE_BIT_SOFTW2: stands for arm64's PTE_RDONLY (bit 7 there)
+_PAGE_SOFT_DIRTY = 1 << 11  # _PAGE_BIT_SOFTW3
+_PAGE_DEVMAP = 1 << 58  # _PAGE_BIT_SOFTW4
+_PAGE_NX = 1 << 63
+_PAGE_CACHE_MASK = _PAGE_PAT | _PAGE_PCD | _PAGE_PWT
+PTE_PFN_MASK = ((1 << 52) - 1) & PAGE_MASK  # bits 12..51
+
+PTE_BIT_NAMES = (
+    (_PAGE_PRESENT, "PRESENT"),
+    (_PAGE_RW, "RW"),
+    (_PAGE_USER, "USER"),
+    (_PAGE_PWT, "PWT"),
+    (_PAGE_PCD, "PCD"),
+    (_PAGE_ACCESSED, "ACCESSED"),
+    (_PAGE_DIRTY, "DIRTY"),
+    (_PAGE_PAT, "PAT"),
+    (_PAGE_PROTNONE, "PROTNONE"),
+    (_PAGE_SPECIAL, "SPECIAL"),
+    (_PAGE_ARM64_RDONLY, "RDONLY"),
+    (_PAGE_SOFT_DIRTY, "SOFT_DIRTY"),
+    (_PAGE_DEVMAP, "DEVMAP"),
+    (_PAGE_NX, "NX"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class pgprot_t:
+    """`pgprot_t`: the protection bits a new PTE is built from."""
+
+    val: int
+
+    def __repr__(self) -> str:
+        return f"pgprot_t({pte_flag_names(self.val)})"
+
+
+@dataclass(frozen=True, slots=True)
+class pte_t:
+    """`pte_t`: a raw page-table entry value (x86-64 layout; see the module docstring)."""
+
+    val: int
+
+    def __repr__(self) -> str:
+        if not self.val:
+            return "pte_t(none)"
+        return f"pte_t(pfn={pte_pfn(self):#x} {pte_flag_names(self.val)})"
+
+    def to_json(self) -> dict:
+        """The entry as named bits and a pfn: what snapshots and traces show."""
+        flags = self.val & ~PTE_PFN_MASK
+        return {"pfn": pte_pfn(self), "flags": pte_flag_names(flags)}
+
+
+def pte_flag_names(val: int) -> str:
+    """The set bits of a PTE or pgprot value by name, joined with `|` (`0` if none)."""
+    names = [name for bit, name in PTE_BIT_NAMES if val & bit]
+    return "|".join(names) if names else "0"
+
+
+def __pgprot(val: int) -> pgprot_t:
+    return pgprot_t(val & U64)
+
+
+# x86-64 protections (pgtable_types.h: PAGE_NONE, PAGE_SHARED, PAGE_COPY, PAGE_READONLY).
+PAGE_NONE = __pgprot(_PAGE_PROTNONE | _PAGE_ACCESSED)
+PAGE_SHARED = __pgprot(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+PAGE_COPY = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+PAGE_READONLY = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+
+# Cache modes of a prot (arch/x86/mm/pat.c, cachemode2protval): WB is 0, UC- is PCD.
+_PAGE_CACHE_MODE_WB = 0
+_PAGE_CACHE_MODE_UC_MINUS = _PAGE_PCD
+
+
+def pte_none(pte: pte_t) -> bool:
+    """pte_none(): no bits set (x86 ignores the KNL erratum bits, not modelled)."""
+    return pte.val == 0
+
+
+def pte_present(pte: pte_t) -> bool:
+    """pte_present(): PRESENT or PROTNONE."""
+    return bool(pte.val & (_PAGE_PRESENT | _PAGE_PROTNONE))
+
+
+def pte_protnone(pte: pte_t) -> bool:
+    """pte_protnone() (x86, CONFIG_NUMA_BALANCING): PROTNONE without PRESENT."""
+    return (pte.val & (_PAGE_PROTNONE | _PAGE_PRESENT)) == _PAGE_PROTNONE
+
+
+def pte_write(pte: pte_t) -> bool:
+    return bool(pte.val & _PAGE_RW)
+
+
+def pte_dirty(pte: pte_t) -> bool:
+    return bool(pte.val & _PAGE_DIRTY)
+
+
+def pte_young(pte: pte_t) -> bool:
+    return bool(pte.val & _PAGE_ACCESSED)
+
+
+def pte_special(pte: pte_t) -> bool:
+    return bool(pte.val & _PAGE_SPECIAL)
+
+
+def pte_devmap(pte: pte_t) -> bool:
+    return bool(pte.val & _PAGE_DEVMAP)
+
+
+def pte_pfn(pte: pte_t) -> int:
+    return (pte.val & PTE_PFN_MASK) >> PAGE_SHIFT
+
+
+def pte_same(a: pte_t, b: pte_t) -> bool:
+    """pte_same(): raw values compare equal."""
+    return a.val == b.val
+
+
+def pte_set_flags(pte: pte_t, flags: int) -> pte_t:
+    return pte_t(pte.val | flags)
+
+
+def pte_clear_flags(pte: pte_t, flags: int) -> pte_t:
+    return pte_t(pte.val & ~flags & U64)
+
+
+def pte_mkyoung(pte: pte_t) -> pte_t:
+    return pte_set_flags(pte, _PAGE_ACCESSED)
+
+
+def pte_mkdirty(pte: pte_t) -> pte_t:
+    """pte_mkdirty() sets DIRTY and SOFT_DIRTY (x86; ppc64 likewise)."""
+    return pte_set_flags(pte, _PAGE_DIRTY | _PAGE_SOFT_DIRTY)
+
+
+def pte_mkwrite(pte: pte_t) -> pte_t:
+    return pte_set_flags(pte, _PAGE_RW)
+
+
+def pte_mkspecial(pte: pte_t) -> pte_t:
+    return pte_set_flags(pte, _PAGE_SPECIAL)
+
+
+def pte_mkdevmap(pte: pte_t) -> pte_t:
+    """pte_mkdevmap() sets SPECIAL and DEVMAP (x86 and ppc64 alike)."""
+    return pte_set_flags(pte, _PAGE_SPECIAL | _PAGE_DEVMAP)
+
+
+def pfn_pte(pfn: int, prot: pgprot_t) -> pte_t:
+    return pte_t(((pfn << PAGE_SHIFT) & PTE_PFN_MASK) | (prot.val & ~PTE_PFN_MASK & U64))
+
+
+# --- pfn_t (include/linux/pfn_t.h) ------------------------------------------------------------
+PFN_SG_CHAIN = 1 << 63
+PFN_SG_LAST = 1 << 62
+PFN_DEV = 1 << 61
+PFN_MAP = 1 << 60
+PFN_FLAGS_MASK = ((~PAGE_MASK) & U64) << (64 - PAGE_SHIFT) & U64
+PFN_FLAG_NAMES = ("PFN_SG_CHAIN", "PFN_SG_LAST", "PFN_DEV", "PFN_MAP")
+
+
+@dataclass(frozen=True, slots=True)
+class pfn_t:
+    """`pfn_t`: a pfn with flags in the top bits."""
+
+    val: int
+
+    def __repr__(self) -> str:
+        flags = [n for n, b in zip(PFN_FLAG_NAMES, (PFN_SG_CHAIN, PFN_SG_LAST, PFN_DEV, PFN_MAP))
+                 if self.val & b]
+        return f"pfn_t({pfn_t_to_pfn(self):#x}{' ' + '|'.join(flags) if flags else ''})"
+
+
+def __pfn_to_pfn_t(pfn: int, flags: int) -> pfn_t:
+    return pfn_t((pfn | (flags & PFN_FLAGS_MASK)) & U64)
+
+
+def pfn_t_to_pfn(pfn: pfn_t) -> int:
+    return pfn.val & ~PFN_FLAGS_MASK & U64
+
+
+def pfn_t_pte(pfn: pfn_t, prot: pgprot_t) -> pte_t:
+    return pfn_pte(pfn_t_to_pfn(pfn), prot)
+
+
+def pfn_t_has_page(pfn: pfn_t) -> bool:
+    """PFN_MAP set, or PFN_DEV clear."""
+    return bool(pfn.val & PFN_MAP) or not (pfn.val & PFN_DEV)
+
+
+def pfn_t_devmap_flags(pfn: pfn_t, have_arch_pte_devmap: bool) -> bool:
+    """pfn_t_devmap(): PFN_DEV and PFN_MAP both set; always false without
+    __HAVE_ARCH_PTE_DEVMAP (a compile-time switch, hence the parameter)."""
+    if not have_arch_pte_devmap:
+        return False
+    both = PFN_DEV | PFN_MAP
+    return (pfn.val & both) == both
+
+
+# --- vm_flags (include/linux/mm.h) -------------------------------------------------------------
+VM_READ = 0x00000001
+VM_WRITE = 0x00000002
+VM_EXEC = 0x00000004
+VM_SHARED = 0x00000008
+VM_MAYREAD = 0x00000010
+VM_MAYWRITE = 0x00000020
+VM_PFNMAP = 0x00000400
+VM_MIXEDMAP = 0x10000000
+VM_FLAG_NAMES = {
+    VM_READ: "VM_READ", VM_WRITE: "VM_WRITE", VM_EXEC: "VM_EXEC", VM_SHARED: "VM_SHARED",
+    VM_MAYREAD: "VM_MAYREAD", VM_MAYWRITE: "VM_MAYWRITE", VM_PFNMAP: "VM_PFNMAP",
+    VM_MIXEDMAP: "VM_MIXEDMAP",
+}
+
+
+def is_cow_mapping(flags: int) -> bool:
+    """is_cow_mapping() (mm/internal.h): private and may become writable."""
+    return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE
+
+
+# --- fault flags and results (include/linux/mm.h, mm_types.h) -----------------------------------
+FAULT_FLAG_WRITE = 0x01
+FAULT_FLAG_MKWRITE = 0x02
+FAULT_FLAG_USER = 0x40
+
+VM_FAULT_OOM = 0x0001
+VM_FAULT_SIGBUS = 0x0002
+VM_FAULT_WRITE = 0x0008
+VM_FAULT_SIGSEGV = 0x0040
+VM_FAULT_NOPAGE = 0x0100
+VM_FAULT_LOCKED = 0x0200
+VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
+VM_FAULT_NAMES = (
+    (VM_FAULT_OOM, "VM_FAULT_OOM"), (VM_FAULT_SIGBUS, "VM_FAULT_SIGBUS"),
+    (VM_FAULT_WRITE, "VM_FAULT_WRITE"), (VM_FAULT_SIGSEGV, "VM_FAULT_SIGSEGV"),
+    (VM_FAULT_NOPAGE, "VM_FAULT_NOPAGE"), (VM_FAULT_LOCKED, "VM_FAULT_LOCKED"),
+)
+
+
+def vm_fault_name(ret: int) -> str:
+    """A fault result as the kernel spells it (`VM_FAULT_NOPAGE|VM_FAULT_WRITE`, `0`)."""
+    names = [n for bit, n in VM_FAULT_NAMES if ret & bit]
+    return "|".join(names) if names else "0"
+
+
+# --- mm counters (include/linux/mm_types.h) ------------------------------------------------------
+class mm_counter(enum.Enum):
+    """The rss counters; string values so snapshots serialise stably."""
+
+    MM_FILEPAGES = "MM_FILEPAGES"
+    MM_ANONPAGES = "MM_ANONPAGES"
+    MM_SHMEMPAGES = "MM_SHMEMPAGES"
