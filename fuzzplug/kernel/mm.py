@@ -101,7 +101,10 @@ def pfn_to_page(k: Kernel, pfn: int) -> page:
     if p is None:
         kind = k.memmap.kind(pfn, k.config.DEVMAP)
         assert kind is not PageKind.NONE, "pfn_to_page() of a pfn without a struct page"
-        p = page(pfn, kind, _refcount=0, allocated=False)
+        if kind is PageKind.ANON:
+            p = page(pfn, kind, _refcount=0, allocated=False)
+        else:
+            p = page(pfn, kind)  # held once by its owner (page cache, pgmap, the kernel)
         k.pages[pfn] = p
     return p
 

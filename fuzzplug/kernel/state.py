@@ -79,7 +79,8 @@ class Memmap:
 
     Ranges are inclusive (`ram=0x10-0x1f` in the op language). Pfns outside every range have
     no struct page (pfn_valid() is false), like MMIO. The anonymous pool
-    [ANON_POOL_START, ANON_POOL_END) is RAM the page allocator hands out for COW copies.
+    [ANON_POOL_START, ANON_POOL_END) is RAM the page allocator hands out for COW copies; it
+    takes precedence over the scene's ranges.
     """
 
     ram: tuple[int, int] = (0x10, 0x1F)
@@ -87,14 +88,14 @@ class Memmap:
     zero: int = 0x1
 
     def kind(self, pfn: int, devmap: bool) -> PageKind:
+        if ANON_POOL_START <= pfn < ANON_POOL_END:
+            return PageKind.ANON  # the page allocator's: never RAM or device of a scene
         if pfn == self.zero:
             return PageKind.ZERO
         if self.ram[0] <= pfn <= self.ram[1]:
             return PageKind.RAM
         if self.device[0] <= pfn <= self.device[1]:
             return PageKind.DEVICE if devmap else PageKind.NONE
-        if ANON_POOL_START <= pfn < ANON_POOL_END:
-            return PageKind.ANON
         return PageKind.NONE
 
     def to_json(self) -> dict:
@@ -122,6 +123,17 @@ class page:
         return {"pfn": self.pfn, "kind": self.kind.value, "refcount": self._refcount,
                 "mapcount": self._mapcount, "anon": self.anon, "dirty": self.dirty,
                 "referenced": self.referenced}
+
+    def state(self) -> tuple:
+        """The mutable fields, for cheap comparison."""
+        return (self._refcount, self._mapcount, self.anon, self.dirty, self.referenced,
+                self.allocated)
+
+    def pristine(self) -> bool:
+        """Whether the page is as the memory map hands it over (not touched by the run)."""
+        if self.kind is PageKind.ANON:
+            return self.state() == (0, 0, False, False, False, False)
+        return self.state() == (1, 0, False, False, False, True)
 
     def _check_invariants(self) -> list[str]:
         broken = []
@@ -288,14 +300,9 @@ class Kernel:
         self.fail_at: int | None = None  # the allocation number that fails
         self.next_anon_pfn = ANON_POOL_START
         self.tainted = False
+        # struct pages are made on first sight (fuzzplug.kernel.mm.pfn_to_page), pristine.
         self.pages: dict[int, page] = {}
-        for lo, hi in (memmap.ram, memmap.device):
-            for pfn in range(lo, hi + 1):
-                kind = memmap.kind(pfn, config.DEVMAP)
-                if kind is not PageKind.NONE:
-                    self.pages[pfn] = page(pfn, kind)
-        if memmap.kind(memmap.zero, config.DEVMAP) is PageKind.ZERO:
-            self.pages[memmap.zero] = page(memmap.zero, PageKind.ZERO)
+        self.version = ""  # the model module's VERSION, set by whoever boots it
         self.mm = mm_struct(self)
         self.vma = vm_area_struct(vm_start, vm_end, vm_flags, vm_page_prot, vm_pgoff, vm_ops,
                                   self.mm)
@@ -369,12 +376,21 @@ class Kernel:
             "ptes": {f"{vpn << PAGE_SHIFT:#x}": self.mm.pgtable[vpn].to_json()
                      for vpn in sorted(self.mm.pgtable)},
             "pages": {f"{pfn:#x}": self.pages[pfn].to_json() for pfn in sorted(self.pages)
-                      if self.pages[pfn].allocated},
+                      if not self.pages[pfn].pristine()},
             "counters": {c.value: n for c, n in self.mm.rss_stat.items()},
             "pgtables": {"pud": len(self.mm.pud_tables), "pmd": len(self.mm.pmd_tables),
                          "pte": len(self.mm.pte_tables)},
             "tainted": self.tainted,
         }
+
+    def state_key(self) -> tuple:
+        """Everything `snapshot()` shows, in a form that is cheap to compare."""
+        pages = tuple(sorted((pfn, p.state()) for pfn, p in self.pages.items()
+                             if not p.pristine()))
+        mm = self.mm
+        return (tuple(sorted(mm.pgtable.items(), key=lambda kv: kv[0])),
+                tuple(mm.rss_stat.values()), len(mm.pud_tables), len(mm.pmd_tables),
+                len(mm.pte_tables), pages)
 
     def _check_invariants(self) -> list[str]:
         broken = self.mm._check_invariants()

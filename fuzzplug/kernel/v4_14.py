@@ -184,48 +184,52 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
     """zap_pte_range() — mm/memory.c: clear every present PTE in [addr, end), and for
     a normal page dirty/accessed bookkeeping, the rss counter, the rmap and the reference
     (released through the TLB gather, which ends in put_page). Swap entries are not
-    modelled (no path here makes one)."""
+    modelled (no path here makes one). The walk visits only existing PTE tables, as
+    zap_pmd_range() does, so its cost is bounded by what was mapped."""
     mm = vma.vm_mm
     k = mm.kernel
-    while addr != end:
-        if (addr >> PAGE_SHIFT >> PTE_TABLE_SHIFT) not in mm.pte_tables:
+    while addr < end:
+        table = (addr >> PAGE_SHIFT) >> PTE_TABLE_SHIFT
+        table_end = min(end, (table + 1) << PTE_TABLE_SHIFT << PAGE_SHIFT)
+        if table not in mm.pte_tables:
             # zap_pmd_range(): pmd_none_or_clear_bad() skips a missing PTE table.
             k.branch("zap_pte_range:no_pte_table")
-            addr += PAGE_SIZE
+            addr = table_end
             continue
-        pte = pte_ptr(mm, addr >> PAGE_SHIFT)
-        ptent = pte[0]
-        if pte_none(ptent):
-            k.branch("zap_pte_range:none")
+        while addr < table_end:
+            pte = pte_ptr(mm, addr >> PAGE_SHIFT)
+            ptent = pte[0]
+            if pte_none(ptent):
+                addr += PAGE_SIZE
+                continue
+            pg = vm_normal_page(vma, addr, ptent)
+            ptent = ptep_get_and_clear_full(mm, addr, pte, 0)
+            if pg is None:
+                k.branch("zap_pte_range:present:no_page")
+                addr += PAGE_SIZE
+                continue
+            k.branch("zap_pte_range:present:page")
+            if not PageAnon(pg):
+                if pte_dirty(ptent):
+                    k.branch("zap_pte_range:present:page:file_dirty")
+                    set_page_dirty(k, pg)
+                if pte_young(ptent):
+                    k.branch("zap_pte_range:present:page:file_young")
+                    mark_page_accessed(k, pg)
+            dec_mm_counter_fast(mm, mm_counter_of(pg))
+            page_remove_rmap(k, pg)
+            if page_mapcount(pg) < 0:
+                k.branch("zap_pte_range:present:page:mapcount_negative")
+                print_bad_pte(vma, addr, ptent, pg)
+            put_page(k, pg)  # __tlb_remove_page(), then release_pages() at the flush
             addr += PAGE_SIZE
-            continue
-        pg = vm_normal_page(vma, addr, ptent)
-        ptent = ptep_get_and_clear_full(mm, addr, pte, 0)
-        if pg is None:
-            k.branch("zap_pte_range:present:no_page")
-            addr += PAGE_SIZE
-            continue
-        k.branch("zap_pte_range:present:page")
-        if not PageAnon(pg):
-            if pte_dirty(ptent):
-                k.branch("zap_pte_range:present:page:file_dirty")
-                set_page_dirty(k, pg)
-            if pte_young(ptent):
-                k.branch("zap_pte_range:present:page:file_young")
-                mark_page_accessed(k, pg)
-        dec_mm_counter_fast(mm, mm_counter_of(pg))
-        page_remove_rmap(k, pg)
-        if page_mapcount(pg) < 0:
-            k.branch("zap_pte_range:present:page:mapcount_negative")
-            print_bad_pte(vma, addr, ptent, pg)
-        put_page(k, pg)  # __tlb_remove_page(), then release_pages() at the flush
-        addr += PAGE_SIZE
     return addr
 
 
 def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
     """zap_page_range_single() — mm/memory.c, through unmap_single_vma(): clamp the
-    range to the VMA, then zap it. Callers pass page-aligned ranges."""
+    range to the VMA, then zap it. Its callers pass page-aligned ranges; the model aligns
+    the range outwards (an unaligned end would never meet zap_pte_range()'s loop end)."""
     k = vma.vm_mm.kernel
     end = address + size
     start = max(vma.vm_start, address)
@@ -237,7 +241,7 @@ def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
         k.branch("zap_page_range_single:outside")
         return
     k.branch("zap_page_range_single:zap")
-    zap_pte_range(vma, start, end)
+    zap_pte_range(vma, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK)
 
 
 def __get_locked_pte(mm: mm_struct, addr: int) -> pte_ptr | None:

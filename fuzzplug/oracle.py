@@ -1,0 +1,200 @@
+"""The differential oracle's generic part: verdicts, side records, observables, signatures.
+
+A target runs an op sequence on both models and hands each op's two `OpRun`s here to be
+compared; what counts as the intended delta is the target's own declarative rule table
+(for insert_pfn: `fuzzplug.targets.insert_pfn.INTENDED_RULES`).
+
+What is compared (what callers and the rest of the kernel can observe): the return value as
+the caller sees it, the WARN/BUG/bad-PTE/signal events (architecture debug checks included),
+and the state: every PTE, every struct page that the run touched, the rss counters, the
+page-table pages. Not compared: the order and number of internal helper calls and
+architecture hooks, and the WARN_ON_ONCE once-state (hidden until it hides a warning, which
+then shows as a missing WARN).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from fuzzplug.kernel.state import OBSERVABLE_KINDS, Event, EventKind, Kernel
+
+
+class Verdict(enum.Enum):
+    """The oracle's answer for one op sequence."""
+
+    SAME = "same"  # every op behaved identically
+    INTENDED = "intended"  # differences, all of them the patch's stated intent
+    DIVERGENT = "divergent"  # a change of behaviour beyond the intent
+
+
+@dataclass(slots=True)
+class OpRun:
+    """What one side did for one op: the caller-visible return, the events and branch ids
+    of that op, and whether the call ended in a BUG (the task is then dead)."""
+
+    ret: str
+    events: list[Event] = field(default_factory=list)
+    branches: list[str] = field(default_factory=list)
+    oops: bool = False
+
+
+def observables(events: list[Event]) -> list[tuple]:
+    """The caller-visible events of an op, in order: printed warnings, BUGs, bad PTEs and
+    signals, each by kind, function and what fired."""
+    out = []
+    for e in events:
+        if e.kind not in OBSERVABLE_KINDS:
+            continue
+        if e.kind is EventKind.WARN and not e.get("printed", True):
+            continue
+        what = e.get("condition") or e.get("signal") or ""
+        out.append((e.kind.value, e.function, what))
+    return out
+
+
+def state_diff(pre: Kernel, post: Kernel) -> list[str]:
+    """The observable state that differs, as stable descriptors (`pte.DIRTY`, `pte.pfn`,
+    `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal."""
+    if pre.state_key() == post.state_key():
+        return []
+    a, b = pre.snapshot(), post.snapshot()
+    out: set[str] = set()
+    for addr in set(a["ptes"]) | set(b["ptes"]):
+        x, y = a["ptes"].get(addr), b["ptes"].get(addr)
+        if x is None or y is None:
+            out.add("pte.presence")
+            continue
+        if x["pfn"] != y["pfn"]:
+            out.add("pte.pfn")
+        fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
+        out.update(f"pte.{bit}" for bit in fx ^ fy)
+    for pfn in set(a["pages"]) | set(b["pages"]):
+        x = a["pages"].get(pfn) or {}
+        y = b["pages"].get(pfn) or {}
+        for key in ("refcount", "mapcount", "anon", "dirty", "referenced"):
+            if x.get(key) != y.get(key):
+                out.add(f"page.{key}")
+    for name, n in a["counters"].items():
+        if b["counters"][name] != n:
+            out.add(f"counter.{name}")
+    for level, n in a["pgtables"].items():
+        if b["pgtables"][level] != n:
+            out.add(f"pgtable.{level}")
+    # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
+    return sorted(out)
+
+
+def _slug(text: str) -> str:
+    """A condition or reason as a short identifier: `pte_present_ptep_pte_protnone_ptep`."""
+    return "_".join(re.findall(r"[A-Za-z0-9]+", text))[:48]
+
+
+def events_diff(pre: list[tuple], post: list[tuple]) -> list[str]:
+    """Observable events present on one side only, as `kind:function:what` descriptors."""
+    if pre == post:
+        return []
+    only = set(pre) ^ set(post)
+    if not only:  # same events, different order or count
+        return sorted({f"{k}:{f}:order" for k, f, _ in pre + post})
+    return sorted({f"{k}:{f}:{_slug(w)}" if w else f"{k}:{f}" for k, f, w in only})
+
+
+# Branch ids whose taking depends on history, not on the behaviour that differs: whether
+# the op found its PTE table or had to allocate it. Left out of signatures.
+INCIDENTAL_BRANCHES = frozenset({
+    "__get_locked_pte:ok",
+    "__get_locked_pte:pte_table_allocated",
+    "handle_pte_fault:no_pte_table",
+    "zap_pte_range:no_pte_table",
+})
+
+
+def signature(op: str, diffs: list[str], pre_branches: list[str],
+              post_branches: list[str]) -> str:
+    """A stable name for a divergence: which op, which observables differ, and a short hash
+    of the branch ids each side took in that op (sorted, deduplicated, incidental ones left
+    out). One bug reached by different inputs gets one signature."""
+    pre = sorted(set(pre_branches) - INCIDENTAL_BRANCHES)
+    post = sorted(set(post_branches) - INCIDENTAL_BRANCHES)
+    digest = hashlib.sha1(("|".join(pre) + "||" + "|".join(post)).encode()).hexdigest()[:8]
+    return f"{op}/{'+'.join(diffs)}/{digest}"
+
+
+def signature_id(sig: str) -> str:
+    """A short, file-name-safe id for a signature (findings folders, crash-state names)."""
+    return hashlib.sha1(sig.encode()).hexdigest()[:12]
+
+
+def family(op: str, diffs: list[str]) -> str:
+    """The signature family: the op and the kind of the first differing observable
+    (`vm_insert_mixed_mkwrite__warn`); the harness raises from one frame per family."""
+    first = diffs[0].split(":")[0].split(".")[0] if diffs else "none"
+    return f"{op}__{first}"
+
+
+@dataclass(slots=True)
+class Finding:
+    """Where and how the two sides first differed."""
+
+    op_index: int
+    op: str
+    diffs: list[str]
+    signature: str
+    family: str
+    rule: str | None = None  # the intended rule the op fell under, if any
+    pre_branches: list[str] = field(default_factory=list)
+    post_branches: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SideRecord:
+    """One side's whole run: per-op returns, events (tagged with the op index), branch ids,
+    and the final state."""
+
+    version: str
+    rets: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    branches: list[list[str]] = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+
+    def add(self, index: int, run: OpRun) -> None:
+        self.rets.append(run.ret)
+        self.branches.append(list(run.branches))
+        for e in run.events:
+            record = e.to_json()
+            record["op"] = index
+            self.events.append(record)
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "ret": self.rets, "events": self.events,
+                "branches": self.branches, "state": self.state}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The oracle's result for one sequence."""
+
+    verdict: Verdict
+    finding: Finding | None
+    pre: SideRecord
+    post: SideRecord
+    rules_applied: list[str] = field(default_factory=list)
+
+    @property
+    def signature(self) -> str | None:
+        return self.finding.signature if self.finding else None
+
+    def to_json(self) -> dict:
+        out = {"verdict": self.verdict.value, "signature": self.signature,
+               "rules_applied": self.rules_applied, "pre": self.pre.to_json(),
+               "post": self.post.to_json()}
+        if self.finding is not None:
+            f = self.finding
+            out["finding"] = {"op_index": f.op_index, "op": f.op, "diffs": f.diffs,
+                              "family": f.family, "rule": f.rule,
+                              "pre_branches": f.pre_branches,
+                              "post_branches": f.post_branches}
+        return out

@@ -1,0 +1,454 @@
+"""The insert_pfn target: "mm: add vm_insert_mixed_mkwrite()" (upstream b2770da64254).
+
+Runs one op sequence on the v4.13 model (`fuzzplug.kernel.v4_13`) and the v4.14 model
+(`fuzzplug.kernel.v4_14`), op by op, and compares what a caller and the rest of the kernel
+can observe (see `fuzzplug.oracle`). The only differences allowed are those in
+`INTENDED_RULES`, the commit message's stated intent; everything else is divergent.
+
+The op language (text form; `docs` in README "The op language"):
+
+    config HAVE_PTE_SPECIAL=1 DEVMAP=1 arch=x86_64 DEBUG_VM=0 PAT=1
+    vma start=0x100000 end=0x110000 flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYWRITE|VM_MIXEDMAP vm_ops=pfn_mkwrite pgoff=0x80
+    memmap ram=0x10-0x1f device=0x80-0x8f zero=0x1
+    vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80 flags=PFN_DEV|PFN_MAP
+    fault addr=0x100000 flags=FAULT_FLAG_WRITE
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+
+from fuzzplug.kernel import v4_13, v4_14
+from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
+from fuzzplug.kernel.state import (
+    Arch,
+    Config,
+    EventKind,
+    Kernel,
+    Memmap,
+    Oops,
+    VmOps,
+)
+from fuzzplug.kernel.types import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_NX,
+    _PAGE_PCD,
+    _PAGE_PRESENT,
+    _PAGE_PWT,
+    _PAGE_RW,
+    _PAGE_USER,
+    EBUSY,
+    ENOMEM,
+    FAULT_FLAG_USER,
+    FAULT_FLAG_WRITE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PFN_DEV,
+    PFN_MAP,
+    PFN_SG_CHAIN,
+    PFN_SG_LAST,
+    U64,
+    VM_EXEC,
+    VM_MAYREAD,
+    VM_MAYWRITE,
+    VM_MIXEDMAP,
+    VM_PFNMAP,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+    __pfn_to_pfn_t,
+    errname,
+    pgprot_t,
+    pte_dirty,
+    pte_pfn,
+    pte_t,
+    pte_write,
+    pte_young,
+    vm_fault_name,
+)
+from fuzzplug.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
+from fuzzplug.oracle import (
+    Finding,
+    OpRun,
+    Outcome,
+    SideRecord,
+    Verdict,
+    events_diff,
+    family,
+    observables,
+    signature,
+    state_diff,
+)
+
+# --- the op language --------------------------------------------------------------------------
+
+VM_FLAG_BITS = (("VM_READ", VM_READ), ("VM_WRITE", VM_WRITE), ("VM_EXEC", VM_EXEC),
+                ("VM_SHARED", VM_SHARED), ("VM_MAYREAD", VM_MAYREAD),
+                ("VM_MAYWRITE", VM_MAYWRITE), ("VM_PFNMAP", VM_PFNMAP),
+                ("VM_MIXEDMAP", VM_MIXEDMAP))
+PFN_FLAG_BITS = (("PFN_SG_CHAIN", PFN_SG_CHAIN), ("PFN_SG_LAST", PFN_SG_LAST),
+                 ("PFN_DEV", PFN_DEV), ("PFN_MAP", PFN_MAP))
+PROT_BITS = (("_PAGE_PRESENT", _PAGE_PRESENT), ("_PAGE_RW", _PAGE_RW),
+             ("_PAGE_USER", _PAGE_USER), ("_PAGE_PWT", _PAGE_PWT), ("_PAGE_PCD", _PAGE_PCD),
+             ("_PAGE_ACCESSED", _PAGE_ACCESSED), ("_PAGE_DIRTY", _PAGE_DIRTY),
+             ("_PAGE_NX", _PAGE_NX))
+FAULT_FLAG_BITS = (("FAULT_FLAG_WRITE", FAULT_FLAG_WRITE),)
+VM_OPS_BITS = (("pfn_mkwrite", VmOps.pfn_mkwrite), ("page_mkwrite", VmOps.page_mkwrite))
+
+
+def _flags(table) -> tuple[str, ...]:
+    return tuple(name for name, _ in table)
+
+
+def _mask(table, names: tuple[str, ...]) -> int:
+    return sum(1 << i for i, (name, _) in enumerate(table) if name in names)
+
+
+def _to_kernel(table, value: int) -> int:
+    """A FLAGS arg's value (bit i = table[i]) as the kernel's flag word."""
+    out = 0
+    for i, (_, bit) in enumerate(table):
+        if value >> i & 1:
+            out |= bit
+    return out
+
+
+BOOL = ("0", "1")
+DEFAULT_START = 0x100000
+DEFAULT_END = 0x110000
+DEFAULT_PFN = 0x80
+
+
+def _addr(name="addr", default=DEFAULT_START):
+    return ArgSpec(name, ArgKind.INT, default, hex=True, addr=True, always=True)
+
+
+def _pfn():
+    return ArgSpec("pfn", ArgKind.INT, DEFAULT_PFN, hex=True, always=True)
+
+
+SCHEMA = Schema(
+    name="insert_pfn",
+    version=1,
+    max_ops=48,
+    ops=(
+        OpSpec("config", 0, scene=True, doc="compile-time switches and the architecture", args=(
+            ArgSpec("HAVE_PTE_SPECIAL", ArgKind.CHOICE, 1, names=BOOL),
+            ArgSpec("DEVMAP", ArgKind.CHOICE, 1, names=BOOL),
+            ArgSpec("arch", ArgKind.CHOICE, 0, names=tuple(a.value for a in Arch)),
+            ArgSpec("DEBUG_VM", ArgKind.CHOICE, 0, names=BOOL),
+            ArgSpec("PAT", ArgKind.CHOICE, 1, names=BOOL),
+        )),
+        OpSpec("vma", 1, scene=True, doc="the one VMA: range, flags, callbacks, pgoff", args=(
+            _addr("start", DEFAULT_START),
+            _addr("end", DEFAULT_END),
+            ArgSpec("flags", ArgKind.FLAGS, _mask(VM_FLAG_BITS, (
+                "VM_READ", "VM_WRITE", "VM_SHARED", "VM_MAYREAD", "VM_MAYWRITE",
+                "VM_MIXEDMAP")), names=_flags(VM_FLAG_BITS)),
+            ArgSpec("vm_ops", ArgKind.FLAGS, 1, names=_flags(VM_OPS_BITS)),
+            ArgSpec("pgoff", ArgKind.INT, DEFAULT_PFN, hex=True),
+        )),
+        OpSpec("memmap", 2, scene=True, doc="RAM, device memory and the zero page", args=(
+            ArgSpec("ram", ArgKind.RANGE, (0x1F << 32) | 0x10),
+            ArgSpec("device", ArgKind.RANGE, (0x8F << 32) | 0x80),
+            ArgSpec("zero", ArgKind.INT, 0x1, hex=True),
+        )),
+        OpSpec("vm_insert_pfn", 3, args=(_addr(), _pfn())),
+        OpSpec("vm_insert_pfn_prot", 4, args=(
+            _addr(), _pfn(),
+            ArgSpec("prot", ArgKind.FLAGS, _mask(PROT_BITS, (
+                "_PAGE_PRESENT", "_PAGE_RW", "_PAGE_USER", "_PAGE_ACCESSED", "_PAGE_NX")),
+                names=_flags(PROT_BITS)),
+        )),
+        OpSpec("vm_insert_mixed", 5, args=(
+            _addr(), _pfn(),
+            ArgSpec("flags", ArgKind.FLAGS, _mask(PFN_FLAG_BITS, ("PFN_DEV", "PFN_MAP")),
+                    names=_flags(PFN_FLAG_BITS)),
+        )),
+        OpSpec("vm_insert_mixed_mkwrite", 6, args=(
+            _addr(), _pfn(),
+            ArgSpec("flags", ArgKind.FLAGS, _mask(PFN_FLAG_BITS, ("PFN_DEV", "PFN_MAP")),
+                    names=_flags(PFN_FLAG_BITS)),
+        )),
+        OpSpec("fault", 7, doc="a user access that faults, through handle_mm_fault", args=(
+            _addr(),
+            ArgSpec("flags", ArgKind.FLAGS, 0, names=_flags(FAULT_FLAG_BITS)),
+        )),
+        OpSpec("zap", 8, doc="unmap [addr, addr+len) (zap_page_range_single)", args=(
+            _addr(), ArgSpec("len", ArgKind.INT, PAGE_SIZE, hex=True),
+        )),
+        OpSpec("fail_alloc", 9, doc="the nth next allocation fails (0: none)", args=(
+            ArgSpec("nth", ArgKind.INT, 1),
+        )),
+    ),
+)
+
+
+# --- the scene ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """What the scene ops set up, with the documented defaults."""
+
+    config: Config
+    memmap: Memmap
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_ops: VmOps
+    vm_pgoff: int
+
+    @classmethod
+    def from_ops(cls, ops: tuple[Op, ...]) -> "Scene":
+        by = {op.name: op for op in ops if op.name in ("config", "vma", "memmap")}
+        cfg = by.get("config") or Op.make(SCHEMA, "config")
+        vma = by.get("vma") or Op.make(SCHEMA, "vma")
+        mem = by.get("memmap") or Op.make(SCHEMA, "memmap")
+        config = Config(HAVE_PTE_SPECIAL=bool(cfg["HAVE_PTE_SPECIAL"]),
+                        DEVMAP=bool(cfg["DEVMAP"]), arch=list(Arch)[cfg["arch"]],
+                        DEBUG_VM=bool(cfg["DEBUG_VM"]), PAT=bool(cfg["PAT"]))
+        memmap = Memmap(ram=_range(mem["ram"]), device=_range(mem["device"]), zero=mem["zero"])
+        # mmap() hands out page-aligned VMAs.
+        start = vma["start"] & PAGE_MASK & U64
+        end = (vma["end"] + PAGE_SIZE - 1) & PAGE_MASK & U64
+        return cls(config, memmap, start, end, _to_kernel(VM_FLAG_BITS, vma["flags"]),
+                   VmOps(_to_kernel(VM_OPS_BITS, vma["vm_ops"])), vma["pgoff"])
+
+    def boot(self, model: ModuleType) -> Kernel:
+        prot = vma_page_prot(self.vm_flags, bool(self.vm_ops))
+        k = Kernel(self.config, self.memmap, vm_start=self.vm_start, vm_end=self.vm_end,
+                   vm_flags=self.vm_flags, vm_ops=self.vm_ops, vm_pgoff=self.vm_pgoff,
+                   vm_page_prot=prot)
+        k.version = model.VERSION
+        return k
+
+
+def _range(value: int) -> tuple[int, int]:
+    return value & 0xFFFFFFFF, value >> 32
+
+
+# --- the calls, as each side makes them ---------------------------------------------------------
+
+def _pfn_t(op: Op):
+    return __pfn_to_pfn_t(op["pfn"], _to_kernel(PFN_FLAG_BITS, op["flags"]))
+
+
+def dax_view(ret: int) -> str:
+    """What dax_iomap_pte_fault() (fs/dax.c, v4.13 and v4.14) makes of an insert's return:
+    0 and -EBUSY ("somebody else faulted on the same PTE") are VM_FAULT_NOPAGE, -ENOMEM is
+    VM_FAULT_OOM, any other error VM_FAULT_SIGBUS."""
+    if ret in (0, -EBUSY):
+        return "VM_FAULT_NOPAGE"
+    if ret == -ENOMEM:
+        return "VM_FAULT_OOM"
+    return "VM_FAULT_SIGBUS"
+
+
+def _call(k: Kernel, model: ModuleType, op: Op) -> str:
+    """Make the call `op` on one side, as that side's kernel has it; the return as text."""
+    vma = k.vma
+    name = op.name
+    if name == "vm_insert_pfn":
+        return errname(model.vm_insert_pfn(vma, op["addr"], op["pfn"]))
+    if name == "vm_insert_pfn_prot":
+        prot = pgprot_t(_to_kernel(PROT_BITS, op["prot"]))
+        return errname(model.vm_insert_pfn_prot(vma, op["addr"], op["pfn"], prot))
+    if name == "vm_insert_mixed":
+        return errname(model.vm_insert_mixed(vma, op["addr"], _pfn_t(op)))
+    if name == "vm_insert_mixed_mkwrite":
+        if hasattr(model, "vm_insert_mixed_mkwrite"):
+            ret = model.vm_insert_mixed_mkwrite(vma, op["addr"], _pfn_t(op))
+            k.event(EventKind.RET, "vm_insert_mixed_mkwrite", ret=errname(ret))
+            return dax_view(ret)
+        return _mkwrite_equivalent(k, model, op)
+    if name == "fault":
+        flags = _to_kernel(FAULT_FLAG_BITS, op["flags"]) | FAULT_FLAG_USER
+        return vm_fault_name(do_user_fault(k, op["addr"], flags, model.handle_mm_fault))
+    if name == "zap":
+        model.zap_page_range_single(vma, op["addr"], op["len"])
+        return "void"
+    if name == "fail_alloc":
+        k.fail_nth_alloc(op["nth"])
+        return "void"
+    raise AssertionError(f"not a call: {name}")
+
+
+def _mkwrite_equivalent(k: Kernel, model: ModuleType, op: Op) -> str:
+    """Rule `mkwrite_is_insert_then_write_fault`: what v4.13 did where v4.14 calls
+    vm_insert_mixed_mkwrite(): vm_insert_mixed(), and when that succeeded as DAX sees it
+    (0 or -EBUSY), the user's write access at `addr` that then faulted on the read-only
+    entry and went through do_wp_page() (dax_pfn_mkwrite → finish_mkwrite_fault →
+    wp_page_reuse with the VMA's pfn_mkwrite)."""
+    ret = model.vm_insert_mixed(k.vma, op["addr"], _pfn_t(op))
+    k.event(EventKind.RET, "vm_insert_mixed", ret=errname(ret))
+    if ret in (0, -EBUSY):
+        do_user_fault(k, op["addr"], FAULT_FLAG_WRITE | FAULT_FLAG_USER, model.handle_mm_fault)
+    return dax_view(ret)
+
+
+# --- the intended delta -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class IntendedRule:
+    """One entry of the intended delta: the op it covers, what it allows or demands, and
+    the kernel source that justifies it."""
+
+    name: str
+    op: str
+    says: str
+    source: str
+
+
+INTENDED_RULES: tuple[IntendedRule, ...] = (
+    IntendedRule(
+        name="mkwrite_is_insert_then_write_fault",
+        op="vm_insert_mixed_mkwrite",
+        says="v4.14's vm_insert_mixed_mkwrite(vma, addr, pfn) is compared with v4.13's "
+             "vm_insert_mixed(vma, addr, pfn) followed, when that succeeded (0 or -EBUSY), "
+             "by the user write access at addr, served by do_wp_page() with the VMA's "
+             "pfn_mkwrite (dax_pfn_mkwrite → finish_mkwrite_fault → wp_page_reuse). "
+             "Returns, observable events and the state after the op must then be equal.",
+        source="b2770da64254 commit message: \"If 'mkwrite' is set insert_pfn() will do the "
+               "work that was previously done by wp_page_reuse() as part of the "
+               "dax_pfn_mkwrite() call path\"; fs/dax.c v4.13 dax_insert_mapping() → "
+               "vm_insert_mixed(), dax_pfn_mkwrite() → finish_mkwrite_fault(); mm/memory.c "
+               "v4.13 do_wp_page() → wp_pfn_shared()."),
+    IntendedRule(
+        name="ebusy_is_success",
+        op="vm_insert_mixed_mkwrite",
+        says="For that op the return is compared as its DAX caller sees it: 0 and -EBUSY "
+             "are both VM_FAULT_NOPAGE (v4.14 returns 0 where v4.13's vm_insert_mixed() "
+             "returned -EBUSY for the same present entry), -ENOMEM is VM_FAULT_OOM, any "
+             "other error VM_FAULT_SIGBUS.",
+        source="fs/dax.c v4.13 and v4.14 dax_iomap_pte_fault(): \"-EBUSY is fine, somebody "
+               "else faulted on the same PTE\"; the only callers of vm_insert_mixed_mkwrite() "
+               "are DAX's (v4.14 fs/dax.c)."),
+    IntendedRule(
+        name="mkwrite_promise",
+        op="vm_insert_mixed_mkwrite",
+        says="When v4.14's vm_insert_mixed_mkwrite() returns 0, the PTE at addr maps the "
+             "requested pfn and is young and dirty, and writable exactly when the VMA has "
+             "VM_WRITE; anything less is divergent (intended effect missing), whatever "
+             "v4.13 did.",
+        source="b2770da64254: \"a PTE entry can be marked as dirty and writeable as it is "
+               "first inserted\"; insert_pfn() out_mkwrite: pte_mkyoung, pte_mkdirty, "
+               "maybe_mkwrite (include/linux/mm.h: RW iff VM_WRITE)."),
+)
+RULED_OPS = frozenset(rule.op for rule in INTENDED_RULES)
+
+
+def promise_diffs(k: Kernel, op: Op, raw_ret: int | None) -> list[str]:
+    """Rule `mkwrite_promise`, checked on the v4.14 side after a successful mkwrite insert."""
+    if raw_ret != 0:
+        return []
+    entry: pte_t = k.mm.pgtable.get((op["addr"] & U64) >> PAGE_SHIFT, pte_t(0))
+    missing = []
+    if not entry.val:
+        return ["promise:pte.presence"]
+    if pte_pfn(entry) != op["pfn"] & ((1 << 40) - 1):
+        missing.append("promise:pte.pfn")
+    if not pte_young(entry):
+        missing.append("promise:pte.ACCESSED")
+    if not pte_dirty(entry):
+        missing.append("promise:pte.DIRTY")
+    if pte_write(entry) != bool(k.vma.vm_flags & VM_WRITE):
+        missing.append("promise:pte.RW")
+    return missing
+
+
+# --- the oracle ----------------------------------------------------------------------------------
+
+def run_op(k: Kernel, model: ModuleType, op: Op, dead: bool) -> OpRun:
+    """One call on one side: its return, and the events and branch ids it produced. A BUG
+    ends the call (and the task: later ops on that side are `dead`)."""
+    if dead:
+        return OpRun(ret="dead", oops=True)
+    e0, b0 = len(k.events), len(k.branches)
+    try:
+        ret = _call(k, model, op)
+        oops = False
+    except Oops:
+        ret, oops = "BUG", True
+    return OpRun(ret=ret, events=k.events[e0:], branches=k.branches[b0:], oops=oops)
+
+
+def _raw_ret(run: OpRun) -> int | None:
+    for e in run.events:
+        if e.kind is EventKind.RET and e.function == "vm_insert_mixed_mkwrite":
+            return {"0": 0}.get(e.get("ret"), -1)
+    return None
+
+
+class InsertPfnTarget:
+    """The insert_pfn target (satisfies `fuzzplug.targets.Target`)."""
+
+    name = "insert_pfn"
+    description = ("mm: add vm_insert_mixed_mkwrite() (b2770da64254): insert_pfn and "
+                   "__vm_insert_mixed, v4.13 vs v4.14")
+    schema = SCHEMA
+    pre_model = v4_13
+    post_model = v4_14
+    rules = INTENDED_RULES
+
+    def evaluate(self, ops: tuple[Op, ...]) -> Outcome:
+        scene = Scene.from_ops(ops)
+        kpre, kpost = scene.boot(self.pre_model), scene.boot(self.post_model)
+        pre, post = SideRecord(kpre.version), SideRecord(kpost.version)
+        finding = None
+        rules_applied: list[str] = []
+        dead_pre = dead_post = False
+        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
+        for index, op in enumerate(calls):
+            a = run_op(kpre, self.pre_model, op, dead_pre)
+            b = run_op(kpost, self.post_model, op, dead_post)
+            dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
+            pre.add(index, a)
+            post.add(index, b)
+            diffs = []
+            if a.ret != b.ret:
+                diffs.append(f"ret:{a.ret}->{b.ret}")
+            diffs += events_diff(observables(a.events), observables(b.events))
+            diffs += state_diff(kpre, kpost)
+            rule = None
+            if op.name in RULED_OPS and not (dead_pre and dead_post):
+                rule = "mkwrite_is_insert_then_write_fault"
+                diffs += promise_diffs(kpost, op, _raw_ret(b))
+                if not diffs:
+                    rules_applied.append(rule)
+            if diffs:
+                finding = Finding(index, op.name, diffs,
+                                  signature(op.name, diffs, a.branches, b.branches),
+                                  family(op.name, diffs), rule, sorted(set(a.branches)),
+                                  sorted(set(b.branches)))
+                break
+        pre.state, post.state = kpre.snapshot(), kpost.snapshot()
+        if finding is not None:
+            verdict = Verdict.DIVERGENT
+        elif rules_applied:
+            verdict = Verdict.INTENDED
+        else:
+            verdict = Verdict.SAME
+        return Outcome(verdict, finding, pre, post, rules_applied)
+
+    def branch_ids(self) -> dict[str, frozenset[str]]:
+        from fuzzplug.coverage_ids import declared_branch_ids
+
+        return {m.VERSION: declared_branch_ids(m) for m in (self.pre_model, self.post_model)}
+
+    def known_findings(self) -> dict[str, dict]:
+        text = resources.files("fuzzplug.targets").joinpath("insert_pfn_known.toml").read_text()
+        data = tomllib.loads(text)
+        return {f["signature"]: f for f in data.get("finding", [])}
+
+    def seeds_dir(self) -> Path | None:
+        here = Path(__file__).resolve().parents[2] / "corpora" / "insert_pfn"
+        return here if here.is_dir() else None
+
+
+TARGET = InsertPfnTarget()
