@@ -19,7 +19,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from fuzzplug.kernel.state import OBSERVABLE_KINDS, Event, EventKind, Kernel
+from fuzzplug.kernel.state import (
+    OBSERVABLE_KINDS,
+    Event,
+    EventKind,
+    Kernel,
+    PageKind,
+    page,
+)
 
 
 class Verdict(enum.Enum):
@@ -71,11 +78,11 @@ def state_diff(pre: Kernel, post: Kernel) -> list[str]:
             out.add("pte.pfn")
         fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
         out.update(f"pte.{bit}" for bit in fx ^ fy)
-    for pfn in set(a["pages"]) | set(b["pages"]):
-        x = a["pages"].get(pfn) or {}
-        y = b["pages"].get(pfn) or {}
-        for key in ("refcount", "mapcount", "anon", "dirty", "referenced"):
-            if x.get(key) != y.get(key):
+    for pfn in sorted(set(pre.pages) | set(post.pages)):
+        x, y = _page_state(pre, pfn), _page_state(post, pfn)
+        for key, u, v in zip(("refcount", "mapcount", "anon", "dirty", "referenced",
+                              "allocated"), x, y):
+            if u != v:
                 out.add(f"page.{key}")
     for name, n in a["counters"].items():
         if b["counters"][name] != n:
@@ -90,6 +97,21 @@ def state_diff(pre: Kernel, post: Kernel) -> list[str]:
 def _slug(text: str) -> str:
     """A condition or reason as a short identifier: `pte_present_ptep_pte_protnone_ptep`."""
     return "_".join(re.findall(r"[A-Za-z0-9]+", text))[:48]
+
+
+def pfn_to_page_pristine(k: Kernel, pfn: int) -> page:
+    """The struct page of `pfn` as the memory map hands it over (untouched)."""
+    kind = k.memmap.kind(pfn, k.config.DEVMAP)
+    if kind is PageKind.ANON:
+        return page(pfn, kind, _refcount=0, allocated=False)
+    return page(pfn, kind)
+
+
+def _page_state(k: Kernel, pfn: int) -> tuple:
+    p = k.pages.get(pfn)
+    if p is not None:
+        return p.state()
+    return pfn_to_page_pristine(k, pfn).state()
 
 
 def events_diff(pre: list[tuple], post: list[tuple]) -> list[str]:

@@ -1,0 +1,138 @@
+"""The generic atheris harness: `python -m fuzzplug.harness --target=NAME [libFuzzer flags]`.
+
+Every harness of fuzzplug has this shape: decode the bytes with the target's total decoder,
+evaluate them on both models, and raise `Divergence` on an unsuppressed divergent verdict —
+from a frame named after the signature family (`divergent__vm_insert_mixed_mkwrite__warn`),
+so ClusterFuzz's crash state (the top three frames) tells different bugs apart. It raises on
+nothing else, whatever the bytes: the decoder is total and the models report kernel
+failures as events, not exceptions.
+
+Knowingly suppressed: signatures listed in the target's known findings (unless
+FUZZPLUG_NO_KNOWN=1). With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is
+recorded under DIR instead of raised, so one run continues past findings: for each signature
+the shortest input seen (`<id>.<pid>.bin`, written atomically) and counts per process
+(`counts.<pid>.json`, flushed at most once a second and at each new signature).
+
+`--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
+processes it forks (`-fork`, `-jobs`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+from fuzzplug.opslang import decode, format_text
+from fuzzplug.oracle import Outcome, Verdict, signature_id
+
+
+class Divergence(Exception):
+    """An unsuppressed divergent verdict: the reproducer and both traces in the message."""
+
+
+def render_divergence(target, ops, outcome: Outcome) -> str:
+    from fuzzplug.report import side_by_side
+
+    return (f"fuzzplug: divergent verdict on target {target.name}\n"
+            f"signature: {outcome.signature}\n"
+            f"reproducer (text form):\n{format_text(target.schema, ops)}"
+            f"trace:\n{side_by_side(target, ops, outcome)}")
+
+
+def _raise_divergence(message: str) -> None:
+    raise Divergence(message)
+
+
+_raisers: dict[str, types.FunctionType] = {}
+
+
+def raiser(family: str) -> types.FunctionType:
+    """A function that raises `Divergence`, named `divergent__<family>`: one frame per
+    signature family in every crash stack."""
+    fn = _raisers.get(family)
+    if fn is None:
+        name = "divergent__" + "".join(c if c.isalnum() else "_" for c in family)
+        code = _raise_divergence.__code__.replace(co_name=name, co_qualname=name)
+        fn = types.FunctionType(code, _raise_divergence.__globals__, name)
+        _raisers[family] = fn
+    return fn
+
+
+class Recorder:
+    """FUZZPLUG_RECORD mode: keep the shortest input per signature and the counts."""
+
+    def __init__(self, directory: str):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.pid = os.getpid()
+        self.counts: dict[str, int] = {}
+        self.best: dict[str, int] = {}
+        self.last_flush = 0.0
+
+    def record(self, data: bytes, sig: str) -> None:
+        new = sig not in self.counts
+        self.counts[sig] = self.counts.get(sig, 0) + 1
+        if new or len(data) < self.best[sig]:
+            self.best[sig] = len(data)
+            _atomic_write(self.dir / f"{signature_id(sig)}.{self.pid}.bin", data)
+        now = time.monotonic()
+        if new or now - self.last_flush > 1.0:
+            self.last_flush = now
+            _atomic_write(self.dir / f"counts.{self.pid}.json",
+                          json.dumps(self.counts, sort_keys=True).encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Harness:
+    """One target's TestOneInput, with the suppression list and the recording mode."""
+
+    def __init__(self, target):
+        self.target = target
+        self.schema = target.schema
+        self.known = ({} if os.environ.get("FUZZPLUG_NO_KNOWN") == "1"
+                      else target.known_findings())
+        record = os.environ.get("FUZZPLUG_RECORD")
+        self.recorder = Recorder(record) if record else None
+
+    def test_one_input(self, data: bytes) -> None:
+        ops = decode(self.schema, data)
+        outcome = self.target.evaluate(ops)
+        if outcome.verdict is not Verdict.DIVERGENT or outcome.signature in self.known:
+            return
+        if self.recorder is not None:
+            self.recorder.record(data, outcome.signature)
+            return
+        raiser(outcome.finding.family)(render_divergence(self.target, ops, outcome))
+
+
+def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
+    """Run a target under atheris/libFuzzer; all other arguments are libFuzzer's."""
+    import atheris
+
+    argv = list(sys.argv if argv is None else argv)
+    for arg in argv[1:]:
+        if arg.startswith("--target="):
+            target_name = arg.split("=", 1)[1]
+    if not target_name:
+        sys.stderr.write("fuzzplug.harness: --target=NAME is required\n")
+        raise SystemExit(2)
+    with atheris.instrument_imports(include=["fuzzplug"]):
+        from fuzzplug.targets import load_target
+
+        target = load_target(target_name)
+        harness = Harness(target)
+    atheris.Setup(argv, harness.test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

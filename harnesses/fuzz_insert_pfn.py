@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Fuzz target: insert_pfn — "mm: add vm_insert_mixed_mkwrite()" (upstream b2770da64254).
+
+Compares: every op sequence the bytes decode to (page faults, vm_insert_* calls, unmaps,
+injected allocation failures, on a scene of config, VMA and memory map) run on the v4.13 and
+the v4.14 models of mm/memory.c; the oracle compares returns as callers see them, WARN/BUG/
+bad-PTE/signal events and the final PTEs, struct pages and counters.
+Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn.py,
+INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn_known.toml;
+FUZZPLUG_NO_KNOWN=1 reports them too).
+Raises: `Divergence`, from a frame named after the signature family, with the text-form
+reproducer and both traces; nothing else, whatever the bytes.
+"""
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["fuzzplug"]):
+    from fuzzplug.harness import Harness
+    from fuzzplug.targets.insert_pfn import TARGET
+
+HARNESS = Harness(TARGET)
+
+
+def TestOneInput(data: bytes) -> None:
+    HARNESS.test_one_input(data)
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
