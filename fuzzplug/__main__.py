@@ -1,0 +1,3 @@
+from fuzzplug.cli import main
+
+raise SystemExit(main())

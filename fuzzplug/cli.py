@@ -1,0 +1,66 @@
+"""The `fuzzplug` command line.
+
+Each verb lives in its own module under `fuzzplug.commands` with two functions:
+`add_parser(subparsers)` (declares the verb and its options, sets `func=run`) and
+`run(args) -> int`. Verbs are found by listing that package, so adding a verb is adding a
+module. Every `FuzzplugError` becomes one line on stderr and exit status 2; usage errors are
+argparse's (also status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from fuzzplug import __version__
+from fuzzplug.errors import FuzzplugError
+from fuzzplug.log import configure
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, no usage dump
+        sys.stderr.write(f"fuzzplug: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fuzzplug",
+                     description="Differential fuzzing of Linux mm patches through "
+                                 "executable models.")
+    parser.add_argument("--version", action="version", version=f"fuzzplug {__version__}")
+    parser.add_argument("--log-format", choices=("console", "json"), default="console",
+                        help="logs on stderr: readable lines (console) or JSON lines")
+    parser.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warning", "error"))
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    import fuzzplug.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"fuzzplug.commands.{info.name}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure(args.log_format, args.log_level)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FuzzplugError as exc:
+        sys.stderr.write(f"fuzzplug: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("fuzzplug: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Reading inputs and writing outputs safely.
+
+Inputs are only ever read. Outputs are written atomically: to a temporary name in the same
+folder, then renamed over the destination, so a reader (or a crash) never sees half a file.
+Every problem is a `FuzzplugError` with a one-line message (the CLI exits 2 on it).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from fuzzplug.errors import InputError, OutputError
+from fuzzplug.opslang import Op, Schema, decode, parse_text
+
+MAX_INPUT_BYTES = 1 << 20
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of an input file; InputError for a missing path, a folder, an unreadable
+    file or one over 1 MiB."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a file")
+    try:
+        size = p.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise InputError(f"{p}: {size} bytes, over the {MAX_INPUT_BYTES}-byte input limit")
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+
+
+def is_text_scenario(path: str | Path) -> bool:
+    return Path(path).suffix == ".ops"
+
+
+def load_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
+    """An input as ops: a `.ops` file is parsed as text (syntax errors name file:line),
+    anything else is decoded as the binary form (total: any bytes are a sequence, but an
+    empty file is refused as almost certainly a mistake)."""
+    data = read_bytes(path)
+    if is_text_scenario(path):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a .ops scenario "
+                             "must be text") from None
+        return parse_text(schema, text, path=str(path))
+    if not data:
+        raise InputError(f"{path}: empty file, expected a binary op sequence")
+    return decode(schema, data)
+
+
+def ensure_dir(path: str | Path) -> Path:
+    """Create an output folder (and parents); OutputError if it cannot be made or written."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{p}: exists and is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot create directory: {exc.strerror or exc}") from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise OutputError(f"{p}: directory is not writable")
+    return p
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> Path:
+    """Write `data` to `path` atomically (temporary file in the same folder, then rename)."""
+    p = Path(path)
+    ensure_dir(p.parent if str(p.parent) else ".")
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"{p}: cannot write: {exc.strerror or exc}") from None
+    return p
