@@ -129,6 +129,11 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
         from fuzzplug.targets import load_target
 
         target = load_target(target_name)
+        mutant = os.environ.get("FUZZPLUG_MUTANT")
+        if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
+            from fuzzplug.mutants import apply_mutant
+
+            target = apply_mutant(target, mutant)
         harness = Harness(target)
     atheris.Setup(argv, harness.test_one_input)
     atheris.Fuzz()

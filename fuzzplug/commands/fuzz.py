@@ -1,0 +1,34 @@
+"""`fuzzplug fuzz TARGET`: fuzz for a while, continue past findings, print the table."""
+
+from __future__ import annotations
+
+from fuzzplug.fuzz import print_table, run_fuzz
+from fuzzplug.targets import load_target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("fuzz", help="run the target's harness under libFuzzer and report "
+                                    "the unique findings")
+    p.add_argument("target")
+    p.add_argument("--time", type=int, default=60, help="seconds of fuzzing (default 60)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="parallel libFuzzer workers (-fork=N when N > 1)")
+    p.add_argument("--corpus", help="corpus folder to grow (default: work/TARGET/corpus, "
+                                    "a working copy of the seeds)")
+    p.add_argument("--findings", help="findings folder (default: findings/TARGET)")
+    p.add_argument("--no-known", action="store_true",
+                   help="report the known (triaged) findings too")
+    p.add_argument("--seed", type=int, help="libFuzzer -seed, for a repeatable run")
+    p.add_argument("--max-len", type=int, default=512, help="libFuzzer -max_len")
+    p.add_argument("--no-minimize", action="store_true",
+                   help="keep the shortest raw reproducers, do not minimise them")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    target = load_target(args.target)
+    entries, _ = run_fuzz(target, seconds=args.time, jobs=args.jobs, corpus=args.corpus,
+                          findings=args.findings, no_known=args.no_known, seed=args.seed,
+                          max_len=args.max_len, minimize=not args.no_minimize)
+    print_table(target, entries)
+    return 0
