@@ -80,8 +80,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         raise InputError(f"--time must be positive, got {seconds}")
     if jobs <= 0:
         raise InputError(f"--jobs must be positive, got {jobs}")
-    workdir = ensure_dir(Path("work") / target.name)
-    cdir = ensure_dir(corpus or workdir / "corpus")
+    workdir = ensure_dir(Path("work") / target.name).resolve()
+    cdir = ensure_dir(corpus or workdir / "corpus").resolve()
     seeds_dir = target.seeds_dir()
     if seeds_dir is not None and Path(cdir).resolve().is_relative_to(Path(seeds_dir).resolve()):
         raise InputError(f"{cdir}: is inside the checked-in seed folder; pass a working "
@@ -89,13 +89,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     if not any(Path(cdir).iterdir()):
         for name, data in compile_seeds(target).items():
             atomic_write(Path(cdir) / name, data)
-    fdir = ensure_dir(findings or Path("findings") / target.name)
+    fdir = ensure_dir(findings or Path("findings") / target.name).resolve()
     inbox = Path(fdir) / f".inbox-{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)
     dict_path = atomic_write(workdir / f"{target.name}.dict", dictionary(target.schema))
     crashes = ensure_dir(Path(fdir) / "crashes")
-    cmd = [str(launcher(Path(workdir), target.name)), str(cdir),
+    cmd = [str(launcher(workdir, target.name)), str(cdir),
            f"-max_total_time={seconds}", f"-dict={dict_path}", f"-max_len={max_len}",
            "-print_final_stats=1", f"-artifact_prefix={crashes}/", "-timeout=10",
            "-rss_limit_mb=4096"]

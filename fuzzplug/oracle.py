@@ -65,7 +65,7 @@ def observables(events: list[Event]) -> list[tuple]:
 def state_diff(pre: Kernel, post: Kernel) -> list[str]:
     """The observable state that differs, as stable descriptors (`pte.DIRTY`, `pte.pfn`,
     `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal."""
-    if pre.state_key() == post.state_key():
+    if pre.same_state(post):
         return []
     a, b = pre.snapshot(), post.snapshot()
     out: set[str] = set()
@@ -134,15 +134,52 @@ INCIDENTAL_BRANCHES = frozenset({
 })
 
 
+# Descriptors that follow from another one in the same diff (its "parent"), so that a bug
+# shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
+# sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
+# different pfn, and a COW's page bookkeeping follows its refcount.
+DERIVED = {
+    "pte.SOFT_DIRTY": ("pte.DIRTY",),
+    "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
+    "pte.SPECIAL": ("pte.pfn",),
+    "pte.DEVMAP": ("pte.pfn",),
+    "pte.PCD": ("pte.pfn",),
+    "page.anon": ("page.refcount",),
+    "page.allocated": ("page.refcount",),
+    "page.referenced": ("page.refcount",),
+}
+
+
+def signature_diffs(diffs: list[str]) -> list[str]:
+    """The diffs a signature names: derived descriptors dropped when their parent is there."""
+    present = set(diffs)
+    return [d for d in diffs if not any(p in present for p in DERIVED.get(d, ()))]
+
+
+PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "signal:", "ret:", "promise:")
+
+
+def primary_diffs(diffs: list[str]) -> list[str]:
+    """What a signature names: the differing events, returns and broken promises when there
+    are any (the state differences are then their consequences, which vary with the
+    configuration); otherwise the state differences, derived descriptors left out."""
+    primary = [d for d in diffs if d.startswith(PRIMARY_PREFIXES)]
+    return primary or signature_diffs(diffs)
+
+
 def signature(op: str, diffs: list[str], pre_branches: list[str],
               post_branches: list[str]) -> str:
-    """A stable name for a divergence: which op, which observables differ, and a short hash
-    of the branch ids each side took in that op (sorted, deduplicated, incidental ones left
-    out). One bug reached by different inputs gets one signature."""
-    pre = sorted(set(pre_branches) - INCIDENTAL_BRANCHES)
-    post = sorted(set(post_branches) - INCIDENTAL_BRANCHES)
-    digest = hashlib.sha1(("|".join(pre) + "||" + "|".join(post)).encode()).hexdigest()[:8]
-    return f"{op}/{'+'.join(diffs)}/{digest}"
+    """A stable name for a divergence: the op, its primary differing observables, and a
+    short hash of the branch ids that only the post-patch side took in that op — the code
+    the patch made run (incidental branch ids left out). What the pre-patch side did
+    instead depends on the configuration and is in the record, not in the name. One bug
+    reached by different inputs gets one signature; different observables or different
+    patched code paths get different ones."""
+    a = set(pre_branches) - INCIDENTAL_BRANCHES
+    b = set(post_branches) - INCIDENTAL_BRANCHES
+    post_only = sorted(b - a)
+    digest = hashlib.sha1("|".join(post_only).encode()).hexdigest()[:8]
+    return f"{op}/{'+'.join(primary_diffs(diffs))}/{digest}"
 
 
 def signature_id(sig: str) -> str:
@@ -153,6 +190,7 @@ def signature_id(sig: str) -> str:
 def family(op: str, diffs: list[str]) -> str:
     """The signature family: the op and the kind of the first differing observable
     (`vm_insert_mixed_mkwrite__warn`); the harness raises from one frame per family."""
+    diffs = primary_diffs(diffs)
     first = diffs[0].split(":")[0].split(".")[0] if diffs else "none"
     return f"{op}__{first}"
 
@@ -171,28 +209,49 @@ class Finding:
     post_branches: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
 class SideRecord:
     """One side's whole run: per-op returns, events (tagged with the op index), branch ids,
-    and the final state."""
+    and the final state. Built lazily from the runs and the kernel, so the fuzzing hot path
+    (which needs only the verdict) pays nothing for it."""
 
-    version: str
-    rets: list[str] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    branches: list[list[str]] = field(default_factory=list)
-    state: dict = field(default_factory=dict)
+    __slots__ = ("version", "runs", "kernel", "_json")
+
+    def __init__(self, version: str, kernel: Kernel | None = None):
+        self.version = version
+        self.runs: list[OpRun] = []
+        self.kernel = kernel
+        self._json: dict | None = None
 
     def add(self, index: int, run: OpRun) -> None:
-        self.rets.append(run.ret)
-        self.branches.append(list(run.branches))
-        for e in run.events:
-            record = e.to_json()
-            record["op"] = index
-            self.events.append(record)
+        self.runs.append(run)
+
+    @property
+    def rets(self) -> list[str]:
+        return [r.ret for r in self.runs]
+
+    @property
+    def branches(self) -> list[list[str]]:
+        return [list(r.branches) for r in self.runs]
+
+    @property
+    def events(self) -> list[dict]:
+        out = []
+        for index, run in enumerate(self.runs):
+            for e in run.events:
+                record = e.to_json()
+                record["op"] = index
+                out.append(record)
+        return out
+
+    @property
+    def state(self) -> dict:
+        return self.kernel.snapshot() if self.kernel is not None else {}
 
     def to_json(self) -> dict:
-        return {"version": self.version, "ret": self.rets, "events": self.events,
-                "branches": self.branches, "state": self.state}
+        if self._json is None:
+            self._json = {"version": self.version, "ret": self.rets, "events": self.events,
+                          "branches": self.branches, "state": self.state}
+        return self._json
 
 
 @dataclass(slots=True)

@@ -121,7 +121,11 @@ class PPC64:
 
 
 class ARM64:
-    """arm64 hooks (CONFIG_ARM64_HW_AFDBM=y, as in defconfig)."""
+    """arm64 hooks (CONFIG_ARM64_HW_AFDBM=y, as in defconfig).
+
+    arm64 of v4.13 has no soft-dirty bit (its pte_mkdirty sets PTE_DIRTY only); the shared
+    helpers set the x86 layout's SOFT_DIRTY, so the arm64 hooks drop it on every store.
+    """
 
     @staticmethod
     def _rdonly(pte: pte_t) -> pte_t:
@@ -134,7 +138,7 @@ class ARM64:
 
     def set_pte_at(self, k, mm, addr, ptep, pte):
         old = ptep[0]
-        pte = self._rdonly(pte)
+        pte = self._rdonly(pte_t(pte.val & ~_PAGE_SOFT_DIRTY))
         valid_old = bool(old.val & _PAGE_PRESENT)
         valid_new = bool(pte.val & _PAGE_PRESENT)
         if valid_old and valid_new:

@@ -392,6 +392,19 @@ class Kernel:
                 tuple(mm.rss_stat.values()), len(mm.pud_tables), len(mm.pmd_tables),
                 len(mm.pte_tables), pages)
 
+    def same_state(self, other: "Kernel") -> bool:
+        """`self.state_key() == other.state_key()`, with a fast path for the usual case."""
+        a, b = self.mm, other.mm
+        if (a.pgtable != b.pgtable or a.rss_stat != b.rss_stat
+                or len(a.pte_tables) != len(b.pte_tables)
+                or len(a.pmd_tables) != len(b.pmd_tables)
+                or len(a.pud_tables) != len(b.pud_tables)):
+            return False
+        if self.pages.keys() == other.pages.keys() and all(
+                p.state() == other.pages[pfn].state() for pfn, p in self.pages.items()):
+            return True
+        return self.state_key() == other.state_key()
+
     def _check_invariants(self) -> list[str]:
         broken = self.mm._check_invariants()
         for p in self.pages.values():

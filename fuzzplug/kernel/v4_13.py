@@ -192,14 +192,26 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
         table = (addr >> PAGE_SHIFT) >> PTE_TABLE_SHIFT
         table_end = min(end, (table + 1) << PTE_TABLE_SHIFT << PAGE_SHIFT)
         if table not in mm.pte_tables:
-            # zap_pmd_range(): pmd_none_or_clear_bad() skips a missing PTE table.
+            # zap_pmd_range(): pmd_none_or_clear_bad() skips a missing PTE table; the model
+            # jumps straight to the next existing one.
             k.branch("zap_pte_range:no_pte_table")
-            addr = table_end
+            later = [t for t in mm.pte_tables if t > table]
+            if not later:
+                break
+            addr = min(later) << PTE_TABLE_SHIFT << PAGE_SHIFT
             continue
         while addr < table_end:
             pte = pte_ptr(mm, addr >> PAGE_SHIFT)
             ptent = pte[0]
             if pte_none(ptent):
+                addr += PAGE_SIZE
+                continue
+            if not pte_present(ptent):
+                # A "swap entry" only an insert with a non-present prot can make: the
+                # free_swap_and_cache() failure path reports it, and the entry is cleared.
+                k.branch("zap_pte_range:not_present")
+                print_bad_pte(vma, addr, ptent, None)
+                ptep_get_and_clear_full(mm, addr, pte, 0)
                 addr += PAGE_SIZE
                 continue
             pg = vm_normal_page(vma, addr, ptent)
@@ -646,6 +658,18 @@ def do_fault(vmf: vm_fault) -> int:
     return do_shared_fault(vmf)
 
 
+def do_swap_page(vmf: vm_fault) -> int:
+    """do_swap_page() — mm/memory.c: the models make no swap entries, so a non-present,
+    non-none entry can only be one an insert built from a non-present prot
+    (vm_insert_pfn_prot with neither _PAGE_PRESENT nor _PAGE_PROTNONE). Decoded as a swap
+    entry it is garbage; the model takes the non_swap_entry() fallback: print_bad_pte() and
+    VM_FAULT_SIGBUS (which swap type the bits decode to is not modelled)."""
+    vma = vmf.vma
+    vma.vm_mm.kernel.branch("do_swap_page:bad_entry")
+    print_bad_pte(vma, vmf.address, vmf.orig_pte, None)
+    return VM_FAULT_SIGBUS
+
+
 def handle_pte_fault(vmf: vm_fault) -> int:
     """handle_pte_fault() — mm/memory.c: no PTE table or a none PTE → do_fault();
     a write to a read-only PTE → do_wp_page(); otherwise make the entry young (and dirty for
@@ -668,7 +692,8 @@ def handle_pte_fault(vmf: vm_fault) -> int:
         # vma_is_anonymous() is false: the modelled VMA always has vm_ops.
         return do_fault(vmf)
 
-    assert pte_present(vmf.orig_pte), "no swap entries are modelled"
+    if not pte_present(vmf.orig_pte):
+        return do_swap_page(vmf)
 
     entry = vmf.orig_pte
     if vmf.flags & FAULT_FLAG_WRITE:

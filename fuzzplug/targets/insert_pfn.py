@@ -399,7 +399,7 @@ class InsertPfnTarget:
     def evaluate(self, ops: tuple[Op, ...]) -> Outcome:
         scene = Scene.from_ops(ops)
         kpre, kpost = scene.boot(self.pre_model), scene.boot(self.post_model)
-        pre, post = SideRecord(kpre.version), SideRecord(kpost.version)
+        pre, post = SideRecord(kpre.version, kpre), SideRecord(kpost.version, kpost)
         finding = None
         rules_applied: list[str] = []
         dead_pre = dead_post = False
@@ -427,7 +427,6 @@ class InsertPfnTarget:
                                   family(op.name, diffs), rule, sorted(set(a.branches)),
                                   sorted(set(b.branches)))
                 break
-        pre.state, post.state = kpre.snapshot(), kpost.snapshot()
         if finding is not None:
             verdict = Verdict.DIVERGENT
         elif rules_applied:

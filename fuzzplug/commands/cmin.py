@@ -1,0 +1,28 @@
+"""`fuzzplug cmin TARGET IN_DIR... -o OUT_DIR`: the smallest corpus keeping every branch id
+and every (verdict, signature) class; restartable (see `fuzzplug.cmin`)."""
+
+from __future__ import annotations
+
+import sys
+
+from fuzzplug.cmin import report, run_cmin
+from fuzzplug.targets import load_target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("cmin", help="minimise a corpus over model branch ids and "
+                                    "(verdict, signature) classes")
+    p.add_argument("target")
+    p.add_argument("in_dirs", nargs="+", metavar="IN_DIR",
+                   help="input folders (read only; every non-hidden file, recursively)")
+    p.add_argument("-o", "--output", metavar="OUT_DIR", required=True,
+                   help="where the kept inputs go, named by sha1 (with a .cmin-state.json "
+                        "journal so an interrupted run resumes)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    target = load_target(args.target)
+    result = run_cmin(target, args.in_dirs, args.output)
+    sys.stdout.write(report(result, args.output))
+    return 0

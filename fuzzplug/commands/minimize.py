@@ -1,0 +1,70 @@
+"""`fuzzplug minimize TARGET FILE [-o OUT]`: shrink a divergent input, keeping its signature."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fuzzplug.errors import InputError, OutputError
+from fuzzplug.io import atomic_write, is_text_scenario, load_ops, read_bytes
+from fuzzplug.minimize import minimize_ops
+from fuzzplug.opslang import encode, format_text
+from fuzzplug.oracle import Verdict
+from fuzzplug.targets import load_target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("minimize", help="shrink a divergent input (binary or .ops) while "
+                                        "keeping exactly its signature")
+    p.add_argument("target")
+    p.add_argument("file", help="a divergent input: binary (crash file) or .ops scenario")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the binary form here and the text form to OUT.ops "
+                        "(default: ./<input name>.min in the current folder)")
+    p.set_defaults(func=run)
+
+
+def _calls(target, ops) -> int:
+    return sum(1 for op in ops if not target.schema.spec(op.name).scene)
+
+
+def run(args) -> int:
+    target = load_target(args.target)
+    ops = load_ops(target.schema, args.file)
+    out = Path(args.output) if args.output else Path.cwd() / f"{Path(args.file).name}.min"
+    out_text = out.with_name(out.name + ".ops")
+    source = Path(args.file).resolve()
+    if source in (out.resolve(), out_text.resolve()):
+        raise OutputError(f"{out}: would overwrite the input {args.file}; choose another -o")
+    outcome = target.evaluate(ops)
+    if outcome.verdict is not Verdict.DIVERGENT:
+        raise InputError(f"{args.file}: not divergent (verdict {outcome.verdict.value}); "
+                         "only a divergent input can be minimised")
+    small = minimize_ops(target, ops, outcome.signature)
+    before_bytes, after = len(encode(target.schema, ops)), encode(target.schema, small)
+    text = format_text(target.schema, small)
+    header = (f"# name: {out.name}\n# signature: {outcome.signature}\n"
+              f"# expect: {Verdict.DIVERGENT.value}\n"
+              f"# minimized_from: {Path(args.file).name} ({_calls(target, ops)} calls, "
+              f"{before_bytes} bytes)\n")
+    existed = out.exists()
+    atomic_write(out, after)
+    try:
+        atomic_write(out_text, header + text)
+    except OutputError:
+        if not existed:
+            out.unlink(missing_ok=True)
+        raise
+    file_note = ""
+    if not is_text_scenario(args.file):
+        size = len(read_bytes(args.file))
+        if size != before_bytes:
+            file_note = f" (file: {size} bytes)"
+    sys.stdout.write(text)
+    sys.stdout.write(f"# before: {_calls(target, ops)} calls, {len(ops)} ops, {before_bytes} "
+                     f"bytes{file_note}\n"
+                     f"# after:  {_calls(target, small)} calls, {len(small)} ops, "
+                     f"{len(after)} bytes\n"
+                     f"# signature: {outcome.signature}\n"
+                     f"# wrote {out} and {out_text}\n")
+    return 0

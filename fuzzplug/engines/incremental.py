@@ -1,0 +1,250 @@
+"""Steppers: run an op sequence one call at a time, fork the run, and name its state.
+
+The exhaustive checker walks a tree of op sequences. Re-evaluating every sequence from the
+start costs its length in op steps; a `Stepper` instead keeps the two models' state after a
+prefix, so each node of the tree costs one op step (plus a clone), and its `key()` lets the
+checker merge prefixes that reach the same state.
+
+`stepper_for(target, scene)` gives the insert_pfn stepper (`InsertPfnStepper`) for targets
+with insert_pfn's runner, and `ReplayStepper` for any other target: it keeps only the prefix
+and calls `Target.evaluate` on prefix + op (correct for any target, no state merging).
+
+The protocol addition this stands in for: an optional `Target.stepper(scene_ops)` returning
+a `Stepper`, next to `evaluate` in the target module, so that the per-op oracle logic lives
+once. Until then `InsertPfnStepper.step` repeats the body of `InsertPfnTarget.evaluate`'s
+loop; `tests/test_exhaustive.py` checks that the two agree on random sequences, and the
+checker re-runs every reproducer it reports through `Target.evaluate`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Hashable
+from typing import Protocol
+
+from fuzzplug.opslang import Op
+from fuzzplug.oracle import (
+    Finding,
+    Verdict,
+    events_diff,
+    family,
+    observables,
+    signature,
+    state_diff,
+)
+
+
+class Stepper(Protocol):
+    """One run of a target, call by call."""
+
+    calls: int
+    """Calls run so far."""
+
+    def step(self, op: Op) -> Finding | None:
+        """Run one call on both models; the finding if this call is the first divergence."""
+        ...
+
+    def clone(self) -> "Stepper":
+        """An independent copy of the run so far."""
+        ...
+
+    def key(self) -> Hashable:
+        """Everything that decides what later calls do: equal keys, equal futures."""
+        ...
+
+
+class ReplayStepper:
+    """Any target: keep the prefix; each step evaluates the whole sequence again."""
+
+    def __init__(self, target, scene: tuple[Op, ...], prefix: tuple[Op, ...] = ()):
+        self.target = target
+        self.scene = scene
+        self.prefix = prefix
+        self.calls = len(prefix)
+
+    def step(self, op: Op) -> Finding | None:
+        index = len(self.prefix)
+        self.prefix = self.prefix + (op,)
+        self.calls = len(self.prefix)
+        outcome = self.target.evaluate(self.scene + self.prefix)
+        if outcome.verdict is Verdict.DIVERGENT and outcome.finding.op_index == index:
+            return outcome.finding
+        return None
+
+    def clone(self) -> "ReplayStepper":
+        return ReplayStepper(self.target, self.scene, self.prefix)
+
+    def key(self) -> Hashable:
+        return self.prefix  # no merging: only the same prefix is the same state
+
+
+# --- insert_pfn ---------------------------------------------------------------------------------
+
+# The Kernel fields this module knows how to clone and key; a new field fails loudly here
+# (teach clone_kernel and kernel_key about it) instead of being silently shared or ignored.
+_KERNEL_FIELDS = frozenset({
+    "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
+    "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler"})
+_MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
+                        "rss_stat"})
+_PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
+                          "referenced", "allocated"})
+_VMA_FIELDS = frozenset({"vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff",
+                         "vm_ops", "vm_mm", "anon_vma"})
+
+
+def check_kernel_layout(k) -> None:
+    """Fail loudly if the Kernel's objects have fields this module does not know."""
+    from fuzzplug.kernel.state import mm_struct, page, vm_area_struct
+
+    layout = (
+        (set(vars(k)), _KERNEL_FIELDS, "Kernel"),
+        ({f.name for f in dataclasses.fields(mm_struct)}, _MM_FIELDS, "mm_struct"),
+        ({f.name for f in dataclasses.fields(page)}, _PAGE_FIELDS, "page"),
+        ({f.name for f in dataclasses.fields(vm_area_struct)}, _VMA_FIELDS,
+         "vm_area_struct"),
+    )
+    for have, known, what in layout:
+        if have != known:
+            raise AssertionError(f"{what} fields changed ({sorted(have ^ known)}): update "
+                                 "fuzzplug.engines.incremental clone_kernel and kernel_key")
+
+
+def clone_kernel(k):
+    """A copy of a Kernel sharing no mutable object with it (the event and branch records
+    start empty: they belong to the op that made them)."""
+    from fuzzplug.kernel.state import Kernel
+
+    c = Kernel.__new__(Kernel)
+    c.__dict__.update(vars(k))
+    c.events = []
+    c.branches = []
+    c.warned_once = set(k.warned_once)
+    c.pages = {pfn: copy.copy(p) for pfn, p in k.pages.items()}
+    mm = copy.copy(k.mm)
+    mm.kernel = c
+    mm.pgtable = dict(k.mm.pgtable)
+    mm.pud_tables = set(k.mm.pud_tables)
+    mm.pmd_tables = set(k.mm.pmd_tables)
+    mm.pte_tables = set(k.mm.pte_tables)
+    mm.rss_stat = dict(k.mm.rss_stat)
+    vma = copy.copy(k.vma)
+    vma.vm_mm = mm
+    c.mm = mm
+    c.vma = vma
+    return c
+
+
+def kernel_key(k) -> tuple:
+    """Everything about a Kernel that later calls can depend on, normalised where two values
+    provably behave the same:
+
+    - struct pages still pristine are left out: `pfn_to_page` makes an absent page in exactly
+      that state on first sight, so absent and pristine are one state;
+    - allocation counting is kept as the distance to the failing allocation
+      (`fail_at - alloc_count`): `should_fail_alloc` only compares the two for equality and
+      `fail_nth_alloc` sets `fail_at` relative to `alloc_count`;
+    - the event and branch records are the past, not the state, and are left out.
+
+    The config, memory map, version and the VMA's fixed fields are the same for every
+    prefix of one scene and are kept anyway (cheap, and safe if a model ever changes them).
+    """
+    mm = k.mm
+    vma = k.vma
+    pages = tuple(sorted((pfn, p.state()) for pfn, p in k.pages.items() if not p.pristine()))
+    fail = None if k.fail_at is None else k.fail_at - k.alloc_count
+    return (
+        tuple(sorted(mm.pgtable.items())),
+        tuple(sorted(mm.pud_tables)), tuple(sorted(mm.pmd_tables)),
+        tuple(sorted(mm.pte_tables)),
+        tuple((c.value, n) for c, n in mm.rss_stat.items()),
+        pages, frozenset(k.warned_once), fail, k.next_anon_pfn, k.tainted,
+        (vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_page_prot, vma.vm_pgoff,
+         int(vma.vm_ops), vma.anon_vma),
+        k.config, k.memmap, k.version, k.fault_handler,
+    )
+
+
+_RUNNER: tuple | None = None
+
+
+def _insert_pfn_runner() -> tuple:
+    """The insert_pfn target's per-op pieces, imported once (the target loads lazily)."""
+    global _RUNNER
+    if _RUNNER is None:
+        from fuzzplug.targets.insert_pfn import RULED_OPS, _raw_ret, promise_diffs, run_op
+
+        _RUNNER = (RULED_OPS, _raw_ret, promise_diffs, run_op)
+    return _RUNNER
+
+
+class InsertPfnStepper:
+    """insert_pfn: both models' kernels after the prefix, stepped with the target's own
+    `run_op` and compared as `InsertPfnTarget.evaluate` compares each op."""
+
+    def __init__(self, target, scene: tuple[Op, ...], *, _state=None):
+        from fuzzplug.targets.insert_pfn import Scene
+
+        self.target = target
+        self.pre_model = target.pre_model
+        self.post_model = target.post_model
+        if _state is not None:
+            self.kpre, self.kpost, self.dead_pre, self.dead_post, self.calls = _state
+            return
+        booted = Scene.from_ops(scene)
+        self.kpre = booted.boot(self.pre_model)
+        self.kpost = booted.boot(self.post_model)
+        check_kernel_layout(self.kpre)
+        self.dead_pre = self.dead_post = False
+        self.calls = 0
+
+    def step(self, op: Op) -> Finding | None:
+        RULED_OPS, _raw_ret, promise_diffs, run_op = _insert_pfn_runner()
+        kpre, kpost = self.kpre, self.kpost
+        index = self.calls
+        a = run_op(kpre, self.pre_model, op, self.dead_pre)
+        b = run_op(kpost, self.post_model, op, self.dead_post)
+        self.dead_pre, self.dead_post = self.dead_pre or a.oops, self.dead_post or b.oops
+        self.calls += 1
+        diffs = []
+        if a.ret != b.ret:
+            diffs.append(f"ret:{a.ret}->{b.ret}")
+        diffs += events_diff(observables(a.events), observables(b.events))
+        diffs += state_diff(kpre, kpost)
+        rule = None
+        if op.name in RULED_OPS and not (self.dead_pre and self.dead_post):
+            rule = "mkwrite_is_insert_then_write_fault"
+            diffs += promise_diffs(kpost, op, _raw_ret(b))
+        kpre.events.clear()
+        kpre.branches.clear()
+        kpost.events.clear()
+        kpost.branches.clear()
+        if not diffs:
+            return None
+        return Finding(index, op.name, diffs, signature(op.name, diffs, a.branches, b.branches),
+                       family(op.name, diffs), rule, sorted(set(a.branches)),
+                       sorted(set(b.branches)))
+
+    def clone(self) -> "InsertPfnStepper":
+        state = (clone_kernel(self.kpre), clone_kernel(self.kpost), self.dead_pre,
+                 self.dead_post, self.calls)
+        return InsertPfnStepper(self.target, (), _state=state)
+
+    def key(self) -> Hashable:
+        return (kernel_key(self.kpre), kernel_key(self.kpost), self.dead_pre, self.dead_post)
+
+
+def has_insert_pfn_runner(target) -> bool:
+    """Whether the target runs ops as insert_pfn does (its models and its schema)."""
+    from fuzzplug.targets.insert_pfn import SCHEMA
+
+    return (getattr(target, "schema", None) is SCHEMA and hasattr(target, "pre_model")
+            and hasattr(target, "post_model"))
+
+
+def stepper_for(target, scene: tuple[Op, ...]) -> Stepper:
+    """The fastest correct stepper for the target (see the module docstring)."""
+    if has_insert_pfn_runner(target):
+        return InsertPfnStepper(target, scene)
+    return ReplayStepper(target, scene)

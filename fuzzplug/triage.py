@@ -1,0 +1,194 @@
+"""Triage of crash files and findings folders: `fuzzplug triage DIR... [--json]`.
+
+Reproducers are found below each folder, recursively (hidden names skipped):
+
+- libFuzzer artifacts, named `crash-*`, `oom-*` or `timeout-*`: binary inputs of the
+  target given by `--target` (default `insert_pfn`); nothing is recorded about them.
+- findings folders (`fuzzplug.findings`): every `repro.bin`; its sibling `record.json`, when
+  there is one, names the target and records the verdict and signature found then.
+
+Each reproducer is decoded with its target and evaluated twice. It *reproduces* when both
+runs give the same divergent verdict and signature and, for a finding, the recorded ones. The
+reproducers are grouped by (target, signature of the first run); each group is one row: how
+many files, whether all of them reproduce, the shortest (fewest calls, then fewest bytes,
+then path), and the first and last seen (file modification times, UTC, ISO 8601). A file
+that does not reproduce stays in the group of its first run's signature (or of its verdict,
+`<same>`, `<intended>`, when that run is not divergent) and is listed with what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fuzzplug.errors import InputError
+from fuzzplug.io import load_ops, read_bytes
+from fuzzplug.oracle import Verdict
+from fuzzplug.targets import load_target
+
+__all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
+
+CRASH_PREFIXES = ("crash-", "oom-", "timeout-")
+DEFAULT_TARGET = "insert_pfn"
+
+
+@dataclass(slots=True)
+class Reproducer:
+    """One file that should reproduce a divergence, and what re-running it gave."""
+
+    path: Path
+    target: str
+    kind: str  # "crash" (a libFuzzer artifact) or "finding" (a findings folder's repro.bin)
+    recorded: dict | None = None  # record.json's verdict and signature, for a finding
+    calls: int = 0
+    size: int = 0
+    mtime: float = 0.0
+    verdict: str = ""
+    signature: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def reproduces(self) -> bool:
+        return not self.problems
+
+
+@dataclass(slots=True)
+class Group:
+    """Every reproducer of one (target, signature)."""
+
+    target: str
+    signature: str
+    members: list[Reproducer] = field(default_factory=list)
+    known: bool = False
+
+    @property
+    def shortest(self) -> Reproducer:
+        return min(self.members, key=lambda r: (r.calls, r.size, str(r.path)))
+
+    def to_json(self) -> dict:
+        short = self.shortest
+        return {
+            "target": self.target,
+            "signature": self.signature,
+            "verdict": short.verdict,
+            "count": len(self.members),
+            "reproduces": all(m.reproduces for m in self.members),
+            "known": self.known,
+            "shortest": {"path": str(short.path), "calls": short.calls, "bytes": short.size},
+            "first_seen": _iso(min(m.mtime for m in self.members)),
+            "last_seen": _iso(max(m.mtime for m in self.members)),
+            "files": [str(m.path) for m in sorted(self.members, key=lambda m: str(m.path))],
+            "problems": [f"{m.path}: {p}" for m in sorted(self.members, key=lambda m: str(m.path))
+                         for p in m.problems],
+        }
+
+
+def _iso(mtime: float) -> str:
+    return datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        record = json.loads(read_bytes(path).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InputError(f"{path}: not a JSON findings record") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{path}: not a JSON findings record (expected an object)")
+    for key in ("target", "signature", "verdict"):
+        if key in record and record[key] is not None and not isinstance(record[key], str):
+            raise InputError(f"{path}: {key!r} is not a string")
+    return record
+
+
+def find_reproducers(dirs: list[str], default_target: str = DEFAULT_TARGET) -> list[Reproducer]:
+    """The crash files and findings reproducers below `dirs`, sorted by path;
+    `InputError` for a folder that is missing or not a folder, or a broken record.json."""
+    found: dict[Path, Reproducer] = {}
+    for d in dirs:
+        root = Path(d)
+        if not root.exists():
+            raise InputError(f"{root}: no such directory")
+        if not root.is_dir():
+            raise InputError(f"{root}: not a directory, expected a folder of crash files "
+                             "or findings")
+        for path in sorted(root.rglob("*")):
+            if any(part.startswith(".") for part in path.relative_to(root).parts):
+                continue
+            if path.is_dir():
+                continue
+            if path.name.startswith(CRASH_PREFIXES):
+                found.setdefault(path.resolve(), Reproducer(path, default_target, "crash"))
+            elif path.name == "repro.bin":
+                record_path = path.with_name("record.json")
+                record = _read_record(record_path) if record_path.exists() else None
+                target = (record or {}).get("target") or default_target
+                found.setdefault(path.resolve(), Reproducer(path, target, "finding", record))
+    return sorted(found.values(), key=lambda r: str(r.path))
+
+
+def _check(rep: Reproducer) -> None:
+    """Load, evaluate twice, compare; fill in the reproducer's results and problems."""
+    target = load_target(rep.target)
+    ops = load_ops(target.schema, rep.path)
+    rep.size = len(read_bytes(rep.path))
+    rep.mtime = rep.path.stat().st_mtime
+    rep.calls = sum(1 for op in ops if not target.schema.spec(op.name).scene)
+    first, second = target.evaluate(ops), target.evaluate(ops)
+    rep.verdict, rep.signature = first.verdict.value, first.signature
+    if (first.verdict, first.signature) != (second.verdict, second.signature):
+        rep.problems.append(f"flaky: the two re-runs differ ({first.verdict.value} "
+                            f"{first.signature} vs {second.verdict.value} {second.signature})")
+    if first.verdict is not Verdict.DIVERGENT:
+        rep.problems.append(f"does not reproduce: re-run gives {first.verdict.value}")
+    if rep.recorded is not None:
+        want = (rep.recorded.get("verdict"), rep.recorded.get("signature"))
+        if want != (first.verdict.value, first.signature):
+            rep.problems.append(f"differs from record.json: recorded {want[0]} {want[1]}, "
+                                f"re-run gives {first.verdict.value} {first.signature}")
+
+
+def triage(dirs: list[str], default_target: str = DEFAULT_TARGET) -> list[Group]:
+    """Find, re-run and group every reproducer below `dirs`; groups by count, then
+    signature."""
+    reps = find_reproducers(dirs, default_target)
+    load_target(default_target)  # an unknown --target is an error even with no crash files
+    for rep in reps:  # every file is loaded before any is reported: all or nothing
+        load_ops(load_target(rep.target).schema, rep.path)
+    groups: dict[tuple[str, str], Group] = {}
+    for rep in reps:
+        _check(rep)
+        key = (rep.target, rep.signature or f"<{rep.verdict}>")
+        if key not in groups:
+            known = rep.signature is not None and rep.signature in \
+                load_target(rep.target).known_findings()
+            groups[key] = Group(key[0], key[1], known=known)
+        groups[key].members.append(rep)
+    return sorted(groups.values(), key=lambda g: (-len(g.members), g.target, g.signature))
+
+
+def render(groups: list[Group]) -> str:
+    """One row per signature, then the problems of the files that do not reproduce."""
+    if not groups:
+        return "no crash files or findings reproducers found\n"
+    files = sum(len(g.members) for g in groups)
+    rows = [("COUNT", "REPRODUCES", "CALLS", "FIRST_SEEN", "LAST_SEEN", "TARGET", "SIGNATURE",
+             "SHORTEST")]
+    problems = []
+    for g in groups:
+        record = g.to_json()
+        bad = sum(1 for m in g.members if not m.reproduces)
+        repro = "yes" if not bad else f"NO ({bad} of {len(g.members)})"
+        rows.append((str(record["count"]), repro, str(record["shortest"]["calls"]),
+                     record["first_seen"], record["last_seen"], g.target,
+                     g.signature + (" [known]" if g.known else ""),
+                     record["shortest"]["path"]))
+        problems += record["problems"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = [f"{len(groups)} signature(s) in {files} file(s)", ""]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    if problems:
+        lines += ["", "not reproducing:"] + [f"  {p}" for p in problems]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -1,0 +1,130 @@
+"""The atheris harness: it raises only on unsuppressed divergences, from a frame per family."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzzplug.harness import Divergence, Harness, raiser
+from fuzzplug.opslang import encode, parse_text
+from fuzzplug.targets.insert_pfn import TARGET
+
+ROOT = Path(__file__).parents[1]
+HARNESS = ROOT / "harnesses" / "fuzz_insert_pfn.py"
+PPC64_WARN = ("config arch=ppc64 DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
+              "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+INTENDED = "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"
+
+
+def _bytes(text: str) -> bytes:
+    return encode(TARGET.schema, parse_text(TARGET.schema, text))
+
+
+@pytest.fixture
+def unsuppressed(monkeypatch):
+    monkeypatch.setenv("FUZZPLUG_NO_KNOWN", "1")
+    monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
+    return Harness(TARGET)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_the_harness_raises_nothing_but_divergence_whatever_the_bytes(unsuppressed, data):
+    """Any bytes: either no exception, or a Divergence (never a model or decoder error)."""
+    try:
+        unsuppressed.test_one_input(data)
+    except Divergence:
+        pass
+
+
+def test_an_intended_input_does_not_raise(unsuppressed):
+    """The patch's intended delta is not a finding."""
+    unsuppressed.test_one_input(_bytes(INTENDED))
+
+
+def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppressed):
+    """The exception message carries the signature, the text reproducer and both sides."""
+    with pytest.raises(Divergence) as info:
+        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+    message = str(info.value)
+    assert "signature: vm_insert_mixed_mkwrite/warn:set_pte_at" in message
+    assert "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80" in message
+    assert "v4.13:" in message and "v4.14:" in message
+
+
+def test_the_raising_frame_is_named_after_the_signature_family(unsuppressed):
+    """ClusterFuzz's crash state sees `divergent__<op>__<observable>` as the top frame."""
+    with pytest.raises(Divergence) as info:
+        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+    top = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert top.name == "divergent__vm_insert_mixed_mkwrite__warn"
+
+
+def test_different_families_raise_from_different_frames():
+    """Two families give two distinct function names; one family always the same one."""
+    a, b = raiser("x__warn"), raiser("x__signal")
+    assert a.__name__ != b.__name__
+    assert raiser("x__warn") is a
+
+
+def test_known_findings_are_suppressed_by_default(monkeypatch):
+    """A signature in the known list does not raise unless FUZZPLUG_NO_KNOWN=1."""
+    monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
+    monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
+    harness = Harness(TARGET)
+    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
+    assert signature in harness.known, "the ppc64 warning is a triaged known finding"
+    harness.test_one_input(_bytes(PPC64_WARN))
+
+
+def _run(args, env_extra=None, timeout=240):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("FUZZPLUG_NO_KNOWN", None)
+    env.pop("FUZZPLUG_RECORD", None)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update(env_extra or {})
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_the_harness_runs_under_libfuzzer_for_a_fixed_number_of_runs(tmp_path):
+    """`harness -runs=N` exits 0 when every divergence it meets is recorded."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "seed").write_bytes(_bytes(INTENDED))
+    proc = _run([sys.executable, str(HARNESS), str(corpus), "-runs=3000", "-seed=1",
+                 "-max_len=256"], {"FUZZPLUG_RECORD": str(tmp_path / "rec")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Done 3000 runs" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_harness_crashes_on_an_unsuppressed_divergent_input(tmp_path):
+    """Replaying a divergent file with suppression off is a crash with the reproducer."""
+    crash = tmp_path / "crash"
+    crash.write_bytes(_bytes(PPC64_WARN))
+    proc = _run([sys.executable, str(HARNESS), str(crash)], {"FUZZPLUG_NO_KNOWN": "1"})
+    assert proc.returncode != 0
+    assert "divergent__vm_insert_mixed_mkwrite__warn" in proc.stderr
+    assert "Divergence" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_harness_runs_under_libfuzzer_fork_mode(tmp_path):
+    """`-fork=2` re-executes the harness (shebang, run bit) and finishes cleanly."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "seed").write_bytes(_bytes(INTENDED))
+    assert os.access(HARNESS, os.X_OK), "libFuzzer's -fork re-executes argv[0]"
+    proc = _run([str(HARNESS), str(corpus), "-fork=2", "-runs=400", "-max_total_time=20",
+                 "-ignore_crashes=1"], {"FUZZPLUG_RECORD": str(tmp_path / "rec")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "INFO: -fork=2" in proc.stderr
