@@ -27,7 +27,9 @@ from fuzzplug.opslang import decode, dictionary, encode
 from fuzzplug.oracle import Verdict
 
 PROGRESS_EVERY = 5.0
-_STATS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/\S+.*?exec/s: (\d+)")
+# libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
+# `#N: cov: C ft: F corp: K exec/s E ...` from the -fork supervisor.
+_STATS = re.compile(r"#(\d+):?\s+(?:\w+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)\S*.*?exec/s:? (\d+)")
 
 
 def compile_seeds(target) -> dict[str, bytes]:

@@ -333,8 +333,9 @@ INTENDED_RULES: tuple[IntendedRule, ...] = (
         name="mkwrite_promise",
         op="vm_insert_mixed_mkwrite",
         says="When v4.14's vm_insert_mixed_mkwrite() returns 0, the PTE at addr maps the "
-             "requested pfn and is young and dirty, and writable exactly when the VMA has "
-             "VM_WRITE; anything less is divergent (intended effect missing), whatever "
+             "requested pfn and is young and dirty, and writable when the VMA has VM_WRITE "
+             "(maybe_mkwrite never makes an entry read-only, so nothing is promised without "
+             "VM_WRITE); anything less is divergent (intended effect missing), whatever "
              "v4.13 did.",
         source="b2770da64254: \"a PTE entry can be marked as dirty and writeable as it is "
                "first inserted\"; insert_pfn() out_mkwrite: pte_mkyoung, pte_mkdirty, "
@@ -357,7 +358,7 @@ def promise_diffs(k: Kernel, op: Op, raw_ret: int | None) -> list[str]:
         missing.append("promise:pte.ACCESSED")
     if not pte_dirty(entry):
         missing.append("promise:pte.DIRTY")
-    if pte_write(entry) != bool(k.vma.vm_flags & VM_WRITE):
+    if k.vma.vm_flags & VM_WRITE and not pte_write(entry):
         missing.append("promise:pte.RW")
     return missing
 
@@ -443,7 +444,9 @@ class InsertPfnTarget:
     def known_findings(self) -> dict[str, dict]:
         text = resources.files("fuzzplug.targets").joinpath("insert_pfn_known.toml").read_text()
         data = tomllib.loads(text)
-        return {f["signature"]: f for f in data.get("finding", [])}
+        causes = {c["id"]: c for c in data.get("cause", [])}
+        return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
+                for f in data.get("finding", [])}
 
     def seeds_dir(self) -> Path | None:
         here = Path(__file__).resolve().parents[2] / "corpora" / "insert_pfn"

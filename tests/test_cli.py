@@ -1,0 +1,120 @@
+"""The user's door: `fuzzplug targets`, `encode`/`decode`, `replay` and `fuzz`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzzplug.cli import main
+
+ROOT = Path(__file__).parents[1]
+PPC64 = ROOT / "corpora" / "insert_pfn" / "divergent_ppc64_set_pte_at_on_present_pte.ops"
+INTENDED = ROOT / "corpora" / "insert_pfn" / "intended_mkwrite_into_none_pte.ops"
+
+
+def _fuzzplug(*args, cwd=None, timeout=300):
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.pop("FUZZPLUG_NO_KNOWN", None)
+    env.pop("FUZZPLUG_RECORD", None)
+    return subprocess.run([sys.executable, "-m", "fuzzplug", *args], capture_output=True,
+                          text=True, cwd=cwd or ROOT, env=env, timeout=timeout)
+
+
+def test_targets_lists_insert_pfn_name_first(capsys):
+    """`fuzzplug targets` prints one target per line, its name first."""
+    assert main(["targets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[0] == "insert_pfn" for line in lines)
+
+
+def test_encode_then_decode_gives_back_the_scenario_ops(tmp_path, capsys):
+    """Text → binary → text is lossless for a scenario (comments aside)."""
+    out = tmp_path / "x.bin"
+    assert main(["encode", "insert_pfn", str(PPC64), "-o", str(out)]) == 0
+    assert main(["decode", "insert_pfn", str(out)]) == 0
+    text = capsys.readouterr().out
+    body = [line for line in PPC64.read_text().splitlines() if line and not line.startswith("#")]
+    assert text.splitlines() == body
+
+
+def test_replay_prints_the_verdict_signature_and_both_sides(capsys):
+    """The human form names the verdict and signature and shows v4.13 beside v4.14."""
+    assert main(["replay", "insert_pfn", str(PPC64)]) == 0
+    out = capsys.readouterr().out
+    assert "divergent  vm_insert_mixed_mkwrite/warn:set_pte_at" in out
+    assert "<== first difference" in out
+    assert "v4.13:" in out and "v4.14:" in out
+
+
+def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys):
+    """`--json`: one line per input with input, verdict, signature, ops, pre and post."""
+    assert main(["replay", "insert_pfn", str(PPC64), str(INTENDED), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        assert set(record) == {"input", "verdict", "signature", "ops", "pre", "post"}
+        for side in ("pre", "post"):
+            assert {"events", "ret", "state"} <= set(record[side])
+            assert all({"kind", "function"} <= set(e) for e in record[side]["events"])
+    assert [r["verdict"] for r in records] == ["divergent", "intended"]
+
+
+def test_replay_is_deterministic(capsys):
+    """The same input twice gives the same verdict, signature and traces."""
+    main(["replay", "insert_pfn", str(PPC64), str(PPC64), "--json"])
+    first, second = capsys.readouterr().out.splitlines()
+    a, b = json.loads(first), json.loads(second)
+    a.pop("input"), b.pop("input")
+    assert a == b
+
+
+@pytest.mark.slow
+def test_fuzz_runs_for_the_time_and_writes_findings_and_a_summary(tmp_path):
+    """`fuzzplug fuzz --no-known` finds divergences, writes a folder per signature and
+    summary.json, grows the working corpus and leaves the checked-in seeds alone."""
+    seeds_before = {p.name: p.read_bytes() for p in (ROOT / "corpora" / "insert_pfn").iterdir()}
+    findings, corpus = tmp_path / "findings", tmp_path / "corpus"
+    proc = _fuzzplug("fuzz", "insert_pfn", "--time", "15", "--no-known", "--seed", "5",
+                     "--findings", str(findings), "--corpus", str(corpus), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((findings / "summary.json").read_text())
+    assert summary["findings"], "a 15 s run with suppression off finds the known divergences"
+    for finding in summary["findings"]:
+        folder = findings / finding["folder"]
+        record = json.loads((folder / "record.json").read_text())
+        assert record["signature"] == finding["signature"]
+        assert record["verdict"] == "divergent"
+        assert {"ops", "pre", "post"} <= set(record)
+        assert (folder / "repro.bin").stat().st_size > 0
+        assert "# signature: " in (folder / "repro.ops").read_text()
+    assert len(list(corpus.iterdir())) > len(list((ROOT / "corpora" / "insert_pfn").glob("*.ops")))
+    assert "unique divergent signature" in proc.stdout
+    assert {p.name: p.read_bytes() for p in (ROOT / "corpora" / "insert_pfn").iterdir()} == seeds_before
+
+
+@pytest.mark.slow
+def test_fuzz_with_two_jobs_uses_libfuzzer_fork_and_gathers_one_summary(tmp_path):
+    """`--jobs 2` runs libFuzzer's -fork=2 and still writes one summary of all findings."""
+    findings = tmp_path / "findings"
+    proc = _fuzzplug("fuzz", "insert_pfn", "--time", "15", "--jobs", "2", "--no-known",
+                     "--findings", str(findings), "--corpus", str(tmp_path / "c"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((findings / "summary.json").read_text())
+    assert summary["jobs"] == 2
+    assert summary["findings"]
+    assert "-fork=2" in (findings / "libfuzzer.log").read_text()
+
+
+def test_fuzz_refuses_a_corpus_inside_the_checked_in_seeds(tmp_path, capsys):
+    """Growing the checked-in seed folder is refused with a one-line error."""
+    code = main(["fuzz", "insert_pfn", "--time", "1", "--corpus",
+                 str(ROOT / "corpora" / "insert_pfn"), "--findings", str(tmp_path / "f")])
+    assert code == 2
+    assert "checked-in seed folder" in capsys.readouterr().err
