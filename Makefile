@@ -32,3 +32,30 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info work findings .pytest_cache .hypothesis
+
+# `make coverage`: line and branch coverage of the models (coverage.py) over a corpus, into
+# work/coverage/ (html/ and coverage.json), measured as OSS-Fuzz's Python coverage build
+# measures it: the harness runs under coverage.py with -atheris_runs=<inputs + 1> (libFuzzer
+# runs one empty input first), so each input runs once and the process exits through Python,
+# which saves the data. Divergent inputs are recorded (FUZZPLUG_RECORD), not raised. The
+# corpus: the compiled seeds plus COVERAGE_CORPUS if it exists (`make fuzz` grows the
+# default), deduplicated by name (the SHA-1 of the content). Beside it, the semantic report:
+# the model branch ids the same inputs reach (work/coverage/branch_ids.json).
+COVERAGE_TARGET ?= insert_pfn
+COVERAGE_CORPUS ?= work/$(COVERAGE_TARGET)/corpus
+COV := work/coverage
+
+coverage: $(STAMP)
+	rm -rf $(COV)
+	mkdir -p $(COV)/new $(COV)/record
+	$(BIN)/fuzzplug seeds $(COVERAGE_TARGET) -o $(COV)/corpus
+	if [ -d $(COVERAGE_CORPUS) ]; then \
+	  find $(COVERAGE_CORPUS) -maxdepth 1 -type f ! -name '.*' -exec cp {} $(COV)/corpus/ \; ; fi
+	FUZZPLUG_RECORD=$(COV)/record $(BIN)/python -m coverage run --branch \
+	  --data-file=$(COV)/.coverage --source=fuzzplug.kernel,fuzzplug.targets \
+	  harnesses/fuzz_$(COVERAGE_TARGET).py $(COV)/new $(COV)/corpus \
+	  -atheris_runs=$$(( $$(find $(COV)/corpus -type f | wc -l) + 1 ))
+	$(BIN)/python -m coverage html --data-file=$(COV)/.coverage -d $(COV)/html
+	$(BIN)/python -m coverage json --data-file=$(COV)/.coverage -o $(COV)/coverage.json
+	$(BIN)/fuzzplug coverage $(COVERAGE_TARGET) $(COV)/corpus --json > $(COV)/branch_ids.json.tmp
+	mv $(COV)/branch_ids.json.tmp $(COV)/branch_ids.json

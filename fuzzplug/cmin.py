@@ -38,7 +38,8 @@ from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
 from fuzzplug.semcov import LoadedInput, branch_hits, input_files, load_inputs
 
-__all__ = ["CminResult", "STATE_NAME", "fingerprint", "report", "run_cmin", "select"]
+__all__ = ["CminResult", "STATE_NAME", "features_record", "fingerprint", "report", "run_cmin",
+           "select"]
 
 STATE_NAME = ".cmin-state.json"
 STATE_FORMAT = 1
@@ -54,7 +55,8 @@ def fingerprint(target) -> dict:
             "fuzzplug": __version__}
 
 
-def _features_record(outcome) -> dict:
+def features_record(outcome) -> dict:
+    """What the journal records of an outcome: verdict, signature, branch ids per version."""
     return {"verdict": outcome.verdict.value, "signature": outcome.signature,
             "branches": {v: sorted(ids) for v, ids in branch_hits(outcome).items()}}
 
@@ -202,7 +204,7 @@ def run_cmin(target, in_dirs: list[str], out_dir: str, *,
         if key in state.features:
             reused += 1
             continue
-        state.features[key] = _features_record(target.evaluate(groups[key][0].ops))
+        state.features[key] = features_record(target.evaluate(groups[key][0].ops))
         evaluated += 1
         if time.monotonic() - last_save >= journal_every:
             state.save()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fuzzplug.errors import InputError
 from fuzzplug.findings import FindingEntry, n_calls, table, write_entry, write_summary
-from fuzzplug.io import atomic_write, ensure_dir, load_ops
+from fuzzplug.io import atomic_write, check_output_dir, ensure_dir, load_ops
 from fuzzplug.log import get_logger
 from fuzzplug.opslang import decode, dictionary, encode
 from fuzzplug.oracle import Verdict
@@ -82,16 +82,23 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         raise InputError(f"--time must be positive, got {seconds}")
     if jobs <= 0:
         raise InputError(f"--jobs must be positive, got {jobs}")
-    workdir = ensure_dir(Path("work") / target.name).resolve()
-    cdir = ensure_dir(corpus or workdir / "corpus").resolve()
+    # Check every path before anything is created, so a bad one leaves nothing behind.
+    workdir = Path("work") / target.name
+    cdir = Path(corpus) if corpus else workdir / "corpus"
+    fdir = Path(findings) if findings else Path("findings") / target.name
     seeds_dir = target.seeds_dir()
-    if seeds_dir is not None and Path(cdir).resolve().is_relative_to(Path(seeds_dir).resolve()):
+    if seeds_dir is not None and cdir.resolve().is_relative_to(Path(seeds_dir).resolve()):
         raise InputError(f"{cdir}: is inside the checked-in seed folder; pass a working "
                          "corpus folder")
-    if not any(Path(cdir).iterdir()):
-        for name, data in compile_seeds(target).items():
-            atomic_write(Path(cdir) / name, data)
-    fdir = ensure_dir(findings or Path("findings") / target.name).resolve()
+    for folder in (workdir, cdir, fdir):
+        check_output_dir(folder)
+    seeds = compile_seeds(target)
+    workdir = ensure_dir(workdir).resolve()
+    cdir = ensure_dir(cdir).resolve()
+    fdir = ensure_dir(fdir).resolve()
+    if not any(cdir.iterdir()):
+        for name, data in seeds.items():
+            atomic_write(cdir / name, data)
     inbox = Path(fdir) / f".inbox-{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)

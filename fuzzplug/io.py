@@ -42,17 +42,47 @@ def load_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
     """An input as ops: a `.ops` file is parsed as text (syntax errors name file:line),
     anything else is decoded as the binary form (total: any bytes are a sequence, but an
     empty file is refused as almost certainly a mistake)."""
-    data = read_bytes(path)
     if is_text_scenario(path):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a .ops scenario "
-                             "must be text") from None
-        return parse_text(schema, text, path=str(path))
+        return load_text_ops(schema, path)
+    data = read_bytes(path)
     if not data:
         raise InputError(f"{path}: empty file, expected a binary op sequence")
     return decode(schema, data)
+
+
+def load_text_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
+    """A text scenario's ops; InputError for non-UTF-8 bytes, a syntax error (file:line)
+    or a scenario without a single op."""
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a .ops scenario "
+                         "must be text") from None
+    ops = parse_text(schema, text, path=str(path))
+    if not ops:
+        raise InputError(f"{path}: no ops; expected a scenario (one op per line)")
+    return ops
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """That a folder can be created (or used) at `path`, without creating anything: it is a
+    folder already, or its first existing ancestor is a writable folder. OutputError if not."""
+    p = Path(path)
+    if p.exists():
+        if not p.is_dir():
+            raise OutputError(f"{p}: exists and is not a directory")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutputError(f"{p}: directory is not writable")
+        return p
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{p}: cannot create directory: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{p}: cannot create directory: {parent} is not writable")
+    return p
 
 
 def ensure_dir(path: str | Path) -> Path:

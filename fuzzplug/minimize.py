@@ -25,7 +25,8 @@ The passes, repeated until none changes anything (a fixpoint):
    the same `addr=0x101000`) is simplified in all of them at once;
 4. *simplify args*, op by op and arg by arg (scene ops too): toward the arg's default, then
    toward 0 and small values — for FLAGS, clearing one bit at a time; for CHOICE, each
-   lower index; for an `addr` INT, the page-aligned address first;
+   lower index; for an `addr` INT, the page-aligned address first; for an INT, finally
+   the smallest value that still works, by bisection;
 5. *sort the scene*: scene ops in op id order, as people write them.
 
 Everything is deterministic: candidates are tried in a fixed order, and the target's
@@ -217,6 +218,16 @@ class _Minimizer:
                 if self.consider(_replace(self.current, [(i, j)], new), "simplify_args"):
                     progress = True
                     break
+        if spec.kind is ArgKind.INT:
+            # The smallest value that still works, by bisection (exact when the bug holds
+            # for every value above a threshold, a plain descent otherwise).
+            lo, hi = 0, self.current[i].args[j][1]
+            while lo + 1 < hi:
+                mid = (lo + hi) // 2
+                if self.consider(_replace(self.current, [(i, j)], mid), "bisect_int"):
+                    hi = mid
+                else:
+                    lo = mid
 
     def run(self) -> tuple[Op, ...]:
         passes: tuple[Callable[[], None], ...] = (

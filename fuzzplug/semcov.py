@@ -29,6 +29,7 @@ __all__ = [
     "branch_hits",
     "coverage",
     "input_files",
+    "load_input",
     "load_inputs",
 ]
 
@@ -65,6 +66,17 @@ def input_files(dirs: list[str] | tuple[str, ...]) -> list[Path]:
     return sorted(found.values(), key=lambda p: (str(p.parent), p.name))
 
 
+def load_input(schema, path: str | Path) -> tuple[Op, ...]:
+    """`fuzzplug.io.load_ops`, stricter about emptiness: an empty file of either form, and a
+    text scenario without a single op (blank, or comments only), are `InputError`s."""
+    ops = load_ops(schema, path)
+    if not ops and Path(path).suffix == ".ops":
+        if not read_bytes(path):
+            raise InputError(f"{path}: empty file, expected a .ops scenario")
+        raise InputError(f"{path}: no ops in this scenario (only blank lines and comments)")
+    return ops
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedInput:
     """One input, read and parsed: its path, raw bytes, content hash, ops and canonical
@@ -92,7 +104,7 @@ def load_inputs(schema, paths: list[Path]) -> list[LoadedInput]:
     unusable file (unreadable, empty, not UTF-8 text, a syntax error, not encodable)."""
     loaded = []
     for path in paths:
-        ops = load_ops(schema, path)
+        ops = load_input(schema, path)
         data = read_bytes(path)
         try:
             canonical = encode(schema, ops)

@@ -24,8 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fuzzplug.errors import InputError
-from fuzzplug.io import load_ops, read_bytes
+from fuzzplug.io import read_bytes
 from fuzzplug.oracle import Verdict
+from fuzzplug.semcov import load_input
 from fuzzplug.targets import load_target
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
@@ -131,7 +132,7 @@ def find_reproducers(dirs: list[str], default_target: str = DEFAULT_TARGET) -> l
 def _check(rep: Reproducer) -> None:
     """Load, evaluate twice, compare; fill in the reproducer's results and problems."""
     target = load_target(rep.target)
-    ops = load_ops(target.schema, rep.path)
+    ops = load_input(target.schema, rep.path)
     rep.size = len(read_bytes(rep.path))
     rep.mtime = rep.path.stat().st_mtime
     rep.calls = sum(1 for op in ops if not target.schema.spec(op.name).scene)
@@ -155,7 +156,7 @@ def triage(dirs: list[str], default_target: str = DEFAULT_TARGET) -> list[Group]
     reps = find_reproducers(dirs, default_target)
     load_target(default_target)  # an unknown --target is an error even with no crash files
     for rep in reps:  # every file is loaded before any is reported: all or nothing
-        load_ops(load_target(rep.target).schema, rep.path)
+        load_input(load_target(rep.target).schema, rep.path)
     groups: dict[tuple[str, str], Group] = {}
     for rep in reps:
         _check(rep)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.io import atomic_write, load_ops, read_bytes
-from fuzzplug.opslang import decode, encode, format_text, parse_text
 from fuzzplug.errors import InputError
+from fuzzplug.io import atomic_write, is_text_scenario, load_text_ops, read_bytes
+from fuzzplug.opslang import decode, encode, format_text
 from fuzzplug.targets import load_target
 
 
@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
     p.add_argument("file", help="a .ops text scenario")
     p.add_argument("-o", "--output", help="write here (default: stdout)")
     p.set_defaults(func=run_encode)
-    p = sub.add_parser("decode", help="binary input -> text scenario")
+    p = sub.add_parser("decode", help="binary input -> text scenario (a .ops file is parsed "
+                                      "and printed in canonical form)")
     p.add_argument("target")
     p.add_argument("file", help="a binary input (libFuzzer corpus file, crash file)")
     p.add_argument("-o", "--output", help="write here (default: stdout)")
@@ -25,12 +26,7 @@ def add_parser(sub) -> None:
 
 def run_encode(args) -> int:
     target = load_target(args.target)
-    data = read_bytes(args.file)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{args.file}: not UTF-8 text; expected a .ops scenario") from None
-    blob = encode(target.schema, parse_text(target.schema, text, path=args.file))
+    blob = encode(target.schema, load_text_ops(target.schema, args.file))
     if args.output:
         atomic_write(args.output, blob)
     else:
@@ -40,15 +36,18 @@ def run_encode(args) -> int:
 
 def run_decode(args) -> int:
     target = load_target(args.target)
-    data = read_bytes(args.file)
-    if not data:
-        raise InputError(f"{args.file}: empty file, expected a binary op sequence")
-    text = format_text(target.schema, decode(target.schema, data))
+    if is_text_scenario(args.file):
+        # Already text: parse it (errors name file:line) and print its canonical form.
+        ops = load_text_ops(target.schema, args.file)
+    else:
+        data = read_bytes(args.file)
+        if not data:
+            raise InputError(f"{args.file}: empty file, expected a binary op sequence")
+        ops = decode(target.schema, data)
+    text = format_text(target.schema, ops)
     if args.output:
         atomic_write(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
 
-
-__all__ = ["add_parser", "load_ops"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fuzzplug.errors import OutputError
 from fuzzplug.export import export_id, pytest_source
-from fuzzplug.io import atomic_write, load_ops
+from fuzzplug.io import atomic_write
+from fuzzplug.semcov import load_input
 from fuzzplug.targets import load_target
 
 
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     target = load_target(args.target)
-    ops = load_ops(target.schema, args.file)
+    ops = load_input(target.schema, args.file)
     outcome = target.evaluate(ops)
     name = f"test_regression_{export_id(target, ops, outcome)}.py"
     path = Path(args.output) if args.output else Path.cwd() / name

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from fuzzplug.errors import InputError, OutputError
-from fuzzplug.io import atomic_write, is_text_scenario, load_ops, read_bytes
+from fuzzplug.io import atomic_write, is_text_scenario, read_bytes
+from fuzzplug.semcov import load_input
 from fuzzplug.minimize import minimize_ops
 from fuzzplug.opslang import encode, format_text
 from fuzzplug.oracle import Verdict
@@ -28,9 +29,20 @@ def _calls(target, ops) -> int:
     return sum(1 for op in ops if not target.schema.spec(op.name).scene)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _size(target, ops, n_bytes: int) -> str:
+    """Calls, ops and canonical binary bytes, for the before/after lines."""
+    return (f"{_plural(_calls(target, ops), 'call')}, {_plural(len(ops), 'op')}, "
+            f"{n_bytes} bytes")
+
+
 def run(args) -> int:
     target = load_target(args.target)
-    ops = load_ops(target.schema, args.file)
+    ops = load_input(target.schema, args.file)
+    file_size = None if is_text_scenario(args.file) else len(read_bytes(args.file))
     out = Path(args.output) if args.output else Path.cwd() / f"{Path(args.file).name}.min"
     out_text = out.with_name(out.name + ".ops")
     source = Path(args.file).resolve()
@@ -45,8 +57,7 @@ def run(args) -> int:
     text = format_text(target.schema, small)
     header = (f"# name: {out.name}\n# signature: {outcome.signature}\n"
               f"# expect: {Verdict.DIVERGENT.value}\n"
-              f"# minimized_from: {Path(args.file).name} ({_calls(target, ops)} calls, "
-              f"{before_bytes} bytes)\n")
+              f"# minimized_from: {Path(args.file).name} ({_size(target, ops, before_bytes)})\n")
     existed = out.exists()
     atomic_write(out, after)
     try:
@@ -55,16 +66,14 @@ def run(args) -> int:
         if not existed:
             out.unlink(missing_ok=True)
         raise
+    # A binary file may be shorter than its canonical form: args cut off at the end of
+    # the data take their defaults. The sizes compared are canonical; say so.
     file_note = ""
-    if not is_text_scenario(args.file):
-        size = len(read_bytes(args.file))
-        if size != before_bytes:
-            file_note = f" (file: {size} bytes)"
+    if file_size is not None and file_size != before_bytes:
+        file_note = f" (the file: {file_size} bytes)"
     sys.stdout.write(text)
-    sys.stdout.write(f"# before: {_calls(target, ops)} calls, {len(ops)} ops, {before_bytes} "
-                     f"bytes{file_note}\n"
-                     f"# after:  {_calls(target, small)} calls, {len(small)} ops, "
-                     f"{len(after)} bytes\n"
+    sys.stdout.write(f"# before: {_size(target, ops, before_bytes)}{file_note}\n"
+                     f"# after:  {_size(target, small, len(after))}\n"
                      f"# signature: {outcome.signature}\n"
                      f"# wrote {out} and {out_text}\n")
     return 0

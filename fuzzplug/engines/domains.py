@@ -30,6 +30,35 @@ Equivalence = Callable[[Scene, Op], Op]
 
 
 @dataclass(frozen=True, slots=True)
+class Renaming:
+    """A symmetry: a swap of virtual pages together with a swap of pfns that maps every
+    state and call of the domain to another one that behaves the same (same divergences,
+    same signatures, renamed states). The exhaustive checker then keeps one state per pair
+    (`fuzzplug.engines.incremental.InsertPfnStepper.key`)."""
+
+    vpns: tuple[tuple[int, int], ...]
+    """Virtual page numbers swapped, as pairs."""
+    pfns: tuple[tuple[int, int], ...]
+    """Pfns swapped, as pairs."""
+
+    def vpn(self, v: int) -> int:
+        for a, b in self.vpns:
+            if v == a:
+                return b
+            if v == b:
+                return a
+        return v
+
+    def pfn(self, p: int) -> int:
+        for a, b in self.pfns:
+            if p == a:
+                return b
+            if p == b:
+                return a
+        return p
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """Scenes and per-argument values of a target's ops, with an optional op equivalence."""
 
@@ -44,6 +73,12 @@ class Domain:
     """The model module names (`pre_model.__name__`, `post_model.__name__`) the
     equivalence was proven for."""
     scene_names: tuple[str, ...] = field(default=())
+    renaming: "Renaming | None" = None
+    """A symmetry of the models over every scene of the domain (see `Renaming`)."""
+    inert: Callable[[Scene, Op], bool] | None = None
+    """Calls that, for the models in `proven_for`, never diverge from any state and leave
+    it unchanged (or both tasks dead); the exhaustive checker runs them from the initial
+    state only (a sequence through one behaves as the same sequence without it)."""
 
     def calls(self) -> tuple[Op, ...]:
         """Every call op of the domain, in a fixed order (op order, then argument values)."""
@@ -72,6 +107,15 @@ class Domain:
         for op in calls:
             seen.setdefault(self.equivalence(scene, op), None)
         return tuple(seen)
+
+    def renaming_for(self, target) -> "Renaming | None":
+        """The declared state symmetry, when its proof applies to the models."""
+        return self.renaming if self.equivalence_applies(target) else None
+
+    def is_inert(self, scene: Scene, op: Op, target) -> bool:
+        """Whether `op` is inert in `scene` (only when the proof applies to the models)."""
+        return (self.inert is not None and self.equivalence_applies(target)
+                and self.inert(scene, op))
 
     def scene_name(self, index: int) -> str:
         if index < len(self.scene_names):
@@ -164,6 +208,9 @@ def _insert_pfn_domain() -> Domain:
             "x 4 VMAs (shared writable mixedmap with pfn_mkwrite, private writable "
             "mixedmap, shared read-only mixedmap, shared writable pfnmap)"),
         equivalence=insert_pfn_equivalence,
+        inert=insert_pfn_inert,
+        renaming=Renaming(vpns=((DEFAULT_START >> 12, (DEFAULT_START + page) >> 12),),
+                          pfns=((0x80, 0x81),)),
         proven_for=("fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14"),
         scene_names=tuple(names))
 
@@ -194,6 +241,46 @@ def insert_pfn_equivalence(scene: Scene, op: Op) -> Op:
     if devmap_on and flags & both == both:
         return op
     return Op(op.name, tuple((k, 0 if k == "flags" else v) for k, v in op.args))
+
+
+INSERT_PFN_RENAMING_PROOF = """insert_pfn: swapping the pages at start and start+PAGE
+together with pfns 0x80 and 0x81 is a symmetry of both models over this domain. Every scene
+has pgoff 0x80, so the pfn a fault maps (linear_page_index: pgoff + page offset) and the
+pfn vm_normal_page() calls linear in a pfnmap are 0x80 at start and 0x81 at start+PAGE,
+and swap together; both pfns are device memory of the same kind (same pfn_valid(),
+track_pfn_insert(), struct page kind), and below the same highest_memmap_pfn; both
+pages are in one PTE table; COW pages come from the allocator in allocation order,
+whatever the address; a zap of one page touches that page only. Nothing the oracle compares
+names an address or a pfn: returns, observable events (kind, function, condition or
+signal), state descriptors (`pte.DIRTY`, `page.refcount`...), branch ids, and the promise
+check reads the op's own address and pfn, which the renaming maps with the state. The
+domain's calls are closed under the swap (addresses start, start+PAGE, vm_end; pfns 0x10,
+0x80, 0x81, 0x1, 0x40), so each call's image is a call of the domain."""
+
+
+def insert_pfn_inert(scene: Scene, op: Op) -> bool:
+    """insert_pfn: a call at an address outside the VMA. In both models vm_insert_pfn_prot()
+    checks its BUG_ONs (on the VMA's flags and pfn_valid(), fixed by the scene) and then
+    returns -EFAULT before anything else; vm_insert_mixed() and __vm_insert_mixed() check
+    their BUG_ON (the VMA's flags) and return -EFAULT before track_pfn_insert(); v4.13's
+    stand-in for vm_insert_mixed_mkwrite() makes no fault after an error, and DAX sees
+    -EFAULT as VM_FAULT_SIGBUS on both sides (no promise check when the return is not 0);
+    a fault outside the VMA is a SIGSEGV from do_user_fault() before handle_mm_fault(); a
+    zap outside the VMA returns at once. None of them reads or writes the page table,
+    struct pages, counters, allocations or WARN_ON_ONCE state, and both sides behave alike:
+    no divergence, and the state is unchanged or both tasks are dead (a BUG_ON)."""
+    from fuzzplug.targets.insert_pfn import DEFAULT_END, DEFAULT_START
+
+    start, end = DEFAULT_START, DEFAULT_END
+    for scene_op in scene:
+        if scene_op.name == "vma":
+            start, end = scene_op["start"], scene_op["end"]
+    addr = op.get("addr")
+    if addr is None or op.name == "fail_alloc":
+        return False
+    if op.name == "zap":
+        return addr >= end or addr + op["len"] <= start
+    return addr >= end or addr < start
 
 
 _DECLARED: dict[str, Callable[[], Domain]] = {"insert_pfn": _insert_pfn_domain}

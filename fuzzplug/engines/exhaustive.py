@@ -30,6 +30,14 @@ Reductions, each sound for the reason given:
    for): for insert_pfn the pfn_t flags matter only through pfn_t_devmap(), so under
    DEVMAP=0 the three flag sets are one class and under DEVMAP=1 two (see
    `fuzzplug.engines.domains.insert_pfn_equivalence`). One member per class is run.
+5. **Inert calls** (declared the same way): for insert_pfn, every call at an address
+   outside the VMA returns an error (or BUGs) on both sides alike before it reads or writes
+   any state (`insert_pfn_inert` gives the proof). Such a call is run from the initial state
+   only: deeper, a sequence through it behaves as the same sequence without it (shorter,
+   covered) or, after a BUG on both sides, cannot diverge again.
+6. **Both tasks dead.** After a BUG on both sides every later call returns "dead" on both
+   with no event and no state change, so such a node is not extended
+   (`Stepper.finished`).
 
 Not reduced: no two configs are merged (each architecture's hooks differ, DEVMAP and
 HAVE_PTE_SPECIAL change the paths, DEBUG_VM adds checks that change the result whenever they
@@ -159,8 +167,10 @@ def explore_scene(target, domain: Domain, scene_index: int, depth: int, *,
     """Breadth-first walk of one scene's call tree to `depth` (see the module docstring)."""
     scene = domain.scenes[scene_index]
     calls = domain.reduced_calls(scene, target)
+    inert = {op for op in calls if domain.is_inert(scene, op, target)}
+    deep_calls = tuple(op for op in calls if op not in inert)
     result = SceneResult(scene_index)
-    root = stepper_for(target, scene)
+    root = stepper_for(target, scene, domain.renaming_for(target))
     visited = {root.key()}
     result.states = 1
     frontier: list[tuple[object, tuple[Op, ...]]] = [(root, ())]
@@ -170,7 +180,7 @@ def explore_scene(target, domain: Domain, scene_index: int, depth: int, *,
         last = level + 1 == depth
         next_frontier = []
         for parent, prefix in frontier:
-            for op in calls:
+            for op in (calls if level == 0 else deep_calls):
                 child = parent.clone()
                 finding = child.step(op)
                 result.op_steps += 1
@@ -196,7 +206,7 @@ def explore_scene(target, domain: Domain, scene_index: int, depth: int, *,
                     else:
                         hit.count += 1
                     continue
-                if last:
+                if last or child.finished or op in inert:
                     continue
                 key = child.key()
                 if key in visited:

@@ -18,7 +18,6 @@ checker re-runs every reproducer it reports through `Target.evaluate`.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Hashable
 from typing import Protocol
@@ -53,6 +52,11 @@ class Stepper(Protocol):
         """Everything that decides what later calls do: equal keys, equal futures."""
         ...
 
+    @property
+    def finished(self) -> bool:
+        """No extension of the run can diverge (checked after a non-divergent step)."""
+        ...
+
 
 class ReplayStepper:
     """Any target: keep the prefix; each step evaluates the whole sequence again."""
@@ -77,6 +81,10 @@ class ReplayStepper:
 
     def key(self) -> Hashable:
         return self.prefix  # no merging: only the same prefix is the same state
+
+    @property
+    def finished(self) -> bool:
+        return False
 
 
 # --- insert_pfn ---------------------------------------------------------------------------------
@@ -113,26 +121,25 @@ def check_kernel_layout(k) -> None:
 
 def clone_kernel(k):
     """A copy of a Kernel sharing no mutable object with it (the event and branch records
-    start empty: they belong to the op that made them)."""
-    from fuzzplug.kernel.state import Kernel
+    start empty: they belong to the op that made them). Built field by field (the layout
+    is checked by `check_kernel_layout`): copy.deepcopy is six times slower."""
+    from fuzzplug.kernel.state import Kernel, mm_struct, page, vm_area_struct
 
     c = Kernel.__new__(Kernel)
-    c.__dict__.update(vars(k))
-    c.events = []
-    c.branches = []
-    c.warned_once = set(k.warned_once)
-    c.pages = {pfn: copy.copy(p) for pfn, p in k.pages.items()}
-    mm = copy.copy(k.mm)
-    mm.kernel = c
-    mm.pgtable = dict(k.mm.pgtable)
-    mm.pud_tables = set(k.mm.pud_tables)
-    mm.pmd_tables = set(k.mm.pmd_tables)
-    mm.pte_tables = set(k.mm.pte_tables)
-    mm.rss_stat = dict(k.mm.rss_stat)
-    vma = copy.copy(k.vma)
-    vma.vm_mm = mm
-    c.mm = mm
-    c.vma = vma
+    d = c.__dict__
+    d.update(k.__dict__)
+    d["events"] = []
+    d["branches"] = []
+    d["warned_once"] = set(k.warned_once)
+    d["pages"] = {pfn: page(p.pfn, p.kind, p._refcount, p._mapcount, p.anon, p.dirty,
+                            p.referenced, p.allocated) for pfn, p in k.pages.items()}
+    m = k.mm
+    mm = mm_struct(c, dict(m.pgtable), set(m.pud_tables), set(m.pmd_tables),
+                   set(m.pte_tables), dict(m.rss_stat))
+    v = k.vma
+    d["mm"] = mm
+    d["vma"] = vm_area_struct(v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff,
+                              v.vm_ops, mm, v.anon_vma)
     return c
 
 
@@ -183,10 +190,11 @@ class InsertPfnStepper:
     """insert_pfn: both models' kernels after the prefix, stepped with the target's own
     `run_op` and compared as `InsertPfnTarget.evaluate` compares each op."""
 
-    def __init__(self, target, scene: tuple[Op, ...], *, _state=None):
+    def __init__(self, target, scene: tuple[Op, ...], *, renaming=None, _state=None):
         from fuzzplug.targets.insert_pfn import Scene
 
         self.target = target
+        self.renaming = renaming
         self.pre_model = target.pre_model
         self.post_model = target.post_model
         if _state is not None:
@@ -229,10 +237,25 @@ class InsertPfnStepper:
     def clone(self) -> "InsertPfnStepper":
         state = (clone_kernel(self.kpre), clone_kernel(self.kpost), self.dead_pre,
                  self.dead_post, self.calls)
-        return InsertPfnStepper(self.target, (), _state=state)
+        return InsertPfnStepper(self.target, (), renaming=self.renaming, _state=state)
+
+    @property
+    def finished(self) -> bool:
+        """Both tasks are dead: every later call returns "dead" on both sides with no events
+        and no state change, and the states were equal when the last call was judged, so
+        no extension can diverge."""
+        return self.dead_pre and self.dead_post
 
     def key(self) -> Hashable:
-        return (kernel_key(self.kpre), kernel_key(self.kpost), self.dead_pre, self.dead_post)
+        if self.finished:
+            return "both dead"
+        pre, post = kernel_key(self.kpre), kernel_key(self.kpost)
+        key = (pre, post, self.dead_pre, self.dead_post)
+        if self.renaming is None:
+            return key
+        image = (renamed_key(pre, self.renaming), renamed_key(post, self.renaming),
+                 self.dead_pre, self.dead_post)
+        return frozenset((key, image))  # the same for a state and its image
 
 
 def has_insert_pfn_runner(target) -> bool:
@@ -243,8 +266,26 @@ def has_insert_pfn_runner(target) -> bool:
             and hasattr(target, "post_model"))
 
 
-def stepper_for(target, scene: tuple[Op, ...]) -> Stepper:
-    """The fastest correct stepper for the target (see the module docstring)."""
+def stepper_for(target, scene: tuple[Op, ...], renaming=None) -> Stepper:
+    """The fastest correct stepper for the target (see the module docstring); `renaming`
+    (a proven `fuzzplug.engines.domains.Renaming`) makes the insert_pfn stepper's keys
+    name a state and its renamed image alike."""
     if has_insert_pfn_runner(target):
-        return InsertPfnStepper(target, scene)
+        return InsertPfnStepper(target, scene, renaming=renaming)
     return ReplayStepper(target, scene)
+
+
+def renamed_key(key: tuple, renaming) -> tuple:
+    """`kernel_key` of the renamed kernel, computed from the key."""
+    from fuzzplug.kernel.types import PAGE_SHIFT, PTE_PFN_MASK, pte_t
+
+    def entry(e):
+        pfn = (e.val & PTE_PFN_MASK) >> PAGE_SHIFT
+        new = renaming.pfn(pfn)
+        if new == pfn:
+            return e
+        return pte_t((e.val & ~PTE_PFN_MASK) | ((new << PAGE_SHIFT) & PTE_PFN_MASK))
+
+    pgtable = tuple(sorted((renaming.vpn(v), entry(e)) for v, e in key[0]))
+    pages = tuple(sorted((renaming.pfn(p), st) for p, st in key[5]))
+    return (pgtable, *key[1:5], pages, *key[6:])

@@ -1,7 +1,14 @@
 """Architecture hooks: set_pte_at, ptep_set_access_flags, update_mmu_cache and friends.
 
-Each architecture's hooks are modelled from its source in Linux v4.13.9 (unchanged in
-v4.14.5 for what is used here), with the checks they make under CONFIG_DEBUG_VM:
+Each architecture's hooks are modelled from its source in Linux v4.13.9, with the checks they
+make under CONFIG_DEBUG_VM. Both version models use these v4.13 hooks: the seed is studied as
+a patch applied to v4.13 (as the distribution backported it). v4.14 itself also changed
+arm64 (73e86cb03cf2, "arm64: Move PTE_RDONLY bit handling out of set_pte_at()", v4.14-rc1),
+which is not the seed and is not modelled.
+
+Without __HAVE_ARCH_PTE_SPECIAL, pte_mkspecial() is the identity; the shared helper sets the
+bit, so `set_pte_at` drops it when the configuration has no special bit.
+
 
 - x86-64: arch/x86/include/asm/pgtable.h (native_set_pte_at, ptep_get_and_clear_full),
   arch/x86/mm/pgtable.c (ptep_set_access_flags: store only when changed and dirty),
@@ -44,6 +51,7 @@ from fuzzplug.kernel.types import (
     _PAGE_PRESENT,
     _PAGE_RW,
     _PAGE_SOFT_DIRTY,
+    _PAGE_SPECIAL,
     pfn_t,
     pfn_t_to_pfn,
     pgprot_t,
@@ -148,9 +156,16 @@ class ARM64:
         ptep._store(pte)
         _hook(k, "set_pte_at", addr, old, pte)
 
+    @staticmethod
+    def pte_same(a: pte_t, b: pte_t) -> bool:
+        """arm64's pte_same(): PTE_RDONLY does not count on present entries."""
+        lhs = a.val & ~_PAGE_ARM64_RDONLY if pte_present(a) else a.val
+        rhs = b.val & ~_PAGE_ARM64_RDONLY if pte_present(b) else b.val
+        return lhs == rhs
+
     def ptep_set_access_flags(self, k, vma, addr, ptep, entry, dirty):
         old = ptep[0]
-        if pte_same(old, entry):
+        if self.pte_same(old, entry):
             _hook(k, "ptep_set_access_flags", addr, old, old, changed=0)
             return 0
         flags = entry.val & (_PAGE_ACCESSED | _PAGE_RW | _PAGE_DIRTY)
@@ -177,7 +192,10 @@ def arch_hooks(k: Kernel) -> ArchHooks:
 # --- the entry points the mm code calls, dispatching on the configured architecture ---------
 
 def set_pte_at(mm: mm_struct, addr: int, ptep: pte_ptr, pte: pte_t) -> None:
-    arch_hooks(mm.kernel).set_pte_at(mm.kernel, mm, addr, ptep, pte)
+    k = mm.kernel
+    if not k.config.HAVE_PTE_SPECIAL:
+        pte = pte_t(pte.val & ~_PAGE_SPECIAL)  # pte_mkspecial() is the identity there
+    arch_hooks(k).set_pte_at(k, mm, addr, ptep, pte)
 
 
 def ptep_set_access_flags(vma: vm_area_struct, addr: int, ptep: pte_ptr, entry: pte_t,

@@ -129,9 +129,12 @@ def get_page(k: Kernel, p: page) -> None:
 
 
 def put_page(k: Kernel, p: page) -> None:
-    """put_page(): drop a reference; the page is freed at zero (ZONE_DEVICE pages go back to
-    their pgmap, which the model does not distinguish)."""
+    """put_page(): drop a reference; at zero the page is freed (ZONE_DEVICE pages go back to
+    their pgmap, which the model does not distinguish) and freeing clears page->mapping, so
+    an anonymous page is no longer PageAnon."""
     p._refcount -= 1
+    if p._refcount == 0 and p.anon:
+        p.anon = False
     k.event(EventKind.REF, "put_page", pfn=p.pfn, refcount=p._refcount)
 
 

@@ -207,9 +207,12 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
                 addr += PAGE_SIZE
                 continue
             if not pte_present(ptent):
-                # A "swap entry" only an insert with a non-present prot can make: the
-                # free_swap_and_cache() failure path reports it, and the entry is cleared.
+                # A "swap entry" only an insert with a non-present prot can make (see
+                # do_swap_page): counted off MM_SWAPENTS as a real swap entry, then
+                # free_swap_and_cache() finds no swap area for its type and the entry is
+                # reported as bad; pte_clear_not_present_full() clears it.
                 k.branch("zap_pte_range:not_present")
+                dec_mm_counter_fast(mm, mm_counter.MM_SWAPENTS)
                 print_bad_pte(vma, addr, ptent, None)
                 ptep_get_and_clear_full(mm, addr, pte, 0)
                 addr += PAGE_SIZE
@@ -626,7 +629,7 @@ def do_wp_page(vmf: vm_fault) -> int:
 
     # Take out anonymous pages first, anonymous shared vmas are not dirty accountable.
     if PageAnon(vmf.page):
-        if page_mapcount(vmf.page) == 1:  # reuse_swap_page(): no swap, a single mapping
+        if page_mapcount(vmf.page) <= 1:  # reuse_swap_page(): no swap, one mapping at most
             k.branch("do_wp_page:anon:reuse")
             wp_page_reuse(vmf)
             return VM_FAULT_WRITE
@@ -695,13 +698,16 @@ def do_fault(vmf: vm_fault) -> int:
 def do_swap_page(vmf: vm_fault) -> int:
     """do_swap_page() — mm/memory.c: the models make no swap entries, so a non-present,
     non-none entry can only be one an insert built from a non-present prot
-    (vm_insert_pfn_prot with neither _PAGE_PRESENT nor _PAGE_PROTNONE). Decoded as a swap
-    entry it is garbage; the model takes the non_swap_entry() fallback: print_bad_pte() and
-    VM_FAULT_SIGBUS (which swap type the bits decode to is not modelled)."""
+    (vm_insert_pfn_prot with neither _PAGE_PRESENT nor _PAGE_PROTNONE). Its bits decode as
+    a swap entry of a swap type below MAX_SWAPFILES (the SPECIAL bit is x86's first swap-type
+    bit), so it is not a non_swap_entry(); lookup_swap_cache() then indexes the swap address
+    space of a swap type that has no swap area, a NULL dereference: the model records the
+    oops as a BUG (CONFIG_SWAP=y, as distributions build)."""
     vma = vmf.vma
-    vma.vm_mm.kernel.branch("do_swap_page:bad_entry")
-    print_bad_pte(vma, vmf.address, vmf.orig_pte, None)
-    return VM_FAULT_SIGBUS
+    k = vma.vm_mm.kernel
+    k.branch("do_swap_page:garbage_swap_entry")
+    k.BUG_ON(True, "lookup_swap_cache", "swapper_spaces[swp_type(entry)] == NULL")
+    return VM_FAULT_SIGBUS  # not reached: the oops ends the call
 
 
 def handle_pte_fault(vmf: vm_fault) -> int:

@@ -1,0 +1,411 @@
+"""Mutants of the post-patch model: plausible kernel bugs, each a small named source edit.
+
+A `Mutant` is a list of exact text replacements in the post-patch model's source
+(`fuzzplug/kernel/v4_14.py` for insert_pfn); each replaced text must occur exactly once, so
+a mutant that no longer applies fails loudly instead of silently testing nothing. The
+mutated source is compiled into a fresh module registered in `sys.modules` under its own name
+(`fuzzplug.mutants.<target>.<mutant>`), so its imports work and tracebacks and
+`inspect.getsource` show the mutated text. `apply_mutant(target, name)` returns a copy of the
+target whose `post_model` is that module; the harness calls it when FUZZPLUG_MUTANT is set.
+
+Each mutant names the bug it stands for and a *witness*: a scenario on which the mutant
+diverges with a signature the unmutated model does not produce there (checked by
+`tests/test_selftest.py`). A mutant the oracle cannot tell apart from the model is marked
+`equivalent`, with the reason; `fuzzplug selftest` counts it apart from the kill rate.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import linecache
+import os
+import sys
+import types
+from dataclasses import dataclass
+
+from fuzzplug.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """One plausible bug: its name, what it is, the source edits, and how it shows."""
+
+    name: str
+    bug: str
+    edits: tuple[tuple[str, str], ...]
+    """(exact text of the post-patch model, its replacement), each text occurring once."""
+    witness: str = ""
+    """A scenario (text form) on which the mutant diverges with a new signature."""
+    equivalent: str = ""
+    """Why the oracle cannot tell the mutant from the model ("" when it can)."""
+    gap: str = ""
+    """A known gap of the oracle that lets the mutant survive (to be closed, not excused)."""
+
+
+_MKWRITE_TAIL = ('        k.branch("insert_pfn:out_mkwrite:mkwrite")\n'
+                 '        entry = pte_mkyoung(entry)\n'
+                 '        entry = maybe_mkwrite(pte_mkdirty(entry), vma)\n')
+_REUSE = ('            k.branch("insert_pfn:present:mkwrite:reuse")\n'
+          '            entry = pte[0]\n')
+_WARN = ('k.WARN_ON_ONCE(pte_pfn(pte[0]) != pfn_t_to_pfn(pfn), "insert_pfn",\n'
+         '                              "pte_pfn(*pte) != pfn_t_to_pfn(pfn)")')
+_START = "0x100000"
+_INSERT_THEN_MKWRITE = (f"vm_insert_mixed addr={_START} pfn=0x80\n"
+                        f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80\n")
+_MISMATCH = (f"vm_insert_mixed addr={_START} pfn=0x80\n"
+             f"vm_insert_mixed_mkwrite addr={_START} pfn=0x81\n")
+_NO_SPECIAL = "config HAVE_PTE_SPECIAL=0\n"
+_SHARED_RO = ("vma flags=VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP\n")
+_PFNMAP = ("vma flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP\n")
+_PRIVATE = "vma flags=VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP\n"
+
+INSERT_PFN_MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "drop_pte_mkyoung",
+        "insert_pfn() with mkwrite forgets pte_mkyoung(): the entry is dirty and writable "
+        "but not young.",
+        ((_MKWRITE_TAIL, _MKWRITE_TAIL.replace("        entry = pte_mkyoung(entry)\n", "")),),
+        witness=("config DEVMAP=0\n"
+                 f"vm_insert_pfn_prot addr={_START} pfn=0x80 prot=_PAGE_PRESENT|_PAGE_USER\n"
+                 f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80 flags=PFN_DEV\n"),
+    ),
+    Mutant(
+        "pte_mkwrite_not_maybe",
+        "insert_pfn() with mkwrite uses pte_mkwrite() instead of maybe_mkwrite(): the entry "
+        "is writable even in a VMA without VM_WRITE.",
+        (("    pte_mkspecial,\n", "    pte_mkspecial,\n    pte_mkwrite,\n"),
+         (_MKWRITE_TAIL, _MKWRITE_TAIL.replace("maybe_mkwrite(pte_mkdirty(entry), vma)",
+                                               "pte_mkwrite(pte_mkdirty(entry))"))),
+        witness=_SHARED_RO + f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80\n",
+        gap=("Writable only matters without VM_WRITE, and there v4.13's stand-in (insert, "
+             "then the user's write access) always ends in SIGSEGV, so the op is already "
+             "divergent and its signature names only the primary diffs (the signal): the "
+             "extra pte.RW is in the record but not in the name. The mkwrite_promise rule "
+             "no longer says \"not writable without VM_WRITE\" either. Closing it: promise "
+             "\"RW only if VM_WRITE or the reused entry was already RW\", or name "
+             "permission escalations (pte.RW gained) in signatures."),
+    ),
+    Mutant(
+        "plain_insert_mixed_mkwrites",
+        "vm_insert_mixed() passes mkwrite=true to __vm_insert_mixed(): every mixed insert "
+        "makes a dirty, writable entry and reuses present ones.",
+        (("    return __vm_insert_mixed(vma, addr, pfn, False)\n",
+          "    return __vm_insert_mixed(vma, addr, pfn, True)\n"),),
+        witness=f"vm_insert_mixed addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "mkwrite_export_drops_flag",
+        "vm_insert_mixed_mkwrite() passes mkwrite=false: the new export is a plain insert.",
+        (("    return __vm_insert_mixed(vma, addr, pfn, True)\n",
+          "    return __vm_insert_mixed(vma, addr, pfn, False)\n"),),
+        witness=f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "pfn_check_missing",
+        "The reuse path does not compare the present entry's pfn with the requested one: "
+        "another pfn's entry is made writable.",
+        ((f"            if {_WARN}:\n", "            if False:\n"),),
+        witness=_MISMATCH,
+    ),
+    Mutant(
+        "pfn_check_inverted",
+        "The reuse path's pfn check is inverted: a matching entry is refused with a warning, "
+        "a mismatching one reused.",
+        ((_WARN, _WARN.replace("pte_pfn(pte[0]) != pfn_t_to_pfn(pfn)",
+                               "pte_pfn(pte[0]) == pfn_t_to_pfn(pfn)")),),
+        witness=_INSERT_THEN_MKWRITE,
+    ),
+    Mutant(
+        "mismatch_returns_zero",
+        "On a pfn mismatch insert_pfn() warns but returns 0 instead of -EBUSY.",
+        (('                k.branch("insert_pfn:present:mkwrite:pfn_mismatch")\n'
+          '                return retval\n',
+          '                k.branch("insert_pfn:present:mkwrite:pfn_mismatch")\n'
+          '                return 0\n'),),
+        witness=_MISMATCH,
+    ),
+    Mutant(
+        "reuse_returns_ebusy",
+        "The reuse path does its work but returns -EBUSY instead of 0.",
+        (("    retval = -EBUSY\n    if not pte_none(pte[0]):\n        if mkwrite:\n",
+          "    retval = -EBUSY\n    reused = not pte_none(pte[0])\n"
+          "    if not pte_none(pte[0]):\n        if mkwrite:\n"),
+         ("    update_mmu_cache(vma, addr, pte)  # XXX: why not for insert_page?\n\n"
+          "    retval = 0\n",
+          "    update_mmu_cache(vma, addr, pte)  # XXX: why not for insert_page?\n\n"
+          "    retval = -EBUSY if reused else 0\n")),
+        equivalent=("Only a present entry is reused, and only with mkwrite, whose only "
+                    "caller is DAX: dax_iomap_pte_fault() maps 0 and -EBUSY alike to "
+                    "VM_FAULT_NOPAGE (rule ebusy_is_success), and the promise is checked "
+                    "only on a 0 return; the PTE, pages and events are the same. No caller "
+                    "of the kernel could tell either."),
+    ),
+    Mutant(
+        "reuse_ignores_mkwrite",
+        "The reuse path returns -EBUSY at once, as before the patch: a present read-only "
+        "entry never becomes writable through vm_insert_mixed_mkwrite().",
+        ((_REUSE, '            k.branch("insert_pfn:present:mkwrite:reuse")\n'
+                  '            return retval\n'),),
+        witness=_INSERT_THEN_MKWRITE,
+    ),
+    Mutant(
+        "pte_none_inverted",
+        "insert_pfn() tests pte_none() the wrong way round.",
+        (("    retval = -EBUSY\n    if not pte_none(pte[0]):\n        if mkwrite:\n",
+          "    retval = -EBUSY\n    if pte_none(pte[0]):\n        if mkwrite:\n"),),
+        witness=f"vm_insert_mixed addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "insert_page_path_takes_mkwrite",
+        "__vm_insert_mixed() sends mkwrite inserts of refcounted pages to insert_pfn(): "
+        "without pte_special the page is mapped with no reference, count or rmap.",
+        (("    if not k.config.HAVE_PTE_SPECIAL and not pfn_t_devmap(k, pfn) and "
+          "pfn_t_valid(k, pfn):\n",
+          "    if not mkwrite and not k.config.HAVE_PTE_SPECIAL and not pfn_t_devmap(k, pfn)"
+          " and pfn_t_valid(k, pfn):\n"),),
+        witness=_NO_SPECIAL + f"vm_insert_mixed_mkwrite addr={_START} pfn=0x10 flags=0\n",
+    ),
+    Mutant(
+        "efault_off_by_one",
+        "__vm_insert_mixed()'s range check uses > vm_end instead of >= vm_end: the page "
+        "just past the VMA is mapped.",
+        (("    if addr < vma.vm_start or addr >= vma.vm_end:\n"
+          '        k.branch("vm_insert_mixed:efault")\n',
+          "    if addr < vma.vm_start or addr > vma.vm_end:\n"
+          '        k.branch("vm_insert_mixed:efault")\n'),),
+        witness="vm_insert_mixed addr=0x110000 pfn=0x80\n",
+    ),
+    Mutant(
+        "insert_page_extra_get_page",
+        "insert_page() takes two references: the page leaks.",
+        (('    k.branch("insert_page:insert")\n    get_page(k, pg)\n',
+          '    k.branch("insert_page:insert")\n    get_page(k, pg)\n    get_page(k, pg)\n'),),
+        witness=_NO_SPECIAL + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n",
+    ),
+    Mutant(
+        "drop_update_mmu_cache",
+        "insert_pfn() forgets update_mmu_cache() after set_pte_at().",
+        (("    update_mmu_cache(vma, addr, pte)  # XXX: why not for insert_page?\n", ""),),
+        equivalent=("The oracle compares no architecture hook calls, and no modelled "
+                    "architecture's update_mmu_cache() changes a PTE or raises an event "
+                    "(x86-64 and arm64: nothing; ppc64: a hash-table preload, a cost not a "
+                    "state). A real bug only where the hook keeps caches coherent (MIPS, "
+                    "sparc64 TSB...), which are not modelled."),
+    ),
+    Mutant(
+        "bug_on_mixedmap_weakened",
+        "__vm_insert_mixed()'s BUG_ON accepts VM_PFNMAP as well as VM_MIXEDMAP.",
+        (('    k.BUG_ON(not (vma.vm_flags & VM_MIXEDMAP), "vm_insert_mixed",\n',
+          '    k.BUG_ON(not (vma.vm_flags & (VM_MIXEDMAP | VM_PFNMAP)), "vm_insert_mixed",\n'),),
+        witness=_PFNMAP + f"vm_insert_mixed addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "bug_on_pfn_valid_dropped",
+        "vm_insert_pfn_prot() lost BUG_ON(VM_MIXEDMAP && pfn_valid(pfn)): a refcounted "
+        "page is mapped as a special pfn.",
+        (("    k.BUG_ON(bool(vma.vm_flags & VM_MIXEDMAP) and pfn_valid(k, pfn), fn,\n",
+          "    k.BUG_ON(False and pfn_valid(k, pfn), fn,\n"),),
+        witness=f"vm_insert_pfn addr={_START} pfn=0x10\n",
+    ),
+    Mutant(
+        "drop_pte_mkdirty",
+        "insert_pfn() with mkwrite forgets pte_mkdirty(): the entry is writable but clean.",
+        ((_MKWRITE_TAIL, _MKWRITE_TAIL.replace("maybe_mkwrite(pte_mkdirty(entry), vma)",
+                                               "maybe_mkwrite(entry, vma)")),),
+        witness=f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "devmap_special_swapped",
+        "insert_pfn() marks devmap pfns special and the others devmap.",
+        (('            k.branch("insert_pfn:insert:devmap")\n'
+          '            entry = pte_mkdevmap(pfn_t_pte(pfn, prot))\n'
+          '        else:\n'
+          '            k.branch("insert_pfn:insert:special")\n'
+          '            entry = pte_mkspecial(pfn_t_pte(pfn, prot))\n',
+          '            k.branch("insert_pfn:insert:devmap")\n'
+          '            entry = pte_mkspecial(pfn_t_pte(pfn, prot))\n'
+          '        else:\n'
+          '            k.branch("insert_pfn:insert:special")\n'
+          '            entry = pte_mkdevmap(pfn_t_pte(pfn, prot))\n'),),
+        witness=f"vm_insert_mixed addr={_START} pfn=0x80 flags=PFN_DEV|PFN_MAP\n",
+    ),
+    Mutant(
+        "zap_forgets_put_page",
+        "zap_pte_range() drops the mapping without put_page(): every unmapped page leaks.",
+        (("            put_page(k, pg)  # __tlb_remove_page(), then release_pages() at the "
+          "flush\n", ""),),
+        witness=_NO_SPECIAL + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
+                              f"zap addr={_START}\n",
+    ),
+    Mutant(
+        "zap_forgets_dec_mm_counter",
+        "zap_pte_range() forgets to decrement the rss counter.",
+        (("            dec_mm_counter_fast(mm, mm_counter_of(pg))\n"
+          "            page_remove_rmap(k, pg)\n",
+          "            page_remove_rmap(k, pg)\n"),),
+        witness=_NO_SPECIAL + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
+                              f"zap addr={_START}\n",
+    ),
+    Mutant(
+        "mixed_skips_track_pfn_insert",
+        "__vm_insert_mixed() forgets track_pfn_insert(): on x86 with PAT, MMIO is mapped "
+        "write-back instead of UC-.",
+        (("    pgprot = track_pfn_insert(vma, pgprot, pfn)\n\n"
+          "    # Without pte special", "    # Without pte special"),),
+        witness=f"vm_insert_mixed addr={_START} pfn=0x40 flags=PFN_DEV\n",
+    ),
+    Mutant(
+        "pfn_prot_passes_mkwrite",
+        "vm_insert_pfn_prot() passes mkwrite=true: vm_insert_pfn() makes dirty, writable "
+        "entries.",
+        (("    ret = insert_pfn(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV), pgprot,\n"
+          "                     False)\n",
+          "    ret = insert_pfn(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV), pgprot,\n"
+          "                     True)\n"),),
+        witness=_PFNMAP + f"vm_insert_pfn addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "reuse_rebuilds_entry",
+        "The reuse path rebuilds the entry from pfn and prot instead of keeping *pte: the "
+        "special/devmap bits are lost.",
+        ((_REUSE, '            k.branch("insert_pfn:present:mkwrite:reuse")\n'
+                  '            entry = pfn_t_pte(pfn, prot)\n'),),
+        witness=(f"vm_insert_mixed addr={_START} pfn=0x80 flags=PFN_DEV|PFN_MAP\n"
+                 f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80 flags=PFN_DEV|PFN_MAP\n"),
+    ),
+    Mutant(
+        "reuse_skips_set_pte_at",
+        "The reuse path computes the young, dirty, writable entry but returns before "
+        "storing it.",
+        (("    set_pte_at(mm, addr, pte, entry)\n"
+          "    update_mmu_cache(vma, addr, pte)  # XXX: why not for insert_page?\n",
+          "    if not pte_none(pte[0]):\n"
+          "        return 0\n"
+          "    set_pte_at(mm, addr, pte, entry)\n"
+          "    update_mmu_cache(vma, addr, pte)  # XXX: why not for insert_page?\n"),),
+        witness=_INSERT_THEN_MKWRITE,
+    ),
+    Mutant(
+        "mismatch_without_warn",
+        "The pfn mismatch is refused silently: WARN_ON_ONCE() became a plain test.",
+        ((_WARN, "(pte_pfn(pte[0]) != pfn_t_to_pfn(pfn))"),),
+        witness=_MISMATCH,
+    ),
+    Mutant(
+        "insert_page_busy_inverted",
+        "insert_page() refuses a none PTE and overwrites a present one.",
+        (('    if not pte_none(pte[0]):\n        k.branch("insert_page:busy")\n',
+          '    if pte_none(pte[0]):\n        k.branch("insert_page:busy")\n'),),
+        witness=_NO_SPECIAL + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n",
+    ),
+    Mutant(
+        "no_pte_returns_ebusy",
+        "insert_pfn() returns -EBUSY instead of -ENOMEM when the PTE table cannot be "
+        "allocated.",
+        (('    retval = -ENOMEM\n    pte = get_locked_pte(mm, addr)\n    if pte is None:\n'
+          '        k.branch("insert_pfn:no_pte")\n',
+          '    retval = -EBUSY\n    pte = get_locked_pte(mm, addr)\n    if pte is None:\n'
+          '        k.branch("insert_pfn:no_pte")\n'),),
+        witness=f"fail_alloc nth=1\nvm_insert_mixed addr={_START} pfn=0x80\n",
+    ),
+    Mutant(
+        "wp_page_reuse_no_mkdirty",
+        "wp_page_reuse() forgets pte_mkdirty(): a write fault leaves a writable clean entry.",
+        (("    entry = pte_mkyoung(vmf.orig_pte)\n"
+          "    entry = maybe_mkwrite(pte_mkdirty(entry), vma)\n",
+          "    entry = pte_mkyoung(vmf.orig_pte)\n"
+          "    entry = maybe_mkwrite(entry, vma)\n"),),
+        witness=(f"vm_insert_mixed addr={_START} pfn=0x80\n"
+                 f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
+    ),
+    Mutant(
+        "cow_counter_not_moved",
+        "wp_page_copy() adds the anonymous page to the rss but does not take the file page "
+        "out.",
+        (('                k.branch("wp_page_copy:copied:from_file_page")\n'
+          '                dec_mm_counter_fast(mm, mm_counter_file(old_page))\n',
+          '                k.branch("wp_page_copy:copied:from_file_page")\n'),),
+        witness=(_NO_SPECIAL + _PRIVATE + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
+                 f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
+    ),
+)
+
+MUTANTS: dict[str, tuple[Mutant, ...]] = {"insert_pfn": INSERT_PFN_MUTANTS}
+"""The mutants of each target, by target name."""
+
+
+def mutants_for(target_name: str) -> tuple[Mutant, ...]:
+    try:
+        return MUTANTS[target_name]
+    except KeyError:
+        raise InputError(f"target {target_name!r} has no mutants; targets with mutants: "
+                         f"{', '.join(sorted(MUTANTS))}") from None
+
+
+def get_mutant(target_name: str, name: str) -> Mutant:
+    for mutant in mutants_for(target_name):
+        if mutant.name == name:
+            return mutant
+    names = ", ".join(m.name for m in mutants_for(target_name))
+    raise InputError(f"unknown mutant {name!r} of target {target_name!r}; known: {names}")
+
+
+def mutate_source(source: str, mutant: Mutant) -> str:
+    """The source with the mutant's edits applied; each text must occur exactly once."""
+    for old, new in mutant.edits:
+        count = source.count(old)
+        if count != 1:
+            raise AssertionError(f"mutant {mutant.name}: the text to replace occurs {count} "
+                                 f"times (expected once): {old[:60]!r}")
+        source = source.replace(old, new)
+    return source
+
+
+_modules: dict[tuple[str, str, str], types.ModuleType] = {}
+
+
+def mutated_module(model: types.ModuleType, mutant: Mutant,
+                   target_name: str) -> types.ModuleType:
+    """The model's source with the mutant applied, compiled into a fresh module."""
+    key = (model.__name__, target_name, mutant.name)
+    if key in _modules:
+        return _modules[key]
+    spec = importlib.util.find_spec(model.__name__)
+    source = spec.loader.get_source(model.__name__)
+    mutated = mutate_source(source, mutant)
+    name = f"fuzzplug.mutants.{target_name}.{mutant.name}"
+    filename = f"<mutant {mutant.name} of {model.__name__}>"
+    linecache.cache[filename] = (len(mutated), None, mutated.splitlines(True), filename)
+    module = types.ModuleType(name, model.__doc__)
+    module.__file__ = filename
+    sys.modules[name] = module
+    exec(compile(mutated, filename, "exec"), module.__dict__)  # noqa: S102 - our own source
+    module.VERSION = f"{model.VERSION}+{mutant.name}"
+    _instrument_under_atheris(module)
+    _modules[key] = module
+    return module
+
+
+def _instrument_under_atheris(module: types.ModuleType) -> None:
+    """In the harness (FUZZPLUG_MUTANT set, atheris loaded) instrument the mutant's
+    functions, as instrument_imports does for imported modules: the mutant is compiled,
+    not imported, so the import hook never sees it."""
+    if not os.environ.get("FUZZPLUG_MUTANT") or "atheris" not in sys.modules:
+        return
+    import atheris
+
+    for value in list(vars(module).values()):
+        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
+            atheris.instrument_func(value)
+
+
+def apply_mutant(target, name: str):
+    """A copy of `target` whose post-patch model is the mutant `name` of it."""
+    mutant = get_mutant(target.name, name)
+    if not hasattr(target, "post_model"):
+        raise InputError(f"target {target.name!r} has no post_model to mutate")
+    clone = copy.copy(target)
+    clone.post_model = mutated_module(target.post_model, mutant, target.name)
+    clone.mutant = name
+    return clone

@@ -1,0 +1,298 @@
+"""`fuzzplug selftest TARGET`: mutation analysis of the post-patch model through the harness.
+
+Each mutant (`fuzzplug.mutants`) runs through the target's atheris harness as a subprocess
+(`python -m fuzzplug.harness --target=NAME` with FUZZPLUG_MUTANT=<mutant>), on a working
+copy of the target's compiled seed scenarios, with the op dictionary, a fixed `-seed` and
+`-max_total_time=<budget>`. Known findings stay suppressed (FUZZPLUG_NO_KNOWN unset).
+
+**Killed** means: the harness reported an unsuppressed divergence (its signature not in the
+known list) on an input X, and the unmutated model does not produce that signature on X
+(it gives another signature, or no divergence). A divergence the unmutated model shows on
+the same input is the model's own finding, not the mutant's, and does not count.
+
+The harness runs in recording mode (FUZZPLUG_RECORD): it records each new signature's first
+and each shorter input instead of raising, so a divergence that does not kill the mutant
+does not end the run. The selftest polls the recordings (every 50 ms), re-evaluates each new
+or changed one on the mutant and on the unmutated model, and stops the harness at the first
+kill. The time to kill is from the harness's launch (interpreter start and instrumentation
+included) to the poll that saw the killing input. A harness that fails otherwise (a Python
+exception out of a mutant) is reported as `crashed`.
+
+A mutant declared equivalent that survives is `equivalent` and left out of the kill rate;
+one declared equivalent that is killed is reported killed with a note (the claim was wrong).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fuzzplug.errors import InputError
+from fuzzplug.log import get_logger
+from fuzzplug.mutants import Mutant, apply_mutant, get_mutant, mutants_for
+from fuzzplug.opslang import decode, dictionary, format_text
+from fuzzplug.oracle import Verdict
+
+POLL_SECONDS = 0.05
+MAX_LEN = 512  # as `fuzzplug fuzz`
+GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
+
+
+class Status(enum.Enum):
+    """What became of a mutant."""
+
+    KILLED = "killed"
+    SURVIVED = "survived"
+    EQUIVALENT = "equivalent"  # declared equivalent, and not killed
+    CRASHED = "crashed"  # the harness failed with something other than a divergence
+
+
+@dataclass(slots=True)
+class MutantRun:
+    """One mutant's run through the harness."""
+
+    mutant: str
+    status: Status
+    seconds: float | None = None
+    """Time to kill, from the harness's launch."""
+    signature: str | None = None
+    reproducer: str | None = None
+    execs: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"mutant": self.mutant, "status": self.status.value,
+                "seconds": None if self.seconds is None else round(self.seconds, 3),
+                "signature": self.signature, "reproducer": self.reproducer,
+                "execs": self.execs, "notes": self.notes}
+
+
+def kill_signature(target, mutant_target, known: set[str], data: bytes) -> str | None:
+    """The signature with which input `data` kills the mutant, or None (see the module
+    docstring for the definition)."""
+    ops = decode(target.schema, data)
+    mutated = mutant_target.evaluate(ops)
+    if mutated.verdict is not Verdict.DIVERGENT or mutated.signature in known:
+        return None
+    reference = target.evaluate(ops)
+    if reference.verdict is Verdict.DIVERGENT and reference.signature == mutated.signature:
+        return None
+    return mutated.signature
+
+
+def _harness_env(mutant: str, record: Path) -> dict[str, str]:
+    env = dict(os.environ, FUZZPLUG_MUTANT=mutant, FUZZPLUG_RECORD=str(record))
+    env.pop("FUZZPLUG_NO_KNOWN", None)
+    return env
+
+
+_EXECS = re.compile(r"#(\d+)\s")
+_FINAL_EXECS = re.compile(r"stat::number_of_executed_units:\s*(\d+)")
+
+
+def _execs(log: Path) -> int | None:
+    try:
+        text = log.read_bytes()[-20000:].decode("utf-8", "replace")
+    except OSError:
+        return None
+    final = _FINAL_EXECS.search(text)
+    if final:
+        return int(final.group(1))
+    found = _EXECS.findall(text)
+    return int(found[-1]) if found else None
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[str, bytes],
+               max_len: int = MAX_LEN, extra: tuple[str, ...] = ()) -> MutantRun:
+    """Run one mutant through the harness (see the module docstring)."""
+    log = get_logger(target=target.name, mutant=mutant.name)
+    mutant_target = apply_mutant(target, mutant.name)  # fails here if it no longer applies
+    known = set(target.known_findings())
+    with tempfile.TemporaryDirectory(prefix=f"fuzzplug-selftest-{mutant.name}-") as tmp:
+        work = Path(tmp)
+        corpus, record, crashes = work / "corpus", work / "record", work / "crashes"
+        for folder in (corpus, record, crashes):
+            folder.mkdir()
+        for name, data in seeds.items():
+            (corpus / name).write_bytes(data)
+        dict_path = work / f"{target.name}.dict"
+        dict_path.write_text(dictionary(target.schema))
+        cmd = [sys.executable, "-m", "fuzzplug.harness", f"--target={target.name}",
+               str(corpus), f"-max_total_time={budget}", f"-seed={seed}",
+               f"-dict={dict_path}", f"-max_len={max_len}", "-print_final_stats=1",
+               "-timeout=10", f"-artifact_prefix={crashes}/", "-rss_limit_mb=4096", *extra]
+        log_path = work / "libfuzzer.log"
+        seen: dict[str, tuple[int, int]] = {}
+        result = MutantRun(mutant.name, Status.SURVIVED)
+        started = time.monotonic()
+        log.info("mutant_started", budget=budget, seed=seed)
+        with open(log_path, "wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
+                                    env=_harness_env(mutant.name, record),
+                                    start_new_session=True)
+            try:
+                while True:
+                    done = proc.poll() is not None
+                    killed = _scan(target, mutant_target, known, record, seen)
+                    if killed is not None:
+                        result.status = Status.KILLED
+                        result.seconds = time.monotonic() - started
+                        result.signature, data = killed
+                        result.reproducer = format_text(target.schema,
+                                                        decode(target.schema, data))
+                        break
+                    if done:
+                        break
+                    if time.monotonic() - started > budget + GRACE_SECONDS:
+                        result.notes.append("the harness overran its budget and was stopped")
+                        break
+                    time.sleep(POLL_SECONDS)
+            finally:
+                _stop(proc)
+        result.execs = _execs(log_path)
+        if result.status is not Status.KILLED:
+            crash_files = sorted(crashes.iterdir())
+            if proc.returncode not in (0, None) and crash_files:
+                result.status = Status.CRASHED
+                tail = log_path.read_bytes()[-4000:].decode("utf-8", "replace")
+                exc = re.findall(r"^(\w+(?:Error|Exception)\b.*)$", tail, re.M)
+                result.notes.append(f"harness crashed: {exc[-1] if exc else 'see log'}")
+            elif mutant.equivalent:
+                result.status = Status.EQUIVALENT
+        elif mutant.equivalent:
+            result.notes.append("declared equivalent, but killed: the claim is wrong")
+    log.info("mutant_finished", status=result.status.value, seconds=result.seconds,
+             signature=result.signature, execs=result.execs)
+    return result
+
+
+def _scan(target, mutant_target, known, record: Path, seen: dict) -> tuple[str, bytes] | None:
+    """Check each new or changed recording; the first killing one, if any."""
+    try:
+        entries = sorted(record.glob("*.bin"))
+    except OSError:
+        return None
+    for path in entries:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if seen.get(path.name) == stamp:
+            continue
+        seen[path.name] = stamp
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        sig = kill_signature(target, mutant_target, known, data)
+        if sig is not None:
+            return sig, data
+    return None
+
+
+@dataclass(slots=True)
+class SelftestReport:
+    target: str
+    budget: int
+    seed: int
+    runs: list[MutantRun]
+    seconds: float
+
+    @property
+    def counted(self) -> list[MutantRun]:
+        return [r for r in self.runs if r.status is not Status.EQUIVALENT]
+
+    @property
+    def killed(self) -> list[MutantRun]:
+        return [r for r in self.runs if r.status in (Status.KILLED, Status.CRASHED)]
+
+    @property
+    def kill_rate(self) -> float:
+        counted = self.counted
+        return len(self.killed) / len(counted) if counted else 1.0
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "budget": self.budget, "seed": self.seed,
+                "seconds": round(self.seconds, 3), "mutants": [r.to_json() for r in self.runs],
+                "killed": len(self.killed), "counted": len(self.counted),
+                "equivalent": len(self.runs) - len(self.counted),
+                "kill_rate": round(self.kill_rate, 4)}
+
+
+def run_selftest(target, *, budget: int = 10, seed: int = 1, names: list[str] | None = None,
+                 jobs: int = 1) -> SelftestReport:
+    """Every mutant of the target (or those named), `jobs` at a time."""
+    from fuzzplug.fuzz import compile_seeds
+
+    if budget <= 0:
+        raise InputError(f"--budget must be positive, got {budget}")
+    if jobs <= 0:
+        raise InputError(f"--jobs must be positive, got {jobs}")
+    mutants = ([get_mutant(target.name, n) for n in names] if names
+               else list(mutants_for(target.name)))
+    seeds = compile_seeds(target)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        runs = list(pool.map(lambda m: run_mutant(target, m, budget=budget, seed=seed,
+                                                  seeds=seeds), mutants))
+    return SelftestReport(target.name, budget, seed, runs, time.monotonic() - started)
+
+
+def render(report: SelftestReport) -> str:
+    """The kill table and the kill rate."""
+    width = max([len(r.mutant) for r in report.runs] + [6])
+    lines = [f"{'mutant':<{width}}  {'result':<10}  {'time':>7}  signature",
+             f"{'-' * width}  {'-' * 10}  {'-' * 7}  {'-' * 9}"]
+    for r in report.runs:
+        when = f"{r.seconds:6.1f}s" if r.seconds is not None else "      -"
+        what = r.signature or "; ".join(r.notes) or ""
+        status = r.status.value
+        if r.status is Status.SURVIVED and _gap(report.target, r.mutant):
+            status = "surv (gap)"
+        lines.append(f"{r.mutant:<{width}}  {status:<10}  {when}  {what}")
+    counted = report.counted
+    lines.append("")
+    lines.append(f"kill rate: {len(report.killed)}/{len(counted)} non-equivalent mutants "
+                 f"killed ({100 * report.kill_rate:.1f}%) at a {report.budget} s budget, "
+                 f"seed {report.seed}; {len(report.runs) - len(counted)} equivalent; "
+                 f"{report.seconds:.0f} s in all")
+    survivors = [r.mutant for r in report.runs if r.status is Status.SURVIVED]
+    if survivors:
+        lines.append(f"survived: {', '.join(survivors)}")
+    return "\n".join(lines) + "\n"
+
+
+def _gap(target_name: str, name: str) -> bool:
+    try:
+        return bool(get_mutant(target_name, name).gap)
+    except InputError:
+        return False
+
+
+def print_json(report: SelftestReport) -> None:
+    sys.stdout.write(json.dumps(report.to_json(), indent=1, sort_keys=True) + "\n")

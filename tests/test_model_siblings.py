@@ -1,0 +1,125 @@
+"""The v4.13 and v4.14 models are siblings: their diff is the seed patch and nothing else.
+
+"mm: add vm_insert_mixed_mkwrite()" (b2770da64254) changes insert_pfn() (new `mkwrite`),
+vm_insert_pfn_prot() (passes false), and turns vm_insert_mixed() into a wrapper of the new
+static __vm_insert_mixed(), with the exported twin vm_insert_mixed_mkwrite() after it. In
+mm/memory.c of v4.14 __vm_insert_mixed() stands where vm_insert_mixed() stood, and
+vm_insert_mixed() and vm_insert_mixed_mkwrite() follow it, in that order.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from types import ModuleType
+
+import pytest
+
+from fuzzplug.kernel import v4_13, v4_14
+
+PATCHED = ("insert_pfn", "vm_insert_pfn_prot", "vm_insert_mixed", "__vm_insert_mixed",
+           "vm_insert_mixed_mkwrite")
+ADDED = ("__vm_insert_mixed", "vm_insert_mixed_mkwrite")
+
+
+def _body(model: ModuleType) -> list[ast.stmt]:
+    return ast.parse(inspect.getsource(model)).body
+
+
+def _functions(model: ModuleType) -> dict[str, ast.FunctionDef]:
+    return {node.name: node for node in _body(model) if isinstance(node, ast.FunctionDef)}
+
+
+def _order(model: ModuleType) -> list[str]:
+    return [node.name for node in _body(model) if isinstance(node, ast.FunctionDef)]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def _is_version(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "VERSION")
+
+
+def _module_level(model: ModuleType) -> list[str]:
+    """Every module-level statement that is not a function, the docstring or VERSION."""
+    body = _body(model)
+    if body and _is_docstring(body[0]):
+        body = body[1:]
+    return [ast.dump(node) for node in body
+            if not isinstance(node, ast.FunctionDef) and not _is_version(node)]
+
+
+def test_v4_14_defines_the_functions_of_v4_13_in_the_same_order_plus_the_two_the_patch_adds():
+    """v4.14's order is v4.13's with __vm_insert_mixed right before vm_insert_mixed and
+    vm_insert_mixed_mkwrite right after it, as in the C."""
+    before, after = _order(v4_13), _order(v4_14)
+    assert not set(ADDED) & set(before)
+    at = before.index("vm_insert_mixed")
+    expected = (before[:at] + ["__vm_insert_mixed", "vm_insert_mixed",
+                               "vm_insert_mixed_mkwrite"] + before[at + 1:])
+    assert after == expected
+
+
+def test_every_function_the_patch_does_not_touch_is_identical_in_both_models():
+    """Same ast (name, signature, docstring, body) for every function outside the patch."""
+    before, after = _functions(v4_13), _functions(v4_14)
+    differing = sorted(name for name in before if name not in PATCHED
+                       and ast.dump(before[name]) != ast.dump(after[name]))
+    assert differing == []
+
+
+@pytest.mark.parametrize("name", ["insert_pfn", "vm_insert_pfn_prot", "vm_insert_mixed"])
+def test_each_function_the_patch_changes_differs_between_the_models(name):
+    """The check above can fail both ways: the patched functions really differ."""
+    assert ast.dump(_functions(v4_13)[name]) != ast.dump(_functions(v4_14)[name])
+
+
+def test_v4_14_insert_pfn_takes_mkwrite_and_its_callers_pass_it():
+    """insert_pfn(..., mkwrite); vm_insert_pfn_prot passes False; __vm_insert_mixed passes
+    its own mkwrite; vm_insert_mixed False and vm_insert_mixed_mkwrite True."""
+    f = _functions(v4_14)
+    assert [a.arg for a in f["insert_pfn"].args.args] == ["vma", "addr", "pfn", "prot", "mkwrite"]
+    assert [a.arg for a in _functions(v4_13)["insert_pfn"].args.args] == [
+        "vma", "addr", "pfn", "prot"]
+
+    def calls(fn: str, callee: str) -> list[ast.Call]:
+        return [n for n in ast.walk(f[fn]) if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name) and n.func.id == callee]
+
+    def last_arg(call: ast.Call) -> object:
+        arg = call.args[-1]
+        return arg.value if isinstance(arg, ast.Constant) else ast.dump(arg)
+
+    assert [last_arg(c) for c in calls("vm_insert_pfn_prot", "insert_pfn")] == [False]
+    assert [last_arg(c) for c in calls("__vm_insert_mixed", "insert_pfn")] == [
+        ast.dump(ast.Name("mkwrite", ast.Load()))]
+    assert [last_arg(c) for c in calls("vm_insert_mixed", "__vm_insert_mixed")] == [False]
+    assert [last_arg(c) for c in calls("vm_insert_mixed_mkwrite", "__vm_insert_mixed")] == [True]
+
+
+def test_v4_13_vm_insert_mixed_and_v4_14_vm_insert_mixed_differ_only_by_the_mkwrite_plumbing():
+    """__vm_insert_mixed is v4.13's vm_insert_mixed with `mkwrite` added to the signature and
+    passed to insert_pfn (docstrings aside)."""
+    old = _functions(v4_13)["vm_insert_mixed"]
+    new = _functions(v4_14)["__vm_insert_mixed"]
+    assert [a.arg for a in new.args.args] == [a.arg for a in old.args.args] + ["mkwrite"]
+    old_body = [ast.dump(s) for s in old.body[1:]]  # without the docstring
+    new_body = [ast.dump(s) for s in new.body[1:]]
+    assert len(old_body) == len(new_body)
+    changed = [i for i, (a, b) in enumerate(zip(old_body, new_body)) if a != b]
+    assert len(changed) == 1 and "insert_pfn" in new_body[changed[0]]
+
+
+def test_nothing_but_the_docstring_and_version_differs_at_module_level():
+    """Imports, constants and aliases (get_locked_pte = __get_locked_pte) are the same."""
+    assert _module_level(v4_13) == _module_level(v4_14)
+
+
+def test_the_module_docstrings_and_versions_name_their_kernel():
+    """VERSION and the module docstring are the only module-level differences allowed."""
+    assert (v4_13.VERSION, v4_14.VERSION) == ("v4.13", "v4.14")
+    assert "v4.13" in v4_13.__doc__ and "v4.14" in v4_14.__doc__
