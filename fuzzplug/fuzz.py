@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 from fuzzplug.errors import InputError
+from fuzzplug.farm import compile_seeds
 from fuzzplug.findings import FindingEntry, n_calls, table, write_entry, write_summary
-from fuzzplug.io import atomic_write, check_output_dir, ensure_dir, load_ops
+from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
 from fuzzplug.opslang import decode, dictionary, encode
 from fuzzplug.oracle import Verdict
@@ -30,21 +31,6 @@ PROGRESS_EVERY = 5.0
 # libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
 # `#N: cov: C ft: F corp: K exec/s E ...` from the -fork supervisor.
 _STATS = re.compile(r"#(\d+):?\s+(?:\w+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)\S*.*?exec/s:? (\d+)")
-
-
-def compile_seeds(target) -> dict[str, bytes]:
-    """The target's text scenarios compiled to binary inputs, by libFuzzer-style name
-    (sha1 of the content)."""
-    import hashlib
-
-    seeds = {}
-    folder = target.seeds_dir()
-    if folder is None:
-        return seeds
-    for path in sorted(Path(folder).glob("*.ops")):
-        data = encode(target.schema, load_ops(target.schema, path))
-        seeds[hashlib.sha1(data).hexdigest()] = data
-    return seeds
 
 
 def launcher(workdir: Path, target_name: str) -> Path:
@@ -92,7 +78,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                          "corpus folder")
     for folder in (workdir, cdir, fdir):
         check_output_dir(folder)
-    seeds = compile_seeds(target)
+    seeds = compile_seeds(target) if target.seeds_dir() is not None else {}
     workdir = ensure_dir(workdir).resolve()
     cdir = ensure_dir(cdir).resolve()
     fdir = ensure_dir(fdir).resolve()

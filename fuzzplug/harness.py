@@ -125,7 +125,11 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
     if not target_name:
         sys.stderr.write("fuzzplug.harness: --target=NAME is required\n")
         raise SystemExit(2)
-    with atheris.instrument_imports(include=["fuzzplug"]):
+    from fuzzplug.targets import plugin_package
+
+    # Instrument fuzzplug's models and, for a third-party target, its own package, so
+    # libFuzzer's coverage feedback sees the models' code either way.
+    with atheris.instrument_imports(include=sorted({"fuzzplug", plugin_package(target_name)})):
         from fuzzplug.targets import load_target
 
         target = load_target(target_name)

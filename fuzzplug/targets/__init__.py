@@ -61,6 +61,13 @@ def target_names() -> list[str]:
     return sorted(_entry_points())
 
 
+def plugin_package(name: str) -> str:
+    """The top-level package a target's entry point lives in (for instrumentation);
+    `fuzzplug` for unknown names (load_target reports those)."""
+    spec = _entry_points().get(name, "fuzzplug")
+    return spec.partition(":")[0].split(".")[0]
+
+
 _loaded: dict[str, Target] = {}
 
 
