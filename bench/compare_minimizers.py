@@ -10,13 +10,14 @@
    - *fuzzer*: the crash files the harness writes when run from -seed=1, 2, ... (each run
      stops at its first divergence; libFuzzer finds them small already).
    For each file: calls and bytes before and after each tool; whether the result still has
-   the input's signature; the wall time. Bytes are given twice for libFuzzer: as written
-   (libFuzzer cuts trailing args, which then take their defaults) and canonical
-   (`encode(decode(...))`, the form fuzzplug writes).
+   the input's signature; the wall time. Bytes are given as the file has them and, in
+   parentheses, canonical (`encode(decode(...))`, the form `fuzzplug minimize` writes):
+   libFuzzer's files end mid-op, and the args cut off take their defaults.
 2. Corpus minimisation: `fuzzplug cmin` against libFuzzer's `-merge=1` on the same corpus
    (a `fuzzplug fuzz` run of --fuzz-seconds, and --random-inputs random byte strings). Each
    output folder is measured with fuzzplug's semantic coverage: files, branch ids per model
-   version, (verdict, signature) classes.
+   version, (verdict, signature) classes. The harness raises on a divergence, so under
+   -merge=1 every divergent input is a crash, which libFuzzer leaves out of its output.
 
 Prints markdown tables. Run from the repository root:
 
@@ -178,7 +179,7 @@ def minimise_table(title: str, rows: list[dict]) -> str:
         return "—" if r is None else ("yes" if r["signature"] == sig else "**no**")
 
     lines = [f"#### {title}", "",
-             "| crash file | before: calls / bytes | fuzzplug minimize: calls / bytes (canonical) "
+             "| crash file | before: calls / bytes (canonical) | fuzzplug minimize: calls / bytes "
              "| same signature | time | libFuzzer -minimize_crash: calls / bytes "
              "(canonical) | same signature | time |",
              "|---|---|---|---|---|---|---|---|"]
@@ -186,7 +187,7 @@ def minimise_table(title: str, rows: list[dict]) -> str:
         b, m, lib = row["before"], row["fuzzplug"], row["libfuzzer"]
         lib_text = "no output" if lib is None else \
             f"{lib['calls']} / {lib['bytes']} ({lib['canonical']})"
-        lines.append(f"| `{row['file'][:14]}` | {b['calls']} / {b['bytes']} | "
+        lines.append(f"| `{row['file'][:14]}` | {b['calls']} / {b['bytes']} ({b['canonical']}) | "
                      f"{m['calls']} / {m['bytes']} | {kept(m, b['signature'])} | "
                      f"{row['t_fuzzplug']:.1f} s | {lib_text} | "
                      f"{kept(lib, b['signature'])} | {row['t_libfuzzer']:.1f} s |")
@@ -198,7 +199,8 @@ def minimise_table(title: str, rows: list[dict]) -> str:
     libs = [r for r in rows if r["libfuzzer"]]
     lines.append(
         f"| **median** | {med(lambda r: r['before']['calls'])} / "
-        f"{med(lambda r: r['before']['bytes'])} | {med(lambda r: r['fuzzplug']['calls'])} / "
+        f"{med(lambda r: r['before']['bytes'])} ({med(lambda r: r['before']['canonical'])}) | "
+        f"{med(lambda r: r['fuzzplug']['calls'])} / "
         f"{med(lambda r: r['fuzzplug']['bytes'])} | "
         f"{sum(r['fuzzplug']['signature'] == r['before']['signature'] for r in rows)}"
         f"/{len(rows)} | {med(lambda r: r['t_fuzzplug'], '.1f')} s | "
@@ -252,7 +254,10 @@ def cmin_both(name: str, corpus: Path, work: Path) -> dict:
     t_mine = time.monotonic() - started
     theirs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    result = harness("-merge=1", str(theirs), str(corpus), cwd=work)
+    crashes = work / f"{name}.merge-crashes"
+    crashes.mkdir(exist_ok=True)
+    result = harness("-merge=1", f"-artifact_prefix={crashes}/", str(theirs), str(corpus),
+                     cwd=work)
     t_theirs = time.monotonic() - started
     if result.returncode != 0:
         print(f"warning: libFuzzer -merge=1 exited {result.returncode}", file=sys.stderr)

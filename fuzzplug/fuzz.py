@@ -142,7 +142,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             entry.notes.append(f"does not reproduce: re-run gave {outcome.verdict.value} "
                                f"{outcome.signature}")
         elif minimize:
-            entry.original_len, entry.original_ops = len(data), n_calls(target, ops)
+            entry.original_len = len(encode(target.schema, ops))  # canonical, as repro.bin
+            entry.original_ops = n_calls(target, ops)
             small = _minimize(target, ops, sig)
             entry.data = encode(target.schema, small)
         entry.outcome = target.evaluate(decode(target.schema, entry.data))

@@ -99,6 +99,12 @@ def ensure_dir(path: str | Path) -> Path:
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
     """Write `data` to `path` atomically (temporary file in the same folder, then rename)."""
     p = Path(path)
@@ -108,6 +114,7 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
         try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, p)

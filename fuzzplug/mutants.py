@@ -99,7 +99,12 @@ INSERT_PFN_MUTANTS: tuple[Mutant, ...] = (
         "vm_insert_mixed_mkwrite() passes mkwrite=false: the new export is a plain insert.",
         (("    return __vm_insert_mixed(vma, addr, pfn, True)\n",
           "    return __vm_insert_mixed(vma, addr, pfn, False)\n"),),
-        witness=f"vm_insert_mixed_mkwrite addr={_START} pfn=0x80\n",
+        # Most of its divergences carry the signatures of the triaged HAVE_PTE_SPECIAL=0
+        # findings (the same missing effects, and no branch that only v4.14 takes), so
+        # they are suppressed; this one is not.
+        witness=(_PRIVATE + f"vm_insert_pfn_prot addr={_START} pfn=0x40 "
+                 "prot=_PAGE_PRESENT|_PAGE_USER\n"
+                 f"vm_insert_mixed_mkwrite addr={_START} pfn=0x10 flags=0\n"),
     ),
     Mutant(
         "pfn_check_missing",
@@ -114,7 +119,7 @@ INSERT_PFN_MUTANTS: tuple[Mutant, ...] = (
         "a mismatching one reused.",
         ((_WARN, _WARN.replace("pte_pfn(pte[0]) != pfn_t_to_pfn(pfn)",
                                "pte_pfn(pte[0]) == pfn_t_to_pfn(pfn)")),),
-        witness=_INSERT_THEN_MKWRITE,
+        witness=_MISMATCH,  # a match warns too, but with the known mismatch signature
     ),
     Mutant(
         "mismatch_returns_zero",

@@ -173,10 +173,11 @@ def _insert_pfn_domain() -> Domain:
     pfn_flags = _flag_values(SCHEMA.spec("vm_insert_mixed"), "flags",
                              ("0", "PFN_DEV", "PFN_DEV|PFN_MAP"))
     fault_flags = _flag_values(SCHEMA.spec("fault"), "flags", ("0", "FAULT_FLAG_WRITE"))
-    prot_default = SCHEMA.spec("vm_insert_pfn_prot").args[2].default
+    prot_arg = SCHEMA.spec("vm_insert_pfn_prot").args[2]
+    prots = (prot_arg.default, prot_arg.parse_value("_PAGE_PRESENT|_PAGE_USER"))
     values = {
         "vm_insert_pfn": (("addr", addrs), ("pfn", pfns)),
-        "vm_insert_pfn_prot": (("addr", addrs), ("pfn", pfns), ("prot", (prot_default,))),
+        "vm_insert_pfn_prot": (("addr", addrs), ("pfn", pfns), ("prot", prots)),
         "vm_insert_mixed": (("addr", addrs), ("pfn", pfns), ("flags", pfn_flags)),
         "vm_insert_mixed_mkwrite": (("addr", addrs), ("pfn", pfns), ("flags", pfn_flags)),
         "fault": (("addr", addrs), ("flags", fault_flags)),
@@ -204,7 +205,7 @@ def _insert_pfn_domain() -> Domain:
             "addresses: VMA start, start+PAGE, vm_end (outside); pfns: RAM 0x10, device "
             "0x80 and 0x81, zero page 0x1, MMIO 0x40; pfn flags 0, PFN_DEV, "
             "PFN_DEV|PFN_MAP; fault flags 0, WRITE; zap of one page; fail_alloc nth=1; "
-            "the default prot; scenes: HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) "
+            "prots: the default and a read-only, not-young one; scenes: HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) "
             "x 4 VMAs (shared writable mixedmap with pfn_mkwrite, private writable "
             "mixedmap, shared read-only mixedmap, shared writable pfnmap)"),
         equivalence=insert_pfn_equivalence,

@@ -9,9 +9,11 @@ unsuppressed divergent verdict. Each signature fails with its own exception clas
 without slipping to another.
 
 `run_hypothesis(target, seconds=S)` is `fuzzplug hypothesis`: a Hypothesis run stops at its
-first failures, so it loops over seeds until the time is up, adding each signature found to
-the suppressed set of the later runs, and reports the distinct signatures as `fuzzplug fuzz`
-does (findings folders, summary.json, the table).
+first failure (and shrinks it), so it loops over seeds until the time is up, adding each
+signature found to the suppressed set of the later runs, and reports the distinct signatures
+as `fuzzplug fuzz` does (findings folders, summary.json, the table). Runs report one bug
+each (`report_multiple_bugs=False`): shrinking every bug a run stumbles on made single runs
+last tens of seconds, past the time asked for.
 """
 
 from __future__ import annotations
@@ -70,9 +72,11 @@ def divergence_class(sig: str) -> type[DivergenceFound]:
 
 def machine_for(target, *, domain: Domain | None = None,
                 suppressed: set[str] | None = None,
-                judge: Judge | None = None) -> type[RuleBasedStateMachine]:
+                judge: Judge | None = None,
+                first_failed: dict[str, float] | None = None) -> type[RuleBasedStateMachine]:
     """The differential state machine of `target`. `suppressed` is read at every check, so
-    a caller may add signatures between runs."""
+    a caller may add signatures between runs; `first_failed`, if given, receives the
+    `time.monotonic()` of each signature's first failure (before shrinking)."""
     domain = domain or domain_for(target)
     suppressed = suppressed if suppressed is not None else set()
     scenes = domain.scenes
@@ -97,6 +101,8 @@ def machine_for(target, *, domain: Domain | None = None,
             return
         if judge is not None and not judge(ops, outcome):
             return
+        if first_failed is not None:
+            first_failed.setdefault(outcome.signature, time.monotonic())
         raise divergence_class(outcome.signature)(ops, outcome)
 
     namespace = {"__init__": __init__, "pick_scene": pick_scene,
@@ -123,7 +129,7 @@ def hypothesis_settings(*, max_examples: int, steps: int = DEFAULT_STEPS,
     return settings(max_examples=max_examples, stateful_step_count=steps,
                     derandomize=derandomize, database=None, deadline=None,
                     verbosity=Verbosity.quiet, phases=(Phase.generate, Phase.shrink),
-                    suppress_health_check=list(HealthCheck), report_multiple_bugs=True,
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
                     print_blob=False)
 
 
@@ -161,6 +167,7 @@ class HypothesisResult:
 
     found: dict[str, DivergenceFound] = field(default_factory=dict)
     first_seen: dict[str, float] = field(default_factory=dict)
+    """Seconds from the start to the signature's first failure (before shrinking)."""
     hits: dict[str, int] = field(default_factory=dict)
     runs: int = 0
     seconds: float = 0.0
@@ -177,7 +184,9 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
         raise InputError(f"--time must be positive, got {seconds}")
     log = get_logger(target=target.name, engine="hypothesis")
     suppressed = set() if no_known else set(target.known_findings())
-    machine = machine_for(target, domain=domain, suppressed=suppressed, judge=judge)
+    first_failed: dict[str, float] = {}
+    machine = machine_for(target, domain=domain, suppressed=suppressed, judge=judge,
+                          first_failed=first_failed)
     run_settings = hypothesis_settings(max_examples=max_examples, steps=steps)
     result = HypothesisResult()
     started = time.monotonic()
@@ -192,7 +201,7 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
             result.hits[sig] = result.hits.get(sig, 0) + 1
             if sig not in result.found:
                 result.found[sig] = exc
-                result.first_seen[sig] = time.monotonic() - started
+                result.first_seen[sig] = first_failed.get(sig, time.monotonic()) - started
                 log.info("signature_found", signature=sig, run=result.runs, seed=run_seed,
                          calls=sum(1 for op in exc.ops
                                    if not target.schema.spec(op.name).scene))

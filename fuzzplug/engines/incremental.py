@@ -39,6 +39,8 @@ class Stepper(Protocol):
 
     calls: int
     """Calls run so far."""
+    merges: bool
+    """Whether `key()` can name two different prefixes alike (state merging)."""
 
     def step(self, op: Op) -> Finding | None:
         """Run one call on both models; the finding if this call is the first divergence."""
@@ -60,6 +62,8 @@ class Stepper(Protocol):
 
 class ReplayStepper:
     """Any target: keep the prefix; each step evaluates the whole sequence again."""
+
+    merges = False
 
     def __init__(self, target, scene: tuple[Op, ...], prefix: tuple[Op, ...] = ()):
         self.target = target
@@ -189,6 +193,8 @@ def _insert_pfn_runner() -> tuple:
 class InsertPfnStepper:
     """insert_pfn: both models' kernels after the prefix, stepped with the target's own
     `run_op` and compared as `InsertPfnTarget.evaluate` compares each op."""
+
+    merges = True
 
     def __init__(self, target, scene: tuple[Op, ...], *, renaming=None, _state=None):
         from fuzzplug.targets.insert_pfn import Scene

@@ -1,0 +1,37 @@
+"""`fuzzplug exhaustive TARGET --depth K`: every call sequence up to K over a small domain."""
+
+from __future__ import annotations
+
+import sys
+
+from fuzzplug.targets import load_target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("exhaustive", help="check every sequence of up to K calls over the "
+                                          "target's small domain, and say what is proven")
+    p.add_argument("target")
+    p.add_argument("--depth", type=int, default=2, help="calls per sequence at most "
+                                                        "(default 2)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--jobs", type=int, help="worker processes (default: the CPUs, at most 4)")
+    p.add_argument("--findings", help="also write the signatures as findings folders here")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-reduce", action="store_true",
+                   help="turn off state merging and the declared call and state reductions")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from fuzzplug.engines.exhaustive import print_json, render, run_exhaustive, write_findings
+
+    target = load_target(args.target)
+    report = run_exhaustive(target, args.depth, jobs=args.jobs,
+                            progress=not args.no_progress, reduce=not args.no_reduce)
+    if args.findings:
+        write_findings(target, report, args.findings)
+    if args.json:
+        print_json(target, report)
+    else:
+        sys.stdout.write(render(target, report))
+    return 0 if not report.notes else 1

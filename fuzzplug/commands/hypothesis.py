@@ -1,0 +1,43 @@
+"""`fuzzplug hypothesis TARGET --time S`: the Hypothesis state machine, seed after seed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fuzzplug.targets import load_target
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("hypothesis", help="run the target's Hypothesis state machine for a "
+                                          "while and report the unique findings")
+    p.add_argument("target")
+    p.add_argument("--time", type=float, default=60,
+                   help="seconds (default 60; the run in progress finishes)")
+    p.add_argument("--findings", help="findings folder (default: findings/TARGET-hypothesis)")
+    p.add_argument("--no-known", action="store_true",
+                   help="report the known (triaged) findings too")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the first Hypothesis run; run i uses seed+i (default 0)")
+    p.add_argument("--steps", type=int, default=24,
+                   help="calls per generated sequence at most (default 24)")
+    p.add_argument("--max-examples", type=int, default=200,
+                   help="examples per Hypothesis run (default 200)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from fuzzplug.engines.hypothesis_engine import run_hypothesis, write_report
+    from fuzzplug.findings import table
+
+    target = load_target(args.target)
+    result = run_hypothesis(target, seconds=args.time, no_known=args.no_known,
+                            base_seed=args.seed, max_examples=args.max_examples,
+                            steps=args.steps)
+    fdir = args.findings or Path("findings") / f"{target.name}-hypothesis"
+    entries = write_report(target, result, fdir, no_known=args.no_known,
+                           base_seed=args.seed)
+    sys.stdout.write(table(target, entries))
+    sys.stdout.write(f"{result.runs} Hypothesis run(s) in {result.seconds:.1f} s; "
+                     f"findings in {fdir}\n")
+    return 0
