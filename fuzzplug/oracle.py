@@ -150,10 +150,19 @@ DERIVED = {
 }
 
 
+def _pte_bit(descriptor: str) -> bool:
+    return descriptor.startswith("pte.") and descriptor[4:].isupper()
+
+
 def signature_diffs(diffs: list[str]) -> list[str]:
-    """The diffs a signature names: derived descriptors dropped when their parent is there."""
+    """The diffs a signature names: derived descriptors dropped when their parent is there;
+    when the entry maps another pfn (or exists on one side only), its bits differ as a
+    consequence and are dropped too."""
     present = set(diffs)
-    return [d for d in diffs if not any(p in present for p in DERIVED.get(d, ()))]
+    whole_entry = "pte.pfn" in present or "pte.presence" in present
+    return [d for d in diffs
+            if not any(p in present for p in DERIVED.get(d, ()))
+            and not (whole_entry and _pte_bit(d))]
 
 
 PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "signal:", "ret:", "promise:")

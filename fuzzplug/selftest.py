@@ -80,7 +80,11 @@ class MutantRun:
 def kill_signature(target, mutant_target, known: set[str], data: bytes) -> str | None:
     """The signature with which input `data` kills the mutant, or None (see the module
     docstring for the definition)."""
-    ops = decode(target.schema, data)
+    return kill_signature_of_ops(target, mutant_target, known, decode(target.schema, data))
+
+
+def kill_signature_of_ops(target, mutant_target, known: set[str], ops) -> str | None:
+    """`kill_signature` for an op sequence."""
     mutated = mutant_target.evaluate(ops)
     if mutated.verdict is not Verdict.DIVERGENT or mutated.signature in known:
         return None
@@ -88,6 +92,47 @@ def kill_signature(target, mutant_target, known: set[str], data: bytes) -> str |
     if reference.verdict is Verdict.DIVERGENT and reference.signature == mutated.signature:
         return None
     return mutated.signature
+
+
+def time_to_kill_hypothesis(target, name: str, *, budget: float, seed: int) -> float | None:
+    """Seconds until the Hypothesis engine kills the mutant (same definition), or None."""
+    from fuzzplug.engines.hypothesis_engine import run_hypothesis
+
+    mutant_target = apply_mutant(target, name)
+    known = set(target.known_findings())
+
+    def judge(ops, outcome) -> bool:
+        return kill_signature_of_ops(target, mutant_target, known, ops) is not None
+
+    result = run_hypothesis(mutant_target, seconds=budget, base_seed=seed, judge=judge,
+                            stop_on_first=True)
+    return min(result.first_seen.values()) if result.found else None
+
+
+def time_to_kill_exhaustive(target, name: str, *, budget: float,
+                            max_depth: int = 3) -> tuple[float | None, int | None]:
+    """Seconds until the exhaustive checker kills the mutant, deepening 1, 2, ... up to
+    `max_depth` (the declared reductions are off for a mutant), and the depth; deterministic."""
+    from fuzzplug.engines.exhaustive import run_exhaustive
+
+    mutant_target = apply_mutant(target, name)
+    known = set(target.known_findings())
+
+    def judge(ops, finding) -> bool:
+        return kill_signature_of_ops(target, mutant_target, known, ops) is not None
+
+    started = time.monotonic()
+    for depth in range(1, max_depth + 1):
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            break
+        report = run_exhaustive(mutant_target, depth, jobs=1, progress=False, judge=judge,
+                                stop_on_first=True, seconds=left)
+        if report.hits:
+            return time.monotonic() - started, depth
+        if report.timed_out:
+            break
+    return None, None
 
 
 def _harness_env(mutant: str, record: Path) -> dict[str, str]:

@@ -103,6 +103,7 @@ class SceneResult:
     merged: int = 0
     divergent_nodes: int = 0
     stopped: bool = False
+    timed_out: bool = False
 
 
 @dataclass(slots=True)
@@ -126,12 +127,15 @@ class Report:
     known: set[str]
     notes: list[str] = field(default_factory=list)
     stopped: bool = False
+    timed_out: bool = False
 
     @property
     def proven(self) -> bool:
         return not self.notes and not self.stopped
 
     def statement(self) -> str:
+        if self.timed_out:
+            return "The run ran out of time: nothing is proven."
         if self.stopped:
             return "The run stopped at its first counted divergence: nothing is proven."
         if self.notes:
@@ -168,13 +172,14 @@ class Report:
                             "reproducer": format_text(target.schema, h.ops)}
                            for h in hits],
             "proven": self.proven, "statement": self.statement(), "notes": self.notes,
+            "stopped": self.stopped, "timed_out": self.timed_out,
         }
 
 
 def explore_scene(target, domain: Domain, scene_index: int, depth: int, *,
                   judge: Judge | None = None, stop_on_first: bool = False,
                   tick: Callable[[int], None] | None = None,
-                  merge: bool = True) -> SceneResult:
+                  merge: bool = True, deadline: float | None = None) -> SceneResult:
     """Breadth-first walk of one scene's call tree to `depth` (see the module docstring);
     `merge=False` expands every non-divergent node (for checking the reductions)."""
     scene = domain.scenes[scene_index]
@@ -201,6 +206,9 @@ def explore_scene(target, domain: Domain, scene_index: int, depth: int, *,
                     tick(pending)
                     pending = 0
                 order += 1
+                if deadline is not None and order % 256 == 0 and time.monotonic() > deadline:
+                    result.stopped = result.timed_out = True
+                    return result
                 if finding is not None:
                     result.divergent_nodes += 1
                     seq = scene + prefix + (op,)
@@ -294,12 +302,14 @@ class Progress:
 
 def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: bool = True,
                    judge: Judge | None = None, stop_on_first: bool = False,
-                   domain: Domain | None = None, reduce: bool = True) -> Report:
+                   domain: Domain | None = None, reduce: bool = True,
+                   seconds: float | None = None) -> Report:
     """Explore every scene of the target's domain to `depth`; merge into one report.
 
     With `stop_on_first` (used to time mutant kills) scenes run in order in this process
     and the run ends at the first counted divergence. `reduce=False` turns off the
-    reductions 3 to 5 (state merging, equivalent and inert calls, the renaming)."""
+    reductions 3 to 5 and 7 (state merging, equivalent and inert calls, the renaming).
+    `seconds` bounds a sequential run (the report then says it timed out)."""
     if depth < 1:
         raise InputError(f"--depth must be at least 1, got {depth}")
     if jobs is not None and jobs < 1:
@@ -314,7 +324,8 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     bar = Progress(n_scenes, enabled=progress)
     results: list[SceneResult] = []
     log.info("exhaustive_started", scenes=n_scenes, calls=len(domain.calls()), jobs=jobs)
-    if jobs == 1 or stop_on_first or judge is not None:
+    deadline = None if seconds is None else started + seconds
+    if jobs == 1 or stop_on_first or judge is not None or deadline is not None:
         steps = [0]
 
         def tick(n: int) -> None:
@@ -323,7 +334,8 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
 
         for i in range(n_scenes):
             res = explore_scene(target, domain, i, depth, judge=judge,
-                                stop_on_first=stop_on_first, tick=tick, merge=reduce)
+                                stop_on_first=stop_on_first, tick=tick, merge=reduce,
+                                deadline=deadline)
             results.append(res)
             bar.show(len(results), steps[0])
             if res.stopped:
@@ -377,7 +389,8 @@ def _merge(target, domain: Domain, depth: int, results: list[SceneResult],
         divergent_nodes=sum(r.divergent_nodes for r in results), sequences=sequences,
         seconds=seconds, equivalence_used=domain.equivalence_applies(target),
         merging_used=probe.merges, renaming_used=renaming is not None, known=known,
-        stopped=any(r.stopped for r in results))
+        stopped=any(r.stopped for r in results) or len(results) < len(domain.scenes),
+        timed_out=any(r.timed_out for r in results))
 
 
 def _verify(target, report: Report) -> None:
