@@ -1,0 +1,95 @@
+"""The oracle: verdicts, intended rules, and signatures that dedupe well."""
+
+from __future__ import annotations
+
+from fuzzplug.opslang import parse_text
+from fuzzplug.oracle import Verdict, family, primary_diffs, signature, signature_diffs
+from fuzzplug.targets.insert_pfn import TARGET
+
+
+def _outcome(text: str):
+    return TARGET.evaluate(parse_text(TARGET.schema, text))
+
+
+PPC64 = "config arch=ppc64 DEBUG_VM=1\n"
+
+
+def test_one_bug_reached_by_different_inputs_gets_one_signature():
+    """The ppc64 warning at another address, after noise ops, has the same signature."""
+    a = _outcome(PPC64 + "vm_insert_mixed addr=0x100000 pfn=0x80\n"
+                         "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    b = _outcome(PPC64 + "fault addr=0x104000\nzap addr=0x104000\n"
+                         "vm_insert_mixed addr=0x101000 pfn=0x81 flags=PFN_DEV|PFN_MAP\n"
+                         "fault addr=0x101000\n"
+                         "vm_insert_mixed_mkwrite addr=0x101000 pfn=0x81\n")
+    assert a.verdict is b.verdict is Verdict.DIVERGENT
+    assert a.signature == b.signature
+
+
+def test_the_private_mapping_change_has_one_signature_across_architectures():
+    """The COW difference names the same observables on x86-64, arm64 and ppc64."""
+    vma = "vma flags=VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP\n"
+    sigs = {_outcome(f"config arch={arch}\n" + vma +
+                     "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n").signature
+            for arch in ("x86_64", "arm64", "ppc64")}
+    assert len(sigs) == 1
+
+
+def test_different_bugs_get_different_signatures():
+    """The ppc64 warning, the pfn mismatch and the private-mapping COW are told apart."""
+    sigs = {
+        _outcome(PPC64 + "vm_insert_mixed addr=0x100000 pfn=0x80\n"
+                         "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n").signature,
+        _outcome("vm_insert_mixed addr=0x100000 pfn=0x81\n"
+                 "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n").signature,
+        _outcome("vma flags=VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP\n"
+                 "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n").signature,
+    }
+    assert len(sigs) == 3
+
+
+def test_the_mkwrite_equivalence_holds_on_every_architecture_for_a_none_pte():
+    """Into a none PTE of a shared writable DAX-like VMA, mkwrite is `intended` everywhere."""
+    for arch in ("x86_64", "ppc64", "arm64"):
+        for debug in (0, 1):
+            out = _outcome(f"config arch={arch} DEBUG_VM={debug}\n"
+                           "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+            assert out.verdict is Verdict.INTENDED, (arch, debug, out.signature)
+            assert out.rules_applied == ["mkwrite_is_insert_then_write_fault"]
+
+
+def test_a_sequence_without_mkwrite_is_same_not_intended():
+    """No mkwrite op: nothing for the rules to allow, so the verdict is `same`."""
+    out = _outcome("vm_insert_mixed addr=0x100000 pfn=0x80\nfault addr=0x100000\n")
+    assert out.verdict is Verdict.SAME and out.rules_applied == [] and out.signature is None
+
+
+def test_a_missing_intended_effect_is_divergent_even_when_both_sides_agree_on_state():
+    """`mkwrite_promise`: insert_page's read-only clean PTE after a 0 return is divergent."""
+    out = _outcome("config HAVE_PTE_SPECIAL=0\n"
+                   "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x10 flags=0\n")
+    assert out.verdict is Verdict.DIVERGENT
+    assert "promise:pte.DIRTY" in out.finding.diffs and "promise:pte.RW" in out.finding.diffs
+
+
+def test_derived_descriptors_are_left_out_of_signatures():
+    """SOFT_DIRTY follows DIRTY; the bits of an entry for another pfn follow the pfn."""
+    assert signature_diffs(["pte.DIRTY", "pte.SOFT_DIRTY"]) == ["pte.DIRTY"]
+    assert signature_diffs(["pte.NX", "pte.RW", "pte.pfn"]) == ["pte.pfn"]
+    assert signature_diffs(["pte.SOFT_DIRTY"]) == ["pte.SOFT_DIRTY"]
+
+
+def test_events_returns_and_promises_outrank_state_in_a_signature():
+    """With a warning among the diffs, the state differences are its consequences."""
+    diffs = ["warn:insert_pfn:x", "pte.DIRTY", "pte.RW"]
+    assert primary_diffs(diffs) == ["warn:insert_pfn:x"]
+    assert primary_diffs(["pte.DIRTY", "pte.RW"]) == ["pte.DIRTY", "pte.RW"]
+
+
+def test_the_signature_hash_ignores_the_branches_both_sides_took():
+    """Only the post-patch side's own branch ids enter the hash."""
+    a = signature("op", ["pte.DIRTY"], ["x", "common"], ["y", "common"])
+    b = signature("op", ["pte.DIRTY"], ["z", "other"], ["y", "other"])
+    c = signature("op", ["pte.DIRTY"], ["x"], ["w"])
+    assert a == b != c
+    assert family("op", ["warn:f:c", "pte.DIRTY"]) == "op__warn"
