@@ -171,9 +171,14 @@ PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "signal:", "ret:", "promise:")
 def primary_diffs(diffs: list[str]) -> list[str]:
     """What a signature names: the differing events, returns and broken promises when there
     are any (the state differences are then their consequences, which vary with the
-    configuration); otherwise the state differences, derived descriptors left out."""
+    configuration); otherwise which kinds of state differ (`state:counter+page+pte`): the
+    fields that differ within a kind follow from the configuration and the input (which
+    bits the prot had, whether the page was ever allocated) and are in the record."""
     primary = [d for d in diffs if d.startswith(PRIMARY_PREFIXES)]
-    return primary or signature_diffs(diffs)
+    if primary:
+        return primary
+    kinds = sorted({d.split(".", 1)[0] for d in signature_diffs(diffs)})
+    return ["state:" + "+".join(kinds)] if kinds else []
 
 
 def signature(op: str, diffs: list[str], pre_branches: list[str],

@@ -83,7 +83,9 @@ def test_events_returns_and_promises_outrank_state_in_a_signature():
     """With a warning among the diffs, the state differences are its consequences."""
     diffs = ["warn:insert_pfn:x", "pte.DIRTY", "pte.RW"]
     assert primary_diffs(diffs) == ["warn:insert_pfn:x"]
-    assert primary_diffs(["pte.DIRTY", "pte.RW"]) == ["pte.DIRTY", "pte.RW"]
+    assert primary_diffs(["pte.DIRTY", "pte.RW"]) == ["state:pte"]
+    assert primary_diffs(["page.refcount", "counter.MM_ANONPAGES", "pte.pfn"]) == [
+        "state:counter+page+pte"]
 
 
 def test_the_signature_hash_ignores_the_branches_both_sides_took():
