@@ -5,6 +5,7 @@ v4.14.5 for what is used here):
 
 - include/linux/mm.h: maybe_mkwrite, get_page, put_page, page_mapcount, mm counters,
   vm_get_page_prot (mm/mmap.c, x86's protection_map) and vma_wants_writenotify (mm/mmap.c);
+- include/linux/mm.h: pud_alloc, pmd_alloc (the page-table levels above the PTE table);
 - mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap, anon_vma_prepare;
 - mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
 - mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
@@ -20,6 +21,8 @@ from typing import Callable
 
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
+    PMD_TABLE_SHIFT,
+    PUD_TABLE_SHIFT,
     EventKind,
     Kernel,
     PageKind,
@@ -225,6 +228,27 @@ def vma_page_prot(vm_flags: int, has_mkwrite_ops: bool) -> pgprot_t:
 
 
 # --- allocations (each can be made to fail) ------------------------------------------------------
+
+def pud_alloc(mm: mm_struct, address: int) -> bool:
+    """pud_alloc() (include/linux/mm.h): the PUD table covering `address`, allocated on
+    first use; False when that allocation fails (the C returns NULL)."""
+    index = (address >> PAGE_SHIFT) >> PUD_TABLE_SHIFT
+    if index not in mm.pud_tables:
+        if mm.kernel.should_fail_alloc("pud_alloc"):
+            return False
+        mm.pud_tables.add(index)
+    return True
+
+
+def pmd_alloc(mm: mm_struct, address: int) -> bool:
+    """pmd_alloc() (include/linux/mm.h): likewise for the PMD table."""
+    index = (address >> PAGE_SHIFT) >> PMD_TABLE_SHIFT
+    if index not in mm.pmd_tables:
+        if mm.kernel.should_fail_alloc("pmd_alloc"):
+            return False
+        mm.pmd_tables.add(index)
+    return True
+
 
 def anon_vma_prepare(k: Kernel, vma: vm_area_struct) -> int:
     """anon_vma_prepare() (mm/rmap.c): allocates the VMA's anon_vma the first time; 0 or

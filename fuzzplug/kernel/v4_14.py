@@ -50,14 +50,14 @@ from fuzzplug.kernel.mm import (
     pfn_t_valid,
     pfn_to_page,
     pfn_valid,
+    pmd_alloc,
+    pud_alloc,
     put_page,
     set_page_dirty,
     vm_fault,
 )
 from fuzzplug.kernel.state import (
-    PMD_TABLE_SHIFT,
     PTE_TABLE_SHIFT,
-    PUD_TABLE_SHIFT,
     EventKind,
     PageKind,
     VmOps,
@@ -265,16 +265,12 @@ def __get_locked_pte(mm: mm_struct, addr: int) -> pte_ptr | None:
     allocations fails. The p4d level is folded (4-level x86-64)."""
     k = mm.kernel
     vpn = addr >> PAGE_SHIFT
-    if (vpn >> PUD_TABLE_SHIFT) not in mm.pud_tables:
-        if k.should_fail_alloc("pud_alloc"):
-            k.branch("__get_locked_pte:pud_alloc_failed")
-            return None
-        mm.pud_tables.add(vpn >> PUD_TABLE_SHIFT)
-    if (vpn >> PMD_TABLE_SHIFT) not in mm.pmd_tables:
-        if k.should_fail_alloc("pmd_alloc"):
-            k.branch("__get_locked_pte:pmd_alloc_failed")
-            return None
-        mm.pmd_tables.add(vpn >> PMD_TABLE_SHIFT)
+    if not pud_alloc(mm, addr):
+        k.branch("__get_locked_pte:pud_alloc_failed")
+        return None
+    if not pmd_alloc(mm, addr):
+        k.branch("__get_locked_pte:pmd_alloc_failed")
+        return None
     if (vpn >> PTE_TABLE_SHIFT) not in mm.pte_tables:
         if k.should_fail_alloc("pte_alloc"):
             k.branch("__get_locked_pte:pte_alloc_failed")
@@ -759,17 +755,12 @@ def __handle_mm_fault(vma: vm_area_struct, address: int, flags: int) -> int:
     k = mm.kernel
     vmf = vm_fault(vma=vma, address=address & PAGE_MASK, flags=flags,
                    pgoff=linear_page_index(vma, address))
-    vpn = address >> PAGE_SHIFT
-    if (vpn >> PUD_TABLE_SHIFT) not in mm.pud_tables:
-        if k.should_fail_alloc("pud_alloc"):
-            k.branch("__handle_mm_fault:pud_alloc_failed")
-            return VM_FAULT_OOM
-        mm.pud_tables.add(vpn >> PUD_TABLE_SHIFT)
-    if (vpn >> PMD_TABLE_SHIFT) not in mm.pmd_tables:
-        if k.should_fail_alloc("pmd_alloc"):
-            k.branch("__handle_mm_fault:pmd_alloc_failed")
-            return VM_FAULT_OOM
-        mm.pmd_tables.add(vpn >> PMD_TABLE_SHIFT)
+    if not pud_alloc(mm, address):
+        k.branch("__handle_mm_fault:pud_alloc_failed")
+        return VM_FAULT_OOM
+    if not pmd_alloc(mm, address):
+        k.branch("__handle_mm_fault:pmd_alloc_failed")
+        return VM_FAULT_OOM
     return handle_pte_fault(vmf)
 
 
