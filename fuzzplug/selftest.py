@@ -68,11 +68,15 @@ class MutantRun:
     signature: str | None = None
     reproducer: str | None = None
     execs: int | None = None
+    startup: float | None = None
+    """Seconds from the launch until libFuzzer printed its seed (interpreter start, imports
+    and instrumentation)."""
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"mutant": self.mutant, "status": self.status.value,
                 "seconds": None if self.seconds is None else round(self.seconds, 3),
+                "startup": None if self.startup is None else round(self.startup, 3),
                 "signature": self.signature, "reproducer": self.reproducer,
                 "execs": self.execs, "notes": self.notes}
 
@@ -202,6 +206,8 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
             try:
                 while True:
                     done = proc.poll() is not None
+                    if result.startup is None and b"INFO: Seed:" in log_path.read_bytes():
+                        result.startup = time.monotonic() - started
                     killed = _scan(target, mutant_target, known, record, seen)
                     if killed is not None:
                         result.status = Status.KILLED
@@ -327,8 +333,14 @@ def render(report: SelftestReport) -> str:
                  f"seed {report.seed}; {len(report.runs) - len(counted)} equivalent; "
                  f"{report.seconds:.0f} s in all")
     survivors = [r.mutant for r in report.runs if r.status is Status.SURVIVED]
+    gaps = [name for name in survivors if _gap(report.target, name)]
     if survivors:
         lines.append(f"survived: {', '.join(survivors)}")
+    if gaps:
+        rest = len(counted) - len(gaps)
+        lines.append(f"without the {len(gaps)} documented oracle gap(s) "
+                     f"({', '.join(gaps)}): {len(report.killed)}/{rest} "
+                     f"({100 * len(report.killed) / rest if rest else 100:.1f}%)")
     return "\n".join(lines) + "\n"
 
 

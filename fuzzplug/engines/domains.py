@@ -4,17 +4,17 @@ The Hypothesis engine draws ops from a domain and the exhaustive checker enumera
 `Domain` lists scenes (each a tuple of scene ops, the setup) and, for each call op, the values
 each argument ranges over; the calls of the domain are the product of those values.
 
-`domain_for(target)` returns the domain declared for the target in `DOMAINS` (keyed by target
-name) or else one derived from the schema's `ArgSpec`s (`schema_domain`). The `Target`
-protocol has no place for a small domain yet; the addition this module stands in for is an
-optional `Target.small_domain() -> Domain`, next to the schema it narrows.
+`domain_for(target)` returns the domain declared for the target (keyed by target name) or
+else one derived from the schema's `ArgSpec`s (`schema_domain`). The `Target` protocol has
+no place for a small domain yet; the addition this module stands in for is an optional
+`Target.small_domain() -> Domain`, next to the schema it narrows.
 
-A domain may also declare an op equivalence (`Domain.equivalence`): a function that maps a
-call to the representative of its class under a scene, where every member of a class behaves
-identically in every state of that scene (same return, events, branch ids and successor state
-on both models). It is a proof about particular model code, so it names the model modules it
-was made for (`proven_for`) and is applied only when the target's models are exactly those
-(never to a mutant).
+A domain may also declare reductions for the exhaustive checker, each a proof about
+particular model code: an op equivalence (`equivalence`: maps a call to the representative
+of its class under a scene, where every member behaves identically in every state), inert
+calls (`inert`: never diverge, never change the state) and a state symmetry (`renaming`).
+They name the model modules they were proven for (`proven_for`) and are applied only when
+the target's models are exactly those (never to a mutant).
 """
 
 from __future__ import annotations
@@ -205,9 +205,10 @@ def _insert_pfn_domain() -> Domain:
             "addresses: VMA start, start+PAGE, vm_end (outside); pfns: RAM 0x10, device "
             "0x80 and 0x81, zero page 0x1, MMIO 0x40; pfn flags 0, PFN_DEV, "
             "PFN_DEV|PFN_MAP; fault flags 0, WRITE; zap of one page; fail_alloc nth=1; "
-            "prots: the default and a read-only, not-young one; scenes: HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) "
-            "x 4 VMAs (shared writable mixedmap with pfn_mkwrite, private writable "
-            "mixedmap, shared read-only mixedmap, shared writable pfnmap)"),
+            "prots: the default and a read-only, not-young one; scenes: "
+            "HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x 4 VMAs (shared "
+            "writable mixedmap with pfn_mkwrite, private writable mixedmap, shared "
+            "read-only mixedmap, shared writable pfnmap)"),
         equivalence=insert_pfn_equivalence,
         inert=insert_pfn_inert,
         renaming=Renaming(vpns=((DEFAULT_START >> 12, (DEFAULT_START + page) >> 12),),
@@ -289,7 +290,14 @@ _cache: dict[str, Domain] = {}
 
 
 def domain_for(target) -> Domain:
-    """The target's declared small domain, or one derived from its schema."""
+    """The target's small domain: its own `small_domain()` if it has one (the protocol
+    addition proposed above), else the one declared here for its name, else one derived
+    from its schema."""
+    own = getattr(target, "small_domain", None)
+    if callable(own):
+        domain = own()
+        if domain is not None:
+            return domain
     name = target.name
     if name not in _cache:
         maker = _DECLARED.get(name)

@@ -333,22 +333,33 @@ INTENDED_RULES: tuple[IntendedRule, ...] = (
         name="mkwrite_promise",
         op="vm_insert_mixed_mkwrite",
         says="When v4.14's vm_insert_mixed_mkwrite() returns 0, the PTE at addr maps the "
-             "requested pfn and is young and dirty, and writable when the VMA has VM_WRITE "
-             "(maybe_mkwrite never makes an entry read-only, so nothing is promised without "
-             "VM_WRITE); anything less is divergent (intended effect missing), whatever "
-             "v4.13 did.",
+             "requested pfn and is young and dirty, and writable when the VMA has VM_WRITE; "
+             "anything less is divergent (intended effect missing), whatever v4.13 did. "
+             "And it never makes an entry writable on a VMA without VM_WRITE (maybe_mkwrite; "
+             "an entry a driver already made writable stays as it was).",
         source="b2770da64254: \"a PTE entry can be marked as dirty and writeable as it is "
                "first inserted\"; insert_pfn() out_mkwrite: pte_mkyoung, pte_mkdirty, "
                "maybe_mkwrite (include/linux/mm.h: RW iff VM_WRITE)."),
 )
 RULED_OPS = frozenset(rule.op for rule in INTENDED_RULES)
+# __vm_insert_mixed's choice of path (insert_page or insert_pfn) is part of every signature.
+PATH_BRANCHES = ("vm_insert_mixed:",)
 
 
-def promise_diffs(k: Kernel, op: Op, raw_ret: int | None) -> list[str]:
-    """Rule `mkwrite_promise`, checked on the v4.14 side after a successful mkwrite insert."""
+def _entry_at(k: Kernel, op: Op) -> pte_t:
+    return k.mm.pgtable.get((op["addr"] & U64) >> PAGE_SHIFT, pte_t(0))
+
+
+def promise_diffs(k: Kernel, op: Op, raw_ret: int | None, before: pte_t) -> list[str]:
+    """Rule `mkwrite_promise`, checked on the v4.14 side after a mkwrite insert: writable
+    only through maybe_mkwrite (never on a VMA without VM_WRITE, unless the entry already
+    was), and after a 0 return the requested pfn, young, dirty, and writable with VM_WRITE."""
+    entry = _entry_at(k, op)
+    if (not k.vma.vm_flags & VM_WRITE and pte_write(entry) and not pte_write(before)
+            and entry.val):
+        return ["promise:pte.RW_without_VM_WRITE"]
     if raw_ret != 0:
         return []
-    entry: pte_t = k.mm.pgtable.get((op["addr"] & U64) >> PAGE_SHIFT, pte_t(0))
     missing = []
     if not entry.val:
         return ["promise:pte.presence"]
@@ -386,6 +397,35 @@ def _raw_ret(run: OpRun) -> int | None:
     return None
 
 
+def compare_op(kpre: Kernel, kpost: Kernel, pre_model: ModuleType, post_model: ModuleType,
+               op: Op, index: int, dead_pre: bool,
+               dead_post: bool) -> tuple[OpRun, OpRun, Finding | None, str | None]:
+    """Run one call on both sides and compare what can be observed: returns, observable
+    events, state, and for the ruled op the intended-delta rules. Returns both runs, the
+    finding if the sides differ beyond the rules, and the rule applied if the op matched
+    through one."""
+    before = _entry_at(kpost, op) if op.name in RULED_OPS else pte_t(0)
+    a = run_op(kpre, pre_model, op, dead_pre)
+    b = run_op(kpost, post_model, op, dead_post)
+    dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
+    diffs = []
+    if a.ret != b.ret:
+        diffs.append(f"ret:{a.ret}->{b.ret}")
+    diffs += events_diff(observables(a.events), observables(b.events))
+    diffs += state_diff(kpre, kpost)
+    rule = None
+    if op.name in RULED_OPS and not (dead_pre and dead_post):
+        rule = "mkwrite_is_insert_then_write_fault"
+        diffs += promise_diffs(kpost, op, _raw_ret(b), before)
+    if not diffs:
+        return a, b, None, rule
+    finding = Finding(index, op.name, diffs,
+                      signature(op.name, diffs, a.branches, b.branches, PATH_BRANCHES),
+                      family(op.name, diffs), rule, sorted(set(a.branches)),
+                      sorted(set(b.branches)))
+    return a, b, finding, None
+
+
 class InsertPfnTarget:
     """The insert_pfn target (satisfies `fuzzplug.targets.Target`)."""
 
@@ -406,28 +446,15 @@ class InsertPfnTarget:
         dead_pre = dead_post = False
         calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
         for index, op in enumerate(calls):
-            a = run_op(kpre, self.pre_model, op, dead_pre)
-            b = run_op(kpost, self.post_model, op, dead_post)
+            a, b, finding, rule = compare_op(kpre, kpost, self.pre_model, self.post_model,
+                                             op, index, dead_pre, dead_post)
             dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
             pre.add(index, a)
             post.add(index, b)
-            diffs = []
-            if a.ret != b.ret:
-                diffs.append(f"ret:{a.ret}->{b.ret}")
-            diffs += events_diff(observables(a.events), observables(b.events))
-            diffs += state_diff(kpre, kpost)
-            rule = None
-            if op.name in RULED_OPS and not (dead_pre and dead_post):
-                rule = "mkwrite_is_insert_then_write_fault"
-                diffs += promise_diffs(kpost, op, _raw_ret(b))
-                if not diffs:
-                    rules_applied.append(rule)
-            if diffs:
-                finding = Finding(index, op.name, diffs,
-                                  signature(op.name, diffs, a.branches, b.branches),
-                                  family(op.name, diffs), rule, sorted(set(a.branches)),
-                                  sorted(set(b.branches)))
+            if finding is not None:
                 break
+            if rule is not None:
+                rules_applied.append(rule)
         if finding is not None:
             verdict = Verdict.DIVERGENT
         elif rules_applied:
