@@ -26,9 +26,7 @@ from fuzzplug.selftest import Status, kill_signature, run_selftest
 from fuzzplug.targets.insert_pfn import TARGET
 
 SOURCE = inspect.getsource(v4_14)
-# pte_mkwrite_not_maybe: the oracle cannot see it at all, even without the known list.
-KILLABLE = [m for m in INSERT_PFN_MUTANTS
-            if not m.equivalent and m.name != "pte_mkwrite_not_maybe"]
+KILLABLE = [m for m in INSERT_PFN_MUTANTS if not m.equivalent]
 KNOWN = set(TARGET.known_findings())
 
 

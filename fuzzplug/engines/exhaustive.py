@@ -388,7 +388,8 @@ def _merge(target, domain: Domain, depth: int, results: list[SceneResult],
         merged=sum(r.merged for r in results),
         divergent_nodes=sum(r.divergent_nodes for r in results), sequences=sequences,
         seconds=seconds, equivalence_used=domain.equivalence_applies(target),
-        merging_used=getattr(probe, "merges", False), renaming_used=renaming is not None, known=known,
+        merging_used=getattr(probe, "merges", False), renaming_used=renaming is not None,
+        known=known,
         stopped=any(r.stopped for r in results) or len(results) < len(domain.scenes),
         timed_out=any(r.timed_out for r in results))
 

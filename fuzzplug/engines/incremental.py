@@ -9,11 +9,12 @@ checker merge prefixes that reach the same state.
 with insert_pfn's runner, and `ReplayStepper` for any other target: it keeps only the prefix
 and calls `Target.evaluate` on prefix + op (correct for any target, no state merging).
 
-The protocol addition this stands in for: an optional `Target.stepper(scene_ops)` returning
-a `Stepper`, next to `evaluate` in the target module, so that the per-op oracle logic lives
-once. Until then `InsertPfnStepper.step` repeats the body of `InsertPfnTarget.evaluate`'s
-loop; `tests/test_exhaustive.py` checks that the two agree on random sequences, and the
-checker re-runs every reproducer it reports through `Target.evaluate`.
+A target may bring its own stepper (`Target.stepper(scene_ops)`, the protocol addition this
+module proposes; `stepper_for` uses it when present). `InsertPfnStepper` judges each op with
+the target's own `compare_op`, the per-op comparison `InsertPfnTarget.evaluate` uses, so the
+oracle logic lives once; `tests/test_exhaustive.py` checks that stepping and evaluating agree
+on random sequences, and the checker re-runs every reproducer it reports through
+`Target.evaluate`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,7 @@ from collections.abc import Hashable
 from typing import Protocol
 
 from fuzzplug.opslang import Op
-from fuzzplug.oracle import (
-    Finding,
-    Verdict,
-)
+from fuzzplug.oracle import Finding, Verdict
 
 
 class Stepper(Protocol):
@@ -176,7 +174,7 @@ _RUNNER: tuple | None = None
 
 
 def _insert_pfn_runner() -> tuple:
-    """The insert_pfn target's per-op pieces, imported once (the target loads lazily)."""
+    """The insert_pfn target's per-op comparison, imported once (targets load lazily)."""
     global _RUNNER
     if _RUNNER is None:
         from fuzzplug.targets.insert_pfn import compare_op
@@ -186,8 +184,8 @@ def _insert_pfn_runner() -> tuple:
 
 
 class InsertPfnStepper:
-    """insert_pfn: both models' kernels after the prefix, stepped with the target's own
-    `run_op` and compared as `InsertPfnTarget.evaluate` compares each op."""
+    """insert_pfn: both models' kernels after the prefix, each call run and judged by the
+    target's own `compare_op`, as `InsertPfnTarget.evaluate` does."""
 
     merges = True
 
