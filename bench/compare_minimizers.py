@@ -41,10 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fuzzplug.cmin import features_record  # noqa: E402  (after the path set-up)
-from fuzzplug.opslang import Op, decode, encode, parse_text  # noqa: E402
-from fuzzplug.oracle import Verdict  # noqa: E402
+from fuzzplug.core.opslang import Op, decode, encode, parse_text  # noqa: E402
+from fuzzplug.core.oracle import Verdict  # noqa: E402
 from fuzzplug.targets import load_target  # noqa: E402
+from fuzzplug.triage.cmin import features_record  # noqa: E402  (after the path set-up)
 
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema

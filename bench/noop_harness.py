@@ -11,7 +11,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["fuzzplug"]):
-    from fuzzplug.harness import Harness  # noqa: F401 - imported for the same start-up cost
+    from fuzzplug.engines.harness import Harness  # noqa: F401 - imported for the same start-up cost
     from fuzzplug.targets.insert_pfn import TARGET  # noqa: F401
 
 

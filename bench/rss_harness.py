@@ -12,7 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["fuzzplug"]):
-    from fuzzplug.harness import Harness
+    from fuzzplug.engines.harness import Harness
     from fuzzplug.targets.insert_pfn import TARGET
 
 HARNESS = Harness(TARGET)

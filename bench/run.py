@@ -20,7 +20,7 @@ Every figure is a ratio or a median measured in this one run:
    recording first appeared (polled every 0.1 s: the recorder rewrites a file when it finds
    a shorter input, so mtimes would tell the last, not the first). Median over seeds; a seed
    that missed it counts as never.
-4. **time to kill** each mutant (fuzzplug.selftest's definition): the atheris harness
+4. **time to kill** each mutant (fuzzplug.selftest.runner's definition): the atheris harness
    (`fuzzplug selftest`'s run, from launch, and net of the start-up until libFuzzer's first
    line), the Hypothesis engine (in-process, from the start of the campaign to the first
    failing example), and the exhaustive checker (deterministic: one run, deepening to 3).
@@ -47,19 +47,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fuzzplug.engines.domains import domain_for  # noqa: E402
-from fuzzplug.fuzz import compile_seeds  # noqa: E402
+from fuzzplug.core.opslang import decode, dictionary, encode  # noqa: E402
+from fuzzplug.core.oracle import Verdict  # noqa: E402
+from fuzzplug.engines.domain import domain_for  # noqa: E402
+from fuzzplug.engines.fuzz import compile_seeds  # noqa: E402
 from fuzzplug.log import configure  # noqa: E402
-from fuzzplug.mutants import INSERT_PFN_MUTANTS  # noqa: E402
-from fuzzplug.opslang import decode, dictionary, encode  # noqa: E402
-from fuzzplug.oracle import Verdict  # noqa: E402
-from fuzzplug.selftest import (  # noqa: E402
+from fuzzplug.selftest.runner import (  # noqa: E402
     Status,
     run_mutant,
     time_to_kill_exhaustive,
     time_to_kill_hypothesis,
 )
 from fuzzplug.targets.insert_pfn import TARGET  # noqa: E402
+from fuzzplug.targets.insert_pfn.mutants import MUTANTS  # noqa: E402
 
 HARNESS = ROOT / "harnesses" / "fuzz_insert_pfn.py"
 NOOP = ROOT / "bench" / "noop_harness.py"
@@ -162,7 +162,7 @@ def bench_exec_ratio(root: Path, cfg: dict) -> dict:
 def uninstrumented_rate(corpus: Path) -> float:
     """Harness.test_one_input in this process (no atheris instrumentation, no libFuzzer)
     over the corpus the harness run left behind: the work itself, for comparison."""
-    from fuzzplug.harness import Harness
+    from fuzzplug.engines.harness import Harness
 
     inputs = [p.read_bytes() for p in sorted(corpus.iterdir()) if p.is_file()]
     os.environ["FUZZPLUG_RECORD"] = str(corpus.parent / "record-inprocess")
@@ -272,7 +272,7 @@ def bench_kills(cfg: dict) -> dict:
     seeds_data = compile_seeds(TARGET)
     budget = cfg["kill_budget"]
     rows = []
-    for mutant in INSERT_PFN_MUTANTS:
+    for mutant in MUTANTS:
         atheris_times, net_times, hyp_times = [], [], []
         for seed in range(1, cfg["seeds"] + 1):
             run = run_mutant(TARGET, mutant, budget=budget, seed=seed, seeds=seeds_data)

@@ -11,8 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from fuzzplug.core.opslang import Op, Schema, decode, parse_text
 from fuzzplug.errors import InputError, OutputError
-from fuzzplug.opslang import Op, Schema, decode, parse_text
 
 MAX_INPUT_BYTES = 1 << 20
 

@@ -5,8 +5,8 @@ Compares: every op sequence the bytes decode to (page faults, vm_insert_* calls,
 injected allocation failures, on a scene of config, VMA and memory map) run on the v4.13 and
 the v4.14 models of mm/memory.c; the oracle compares returns as callers see them, WARN/BUG/
 bad-PTE/signal events and the final PTEs, struct pages and counters.
-Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn.py,
-INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn_known.toml;
+Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn/target.py,
+INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn/known.toml;
 FUZZPLUG_NO_KNOWN=1 reports them too).
 Raises: `Divergence`, from a frame named after the signature family, with the text-form
 reproducer and both traces; nothing else, whatever the bytes.
@@ -17,7 +17,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["fuzzplug"]):
-    from fuzzplug.harness import Harness
+    from fuzzplug.engines.harness import Harness
     from fuzzplug.targets.insert_pfn import TARGET
 
 HARNESS = Harness(TARGET)

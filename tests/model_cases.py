@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Callable
 from unittest import mock
 
+from fuzzplug.core.opslang import parse_text
 from fuzzplug.kernel.arch import set_pte_at
 from fuzzplug.kernel.mm import do_user_fault, get_page, pfn_to_page
 from fuzzplug.kernel.state import (
@@ -58,8 +59,7 @@ from fuzzplug.kernel.types import (
     pte_pfn,
     pte_t,
 )
-from fuzzplug.opslang import parse_text
-from fuzzplug.targets.insert_pfn import SCHEMA, Scene
+from fuzzplug.targets.insert_pfn.target import SCHEMA, Scene
 
 # --- the scene's numbers ---
 

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzplug.opslang import encode, parse_text
+from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.targets import load_target
 
 pytestmark = pytest.mark.slow  # one subprocess per case

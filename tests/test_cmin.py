@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.cmin and the `cmin` verb: the kept corpus covers every branch id and
+"""Tests of fuzzplug.triage.cmin and the `cmin` verb: the kept corpus covers every branch id and
 (verdict, signature) class of the input corpus, inputs are never touched, and a run
 restarted from a partial journal ends where an uninterrupted run does."""
 
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from fuzzplug.cli import main
-from fuzzplug.cmin import STATE_NAME, run_cmin, select
+from fuzzplug.core.opslang import decode, encode, parse_text
+from fuzzplug.core.semcov import branch_hits
 from fuzzplug.errors import InputError, OutputError
-from fuzzplug.opslang import decode, encode, parse_text
-from fuzzplug.semcov import branch_hits
 from fuzzplug.targets import load_target
+from fuzzplug.triage.cmin import STATE_NAME, run_cmin, select
 
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema

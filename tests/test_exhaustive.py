@@ -11,19 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzzplug.cli import main
-from fuzzplug.engines.domains import Domain, domain_for, schema_domain
+from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema, parse_text
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
+from fuzzplug.engines.domain import Domain, domain_for, schema_domain
 from fuzzplug.engines.exhaustive import explore_scene, run_exhaustive, unreduced
-from fuzzplug.engines.incremental import (
-    InsertPfnStepper,
-    ReplayStepper,
-    clone_kernel,
-    kernel_key,
-    stepper_for,
-)
+from fuzzplug.engines.stepper import ReplayStepper, stepper_for
 from fuzzplug.errors import InputError
-from fuzzplug.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema, parse_text
-from fuzzplug.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
+from fuzzplug.kernel.clone import clone_kernel, kernel_key
 from fuzzplug.targets.insert_pfn import TARGET
+from fuzzplug.targets.insert_pfn.stepper import InsertPfnStepper
 
 DOMAIN = domain_for(TARGET)
 CALLS = DOMAIN.calls()

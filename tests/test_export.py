@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.export and the `export` verb: the exported file is a pytest module that
+"""Tests of fuzzplug.triage.export and the `export` verb: the exported file is a pytest module that
 passes as exported and fails when the recorded verdict or signature no longer holds."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fuzzplug.cli import main
-from fuzzplug.opslang import encode, parse_text
-from fuzzplug.oracle import signature_id
+from fuzzplug.core.opslang import encode, parse_text
+from fuzzplug.core.oracle import signature_id
 from fuzzplug.targets import load_target
 
 pytestmark = pytest.mark.slow  # each test runs pytest in a subprocess

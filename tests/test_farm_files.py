@@ -1,5 +1,5 @@
 """Tests of the fuzz-farm files: oss-fuzz/, .clusterfuzzlite/, the workflows, and the
-`dict` / `seeds` / `options` verbs (fuzzplug.farm) that build.sh runs.
+`dict` / `seeds` / `options` verbs (fuzzplug.farm.files) that build.sh runs.
 
 Names and paths are checked where they are used: build.sh is run for real, with stand-ins for
 the OSS-Fuzz builder's `compile_python_fuzzer` and `pip3`, so every file it ships is made by
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from fuzzplug.core.opslang import decode, encode
 from fuzzplug.errors import InputError
+from fuzzplug.farm.files import MAX_LEN, compile_seeds, options_text, seed_scenarios, seed_zip
 from fuzzplug.io import load_ops
-from fuzzplug.farm import MAX_LEN, compile_seeds, options_text, seed_scenarios, seed_zip
-from fuzzplug.opslang import decode, encode
 from fuzzplug.targets import load_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,7 +229,7 @@ def test_no_seed_crashes_the_harness_it_ships_with(monkeypatch):
     nothing recorded) without a Divergence: libFuzzer stops at the first crash while it loads
     the seed corpus, so an untriaged divergent seed would end every farm run there. A
     divergent scenario belongs in the corpus only once its signature is a known finding."""
-    from fuzzplug.harness import Divergence, Harness
+    from fuzzplug.engines.harness import Divergence, Harness
 
     monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
     monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzzplug.harness import Divergence, Harness, raiser
-from fuzzplug.opslang import encode, parse_text
+from fuzzplug.core.opslang import encode, parse_text
+from fuzzplug.engines.harness import Divergence, Harness, raiser
 from fuzzplug.targets.insert_pfn import TARGET
 
 ROOT = Path(__file__).parents[1]

@@ -14,7 +14,9 @@ from hypothesis.stateful import (
 )
 
 from fuzzplug.cli import main
-from fuzzplug.engines.domains import domain_for, schema_domain
+from fuzzplug.core.opslang import ArgKind, ArgSpec, OpSpec, Schema
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
+from fuzzplug.engines.domain import domain_for, schema_domain
 from fuzzplug.engines.hypothesis_engine import (
     DivergenceFound,
     divergence_class,
@@ -24,8 +26,6 @@ from fuzzplug.engines.hypothesis_engine import (
     run_machine,
     write_report,
 )
-from fuzzplug.opslang import ArgKind, ArgSpec, OpSpec, Schema
-from fuzzplug.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
 from fuzzplug.targets.insert_pfn import TARGET
 
 SMALL = hypothesis_settings(max_examples=40, derandomize=True)

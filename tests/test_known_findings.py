@@ -5,11 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from fuzzplug.core.opslang import parse_header
 from fuzzplug.io import load_ops
-from fuzzplug.opslang import parse_header
 from fuzzplug.targets.insert_pfn import TARGET
 
-KNOWN = Path(__file__).parents[1] / "fuzzplug" / "targets" / "insert_pfn_known.toml"
+KNOWN = Path(__file__).parents[1] / "fuzzplug" / "targets" / "insert_pfn" / "known.toml"
 STATUSES = {"real-bug", "by-design-relaxed-upstream", "latent", "benign-unreachable",
             "benign-driver-bug", "benign-consequence", "config-only"}
 

@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.minimize and the `minimize` verb: a minimised input keeps exactly its
+"""Tests of fuzzplug.triage.minimize and the `minimize` verb: a minimised input keeps exactly its
 signature, is never longer, and is as plain as the search can make it."""
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fuzzplug.cli import main
-from fuzzplug.errors import InputError
-from fuzzplug.minimize import MinimizeStats, minimize_ops, simplicity
-from fuzzplug.opslang import (
+from fuzzplug.core.opslang import (
     ArgKind,
     ArgSpec,
     Op,
@@ -26,8 +24,10 @@ from fuzzplug.opslang import (
     parse_text,
     validate,
 )
-from fuzzplug.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
+from fuzzplug.errors import InputError
 from fuzzplug.targets import load_target
+from fuzzplug.triage.minimize import MinimizeStats, minimize_ops, simplicity
 
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import model_cases as mc
+from fuzzplug.core.opslang import Op
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.kernel import v4_13, v4_14
 from fuzzplug.kernel.mm import pfn_valid
 from fuzzplug.kernel.state import ANON_POOL_START, Kernel, PageKind
 from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE
-from fuzzplug.opslang import Op
-from fuzzplug.oracle import Verdict
-from fuzzplug.targets.insert_pfn import SCHEMA, TARGET
+from fuzzplug.targets.insert_pfn.target import SCHEMA, TARGET
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -186,7 +186,7 @@ def test_an_insert_then_the_zap_of_its_page_gives_back_every_count_it_took(
 
 
 def _pfn_t(pfn: int, names: str):
-    from fuzzplug.targets.insert_pfn import PFN_FLAG_BITS
+    from fuzzplug.targets.insert_pfn.target import PFN_FLAG_BITS
 
     bits = 0
     for name, bit in PFN_FLAG_BITS:

@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.opslang: text and binary op sequences over an example schema."""
+"""Tests of fuzzplug.core.opslang: text and binary op sequences over an example schema."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzzplug.errors import InputError, OpsSyntaxError, TargetError
-from fuzzplug.opslang import (
+from fuzzplug.core.opslang import (
     U64_MAX,
     ArgKind,
     ArgSpec,
@@ -25,6 +24,7 @@ from fuzzplug.opslang import (
     parse_text,
     validate,
 )
+from fuzzplug.errors import InputError, OpsSyntaxError, TargetError
 
 # --------------------------------------------------------------------------- example schema
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fuzzplug.opslang import parse_text
-from fuzzplug.oracle import Verdict, family, primary_diffs, signature, signature_diffs
+from fuzzplug.core.opslang import parse_text
+from fuzzplug.core.oracle import Verdict, family, primary_diffs, signature
+from fuzzplug.kernel.observe import signature_diffs
 from fuzzplug.targets.insert_pfn import TARGET
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzplug.farm import compile_seeds
+from fuzzplug.farm.files import compile_seeds
 from fuzzplug.targets import load_target
 
 pytestmark = pytest.mark.slow
@@ -167,7 +167,7 @@ def test_packed_harness_bundles_the_known_findings_not_the_metadata(packed):
 
     for binary in packed.values():
         names = list(CArchiveReader(str(binary)).toc)
-        assert "fuzzplug/targets/insert_pfn_known.toml" in names
+        assert "fuzzplug/targets/insert_pfn/known.toml" in names
         assert not [n for n in names if n.startswith("fuzzplug-")], binary
 
 

@@ -130,10 +130,11 @@ def test_minimize_shrinks_a_plugin_input_to_its_one_call(site, tmp_path):
 
 
 def test_the_generic_harness_runs_the_plugin(site, tmp_path):
-    """`python -m fuzzplug.harness --target=toy -runs=200` with FUZZPLUG_RECORD: 200 runs,
+    """`python -m fuzzplug.engines.harness --target=toy -runs=200` with FUZZPLUG_RECORD: 200 runs,
     exit 0, and the divergence it met recorded as an input that replays as divergent."""
     record = tmp_path / "record"
-    result = run(site, sys.executable, "-m", "fuzzplug.harness", "--target=toy", "-runs=200",
+    result = run(site, sys.executable, "-m", "fuzzplug.engines.harness", "--target=toy",
+                 "-runs=200",
                  f"-artifact_prefix={tmp_path}/", cwd=tmp_path, FUZZPLUG_RECORD=str(record))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Done 200 runs" in result.stderr
@@ -150,7 +151,7 @@ def test_the_generic_harness_crashes_on_the_plugins_divergence(site, tmp_path):
     result = fuzzplug(site, "encode", "toy", str(SCENARIOS / "dec_below_zero.ops"), "-o",
                       str(seed), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    result = run(site, sys.executable, "-m", "fuzzplug.harness", "--target=toy",
+    result = run(site, sys.executable, "-m", "fuzzplug.engines.harness", "--target=toy",
                  f"-artifact_prefix={tmp_path}/", str(seed), cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode != 0

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fuzzplug.core.opslang import decode, encode, parse_header
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.io import load_ops
-from fuzzplug.opslang import decode, encode, parse_header
-from fuzzplug.oracle import Verdict
-from fuzzplug.targets.insert_pfn import INTENDED_RULES, TARGET
+from fuzzplug.targets.insert_pfn.target import INTENDED_RULES, TARGET
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "corpora" / "insert_pfn").glob("*.ops"))
 

@@ -10,23 +10,23 @@ import sys
 import pytest
 
 from fuzzplug.cli import main
-from fuzzplug.engines.domains import domain_for
+from fuzzplug.core.opslang import encode, parse_text
+from fuzzplug.core.oracle import Verdict
+from fuzzplug.engines.domain import domain_for
 from fuzzplug.engines.exhaustive import run_exhaustive
 from fuzzplug.errors import InputError
 from fuzzplug.kernel import v4_14
-from fuzzplug.mutants import (
-    INSERT_PFN_MUTANTS,
+from fuzzplug.selftest.mutants import (
     apply_mutant,
     get_mutant,
     mutate_source,
 )
-from fuzzplug.opslang import encode, parse_text
-from fuzzplug.oracle import Verdict
-from fuzzplug.selftest import Status, kill_signature, run_selftest
+from fuzzplug.selftest.runner import Status, kill_signature, run_selftest
 from fuzzplug.targets.insert_pfn import TARGET
+from fuzzplug.targets.insert_pfn.mutants import MUTANTS
 
 SOURCE = inspect.getsource(v4_14)
-KILLABLE = [m for m in INSERT_PFN_MUTANTS if not m.equivalent]
+KILLABLE = [m for m in MUTANTS if not m.equivalent]
 KNOWN = set(TARGET.known_findings())
 
 
@@ -36,12 +36,12 @@ def _data(text: str) -> bytes:
 
 def test_there_are_at_least_twenty_mutants_with_unique_names():
     """The catalogue has 20 or more mutants, each named once, each with a stated bug."""
-    names = [m.name for m in INSERT_PFN_MUTANTS]
+    names = [m.name for m in MUTANTS]
     assert len(names) >= 20 and len(set(names)) == len(names)
-    assert all(m.bug for m in INSERT_PFN_MUTANTS)
+    assert all(m.bug for m in MUTANTS)
 
 
-@pytest.mark.parametrize("mutant", INSERT_PFN_MUTANTS, ids=lambda m: m.name)
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_every_mutant_applies_to_the_current_model_exactly_once(mutant):
     """Each text a mutant replaces occurs exactly once in v4_14.py, and the result differs."""
     assert mutate_source(SOURCE, mutant) != SOURCE
@@ -58,7 +58,7 @@ def test_every_killable_mutant_is_killed_by_its_witness(mutant):
 def test_every_mutant_with_a_witness_is_killed_by_it_even_with_the_known_list():
     """Every mutant has a witness or an equivalence argument, and no oracle gap is left:
     each witness kills its mutant with the known findings suppressed, as in the harness."""
-    for m in INSERT_PFN_MUTANTS:
+    for m in MUTANTS:
         assert bool(m.witness) != bool(m.equivalent), m.name
         assert not m.gap, m.name
         if m.witness:
@@ -96,12 +96,12 @@ def test_the_cli_lists_the_mutants(capsys):
     """`fuzzplug selftest insert_pfn --list` prints each mutant with its kind."""
     assert main(["selftest", "insert_pfn", "--list"]) == 0
     out = capsys.readouterr().out
-    assert len(out.splitlines()) == len(INSERT_PFN_MUTANTS)
+    assert len(out.splitlines()) == len(MUTANTS)
     assert "reuse_returns_ebusy\tequivalent" in out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mutant", [m for m in INSERT_PFN_MUTANTS if m.equivalent],
+@pytest.mark.parametrize("mutant", [m for m in MUTANTS if m.equivalent],
                          ids=lambda m: m.name)
 def test_equivalent_mutants_survive_the_exhaustive_checker_at_depth_two(mutant):
     """No sequence of two calls kills a mutant declared equivalent (on the scenes with

@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.semcov and the `coverage` verb: per branch id, the number of inputs
+"""Tests of fuzzplug.core.semcov and the `coverage` verb: per branch id, the number of inputs
 reaching it in each model; unreached ids first."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fuzzplug.cli import main
+from fuzzplug.core.opslang import encode, parse_text
+from fuzzplug.core.semcov import branch_hits, coverage, input_files, load_input, load_inputs
 from fuzzplug.errors import InputError
-from fuzzplug.opslang import encode, parse_text
-from fuzzplug.semcov import branch_hits, coverage, input_files, load_input, load_inputs
 from fuzzplug.targets import load_target
 
 TARGET = load_target("insert_pfn")

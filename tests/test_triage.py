@@ -1,4 +1,4 @@
-"""Tests of fuzzplug.triage and the `triage` verb: reproducers of one bug are grouped,
+"""Tests of fuzzplug.triage.triage and the `triage` verb: reproducers of one bug are grouped,
 different bugs are kept apart, and a reproducer that does not reproduce is flagged."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from fuzzplug.cli import main
+from fuzzplug.core.findings import FindingEntry, write_entry
+from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.errors import InputError
-from fuzzplug.findings import FindingEntry, write_entry
-from fuzzplug.opslang import encode, parse_text
 from fuzzplug.targets import load_target
-from fuzzplug.triage import find_reproducers, render, triage
+from fuzzplug.triage.triage import find_reproducers, render, triage
 
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema
@@ -61,7 +61,7 @@ def test_the_three_reproducers_of_one_bug_share_a_signature():
 
 def test_reproducers_of_one_bug_are_grouped_and_different_bugs_kept_apart(crashes):
     """Three ppc64 files in one group, the pfn mismatch in another; other names ignored."""
-    groups = triage([str(crashes)])
+    groups = triage([str(crashes)], "insert_pfn")
     assert [(g.signature, len(g.members)) for g in groups] == [
         (signature(PPC64), 3), (signature(PFN_MISMATCH), 1)]
     assert all(m.reproduces for g in groups for m in g.members)
@@ -69,7 +69,7 @@ def test_reproducers_of_one_bug_are_grouped_and_different_bugs_kept_apart(crashe
 
 def test_a_group_reports_its_shortest_reproducer_and_first_and_last_seen(crashes):
     """Shortest: the plain seed; first/last seen: oldest/newest mtime in UTC ISO 8601."""
-    group = triage([str(crashes)])[0].to_json()
+    group = triage([str(crashes)], "insert_pfn")[0].to_json()
     assert group["shortest"] == {"path": str(crashes / "crash-ppc64"), "calls": 2,
                                  "bytes": len(binary(PPC64))}
     assert group["first_seen"] == "2023-11-14T22:15:00+00:00"
@@ -80,7 +80,7 @@ def test_a_group_reports_its_shortest_reproducer_and_first_and_last_seen(crashes
 def test_a_crash_file_that_is_not_divergent_is_flagged(crashes):
     """A crash file whose re-run is `same` is its own group, flagged as not reproducing."""
     (crashes / "crash-stale").write_bytes(binary(SAME))
-    groups = {g.signature: g for g in triage([str(crashes)])}
+    groups = {g.signature: g for g in triage([str(crashes)], "insert_pfn")}
     stale = groups["<same>"].to_json()
     assert stale["reproduces"] is False
     assert "does not reproduce" in stale["problems"][0]
@@ -117,7 +117,7 @@ def test_a_broken_record_json_is_a_one_line_error(tmp_path):
 
 def test_the_verb_prints_one_row_per_signature(crashes, capsys):
     """`triage DIR`: a header line, then one row per signature with count and shortest."""
-    assert main(["triage", str(crashes)]) == 0
+    assert main(["triage", str(crashes), "--target", "insert_pfn"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if "insert_pfn" in line]
     assert len(rows) == 2
@@ -128,7 +128,7 @@ def test_the_verb_prints_one_row_per_signature(crashes, capsys):
 
 def test_the_verb_in_json_gives_one_object_per_signature(crashes, capsys):
     """`triage DIR --json`: one JSON object per line, one line per signature."""
-    assert main(["triage", str(crashes), "--json"]) == 0
+    assert main(["triage", str(crashes), "--json", "--target", "insert_pfn"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["signature"] for r in records] == [signature(PPC64), signature(PFN_MISMATCH)]
     assert [r["count"] for r in records] == [3, 1]
@@ -140,3 +140,36 @@ def test_a_folder_without_reproducers_says_so(tmp_path, capsys):
     """An empty folder: exit 0 and a sentence, not an empty table."""
     assert main(["triage", str(tmp_path)]) == 0
     assert "no crash files" in capsys.readouterr().out
+
+
+def test_a_crash_file_without_a_target_is_a_one_line_error(crashes, capsys):
+    """`triage DIR` over libFuzzer crash files and no --target: exit 2, one line naming the
+    first crash file and the way out, nothing run."""
+    assert main(["triage", str(crashes)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fuzzplug: error: ")
+    assert "crash-ppc64" in lines[0] and "--target" in lines[0]
+
+
+def test_a_repro_bin_without_its_record_needs_a_target_too(tmp_path):
+    """A findings folder that lost its record.json names no target: InputError without
+    --target, grouped as usual with it."""
+    folder = tmp_path / "findings" / "x"
+    folder.mkdir(parents=True)
+    (folder / "repro.bin").write_bytes(binary(PPC64))
+    with pytest.raises(InputError, match="repro.bin without record.json"):
+        triage([str(tmp_path / "findings")])
+    groups = triage([str(tmp_path / "findings")], "insert_pfn")
+    assert [g.signature for g in groups] == [signature(PPC64)]
+
+
+def test_findings_folders_need_no_target(tmp_path):
+    """Findings folders whose record.json names the target triage without --target."""
+    fdir = tmp_path / "findings"
+    write_entry(TARGET, fdir, FindingEntry(signature(PPC64), 1, binary(PPC64)))
+    groups = triage([str(fdir)])
+    assert [(g.target, g.signature) for g in groups] == [("insert_pfn", signature(PPC64))]
+

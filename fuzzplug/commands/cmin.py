@@ -1,12 +1,12 @@
 """`fuzzplug cmin TARGET IN_DIR... -o OUT_DIR`: the smallest corpus keeping every branch id
-and every (verdict, signature) class; restartable (see `fuzzplug.cmin`)."""
+and every (verdict, signature) class; restartable (see `fuzzplug.triage.cmin`)."""
 
 from __future__ import annotations
 
 import sys
 
-from fuzzplug.cmin import report, run_cmin
 from fuzzplug.targets import load_target
+from fuzzplug.triage.cmin import report, run_cmin
 
 
 def add_parser(sub) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.errors import InputError
 from fuzzplug.io import atomic_write, is_text_scenario, load_text_ops, read_bytes
-from fuzzplug.opslang import decode, encode, format_text
 from fuzzplug.targets import load_target
 
 

@@ -1,12 +1,12 @@
 """`fuzzplug coverage TARGET DIR... [--json]`: how many inputs reach each model branch id
-(see `fuzzplug.semcov`)."""
+(see `fuzzplug.core.semcov`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from fuzzplug.semcov import coverage, input_files, load_inputs
+from fuzzplug.core.semcov import coverage, input_files, load_inputs
 from fuzzplug.targets import load_target
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import OutputError
-from fuzzplug.export import export_id, pytest_source
 from fuzzplug.io import atomic_write
-from fuzzplug.semcov import load_input
 from fuzzplug.targets import load_target
+from fuzzplug.triage.export import export_id, pytest_source
 
 
 def add_parser(sub) -> None:

@@ -1,7 +1,7 @@
 """`fuzzplug dict` / `fuzzplug seeds` / `fuzzplug options`: a fuzz farm's files for a target.
 
 OSS-Fuzz's and ClusterFuzzLite's build.sh (oss-fuzz/build.sh) call these for each harness
-`harnesses/fuzz_<target>.py`; see `fuzzplug.farm` for what each file holds.
+`harnesses/fuzz_<target>.py`; see `fuzzplug.farm.files` for what each file holds.
 """
 
 from __future__ import annotations
@@ -9,10 +9,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzzplug.farm import compile_seeds, fuzzer_name, options_text, seed_zip
+from fuzzplug.core.opslang import dictionary
+from fuzzplug.farm.files import (
+    compile_seeds,
+    farm_options,
+    fuzzer_name,
+    options_text,
+    seed_zip,
+)
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
-from fuzzplug.opslang import dictionary
 from fuzzplug.targets import load_target
 
 
@@ -75,5 +81,5 @@ def run_options(args) -> int:
     if dict_name is None:
         stem = Path(args.output).stem if args.output else fuzzer_name(target.name)
         dict_name = f"{stem}.dict"
-    _emit(args.output, options_text(dict_name))
+    _emit(args.output, options_text(dict_name, farm_options(target)))
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fuzzplug.fuzz import print_table, run_fuzz
+from fuzzplug.engines.fuzz import print_table, run_fuzz
 from fuzzplug.targets import load_target
 
 
@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-known", action="store_true",
                    help="report the known (triaged) findings too")
     p.add_argument("--seed", type=int, help="libFuzzer -seed, for a repeatable run")
-    p.add_argument("--max-len", type=int, default=512, help="libFuzzer -max_len")
+    p.add_argument("--max-len", type=int,
+                   help="libFuzzer -max_len (default: the target's, 512 unless it says)")
     p.add_argument("--no-minimize", action="store_true",
                    help="keep the shortest raw reproducers, do not minimise them")
     p.set_defaults(func=run)

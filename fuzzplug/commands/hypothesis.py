@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from fuzzplug.engines.hypothesis_engine import run_hypothesis, write_report
-    from fuzzplug.findings import table
+    from fuzzplug.core.findings import table
 
     target = load_target(args.target)
     result = run_hypothesis(target, seconds=args.time, no_known=args.no_known,

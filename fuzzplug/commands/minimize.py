@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fuzzplug.core.opslang import encode, format_text
+from fuzzplug.core.oracle import Verdict
+from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import atomic_write, is_text_scenario, read_bytes
-from fuzzplug.semcov import load_input
-from fuzzplug.minimize import minimize_ops
-from fuzzplug.opslang import encode, format_text
-from fuzzplug.oracle import Verdict
 from fuzzplug.targets import load_target
+from fuzzplug.triage.minimize import minimize_ops
 
 
 def add_parser(sub) -> None:

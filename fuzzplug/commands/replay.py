@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
+from fuzzplug.core.opslang import format_text
 from fuzzplug.io import load_ops
-from fuzzplug.opslang import format_text
-from fuzzplug.report import side_by_side
 from fuzzplug.targets import load_target
+from fuzzplug.triage.trace import side_by_side
 
 
 def add_parser(sub) -> None:

@@ -26,12 +26,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from fuzzplug.mutants import mutants_for
-    from fuzzplug.selftest import print_json, render, run_selftest
+    from fuzzplug.selftest.mutants import mutants_for
+    from fuzzplug.selftest.runner import print_json, render, run_selftest
 
     target = load_target(args.target)
     if args.list:
-        for m in mutants_for(target.name):
+        for m in mutants_for(target):
             kind = "equivalent" if m.equivalent else "gap" if m.gap else "mutant"
             sys.stdout.write(f"{m.name}\t{kind}\t{m.bug}\n")
         return 0

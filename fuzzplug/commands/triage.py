@@ -1,20 +1,20 @@
 """`fuzzplug triage DIR... [--json]`: group crash files and findings by signature, confirm
-that each reproduces (see `fuzzplug.triage`)."""
+that each reproduces (see `fuzzplug.triage.triage`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from fuzzplug.triage import DEFAULT_TARGET, render, triage
+from fuzzplug.triage.triage import render, triage
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("triage", help="group crash files (crash-*, oom-*, timeout-*) and "
                                       "findings reproducers by signature; re-run each twice")
     p.add_argument("dirs", nargs="+", metavar="DIR")
-    p.add_argument("--target", default=DEFAULT_TARGET,
-                   help=f"target of libFuzzer crash files (default {DEFAULT_TARGET}); a "
+    p.add_argument("--target",
+                   help="target of libFuzzer crash files (required when there are any); a "
                         "findings folder's record.json names its own")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per signature (target, signature, verdict, count, "

@@ -1,12 +1,11 @@
 """`fuzzplug exhaustive TARGET --depth K`: every sequence of up to K calls over a small domain.
 
-The domain is the target's declared small domain (`fuzzplug.engines.domains`; insert_pfn's:
-three addresses, five pfns of every kind, three pfn flag sets, read and write faults, a
-one-page zap, one injected allocation failure, the default prot; 24 configs x 4 VMAs).
-For each scene the checker walks the tree of call sequences breadth first, depth 1 to K,
-and runs the target's oracle on each node. What it proves is stated in the report: every
-sequence of 1..K calls in the domain was covered, and the divergent signatures listed are
-all there are in the domain up to depth K (for the models, as the oracle judges them).
+The domain is the target's declared small domain (`fuzzplug.engines.domain.domain_for`: the
+target's own `small_domain()`, else one derived from its schema). For each scene the
+checker walks the tree of call sequences breadth first, depth 1 to K, and runs the target's
+oracle on each node. What it proves is stated in the report: every sequence of 1..K calls
+in the domain was covered, and the divergent signatures listed are all there are in the
+domain up to depth K (for the models, as the oracle judges them).
 
 Reductions, each sound for the reason given:
 
@@ -15,41 +14,38 @@ Reductions, each sound for the reason given:
    are not extended.
 2. **Prefix sharing.** A node's state is the parent's state (kept by a `Stepper`, cloned)
    plus one op step, instead of a re-run of the whole prefix. Same results, by determinism.
-3. **State merging.** Two prefixes that leave both models in the same state (`Stepper.key`:
-   for insert_pfn every PTE, page-table page, struct page, counter, WARN_ON_ONCE site, the
-   allocation-failure countdown, the anonymous pool cursor, the taint and the dead-task
-   flags; see `kernel_key` for the two normalisations) have the same future: the same
-   calls give the same returns, events, branch ids and states, hence the same signatures.
-   Breadth first, a state is expanded once, at the smallest depth it is reached, with the
-   most calls left; any sequence through a later copy of it behaves as the sequence through
-   the first copy with the same suffix, which is no longer and was covered. This also
-   covers calls that are no-ops in a state (an access outside the VMA, a zap of a none PTE):
-   their child is the parent's state, already expanded. Targets without a state-keeping
-   stepper fall back to re-evaluating prefixes with no merging.
+3. **State merging.** Two prefixes that leave both models in the same state
+   (`Stepper.key`: for a target on the kernel models, every PTE, page-table page, struct
+   page, counter, WARN_ON_ONCE site, the allocation-failure countdown, the anonymous pool
+   cursor, the taint and the dead-task flags; see `fuzzplug.kernel.clone.kernel_key`) have
+   the same future: the same calls give the same returns, events, branch ids and states,
+   hence the same signatures. Breadth first, a state is expanded once, at the smallest
+   depth it is reached, with the most calls left; any sequence through a later copy of it
+   behaves as the sequence through the first copy with the same suffix, which is no longer
+   and was covered. This also covers calls that are no-ops in a state (an access outside
+   the VMA, a zap of a none PTE): their child is the parent's state, already expanded.
+   Targets without a state-keeping stepper fall back to re-evaluating prefixes with no
+   merging.
 4. **Equivalent calls** (declared per domain, applied only to the models they were proven
-   for): for insert_pfn the pfn_t flags matter only through pfn_t_devmap(), so under
-   DEVMAP=0 the three flag sets are one class and under DEVMAP=1 two (see
-   `fuzzplug.engines.domains.insert_pfn_equivalence`). One member per class is run.
-5. **Inert calls** (declared the same way): for insert_pfn, every call at an address
-   outside the VMA returns an error (or BUGs) on both sides alike before it reads or writes
-   any state (`insert_pfn_inert` gives the proof). Such a call is run from the initial state
-   only: deeper, a sequence through it behaves as the same sequence without it (shorter,
-   covered) or, after a BUG on both sides, cannot diverge again.
+   for, `Domain.applies_to`): calls the domain's `equivalence` maps to one representative
+   behave identically in every state; one member per class is run.
+5. **Inert calls** (declared the same way): calls that return an error (or BUG) on both
+   sides alike before they read or write any state (`Domain.inert`). Such a call is run
+   from the initial state only: deeper, a sequence through it behaves as the same sequence
+   without it (shorter, covered) or, after a BUG on both sides, cannot diverge again.
 6. **Both tasks dead.** After a BUG on both sides every later call returns "dead" on both
    with no event and no state change, so such a node is not extended
    (`Stepper.finished`).
+7. **Renaming** (declared the same way): a symmetry of the models (`Domain.renaming`, for
+   example a swap of two pages together with two pfns) maps every state and call of the
+   domain to one that behaves the same; a state and its image get one key, so only one of
+   them is expanded. Every sequence through the image behaves as the renamed sequence
+   through the state (same length, same signatures).
 
-7. **Renaming** (declared the same way): for insert_pfn, swapping the pages at start and
-   start+PAGE together with pfns 0x80 and 0x81 maps every state and call of the domain to
-   one that behaves the same (`domains.INSERT_PFN_RENAMING_PROOF`); a state and its image
-   get one key, so only one of them is expanded. Every sequence through the image behaves
-   as the renamed sequence through the state (same length, same signatures).
-
-Not reduced: no two configs are merged (each architecture's hooks differ, DEVMAP and
-HAVE_PTE_SPECIAL change the paths, DEBUG_VM adds checks that change the result whenever they
-fire) and no VMA is merged with another. Reductions 4, 5 and 7 are proofs about the stock
-models; they are off for any other models (a mutant), where 1 to 3 and 6 still hold.
-`tests/test_exhaustive.py` checks each reduction against runs without it.
+Each target's domain module gives the proofs of its declared reductions 4, 5 and 7 and
+says what it does not reduce. They are proofs about the stock models; they are off for any
+other models (a mutant), where 1 to 3 and 6 still hold. `tests/test_exhaustive.py` checks
+each reduction against runs without it.
 
 Every reported reproducer is re-run through `Target.evaluate`; one that does not give its
 signature there is flagged and the proof statement withdrawn.
@@ -67,12 +63,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fuzzplug.engines.domains import Domain, domain_for
-from fuzzplug.engines.incremental import stepper_for
+from fuzzplug.core.opslang import Op, encode, format_text
+from fuzzplug.core.oracle import Finding, Verdict
+from fuzzplug.engines.domain import Domain, domain_for
+from fuzzplug.engines.stepper import stepper_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
-from fuzzplug.opslang import Op, encode, format_text
-from fuzzplug.oracle import Finding, Verdict
 
 Judge = Callable[[tuple[Op, ...], Finding], bool]
 """Whether a divergent node counts (default: every divergence counts); given the whole
@@ -425,7 +421,7 @@ def render(target, report: Report) -> str:
         + ("; prefix sharing; state merging" if report.merging_used else
            "; none else (no state-keeping stepper for this target)")
         + ("; equivalent and inert calls" if report.equivalence_used else "")
-        + ("; the start/start+PAGE renaming" if report.renaming_used else ""),
+        + ("; the declared renaming" if report.renaming_used else ""),
         "",
     ]
     hits = sorted(report.hits.values(), key=Hit.rank)
@@ -447,7 +443,7 @@ def render(target, report: Report) -> str:
 
 def write_findings(target, report: Report, fdir: str | Path) -> None:
     """The signatures as findings folders and summary.json, as `fuzzplug fuzz` writes them."""
-    from fuzzplug.findings import FindingEntry, write_entry, write_summary
+    from fuzzplug.core.findings import FindingEntry, write_entry, write_summary
     from fuzzplug.io import ensure_dir
 
     fdir = ensure_dir(fdir)

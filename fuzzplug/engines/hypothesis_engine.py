@@ -1,7 +1,7 @@
 """The Hypothesis engine: a `RuleBasedStateMachine` that drives both models with the same ops.
 
 `machine_for(target)` builds the machine for any target from its schema and small domain
-(`fuzzplug.engines.domains`): an `@initialize` rule picks a scene, one rule per call op
+(`fuzzplug.engines.domain`): an `@initialize` rule picks a scene, one rule per call op
 appends that op (each argument drawn from the domain's values), and an invariant, checked
 after every step, evaluates the whole sequence so far with `Target.evaluate` and fails on an
 unsuppressed divergent verdict. Each signature fails with its own exception class
@@ -34,11 +34,11 @@ from hypothesis.stateful import (
     rule,
 )
 
-from fuzzplug.engines.domains import Domain, domain_for
+from fuzzplug.core.opslang import Op, encode
+from fuzzplug.core.oracle import Outcome, Verdict
+from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
-from fuzzplug.opslang import Op, encode
-from fuzzplug.oracle import Outcome, Verdict
 
 Judge = Callable[[tuple[Op, ...], Outcome], bool]
 """Whether a divergent outcome counts (default: every unsuppressed one)."""
@@ -217,7 +217,7 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
 def write_report(target, result: HypothesisResult, fdir: str | Path, *,
                  no_known: bool, base_seed: int) -> list:
     """Findings folders, summary.json and the entries for the table, as `fuzzplug fuzz`."""
-    from fuzzplug.findings import FindingEntry, n_calls, write_entry, write_summary
+    from fuzzplug.core.findings import FindingEntry, n_calls, write_entry, write_summary
     from fuzzplug.io import ensure_dir
 
     fdir = ensure_dir(fdir)

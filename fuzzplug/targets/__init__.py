@@ -1,24 +1,45 @@
-"""Targets: what fuzzplug fuzzes, as plugins.
+"""Targets: what fuzzplug fuzzes, as plugins, and the one interface the core sees them by.
 
 A target is an object that satisfies `Target`, published under the entry-point group
 `fuzzplug.targets` (name = the target's name, value = `module:ATTRIBUTE`). Loading is lazy:
 `target_names()` reads only the entry-point metadata, `load_target(name)` imports one target.
 fuzzplug's own targets are also known without installed metadata (a source checkout, a
-PyInstaller-packed harness), through `BUILTIN`.
+PyInstaller-packed harness), through `BUILTIN`: the one place outside a target's own package
+that names it. Each built-in target is a package `fuzzplug.targets.<name>` holding all that
+is its own; the kernel models it runs are shared, in `fuzzplug.kernel`.
+
+Beside the required members of `Target`, a target may offer optional capabilities, each a
+small `Protocol` below that the core checks with `isinstance` (they are runtime-checkable),
+with a fallback when a target lacks it:
+
+- `SmallDomain`: `small_domain()`, the scenes and values the Hypothesis engine and the
+  exhaustive checker draw ops from (fallback: a domain derived from the schema);
+- `Steppable`: `stepper(scene_ops, renaming)`, which the exhaustive checker steps, forks and
+  keys to merge states (fallback: `ReplayStepper`, re-evaluating prefixes);
+- `Mutable`: `mutants()`, `mutant_module` and `with_mutant_module(module)`, for `fuzzplug
+  selftest` (fallback: none; the target has no self-test);
+- `FarmTuned`: `farm_options`, libFuzzer's `max_len` and `timeout` for `fuzz`, `selftest`
+  and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`).
 """
 
 from __future__ import annotations
 
 import importlib
+from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from fuzzplug.errors import TargetError
 
 if TYPE_CHECKING:
-    from fuzzplug.opslang import Op, Schema
-    from fuzzplug.oracle import Outcome
+    from fuzzplug.core.opslang import Op, Schema
+    from fuzzplug.core.oracle import Outcome
+    from fuzzplug.engines.domain import Domain
+    from fuzzplug.engines.stepper import Stepper
+    from fuzzplug.farm.files import FarmOptions
+    from fuzzplug.selftest.mutants import Mutant
 
 GROUP = "fuzzplug.targets"
 BUILTIN = {"insert_pfn": "fuzzplug.targets.insert_pfn:TARGET"}
@@ -45,9 +66,56 @@ class Target(Protocol):
         ...
 
     def seeds_dir(self) -> Path | None:
-        """The checked-in seed scenarios (`*.ops`) of the target, if it ships any."""
+        """The seed scenarios (`*.ops`) of the target, if it ships any."""
         ...
 
+
+# --- optional capabilities ------------------------------------------------------------------
+
+@runtime_checkable
+class SmallDomain(Protocol):
+    """A target that declares a small op domain of its own (scenes and a few values per
+    argument), with the reductions proven for its models (`fuzzplug.engines.domain`)."""
+
+    def small_domain(self) -> "Domain":
+        ...
+
+
+@runtime_checkable
+class Steppable(Protocol):
+    """A target that can run a sequence one call at a time, fork the run and name its state
+    (`fuzzplug.engines.stepper.Stepper`), so the exhaustive checker shares prefixes and
+    merges states. `renaming` is the domain's declared symmetry (`Domain.renaming`) when its
+    proof applies to the models, else None; the stepper's keys then name a state and its
+    image alike."""
+
+    def stepper(self, scene_ops: "tuple[Op, ...]", renaming: object = None) -> "Stepper":
+        ...
+
+
+@runtime_checkable
+class Mutable(Protocol):
+    """A target whose model the mutation self-test can mutate: its mutants (each a set of
+    exact source edits, `fuzzplug.selftest.mutants.Mutant`), the module they edit, and a
+    copy of the target running a mutated module in that module's place."""
+
+    mutant_module: ModuleType
+
+    def mutants(self) -> "tuple[Mutant, ...]":
+        ...
+
+    def with_mutant_module(self, module: ModuleType) -> "Target":
+        ...
+
+
+@runtime_checkable
+class FarmTuned(Protocol):
+    """A target with libFuzzer options of its own (`max_len`, `timeout`)."""
+
+    farm_options: "FarmOptions"
+
+
+# --- loading --------------------------------------------------------------------------------
 
 def _entry_points() -> dict[str, str]:
     found = dict(BUILTIN)
@@ -92,3 +160,23 @@ def load_target(name: str) -> Target:
                           "known_findings, seeds_dir)")
     _loaded[name] = obj
     return obj
+
+
+# --- seeds of the built-in targets ------------------------------------------------------------
+
+CHECKOUT_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+"""Where the seed scenarios live in a source checkout: `corpora/<target>/*.ops`."""
+
+
+def corpus_dir(name: str) -> Path | None:
+    """The seed scenarios of the built-in target `name`: `fuzzplug.corpora/<name>/` as a
+    regular install (a wheel) ships them, else the checkout's `corpora/<name>/` (an editable
+    install does not map `fuzzplug.corpora`); None when neither exists."""
+    try:
+        installed = resources.files("fuzzplug.corpora") / name
+    except ModuleNotFoundError:
+        installed = None
+    if installed is not None and installed.is_dir():
+        return Path(str(installed))
+    here = CHECKOUT_CORPORA / name
+    return here if here.is_dir() else None

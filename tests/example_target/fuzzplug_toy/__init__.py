@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fuzzplug.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
-from fuzzplug.oracle import (
+from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
+from fuzzplug.core.oracle import (
     Finding,
     OpRun,
     Outcome,

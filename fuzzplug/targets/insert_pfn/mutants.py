@@ -1,48 +1,12 @@
-"""Mutants of the post-patch model: plausible kernel bugs, each a small named source edit.
-
-A `Mutant` is a list of exact text replacements in the post-patch model's source
-(`fuzzplug/kernel/v4_14.py` for insert_pfn); each replaced text must occur exactly once, so
-a mutant that no longer applies fails loudly instead of silently testing nothing. The
-mutated source is compiled into a fresh module registered in `sys.modules` under its own name
-(`fuzzplug.mutants.<target>.<mutant>`), so its imports work and tracebacks and
-`inspect.getsource` show the mutated text. `apply_mutant(target, name)` returns a copy of the
-target whose `post_model` is that module; the harness calls it when FUZZPLUG_MUTANT is set.
-
-Each mutant names the bug it stands for and a *witness*: a scenario on which the mutant
-diverges with a signature the unmutated model does not produce there (checked by
-`tests/test_selftest.py`, without the known list, which changes as findings are triaged;
-the selftest itself applies it). A mutant the oracle cannot tell apart from the model is marked
-`equivalent`, with the reason; `fuzzplug selftest` counts it apart from the kill rate.
+"""insert_pfn's mutants (the target's `Mutable` capability): plausible kernel bugs, each a
+small named edit of the post-patch model `fuzzplug/kernel/v4_14.py`, with a witness that
+kills it or the argument why it is equivalent (`fuzzplug.selftest.mutants` for the
+machinery, `tests/test_selftest.py` for the checks).
 """
 
 from __future__ import annotations
 
-import copy
-import importlib.util
-import linecache
-import os
-import sys
-import types
-from dataclasses import dataclass
-
-from fuzzplug.errors import InputError
-
-
-@dataclass(frozen=True, slots=True)
-class Mutant:
-    """One plausible bug: its name, what it is, the source edits, and how it shows."""
-
-    name: str
-    bug: str
-    edits: tuple[tuple[str, str], ...]
-    """(exact text of the post-patch model, its replacement), each text occurring once."""
-    witness: str = ""
-    """A scenario (text form) on which the mutant diverges with a new signature."""
-    equivalent: str = ""
-    """Why the oracle cannot tell the mutant from the model ("" when it can)."""
-    gap: str = ""
-    """A known gap of the oracle that lets the mutant survive (to be closed, not excused)."""
-
+from fuzzplug.selftest.mutants import Mutant
 
 _MKWRITE_TAIL = ('        k.branch("insert_pfn:out_mkwrite:mkwrite")\n'
                  '        entry = pte_mkyoung(entry)\n'
@@ -61,7 +25,7 @@ _SHARED_RO = ("vma flags=VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP\n")
 _PFNMAP = ("vma flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP\n")
 _PRIVATE = "vma flags=VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP\n"
 
-INSERT_PFN_MUTANTS: tuple[Mutant, ...] = (
+MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "drop_pte_mkyoung",
         "insert_pfn() with mkwrite forgets pte_mkyoung(): the entry is dirty and writable "
@@ -324,82 +288,3 @@ INSERT_PFN_MUTANTS: tuple[Mutant, ...] = (
                  f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
     ),
 )
-
-MUTANTS: dict[str, tuple[Mutant, ...]] = {"insert_pfn": INSERT_PFN_MUTANTS}
-"""The mutants of each target, by target name."""
-
-
-def mutants_for(target_name: str) -> tuple[Mutant, ...]:
-    try:
-        return MUTANTS[target_name]
-    except KeyError:
-        raise InputError(f"target {target_name!r} has no mutants; targets with mutants: "
-                         f"{', '.join(sorted(MUTANTS))}") from None
-
-
-def get_mutant(target_name: str, name: str) -> Mutant:
-    for mutant in mutants_for(target_name):
-        if mutant.name == name:
-            return mutant
-    names = ", ".join(m.name for m in mutants_for(target_name))
-    raise InputError(f"unknown mutant {name!r} of target {target_name!r}; known: {names}")
-
-
-def mutate_source(source: str, mutant: Mutant) -> str:
-    """The source with the mutant's edits applied; each text must occur exactly once."""
-    for old, new in mutant.edits:
-        count = source.count(old)
-        if count != 1:
-            raise AssertionError(f"mutant {mutant.name}: the text to replace occurs {count} "
-                                 f"times (expected once): {old[:60]!r}")
-        source = source.replace(old, new)
-    return source
-
-
-_modules: dict[tuple[str, str, str], types.ModuleType] = {}
-
-
-def mutated_module(model: types.ModuleType, mutant: Mutant,
-                   target_name: str) -> types.ModuleType:
-    """The model's source with the mutant applied, compiled into a fresh module."""
-    key = (model.__name__, target_name, mutant.name)
-    if key in _modules:
-        return _modules[key]
-    spec = importlib.util.find_spec(model.__name__)
-    source = spec.loader.get_source(model.__name__)
-    mutated = mutate_source(source, mutant)
-    name = f"fuzzplug.mutants.{target_name}.{mutant.name}"
-    filename = f"<mutant {mutant.name} of {model.__name__}>"
-    linecache.cache[filename] = (len(mutated), None, mutated.splitlines(True), filename)
-    module = types.ModuleType(name, model.__doc__)
-    module.__file__ = filename
-    sys.modules[name] = module
-    exec(compile(mutated, filename, "exec"), module.__dict__)  # noqa: S102 - our own source
-    module.VERSION = f"{model.VERSION}+{mutant.name}"
-    _instrument_under_atheris(module)
-    _modules[key] = module
-    return module
-
-
-def _instrument_under_atheris(module: types.ModuleType) -> None:
-    """In the harness (FUZZPLUG_MUTANT set, atheris loaded) instrument the mutant's
-    functions, as instrument_imports does for imported modules: the mutant is compiled,
-    not imported, so the import hook never sees it."""
-    if not os.environ.get("FUZZPLUG_MUTANT") or "atheris" not in sys.modules:
-        return
-    import atheris
-
-    for value in list(vars(module).values()):
-        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
-            atheris.instrument_func(value)
-
-
-def apply_mutant(target, name: str):
-    """A copy of `target` whose post-patch model is the mutant `name` of it."""
-    mutant = get_mutant(target.name, name)
-    if not hasattr(target, "post_model"):
-        raise InputError(f"target {target.name!r} has no post_model to mutate")
-    clone = copy.copy(target)
-    clone.post_model = mutated_module(target.post_model, mutant, target.name)
-    clone.mutant = name
-    return clone

@@ -38,10 +38,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from fuzzplug.core.opslang import ADDR_LOW_MASK, ArgKind, ArgSpec, Op, Schema, encode
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
-from fuzzplug.opslang import ADDR_LOW_MASK, ArgKind, ArgSpec, Op, Schema, encode
-from fuzzplug.oracle import Verdict
 
 __all__ = ["MinimizeStats", "minimize_ops", "simplicity"]
 

@@ -2,8 +2,9 @@
 
 Runs one op sequence on the v4.13 model (`fuzzplug.kernel.v4_13`) and the v4.14 model
 (`fuzzplug.kernel.v4_14`), op by op, and compares what a caller and the rest of the kernel
-can observe (see `fuzzplug.oracle`). The only differences allowed are those in
-`INTENDED_RULES`, the commit message's stated intent; everything else is divergent.
+can observe (see `fuzzplug.kernel.observe` and `fuzzplug.core.oracle`). The only
+differences allowed are those in `INTENDED_RULES`, the commit message's stated intent;
+everything else is divergent.
 
 The op language (text form; `docs` in README "The op language"):
 
@@ -16,14 +17,19 @@ The op language (text form; `docs` in README "The op language"):
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from fuzzplug.kernel import v4_13, v4_14
+from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
+from fuzzplug.farm.files import FarmOptions
+from fuzzplug.kernel import mm, v4_13, v4_14
 from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
+from fuzzplug.kernel.observe import observables, signature, state_diff
 from fuzzplug.kernel.state import (
     Arch,
     Config,
@@ -72,19 +78,7 @@ from fuzzplug.kernel.types import (
     pte_young,
     vm_fault_name,
 )
-from fuzzplug.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
-from fuzzplug.oracle import (
-    Finding,
-    OpRun,
-    Outcome,
-    SideRecord,
-    Verdict,
-    events_diff,
-    family,
-    observables,
-    signature,
-    state_diff,
-)
+from fuzzplug.targets import corpus_dir
 
 # --- the op language --------------------------------------------------------------------------
 
@@ -426,6 +420,10 @@ def compare_op(kpre: Kernel, kpost: Kernel, pre_model: ModuleType, post_model: M
     return a, b, finding, None
 
 
+SHARED_MODELS = (mm,)
+"""Kernel modules both version models call whose branches record ids of their own."""
+
+
 class InsertPfnTarget:
     """The insert_pfn target (satisfies `fuzzplug.targets.Target`)."""
 
@@ -464,20 +462,54 @@ class InsertPfnTarget:
         return Outcome(verdict, finding, pre, post, rules_applied)
 
     def branch_ids(self) -> dict[str, frozenset[str]]:
-        from fuzzplug.coverage_ids import declared_branch_ids
+        from fuzzplug.core.semcov import declared_branch_ids
 
-        return {m.VERSION: declared_branch_ids(m) for m in (self.pre_model, self.post_model)}
+        return {m.VERSION: declared_branch_ids(m, *SHARED_MODELS)
+                for m in (self.pre_model, self.post_model)}
 
     def known_findings(self) -> dict[str, dict]:
-        text = resources.files("fuzzplug.targets").joinpath("insert_pfn_known.toml").read_text()
+        text = resources.files(__package__).joinpath("known.toml").read_text()
         data = tomllib.loads(text)
         causes = {c["id"]: c for c in data.get("cause", [])}
         return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
                 for f in data.get("finding", [])}
 
     def seeds_dir(self) -> Path | None:
-        here = Path(__file__).resolve().parents[2] / "corpora" / "insert_pfn"
-        return here if here.is_dir() else None
+        return corpus_dir(self.name)
+
+    # --- optional capabilities (fuzzplug.targets: SmallDomain, Steppable, Mutable,
+    # --- FarmTuned), each in a module of its own beside this one
+
+    farm_options = FarmOptions(max_len=512, timeout=10)
+    """max_len: room for about 48 ops with their args (an op with all args is 5 to 20
+    bytes); longer inputs only repeat ops. timeout: one input runs both models in
+    milliseconds; ten seconds catches a hang without flagging a slow machine."""
+
+    def small_domain(self):
+        from fuzzplug.targets.insert_pfn.domain import small_domain
+
+        return small_domain()
+
+    def stepper(self, scene_ops: tuple[Op, ...], renaming=None):
+        from fuzzplug.targets.insert_pfn.stepper import InsertPfnStepper
+
+        return InsertPfnStepper(self, scene_ops, renaming=renaming)
+
+    def mutants(self):
+        from fuzzplug.targets.insert_pfn.mutants import MUTANTS
+
+        return MUTANTS
+
+    @property
+    def mutant_module(self) -> ModuleType:
+        """The module the mutants edit: the post-patch model."""
+        return self.post_model
+
+    def with_mutant_module(self, module: ModuleType) -> "InsertPfnTarget":
+        """A copy of this target that runs `module` as its post-patch model."""
+        clone = copy.copy(self)
+        clone.post_model = module
+        return clone
 
 
 TARGET = InsertPfnTarget()

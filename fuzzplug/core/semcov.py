@@ -1,10 +1,12 @@
 """Semantic coverage: which model branch ids a set of inputs reaches, per model version.
 
-A model records a stable branch id for every branch it takes (`k.branch("insert_pfn:...")`);
+A model records a stable branch id for every branch it takes (`k.branch("function:...")`);
 an `Outcome` carries them per op and side (`outcome.pre.branches`, `outcome.post.branches`,
-each a list of lists). The ids a model *declares* come from `target.branch_ids()`. This is
-the tool's notion of coverage, independent of the interpreter's line coverage that
-libFuzzer sees: `fuzzplug coverage` reports it, `fuzzplug cmin` preserves it.
+each a list of lists). The ids a model *declares* come from `target.branch_ids()`, which a
+target built on Python models computes with `declared_branch_ids` (an AST scan of the
+modules it runs). This is the tool's notion of coverage, independent of the interpreter's
+line coverage that libFuzzer sees: `fuzzplug coverage` reports it, `fuzzplug cmin`
+preserves it.
 
 Input folders are read the libFuzzer way: every regular file below the folder, recursively,
 is one input, except hidden files and folders (a name starting with `.`: the cmin journal,
@@ -14,24 +16,52 @@ the binary form (`fuzzplug.io.load_ops`).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
+from fuzzplug.core.opslang import Op, encode
+from fuzzplug.core.oracle import Outcome
 from fuzzplug.errors import InputError
 from fuzzplug.io import load_ops, read_bytes
-from fuzzplug.opslang import Op, encode
-from fuzzplug.oracle import Outcome
 
 __all__ = [
     "CoverageReport",
     "LoadedInput",
     "branch_hits",
     "coverage",
+    "declared_branch_ids",
     "input_files",
     "load_input",
     "load_inputs",
 ]
+
+
+@cache
+def _ids_in(module: ModuleType) -> frozenset[str]:
+    tree = ast.parse(inspect.getsource(module))
+    found = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "branch" and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)):
+            found.add(node.args[0].value)
+    return frozenset(found)
+
+
+def declared_branch_ids(*modules: ModuleType) -> frozenset[str]:
+    """Every branch id the modules declare: the string constants of their `<x>.branch("id")`
+    calls, read from their source. A target passes the modules one model version runs (the
+    version's own module and the shared helpers it calls that have branches)."""
+    out: frozenset[str] = frozenset()
+    for module in modules:
+        out |= _ids_in(module)
+    return out
 
 
 def branch_hits(outcome: Outcome) -> dict[str, frozenset[str]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fuzzplug.opslang import format_text
-from fuzzplug.oracle import Outcome
+from fuzzplug.core.opslang import format_text
+from fuzzplug.core.oracle import Outcome
 
 _HIDDEN = {"ref", "alloc", "page_flag", "counter", "rmap", "callback", "ret"}
 

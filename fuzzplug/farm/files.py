@@ -17,18 +17,38 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from fuzzplug.core.opslang import encode
 from fuzzplug.errors import InputError
 from fuzzplug.io import load_ops
-from fuzzplug.opslang import encode
 
 MAX_LEN = 512
-"""libFuzzer's `-max_len` for every fuzzplug target: room for about 48 ops with their args
-(an insert_pfn op with all args is 5 to 20 bytes); longer inputs only repeat ops."""
+"""libFuzzer's `-max_len` for a target that declares none (`FarmTuned`)."""
 TIMEOUT = 10
-"""libFuzzer's per-input `-timeout`, in seconds. One input runs both models in
-milliseconds; ten seconds catches a hang without flagging a slow machine."""
+"""libFuzzer's per-input `-timeout`, in seconds, for a target that declares none."""
+
+
+@dataclass(frozen=True, slots=True)
+class FarmOptions:
+    """The libFuzzer options a target runs with, wherever it runs: `fuzzplug fuzz`, the
+    self-test's harness runs, and the farm's `.options` file."""
+
+    max_len: int = MAX_LEN
+    """`-max_len`: the longest input libFuzzer makes, in bytes."""
+    timeout: int = TIMEOUT
+    """`-timeout`: seconds one input may run before libFuzzer reports a hang."""
+
+
+def farm_options(target) -> FarmOptions:
+    """The target's own options (`fuzzplug.targets.FarmTuned`), else the defaults."""
+    from fuzzplug.targets import FarmTuned
+
+    if isinstance(target, FarmTuned):
+        return target.farm_options
+    return FarmOptions()
+
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 _ZIP_MODE = 0o100644 << 16  # a regular file, rw-r--r--
@@ -74,16 +94,16 @@ def seed_zip(seeds: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def options_text(dict_name: str) -> str:
+def options_text(dict_name: str, options: FarmOptions = FarmOptions()) -> str:
     """A libFuzzer `.options` file naming the dictionary `dict_name` (a file name beside it
-    in the farm's output folder)."""
+    in the farm's output folder), with the target's `options`."""
     if not dict_name or "/" in dict_name or any(c.isspace() for c in dict_name):
         raise InputError(f"dictionary name {dict_name!r}: expected a bare file name "
                          "(it is looked up beside the .options file)")
     return ("[libfuzzer]\n"
-            f"max_len = {MAX_LEN}\n"
+            f"max_len = {options.max_len}\n"
             f"dict = {dict_name}\n"
-            f"timeout = {TIMEOUT}\n")
+            f"timeout = {options.timeout}\n")
 
 
 def fuzzer_name(target_name: str) -> str:

@@ -19,13 +19,13 @@ import sys
 import time
 from pathlib import Path
 
+from fuzzplug.core.findings import FindingEntry, n_calls, table, write_entry, write_summary
+from fuzzplug.core.opslang import decode, dictionary, encode
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
-from fuzzplug.farm import compile_seeds
-from fuzzplug.findings import FindingEntry, n_calls, table, write_entry, write_summary
+from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
-from fuzzplug.opslang import decode, dictionary, encode
-from fuzzplug.oracle import Verdict
 
 PROGRESS_EVERY = 5.0
 # libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
@@ -37,7 +37,7 @@ def launcher(workdir: Path, target_name: str) -> Path:
     """An executable script that runs the generic harness for the target with this very
     interpreter: libFuzzer's -fork/-jobs re-execute argv[0]."""
     path = workdir / f"fuzz-{target_name}"
-    atomic_write(path, f"#!{sys.executable}\nfrom fuzzplug.harness import main\n"
+    atomic_write(path, f"#!{sys.executable}\nfrom fuzzplug.engines.harness import main\n"
                        f"main({target_name!r})\n")
     path.chmod(0o755)
     return path
@@ -59,9 +59,12 @@ def collect_inbox(inbox: Path) -> dict[str, tuple[int, bytes]]:
 
 
 def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: str | None,
-             no_known: bool, seed: int | None = None, max_len: int = 512,
+             no_known: bool, seed: int | None = None, max_len: int | None = None,
              minimize: bool = True) -> tuple[list[FindingEntry], dict]:
-    from fuzzplug.oracle import signature_id
+    """Fuzz `target` for `seconds` (see the module docstring); libFuzzer's `-max_len` is
+    `max_len`, else the target's (`fuzzplug.farm.files.farm_options`), and so is its
+    `-timeout`. Returns the findings written and the summary."""
+    from fuzzplug.core.oracle import signature_id
 
     log = get_logger(target=target.name)
     if seconds <= 0:
@@ -88,11 +91,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     inbox = Path(fdir) / f".inbox-{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)
+    options = farm_options(target)
+    max_len = options.max_len if max_len is None else max_len
     dict_path = atomic_write(workdir / f"{target.name}.dict", dictionary(target.schema))
     crashes = ensure_dir(Path(fdir) / "crashes")
     cmd = [str(launcher(workdir, target.name)), str(cdir),
            f"-max_total_time={seconds}", f"-dict={dict_path}", f"-max_len={max_len}",
-           "-print_final_stats=1", f"-artifact_prefix={crashes}/", "-timeout=10",
+           "-print_final_stats=1", f"-artifact_prefix={crashes}/", f"-timeout={options.timeout}",
            "-rss_limit_mb=4096"]
     if seed is not None:
         cmd.append(f"-seed={seed}")
@@ -168,7 +173,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
 
 
 def _minimize(target, ops, sig):
-    from fuzzplug.minimize import minimize_ops
+    from fuzzplug.triage.minimize import minimize_ops
 
     return minimize_ops(target, ops, sig)
 

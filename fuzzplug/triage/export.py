@@ -3,7 +3,7 @@
 The test file embeds the reproducer in text form, replays it through
 `load_target(TARGET).evaluate(parse_text(...))` and asserts the verdict and signature that
 the input gave when it was exported. It imports only fuzzplug's public entry points
-(`fuzzplug.targets.load_target`, `fuzzplug.opslang.parse_text`), so it runs from any folder
+(`fuzzplug.targets.load_target`, `fuzzplug.core.opslang.parse_text`), so it runs from any folder
 where fuzzplug is importable.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
-from fuzzplug.opslang import Op, encode, format_text
-from fuzzplug.oracle import Outcome, signature_id
+from fuzzplug.core.opslang import Op, encode, format_text
+from fuzzplug.core.oracle import Outcome, signature_id
 
 __all__ = ["export_id", "pytest_source"]
 
@@ -52,7 +52,7 @@ verdict and the signature the input gave at export time. When the model or the o
 changes on purpose, re-export; when this fails unexpectedly, `fuzzplug replay` the text.
 """
 
-from fuzzplug.opslang import parse_text
+from fuzzplug.core.opslang import parse_text
 from fuzzplug.targets import load_target
 
 TARGET = {target.name!r}

@@ -1,4 +1,4 @@
-"""The generic atheris harness: `python -m fuzzplug.harness --target=NAME [libFuzzer flags]`.
+"""The generic atheris harness: `python -m fuzzplug.engines.harness --target=NAME [flags]`.
 
 Every harness of fuzzplug has this shape: decode the bytes with the target's total decoder,
 evaluate them on both models, and raise `Divergence` on an unsuppressed divergent verdict —
@@ -26,8 +26,8 @@ import time
 import types
 from pathlib import Path
 
-from fuzzplug.opslang import decode, format_text
-from fuzzplug.oracle import Outcome, Verdict, signature_id
+from fuzzplug.core.opslang import decode, format_text
+from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 
 
 class Divergence(Exception):
@@ -35,7 +35,7 @@ class Divergence(Exception):
 
 
 def render_divergence(target, ops, outcome: Outcome) -> str:
-    from fuzzplug.report import side_by_side
+    from fuzzplug.triage.trace import side_by_side
 
     return (f"fuzzplug: divergent verdict on target {target.name}\n"
             f"signature: {outcome.signature}\n"
@@ -123,7 +123,7 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
         if arg.startswith("--target="):
             target_name = arg.split("=", 1)[1]
     if not target_name:
-        sys.stderr.write("fuzzplug.harness: --target=NAME is required\n")
+        sys.stderr.write("fuzzplug.engines.harness: --target=NAME is required\n")
         raise SystemExit(2)
     from fuzzplug.targets import plugin_package
 
@@ -135,7 +135,7 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
         target = load_target(target_name)
         mutant = os.environ.get("FUZZPLUG_MUTANT")
         if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
-            from fuzzplug.mutants import apply_mutant
+            from fuzzplug.selftest.mutants import apply_mutant
 
             target = apply_mutant(target, mutant)
         harness = Harness(target)

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core.opslang import decode, encode, format_text
+from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.io import atomic_write, ensure_dir
-from fuzzplug.opslang import decode, encode, format_text
-from fuzzplug.oracle import Outcome, Verdict, signature_id
 
 
 @dataclass(slots=True)

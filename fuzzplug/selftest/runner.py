@@ -1,7 +1,7 @@
 """`fuzzplug selftest TARGET`: mutation analysis of the post-patch model through the harness.
 
-Each mutant (`fuzzplug.mutants`) runs through the target's atheris harness as a subprocess
-(`python -m fuzzplug.harness --target=NAME` with FUZZPLUG_MUTANT=<mutant>), on a working
+Each mutant (`fuzzplug.selftest.mutants`) runs through the target's atheris harness as a subprocess
+(`python -m fuzzplug.engines.harness --target=NAME` with FUZZPLUG_MUTANT=<mutant>), on a working
 copy of the target's compiled seed scenarios, with the op dictionary, a fixed `-seed` and
 `-max_total_time=<budget>`. Known findings stay suppressed (FUZZPLUG_NO_KNOWN unset).
 
@@ -37,14 +37,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core.opslang import decode, dictionary, format_text
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
+from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.log import get_logger
-from fuzzplug.mutants import Mutant, apply_mutant, get_mutant, mutants_for
-from fuzzplug.opslang import decode, dictionary, format_text
-from fuzzplug.oracle import Verdict
+from fuzzplug.selftest.mutants import Mutant, apply_mutant, get_mutant, mutants_for
 
 POLL_SECONDS = 0.05
-MAX_LEN = 512  # as `fuzzplug fuzz`
 GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
 
 
@@ -176,8 +176,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[str, bytes],
-               max_len: int = MAX_LEN, extra: tuple[str, ...] = ()) -> MutantRun:
-    """Run one mutant through the harness (see the module docstring)."""
+               max_len: int | None = None, extra: tuple[str, ...] = ()) -> MutantRun:
+    """Run one mutant through the harness (see the module docstring); libFuzzer's max_len
+    and timeout are the target's (`fuzzplug.farm.files.farm_options`), as in `fuzzplug
+    fuzz`, unless `max_len` is given."""
+    options = farm_options(target)
+    max_len = options.max_len if max_len is None else max_len
     log = get_logger(target=target.name, mutant=mutant.name)
     mutant_target = apply_mutant(target, mutant.name)  # fails here if it no longer applies
     known = set(target.known_findings())
@@ -190,10 +194,11 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
             (corpus / name).write_bytes(data)
         dict_path = work / f"{target.name}.dict"
         dict_path.write_text(dictionary(target.schema))
-        cmd = [sys.executable, "-m", "fuzzplug.harness", f"--target={target.name}",
+        cmd = [sys.executable, "-m", "fuzzplug.engines.harness", f"--target={target.name}",
                str(corpus), f"-max_total_time={budget}", f"-seed={seed}",
                f"-dict={dict_path}", f"-max_len={max_len}", "-print_final_stats=1",
-               "-timeout=10", f"-artifact_prefix={crashes}/", "-rss_limit_mb=4096", *extra]
+               f"-timeout={options.timeout}", f"-artifact_prefix={crashes}/",
+               "-rss_limit_mb=4096", *extra]
         log_path = work / "libfuzzer.log"
         seen: dict[str, tuple[int, int]] = {}
         result = MutantRun(mutant.name, Status.SURVIVED)
@@ -298,14 +303,13 @@ class SelftestReport:
 def run_selftest(target, *, budget: int = 10, seed: int = 1, names: list[str] | None = None,
                  jobs: int = 1) -> SelftestReport:
     """Every mutant of the target (or those named), `jobs` at a time."""
-    from fuzzplug.fuzz import compile_seeds
 
     if budget <= 0:
         raise InputError(f"--budget must be positive, got {budget}")
     if jobs <= 0:
         raise InputError(f"--jobs must be positive, got {jobs}")
-    mutants = ([get_mutant(target.name, n) for n in names] if names
-               else list(mutants_for(target.name)))
+    mutants = ([get_mutant(target, n) for n in names] if names
+               else list(mutants_for(target)))
     seeds = compile_seeds(target)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -1,15 +1,21 @@
-"""The differential oracle's generic part: verdicts, side records, observables, signatures.
+"""The differential oracle's generic part: verdicts, side records, findings, signatures.
 
-A target runs an op sequence on both models and hands each op's two `OpRun`s here to be
-compared; what counts as the intended delta is the target's own declarative rule table
-(for insert_pfn: `fuzzplug.targets.insert_pfn.INTENDED_RULES`).
+A target runs an op sequence on both models and compares each op's two `OpRun`s itself
+(what is observable is the target's business: for the kernel models,
+`fuzzplug.kernel.observe` says which events and which state count); what counts as the
+intended delta is the target's own declarative rule table. This module holds what every
+target shares: the verdicts, the records of a run, and the naming of a divergence.
 
-What is compared (what callers and the rest of the kernel can observe): the return value as
-the caller sees it, the WARN/BUG/bad-PTE/signal events (architecture debug checks included),
-and the state: every PTE, every struct page that the run touched, the rss counters, the
-page-table pages. Not compared: the order and number of internal helper calls and
-architecture hooks, and the WARN_ON_ONCE once-state (hidden until it hides a warning, which
-then shows as a missing WARN).
+A divergence is described by a list of *diffs*, strings of two forms:
+
+- an observed difference, `<what>:<detail>`: a return (`ret:0->-16`), an event
+  (`warn:<function>:<condition>`, `events_diff` below) or a broken promise of an intended
+  rule (`promise:pte.DIRTY`);
+- a state descriptor, `<kind>.<field>` without a colon (`pte.DIRTY`, `page.refcount`,
+  `counter.MM_ANONPAGES`).
+
+The signature names the observed differences when there are any, otherwise the kinds of
+state that differ (see `primary_diffs`).
 """
 
 from __future__ import annotations
@@ -18,15 +24,7 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass, field
-
-from fuzzplug.kernel.state import (
-    OBSERVABLE_KINDS,
-    Event,
-    EventKind,
-    Kernel,
-    PageKind,
-    page,
-)
+from typing import Any
 
 
 class Verdict(enum.Enum):
@@ -43,75 +41,14 @@ class OpRun:
     of that op, and whether the call ended in a BUG (the task is then dead)."""
 
     ret: str
-    events: list[Event] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
     branches: list[str] = field(default_factory=list)
     oops: bool = False
-
-
-def observables(events: list[Event]) -> list[tuple]:
-    """The caller-visible events of an op, in order: printed warnings, BUGs, bad PTEs and
-    signals, each by kind, function and what fired."""
-    out = []
-    for e in events:
-        if e.kind not in OBSERVABLE_KINDS:
-            continue
-        if e.kind is EventKind.WARN and not e.get("printed", True):
-            continue
-        what = e.get("condition") or e.get("signal") or ""
-        out.append((e.kind.value, e.function, what))
-    return out
-
-
-def state_diff(pre: Kernel, post: Kernel) -> list[str]:
-    """The observable state that differs, as stable descriptors (`pte.DIRTY`, `pte.pfn`,
-    `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal."""
-    if pre.same_state(post):
-        return []
-    a, b = pre.snapshot(), post.snapshot()
-    out: set[str] = set()
-    for addr in set(a["ptes"]) | set(b["ptes"]):
-        x, y = a["ptes"].get(addr), b["ptes"].get(addr)
-        if x is None or y is None:
-            out.add("pte.presence")
-            continue
-        if x["pfn"] != y["pfn"]:
-            out.add("pte.pfn")
-        fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
-        out.update(f"pte.{bit}" for bit in fx ^ fy)
-    for pfn in sorted(set(pre.pages) | set(post.pages)):
-        x, y = _page_state(pre, pfn), _page_state(post, pfn)
-        for key, u, v in zip(("refcount", "mapcount", "anon", "dirty", "referenced",
-                              "allocated"), x, y):
-            if u != v:
-                out.add(f"page.{key}")
-    for name, n in a["counters"].items():
-        if b["counters"][name] != n:
-            out.add(f"counter.{name}")
-    for level, n in a["pgtables"].items():
-        if b["pgtables"][level] != n:
-            out.add(f"pgtable.{level}")
-    # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
-    return sorted(out)
 
 
 def _slug(text: str) -> str:
     """A condition or reason as a short identifier: `pte_present_ptep_pte_protnone_ptep`."""
     return "_".join(re.findall(r"[A-Za-z0-9]+", text))[:48]
-
-
-def pfn_to_page_pristine(k: Kernel, pfn: int) -> page:
-    """The struct page of `pfn` as the memory map hands it over (untouched)."""
-    kind = k.memmap.kind(pfn, k.config.DEVMAP)
-    if kind is PageKind.ANON:
-        return page(pfn, kind, _refcount=0, allocated=False)
-    return page(pfn, kind)
-
-
-def _page_state(k: Kernel, pfn: int) -> tuple:
-    p = k.pages.get(pfn)
-    if p is not None:
-        return p.state()
-    return pfn_to_page_pristine(k, pfn).state()
 
 
 def events_diff(pre: list[tuple], post: list[tuple]) -> list[str]:
@@ -124,48 +61,10 @@ def events_diff(pre: list[tuple], post: list[tuple]) -> list[str]:
     return sorted({f"{k}:{f}:{_slug(w)}" if w else f"{k}:{f}" for k, f, w in only})
 
 
-# Branch ids whose taking depends on history, not on the behaviour that differs: whether
-# the op found its PTE table or had to allocate it. Left out of signatures.
-INCIDENTAL_BRANCHES = frozenset({
-    "__get_locked_pte:ok",
-    "__get_locked_pte:pte_table_allocated",
-    "handle_pte_fault:no_pte_table",
-    "zap_pte_range:no_pte_table",
-})
-
-
-# Descriptors that follow from another one in the same diff (its "parent"), so that a bug
-# shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
-# sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
-# different pfn, and a COW's page bookkeeping follows its refcount.
-DERIVED = {
-    "pte.SOFT_DIRTY": ("pte.DIRTY",),
-    "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
-    "pte.SPECIAL": ("pte.pfn",),
-    "pte.DEVMAP": ("pte.pfn",),
-    "pte.PCD": ("pte.pfn",),
-    "page.anon": ("page.refcount",),
-    "page.allocated": ("page.refcount",),
-    "page.referenced": ("page.refcount",),
-}
-
-
-def _pte_bit(descriptor: str) -> bool:
-    return descriptor.startswith("pte.") and descriptor[4:].isupper()
-
-
-def signature_diffs(diffs: list[str]) -> list[str]:
-    """The diffs a signature names: derived descriptors dropped when their parent is there;
-    when the entry maps another pfn (or exists on one side only), its bits differ as a
-    consequence and are dropped too."""
-    present = set(diffs)
-    whole_entry = "pte.pfn" in present or "pte.presence" in present
-    return [d for d in diffs
-            if not any(p in present for p in DERIVED.get(d, ()))
-            and not (whole_entry and _pte_bit(d))]
-
-
-PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "signal:", "ret:", "promise:")
+def is_state_descriptor(diff: str) -> bool:
+    """Whether a diff names a differing piece of state (`pte.DIRTY`) rather than an
+    observed difference (`ret:...`, `warn:...`, `promise:...`)."""
+    return ":" not in diff
 
 
 def primary_diffs(diffs: list[str]) -> list[str]:
@@ -174,25 +73,27 @@ def primary_diffs(diffs: list[str]) -> list[str]:
     configuration); otherwise which kinds of state differ (`state:counter+page+pte`): the
     fields that differ within a kind follow from the configuration and the input (which
     bits the prot had, whether the page was ever allocated) and are in the record."""
-    primary = [d for d in diffs if d.startswith(PRIMARY_PREFIXES)]
+    primary = [d for d in diffs if not is_state_descriptor(d)]
     if primary:
         return primary
-    kinds = sorted({d.split(".", 1)[0] for d in signature_diffs(diffs)})
+    kinds = sorted({d.split(".", 1)[0] for d in diffs})
     return ["state:" + "+".join(kinds)] if kinds else []
 
 
 def signature(op: str, diffs: list[str], pre_branches: list[str],
-              post_branches: list[str], path_prefixes: tuple[str, ...] = ()) -> str:
+              post_branches: list[str], path_prefixes: tuple[str, ...] = (), *,
+              incidental: frozenset[str] = frozenset()) -> str:
     """A stable name for a divergence: the op, its primary differing observables, and a
     short hash of the branch ids that only the post-patch side took in that op — the code
-    the patch made run (incidental branch ids left out). What the pre-patch side did
-    instead depends on the configuration and is in the record, not in the name. One bug
+    the patch made run, less the `incidental` ones (branch ids whose taking depends on
+    history, not on the behaviour that differs). What the pre-patch side did instead
+    depends on the configuration and is in the record, not in the name. One bug
     reached by different inputs gets one signature; different observables or different
     patched code paths get different ones. `path_prefixes` names branch ids a target wants
     in the hash even when both sides took them (the patched function's own choice of path,
     so that a divergence on one path does not hide behind one on another)."""
-    a = set(pre_branches) - INCIDENTAL_BRANCHES
-    b = set(post_branches) - INCIDENTAL_BRANCHES
+    a = set(pre_branches) - incidental
+    b = set(post_branches) - incidental
     post_only = sorted((b - a) | {x for x in b if x.startswith(path_prefixes)})
     digest = hashlib.sha1("|".join(post_only).encode()).hexdigest()[:8]
     return f"{op}/{'+'.join(primary_diffs(diffs))}/{digest}"
@@ -227,12 +128,13 @@ class Finding:
 
 class SideRecord:
     """One side's whole run: per-op returns, events (tagged with the op index), branch ids,
-    and the final state. Built lazily from the runs and the kernel, so the fuzzing hot path
-    (which needs only the verdict) pays nothing for it."""
+    and the final state. Built lazily from the runs and the side's state object (`kernel`:
+    anything with a `snapshot()` returning JSON; events are anything with a `to_json()`),
+    so the fuzzing hot path (which needs only the verdict) pays nothing for it."""
 
     __slots__ = ("version", "runs", "kernel", "_json")
 
-    def __init__(self, version: str, kernel: Kernel | None = None):
+    def __init__(self, version: str, kernel: Any = None):
         self.version = version
         self.runs: list[OpRun] = []
         self.kernel = kernel

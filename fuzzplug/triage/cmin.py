@@ -1,7 +1,7 @@
 """Corpus minimisation over semantic features: `fuzzplug cmin TARGET IN_DIR... -o OUT_DIR`.
 
 An input's *features* are the model branch ids it reaches, tagged with the model version
-(`fuzzplug.semcov.branch_hits`), and its class: the (verdict, signature) pair. cmin keeps
+(`fuzzplug.core.semcov.branch_hits`), and its class: the (verdict, signature) pair. cmin keeps
 a smallest set of inputs whose features cover the union of every input's features: greedy
 set cover (take the input adding the most uncovered features; ties by length, then name),
 then a pass that drops any kept input whose features the others all cover (longest first).
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug import __version__
+from fuzzplug.core.semcov import LoadedInput, branch_hits, input_files, load_inputs
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
-from fuzzplug.semcov import LoadedInput, branch_hits, input_files, load_inputs
 
 __all__ = ["CminResult", "STATE_NAME", "features_record", "fingerprint", "report", "run_cmin",
            "select"]

@@ -3,9 +3,15 @@
 Reproducers are found below each folder, recursively (hidden names skipped):
 
 - libFuzzer artifacts, named `crash-*`, `oom-*` or `timeout-*`: binary inputs of the
-  target given by `--target` (default `insert_pfn`); nothing is recorded about them.
-- findings folders (`fuzzplug.findings`): every `repro.bin`; its sibling `record.json`, when
-  there is one, names the target and records the verdict and signature found then.
+  target given by `--target`; nothing is recorded about them.
+- findings folders (`fuzzplug.core.findings`): every `repro.bin`; its sibling `record.json`,
+  when there is one, names the target and records the verdict and signature found then.
+
+A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
+`record.json`) needs `--target`; without it, triage stops before running anything, with
+one line naming the first such file (exit 2). There is no default target, not even when one
+target is installed: a crash file says nothing about which harness wrote it, and a command
+that guesses would change its meaning the day a second target is installed.
 
 Each reproducer is decoded with its target and evaluated twice. It *reproduces* when both
 runs give the same divergent verdict and signature and, for a finding, the recorded ones. The
@@ -23,16 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from fuzzplug.core.oracle import Verdict
+from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.oracle import Verdict
-from fuzzplug.semcov import load_input
-from fuzzplug.targets import load_target
+from fuzzplug.targets import load_target, target_names
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
 CRASH_PREFIXES = ("crash-", "oom-", "timeout-")
-DEFAULT_TARGET = "insert_pfn"
 
 
 @dataclass(slots=True)
@@ -40,7 +45,7 @@ class Reproducer:
     """One file that should reproduce a divergence, and what re-running it gave."""
 
     path: Path
-    target: str
+    target: str | None  # None: nothing names it (a crash file triaged without --target)
     kind: str  # "crash" (a libFuzzer artifact) or "finding" (a findings folder's repro.bin)
     recorded: dict | None = None  # record.json's verdict and signature, for a finding
     calls: int = 0
@@ -103,9 +108,10 @@ def _read_record(path: Path) -> dict:
     return record
 
 
-def find_reproducers(dirs: list[str], default_target: str = DEFAULT_TARGET) -> list[Reproducer]:
-    """The crash files and findings reproducers below `dirs`, sorted by path;
-    `InputError` for a folder that is missing or not a folder, or a broken record.json."""
+def find_reproducers(dirs: list[str], default_target: str | None = None) -> list[Reproducer]:
+    """The crash files and findings reproducers below `dirs`, sorted by path, each with the
+    target its record.json names, else `default_target` (None if not given); `InputError`
+    for a folder that is missing or not a folder, or a broken record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
         root = Path(d)
@@ -150,11 +156,19 @@ def _check(rep: Reproducer) -> None:
                                 f"re-run gives {first.verdict.value} {first.signature}")
 
 
-def triage(dirs: list[str], default_target: str = DEFAULT_TARGET) -> list[Group]:
+def triage(dirs: list[str], default_target: str | None = None) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by count, then
-    signature."""
+    signature. `default_target` is the target of the reproducers that name none (crash
+    files); `InputError` if one needs it and it is not given."""
     reps = find_reproducers(dirs, default_target)
-    load_target(default_target)  # an unknown --target is an error even with no crash files
+    if default_target is not None:
+        load_target(default_target)  # an unknown --target is an error even with no crash files
+    unnamed = [rep for rep in reps if rep.target is None]
+    if unnamed:
+        what = ("a libFuzzer crash file" if unnamed[0].kind == "crash"
+                else "a repro.bin without record.json")
+        raise InputError(f"{unnamed[0].path}: {what} does not name its target; pass "
+                         f"--target NAME (targets: {', '.join(target_names())})")
     for rep in reps:  # every file is loaded before any is reported: all or nothing
         load_input(load_target(rep.target).schema, rep.path)
     groups: dict[tuple[str, str], Group] = {}

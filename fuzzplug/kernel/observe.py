@@ -1,0 +1,139 @@
+"""What the oracle observes of a modelled kernel: the kernel-state half of the oracle.
+
+A target over the kernel models compares, after each op, what callers and the rest of the
+kernel can observe (`fuzzplug.core.oracle` holds the generic part: verdicts, records,
+signatures). This module says what that is for a `Kernel`:
+
+- the observable events: printed warnings, BUGs, bad PTEs and signals (`observables`);
+  architecture debug checks included, internal helper calls and hooks not;
+- the state: every PTE, every struct page the run touched, the rss counters, the page-table
+  pages (`state_diff`), as stable descriptors (`pte.DIRTY`, `page.refcount`...). The
+  WARN_ON_ONCE once-state is not compared (hidden until it hides a warning, which then
+  shows as a missing WARN), nor `tainted` (it follows from the WARN/bad-PTE events);
+- which branch ids depend on history rather than on behaviour (`INCIDENTAL_BRANCHES`,
+  left out of signatures: `signature` here is the core's with them left out);
+- which descriptors follow from another one (`DERIVED`, `signature_diffs`).
+"""
+
+from __future__ import annotations
+
+from fuzzplug.core import oracle
+from fuzzplug.kernel.state import (
+    OBSERVABLE_KINDS,
+    Event,
+    EventKind,
+    Kernel,
+    PageKind,
+    page,
+)
+
+
+def observables(events: list[Event]) -> list[tuple]:
+    """The caller-visible events of an op, in order: printed warnings, BUGs, bad PTEs and
+    signals, each by kind, function and what fired."""
+    out = []
+    for e in events:
+        if e.kind not in OBSERVABLE_KINDS:
+            continue
+        if e.kind is EventKind.WARN and not e.get("printed", True):
+            continue
+        what = e.get("condition") or e.get("signal") or ""
+        out.append((e.kind.value, e.function, what))
+    return out
+
+
+def state_diff(pre: Kernel, post: Kernel) -> list[str]:
+    """The observable state that differs, as stable descriptors (`pte.DIRTY`, `pte.pfn`,
+    `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal."""
+    if pre.same_state(post):
+        return []
+    a, b = pre.snapshot(), post.snapshot()
+    out: set[str] = set()
+    for addr in set(a["ptes"]) | set(b["ptes"]):
+        x, y = a["ptes"].get(addr), b["ptes"].get(addr)
+        if x is None or y is None:
+            out.add("pte.presence")
+            continue
+        if x["pfn"] != y["pfn"]:
+            out.add("pte.pfn")
+        fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
+        out.update(f"pte.{bit}" for bit in fx ^ fy)
+    for pfn in sorted(set(pre.pages) | set(post.pages)):
+        x, y = _page_state(pre, pfn), _page_state(post, pfn)
+        for key, u, v in zip(("refcount", "mapcount", "anon", "dirty", "referenced",
+                              "allocated"), x, y):
+            if u != v:
+                out.add(f"page.{key}")
+    for name, n in a["counters"].items():
+        if b["counters"][name] != n:
+            out.add(f"counter.{name}")
+    for level, n in a["pgtables"].items():
+        if b["pgtables"][level] != n:
+            out.add(f"pgtable.{level}")
+    # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
+    return sorted(out)
+
+
+def pfn_to_page_pristine(k: Kernel, pfn: int) -> page:
+    """The struct page of `pfn` as the memory map hands it over (untouched)."""
+    kind = k.memmap.kind(pfn, k.config.DEVMAP)
+    if kind is PageKind.ANON:
+        return page(pfn, kind, _refcount=0, allocated=False)
+    return page(pfn, kind)
+
+
+def _page_state(k: Kernel, pfn: int) -> tuple:
+    p = k.pages.get(pfn)
+    if p is not None:
+        return p.state()
+    return pfn_to_page_pristine(k, pfn).state()
+
+
+# Branch ids whose taking depends on history, not on the behaviour that differs: whether
+# the op found its PTE table or had to allocate it. Left out of signatures.
+INCIDENTAL_BRANCHES = frozenset({
+    "__get_locked_pte:ok",
+    "__get_locked_pte:pte_table_allocated",
+    "handle_pte_fault:no_pte_table",
+    "zap_pte_range:no_pte_table",
+})
+
+
+def signature(op: str, diffs: list[str], pre_branches: list[str], post_branches: list[str],
+              path_prefixes: tuple[str, ...] = ()) -> str:
+    """`fuzzplug.core.oracle.signature` with the `INCIDENTAL_BRANCHES` left out of the hash."""
+    return oracle.signature(op, diffs, pre_branches, post_branches, path_prefixes,
+                            incidental=INCIDENTAL_BRANCHES)
+
+
+# Descriptors that follow from another one in the same diff (its "parent"), so that a bug
+# shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
+# sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
+# different pfn, and a COW's page bookkeeping follows its refcount.
+DERIVED = {
+    "pte.SOFT_DIRTY": ("pte.DIRTY",),
+    "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
+    "pte.SPECIAL": ("pte.pfn",),
+    "pte.DEVMAP": ("pte.pfn",),
+    "pte.PCD": ("pte.pfn",),
+    "page.anon": ("page.refcount",),
+    "page.allocated": ("page.refcount",),
+    "page.referenced": ("page.refcount",),
+}
+
+
+def _pte_bit(descriptor: str) -> bool:
+    return descriptor.startswith("pte.") and descriptor[4:].isupper()
+
+
+def signature_diffs(diffs: list[str]) -> list[str]:
+    """The diffs a signature names: derived descriptors dropped when their parent is there;
+    when the entry maps another pfn (or exists on one side only), its bits differ as a
+    consequence and are dropped too. (Every descriptor dropped here has the kind of one
+    that stays, so the kinds a state-only signature names are the same with or without
+    this reduction.)"""
+    present = set(diffs)
+    whole_entry = "pte.pfn" in present or "pte.presence" in present
+    return [d for d in diffs
+            if not any(p in present for p in DERIVED.get(d, ()))
+            and not (whole_entry and _pte_bit(d))]

@@ -1,0 +1,13 @@
+"""The insert_pfn target: "mm: add vm_insert_mixed_mkwrite()" (upstream b2770da64254).
+
+Everything the target owns is in this package: `target` (the op language, the scene, the
+intended-delta rules and the oracle loop, `TARGET`), `known.toml` (the triaged findings),
+`mutants` (the self-test's mutants of the v4.14 model), `domain` (the small domain and its
+proven reductions) and `stepper` (the exhaustive checker's stepper). Its seed scenarios
+live in the repository's `corpora/insert_pfn/` (installed as `fuzzplug.corpora`). The
+kernel models it runs are shared: `fuzzplug.kernel`.
+"""
+
+from fuzzplug.targets.insert_pfn.target import TARGET
+
+__all__ = ["TARGET"]
