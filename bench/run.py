@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from fuzzplug.core.opslang import decode, dictionary, encode  # noqa: E402
 from fuzzplug.core.oracle import Verdict  # noqa: E402
 from fuzzplug.engines.domain import domain_for  # noqa: E402
-from fuzzplug.engines.fuzz import compile_seeds  # noqa: E402
+from fuzzplug.farm.files import compile_seeds  # noqa: E402
 from fuzzplug.log import configure  # noqa: E402
 from fuzzplug.selftest.runner import (  # noqa: E402
     Status,

@@ -12,14 +12,19 @@ set -eu
 cd "$SRC/fuzzplug"
 pip3 install .
 
+# The verbs run on the fuzzplug installed above, which carries the seed scenarios (the
+# package fuzzplug.corpora): from $OUT, not from the checkout, whose ./fuzzplug would
+# shadow the install (`python3 -m` puts the working directory first on sys.path).
+installed_fuzzplug() {
+  (cd "$OUT" && python3 -m fuzzplug "$@")
+}
+
 for harness in harnesses/fuzz_*.py; do
   fuzzer=$(basename -s .py "$harness")
   target=${fuzzer#fuzz_}
   # The target's known findings are a TOML file read as package data: bundle it.
   compile_python_fuzzer "$harness" --collect-data fuzzplug
-  # `python3 -m` from the checkout (the working directory comes first on sys.path), so
-  # that target.seeds_dir() finds corpora/<target>/, which `pip3 install .` leaves out.
-  python3 -m fuzzplug seeds "$target" --zip "$OUT/${fuzzer}_seed_corpus.zip"
-  python3 -m fuzzplug dict "$target" -o "$OUT/$fuzzer.dict"
-  python3 -m fuzzplug options "$target" -o "$OUT/$fuzzer.options"
+  installed_fuzzplug seeds "$target" --zip "$OUT/${fuzzer}_seed_corpus.zip"
+  installed_fuzzplug dict "$target" -o "$OUT/$fuzzer.dict"
+  installed_fuzzplug options "$target" -o "$OUT/$fuzzer.options"
 done

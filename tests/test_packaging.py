@@ -2,9 +2,10 @@
 
 OSS-Fuzz's `compile_python_fuzzer HARNESS ARGS...` runs `pyinstaller --distpath $OUT
 --workpath=$FUZZ_WORKPATH --onefile --name <fuzzer>.pkg ARGS... HARNESS`; ARGS are what
-oss-fuzz/build.sh passes. Here the same, into temporary folders, plus `--paths` to the
-checkout: the development venv holds fuzzplug as an editable install, whose import hook
-PyInstaller's analysis does not follow (OSS-Fuzz's `pip3 install .` is a plain install).
+oss-fuzz/build.sh passes, after its `pip3 install .`. The `packed` fixture
+(tests/conftest.py) does the same from a regular install of fuzzplug (a wheel in a fresh
+venv), outside the checkout and without `--paths`; the seed folders come from that
+install's `fuzzplug seeds`.
 
 The packed binary has no entry-point metadata and the harness imports its target directly;
 it must also carry the known-findings TOML, which the harness reads at start-up (a binary
@@ -19,20 +20,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import HARNESSES, PYI_ARGS
 from fuzzplug.farm.files import compile_seeds
 from fuzzplug.targets import load_target
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-HARNESSES = sorted(ROOT.glob("harnesses/fuzz_*.py"))
-PYI_ARGS = ("--collect-data", "fuzzplug")
-"""What oss-fuzz/build.sh passes on to PyInstaller through compile_python_fuzzer."""
 DIVERGENT = ("config arch=ppc64 DEBUG_VM=1\n"
              "vm_insert_mixed addr=0x100000 pfn=0x80\n"
              "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
@@ -48,53 +46,13 @@ def test_packaging_test_packs_as_build_sh_does():
 
 
 @pytest.fixture(scope="module")
-def packed(tmp_path_factory) -> dict[str, Path]:
-    """Each harness packed with PyInstaller --onefile, by fuzzer name."""
-    try:
-        import PyInstaller  # noqa: F401
-    except ImportError:
-        pytest.fail("PyInstaller is not importable: it is a test dependency of fuzzplug "
-                    "(setup.cfg, extras 'test'); run `make test`, or "
-                    "`.venv/bin/pip install -e '.[test]'`", pytrace=False)
-    top = tmp_path_factory.mktemp("pyinstaller")
-    out = {}
-    for harness in HARNESSES:
-        name = harness.stem
-        result = subprocess.run(
-            [sys.executable, "-m", "PyInstaller", "--distpath", str(top / "out"),
-             f"--workpath={top / 'work' / name}", "--specpath", str(top / "spec"),
-             "--onefile", "--name", f"{name}.pkg", *PYI_ARGS, "--paths", str(ROOT),
-             "--noconfirm", "--log-level", "WARN", str(harness)],
-            cwd=top, capture_output=True, text=True, timeout=TIMEOUT * 2)
-        assert result.returncode == 0, result.stderr[-4000:]
-        out[name] = top / "out" / f"{name}.pkg"
-    return out
-
-
-@pytest.fixture(scope="module")
-def seeds(tmp_path_factory) -> dict[str, Path]:
-    """Each fuzzer's seed corpus as a folder, as `fuzzplug seeds` makes it."""
-    top = tmp_path_factory.mktemp("seeds")
-    folders = {}
-    for harness in HARNESSES:
-        folder = top / harness.stem
-        result = subprocess.run(
-            [sys.executable, "-m", "fuzzplug", "seeds", harness.stem.removeprefix("fuzz_"),
-             "-o", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        folders[harness.stem] = folder
-    return folders
-
-
-@pytest.fixture(scope="module")
-def divergent_seed(tmp_path_factory) -> Path:
-    """The divergent insert_pfn scenario, encoded by `fuzzplug encode`."""
-    top = tmp_path_factory.mktemp("divergent")
+def divergent_seed(installed) -> Path:
+    """The divergent insert_pfn scenario, encoded by the installed `fuzzplug encode`."""
+    top = installed.home.parent / "divergent"
+    top.mkdir(exist_ok=True)
     (top / "divergent.ops").write_text(DIVERGENT)
-    result = subprocess.run(
-        [sys.executable, "-m", "fuzzplug", "encode", "insert_pfn", str(top / "divergent.ops"),
-         "-o", str(top / "divergent.bin")], cwd=ROOT, capture_output=True, text=True,
-        timeout=60)
+    result = installed.run(installed.fuzzplug, "encode", "insert_pfn", top / "divergent.ops",
+                           "-o", top / "divergent.bin", timeout=60)
     assert result.returncode == 0, result.stderr
     return top / "divergent.bin"
 
@@ -169,6 +127,22 @@ def test_packed_harness_bundles_the_known_findings_not_the_metadata(packed):
         names = list(CArchiveReader(str(binary)).toc)
         assert "fuzzplug/targets/insert_pfn/known.toml" in names
         assert not [n for n in names if n.startswith("fuzzplug-")], binary
+
+
+@pytest.mark.parametrize("fuzzer", [h.stem for h in HARNESSES])
+def test_packed_harness_runs_over_its_whole_seed_corpus(packed, seeds, fuzzer, tmp_path):
+    """The seed folder as the corpus, -runs=500 with FUZZPLUG_RECORD: every seed loads and
+    runs, then libFuzzer fuzzes on; exit 0."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seed in seeds[fuzzer].iterdir():
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    result = run_packed(packed[fuzzer], "-runs=500", "-seed=1", str(corpus), cwd=tmp_path,
+                        FUZZPLUG_RECORD=str(tmp_path / "record"))
+    assert result.returncode == 0, result.stderr[-4000:]
+    count = len(list(seeds[fuzzer].iterdir()))
+    assert re.search(rf"INFO: +{count} files found in {re.escape(str(corpus))}", result.stderr)
+    assert "INITED" in result.stderr and "Done 500 runs" in result.stderr
 
 
 def test_every_seed_of_every_harness_is_in_its_corpus(seeds):
