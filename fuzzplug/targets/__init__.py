@@ -169,14 +169,14 @@ CHECKOUT_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 
 
 def corpus_dir(name: str) -> Path | None:
-    """The seed scenarios of the built-in target `name`: `fuzzplug.corpora/<name>/` as a
-    regular install (a wheel) ships them, else the checkout's `corpora/<name>/` (an editable
-    install does not map `fuzzplug.corpora`); None when neither exists."""
-    try:
-        installed = resources.files("fuzzplug.corpora") / name
-    except ModuleNotFoundError:
-        installed = None
-    if installed is not None and installed.is_dir():
+    """The seed scenarios of the built-in target `name`: `fuzzplug/corpora/<name>/` inside
+    this fuzzplug package, where a regular install (a wheel) puts the package
+    `fuzzplug.corpora`, else the checkout's `corpora/<name>/` beside the package (a source
+    tree, an editable install); None when neither exists. The package's own folder is
+    looked in, not whatever `import fuzzplug.corpora` finds: an editable install of
+    another tree could map that name elsewhere."""
+    installed = resources.files("fuzzplug") / "corpora" / name
+    if installed.is_dir():
         return Path(str(installed))
     here = CHECKOUT_CORPORA / name
     return here if here.is_dir() else None
