@@ -90,7 +90,8 @@ class ReplayStepper:
 # (teach clone_kernel and kernel_key about it) instead of being silently shared or ignored.
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
-    "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler"})
+    "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
+    "pfn_mkwrite_handler", "page_mkwrite_handler"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
                         "rss_stat"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
@@ -166,7 +167,8 @@ def kernel_key(k) -> tuple:
         pages, frozenset(k.warned_once), fail, k.next_anon_pfn, k.tainted,
         (vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_page_prot, vma.vm_pgoff,
          int(vma.vm_ops), vma.anon_vma),
-        k.config, k.memmap, k.version, k.fault_handler,
+        k.config, k.memmap, k.version, k.fault_handler, k.pfn_mkwrite_handler,
+        k.page_mkwrite_handler,
     )
 
 

@@ -153,6 +153,8 @@ class VmOps(enum.IntFlag):
     pfn_mkwrite behaves as v4.13's dax_pfn_mkwrite() with a DAX entry present (fs/dax.c):
     finish_mkwrite_fault(), then VM_FAULT_NOPAGE whatever it returned. page_mkwrite behaves
     as filemap_page_mkwrite(): the page is dirtied and returned locked (VM_FAULT_LOCKED).
+    A target that models the callbacks themselves sets `Kernel.pfn_mkwrite_handler` and
+    `Kernel.page_mkwrite_handler` (as it sets `Kernel.fault_handler`).
     """
 
     pfn_mkwrite = 1
@@ -308,6 +310,10 @@ class Kernel:
                                   self.mm)
         # The VMA's vm_ops->fault: pluggable, set by the target (see fuzzplug.kernel.mm).
         self.fault_handler: FaultHandler | None = None
+        # vm_ops->pfn_mkwrite and ->page_mkwrite, pluggable the same way; None keeps the
+        # mm models' stand-ins (dax_pfn_mkwrite, filemap_page_mkwrite; see VmOps).
+        self.pfn_mkwrite_handler: FaultHandler | None = None
+        self.page_mkwrite_handler: FaultHandler | None = None
 
     # --- the record ---------------------------------------------------------------------
     def event(self, kind: EventKind, function: str, **detail) -> None:

@@ -403,14 +403,16 @@ def vm_insert_mixed(vma: vm_area_struct, addr: int, pfn: pfn_t) -> int:
 
 
 def do_page_mkwrite(vmf: vm_fault) -> int:
-    """do_page_mkwrite() — mm/memory.c: call vm_ops->page_mkwrite with
-    FAULT_FLAG_WRITE|FAULT_FLAG_MKWRITE. The modelled callback always returns the page
-    locked (VM_FAULT_LOCKED), so the branch where this function locks it itself is not
-    reachable and not modelled."""
+    """do_page_mkwrite() — mm/memory.c: call vm_ops->page_mkwrite (the Kernel's
+    page_mkwrite_handler, else the filemap_page_mkwrite() stand-in) with
+    FAULT_FLAG_WRITE|FAULT_FLAG_MKWRITE. The modelled callbacks return the page locked
+    (VM_FAULT_LOCKED), VM_FAULT_NOPAGE or an error, so the branch where this function locks
+    the page itself is not reachable and not modelled."""
     k = vmf.vma.vm_mm.kernel
     old_flags = vmf.flags
     vmf.flags = FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE
-    ret = filemap_page_mkwrite(vmf)
+    page_mkwrite = k.page_mkwrite_handler or filemap_page_mkwrite
+    ret = page_mkwrite(vmf)
     vmf.flags = old_flags
     if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
         k.branch("do_page_mkwrite:error_or_nopage")
@@ -526,13 +528,15 @@ def finish_mkwrite_fault(vmf: vm_fault) -> int:
 
 def wp_pfn_shared(vmf: vm_fault) -> int:
     """wp_pfn_shared() — mm/memory.c: a write to a shared PFNMAP/MIXEDMAP entry:
-    vm_ops->pfn_mkwrite (its error or VM_FAULT_NOPAGE ends the fault, else
-    finish_mkwrite_fault()), or without one wp_page_reuse() directly."""
+    vm_ops->pfn_mkwrite (the Kernel's pfn_mkwrite_handler, else the dax_pfn_mkwrite()
+    stand-in; its error or VM_FAULT_NOPAGE ends the fault, else finish_mkwrite_fault()), or
+    without one wp_page_reuse() directly."""
     vma = vmf.vma
     k = vma.vm_mm.kernel
     if vma.vm_ops & VmOps.pfn_mkwrite:
         vmf.flags |= FAULT_FLAG_MKWRITE
-        ret = dax_pfn_mkwrite(vmf)
+        pfn_mkwrite = k.pfn_mkwrite_handler or dax_pfn_mkwrite
+        ret = pfn_mkwrite(vmf)
         if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
             k.branch("wp_pfn_shared:pfn_mkwrite:done")
             return ret
