@@ -93,11 +93,11 @@ _KERNEL_FIELDS = frozenset({
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
     "pfn_mkwrite_handler", "page_mkwrite_handler"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
-                        "rss_stat"})
+                        "rss_stat", "mmap"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
                           "referenced", "allocated"})
 _VMA_FIELDS = frozenset({"vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff",
-                         "vm_ops", "vm_mm", "anon_vma"})
+                         "vm_ops", "vm_mm", "anon_vma", "vm_file"})
 
 
 def check_kernel_layout(k) -> None:
@@ -135,9 +135,11 @@ def clone_kernel(k):
     mm = mm_struct(c, dict(m.pgtable), set(m.pud_tables), set(m.pmd_tables),
                    set(m.pte_tables), dict(m.rss_stat))
     v = k.vma
+    assert len(m.mmap) == 1 and m.mmap[0] is v, "insert_pfn runs have their one VMA only"
     d["mm"] = mm
     d["vma"] = vm_area_struct(v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff,
-                              v.vm_ops, mm, v.anon_vma)
+                              v.vm_ops, mm, v.anon_vma, v.vm_file)
+    mm.mmap.append(d["vma"])
     return c
 
 

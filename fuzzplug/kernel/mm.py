@@ -10,6 +10,7 @@ v4.14.5 for what is used here):
 - mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
 - mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
 - include/linux/pfn_t.h: pfn_t_devmap, pfn_t_valid (which need the config and the memmap);
+- mm/mmap.c: find_vma;
 - arch/x86/mm/fault.c: the user-access entry (__do_page_fault's VMA and access checks,
   then handle_mm_fault of the version under test, then the signal for an error result).
 """
@@ -274,6 +275,17 @@ def alloc_page_vma(k: Kernel, vma: vm_area_struct, address: int) -> page | None:
     return p
 
 
+# --- VMAs (mm/mmap.c) -----------------------------------------------------------------------------
+
+def find_vma(mm: mm_struct, addr: int) -> vm_area_struct | None:
+    """find_vma() — mm/mmap.c: the first VMA that ends above `addr` (it may start above it
+    too), or None."""
+    for vma in mm.mmap:
+        if addr < vma.vm_end:
+            return vma
+    return None
+
+
 # --- the user-access entry (arch/x86/mm/fault.c: __do_page_fault) --------------------------------
 
 SIGSEGV = "SIGSEGV"
@@ -282,14 +294,15 @@ SIGBUS = "SIGBUS"
 
 def do_user_fault(k: Kernel, address: int, flags: int,
                   handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
-    """A user access at `address` that faults: find the VMA (no VMA → SIGSEGV), check the
+    """A user access at `address` that faults: find the VMA (find_vma(); none, or one that
+    starts above the address → SIGSEGV; stack growth is not modelled), check the
     access against vm_flags (access_error(): a write needs VM_WRITE, a read needs one of
     VM_READ|VM_EXEC|VM_WRITE; else SIGSEGV), call handle_mm_fault() of the version under
     test, and turn VM_FAULT_SIGBUS/SIGSEGV into the signal (VM_FAULT_OOM into the OOM
     killer, recorded as a signal too). Returns the VM_FAULT_* result (VM_FAULT_SIGSEGV when
     the access is refused before handle_mm_fault)."""
-    vma = k.vma
-    if not (vma.vm_start <= address < vma.vm_end):
+    vma = find_vma(k.mm, address)
+    if vma is None or address < vma.vm_start:
         k.branch("do_user_fault:bad_area")
         k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="bad_area")
         return VM_FAULT_SIGSEGV

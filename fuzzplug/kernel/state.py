@@ -163,7 +163,9 @@ class VmOps(enum.IntFlag):
 
 @dataclass(slots=True)
 class vm_area_struct:
-    """`struct vm_area_struct`: [vm_start, vm_end), vm_flags, vm_page_prot, vm_pgoff, vm_ops."""
+    """`struct vm_area_struct`: [vm_start, vm_end), vm_flags, vm_page_prot, vm_pgoff, vm_ops,
+    and vm_file: the `struct file` of a file mapping (`fuzzplug.kernel.fs.file`), None for
+    the insert_pfn target's driver mapping."""
 
     vm_start: int
     vm_end: int
@@ -173,6 +175,7 @@ class vm_area_struct:
     vm_ops: VmOps
     vm_mm: "mm_struct"
     anon_vma: bool = False  # whether anon_vma_prepare() has allocated it
+    vm_file: object | None = None
 
     def to_json(self) -> dict:
         return {"vm_start": self.vm_start, "vm_end": self.vm_end, "vm_flags": self.vm_flags,
@@ -214,7 +217,8 @@ PUD_TABLE_SHIFT = 27
 @dataclass(slots=True)
 class mm_struct:
     """`struct mm_struct`: the page table (PTEs by virtual page number), which page-table pages
-    exist, and the rss counters."""
+    exist, the rss counters, and mmap: the VMAs in address order (the kernel's VMA list;
+    `fuzzplug.kernel.mm.find_vma` walks it)."""
 
     kernel: "Kernel"
     pgtable: dict[int, pte_t] = field(default_factory=dict)
@@ -223,9 +227,13 @@ class mm_struct:
     pte_tables: set[int] = field(default_factory=set)
     rss_stat: dict[mm_counter, int] = field(
         default_factory=lambda: {c: 0 for c in mm_counter})
+    mmap: list["vm_area_struct"] = field(default_factory=list)
 
     def _check_invariants(self) -> list[str]:
         broken = [f"{c.value} = {n} < 0" for c, n in self.rss_stat.items() if n < 0]
+        for prev, vma in zip(self.mmap, self.mmap[1:]):
+            assert prev.vm_end <= vma.vm_start, "VMAs overlap or are out of order"
+        assert all(vma.vm_mm is self for vma in self.mmap), "a VMA of another mm"
         for vpn, entry in self.pgtable.items():
             assert not pte_none(entry), "a none PTE is stored as absence"
             assert (vpn >> PTE_TABLE_SHIFT) in self.pte_tables, "PTE without a PTE table"
@@ -289,7 +297,8 @@ FaultHandler = Callable[["Kernel", "object"], int]
 
 
 class Kernel:
-    """One booted kernel running one process with one VMA; everything a run records."""
+    """One booted kernel running one process (one VMA at boot, `vma`; a target may add more
+    to `mm.mmap`); everything a run records."""
 
     def __init__(self, config: Config, memmap: Memmap, *, vm_start: int, vm_end: int,
                  vm_flags: int, vm_ops: VmOps, vm_pgoff: int, vm_page_prot: pgprot_t):
@@ -308,6 +317,7 @@ class Kernel:
         self.mm = mm_struct(self)
         self.vma = vm_area_struct(vm_start, vm_end, vm_flags, vm_page_prot, vm_pgoff, vm_ops,
                                   self.mm)
+        self.mm.mmap.append(self.vma)  # the first VMA; a target may map more (mm.mmap)
         # The VMA's vm_ops->fault: pluggable, set by the target (see fuzzplug.kernel.mm).
         self.fault_handler: FaultHandler | None = None
         # vm_ops->pfn_mkwrite and ->page_mkwrite, pluggable the same way; None keeps the
