@@ -30,7 +30,7 @@ from typing import Callable
 from unittest import mock
 
 from fuzzplug.kernel.arch import set_pte_at
-from fuzzplug.kernel.mm import do_user_fault, get_page, pfn_to_page
+from fuzzplug.kernel.mm import do_user_fault, get_page, pfn_to_page, zap_details
 from fuzzplug.kernel.state import (
     ANON_POOL_START,
     Event,
@@ -608,6 +608,24 @@ def cow_of_a_special_entry_then_zap(model):
     call(k, model, "vm_insert_mixed", A0, MMIO_PFN)
     user_fault(k, model, A0, write=True)
     zap(k, model, A0)
+    return k
+
+
+@case()
+def cow_of_a_file_page_then_zap_of_the_file_mapping_only(model):
+    """Without pte_special, in a private VM_MIXEDMAP: the RAM page (a page of the file,
+    page->mapping set as the page cache sets it) at A0 and A1, a user write COWs A0; then
+    the zap that unmap_mapping_range(mapping, ..., even_cows=0) makes (zap_details with
+    check_mapping): the COW copy at A0 stays, the file page at A1 goes."""
+    k = boot(model, PRIVATE_RW_MIXED, HAVE_PTE_SPECIAL=0)
+    mapping = object()  # stands for the file's struct address_space
+    page_at(k, RAM).mapping = mapping
+    call(k, model, "vm_insert_mixed", A0, RAM_PFN)
+    call(k, model, "vm_insert_mixed", A1, RAM_PFN)
+    user_fault(k, model, A0, write=True)
+    _begin(k, "zap", addr=A0)
+    model.zap_page_range_single(k.vma, A0, 2 * PAGE_SIZE, zap_details(check_mapping=mapping))
+    _end(k, "zap", None)
     return k
 
 

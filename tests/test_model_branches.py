@@ -44,6 +44,7 @@ from fuzzplug.kernel.types import (
     VM_FAULT_SIGSEGV,
     VM_FAULT_WRITE,
     pte_dirty,
+    pte_pfn,
     pte_present,
     pte_special,
     pte_t,
@@ -758,6 +759,22 @@ def test_a_zap_of_a_clean_young_file_page_marks_it_accessed_and_drops_counter_rm
                                ("ref", "put_page")]
     assert counters(k)["MM_FILEPAGES"] == 0
     assert page_state(k, RAM) == (1, 0)
+    assert k._check_invariants() == []
+
+
+@covers("zap_pte_range:present:other_mapping")
+@BOTH
+def test_a_zap_that_checks_the_mapping_keeps_the_private_cow_copy_and_unmaps_the_file_page(model):  # noqa: E501
+    """zap_details.check_mapping (unmap_mapping_range with even_cows=0): the anonymous COW
+    copy at A0 is not the mapping's page, so its entry stays; the file page at A1 is
+    unmapped (counter, rmap, reference)."""
+    k = mc.cow_of_a_file_page_then_zap_of_the_file_mapping_only(model)
+    c = mc.last_call(k)
+    assert c.branches.count("zap_pte_range:present:other_mapping") == 1
+    assert pte_pfn(mc.pte_at(k, A0)) == ANON
+    assert mc.pte_at(k, A1).val == 0
+    assert page_state(k, RAM) == (1, 0)
+    assert counters(k)["MM_ANONPAGES"] == 1 and counters(k)["MM_FILEPAGES"] == 0
     assert k._check_invariants() == []
 
 

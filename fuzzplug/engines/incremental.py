@@ -95,7 +95,7 @@ _KERNEL_FIELDS = frozenset({
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
                         "rss_stat", "mmap"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
-                          "referenced", "allocated"})
+                          "referenced", "allocated", "mapping"})
 _VMA_FIELDS = frozenset({"vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff",
                          "vm_ops", "vm_mm", "anon_vma", "vm_file"})
 
@@ -130,7 +130,8 @@ def clone_kernel(k):
     d["branches"] = []
     d["warned_once"] = set(k.warned_once)
     d["pages"] = {pfn: page(p.pfn, p.kind, p._refcount, p._mapcount, p.anon, p.dirty,
-                            p.referenced, p.allocated) for pfn, p in k.pages.items()}
+                            p.referenced, p.allocated, p.mapping)
+                  for pfn, p in k.pages.items()}
     m = k.mm
     mm = mm_struct(c, dict(m.pgtable), set(m.pud_tables), set(m.pmd_tables),
                    set(m.pte_tables), dict(m.rss_stat))

@@ -7,6 +7,7 @@ v4.14.5 for what is used here):
   vm_get_page_prot (mm/mmap.c, x86's protection_map) and vma_wants_writenotify (mm/mmap.c);
 - include/linux/mm.h: pud_alloc, pmd_alloc (the page-table levels above the PTE table);
 - mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap, anon_vma_prepare;
+  mm/util.c: page_rmapping; include/linux/mm.h: struct zap_details;
 - mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
 - mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
 - include/linux/pfn_t.h: pfn_t_devmap, pfn_t_valid (which need the config and the memmap);
@@ -115,6 +116,25 @@ def pfn_to_page(k: Kernel, pfn: int) -> page:
 
 def PageAnon(p: page) -> bool:
     return p.anon
+
+
+ANON_VMA = "anon_vma"  # what page_rmapping() gives for an anonymous page: never a file's mapping
+
+
+def page_rmapping(p: page) -> object | None:
+    """page_rmapping() — mm/util.c: page->mapping without the PAGE_MAPPING_ANON bit: the
+    anon_vma of an anonymous page (one token stands for every anon_vma), else the page-cache
+    mapping (None for a page of no mapping)."""
+    return ANON_VMA if p.anon else p.mapping
+
+
+@dataclass(frozen=True, slots=True)
+class zap_details:
+    """`struct zap_details` (include/linux/mm.h): with check_mapping set (what
+    unmap_mapping_range() passes when even_cows is 0), a zap leaves alone the present
+    entries whose normal page belongs to another mapping: the private COW copies."""
+
+    check_mapping: object | None = None
 
 
 def page_count(p: page) -> int:

@@ -107,7 +107,10 @@ class page:
     """`struct page`: the fields the paths touch.
 
     `_refcount` is page_count(); `_mapcount` is page_mapcount() (the C field plus one);
-    `dirty` is PG_dirty, `referenced` is what mark_page_accessed() leaves behind.
+    `dirty` is PG_dirty, `referenced` is what mark_page_accessed() leaves behind. `mapping`
+    is page->mapping of a page-cache page (a `fuzzplug.kernel.fs.address_space`), None
+    otherwise (anonymous pages are told apart by `anon`); it is not part of `state()`, which
+    the insert_pfn target compares and never sets it.
     """
 
     pfn: int
@@ -118,6 +121,7 @@ class page:
     dirty: bool = False
     referenced: bool = False
     allocated: bool = True  # an anon-pool page is allocated once alloc_page_vma hands it out
+    mapping: object | None = None
 
     def to_json(self) -> dict:
         return {"pfn": self.pfn, "kind": self.kind.value, "refcount": self._refcount,

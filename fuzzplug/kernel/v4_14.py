@@ -46,6 +46,7 @@ from fuzzplug.kernel.mm import (
     page_add_new_anon_rmap,
     page_mapcount,
     page_remove_rmap,
+    page_rmapping,
     pfn_t_devmap,
     pfn_t_valid,
     pfn_to_page,
@@ -55,6 +56,7 @@ from fuzzplug.kernel.mm import (
     put_page,
     set_page_dirty,
     vm_fault,
+    zap_details,
 )
 from fuzzplug.kernel.state import (
     PTE_TABLE_SHIFT,
@@ -180,12 +182,15 @@ def print_bad_pte(vma: vm_area_struct, addr: int, pte: pte_t, pg: page | None) -
     k.tainted = True
 
 
-def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
+def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
+                  details: zap_details | None = None) -> int:
     """zap_pte_range() — mm/memory.c: clear every present PTE in [addr, end), and for
     a normal page dirty/accessed bookkeeping, the rss counter, the rmap and the reference
-    (released through the TLB gather, which ends in put_page). Swap entries are not
-    modelled (no path here makes one). The walk visits only existing PTE tables, as
-    zap_pmd_range() does, so its cost is bounded by what was mapped."""
+    (released through the TLB gather, which ends in put_page). With `details` whose
+    check_mapping is set, an entry whose normal page belongs to another mapping (a private
+    COW copy) is left in place. Swap entries are not modelled (no path here makes one). The
+    walk visits only existing PTE tables, as zap_pmd_range() does, so its cost is bounded by
+    what was mapped."""
     mm = vma.vm_mm
     k = mm.kernel
     while addr < end:
@@ -218,6 +223,14 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
                 addr += PAGE_SIZE
                 continue
             pg = vm_normal_page(vma, addr, ptent)
+            if details is not None and pg is not None:
+                # unmap_shared_mapping_pages() wants to invalidate cache without truncating:
+                # unmap shared but keep private pages.
+                if (details.check_mapping is not None
+                        and details.check_mapping is not page_rmapping(pg)):
+                    k.branch("zap_pte_range:present:other_mapping")
+                    addr += PAGE_SIZE
+                    continue
             ptent = ptep_get_and_clear_full(mm, addr, pte, 0)
             if pg is None:
                 k.branch("zap_pte_range:present:no_page")
@@ -241,10 +254,12 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
     return addr
 
 
-def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
+def zap_page_range_single(vma: vm_area_struct, address: int, size: int,
+                          details: zap_details | None = None) -> None:
     """zap_page_range_single() — mm/memory.c, through unmap_single_vma(): clamp the
-    range to the VMA, then zap it. Its callers pass page-aligned ranges; the model aligns
-    the range outwards (an unaligned end would never meet zap_pte_range()'s loop end)."""
+    range to the VMA, then zap it (with the caller's `details`). Its callers pass
+    page-aligned ranges; the model aligns the range outwards (an unaligned end would never
+    meet zap_pte_range()'s loop end)."""
     k = vma.vm_mm.kernel
     end = address + size
     start = max(vma.vm_start, address)
@@ -256,7 +271,7 @@ def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
         k.branch("zap_page_range_single:outside")
         return
     k.branch("zap_page_range_single:zap")
-    zap_pte_range(vma, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK)
+    zap_pte_range(vma, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK, details)
 
 
 def __get_locked_pte(mm: mm_struct, addr: int) -> pte_ptr | None:
