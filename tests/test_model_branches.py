@@ -38,6 +38,7 @@ from fuzzplug.kernel.types import (
     EINVAL,
     ENOMEM,
     PAGE_SHIFT,
+    VM_FAULT_DONE_COW,
     VM_FAULT_NOPAGE,
     VM_FAULT_OOM,
     VM_FAULT_SIGBUS,
@@ -1032,6 +1033,24 @@ def test_a_cow_fault_whose_handler_installs_its_own_entry_frees_the_cow_page(mod
     assert page_state(k, ANON) == (0, 0)
     assert counters(k)["MM_ANONPAGES"] == 0
     assert "do_cow_fault:uncharge_out" in c.branches
+
+
+@covers("do_cow_fault:done_cow")
+@BOTH
+def test_a_cow_fault_completed_by_its_handler_keeps_the_cow_page_mapped(model):
+    """The handler returns VM_FAULT_DONE_COW (DAX's COW path): do_cow_fault() returns it
+    without put_page(cow_page); the anonymous page stays mapped dirty and writable, with
+    the entry's reference and mapcount."""
+    k = mc.cow_fault_completed_by_the_fault_handler(model)
+    c = mc.last_call(k)
+    assert c.ret == VM_FAULT_DONE_COW
+    assert c.branches[-1] == "do_cow_fault:done_cow"
+    assert "do_cow_fault:uncharge_out" not in c.branches
+    assert details(c.events, EventKind.REF) == []
+    assert mc.pte_at(k, A0) == entry(ANON, RW | DIRTY)
+    assert page_state(k, ANON) == (1, 1)
+    assert counters(k)["MM_ANONPAGES"] == 1
+    assert k._check_invariants() == []
 
 
 @covers("do_cow_fault:oom:anon_vma")

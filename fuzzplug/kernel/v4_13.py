@@ -80,6 +80,7 @@ from fuzzplug.kernel.types import (
     PAGE_SIZE,
     PFN_DEV,
     PFN_MAP,
+    VM_FAULT_DONE_COW,
     VM_FAULT_ERROR,
     VM_FAULT_LOCKED,
     VM_FAULT_NOPAGE,
@@ -628,11 +629,13 @@ def do_wp_page(vmf: vm_fault) -> int:
 def __do_fault(vmf: vm_fault) -> int:
     """__do_fault() — mm/memory.c: call vm_ops->fault. Modelled handlers install the
     PTE themselves and return VM_FAULT_NOPAGE or an error, as VM_MIXEDMAP/VM_PFNMAP drivers
-    and DAX do; handing a page back to finish_fault() is not modelled."""
+    and DAX do, or complete a COW themselves (VM_FAULT_DONE_COW, DAX); handing a page back
+    to finish_fault() is not modelled."""
     k = vmf.vma.vm_mm.kernel
     handler = k.fault_handler if k.fault_handler is not None else mixedmap_fault
     ret = handler(vmf)
-    assert ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE), "fault handlers return NOPAGE or an error"
+    assert ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_DONE_COW), \
+        "fault handlers return NOPAGE, DONE_COW or an error"
     return ret
 
 
@@ -644,7 +647,9 @@ def do_read_fault(vmf: vm_fault) -> int:
 
 def do_cow_fault(vmf: vm_fault) -> int:
     """do_cow_fault() — mm/memory.c: prepare the anon_vma and a COW page first; a
-    handler that returns VM_FAULT_NOPAGE installed its own entry, and the COW page is freed."""
+    handler that returns VM_FAULT_NOPAGE installed its own entry (or failed), and the COW
+    page is freed; one that returns VM_FAULT_DONE_COW mapped the COW page itself, whose
+    reference the new entry now holds."""
     vma = vmf.vma
     k = vma.vm_mm.kernel
     if anon_vma_prepare(k, vma):
@@ -655,8 +660,11 @@ def do_cow_fault(vmf: vm_fault) -> int:
         k.branch("do_cow_fault:oom:alloc")
         return VM_FAULT_OOM
     ret = __do_fault(vmf)
-    k.branch("do_cow_fault:uncharge_out")
-    put_page(k, vmf.cow_page)  # uncharge_out: mem_cgroup_cancel_charge(), put_page()
+    if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
+        k.branch("do_cow_fault:uncharge_out")
+        put_page(k, vmf.cow_page)  # uncharge_out: mem_cgroup_cancel_charge(), put_page()
+        return ret
+    k.branch("do_cow_fault:done_cow")
     return ret
 
 
