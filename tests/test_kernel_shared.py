@@ -14,6 +14,7 @@ import pytest
 import model_cases as mc
 from fuzzplug.kernel import v4_13, v4_14
 from fuzzplug.kernel.mm import do_user_fault, find_vma, vma_page_prot
+from fuzzplug.kernel.physmem import PhysMemory
 from fuzzplug.kernel.state import EventKind, VmOps, vm_area_struct
 from fuzzplug.kernel.types import (
     FAULT_FLAG_USER,
@@ -107,3 +108,29 @@ def test_the_kernel_page_mkwrite_handler_replaces_the_stand_in(model):
     assert mc.page_at(k, mc.RAM)._refcount == 2  # the owner's and the PTE's
     assert not [e for e in k.events if e.kind is EventKind.CALLBACK
                 and e.function == "page_mkwrite"]
+
+
+@BOTH
+def test_a_cow_copies_the_data_of_the_old_page_when_the_run_models_data(model):
+    """With Kernel.memory, wp_page_copy() gives the new anonymous page the old page's token
+    (cow_user_page); without it (insert_pfn) nothing is recorded."""
+    k = mc.boot(model, mc.PRIVATE_RW_MIXED)
+    k.memory = PhysMemory(k.memmap)
+    k.memory.store(mc.MMIO, 7)
+    mc.call(k, model, "vm_insert_mixed", mc.A0, mc.MMIO_PFN)
+    do_user_fault(k, mc.A0, FAULT_FLAG_USER | FAULT_FLAG_WRITE, model.handle_mm_fault)
+    assert "wp_page_copy:alloc_copy" in k.branches
+    assert k.memory.load(mc.ANON) == 7
+
+
+@BOTH
+def test_a_cow_of_the_zero_page_gives_a_zeroed_page_even_over_a_stale_token(model):
+    """The zero page's COW copy is allocated zeroed (clear_user_highpage), whatever the pool
+    page held before."""
+    k = mc.boot(model, mc.PRIVATE_RW_MIXED)
+    k.memory = PhysMemory(k.memmap)
+    k.memory.store(mc.ANON, 9)  # stale data in the page the allocator will hand out
+    mc.call(k, model, "vm_insert_mixed", mc.A0, mc.pfn_of(mc.ZERO))
+    do_user_fault(k, mc.A0, FAULT_FLAG_USER | FAULT_FLAG_WRITE, model.handle_mm_fault)
+    assert "wp_page_copy:alloc_zeroed" in k.branches
+    assert k.memory.load(mc.ANON) == 0

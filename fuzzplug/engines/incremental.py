@@ -91,7 +91,7 @@ class ReplayStepper:
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
                         "rss_stat", "mmap"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
@@ -123,6 +123,7 @@ def clone_kernel(k):
     is checked by `check_kernel_layout`): copy.deepcopy is six times slower."""
     from fuzzplug.kernel.state import Kernel, mm_struct, page, vm_area_struct
 
+    assert k.memory is None, "insert_pfn runs model no data"
     c = Kernel.__new__(Kernel)
     d = c.__dict__
     d.update(k.__dict__)

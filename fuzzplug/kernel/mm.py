@@ -190,6 +190,23 @@ def mark_page_accessed(k: Kernel, p: page) -> None:
     k.event(EventKind.PAGE_FLAG, "mark_page_accessed", pfn=p.pfn)
 
 
+# --- page data (only runs that model data, Kernel.memory, see an effect) -------------------------
+
+def cow_user_page(k: Kernel, dst: page, src_pfn: int) -> None:
+    """cow_user_page() — mm/memory.c: the new page gets the data the user saw in the old
+    one (through its struct page, or through the user address for a pfn without one: the
+    same data)."""
+    if k.memory is not None:
+        k.memory.copy_page(dst.pfn, src_pfn)
+
+
+def clear_user_highpage(k: Kernel, dst: page) -> None:
+    """clear_user_highpage() (include/linux/highmem.h), also what
+    alloc_zeroed_user_highpage_movable() does to the page it returns."""
+    if k.memory is not None:
+        k.memory.clear_page(dst.pfn)
+
+
 # --- mm counters --------------------------------------------------------------------------------
 
 def mm_counter_file(p: page) -> mm_counter:

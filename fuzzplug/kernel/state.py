@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fuzzplug.kernel.types import (
     PAGE_SHIFT,
@@ -26,6 +26,9 @@ from fuzzplug.kernel.types import (
     pte_none,
     pte_t,
 )
+
+if TYPE_CHECKING:
+    from fuzzplug.kernel.physmem import PhysMemory
 
 
 class Arch(enum.Enum):
@@ -328,6 +331,8 @@ class Kernel:
         # mm models' stand-ins (dax_pfn_mkwrite, filemap_page_mkwrite; see VmOps).
         self.pfn_mkwrite_handler: FaultHandler | None = None
         self.page_mkwrite_handler: FaultHandler | None = None
+        # The data in memory, for a target that models it (dax_fault); None: pfns only.
+        self.memory: PhysMemory | None = None
 
     # --- the record ---------------------------------------------------------------------
     def event(self, kind: EventKind, function: str, **detail) -> None:

@@ -32,6 +32,8 @@ from fuzzplug.kernel.mm import (
     PageAnon,
     alloc_page_vma,
     anon_vma_prepare,
+    clear_user_highpage,
+    cow_user_page,
     dec_mm_counter_fast,
     get_page,
     highest_memmap_pfn,
@@ -475,13 +477,18 @@ def wp_page_copy(vmf: vm_fault) -> int:
 
     if is_zero_pfn(k, pte_pfn(vmf.orig_pte)):
         k.branch("wp_page_copy:alloc_zeroed")
-        new_page = alloc_page_vma(k, vma, vmf.address)
+        new_page = alloc_page_vma(k, vma, vmf.address)  # alloc_zeroed_user_highpage_movable()
+        if new_page is None:
+            k.branch("wp_page_copy:oom:alloc")
+            return _wp_page_copy_oom(k, old_page)
+        clear_user_highpage(k, new_page)
     else:
         k.branch("wp_page_copy:alloc_copy")
-        new_page = alloc_page_vma(k, vma, vmf.address)  # then cow_user_page()
-    if new_page is None:
-        k.branch("wp_page_copy:oom:alloc")
-        return _wp_page_copy_oom(k, old_page)
+        new_page = alloc_page_vma(k, vma, vmf.address)
+        if new_page is None:
+            k.branch("wp_page_copy:oom:alloc")
+            return _wp_page_copy_oom(k, old_page)
+        cow_user_page(k, new_page, pte_pfn(vmf.orig_pte))
 
     # Re-check the pte - we dropped the lock
     vmf.pte = pte_ptr(mm, vmf.address >> PAGE_SHIFT)
