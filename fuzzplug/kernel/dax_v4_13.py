@@ -30,8 +30,8 @@ the LRU, memcg, cleancache, the journal. See `fuzzplug.kernel.fs` for the file-s
 Locks and steps (issue #13 interleaves tasks at these points; `fs.step` marks the named
 steps, the tracked locks record themselves; the PTE lock is inside the mm model's calls):
 
-- fault (ext4_dax_huge_fault): [i_mmap_sem read] → dax_fault:grab_entry (entry lock taken,
-  tree_lock dropped around radix_tree_preload) → dax_fault:iomap_begin (ext4 block
+- fault (ext4_dax_huge_fault): [i_mmap_sem read] → dax_fault:grab_entry (entry lock taken;
+  grab_mapping_entry:preload, with tree_lock dropped around radix_tree_preload) → dax_fault:iomap_begin (ext4 block
   allocation for a shared write; i_data_sem, journal) → dax_fault:insert
   (dax_insert_mapping_entry: the hole page's unmap takes i_mmap_rwsem write and the PTE
   lock; vm_insert_mixed takes the PTE lock) or dax_fault:load_hole (page-cache page
@@ -41,8 +41,9 @@ steps, the tracked locks record themselves; the PTE lock is inside the mm model'
   finish_mkwrite_fault (PTE lock; the PTE may have changed: VM_FAULT_NOPAGE) → entry
   unlocked → [i_mmap_sem released].
 - write(2) (ext4_dax_write_iter): [i_rwsem write] → per extent: write:iomap_begin (block
-  allocation) → write:invalidate (for new blocks: per entry, the entry lock; hole pages:
-  page lock, unmap under i_mmap_rwsem) → write:unmap (unmap_mapping_range of the range,
+  allocation) → for new blocks, invalidate_inode_pages2_range: invalidate:entries (per
+  entry: the entry lock is waited for, clean entries deleted; hole pages: page lock, their
+  unmap under i_mmap_rwsem) then invalidate:unmap (unmap_mapping_range of the range,
   i_mmap_rwsem write, PTE locks) → write:copy → write:iomap_end (i_size) → [i_rwsem
   released].
 - fallocate(PUNCH_HOLE) (ext4_punch_hole): punch:writeback (if the mapping is tagged dirty:
