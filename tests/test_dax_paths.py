@@ -480,7 +480,8 @@ def test_a_write_on_a_full_filesystem_returns_enospc(model):
     assert res.ret == -fs.ENOSPC and took(br, "iomap_apply:begin_failed")
 
 
-@covers("v4.13", "invalidate_inode_pages2_range:page", "invalidate_inode_pages2_range:page_mapped:range")
+@covers("v4.13", "invalidate_inode_pages2_range:page",
+        "invalidate_inode_pages2_range:page_mapped:range")
 @V13
 def test_v4_13_a_write_over_a_mapped_hole_unmaps_and_drops_the_hole_page(model):
     """Load of a hole (a hole page), then pwrite64 there: the new block's invalidation

@@ -52,7 +52,7 @@ def both(fn, *args, **kwargs):
     return out
 
 
-# --- intended effects ------------------------------------------------------------------------------
+# --- intended effects -----------------------------------------------------------------------------
 
 def test_a_hole_read_maps_the_zero_pfn_in_v4_14_and_a_new_page_cache_page_in_v4_13():
     """Same value (zeroes), same fault count; v4.13 allocates and caches a page (one more
@@ -147,7 +147,7 @@ def test_what_users_read_and_what_the_file_holds_are_the_same_in_both():
     assert seen[0] == seen[1]
 
 
-# --- divergences beyond the intended effects (candidate known findings) ----------------------------
+# --- divergences beyond the intended effects (candidate known findings) ---------------------------
 
 def test_v4_14_ignores_a_failed_zero_page_insert_and_retries_where_v4_13_reports_oom():
     """The PTE-table allocation of a hole read fails once: v4.13's finish_fault returns

@@ -31,8 +31,9 @@ Locks and steps (issue #13 interleaves tasks at these points; `fs.step` marks th
 steps, the tracked locks record themselves; the PTE lock is inside the mm model's calls):
 
 - fault (ext4_dax_huge_fault): [i_mmap_sem read] → dax_fault:grab_entry (entry lock taken;
-  grab_mapping_entry:preload, with tree_lock dropped around radix_tree_preload) → dax_fault:iomap_begin (ext4 block
-  allocation for a shared write; i_data_sem, journal) → dax_fault:insert
+  grab_mapping_entry:preload, with tree_lock dropped around radix_tree_preload) →
+  dax_fault:iomap_begin (ext4 block allocation for a shared write; i_data_sem, journal) →
+  dax_fault:insert
   (dax_insert_mapping_entry: the hole page's unmap takes i_mmap_rwsem write and the PTE
   lock; vm_insert_mixed takes the PTE lock) or dax_fault:load_hole (page-cache page
   allocation, finish_fault under the PTE lock) or dax_fault:finish_fault (COW) → entry
@@ -339,7 +340,7 @@ def finish_fault(vmf: vm_fault) -> int:
     return alloc_set_pte(vmf, pg)
 
 
-# --- mm/filemap.c -----------------------------------------------------------------------------------
+# --- mm/filemap.c ---------------------------------------------------------------------------------
 
 def page_cache_tree_insert(mapping: address_space, pg: page, index: int) -> int:
     """page_cache_tree_insert() — mm/filemap.c: put the page in the slot; an exceptional
@@ -549,7 +550,7 @@ def find_or_create_page(mapping: address_space, offset: int) -> page | None:
     return pagecache_get_page_create(mapping, offset)
 
 
-# --- mm/page-writeback.c ----------------------------------------------------------------------------
+# --- mm/page-writeback.c --------------------------------------------------------------------------
 
 def tag_pages_for_writeback(mapping: address_space, start: int, end: int) -> None:
     """tag_pages_for_writeback() — mm/page-writeback.c: TOWRITE on every DIRTY entry of
@@ -567,7 +568,7 @@ def do_writepages(mapping: address_space, wbc: writeback_control) -> int:
     return ext4_writepages(mapping, wbc)
 
 
-# --- mm/truncate.c ----------------------------------------------------------------------------------
+# --- mm/truncate.c --------------------------------------------------------------------------------
 
 def truncate_exceptional_entry(mapping: address_space, index: int, entry: object) -> None:
     """truncate_exceptional_entry() — mm/truncate.c: a DAX entry goes unconditionally."""
@@ -781,7 +782,7 @@ def truncate_pagecache_range(ino: inode, lstart: int, lend: int) -> None:
     truncate_inode_pages_range(mapping, lstart, lend)
 
 
-# --- include/linux/dax.h ----------------------------------------------------------------------------
+# --- include/linux/dax.h --------------------------------------------------------------------------
 
 def dax_radix_sector(entry: exceptional_entry) -> int:
     return entry.val >> RADIX_DAX_SHIFT
@@ -798,7 +799,7 @@ def dax_radix_order(entry: exceptional_entry) -> int:
     return 0
 
 
-# --- fs/dax.c ---------------------------------------------------------------------------------------
+# --- fs/dax.c -------------------------------------------------------------------------------------
 
 def dax_is_pmd_entry(entry: exceptional_entry) -> bool:
     return bool(entry.val & RADIX_DAX_PMD)
@@ -1443,7 +1444,7 @@ def dax_iomap_fault(vmf: vm_fault, pe_size: int, ops: iomap_ops) -> int:
     return dax_iomap_pte_fault(vmf, ops)
 
 
-# --- fs/ext4/inode.c --------------------------------------------------------------------------------
+# --- fs/ext4/inode.c ------------------------------------------------------------------------------
 
 def ext4_writepages(mapping: address_space, wbc: writeback_control) -> int:
     """ext4_writepages() — fs/ext4/inode.c, its DAX branch: dax_writeback_mapping_range()
@@ -1590,7 +1591,7 @@ def ext4_setattr_size(ino: inode, ia_size: int) -> int:
     return 0
 
 
-# --- fs/ext4/extents.c ------------------------------------------------------------------------------
+# --- fs/ext4/extents.c ----------------------------------------------------------------------------
 
 def ext4_fallocate(f: file, mode: int, offset: int, length: int) -> int:
     """ext4_fallocate() — fs/ext4/extents.c: FALLOC_FL_PUNCH_HOLE goes to ext4_punch_hole()
@@ -1599,7 +1600,7 @@ def ext4_fallocate(f: file, mode: int, offset: int, length: int) -> int:
     return ext4_punch_hole(file_inode(f), offset, length)
 
 
-# --- fs/ext4/file.c ---------------------------------------------------------------------------------
+# --- fs/ext4/file.c -------------------------------------------------------------------------------
 
 def ext4_dax_write_iter(iocb: kiocb, frm: iov_iter) -> int:
     """ext4_dax_write_iter() — fs/ext4/file.c: under i_rwsem (write), the write checks
@@ -1667,7 +1668,7 @@ ext4_dax_vm_ops = vm_operations_struct(
 )
 
 
-# --- fs/ext4/fsync.c --------------------------------------------------------------------------------
+# --- fs/ext4/fsync.c ------------------------------------------------------------------------------
 
 def ext4_sync_file(f: file, start: int, end: int, datasync: int) -> int:
     """ext4_sync_file() — fs/ext4/fsync.c (a journalled filesystem): write back and wait
@@ -1676,7 +1677,7 @@ def ext4_sync_file(f: file, start: int, end: int, datasync: int) -> int:
     return file_write_and_wait_range(f, start, end)
 
 
-# --- system calls ------------------------------------------------------------------------------------
+# --- system calls ---------------------------------------------------------------------------------
 
 def sys_pwrite64(f: file, tokens: list[int], pos: int) -> int:
     """pwrite64(2) → vfs_write() → new_sync_write() → ->write_iter (fs/read_write.c):

@@ -302,7 +302,7 @@ def finish_fault(vmf: vm_fault) -> int:
     return alloc_set_pte(vmf, pg)
 
 
-# --- mm/filemap.c -----------------------------------------------------------------------------------
+# --- mm/filemap.c ---------------------------------------------------------------------------------
 
 def page_cache_tree_insert(mapping: address_space, pg: page, index: int) -> int:
     """page_cache_tree_insert() — mm/filemap.c: put the page in the slot; an exceptional
@@ -502,7 +502,7 @@ def find_or_create_page(mapping: address_space, offset: int) -> page | None:
     return pagecache_get_page_create(mapping, offset)
 
 
-# --- mm/page-writeback.c ----------------------------------------------------------------------------
+# --- mm/page-writeback.c --------------------------------------------------------------------------
 
 def tag_pages_for_writeback(mapping: address_space, start: int, end: int) -> None:
     """tag_pages_for_writeback() — mm/page-writeback.c: TOWRITE on every DIRTY entry of
@@ -520,7 +520,7 @@ def do_writepages(mapping: address_space, wbc: writeback_control) -> int:
     return ext4_writepages(mapping, wbc)
 
 
-# --- mm/truncate.c ----------------------------------------------------------------------------------
+# --- mm/truncate.c --------------------------------------------------------------------------------
 
 def truncate_exceptional_entry(mapping: address_space, index: int, entry: object) -> None:
     """truncate_exceptional_entry() — mm/truncate.c: a DAX entry goes unconditionally."""
@@ -734,7 +734,7 @@ def truncate_pagecache_range(ino: inode, lstart: int, lend: int) -> None:
     truncate_inode_pages_range(mapping, lstart, lend)
 
 
-# --- fs/dax.c ---------------------------------------------------------------------------------------
+# --- fs/dax.c -------------------------------------------------------------------------------------
 
 def dax_radix_sector(entry: exceptional_entry) -> int:
     return entry.val >> RADIX_DAX_SHIFT
@@ -1333,7 +1333,7 @@ def dax_iomap_fault(vmf: vm_fault, pe_size: int, ops: iomap_ops) -> int:
     return dax_iomap_pte_fault(vmf, ops)
 
 
-# --- fs/ext4/inode.c --------------------------------------------------------------------------------
+# --- fs/ext4/inode.c ------------------------------------------------------------------------------
 
 def ext4_writepages(mapping: address_space, wbc: writeback_control) -> int:
     """ext4_writepages() — fs/ext4/inode.c, its DAX branch: dax_writeback_mapping_range()
@@ -1480,7 +1480,7 @@ def ext4_setattr_size(ino: inode, ia_size: int) -> int:
     return 0
 
 
-# --- fs/ext4/extents.c ------------------------------------------------------------------------------
+# --- fs/ext4/extents.c ----------------------------------------------------------------------------
 
 def ext4_fallocate(f: file, mode: int, offset: int, length: int) -> int:
     """ext4_fallocate() — fs/ext4/extents.c: FALLOC_FL_PUNCH_HOLE goes to ext4_punch_hole()
@@ -1489,7 +1489,7 @@ def ext4_fallocate(f: file, mode: int, offset: int, length: int) -> int:
     return ext4_punch_hole(file_inode(f), offset, length)
 
 
-# --- fs/ext4/file.c ---------------------------------------------------------------------------------
+# --- fs/ext4/file.c -------------------------------------------------------------------------------
 
 def ext4_dax_write_iter(iocb: kiocb, frm: iov_iter) -> int:
     """ext4_dax_write_iter() — fs/ext4/file.c: under i_rwsem (write), the write checks
@@ -1541,7 +1541,7 @@ ext4_dax_vm_ops = vm_operations_struct(
 )
 
 
-# --- fs/ext4/fsync.c --------------------------------------------------------------------------------
+# --- fs/ext4/fsync.c ------------------------------------------------------------------------------
 
 def ext4_sync_file(f: file, start: int, end: int, datasync: int) -> int:
     """ext4_sync_file() — fs/ext4/fsync.c (a journalled filesystem): write back and wait
@@ -1550,7 +1550,7 @@ def ext4_sync_file(f: file, start: int, end: int, datasync: int) -> int:
     return file_write_and_wait_range(f, start, end)
 
 
-# --- system calls ------------------------------------------------------------------------------------
+# --- system calls ---------------------------------------------------------------------------------
 
 def sys_pwrite64(f: file, tokens: list[int], pos: int) -> int:
     """pwrite64(2) → vfs_write() → new_sync_write() → ->write_iter (fs/read_write.c):

@@ -84,7 +84,7 @@ DEFAULT_START = 0x100000
 _LOCK, _PMD, _ZERO, _EMPTY, _SECTOR_SHIFT = 1 << 2, 1 << 3, 1 << 4, 1 << 5, 6
 
 
-# --- the scene -------------------------------------------------------------------------------------
+# --- the scene ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class VmaSpec:
@@ -201,7 +201,7 @@ def boot(model: ModuleType, scene: DaxScene) -> DaxMachine:
     return m
 
 
-# --- the user's accesses ----------------------------------------------------------------------------
+# --- the user's accesses --------------------------------------------------------------------------
 
 class AccessStatus(enum.Enum):
     """How a load or store ended. String values: results serialise stably."""

@@ -233,7 +233,7 @@ def radix_tree_exceptional_entry(entry: object) -> bool:
     return isinstance(entry, exceptional_entry)
 
 
-# --- the inode, its mapping, the file --------------------------------------------------------------
+# --- the inode, its mapping, the file -------------------------------------------------------------
 
 @dataclass(slots=True, eq=False)
 class address_space:
@@ -329,7 +329,7 @@ class super_block:
         return self.s_bdev
 
 
-# --- page locks (include/linux/pagemap.h) ------------------------------------------------------------
+# --- page locks (include/linux/pagemap.h) ---------------------------------------------------------
 
 def lock_page(sb: super_block, p: page) -> None:
     if p.pfn in sb.locked_pages:
@@ -363,7 +363,7 @@ def page_index(mapping: address_space, p: page) -> int:
     raise AssertionError(f"page {p.pfn:#x} is not in the mapping")
 
 
-# --- the radix tree, as the mapping's dict -----------------------------------------------------------
+# --- the radix tree, as the mapping's dict --------------------------------------------------------
 
 def radix_tree_lookup(mapping: address_space, index: int) -> object | None:
     return mapping.page_tree.get(index)
@@ -439,7 +439,7 @@ def tagged_from(mapping: address_space, start: int, tag: int,
 PAGEVEC_SIZE = 14
 
 
-# --- the VMAs of a mapping (mm/interval_tree.c) --------------------------------------------------------
+# --- the VMAs of a mapping (mm/interval_tree.c) ---------------------------------------------------
 
 def vma_pages(vma: vm_area_struct) -> int:
     return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
@@ -470,7 +470,7 @@ def i_mmap_unlock_write(sb: super_block, mapping: address_space) -> None:
     up_write(sb, mapping.i_mmap_rwsem)
 
 
-# --- PTE helpers the shared types do not have (arch/x86/include/asm/pgtable.h) ----------------------
+# --- PTE helpers the shared types do not have (arch/x86/include/asm/pgtable.h) --------------------
 
 def pte_wrprotect(pte: pte_t) -> pte_t:
     return pte_clear_flags(pte, _PAGE_RW)
@@ -504,7 +504,7 @@ def __page_cache_alloc(sb: super_block, zero: bool) -> page | None:
     return None
 
 
-# --- I/O control blocks (include/linux/fs.h, writeback.h) ---------------------------------------------
+# --- I/O control blocks (include/linux/fs.h, writeback.h) -----------------------------------------
 
 WB_SYNC_NONE = 0
 WB_SYNC_ALL = 1
@@ -529,7 +529,7 @@ class kiocb:
     ki_flags: int = 0
 
 
-# --- iomap (fs/iomap.c, include/linux/iomap.h) ----------------------------------------------------------
+# --- iomap (fs/iomap.c, include/linux/iomap.h) ----------------------------------------------------
 
 IOMAP_HOLE = 0x01
 IOMAP_DELALLOC = 0x02
@@ -661,7 +661,7 @@ def ext4_ext_remove_space(ino: inode, start: int, end: int) -> int:
     return 0
 
 
-# --- vm_operations_struct -----------------------------------------------------------------------------
+# --- vm_operations_struct -------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class vm_operations_struct:
