@@ -31,7 +31,15 @@ from unittest import mock
 
 from fuzzplug.core.opslang import parse_text
 from fuzzplug.kernel.arch import set_pte_at
-from fuzzplug.kernel.mm import do_user_fault, get_page, pfn_to_page
+from fuzzplug.kernel.mm import (
+    do_user_fault,
+    get_page,
+    inc_mm_counter_fast,
+    maybe_mkwrite,
+    page_add_new_anon_rmap,
+    pfn_to_page,
+    zap_details,
+)
 from fuzzplug.kernel.state import (
     ANON_POOL_START,
     Event,
@@ -49,12 +57,15 @@ from fuzzplug.kernel.types import (
     PAGE_SIZE,
     PFN_DEV,
     PFN_MAP,
+    VM_FAULT_DONE_COW,
     VM_FAULT_NOPAGE,
     __pfn_to_pfn_t,
+    mm_counter,
     pfn_pte,
     pfn_t,
     pgprot_t,
     pte_clear_flags,
+    pte_mkdirty,
     pte_mkspecial,
     pte_pfn,
     pte_t,
@@ -608,6 +619,47 @@ def cow_of_a_special_entry_then_zap(model):
     call(k, model, "vm_insert_mixed", A0, MMIO_PFN)
     user_fault(k, model, A0, write=True)
     zap(k, model, A0)
+    return k
+
+
+@case()
+def cow_of_a_file_page_then_zap_of_the_file_mapping_only(model):
+    """Without pte_special, in a private VM_MIXEDMAP: the RAM page (a page of the file,
+    page->mapping set as the page cache sets it) at A0 and A1, a user write COWs A0; then
+    the zap that unmap_mapping_range(mapping, ..., even_cows=0) makes (zap_details with
+    check_mapping): the COW copy at A0 stays, the file page at A1 goes."""
+    k = boot(model, PRIVATE_RW_MIXED, HAVE_PTE_SPECIAL=0)
+    mapping = object()  # stands for the file's struct address_space
+    page_at(k, RAM).mapping = mapping
+    call(k, model, "vm_insert_mixed", A0, RAM_PFN)
+    call(k, model, "vm_insert_mixed", A1, RAM_PFN)
+    user_fault(k, model, A0, write=True)
+    _begin(k, "zap", addr=A0)
+    model.zap_page_range_single(k.vma, A0, 2 * PAGE_SIZE, zap_details(check_mapping=mapping))
+    _end(k, "zap", None)
+    return k
+
+
+@case()
+def cow_fault_completed_by_the_fault_handler(model):
+    """Stand-in: a vm_ops->fault that completes the COW itself, as DAX does
+    (dax_iomap_pte_fault → finish_fault() → alloc_set_pte(): the COW page mapped as a new
+    anonymous page, dirty and writable) and returns VM_FAULT_DONE_COW; the user write at A0
+    of a private VM_MIXEDMAP."""
+    k = boot(model, PRIVATE_RW_MIXED)
+
+    def fault_done_cow(vmf):
+        k.event(EventKind.CALLBACK, "fault", addr=vmf.address, pgoff=vmf.pgoff)
+        pte = model.get_locked_pte(k.mm, vmf.address)
+        entry = pfn_pte(vmf.cow_page.pfn, vmf.vma.vm_page_prot)
+        entry = maybe_mkwrite(pte_mkdirty(entry), vmf.vma)
+        inc_mm_counter_fast(k.mm, mm_counter.MM_ANONPAGES)
+        page_add_new_anon_rmap(k, vmf.cow_page, vmf.vma, vmf.address)
+        set_pte_at(k.mm, vmf.address, pte, entry)
+        return VM_FAULT_DONE_COW
+
+    k.fault_handler = fault_done_cow
+    user_fault(k, model, A0, write=True)
     return k
 
 

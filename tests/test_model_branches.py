@@ -37,12 +37,14 @@ from fuzzplug.kernel.types import (
     EINVAL,
     ENOMEM,
     PAGE_SHIFT,
+    VM_FAULT_DONE_COW,
     VM_FAULT_NOPAGE,
     VM_FAULT_OOM,
     VM_FAULT_SIGBUS,
     VM_FAULT_SIGSEGV,
     VM_FAULT_WRITE,
     pte_dirty,
+    pte_pfn,
     pte_present,
     pte_special,
     pte_t,
@@ -761,6 +763,22 @@ def test_a_zap_of_a_clean_young_file_page_marks_it_accessed_and_drops_counter_rm
     assert k._check_invariants() == []
 
 
+@covers("zap_pte_range:present:other_mapping")
+@BOTH
+def test_a_zap_that_checks_the_mapping_keeps_the_private_cow_copy_and_unmaps_the_file_page(model):  # noqa: E501
+    """zap_details.check_mapping (unmap_mapping_range with even_cows=0): the anonymous COW
+    copy at A0 is not the mapping's page, so its entry stays; the file page at A1 is
+    unmapped (counter, rmap, reference)."""
+    k = mc.cow_of_a_file_page_then_zap_of_the_file_mapping_only(model)
+    c = mc.last_call(k)
+    assert c.branches.count("zap_pte_range:present:other_mapping") == 1
+    assert pte_pfn(mc.pte_at(k, A0)) == ANON
+    assert mc.pte_at(k, A1).val == 0
+    assert page_state(k, RAM) == (1, 0)
+    assert counters(k)["MM_ANONPAGES"] == 1 and counters(k)["MM_FILEPAGES"] == 0
+    assert k._check_invariants() == []
+
+
 @covers("zap_pte_range:present:page:file_young")
 @BOTH
 def test_a_zap_of_a_young_file_pte_marks_the_page_accessed_but_not_dirty(model):
@@ -1015,6 +1033,24 @@ def test_a_cow_fault_whose_handler_installs_its_own_entry_frees_the_cow_page(mod
     assert page_state(k, ANON) == (0, 0)
     assert counters(k)["MM_ANONPAGES"] == 0
     assert "do_cow_fault:uncharge_out" in c.branches
+
+
+@covers("do_cow_fault:done_cow")
+@BOTH
+def test_a_cow_fault_completed_by_its_handler_keeps_the_cow_page_mapped(model):
+    """The handler returns VM_FAULT_DONE_COW (DAX's COW path): do_cow_fault() returns it
+    without put_page(cow_page); the anonymous page stays mapped dirty and writable, with
+    the entry's reference and mapcount."""
+    k = mc.cow_fault_completed_by_the_fault_handler(model)
+    c = mc.last_call(k)
+    assert c.ret == VM_FAULT_DONE_COW
+    assert c.branches[-1] == "do_cow_fault:done_cow"
+    assert "do_cow_fault:uncharge_out" not in c.branches
+    assert details(c.events, EventKind.REF) == []
+    assert mc.pte_at(k, A0) == entry(ANON, RW | DIRTY)
+    assert page_state(k, ANON) == (1, 1)
+    assert counters(k)["MM_ANONPAGES"] == 1
+    assert k._check_invariants() == []
 
 
 @covers("do_cow_fault:oom:anon_vma")

@@ -23,13 +23,14 @@ from fuzzplug.kernel.types import PAGE_SHIFT, PTE_PFN_MASK, pte_t
 # (teach clone_kernel and kernel_key about it) instead of being silently shared or ignored.
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
-    "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler"})
+    "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
-                        "rss_stat"})
+                        "rss_stat", "mmap"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
-                          "referenced", "allocated"})
+                          "referenced", "allocated", "mapping"})
 _VMA_FIELDS = frozenset({"vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff",
-                         "vm_ops", "vm_mm", "anon_vma"})
+                         "vm_ops", "vm_mm", "anon_vma", "vm_file"})
 
 
 def check_kernel_layout(k: Kernel) -> None:
@@ -51,6 +52,7 @@ def clone_kernel(k: Kernel) -> Kernel:
     """A copy of a Kernel sharing no mutable object with it (the event and branch records
     start empty: they belong to the op that made them). Built field by field (the layout
     is checked by `check_kernel_layout`): copy.deepcopy is six times slower."""
+    assert k.memory is None, "clone_kernel forks runs that model no page data"
     c = Kernel.__new__(Kernel)
     d = c.__dict__
     d.update(k.__dict__)
@@ -58,14 +60,17 @@ def clone_kernel(k: Kernel) -> Kernel:
     d["branches"] = []
     d["warned_once"] = set(k.warned_once)
     d["pages"] = {pfn: page(p.pfn, p.kind, p._refcount, p._mapcount, p.anon, p.dirty,
-                            p.referenced, p.allocated) for pfn, p in k.pages.items()}
+                            p.referenced, p.allocated, p.mapping)
+                  for pfn, p in k.pages.items()}
     m = k.mm
     mm = mm_struct(c, dict(m.pgtable), set(m.pud_tables), set(m.pmd_tables),
                    set(m.pte_tables), dict(m.rss_stat))
     v = k.vma
+    assert len(m.mmap) == 1 and m.mmap[0] is v, "clone_kernel forks one-VMA runs only"
     d["mm"] = mm
     d["vma"] = vm_area_struct(v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff,
-                              v.vm_ops, mm, v.anon_vma)
+                              v.vm_ops, mm, v.anon_vma, v.vm_file)
+    mm.mmap.append(d["vma"])
     return c
 
 
@@ -95,7 +100,8 @@ def kernel_key(k: Kernel) -> tuple:
         pages, frozenset(k.warned_once), fail, k.next_anon_pfn, k.tainted,
         (vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_page_prot, vma.vm_pgoff,
          int(vma.vm_ops), vma.anon_vma),
-        k.config, k.memmap, k.version, k.fault_handler,
+        k.config, k.memmap, k.version, k.fault_handler, k.pfn_mkwrite_handler,
+        k.page_mkwrite_handler,
     )
 
 

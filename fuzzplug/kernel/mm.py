@@ -7,9 +7,11 @@ v4.14.5 for what is used here):
   vm_get_page_prot (mm/mmap.c, x86's protection_map) and vma_wants_writenotify (mm/mmap.c);
 - include/linux/mm.h: pud_alloc, pmd_alloc (the page-table levels above the PTE table);
 - mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap, anon_vma_prepare;
+  mm/util.c: page_rmapping; include/linux/mm.h: struct zap_details;
 - mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
 - mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
 - include/linux/pfn_t.h: pfn_t_devmap, pfn_t_valid (which need the config and the memmap);
+- mm/mmap.c: find_vma;
 - arch/x86/mm/fault.c: the user-access entry (__do_page_fault's VMA and access checks,
   then handle_mm_fault of the version under test, then the signal for an error result).
 """
@@ -116,6 +118,25 @@ def PageAnon(p: page) -> bool:
     return p.anon
 
 
+ANON_VMA = "anon_vma"  # what page_rmapping() gives for an anonymous page: never a file's mapping
+
+
+def page_rmapping(p: page) -> object | None:
+    """page_rmapping() — mm/util.c: page->mapping without the PAGE_MAPPING_ANON bit: the
+    anon_vma of an anonymous page (one token stands for every anon_vma), else the page-cache
+    mapping (None for a page of no mapping)."""
+    return ANON_VMA if p.anon else p.mapping
+
+
+@dataclass(frozen=True, slots=True)
+class zap_details:
+    """`struct zap_details` (include/linux/mm.h): with check_mapping set (what
+    unmap_mapping_range() passes when even_cows is 0), a zap leaves alone the present
+    entries whose normal page belongs to another mapping: the private COW copies."""
+
+    check_mapping: object | None = None
+
+
 def page_count(p: page) -> int:
     return p._refcount
 
@@ -167,6 +188,23 @@ def set_page_dirty(k: Kernel, p: page) -> bool:
 def mark_page_accessed(k: Kernel, p: page) -> None:
     p.referenced = True
     k.event(EventKind.PAGE_FLAG, "mark_page_accessed", pfn=p.pfn)
+
+
+# --- page data (only runs that model data, Kernel.memory, see an effect) -------------------------
+
+def cow_user_page(k: Kernel, dst: page, src_pfn: int) -> None:
+    """cow_user_page() — mm/memory.c: the new page gets the data the user saw in the old
+    one (through its struct page, or through the user address for a pfn without one: the
+    same data)."""
+    if k.memory is not None:
+        k.memory.copy_page(dst.pfn, src_pfn)
+
+
+def clear_user_highpage(k: Kernel, dst: page) -> None:
+    """clear_user_highpage() (include/linux/highmem.h), also what
+    alloc_zeroed_user_highpage_movable() does to the page it returns."""
+    if k.memory is not None:
+        k.memory.clear_page(dst.pfn)
 
 
 # --- mm counters --------------------------------------------------------------------------------
@@ -274,6 +312,17 @@ def alloc_page_vma(k: Kernel, vma: vm_area_struct, address: int) -> page | None:
     return p
 
 
+# --- VMAs (mm/mmap.c) -----------------------------------------------------------------------------
+
+def find_vma(mm: mm_struct, addr: int) -> vm_area_struct | None:
+    """find_vma() — mm/mmap.c: the first VMA that ends above `addr` (it may start above it
+    too), or None."""
+    for vma in mm.mmap:
+        if addr < vma.vm_end:
+            return vma
+    return None
+
+
 # --- the user-access entry (arch/x86/mm/fault.c: __do_page_fault) --------------------------------
 
 SIGSEGV = "SIGSEGV"
@@ -282,14 +331,15 @@ SIGBUS = "SIGBUS"
 
 def do_user_fault(k: Kernel, address: int, flags: int,
                   handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
-    """A user access at `address` that faults: find the VMA (no VMA → SIGSEGV), check the
+    """A user access at `address` that faults: find the VMA (find_vma(); none, or one that
+    starts above the address → SIGSEGV; stack growth is not modelled), check the
     access against vm_flags (access_error(): a write needs VM_WRITE, a read needs one of
     VM_READ|VM_EXEC|VM_WRITE; else SIGSEGV), call handle_mm_fault() of the version under
     test, and turn VM_FAULT_SIGBUS/SIGSEGV into the signal (VM_FAULT_OOM into the OOM
     killer, recorded as a signal too). Returns the VM_FAULT_* result (VM_FAULT_SIGSEGV when
     the access is refused before handle_mm_fault)."""
-    vma = k.vma
-    if not (vma.vm_start <= address < vma.vm_end):
+    vma = find_vma(k.mm, address)
+    if vma is None or address < vma.vm_start:
         k.branch("do_user_fault:bad_area")
         k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="bad_area")
         return VM_FAULT_SIGSEGV

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fuzzplug.kernel.types import (
     PAGE_SHIFT,
@@ -26,6 +26,9 @@ from fuzzplug.kernel.types import (
     pte_none,
     pte_t,
 )
+
+if TYPE_CHECKING:
+    from fuzzplug.kernel.physmem import PhysMemory
 
 
 class Arch(enum.Enum):
@@ -107,7 +110,10 @@ class page:
     """`struct page`: the fields the paths touch.
 
     `_refcount` is page_count(); `_mapcount` is page_mapcount() (the C field plus one);
-    `dirty` is PG_dirty, `referenced` is what mark_page_accessed() leaves behind.
+    `dirty` is PG_dirty, `referenced` is what mark_page_accessed() leaves behind. `mapping`
+    is page->mapping of a page-cache page (a `fuzzplug.kernel.fs.address_space`), None
+    otherwise (anonymous pages are told apart by `anon`); it is not part of `state()`, which
+    the insert_pfn target compares and never sets it.
     """
 
     pfn: int
@@ -118,6 +124,7 @@ class page:
     dirty: bool = False
     referenced: bool = False
     allocated: bool = True  # an anon-pool page is allocated once alloc_page_vma hands it out
+    mapping: object | None = None
 
     def to_json(self) -> dict:
         return {"pfn": self.pfn, "kind": self.kind.value, "refcount": self._refcount,
@@ -153,6 +160,8 @@ class VmOps(enum.IntFlag):
     pfn_mkwrite behaves as v4.13's dax_pfn_mkwrite() with a DAX entry present (fs/dax.c):
     finish_mkwrite_fault(), then VM_FAULT_NOPAGE whatever it returned. page_mkwrite behaves
     as filemap_page_mkwrite(): the page is dirtied and returned locked (VM_FAULT_LOCKED).
+    A target that models the callbacks themselves sets `Kernel.pfn_mkwrite_handler` and
+    `Kernel.page_mkwrite_handler` (as it sets `Kernel.fault_handler`).
     """
 
     pfn_mkwrite = 1
@@ -161,7 +170,9 @@ class VmOps(enum.IntFlag):
 
 @dataclass(slots=True)
 class vm_area_struct:
-    """`struct vm_area_struct`: [vm_start, vm_end), vm_flags, vm_page_prot, vm_pgoff, vm_ops."""
+    """`struct vm_area_struct`: [vm_start, vm_end), vm_flags, vm_page_prot, vm_pgoff, vm_ops,
+    and vm_file: the `struct file` of a file mapping (`fuzzplug.kernel.fs.file`), None for
+    the insert_pfn target's driver mapping."""
 
     vm_start: int
     vm_end: int
@@ -171,6 +182,7 @@ class vm_area_struct:
     vm_ops: VmOps
     vm_mm: "mm_struct"
     anon_vma: bool = False  # whether anon_vma_prepare() has allocated it
+    vm_file: object | None = None
 
     def to_json(self) -> dict:
         return {"vm_start": self.vm_start, "vm_end": self.vm_end, "vm_flags": self.vm_flags,
@@ -212,7 +224,8 @@ PUD_TABLE_SHIFT = 27
 @dataclass(slots=True)
 class mm_struct:
     """`struct mm_struct`: the page table (PTEs by virtual page number), which page-table pages
-    exist, and the rss counters."""
+    exist, the rss counters, and mmap: the VMAs in address order (the kernel's VMA list;
+    `fuzzplug.kernel.mm.find_vma` walks it)."""
 
     kernel: "Kernel"
     pgtable: dict[int, pte_t] = field(default_factory=dict)
@@ -221,9 +234,13 @@ class mm_struct:
     pte_tables: set[int] = field(default_factory=set)
     rss_stat: dict[mm_counter, int] = field(
         default_factory=lambda: {c: 0 for c in mm_counter})
+    mmap: list["vm_area_struct"] = field(default_factory=list)
 
     def _check_invariants(self) -> list[str]:
         broken = [f"{c.value} = {n} < 0" for c, n in self.rss_stat.items() if n < 0]
+        for prev, vma in zip(self.mmap, self.mmap[1:]):
+            assert prev.vm_end <= vma.vm_start, "VMAs overlap or are out of order"
+        assert all(vma.vm_mm is self for vma in self.mmap), "a VMA of another mm"
         for vpn, entry in self.pgtable.items():
             assert not pte_none(entry), "a none PTE is stored as absence"
             assert (vpn >> PTE_TABLE_SHIFT) in self.pte_tables, "PTE without a PTE table"
@@ -287,7 +304,8 @@ FaultHandler = Callable[["Kernel", "object"], int]
 
 
 class Kernel:
-    """One booted kernel running one process with one VMA; everything a run records."""
+    """One booted kernel running one process (one VMA at boot, `vma`; a target may add more
+    to `mm.mmap`); everything a run records."""
 
     def __init__(self, config: Config, memmap: Memmap, *, vm_start: int, vm_end: int,
                  vm_flags: int, vm_ops: VmOps, vm_pgoff: int, vm_page_prot: pgprot_t):
@@ -306,8 +324,15 @@ class Kernel:
         self.mm = mm_struct(self)
         self.vma = vm_area_struct(vm_start, vm_end, vm_flags, vm_page_prot, vm_pgoff, vm_ops,
                                   self.mm)
+        self.mm.mmap.append(self.vma)  # the first VMA; a target may map more (mm.mmap)
         # The VMA's vm_ops->fault: pluggable, set by the target (see fuzzplug.kernel.mm).
         self.fault_handler: FaultHandler | None = None
+        # vm_ops->pfn_mkwrite and ->page_mkwrite, pluggable the same way; None keeps the
+        # mm models' stand-ins (dax_pfn_mkwrite, filemap_page_mkwrite; see VmOps).
+        self.pfn_mkwrite_handler: FaultHandler | None = None
+        self.page_mkwrite_handler: FaultHandler | None = None
+        # The data in memory, for a target that models it (dax_fault); None: pfns only.
+        self.memory: PhysMemory | None = None
 
     # --- the record ---------------------------------------------------------------------
     def event(self, kind: EventKind, function: str, **detail) -> None:

@@ -32,6 +32,8 @@ from fuzzplug.kernel.mm import (
     PageAnon,
     alloc_page_vma,
     anon_vma_prepare,
+    clear_user_highpage,
+    cow_user_page,
     dec_mm_counter_fast,
     get_page,
     highest_memmap_pfn,
@@ -46,6 +48,7 @@ from fuzzplug.kernel.mm import (
     page_add_new_anon_rmap,
     page_mapcount,
     page_remove_rmap,
+    page_rmapping,
     pfn_t_devmap,
     pfn_t_valid,
     pfn_to_page,
@@ -55,6 +58,7 @@ from fuzzplug.kernel.mm import (
     put_page,
     set_page_dirty,
     vm_fault,
+    zap_details,
 )
 from fuzzplug.kernel.state import (
     PTE_TABLE_SHIFT,
@@ -78,6 +82,7 @@ from fuzzplug.kernel.types import (
     PAGE_SIZE,
     PFN_DEV,
     PFN_MAP,
+    VM_FAULT_DONE_COW,
     VM_FAULT_ERROR,
     VM_FAULT_LOCKED,
     VM_FAULT_NOPAGE,
@@ -180,12 +185,15 @@ def print_bad_pte(vma: vm_area_struct, addr: int, pte: pte_t, pg: page | None) -
     k.tainted = True
 
 
-def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
+def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
+                  details: zap_details | None = None) -> int:
     """zap_pte_range() — mm/memory.c: clear every present PTE in [addr, end), and for
     a normal page dirty/accessed bookkeeping, the rss counter, the rmap and the reference
-    (released through the TLB gather, which ends in put_page). Swap entries are not
-    modelled (no path here makes one). The walk visits only existing PTE tables, as
-    zap_pmd_range() does, so its cost is bounded by what was mapped."""
+    (released through the TLB gather, which ends in put_page). With `details` whose
+    check_mapping is set, an entry whose normal page belongs to another mapping (a private
+    COW copy) is left in place. Swap entries are not modelled (no path here makes one). The
+    walk visits only existing PTE tables, as zap_pmd_range() does, so its cost is bounded by
+    what was mapped."""
     mm = vma.vm_mm
     k = mm.kernel
     while addr < end:
@@ -218,6 +226,14 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
                 addr += PAGE_SIZE
                 continue
             pg = vm_normal_page(vma, addr, ptent)
+            if details is not None and pg is not None:
+                # unmap_shared_mapping_pages() wants to invalidate cache without truncating:
+                # unmap shared but keep private pages.
+                if (details.check_mapping is not None
+                        and details.check_mapping is not page_rmapping(pg)):
+                    k.branch("zap_pte_range:present:other_mapping")
+                    addr += PAGE_SIZE
+                    continue
             ptent = ptep_get_and_clear_full(mm, addr, pte, 0)
             if pg is None:
                 k.branch("zap_pte_range:present:no_page")
@@ -241,10 +257,12 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int) -> int:
     return addr
 
 
-def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
+def zap_page_range_single(vma: vm_area_struct, address: int, size: int,
+                          details: zap_details | None = None) -> None:
     """zap_page_range_single() — mm/memory.c, through unmap_single_vma(): clamp the
-    range to the VMA, then zap it. Its callers pass page-aligned ranges; the model aligns
-    the range outwards (an unaligned end would never meet zap_pte_range()'s loop end)."""
+    range to the VMA, then zap it (with the caller's `details`). Its callers pass
+    page-aligned ranges; the model aligns the range outwards (an unaligned end would never
+    meet zap_pte_range()'s loop end)."""
     k = vma.vm_mm.kernel
     end = address + size
     start = max(vma.vm_start, address)
@@ -256,7 +274,7 @@ def zap_page_range_single(vma: vm_area_struct, address: int, size: int) -> None:
         k.branch("zap_page_range_single:outside")
         return
     k.branch("zap_page_range_single:zap")
-    zap_pte_range(vma, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK)
+    zap_pte_range(vma, start & PAGE_MASK, (end + PAGE_SIZE - 1) & PAGE_MASK, details)
 
 
 def __get_locked_pte(mm: mm_struct, addr: int) -> pte_ptr | None:
@@ -437,14 +455,16 @@ def vm_insert_mixed_mkwrite(vma: vm_area_struct, addr: int, pfn: pfn_t) -> int:
 
 
 def do_page_mkwrite(vmf: vm_fault) -> int:
-    """do_page_mkwrite() — mm/memory.c: call vm_ops->page_mkwrite with
-    FAULT_FLAG_WRITE|FAULT_FLAG_MKWRITE. The modelled callback always returns the page
-    locked (VM_FAULT_LOCKED), so the branch where this function locks it itself is not
-    reachable and not modelled."""
+    """do_page_mkwrite() — mm/memory.c: call vm_ops->page_mkwrite (the Kernel's
+    page_mkwrite_handler, else the filemap_page_mkwrite() stand-in) with
+    FAULT_FLAG_WRITE|FAULT_FLAG_MKWRITE. The modelled callbacks return the page locked
+    (VM_FAULT_LOCKED), VM_FAULT_NOPAGE or an error, so the branch where this function locks
+    the page itself is not reachable and not modelled."""
     k = vmf.vma.vm_mm.kernel
     old_flags = vmf.flags
     vmf.flags = FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE
-    ret = filemap_page_mkwrite(vmf)
+    page_mkwrite = k.page_mkwrite_handler or filemap_page_mkwrite
+    ret = page_mkwrite(vmf)
     vmf.flags = old_flags
     if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
         k.branch("do_page_mkwrite:error_or_nopage")
@@ -491,13 +511,18 @@ def wp_page_copy(vmf: vm_fault) -> int:
 
     if is_zero_pfn(k, pte_pfn(vmf.orig_pte)):
         k.branch("wp_page_copy:alloc_zeroed")
-        new_page = alloc_page_vma(k, vma, vmf.address)
+        new_page = alloc_page_vma(k, vma, vmf.address)  # alloc_zeroed_user_highpage_movable()
+        if new_page is None:
+            k.branch("wp_page_copy:oom:alloc")
+            return _wp_page_copy_oom(k, old_page)
+        clear_user_highpage(k, new_page)
     else:
         k.branch("wp_page_copy:alloc_copy")
-        new_page = alloc_page_vma(k, vma, vmf.address)  # then cow_user_page()
-    if new_page is None:
-        k.branch("wp_page_copy:oom:alloc")
-        return _wp_page_copy_oom(k, old_page)
+        new_page = alloc_page_vma(k, vma, vmf.address)
+        if new_page is None:
+            k.branch("wp_page_copy:oom:alloc")
+            return _wp_page_copy_oom(k, old_page)
+        cow_user_page(k, new_page, pte_pfn(vmf.orig_pte))
 
     # Re-check the pte - we dropped the lock
     vmf.pte = pte_ptr(mm, vmf.address >> PAGE_SHIFT)
@@ -560,13 +585,15 @@ def finish_mkwrite_fault(vmf: vm_fault) -> int:
 
 def wp_pfn_shared(vmf: vm_fault) -> int:
     """wp_pfn_shared() — mm/memory.c: a write to a shared PFNMAP/MIXEDMAP entry:
-    vm_ops->pfn_mkwrite (its error or VM_FAULT_NOPAGE ends the fault, else
-    finish_mkwrite_fault()), or without one wp_page_reuse() directly."""
+    vm_ops->pfn_mkwrite (the Kernel's pfn_mkwrite_handler, else the dax_pfn_mkwrite()
+    stand-in; its error or VM_FAULT_NOPAGE ends the fault, else finish_mkwrite_fault()), or
+    without one wp_page_reuse() directly."""
     vma = vmf.vma
     k = vma.vm_mm.kernel
     if vma.vm_ops & VmOps.pfn_mkwrite:
         vmf.flags |= FAULT_FLAG_MKWRITE
-        ret = dax_pfn_mkwrite(vmf)
+        pfn_mkwrite = k.pfn_mkwrite_handler or dax_pfn_mkwrite
+        ret = pfn_mkwrite(vmf)
         if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
             k.branch("wp_pfn_shared:pfn_mkwrite:done")
             return ret
@@ -643,11 +670,13 @@ def do_wp_page(vmf: vm_fault) -> int:
 def __do_fault(vmf: vm_fault) -> int:
     """__do_fault() — mm/memory.c: call vm_ops->fault. Modelled handlers install the
     PTE themselves and return VM_FAULT_NOPAGE or an error, as VM_MIXEDMAP/VM_PFNMAP drivers
-    and DAX do; handing a page back to finish_fault() is not modelled."""
+    and DAX do, or complete a COW themselves (VM_FAULT_DONE_COW, DAX); handing a page back
+    to finish_fault() is not modelled."""
     k = vmf.vma.vm_mm.kernel
     handler = k.fault_handler if k.fault_handler is not None else mixedmap_fault
     ret = handler(vmf)
-    assert ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE), "fault handlers return NOPAGE or an error"
+    assert ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_DONE_COW), \
+        "fault handlers return NOPAGE, DONE_COW or an error"
     return ret
 
 
@@ -659,7 +688,9 @@ def do_read_fault(vmf: vm_fault) -> int:
 
 def do_cow_fault(vmf: vm_fault) -> int:
     """do_cow_fault() — mm/memory.c: prepare the anon_vma and a COW page first; a
-    handler that returns VM_FAULT_NOPAGE installed its own entry, and the COW page is freed."""
+    handler that returns VM_FAULT_NOPAGE installed its own entry (or failed), and the COW
+    page is freed; one that returns VM_FAULT_DONE_COW mapped the COW page itself, whose
+    reference the new entry now holds."""
     vma = vmf.vma
     k = vma.vm_mm.kernel
     if anon_vma_prepare(k, vma):
@@ -670,8 +701,11 @@ def do_cow_fault(vmf: vm_fault) -> int:
         k.branch("do_cow_fault:oom:alloc")
         return VM_FAULT_OOM
     ret = __do_fault(vmf)
-    k.branch("do_cow_fault:uncharge_out")
-    put_page(k, vmf.cow_page)  # uncharge_out: mem_cgroup_cancel_charge(), put_page()
+    if ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE):
+        k.branch("do_cow_fault:uncharge_out")
+        put_page(k, vmf.cow_page)  # uncharge_out: mem_cgroup_cancel_charge(), put_page()
+        return ret
+    k.branch("do_cow_fault:done_cow")
     return ret
 
 

@@ -1,0 +1,457 @@
+"""A DAX file on ext4 in a booted kernel: its scene, booting it on a version model, the user's
+loads and stores, the ops of the dax_fault target, and what the oracle compares.
+
+The version models are `fuzzplug.kernel.dax_v4_13` and `dax_v4_14` (each on its mm model,
+`v4_13` / `v4_14`). This module is the same for both: it builds the scene, drives the model
+through its entry points and reads the state back.
+
+A scene (`DaxScene`): the configuration and memory map of the mm models; the file's layout
+at boot, one entry per page (None: a hole; a token: a block holding that data, written to
+the media); i_size in pages; the VMAs mapping the file (`VmaSpec`: address, length, file
+offset, shared or private, writable or not), mapped as ext4_file_mmap() and mmap_region()
+do (VM_MIXEDMAP, ext4_dax_vm_ops, a write-protected prot for shared writable mappings since
+the ops have page_mkwrite/pfn_mkwrite).
+
+The user's accesses (`user_load`, `user_store`) stand for the CPU: an access the present
+entry permits completes (data read from or written to the pfn the entry maps, in
+`Kernel.memory`); one it does not permit enters the kernel through the mm model's
+user-access entry (`fuzzplug.kernel.mm.do_user_fault`), and when that returns without an
+error the instruction re-executes. VM_FAULT_NOPAGE means exactly that: the handler did its
+work and the access is retried. The retries are bounded (`MAX_FAULTS_PER_ACCESS`): an access
+that still faults after that many faults is reported as `LIVELOCK` — in the kernel it would
+fault forever, which is a finding. The permission check is the x86 one (present, user, and
+writable for a store); for a permitted access the model also calls the fault entry, whose
+spurious-fault path sets the accessed/dirty bits as the hardware would, until the mm model's
+MMU step (being added in `fuzzplug.kernel.mm`) does this itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from types import ModuleType
+
+from fuzzplug.kernel.fs import (
+    PAGECACHE_TAG_DIRTY,
+    TAG_NAMES,
+    TaskHang,
+    block_device,
+    exceptional_entry,
+    file,
+    inode,
+    pmem_pfn_flags,
+    radix_tree_exceptional_entry,
+    super_block,
+)
+from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
+from fuzzplug.kernel.physmem import PhysMemory
+from fuzzplug.kernel.state import (
+    OBSERVABLE_KINDS,
+    Config,
+    Kernel,
+    Memmap,
+    Oops,
+    VmOps,
+    page,
+    vm_area_struct,
+)
+from fuzzplug.kernel.types import (
+    _PAGE_PRESENT,
+    _PAGE_RW,
+    _PAGE_USER,
+    FAULT_FLAG_USER,
+    FAULT_FLAG_WRITE,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    VM_FAULT_OOM,
+    VM_FAULT_SIGBUS,
+    VM_FAULT_SIGSEGV,
+    VM_MAYREAD,
+    VM_MAYWRITE,
+    VM_MIXEDMAP,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+    pte_pfn,
+    pte_t,
+)
+
+MAX_FAULTS_PER_ACCESS = 8
+DEFAULT_START = 0x100000
+
+# The DAX exceptional-entry bits, the same in v4.13 (include/linux/dax.h) and v4.14
+# (fs/dax.c): decoded by meaning, so both versions' entries read alike.
+_LOCK, _PMD, _ZERO, _EMPTY, _SECTOR_SHIFT = 1 << 2, 1 << 3, 1 << 4, 1 << 5, 6
+
+
+# --- the scene ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class VmaSpec:
+    """One mmap() of the file: [start, start + pages pages), from file page `pgoff`,
+    MAP_SHARED or MAP_PRIVATE, PROT_READ with or without PROT_WRITE (the file is open
+    O_RDWR, so VM_MAYWRITE is always set)."""
+
+    start: int = DEFAULT_START
+    pages: int = 4
+    pgoff: int = 0
+    shared: bool = True
+    writable: bool = True
+
+    def vm_flags(self) -> int:
+        flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MIXEDMAP
+        if self.writable:
+            flags |= VM_WRITE
+        if self.shared:
+            flags |= VM_SHARED
+        return flags
+
+
+@dataclass(frozen=True, slots=True)
+class DaxScene:
+    """What a run starts from (see the module docstring). `layout[i]` is file page i at boot:
+    None for a hole, else the token its block holds; `i_size` in pages (default: the
+    layout's length)."""
+
+    config: Config = Config()
+    memmap: Memmap = Memmap()
+    layout: tuple[int | None, ...] = (None, None, None, None)
+    i_size: int | None = None
+    vmas: tuple[VmaSpec, ...] = (VmaSpec(),)
+
+
+@dataclass(slots=True, eq=False)
+class DaxMachine:
+    """A booted scene: the version model, its kernel, the file's super block, inode, file."""
+
+    model: ModuleType
+    k: Kernel
+    sb: super_block
+    inode: inode
+    file: file
+
+    @property
+    def mapping(self):
+        return self.inode.i_mapping
+
+    @property
+    def memory(self) -> PhysMemory:
+        return self.k.memory
+
+
+def mmap_file(m: DaxMachine, spec: VmaSpec, vma: vm_area_struct | None = None) -> vm_area_struct:
+    """mmap() of the file (mm/mmap.c mmap_region → ext4_file_mmap): vm_ops = the version's
+    ext4_dax_vm_ops, VM_MIXEDMAP (VM_HUGEPAGE is not modelled), vma_set_page_prot() with
+    write-notify (the ops have page_mkwrite and pfn_mkwrite), linked into the mm and into the
+    file's i_mmap. `vma`: the Kernel's boot VMA, reused for the first mapping."""
+    k = m.k
+    flags = spec.vm_flags()
+    prot = vma_page_prot(flags, True)
+    start = spec.start
+    end = start + spec.pages * PAGE_SIZE
+    ops = VmOps.pfn_mkwrite | VmOps.page_mkwrite
+    if vma is None:
+        vma = vm_area_struct(start, end, flags, prot, spec.pgoff, ops, k.mm)
+        k.mm.mmap.append(vma)
+        k.mm.mmap.sort(key=lambda v: v.vm_start)
+    else:
+        vma.vm_start, vma.vm_end, vma.vm_flags = start, end, flags
+        vma.vm_page_prot, vma.vm_pgoff, vma.vm_ops = prot, spec.pgoff, ops
+    vma.vm_file = m.file
+    m.mapping.i_mmap.append(vma)
+    return vma
+
+
+def boot(model: ModuleType, scene: DaxScene) -> DaxMachine:
+    """Boot the scene on a DAX version model (`dax_v4_13` or `dax_v4_14`): the kernel with
+    its memory data, the pmem device (the memory map's device range; block 0 is the super
+    block), the file's blocks and i_size, the mappings, and the version's vm_ops callbacks
+    as the mm model's fault handlers."""
+    first = scene.vmas[0] if scene.vmas else VmaSpec()
+    k = Kernel(scene.config, scene.memmap, vm_start=first.start,
+               vm_end=first.start + first.pages * PAGE_SIZE, vm_flags=first.vm_flags(),
+               vm_ops=VmOps(0), vm_pgoff=first.pgoff, vm_page_prot=vma_page_prot(0, False))
+    k.version = model.VERSION
+    k.memory = PhysMemory(scene.memmap)
+    lo, hi = scene.memmap.device
+    bdev = block_device(k, lo, hi - lo + 1, pmem_pfn_flags(scene.config.DEVMAP))
+    sb = super_block(k, bdev, free_blocks=set(range(1, bdev.nr_blocks)))
+    ino = inode(sb)
+    m = DaxMachine(model, k, sb, ino, file(ino.i_mapping))
+    for lblk, token in enumerate(scene.layout):
+        if token is None:
+            continue
+        assert sb.free_blocks, "the scene's file does not fit on the device"
+        block = min(sb.free_blocks)
+        sb.free_blocks.discard(block)
+        ino.i_blocks[lblk] = block
+        k.memory.write_nt(bdev.base_pfn + block, token)
+    pages = len(scene.layout) if scene.i_size is None else scene.i_size
+    ino.i_size = ino.i_disksize = pages * PAGE_SIZE
+    if scene.vmas:
+        mmap_file(m, scene.vmas[0], k.vma)
+        for spec in scene.vmas[1:]:
+            mmap_file(m, spec)
+    else:
+        k.mm.mmap.clear()
+    ops = model.ext4_dax_vm_ops
+    k.fault_handler = ops.fault
+    k.pfn_mkwrite_handler = ops.pfn_mkwrite
+    k.page_mkwrite_handler = ops.page_mkwrite
+    return m
+
+
+# --- the user's accesses --------------------------------------------------------------------------
+
+class AccessStatus(enum.Enum):
+    """How a load or store ended. String values: results serialise stably."""
+
+    OK = "ok"
+    SIGBUS = "SIGBUS"
+    SIGSEGV = "SIGSEGV"
+    OOM = "OOM"
+    LIVELOCK = "livelock"  # still faulting after MAX_FAULTS_PER_ACCESS faults
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A load or store: how it ended, the value a load returned, how many faults it took."""
+
+    status: AccessStatus
+    value: int | None = None
+    faults: int = 0
+
+    def to_json(self) -> dict:
+        return {"status": self.status.value, "value": self.value, "faults": self.faults}
+
+
+def pte_at(k: Kernel, addr: int) -> pte_t:
+    return k.mm.pgtable.get(addr >> PAGE_SHIFT, pte_t(0))
+
+
+def _hw_permits(pte: pte_t, write: bool) -> bool:
+    """Whether the MMU lets a user access through the entry (x86: present, user, and
+    writable for a store)."""
+    need = _PAGE_PRESENT | _PAGE_USER | (_PAGE_RW if write else 0)
+    return (pte.val & need) == need
+
+
+def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None) -> Access:
+    """One user load or store at `addr` (see the module docstring): fault until the entry
+    permits the access (at most MAX_FAULTS_PER_ACCESS faults), then do it."""
+    k = m.k
+    flags = FAULT_FLAG_USER | (FAULT_FLAG_WRITE if write else 0)
+    handle_mm_fault = m.model.mm_model.handle_mm_fault
+    faults = 0
+    while True:
+        if _hw_permits(pte_at(k, addr), write):
+            # The access completes; the fault entry's spurious path sets accessed/dirty as
+            # the MMU does (until the mm model's MMU step does it).
+            do_user_fault(k, addr, flags, handle_mm_fault)
+            pfn = pte_pfn(pte_at(k, addr))
+            if write:
+                m.memory.store(pfn, token)
+                return Access(AccessStatus.OK, None, faults)
+            return Access(AccessStatus.OK, m.memory.load(pfn), faults)
+        if faults == MAX_FAULTS_PER_ACCESS:
+            return Access(AccessStatus.LIVELOCK, None, faults)
+        ret = do_user_fault(k, addr, flags, handle_mm_fault)
+        faults += 1
+        if ret & VM_FAULT_OOM:
+            return Access(AccessStatus.OOM, None, faults)
+        if ret & VM_FAULT_SIGBUS:
+            return Access(AccessStatus.SIGBUS, None, faults)
+        if ret & VM_FAULT_SIGSEGV:
+            return Access(AccessStatus.SIGSEGV, None, faults)
+
+
+def user_load(m: DaxMachine, addr: int) -> Access:
+    return user_access(m, addr, False)
+
+
+def user_store(m: DaxMachine, addr: int, token: int) -> Access:
+    return user_access(m, addr, True, token)
+
+
+# --- the ops --------------------------------------------------------------------------------------
+
+class Stop(enum.Enum):
+    """How a call ended when it did not return: a BUG (oops), or a hang (the only task would
+    sleep forever on a lock). Later calls on that kernel are meaningless."""
+
+    BUG = "BUG"
+    HANG = "HANG"
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """What one op returned (an int for a system call, an Access for a load or store, None
+    for fail_alloc) or how it stopped, where, and the steps it went through."""
+
+    ret: object
+    stop: Stop | None = None
+    where: str = ""
+    steps: tuple = ()
+
+    def to_json(self) -> dict:
+        ret = self.ret.to_json() if isinstance(self.ret, Access) else self.ret
+        return {"ret": ret, "stop": self.stop.value if self.stop else None, "where": self.where}
+
+
+OPS = ("load", "store", "write", "punch_hole", "truncate", "fsync", "msync", "munmap",
+       "fail_alloc")
+
+
+def run_op(m: DaxMachine, name: str, **args: int) -> OpResult:
+    """Run one op of the dax_fault target on the machine, to completion. Addresses are
+    bytes; file offsets and lengths are in pages (`page`, `pages`); tokens are ints.
+
+    - load(addr), store(addr, val): a user access (see `user_access`);
+    - write(page, pages, val): pwrite64() of `pages` pages at file page `page`, the i-th
+      page holding token val + i;
+    - punch_hole(page, pages): fallocate(FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE);
+    - truncate(pages): ftruncate() to `pages` pages;
+    - fsync(); msync(addr, len): msync(MS_SYNC) of [addr, addr + len) bytes;
+    - munmap(addr, len); fail_alloc(nth): the nth next allocation of the kernel fails.
+    """
+    model = m.model
+    steps_before = len(m.sb.current.steps)
+    try:
+        if name == "load":
+            ret = user_load(m, args["addr"])
+        elif name == "store":
+            ret = user_store(m, args["addr"], args["val"])
+        elif name == "write":
+            tokens = [args["val"] + i for i in range(args["pages"])]
+            ret = model.sys_pwrite64(m.file, tokens, args["page"] * PAGE_SIZE)
+        elif name == "punch_hole":
+            ret = model.sys_fallocate(m.file, model.FALLOC_FL_PUNCH_HOLE
+                                      | model.FALLOC_FL_KEEP_SIZE, args["page"] * PAGE_SIZE,
+                                      args["pages"] * PAGE_SIZE)
+        elif name == "truncate":
+            ret = model.sys_ftruncate(m.file, args["pages"] * PAGE_SIZE)
+        elif name == "fsync":
+            ret = model.sys_fsync(m.file)
+        elif name == "msync":
+            ret = model.sys_msync(m.k.mm, args["addr"], args["len"], model.MS_SYNC)
+        elif name == "munmap":
+            ret = model.sys_munmap(m.k.mm, args["addr"], args["len"])
+        elif name == "fail_alloc":
+            m.k.fail_nth_alloc(args["nth"])
+            ret = None
+        else:
+            raise ValueError(f"not a dax_fault op: {name}")
+    except Oops as oops:
+        return OpResult(None, Stop.BUG, oops.function,
+                        tuple(m.sb.current.steps[steps_before:]))
+    except TaskHang as hang:
+        return OpResult(None, Stop.HANG, f"{hang.function}: {hang.waits_for}",
+                        tuple(m.sb.current.steps[steps_before:]))
+    return OpResult(ret, None, "", tuple(m.sb.current.steps[steps_before:]))
+
+
+# --- what the oracle compares ---------------------------------------------------------------------
+
+def describe_entry(entry: object) -> dict:
+    """A mapping entry by meaning, the same for both versions: a page-cache page (a v4.13
+    hole page) or a DAX entry (locked, PMD, zero page, empty, sector)."""
+    if isinstance(entry, page):
+        return {"kind": "page", "pfn": entry.pfn}
+    assert isinstance(entry, exceptional_entry)
+    v = entry.val
+    if v & _EMPTY:
+        kind = "empty"
+    elif v & _ZERO:
+        kind = "zero"
+    else:
+        kind = "block"
+    out = {"kind": kind, "locked": bool(v & _LOCK), "pmd": bool(v & _PMD)}
+    if kind == "block":
+        out["sector"] = v >> _SECTOR_SHIFT
+    return out
+
+
+def file_view(m: DaxMachine) -> dict:
+    """The file as a user and the media see it: i_size (pages), and per page of the block
+    map the block, what a load of it returns now (`visible`: a dirty cache line or the
+    media) and what survives a power failure (`durable`: the media)."""
+    base = m.sb.s_bdev.base_pfn
+    pages = {}
+    for lblk, block in sorted(m.inode.i_blocks.items()):
+        pfn = base + block
+        pages[lblk] = {"block": block, "visible": m.memory.load(pfn),
+                       "durable": m.memory.durable(pfn)}
+    return {"i_size": m.inode.i_size // PAGE_SIZE, "pages": pages}
+
+
+def mapping_view(m: DaxMachine) -> dict:
+    """The page-cache mapping: every entry by meaning, its tags, the counters."""
+    mapping = m.mapping
+    return {
+        "entries": {i: describe_entry(e) for i, e in sorted(mapping.page_tree.items())},
+        "tags": {i: sorted(TAG_NAMES[t] for t in tags)
+                 for i, tags in sorted(mapping.tags.items())},
+        "nrpages": mapping.nrpages,
+        "nrexceptional": mapping.nrexceptional,
+        "wb_err": mapping.wb_err,
+    }
+
+
+def hole_pages(m: DaxMachine) -> dict:
+    """Page-cache pages allocated for holes (v4.13): those still in the mapping, and every
+    RAM page the run has used (refcount and mapcount), so a page freed or leaked shows."""
+    lo, hi = m.k.memmap.ram
+    return {p.pfn: {"refcount": p._refcount, "mapcount": p._mapcount,
+                    "in_mapping": p.mapping is m.mapping}
+            for pfn, p in sorted(m.k.pages.items()) if lo <= pfn <= hi and not p.pristine()}
+
+
+def leaks(m: DaxMachine) -> list[str]:
+    """References and locks that should not be there after an op: page-cache pages whose
+    count is not the cache's one plus one per mapping, pages no longer cached but still
+    referenced, locks still held, entries or pages still locked."""
+    out = []
+    lo, hi = m.k.memmap.ram
+    for pfn, p in sorted(m.k.pages.items()):
+        if not lo <= pfn <= hi or p.pristine():
+            continue
+        expected = p._mapcount + (1 if p.mapping is m.mapping else 0)
+        if p._refcount != expected:
+            out.append(f"page {pfn:#x}: refcount {p._refcount}, expected {expected}")
+    out += [f"lock held: {name}" for name in m.sb.current.held]
+    out += [f"entry {i} locked" for i, e in sorted(m.mapping.page_tree.items())
+            if radix_tree_exceptional_entry(e) and e.val & _LOCK]
+    out += [f"page {pfn:#x} locked" for pfn in sorted(m.sb.locked_pages)]
+    return out
+
+
+def snapshot(m: DaxMachine) -> dict:
+    """Everything the oracle may compare after an op, JSON-ready: the kernel's snapshot
+    (PTEs, struct pages, counters, page tables, taint), the file, the mapping, hole pages,
+    the memory data (RAM, media, dirty cache lines, stores to the zero page), leaks."""
+    return {
+        "kernel": m.k.snapshot(),
+        "file": file_view(m),
+        "mapping": mapping_view(m),
+        "hole_pages": hole_pages(m),
+        "memory": m.memory.to_json(),
+        "free_blocks": len(m.sb.free_blocks),
+        "vmas": [(v.vm_start, v.vm_end, v.vm_pgoff, bool(v.vm_flags & VM_SHARED))
+                 for v in m.k.mm.mmap],
+        "leaks": leaks(m),
+    }
+
+
+def observable_events(m: DaxMachine, since: int = 0) -> list[tuple[str, str]]:
+    """The WARN/BUG/bad-PTE/signal events since event index `since`, as (kind, function)."""
+    return [(e.kind.value, e.function) for e in m.k.events[since:] if e.kind in OBSERVABLE_KINDS]
+
+
+def dirty_indices(m: DaxMachine) -> list[int]:
+    """The mapping's indices tagged DIRTY (what fsync would write back)."""
+    return sorted(i for i, tags in m.mapping.tags.items() if PAGECACHE_TAG_DIRTY in tags)
+
+
+def check_invariants(m: DaxMachine) -> list[str]:
+    """The kernel's and the mapping's invariants (see their _check_invariants)."""
+    return m.k._check_invariants() + m.mapping._check_invariants()
