@@ -5,11 +5,11 @@ compared; what counts as the intended delta is the target's own declarative rule
 (for insert_pfn: `fuzzplug.targets.insert_pfn.INTENDED_RULES`).
 
 What is compared (what callers and the rest of the kernel can observe): the return value as
-the caller sees it, the WARN/BUG/bad-PTE/signal events (architecture debug checks included),
-and the state: every PTE, every struct page that the run touched, the rss counters, the
-page-table pages. Not compared: the order and number of internal helper calls and
-architecture hooks, and the WARN_ON_ONCE once-state (hidden until it hides a warning, which
-then shows as a missing WARN).
+the caller sees it, the WARN/BUG/bad-PTE/signal events (architecture debug checks included)
+and ppc64's bad-HPTE events, and the state: every PTE, every struct page that the run
+touched, the rss counters, the page-table pages, ppc64's hash page table. Not compared:
+the order and number of internal helper calls and architecture hooks, and the WARN_ON_ONCE
+once-state (hidden until it hides a warning, which then shows as a missing WARN).
 """
 
 from __future__ import annotations
@@ -90,6 +90,16 @@ def state_diff(pre: Kernel, post: Kernel) -> list[str]:
     for level, n in a["pgtables"].items():
         if b["pgtables"][level] != n:
             out.add(f"pgtable.{level}")
+    for addr in set(a["hptes"]) | set(b["hptes"]):
+        x, y = a["hptes"].get(addr, {}), b["hptes"].get(addr, {})
+        for slot in set(x) | set(y):
+            if slot not in x or slot not in y:
+                out.add("hpte.presence")
+                continue
+            if x[slot]["pfn"] != y[slot]["pfn"]:
+                out.add("hpte.pfn")
+            if x[slot]["perm"] != y[slot]["perm"]:
+                out.add("hpte.perm")
     # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
     return sorted(out)
 
@@ -137,7 +147,9 @@ INCIDENTAL_BRANCHES = frozenset({
 # Descriptors that follow from another one in the same diff (its "parent"), so that a bug
 # shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
 # sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
-# different pfn, and a COW's page bookkeeping follows its refcount.
+# different pfn, a COW's page bookkeeping follows its refcount, ppc64's hash table follows
+# its PTEs (what a PTE maps, whether it is hashed, its permission) and the HPTE slot bits in
+# a PTE follow a difference of the hash table.
 DERIVED = {
     "pte.SOFT_DIRTY": ("pte.DIRTY",),
     "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
@@ -147,6 +159,13 @@ DERIVED = {
     "page.anon": ("page.refcount",),
     "page.allocated": ("page.refcount",),
     "page.referenced": ("page.refcount",),
+    "hpte.presence": ("pte.presence", "pte.pfn", "pte.HASHPTE"),
+    "hpte.pfn": ("pte.presence", "pte.pfn"),
+    "hpte.perm": ("pte.presence", "pte.pfn", "pte.RW", "pte.DIRTY"),
+    "pte.F_SECOND": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX0": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX1": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX2": ("hpte.presence", "pte.HASHPTE"),
 }
 
 
@@ -165,7 +184,7 @@ def signature_diffs(diffs: list[str]) -> list[str]:
             and not (whole_entry and _pte_bit(d))]
 
 
-PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "signal:", "ret:", "promise:")
+PRIMARY_PREFIXES = ("bug:", "warn:", "bad_pte:", "bad_hpte:", "signal:", "ret:", "promise:")
 
 
 def primary_diffs(diffs: list[str]) -> list[str]:
