@@ -221,7 +221,7 @@ class Scene:
                    VmOps(_to_kernel(VM_OPS_BITS, vma["vm_ops"])), vma["pgoff"])
 
     def boot(self, model: ModuleType) -> Kernel:
-        prot = vma_page_prot(self.vm_flags, bool(self.vm_ops))
+        prot = vma_page_prot(self.vm_flags, bool(self.vm_ops), self.config.arch)
         k = Kernel(self.config, self.memmap, vm_start=self.vm_start, vm_end=self.vm_end,
                    vm_flags=self.vm_flags, vm_ops=self.vm_ops, vm_pgoff=self.vm_pgoff,
                    vm_page_prot=prot)
