@@ -142,6 +142,12 @@ INCIDENTAL_BRANCHES = frozenset({
     "handle_pte_fault:no_pte_table",
     "zap_pte_range:no_pte_table",
 })
+# Branch ids of the architecture layer (fuzzplug.kernel.arch): the MMU's own access and
+# ppc64's hash MMU. Which of them run follows from the configuration (which architecture,
+# whether an entry is young), not from the patched code path; left out of signatures, so
+# that one behaviour of the patch has one signature on every architecture (what the
+# architecture makes of it shows in the observables: bad_hpte...).
+INCIDENTAL_PREFIXES = ("mmu_access:", "update_mmu_cache:", "__hash_page_4K:", "pte_update:")
 
 
 # Descriptors that follow from another one in the same diff (its "parent"), so that a bug
@@ -204,14 +210,14 @@ def signature(op: str, diffs: list[str], pre_branches: list[str],
               post_branches: list[str], path_prefixes: tuple[str, ...] = ()) -> str:
     """A stable name for a divergence: the op, its primary differing observables, and a
     short hash of the branch ids that only the post-patch side took in that op — the code
-    the patch made run (incidental branch ids left out). What the pre-patch side did
-    instead depends on the configuration and is in the record, not in the name. One bug
-    reached by different inputs gets one signature; different observables or different
-    patched code paths get different ones. `path_prefixes` names branch ids a target wants
+    the patch made run (incidental and architecture-layer branch ids left out). What the
+    pre-patch side did instead depends on the configuration and is in the record, not in
+    the name. One bug reached by different inputs gets one signature; different
+    observables or different patched code paths get different ones. `path_prefixes` names branch ids a target wants
     in the hash even when both sides took them (the patched function's own choice of path,
     so that a divergence on one path does not hide behind one on another)."""
-    a = set(pre_branches) - INCIDENTAL_BRANCHES
-    b = set(post_branches) - INCIDENTAL_BRANCHES
+    a = {x for x in pre_branches if not x.startswith(INCIDENTAL_PREFIXES)} - INCIDENTAL_BRANCHES
+    b = {x for x in post_branches if not x.startswith(INCIDENTAL_PREFIXES)} - INCIDENTAL_BRANCHES
     post_only = sorted((b - a) | {x for x in b if x.startswith(path_prefixes)})
     digest = hashlib.sha1("|".join(post_only).encode()).hexdigest()[:8]
     return f"{op}/{'+'.join(primary_diffs(diffs))}/{digest}"
