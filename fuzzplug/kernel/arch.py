@@ -473,7 +473,11 @@ class PPC64Hash(PPC64):
 
     def update_mmu_cache(self, k, vma, addr, ptep):
         """update_mmu_cache() (arch/powerpc/mm/mem.c): only for a young entry, and only from
-        a data (0x300) or instruction (0x400) fault: hash_preload()."""
+        a data (0x300) or instruction (0x400) fault: hash_preload(). Whether the current
+        task is in a fault is `Kernel.trap`: the op language's insert calls stand for a
+        driver's fault handler (DAX's, or the VMA's vm_ops->fault), so they run with 0x300
+        and preload, as DAX's inserts do on a real kernel; an insert from a system call
+        (a driver's mmap()) would not, and is what a test sets trap to 0xc00 for."""
         _hook(k, "update_mmu_cache", addr, ptep[0], ptep[0])
         # We only want HPTEs for linux PTEs that have _PAGE_ACCESSED set
         if not pte_young(ptep[0]):
