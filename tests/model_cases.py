@@ -163,10 +163,14 @@ def forced_write(k: Kernel, model: ModuleType, addr: int) -> object:
 
 def zap(k: Kernel, model: ModuleType, addr: int, length: int = PAGE_SIZE) -> None:
     """Unmap [addr, addr+length) (zap_page_range_single(), as MADV_DONTNEED or
-    unmap_mapping_range() do)."""
+    unmap_mapping_range() do); a BUG ends the call with "BUG"."""
     _begin(k, "zap", addr=addr)
-    model.zap_page_range_single(k.vma, addr, length)
-    _end(k, "zap", None)
+    try:
+        model.zap_page_range_single(k.vma, addr, length)
+        ret = None
+    except Oops:
+        ret = "BUG"
+    _end(k, "zap", ret)
 
 
 @dataclass(frozen=True)
@@ -352,8 +356,9 @@ def pfn_insert_of_mmio_with_pat(model):
 
 @case()
 def pfn_insert_of_mmio_on_ppc64(model):
-    """The same on ppc64: track_pfn_insert() is a no-op there."""
-    k = boot(model, SHARED_RW_PFNMAP, PAT=1, arch="ppc64")
+    """The same on ppc64 (the radix MMU, whose update_mmu_cache() does nothing):
+    track_pfn_insert() is a no-op there."""
+    k = boot(model, SHARED_RW_PFNMAP, PAT=1, arch="ppc64_radix")
     call(k, model, "vm_insert_pfn", A0, MMIO)
     return k
 
@@ -558,13 +563,29 @@ def zap_of_an_empty_vma(model):
 @case()
 def dirty_file_page_zap(model):
     """Without pte_special, in a shared writable VM_MIXEDMAP with no mkwrite callbacks (so
-    the prot is writable): insert_page() of a RAM page, a user write that marks the
-    writable entry dirty, a second identical write, then the zap."""
+    the prot is writable): insert_page() of a RAM page, a user write (the x86 MMU marks the
+    writable entry dirty, no fault), a second identical write, then the zap."""
     k = boot(model, SHARED_RW_MIXED, vm_ops="0", HAVE_PTE_SPECIAL=0)
     call(k, model, "vm_insert_mixed", A0, RAM_PFN)
     user_fault(k, model, A0, write=True)
     user_fault(k, model, A0, write=True)
     zap(k, model, A0)
+    return k
+
+
+@case()
+def writes_to_a_kernel_only_writable_entry(model):
+    """vm_insert_pfn_prot() of MMIO with a writable prot without _PAGE_USER (a driver bug
+    the C does not check) into a shared writable VM_PFNMAP; then two user stores. Each
+    faults with PF_PROT|PF_WRITE|PF_USER and access_error() lets it through (VM_WRITE):
+    the first marks the entry dirty, the second finds nothing to change."""
+    from fuzzplug.kernel.types import _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW
+
+    k = boot(model, SHARED_RW_PFNMAP)
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO,
+         pgprot_t(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED))
+    user_fault(k, model, A0, write=True)
+    user_fault(k, model, A0, write=True)
     return k
 
 
@@ -743,15 +764,21 @@ def read_fault_failing_pte_alloc(model):
 
 @case()
 def cow_fault_failing_anon_vma(model):
-    """A user write to a none PTE of a private mapping; the third allocation (the anon_vma)
-    fails."""
+    """A user write to a none PTE of a private mapping; the third allocation (the
+    anon_vma_chain, the first of anon_vma_prepare()'s two) fails."""
     return _failing_fault(model, PRIVATE_RW_MIXED, 3, True)
 
 
 @case()
-def cow_fault_failing_cow_page(model):
-    """...the fourth allocation (the COW page) fails."""
+def cow_fault_failing_the_anon_vma_itself(model):
+    """...the fourth allocation (anon_vma_alloc(), after the anon_vma_chain) fails."""
     return _failing_fault(model, PRIVATE_RW_MIXED, 4, True)
+
+
+@case()
+def cow_fault_failing_cow_page(model):
+    """...the fifth allocation (the COW page) fails."""
+    return _failing_fault(model, PRIVATE_RW_MIXED, 5, True)
 
 
 @case()
@@ -929,14 +956,20 @@ def _cow_of_a_file_page(model, nth=0):
 @case()
 def cow_of_a_file_page_failing_anon_vma(model):
     """Without pte_special, a private VM_MIXEDMAP: insert_page() of a RAM page, then a user
-    write whose first allocation (the anon_vma) fails."""
+    write whose first allocation (the anon_vma_chain) fails."""
     return _cow_of_a_file_page(model, 1)
 
 
 @case()
-def cow_of_a_file_page_failing_the_copy(model):
-    """...whose second allocation (the new page) fails."""
+def cow_of_a_file_page_failing_the_anon_vma_itself(model):
+    """...whose second allocation (the anon_vma) fails: the chain allocated first is freed."""
     return _cow_of_a_file_page(model, 2)
+
+
+@case()
+def cow_of_a_file_page_failing_the_copy(model):
+    """...whose third allocation (the new page) fails."""
+    return _cow_of_a_file_page(model, 3)
 
 
 @case()
@@ -1044,6 +1077,274 @@ def mkwrite_insert_outside_the_vma(model):
     """vm_insert_mixed_mkwrite() at vm_end."""
     k = boot(model, SHARED_RW_MIXED)
     call(k, model, "vm_insert_mixed_mkwrite", END, MMIO_PFN)
+    return k
+
+
+# --- the MMU's own access ---
+
+def _mmu_serves(model, arch):
+    """vm_insert_pfn_prot() of MMIO with a user-writable prot that is neither young nor
+    dirty (PRESENT|USER|RW) into a shared writable VM_PFNMAP, then a user load, a user store
+    and another load: every access is one the entry permits."""
+    from fuzzplug.kernel.types import _PAGE_PRESENT, _PAGE_RW, _PAGE_USER
+
+    k = boot(model, SHARED_RW_PFNMAP, arch=arch)
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO, pgprot_t(_PAGE_PRESENT | _PAGE_USER | _PAGE_RW))
+    user_fault(k, model, A0)
+    user_fault(k, model, A0, write=True)
+    user_fault(k, model, A0)
+    return k
+
+
+@case()
+def mmu_serves_a_load_and_a_store_on_x86(model):
+    """x86-64: the page walker sets A, then D; no fault handler runs."""
+    return _mmu_serves(model, "x86_64")
+
+
+@case()
+def mmu_serves_a_load_and_a_store_on_arm64(model):
+    """arm64 (HW AFDBM): the hardware sets AF, then DBM clears PTE_RDONLY on the store."""
+    return _mmu_serves(model, "arm64")
+
+
+@case()
+def mmu_serves_a_load_and_a_store_on_ppc64_radix(model):
+    """ppc64 radix: the MMU sets R, then C."""
+    return _mmu_serves(model, "ppc64_radix")
+
+
+@case()
+def mmu_serves_a_load_and_a_store_on_ppc64_hash(model):
+    """ppc64 hash: the insert's entry is not young, so update_mmu_cache() hashes nothing;
+    the load misses the hash table and __hash_page() inserts a read-only HPTE; the store
+    hits it, is refused, and __hash_page() marks the entry dirty and makes the HPTE
+    writable; the second load hits the HPTE."""
+    return _mmu_serves(model, "ppc64")
+
+
+def _read_then_write_fault(model, arch):
+    """Shared writable VM_MIXEDMAP over device memory with pfn_mkwrite (write-protected
+    prot): a user load of a none PTE (the fault handler maps the pfn read-only), then a
+    user store to it (the write-protect fault)."""
+    k = boot(model, SHARED_RW_MIXED, arch=arch)
+    user_fault(k, model, A0)
+    user_fault(k, model, A0, write=True)
+    return k
+
+
+@case()
+def read_then_write_fault_on_arm64(model):
+    """arm64: a translation fault, then a permission fault (PTE_RDONLY without PTE_WRITE)."""
+    return _read_then_write_fault(model, "arm64")
+
+
+@case()
+def read_then_write_fault_on_ppc64_radix(model):
+    """ppc64 radix: no translation, then a protection fault."""
+    return _read_then_write_fault(model, "ppc64_radix")
+
+
+@case()
+def read_then_write_fault_on_ppc64_hash(model):
+    """ppc64 hash: the load finds no HPTE and no linux PTE (do_page_fault); the fault
+    handler's insert preloads a read-only HPTE; the store is refused by it and by the
+    read-only linux PTE (do_page_fault again); wp_page_reuse()'s ptep_set_access_flags()
+    keeps the hash bits and its update_mmu_cache() makes the HPTE writable."""
+    return _read_then_write_fault(model, "ppc64")
+
+
+@case()
+def read_of_an_exec_only_vma_on_arm64(model):
+    """arm64: a user load of a VMA with only VM_EXEC: __do_page_fault() wants VM_READ or
+    VM_WRITE for a load: SIGSEGV."""
+    k = boot(model, "VM_EXEC|VM_SHARED|VM_MIXEDMAP", arch="arm64")
+    user_fault(k, model, A0)
+    return k
+
+
+@case()
+def read_of_an_exec_only_vma_on_x86(model):
+    """x86-64: the same load is let through (VM_EXEC counts for a read) and the fault
+    handler maps the pfn with PAGE_READONLY_EXEC."""
+    k = boot(model, "VM_EXEC|VM_SHARED|VM_MIXEDMAP")
+    user_fault(k, model, A0)
+    return k
+
+
+@case()
+def read_of_a_kernel_only_entry(model):
+    """vm_insert_pfn_prot() of MMIO with a prot without _PAGE_USER, then a user load: the
+    x86 MMU faults with PF_PROT, and access_error() refuses a read with PF_PROT."""
+    from fuzzplug.kernel.types import _PAGE_ACCESSED, _PAGE_PRESENT
+
+    k = boot(model, SHARED_RW_PFNMAP)
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO, pgprot_t(_PAGE_PRESENT | _PAGE_ACCESSED))
+    user_fault(k, model, A0)
+    return k
+
+
+# --- ppc64's hash MMU ---
+
+@case()
+def insert_from_a_system_call_on_ppc64_hash(model):
+    """ppc64 hash: vm_insert_mixed() called from a system call (TRAP 0xc00, as a driver's
+    mmap() would: Kernel.trap), so update_mmu_cache() does not preload; the user load that
+    follows hashes the entry in."""
+    k = boot(model, SHARED_RW_MIXED, arch="ppc64")
+    k.trap = 0xC00
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    k.trap = 0x300
+    user_fault(k, model, A0)
+    return k
+
+
+@case()
+def kernel_only_insert_on_ppc64_hash(model):
+    """ppc64 hash: vm_insert_pfn_prot() of MMIO with a young prot without _PAGE_USER
+    (_PAGE_PRIVILEGED): hash_preload()'s __hash_page_4K() refuses it (check_pte_access()
+    wants the privilege to match), so no HPTE."""
+    from fuzzplug.kernel.types import _PAGE_ACCESSED, _PAGE_PRESENT
+
+    k = boot(model, SHARED_RW_PFNMAP, arch="ppc64")
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO, pgprot_t(_PAGE_PRESENT | _PAGE_ACCESSED))
+    return k
+
+
+@case()
+def insert_then_zap_on_ppc64_hash(model):
+    """ppc64 hash: vm_insert_mixed() (the preload hashes it in), then the zap: pte_update()
+    sees H_PAGE_HASHPTE and flushes the HPTE."""
+    k = boot(model, SHARED_RW_MIXED, arch="ppc64")
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    zap(k, model, A0)
+    return k
+
+
+def orphan_hpte(k: Kernel, model: ModuleType, addr: int) -> None:
+    """Hand-made: what b2770da64254's insert_pfn() does to a present, hashed entry on ppc64
+    hash: set_pte_at() of the same entry (set_pte_filter() strips the hash bits, the HPTE
+    stays), then update_mmu_cache() (the preload hashes a new one in)."""
+    from fuzzplug.kernel.arch import update_mmu_cache
+
+    entry = pte_at(k, addr)
+    ptep = model.get_locked_pte(k.mm, addr)
+    set_pte_at(k.mm, addr, ptep, entry)
+    update_mmu_cache(k.vma, addr, ptep)
+
+
+@case()
+def load_through_a_stale_hpte_after_the_zap(model):
+    """ppc64 hash, hand-made (orphan_hpte): a hashed entry whose first HPTE was orphaned;
+    the zap flushes only the tracked HPTE; a user load at the unmapped address then hits
+    the stale one and reads the pfn no PTE maps any more."""
+    k = boot(model, SHARED_RW_MIXED, arch="ppc64")
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    orphan_hpte(k, model, A0)
+    zap(k, model, A0)
+    user_fault(k, model, A0)
+    return k
+
+
+@case()
+def hash_group_full_of_stale_hptes(model):
+    """ppc64 hash, hand-made: eight rounds of orphan_hpte fill the page's group with HPTEs
+    (one tracked); the ninth orphans that one too, and its preload finds the group full:
+    hpte_remove() evicts an entry before the insert."""
+    k = boot(model, SHARED_RW_MIXED, arch="ppc64")
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    for _ in range(7):
+        orphan_hpte(k, model, A0)
+    _begin(k, "orphan_hpte", addr=A0)
+    orphan_hpte(k, model, A0)
+    _end(k, "orphan_hpte", None)
+    return k
+
+
+# --- non-present entries decoded as swap entries ---
+
+def _hand_made_swap_entry(model, bits: int, pfn: int, **config):
+    k = boot(model, SHARED_RW_MIXED, **config)
+    install_pte(k, model, A0, pte_t(pfn << PAGE_SHIFT | bits))
+    user_fault(k, model, A0)
+    zap(k, model, A0)
+    return k
+
+
+@case()
+def fault_and_zap_of_a_hwpoison_swap_entry(model):
+    """Hand-made on x86-64: a non-present entry with SPECIAL (bit 9), SOFT_DIRTY (bit 11)
+    and a pfn whose two low bits are set (bits 12-13): swap type 1 + 4 + 24 = 29 =
+    SWP_HWPOISON (what v4.14's mkwrite reuse of an insert-made non-present entry makes).
+    A user load, then the zap."""
+    from fuzzplug.kernel.types import _PAGE_SOFT_DIRTY, _PAGE_SPECIAL, _PAGE_USER
+
+    return _hand_made_swap_entry(model, _PAGE_USER | _PAGE_SPECIAL | _PAGE_SOFT_DIRTY,
+                                 MMIO + 3)
+
+
+@case()
+def fault_and_zap_of_a_migration_swap_entry(model):
+    """Hand-made on x86-64: bits 9, 10 and 11 and a pfn with both low bits set: swap type
+    31 = SWP_MIGRATION_WRITE (no modelled path makes it: bit 10 is unused on x86). A user
+    load, then the zap."""
+    from fuzzplug.kernel.types import (
+        _PAGE_ARM64_RDONLY,
+        _PAGE_SOFT_DIRTY,
+        _PAGE_SPECIAL,
+        _PAGE_USER,
+    )
+
+    return _hand_made_swap_entry(
+        model, _PAGE_USER | _PAGE_SPECIAL | _PAGE_ARM64_RDONLY | _PAGE_SOFT_DIRTY, MMIO + 3)
+
+
+@case()
+def fault_and_zap_of_an_entry_with_no_swap_type(model):
+    """Hand-made on arm64: a non-present entry with PTE_USER and PTE_RDONLY (and the
+    MT_NORMAL AttrIndx every user prot carries): swap type 4 + 16 + 32 = 52, above every
+    type: a non_swap_entry that is neither migration nor hwpoison. A user load, then the
+    zap."""
+    from fuzzplug.kernel.types import _PAGE_ARM64_RDONLY, _PAGE_USER
+
+    return _hand_made_swap_entry(model, _PAGE_USER | _PAGE_ARM64_RDONLY, MMIO, arch="arm64")
+
+
+@case("v4.14")
+def mkwrite_reuse_of_a_non_present_entry_makes_a_hwpoison_entry(model):
+    """vm_insert_pfn_prot() of MMIO+3 with a prot without _PAGE_PRESENT (swap type 1 + 24 =
+    25), then vm_insert_mixed_mkwrite() of the same pfn: the reuse path's pte_mkdirty() adds
+    SOFT_DIRTY (type 29, SWP_HWPOISON); then a user load and the zap."""
+    from fuzzplug.kernel.types import _PAGE_USER
+
+    k = boot(model, SHARED_RW_MIXED)
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO + 3, pgprot_t(_PAGE_USER))
+    call(k, model, "vm_insert_mixed_mkwrite", A0, pfn_of(MMIO + 3, PFN_DEV))
+    user_fault(k, model, A0)
+    zap(k, model, A0)
+    return k
+
+
+# --- the smaller discrepancies ---
+
+@case()
+def zap_of_a_normal_entry_in_a_memmap_hole(model):
+    """Hand-made: a non-special entry for an MMIO pfn (below highest_memmap_pfn, no struct
+    page) in a VM_MIXEDMAP with pte_special; then the zap."""
+    k = boot(model, SHARED_RW_MIXED)
+    install_pte(k, model, A0, pfn_pte(MMIO, k.vma.vm_page_prot))
+    zap(k, model, A0)
+    return k
+
+
+@case()
+def write_fault_on_a_device_page_with_page_mkwrite(model):
+    """A config no real kernel has (devmap without pte_special), with page_mkwrite:
+    vm_insert_mixed() of ZONE_DEVICE memory (unrefcounted), then a user store; do_wp_page()
+    sees a normal page, and filemap_page_mkwrite() finds it is no page of the file."""
+    k = boot(model, SHARED_RW_MIXED, vm_ops="page_mkwrite", HAVE_PTE_SPECIAL=0, DEVMAP=1)
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    user_fault(k, model, A0, write=True)
     return k
 
 

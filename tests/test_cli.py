@@ -47,7 +47,7 @@ def test_replay_prints_the_verdict_signature_and_both_sides(capsys):
     """The human form names the verdict and signature and shows v4.13 beside v4.14."""
     assert main(["replay", "insert_pfn", str(PPC64)]) == 0
     out = capsys.readouterr().out
-    assert "divergent  vm_insert_mixed_mkwrite/warn:set_pte_at" in out
+    assert "divergent  vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K" in out
     assert "<== first difference" in out
     assert "v4.13:" in out and "v4.14:" in out
 

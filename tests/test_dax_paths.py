@@ -388,10 +388,11 @@ def test_a_store_to_a_hole_on_a_full_filesystem_is_sigbus(model):
 @covers("both", "pte_alloc_one_map:oom", "dax_iomap_pte_fault:cow:finish_fault_failed")
 @BOTH
 def test_a_cow_fault_whose_page_table_allocation_fails_is_oom_and_frees_the_cow_page(model):
-    """Allocations of a first COW fault: PUD, PMD, anon_vma, the COW page, the tree preload,
-    then finish_fault's PTE table, made to fail: VM_FAULT_OOM, the COW page is freed."""
+    """Allocations of a first COW fault: PUD, PMD, anon_vma_prepare()'s two (the
+    anon_vma_chain, then the anon_vma), the COW page, the tree preload, then finish_fault's
+    PTE table, made to fail: VM_FAULT_OOM, the COW page is freed."""
     m = machine(model, vmas=(PRIVATE,))
-    run(m, "fail_alloc", nth=6)
+    run(m, "fail_alloc", nth=7)
     res, br = branches_of(m, "store", addr=A(1), val=5)
     assert res.ret.status is AccessStatus.OOM
     assert took(br, "pte_alloc_one_map:oom", "dax_iomap_pte_fault:cow:finish_fault_failed",

@@ -55,7 +55,7 @@ def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppress
     with pytest.raises(Divergence) as info:
         unsuppressed.test_one_input(_bytes(PPC64_WARN))
     message = str(info.value)
-    assert "signature: vm_insert_mixed_mkwrite/warn:set_pte_at" in message
+    assert "signature: vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K" in message
     assert "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80" in message
     assert "v4.13:" in message and "v4.14:" in message
 
@@ -65,7 +65,7 @@ def test_the_raising_frame_is_named_after_the_signature_family(unsuppressed):
     with pytest.raises(Divergence) as info:
         unsuppressed.test_one_input(_bytes(PPC64_WARN))
     top = traceback.extract_tb(info.value.__traceback__)[-1]
-    assert top.name == "divergent__vm_insert_mixed_mkwrite__warn"
+    assert top.name == "divergent__vm_insert_mixed_mkwrite__bad_hpte"
 
 
 def test_different_families_raise_from_different_frames():
@@ -114,7 +114,7 @@ def test_the_harness_crashes_on_an_unsuppressed_divergent_input(tmp_path):
     proc = _run([sys.executable, str(HARNESS), str(crash)], {"FUZZPLUG_NO_KNOWN": "1"})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr  # atheris prints the Python traceback on stdout
-    assert "divergent__vm_insert_mixed_mkwrite__warn" in output
+    assert "divergent__vm_insert_mixed_mkwrite__bad_hpte" in output
     assert "Divergence: fuzzplug: divergent verdict" in output
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import pytest
 
 import model_cases as mc
-from fuzzplug.kernel import v4_13, v4_14
-from fuzzplug.kernel.state import EventKind, Kernel
+from fuzzplug.kernel import arch, v4_13, v4_14
+from fuzzplug.kernel.state import EventKind, Kernel, hpte
 from fuzzplug.kernel.types import (
     mm_counter,
     _PAGE_ACCESSED,
@@ -34,10 +34,13 @@ from fuzzplug.kernel.types import (
     _PAGE_USER,
     EBUSY,
     EFAULT,
+    H_PAGE_F_GIX_SHIFT,
+    H_PAGE_HASHPTE,
     EINVAL,
     ENOMEM,
     PAGE_SHIFT,
     VM_FAULT_DONE_COW,
+    VM_FAULT_HWPOISON,
     VM_FAULT_NOPAGE,
     VM_FAULT_OOM,
     VM_FAULT_SIGBUS,
@@ -63,6 +66,9 @@ RAM, DEV, MMIO, ZERO, ANON, BEYOND = mc.RAM, mc.DEV, mc.MMIO, mc.ZERO, mc.ANON, 
 RO = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX
 RW = RO | _PAGE_RW
 DIRTY = _PAGE_DIRTY | _PAGE_SOFT_DIRTY  # pte_mkdirty()
+KERNEL_RW = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED  # writable, not user-accessible
+HASHED_AT_0 = H_PAGE_HASHPTE  # ppc64 hash: the entry's HPTE is in slot 0 of its group
+HASHED_AT_1 = H_PAGE_HASHPTE | 1 << H_PAGE_F_GIX_SHIFT
 
 COVERED: dict[str, str] = {}
 
@@ -92,7 +98,8 @@ def details(events, kind: EventKind) -> list[tuple[str, dict]]:
 
 
 def observable(events) -> list[tuple[str, str]]:
-    kinds = {EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL}
+    kinds = {EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL,
+             EventKind.BAD_HPTE}
     return [(e.kind.value, e.function) for e in events if e.kind in kinds]
 
 
@@ -294,17 +301,24 @@ def test_an_mkwrite_insert_over_a_present_pte_of_the_same_pfn_makes_it_dirty_and
 
 
 @POST
-def test_an_mkwrite_reuse_on_ppc64_with_debug_vm_warns_in_set_pte_at(model):
+def test_an_mkwrite_reuse_on_ppc64_hash_warns_in_set_pte_at_and_leaves_its_hpte_behind(model):
     """ppc64's set_pte_at() VM_WARN_ONs on a present entry (arch/powerpc/mm/pgtable.c), and
-    the reuse path stores over one; the entry is still written."""
+    the reuse path stores over one; set_pte_filter() strips the hash bits, so the HPTE the
+    first insert's update_mmu_cache() hashed in stays, untracked, and this insert's
+    update_mmu_cache() hashes a second one in beside it."""
     k = mc.mkwrite_over_a_read_only_insert_on_ppc64_with_debug_vm(model)
     c = mc.last_call(k)
+    vpn = A0 >> PAGE_SHIFT
     assert c.ret == 0
     assert details(c.events, EventKind.WARN) == [
         ("set_pte_at", {"condition": "pte_present(*ptep) && !pte_protnone(*ptep)",
                         "printed": True})]
     assert trace(c.events)[0] == ("warn", "set_pte_at")
-    assert mc.pte_at(k, A0) == entry(MMIO, RO | _PAGE_SPECIAL | DIRTY | _PAGE_RW)
+    assert [(f, d["condition"]) for f, d in details(c.events, EventKind.BAD_HPTE)] == [
+        ("set_pte_at", arch.STALE_HPTE), ("__hash_page_4K", arch.TWO_HPTES)]
+    assert mc.pte_at(k, A0) == entry(MMIO, RO | _PAGE_SPECIAL | DIRTY | _PAGE_RW | HASHED_AT_1)
+    assert k.htab == {(vpn, 0): hpte(MMIO, rw=False), (vpn, 1): hpte(MMIO, rw=True)}
+    assert k.untracked_hptes() == [(vpn, 0)]
     assert k.tainted
 
 
@@ -826,13 +840,15 @@ def test_a_zap_that_drives_a_mapcount_negative_prints_a_bad_pte(model):
 
 
 @covers("zap_pte_range:not_present")
+@covers("zap_pte_range:not_present:swap_entry")
 @BOTH
 def test_a_zap_of_a_non_present_non_none_pte_prints_a_bad_pte_and_clears_it(model):
-    """The entry decodes as a swap entry of a type with no swap file: free_swap_and_cache()
-    fails (swap_info_get: bad file), print_bad_pte(..., NULL), the entry is cleared."""
+    """The entry decodes as a swap entry (x86-64: type 1, SPECIAL) with no swap file:
+    MM_SWAPENTS--, free_swap_and_cache() fails (swap_info_get: bad file),
+    print_bad_pte(..., NULL), the entry is cleared."""
     k = mc.pfn_insert_with_a_non_present_prot_then_fault_and_zap(model)
     c = mc.last_call(k)
-    assert "zap_pte_range:not_present" in c.branches
+    assert in_a_row(c.branches, "zap_pte_range:not_present", "zap_pte_range:not_present:swap_entry")
     assert details(c.events, EventKind.BAD_PTE) == [
         ("print_bad_pte", {"addr": A0, "pte": entry(MMIO, _PAGE_USER | _PAGE_SPECIAL).val,
                            "pfn": None})]
@@ -870,20 +886,22 @@ def test_a_user_access_outside_the_vma_gets_sigsegv_bad_area(model):
     c = mc.calls(k)[0]
     assert c.ret == VM_FAULT_SIGSEGV
     assert details(c.events, EventKind.SIGNAL) == [
-        ("__do_page_fault", {"signal": "SIGSEGV", "reason": "bad_area"})]
-    assert c.branches == ("do_user_fault:bad_area",)
+        ("__do_page_fault", {"signal": "SIGSEGV", "reason": "bad_area",
+                             "where": "__do_page_fault"})]
+    assert c.branches == ("mmu_access:x86_64:not_present", "do_user_fault:bad_area")
 
 
 @covers("do_user_fault:access_error")
 @BOTH
 def test_a_user_write_to_a_vma_without_vm_write_gets_sigsegv_access_error(model):
-    """access_error(): a write needs VM_WRITE."""
+    """access_error(): a write needs VM_WRITE (error code PF_WRITE|PF_USER: not present)."""
     k = mc.faults_refused_by_the_access_checks(model)
     c = mc.calls(k)[1]
     assert c.ret == VM_FAULT_SIGSEGV
     assert details(c.events, EventKind.SIGNAL) == [
-        ("__do_page_fault", {"signal": "SIGSEGV", "reason": "access_error"})]
-    assert c.branches == ("do_user_fault:access_error",)
+        ("__do_page_fault", {"signal": "SIGSEGV", "reason": "access_error",
+                             "where": "__do_page_fault", "error_code": 6})]
+    assert c.branches == ("mmu_access:x86_64:not_present", "do_user_fault:access_error")
 
 
 @BOTH
@@ -892,7 +910,7 @@ def test_a_user_read_of_a_vma_without_read_write_or_exec_gets_sigsegv_access_err
     k = mc.read_fault_on_a_vma_without_access_rights(model)
     c = mc.last_call(k)
     assert c.ret == VM_FAULT_SIGSEGV
-    assert c.branches == ("do_user_fault:access_error",)
+    assert c.branches == ("mmu_access:x86_64:not_present", "do_user_fault:access_error")
 
 
 @covers("do_user_fault:handle_mm_fault")
@@ -902,7 +920,7 @@ def test_a_permitted_user_read_reaches_handle_mm_fault_and_raises_no_signal(mode
     k = mc.read_faults(model)
     c = mc.calls(k)[0]
     assert c.ret == VM_FAULT_NOPAGE
-    assert c.branches[0] == "do_user_fault:handle_mm_fault"
+    assert c.branches[:2] == ("mmu_access:x86_64:not_present", "do_user_fault:handle_mm_fault")
     assert observable(c.events) == []
 
 
@@ -962,19 +980,23 @@ def test_a_write_to_a_present_read_only_pte_goes_to_do_wp_page(model):
     """FAULT_FLAG_WRITE && !pte_write → do_wp_page()."""
     k = mc.dax_write_fault(model)
     c = mc.last_call(k)
-    assert c.branches[:2] == ("do_user_fault:handle_mm_fault", "handle_pte_fault:write:wp")
+    assert c.branches[:3] == ("mmu_access:x86_64:protection", "do_user_fault:handle_mm_fault",
+                              "handle_pte_fault:write:wp")
 
 
 @covers("handle_pte_fault:access_flags_changed")
 @BOTH
-def test_a_write_to_a_writable_clean_pte_dirties_it_through_ptep_set_access_flags(model):
-    """entry = pte_mkyoung(pte_mkdirty(orig)); x86 stores it (changed and dirty) and
-    update_mmu_cache() follows; the fault returns 0."""
-    k = mc.dirty_file_page_zap(model)
+def test_a_write_fault_on_a_writable_clean_pte_dirties_it_through_ptep_set_access_flags(model):
+    """The entry is writable but not user-accessible, so the store faults (PF_PROT) and
+    access_error() lets it through: entry = pte_mkyoung(pte_mkdirty(orig)); x86 stores it
+    (changed and dirty) and update_mmu_cache() follows; the fault returns 0."""
+    k = mc.writes_to_a_kernel_only_writable_entry(model)
     c = mc.calls(k)[1]
-    old, new = entry(RAM, RW), entry(RAM, RW | DIRTY)
+    old = entry(MMIO, KERNEL_RW | _PAGE_SPECIAL)
+    new = entry(MMIO, KERNEL_RW | _PAGE_SPECIAL | DIRTY)
     assert c.ret == 0
-    assert c.branches == ("do_user_fault:handle_mm_fault", "handle_pte_fault:access_flags_changed")
+    assert c.branches == ("mmu_access:x86_64:protection", "do_user_fault:handle_mm_fault",
+                          "handle_pte_fault:access_flags_changed")
     assert details(c.events, EventKind.ARCH) == [
         ("ptep_set_access_flags", {"addr": A0, "old": old.val, "new": new.val, "changed": 1}),
         ("update_mmu_cache", {"addr": A0, "old": new.val, "new": new.val})]
@@ -983,14 +1005,17 @@ def test_a_write_to_a_writable_clean_pte_dirties_it_through_ptep_set_access_flag
 @covers("handle_pte_fault:spurious")
 @BOTH
 def test_a_write_to_a_young_dirty_writable_pte_is_spurious_and_flushes_the_tlb_entry(model):
-    """ptep_set_access_flags() sees no change: flush_tlb_fix_spurious_fault() for a write."""
-    k = mc.dirty_file_page_zap(model)
+    """The retried store faults again (the entry is still not user-accessible);
+    ptep_set_access_flags() sees no change: flush_tlb_fix_spurious_fault() for a write (the
+    task loops on this fault: the C has no way out of it)."""
+    k = mc.writes_to_a_kernel_only_writable_entry(model)
     c = mc.calls(k)[2]
     assert c.ret == 0
-    assert c.branches == ("do_user_fault:handle_mm_fault", "handle_pte_fault:spurious")
+    assert c.branches == ("mmu_access:x86_64:protection", "do_user_fault:handle_mm_fault",
+                          "handle_pte_fault:spurious")
     assert trace(c.events) == [("arch", "ptep_set_access_flags"),
                                ("arch", "flush_tlb_fix_spurious_fault")]
-    same = entry(RAM, RW | DIRTY)
+    same = entry(MMIO, KERNEL_RW | _PAGE_SPECIAL | DIRTY)
     assert details(c.events, EventKind.ARCH)[0] == (
         "ptep_set_access_flags", {"addr": A0, "old": same.val, "new": same.val, "changed": 0})
 
@@ -1026,7 +1051,8 @@ def test_a_cow_fault_whose_handler_installs_its_own_entry_frees_the_cow_page(mod
     c = mc.last_call(k)
     assert c.ret == VM_FAULT_NOPAGE
     assert trace(c.events) == [("alloc", "pud_alloc"), ("alloc", "pmd_alloc"),
-                               ("alloc", "anon_vma_prepare"), ("alloc", "alloc_page_vma"),
+                               ("alloc", "anon_vma_chain_alloc"), ("alloc", "anon_vma_alloc"),
+                               ("alloc", "alloc_page_vma"),
                                ("callback", "fault"), ("alloc", "pte_alloc"),
                                *SET_AND_UPDATE, ("ref", "put_page")]
     assert details(c.events, EventKind.REF) == [("put_page", {"pfn": ANON, "refcount": 0})]
@@ -1056,14 +1082,18 @@ def test_a_cow_fault_completed_by_its_handler_keeps_the_cow_page_mapped(model):
 @covers("do_cow_fault:oom:anon_vma")
 @BOTH
 def test_a_cow_fault_whose_anon_vma_allocation_fails_is_an_oom_before_the_handler(model):
-    """anon_vma_prepare() fails: VM_FAULT_OOM; vm_ops->fault is not called."""
-    k = mc.cow_fault_failing_anon_vma(model)
-    c = mc.last_call(k)
-    assert c.ret == VM_FAULT_OOM
-    assert trace(c.events) == [("alloc", "pud_alloc"), ("alloc", "pmd_alloc"),
-                               ("alloc_fail", "anon_vma_prepare"), ("signal", "mm_fault_error")]
-    assert "do_cow_fault:oom:anon_vma" in c.branches
-    assert k.vma.anon_vma is False
+    """anon_vma_prepare() fails, at either of its two allocations (the anon_vma_chain, then
+    the anon_vma): VM_FAULT_OOM; vm_ops->fault is not called."""
+    for case, fails in ((mc.cow_fault_failing_anon_vma, [("alloc_fail", "anon_vma_chain_alloc")]),
+                        (mc.cow_fault_failing_the_anon_vma_itself,
+                         [("alloc", "anon_vma_chain_alloc"), ("alloc_fail", "anon_vma_alloc")])):
+        k = case(model)
+        c = mc.last_call(k)
+        assert c.ret == VM_FAULT_OOM
+        assert trace(c.events) == [("alloc", "pud_alloc"), ("alloc", "pmd_alloc"), *fails,
+                                   ("signal", "mm_fault_error")]
+        assert "do_cow_fault:oom:anon_vma" in c.branches
+        assert k.vma.anon_vma is False
 
 
 @covers("do_cow_fault:oom:alloc")
@@ -1362,7 +1392,8 @@ def test_wp_page_copy_of_a_file_page_allocates_a_copy_and_maps_it_anonymous_dirt
     k = mc.mixed_insert_of_a_cow_copy_without_pte_special(model)
     c = mc.calls(k)[1]
     assert "wp_page_copy:alloc_copy" in c.branches
-    assert trace(c.events)[1:3] == [("alloc", "anon_vma_prepare"), ("alloc", "alloc_page_vma")]
+    assert trace(c.events)[1:4] == [("alloc", "anon_vma_chain_alloc"), ("alloc", "anon_vma_alloc"),
+                                    ("alloc", "alloc_page_vma")]
     assert mc.pte_at(k, A0) == entry(ANON, RO | DIRTY | _PAGE_RW)
     assert page_state(k, ANON) == (1, 1)
     assert mc.page_at(k, ANON).anon
@@ -1421,7 +1452,8 @@ def test_a_cow_of_a_special_pte_only_adds_an_anonymous_page(model):
     assert c.ret == VM_FAULT_WRITE
     assert c.branches[-3:] == ("do_wp_page:no_page:copy", "wp_page_copy:alloc_copy",
                                "wp_page_copy:copied:from_no_page")
-    assert trace(c.events) == [("alloc", "anon_vma_prepare"), ("alloc", "alloc_page_vma"),
+    assert trace(c.events) == [("alloc", "anon_vma_chain_alloc"), ("alloc", "anon_vma_alloc"),
+                               ("alloc", "alloc_page_vma"),
                                ("counter", "inc_mm_counter"), ("arch", "ptep_clear_flush"),
                                ("rmap", "page_add_new_anon_rmap"), ("arch", "set_pte_at"),
                                ("arch", "update_mmu_cache")]
@@ -1442,15 +1474,20 @@ def test_a_write_to_a_special_pte_of_a_private_mapping_is_copied(model):
 @covers("wp_page_copy:oom:anon_vma")
 @BOTH
 def test_a_cow_whose_anon_vma_allocation_fails_is_an_oom_and_returns_the_old_page_reference(model):  # noqa: E501
-    """oom: put_page(old_page); VM_FAULT_OOM; the read-only entry stays."""
-    k = mc.cow_of_a_file_page_failing_anon_vma(model)
-    c = mc.last_call(k)
-    assert c.ret == VM_FAULT_OOM
-    assert "wp_page_copy:oom:anon_vma" in c.branches
-    assert trace(c.events) == [("ref", "get_page"), ("alloc_fail", "anon_vma_prepare"),
-                               ("ref", "put_page"), ("signal", "mm_fault_error")]
-    assert page_state(k, RAM) == (2, 1)
-    assert mc.pte_at(k, A0) == entry(RAM, RO)
+    """oom: put_page(old_page); VM_FAULT_OOM; the read-only entry stays. Either of
+    anon_vma_prepare()'s allocations may fail."""
+    for case, fails in ((mc.cow_of_a_file_page_failing_anon_vma,
+                         [("alloc_fail", "anon_vma_chain_alloc")]),
+                        (mc.cow_of_a_file_page_failing_the_anon_vma_itself,
+                         [("alloc", "anon_vma_chain_alloc"), ("alloc_fail", "anon_vma_alloc")])):
+        k = case(model)
+        c = mc.last_call(k)
+        assert c.ret == VM_FAULT_OOM
+        assert "wp_page_copy:oom:anon_vma" in c.branches
+        assert trace(c.events) == [("ref", "get_page"), *fails, ("ref", "put_page"),
+                                   ("signal", "mm_fault_error")]
+        assert page_state(k, RAM) == (2, 1)
+        assert mc.pte_at(k, A0) == entry(RAM, RO)
 
 
 @covers("wp_page_copy:oom:alloc")
@@ -1461,7 +1498,8 @@ def test_a_cow_whose_page_allocation_fails_is_an_oom_and_returns_the_old_page_re
     c = mc.last_call(k)
     assert c.ret == VM_FAULT_OOM
     assert "wp_page_copy:oom:alloc" in c.branches
-    assert trace(c.events) == [("ref", "get_page"), ("alloc", "anon_vma_prepare"),
+    assert trace(c.events) == [("ref", "get_page"), ("alloc", "anon_vma_chain_alloc"),
+                               ("alloc", "anon_vma_alloc"),
                                ("alloc_fail", "alloc_page_vma"), ("ref", "put_page"),
                                ("signal", "mm_fault_error")]
     assert page_state(k, RAM) == (2, 1)
@@ -1483,6 +1521,341 @@ def test_a_cow_that_finds_the_pte_changed_frees_the_new_page_and_returns_0(model
     assert k.mm.pgtable == {}
     assert counters(k) == {"MM_FILEPAGES": 0, "MM_ANONPAGES": 0, "MM_SHMEMPAGES": 0, "MM_SWAPENTS": 0}
     assert observable(c.events) == []
+
+
+# --- non-present entries decoded as swap entries ---
+
+@covers("do_swap_page:hwpoison_entry")
+@covers("zap_pte_range:not_present:non_swap_entry")
+@BOTH
+def test_a_swap_entry_of_type_29_is_hwpoison_sigbus_mceerr_and_its_zap_counts_nothing(model):
+    """x86-64 swap type (bits 9-13) 29 = SWP_HWPOISON: do_swap_page() returns
+    VM_FAULT_HWPOISON, the fault handler sends SIGBUS with BUS_MCEERR_AR; zap_pte_range()
+    neither decrements MM_SWAPENTS nor reports a bad PTE (free_swap_and_cache() returns 1
+    for a non_swap_entry()), and clears the entry."""
+    k = mc.fault_and_zap_of_a_hwpoison_swap_entry(model)
+    fault, zapped = mc.calls(k)[-2:]
+    assert fault.ret == VM_FAULT_HWPOISON
+    assert fault.branches[-1] == "do_swap_page:hwpoison_entry"
+    assert details(fault.events, EventKind.SIGNAL) == [
+        ("mm_fault_error", {"signal": "SIGBUS BUS_MCEERR_AR", "ret": "VM_FAULT_HWPOISON"})]
+    assert zapped.branches[-1] == "zap_pte_range:not_present:non_swap_entry"
+    assert observable(zapped.events) == []
+    assert counters(k)["MM_SWAPENTS"] == 0
+    assert k.mm.pgtable == {}
+
+
+@covers("do_swap_page:migration_entry")
+@covers("zap_pte_range:not_present:migration_entry")
+@BOTH
+def test_a_migration_swap_entry_oopses_in_migration_entry_to_page_on_fault_and_on_zap(model):
+    """Type 31 = SWP_MIGRATION_WRITE: the fault's migration_entry_wait() and the zap both
+    reach migration_entry_to_page(), whose BUG_ON(!PageLocked(p)) fires (nothing is being
+    migrated); the entry stays."""
+    k = mc.fault_and_zap_of_a_migration_swap_entry(model)
+    fault, zapped = mc.calls(k)[-2:]
+    for c in (fault, zapped):
+        assert c.ret == "BUG"
+        assert details(c.events, EventKind.BUG) == [
+            ("migration_entry_to_page", {"condition": "!PageLocked(p)"})]
+    assert fault.branches[-1] == "do_swap_page:migration_entry"
+    assert zapped.branches[-1] == "zap_pte_range:not_present:migration_entry"
+    assert A0 >> PAGE_SHIFT in k.mm.pgtable
+
+
+@covers("do_swap_page:bad_entry")
+@BOTH
+def test_a_swap_entry_above_every_type_is_a_bad_pte_and_sigbus(model):
+    """arm64's swap type is six bits (2-7); PTE_USER|PTE_RDONLY with MT_NORMAL is 52, a
+    non_swap_entry that is neither migration nor hwpoison: print_bad_pte(), VM_FAULT_SIGBUS.
+    Its zap reports nothing (free_swap_and_cache() returns 1)."""
+    k = mc.fault_and_zap_of_an_entry_with_no_swap_type(model)
+    fault, zapped = mc.calls(k)[-2:]
+    assert fault.ret == VM_FAULT_SIGBUS
+    assert fault.branches[-1] == "do_swap_page:bad_entry"
+    assert observable(fault.events) == [("bad_pte", "print_bad_pte"), ("signal", "mm_fault_error")]
+    assert observable(zapped.events) == []
+    assert k.mm.pgtable == {}
+
+
+@POST
+def test_an_mkwrite_reuse_of_a_non_present_entry_turns_its_swap_type_into_hwpoison(model):
+    """pte_mkdirty() of the reuse path sets SOFT_DIRTY, bit 11 of x86-64's swap type: the
+    insert-made entry of MMIO+3 (type 25, a swap type) becomes type 29 (hwpoison), so the
+    next access is SIGBUS with BUS_MCEERR_AR and its zap counts nothing."""
+    k = mc.mkwrite_reuse_of_a_non_present_entry_makes_a_hwpoison_entry(model)
+    _, mkwrite, fault, zapped = mc.calls(k)
+    assert mkwrite.ret == 0
+    assert fault.ret == VM_FAULT_HWPOISON
+    assert zapped.branches[-1] == "zap_pte_range:not_present:non_swap_entry"
+    assert counters(k)["MM_SWAPENTS"] == 0
+
+
+# --- the MMU's own access ---
+
+def _accesses(k: Kernel):
+    return [c for c in mc.calls(k) if c.name == "fault"]
+
+
+@covers("mmu_access:x86_64:hw_young")
+@covers("mmu_access:x86_64:hw_dirty")
+@BOTH
+def test_x86_sets_accessed_then_dirty_itself_and_no_fault_handler_runs(model):
+    """A load of a present user entry sets _PAGE_ACCESSED, a store to a writable one
+    _PAGE_DIRTY (not _PAGE_SOFT_DIRTY); handle_mm_fault() is not entered."""
+    k = mc.mmu_serves_a_load_and_a_store_on_x86(model)
+    load, store, again = _accesses(k)
+    assert [c.branches for c in (load, store, again)] == [
+        ("mmu_access:x86_64:hw_young",), ("mmu_access:x86_64:hw_dirty",),
+        ("mmu_access:x86_64:hw_young",)]
+    assert [c.ret for c in (load, store, again)] == [0, 0, 0]
+    user_rw = _PAGE_PRESENT | _PAGE_USER | _PAGE_RW | _PAGE_SPECIAL
+    assert details(load.events, EventKind.MMU) == [
+        ("mmu_access", {"addr": A0, "old": entry(MMIO, user_rw).val,
+                        "new": entry(MMIO, user_rw | _PAGE_ACCESSED).val, "write": 0,
+                        "pfn": MMIO})]
+    assert mc.pte_at(k, A0) == entry(MMIO, user_rw | _PAGE_ACCESSED | _PAGE_DIRTY)
+
+
+@covers("mmu_access:x86_64:not_present")
+@covers("mmu_access:x86_64:protection")
+@BOTH
+def test_x86_faults_a_load_of_a_present_kernel_only_entry_with_pf_prot_and_refuses_it(model):
+    """No _PAGE_USER: the walk faults with PF_PROT|PF_USER; access_error() refuses any read
+    with PF_PROT (arch/x86/mm/fault.c): SIGSEGV, handle_mm_fault() not entered. An absent
+    entry faults without PF_PROT."""
+    k = mc.read_of_a_kernel_only_entry(model)
+    c = mc.last_call(k)
+    assert c.ret == VM_FAULT_SIGSEGV
+    assert c.branches == ("mmu_access:x86_64:protection", "do_user_fault:access_error")
+    assert details(c.events, EventKind.SIGNAL)[0][1]["error_code"] == 5  # PF_PROT|PF_USER
+    k = mc.read_faults(model)
+    assert mc.calls(k)[0].branches[0] == "mmu_access:x86_64:not_present"
+
+
+@covers("mmu_access:arm64:hw_young")
+@covers("mmu_access:arm64:hw_dirty")
+@BOTH
+def test_arm64_sets_the_access_flag_and_dbm_clears_pte_rdonly_on_a_store(model):
+    """ARMv8.1 hardware AF/DBM: the load sets PTE_AF; the store to a PTE_WRITE entry clears
+    PTE_RDONLY (hardware-dirty: pte_dirty() is true without PTE_DIRTY)."""
+    k = mc.mmu_serves_a_load_and_a_store_on_arm64(model)
+    load, store, again = _accesses(k)
+    assert [c.branches for c in (load, store, again)] == [
+        ("mmu_access:arm64:hw_young",), ("mmu_access:arm64:hw_dirty",),
+        ("mmu_access:arm64:hw_young",)]
+    final = mc.pte_at(k, A0)
+    assert final == entry(MMIO, _PAGE_PRESENT | _PAGE_USER | _PAGE_RW | _PAGE_SPECIAL
+                          | _PAGE_ACCESSED)
+    assert arch.pte_dirty(k, final) and not final.val & _PAGE_DIRTY
+    assert k.snapshot()["ptes"][f"{A0:#x}"]["flags"].split("|").count("DIRTY") == 1
+
+
+@covers("mmu_access:arm64:translation_fault")
+@covers("mmu_access:arm64:permission_fault")
+@BOTH
+def test_arm64_faults_an_absent_entry_and_a_store_to_a_read_only_one(model):
+    """A translation fault for the load of a none PTE; a permission fault for the store to
+    the PTE_RDONLY entry without PTE_WRITE: do_wp_page() as on x86."""
+    k = mc.read_then_write_fault_on_arm64(model)
+    load, store = _accesses(k)
+    assert load.branches[:2] == ("mmu_access:arm64:translation_fault",
+                                 "do_user_fault:handle_mm_fault")
+    assert store.branches[:3] == ("mmu_access:arm64:permission_fault",
+                                  "do_user_fault:handle_mm_fault", "handle_pte_fault:write:wp")
+
+
+@covers("mmu_access:ppc64_radix:hw_young")
+@covers("mmu_access:ppc64_radix:hw_dirty")
+@BOTH
+def test_ppc64_radix_sets_r_then_c_itself(model):
+    """The radix MMU sets R (_PAGE_ACCESSED) and, for a store, C (_PAGE_DIRTY); never
+    _PAGE_SOFT_DIRTY."""
+    k = mc.mmu_serves_a_load_and_a_store_on_ppc64_radix(model)
+    load, store, again = _accesses(k)
+    assert [c.branches for c in (load, store, again)] == [
+        ("mmu_access:ppc64_radix:hw_young",), ("mmu_access:ppc64_radix:hw_dirty",),
+        ("mmu_access:ppc64_radix:hw_young",)]
+    assert mc.pte_at(k, A0) == entry(MMIO, _PAGE_PRESENT | _PAGE_USER | _PAGE_RW
+                                     | _PAGE_SPECIAL | _PAGE_ACCESSED | _PAGE_DIRTY)
+    assert k.htab == {}
+
+
+@covers("mmu_access:ppc64_radix:fault")
+@BOTH
+def test_ppc64_radix_faults_an_absent_entry_and_a_store_to_a_read_only_one(model):
+    """No translation (DSISR_NOHPTE), then a protection fault: do_page_fault() ->
+    handle_mm_fault(); radix__ptep_set_access_flags() leaves SOFT_DIRTY out."""
+    k = mc.read_then_write_fault_on_ppc64_radix(model)
+    load, store = _accesses(k)
+    assert load.branches[0] == store.branches[0] == "mmu_access:ppc64_radix:fault"
+    assert "wp_page_reuse:changed" in store.branches
+    assert mc.pte_at(k, A0) == entry(DEV, RO | _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_RW
+                                     | _PAGE_DIRTY)
+
+
+@covers("mmu_access:ppc64:hash_page")
+@covers("mmu_access:ppc64:hpte_hit")
+@covers("update_mmu_cache:ppc64:not_young")
+@covers("__hash_page_4K:updatepp")
+@BOTH
+def test_ppc64_hash_faults_hash_the_entry_in_and_later_accesses_hit_the_hpte(model):
+    """No preload for an old entry; the load misses the hash table and __hash_page_4K()
+    inserts a read-only HPTE (the entry is clean), marks the entry accessed and records
+    the slot; the store is refused by that HPTE, and __hash_page_4K() marks the entry dirty
+    (not soft-dirty) and updates the HPTE to read/write; the last load hits it."""
+    k = mc.mmu_serves_a_load_and_a_store_on_ppc64_hash(model)
+    insert = mc.calls(k)[0]
+    load, store, again = _accesses(k)
+    vpn = A0 >> PAGE_SHIFT
+    assert insert.branches[-1] == "update_mmu_cache:ppc64:not_young"
+    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page")
+    assert store.branches == ("__hash_page_4K:updatepp", "mmu_access:ppc64:hash_page")
+    assert again.branches == ("mmu_access:ppc64:hpte_hit",)
+    assert k.htab == {(vpn, 0): hpte(MMIO, rw=True)}
+    assert mc.pte_at(k, A0) == entry(MMIO, _PAGE_PRESENT | _PAGE_USER | _PAGE_RW | _PAGE_SPECIAL
+                                     | _PAGE_ACCESSED | _PAGE_DIRTY | HASHED_AT_0)
+    assert k._check_invariants() == []
+
+
+@covers("mmu_access:ppc64:page_fault")
+@covers("update_mmu_cache:ppc64:hash_preload")
+@covers("__hash_page_4K:insert")
+@BOTH
+def test_ppc64_hash_refused_accesses_reach_do_page_fault_and_update_mmu_cache_preloads(model):
+    """The load of a none PTE and the store to a read-only one go to do_page_fault(); the
+    fault handler's insert (young, from a data fault) is preloaded, read-only;
+    wp_page_reuse() ORs the new bits in keeping the hash bits (no flush), and its
+    update_mmu_cache() makes the tracked HPTE read/write."""
+    k = mc.read_then_write_fault_on_ppc64_hash(model)
+    load, store = _accesses(k)
+    vpn = A0 >> PAGE_SHIFT
+    assert load.branches[0] == store.branches[0] == "mmu_access:ppc64:page_fault"
+    assert in_a_row(load.branches, "update_mmu_cache:ppc64:hash_preload", "__hash_page_4K:insert")
+    assert in_a_row(store.branches, "update_mmu_cache:ppc64:hash_preload",
+                    "__hash_page_4K:updatepp")
+    assert k.htab == {(vpn, 0): hpte(DEV, rw=True)}
+    assert mc.pte_at(k, A0) == entry(DEV, RO | _PAGE_SPECIAL | _PAGE_DEVMAP | _PAGE_RW | DIRTY
+                                     | HASHED_AT_0)
+    assert k._check_invariants() == []
+
+
+@covers("update_mmu_cache:ppc64:not_from_a_fault")
+@BOTH
+def test_ppc64_hash_update_mmu_cache_does_not_preload_outside_a_fault(model):
+    """TRAP(regs) is neither 0x300 nor 0x400 (a system call): no hash_preload(); the next
+    user load hashes the entry in itself."""
+    k = mc.insert_from_a_system_call_on_ppc64_hash(model)
+    insert, load = mc.calls(k)
+    assert insert.branches[-1] == "update_mmu_cache:ppc64:not_from_a_fault"
+    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page")
+    assert k.htab == {(A0 >> PAGE_SHIFT, 0): hpte(DEV, rw=False)}
+
+
+@covers("__hash_page_4K:no_access")
+@BOTH
+def test_ppc64_hash_does_not_preload_a_privileged_entry(model):
+    """check_pte_access(0, pte) wants the privilege to match: a kernel-only entry gets no
+    HPTE from hash_preload()."""
+    k = mc.kernel_only_insert_on_ppc64_hash(model)
+    c = mc.last_call(k)
+    assert c.branches[-2:] == ("update_mmu_cache:ppc64:hash_preload", "__hash_page_4K:no_access")
+    assert k.htab == {}
+    assert not mc.pte_at(k, A0).val & H_PAGE_HASHPTE
+
+
+@covers("pte_update:ppc64:hpte_need_flush")
+@BOTH
+def test_ppc64_hash_zap_flushes_the_hpte_of_an_entry_with_hashpte(model):
+    """ptep_get_and_clear_full() -> pte_update(): the old entry had H_PAGE_HASHPTE, so
+    hpte_need_flush() invalidates its HPTE: nothing left in the hash table."""
+    k = mc.insert_then_zap_on_ppc64_hash(model)
+    insert, zapped = mc.calls(k)
+    assert "__hash_page_4K:insert" in insert.branches
+    assert "pte_update:ppc64:hpte_need_flush" in zapped.branches
+    assert k.htab == {} and k.mm.pgtable == {}
+
+
+@BOTH
+def test_ppc64_hash_a_load_after_the_zap_reaches_the_unmapped_pfn_through_a_stale_hpte(model):
+    """An HPTE orphaned by set_pte_at() over a hashed entry is not flushed by the zap (only
+    the tracked one is); a user load of the unmapped address hits it and reads the device
+    page no PTE maps: BAD_HPTE "user access through a stale HPTE", no fault."""
+    k = mc.load_through_a_stale_hpte_after_the_zap(model)
+    load = mc.last_call(k)
+    assert load.ret == 0
+    assert load.branches == ("mmu_access:ppc64:hpte_hit",)
+    assert details(load.events, EventKind.BAD_HPTE) == [
+        ("hash_page", {"condition": arch.ACCESS_THROUGH_STALE, "addr": A0, "pfn": DEV})]
+    assert k.mm.pgtable == {}
+    assert k._check_invariants() == [f"hpte {A0:#x} slot 0: not tracked by its linux PTE"]
+
+
+@covers("__hash_page_4K:hpte_remove")
+@BOTH
+def test_ppc64_hash_a_full_group_evicts_an_hpte_before_the_insert(model):
+    """Eight HPTEs for the page fill its group; the next insert has hpte_remove() evict one
+    (the model: the lowest slot) and takes that slot; the others stay, stale."""
+    k = mc.hash_group_full_of_stale_hptes(model)
+    c = mc.last_call(k)
+    vpn = A0 >> PAGE_SHIFT
+    assert in_a_row(c.branches, "__hash_page_4K:insert", "__hash_page_4K:hpte_remove")
+    assert sorted(k.htab) == [(vpn, slot) for slot in range(8)]
+    assert mc.pte_at(k, A0).val & (H_PAGE_HASHPTE | 7 << H_PAGE_F_GIX_SHIFT) == HASHED_AT_0
+    assert k.untracked_hptes() == [(vpn, slot) for slot in range(1, 8)]
+
+
+# --- the smaller discrepancies ---
+
+@covers("vm_normal_page:check_pfn:memmap_hole")
+@BOTH
+def test_a_non_special_pte_of_a_pfn_in_a_memmap_hole_is_trusted_and_oopses(model):
+    """check_pfn tests only pfn > highest_memmap_pfn: a pfn below it without a struct page
+    is handed to pfn_to_page(), whose pointer is into unmapped vmemmap: the zap oopses
+    (no bad-PTE report)."""
+    k = mc.zap_of_a_normal_entry_in_a_memmap_hole(model)
+    c = mc.last_call(k)
+    assert c.ret == "BUG"
+    assert c.branches[-1] == "vm_normal_page:check_pfn:memmap_hole"
+    assert observable(c.events) == [("bug", "vm_normal_page")]
+
+
+@covers("filemap_page_mkwrite:not_this_file")
+@BOTH
+def test_filemap_page_mkwrite_of_a_page_not_of_the_file_returns_nopage_without_dirtying(model):
+    """page->mapping != inode->i_mapping (a ZONE_DEVICE page has none in v4.13): unlock,
+    VM_FAULT_NOPAGE; wp_page_shared() drops its reference; nothing dirtied, entry as it was."""
+    k = mc.write_fault_on_a_device_page_with_page_mkwrite(model)
+    c = mc.last_call(k)
+    assert c.ret == VM_FAULT_NOPAGE
+    assert in_a_row(c.branches, "filemap_page_mkwrite:not_this_file",
+                    "do_page_mkwrite:error_or_nopage", "wp_page_shared:page_mkwrite:failed")
+    assert not mc.page_at(k, DEV).dirty
+    assert page_state(k, DEV) == (1, 0)
+    assert mc.pte_at(k, A0) == entry(DEV, RO | _PAGE_DEVMAP)
+
+
+@covers("filemap_page_mkwrite:dirty")
+@BOTH
+def test_filemap_page_mkwrite_of_a_page_of_the_file_dirties_it_and_returns_it_locked(model):
+    """page->mapping is the file's: set_page_dirty(), VM_FAULT_LOCKED."""
+    k = mc.write_fault_on_a_shared_file_page_with_page_mkwrite(model)
+    c = mc.last_call(k)
+    assert in_a_row(c.branches, "filemap_page_mkwrite:dirty", "do_page_mkwrite:locked")
+    assert mc.page_at(k, RAM).dirty
+
+
+@BOTH
+def test_arm64_refuses_a_load_of_an_exec_only_vma_where_x86_lets_it_through(model):
+    """arm64's __do_page_fault() wants VM_READ|VM_WRITE for a load; x86's access_error()
+    takes VM_EXEC too, and the entry it maps is PAGE_READONLY_EXEC (no NX)."""
+    k = mc.read_of_an_exec_only_vma_on_arm64(model)
+    c = mc.last_call(k)
+    assert c.ret == VM_FAULT_SIGSEGV
+    assert c.branches == ("mmu_access:arm64:translation_fault", "do_user_fault:access_error")
+    k = mc.read_of_an_exec_only_vma_on_x86(model)
+    assert mc.last_call(k).ret == VM_FAULT_NOPAGE
+    assert mc.pte_at(k, A0) == entry(DEV, RO & ~_PAGE_NX | _PAGE_SPECIAL | _PAGE_DEVMAP)
 
 
 # --- the list is complete ---

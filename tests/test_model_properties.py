@@ -8,6 +8,9 @@
     mapping and rss count it took, on each model, wherever the kernel itself keeps that
     balance (vm_normal_page() must find a page exactly when the insert refcounted one).
 (c) Evaluating the same ops twice gives the same outcome.
+(d) On ppc64's hash MMU, the calls the patch does not change keep every HPTE tracked by its
+    linux PTE, on both models; and whenever a run leaves an HPTE untracked, a BAD_HPTE
+    event said so.
 
 The settings are derandomized so that the suite is deterministic.
 """
@@ -24,7 +27,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.kernel import v4_13, v4_14
 from fuzzplug.kernel.mm import pfn_valid
-from fuzzplug.kernel.state import ANON_POOL_START, Kernel, PageKind
+from fuzzplug.kernel.state import ANON_POOL_START, EventKind, Kernel, PageKind
 from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE
 from fuzzplug.targets.insert_pfn.target import SCHEMA, TARGET
 
@@ -39,7 +42,7 @@ VM_FLAGS = ("VM_READ", "VM_WRITE", "VM_EXEC", "VM_SHARED", "VM_MAYREAD", "VM_MAY
 PFN_FLAGS = ("PFN_SG_CHAIN", "PFN_SG_LAST", "PFN_DEV", "PFN_MAP")
 PROT_FLAGS = ("_PAGE_PRESENT", "_PAGE_RW", "_PAGE_USER", "_PAGE_PWT", "_PAGE_PCD",
               "_PAGE_ACCESSED", "_PAGE_DIRTY", "_PAGE_NX")
-ARCHES = ("x86_64", "ppc64", "arm64")
+ARCHES = ("x86_64", "ppc64", "arm64", "ppc64_radix")
 
 
 def flags_of(names) -> str:
@@ -227,3 +230,32 @@ def test_evaluating_the_same_ops_twice_gives_the_same_outcome(scene, calls):
     first = json.dumps(TARGET.evaluate(ops).to_json(), sort_keys=True)
     second = json.dumps(TARGET.evaluate(ops).to_json(), sort_keys=True)
     assert first == second
+
+
+# --- (d) ------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(scene=scenes().map(lambda sc: (Op.make(SCHEMA, "config", arch="ppc64",
+                                              DEBUG_VM=sc[0]["DEBUG_VM"]), sc[1])),
+       calls=st.lists(unchanged_calls, min_size=1, max_size=8))
+def test_on_ppc64_hash_the_calls_the_patch_does_not_change_keep_every_hpte_tracked(scene, calls):
+    """hash_preload(), __hash_page_4K(), hash__ptep_set_access_flags() and pte_update()'s
+    flush keep the hash table and the linux PTEs in step: no untracked HPTE, no BAD_HPTE."""
+    outcome = TARGET.evaluate(scene + tuple(calls))
+    for side in (outcome.pre, outcome.post):
+        assert side.kernel.untracked_hptes() == []
+        assert not any(e["kind"] == EventKind.BAD_HPTE.value for e in side.events)
+
+
+@SETTINGS
+@given(scene=scenes().map(lambda sc: (Op.make(SCHEMA, "config", arch="ppc64",
+                                              DEBUG_VM=sc[0]["DEBUG_VM"]), sc[1])),
+       calls=st.lists(any_calls, min_size=1, max_size=8))
+def test_on_ppc64_hash_an_hpte_left_untracked_was_reported_as_a_bad_hpte(scene, calls):
+    """Every run that ends with an untracked HPTE (v4.14's mkwrite reuse makes them) has a
+    BAD_HPTE event on that side."""
+    outcome = TARGET.evaluate(scene + tuple(calls))
+    for side in (outcome.pre, outcome.post):
+        if side.kernel.untracked_hptes():
+            assert any(e["kind"] == EventKind.BAD_HPTE.value for e in side.events)

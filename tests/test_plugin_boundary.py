@@ -188,16 +188,17 @@ def test_a_targets_farm_options_reach_the_options_file():
     assert "max_len = 64\n" in text and "timeout = 3\n" in text
 
 
-def test_insert_pfn_declares_the_branch_ids_of_its_model_and_the_shared_mm_helpers():
-    """branch_ids(): per version, the ids of that version's module and of kernel/mm.py,
-    read from their source, as the AST scan always gave them."""
+def test_insert_pfn_declares_the_branch_ids_of_its_model_and_the_shared_mm_and_arch_code():
+    """branch_ids(): per version, the ids of that version's module, of kernel/mm.py and of
+    kernel/arch.py (the MMU step and ppc64's hash MMU), read from their source, as the AST
+    scan always gave them."""
     from fuzzplug.core.semcov import declared_branch_ids
-    from fuzzplug.kernel import mm, v4_13, v4_14
+    from fuzzplug.kernel import arch, mm, v4_13, v4_14
 
     ids = load_target("insert_pfn").branch_ids()
-    assert ids == {"v4.13": declared_branch_ids(v4_13, mm),
-                   "v4.14": declared_branch_ids(v4_14, mm)}
-    assert declared_branch_ids(mm) <= ids["v4.13"] & ids["v4.14"]
+    assert ids == {"v4.13": declared_branch_ids(v4_13, mm, arch),
+                   "v4.14": declared_branch_ids(v4_14, mm, arch)}
+    assert declared_branch_ids(mm, arch) <= ids["v4.13"] & ids["v4.14"]
     assert "insert_pfn:present:mkwrite:reuse" in ids["v4.14"] - ids["v4.13"]
 
 

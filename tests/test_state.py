@@ -8,7 +8,8 @@ import pytest
 
 import model_cases as mc
 from fuzzplug.kernel import v4_13, v4_14
-from fuzzplug.kernel.state import EventKind, Kernel, Oops, PageKind, page
+from fuzzplug.kernel.state import EventKind, Kernel, Oops, PageKind, hpte, page
+from fuzzplug.kernel.types import pte_t
 
 
 def kernel(**config) -> Kernel:
@@ -172,3 +173,59 @@ def test_check_invariants_is_empty_after_balanced_runs():
                  mc.cow_of_a_special_entry_then_zap,
                  mc.write_after_fork_to_a_shared_anonymous_page):
         assert case(v4_13)._check_invariants() == []
+
+
+def test_check_invariants_reports_an_hpte_no_linux_pte_tracks():
+    """ppc64 hash: an HPTE orphaned by set_pte_at() is a broken kernel invariant (the model
+    may produce it: it is the ppc64 finding), named by address and slot."""
+    k = mc.load_through_a_stale_hpte_after_the_zap(v4_13)
+    assert k._check_invariants() == [f"hpte {mc.A0:#x} slot 0: not tracked by its linux PTE"]
+
+
+# --- the hash page table and the architectures' reading of an entry in the state ---
+
+def test_the_snapshot_lists_the_hash_page_table_by_address_and_slot():
+    """The hash table is part of the state: `hptes` maps each address to its slots' pfn and
+    permission; empty without a hash MMU."""
+    k = mc.read_then_write_fault_on_ppc64_hash(v4_13)
+    assert k.snapshot()["hptes"] == {f"{mc.A0:#x}": {"0": {"pfn": mc.DEV, "perm": "rw"}}}
+    assert mc.read_then_write_fault_on_ppc64_radix(v4_13).snapshot()["hptes"] == {}
+
+
+def test_two_kernels_that_differ_only_in_the_hash_table_are_not_the_same_state():
+    """same_state() and state_key() see the hash table (the exhaustive checker merges
+    states by them)."""
+    a = mc.read_then_write_fault_on_ppc64_hash(v4_13)
+    b = mc.read_then_write_fault_on_ppc64_hash(v4_13)
+    assert a.same_state(b) and a.state_key() == b.state_key()
+    b.htab[(mc.A0 >> 12, 1)] = hpte(mc.DEV, rw=False)
+    assert not a.same_state(b) and a.state_key() != b.state_key()
+
+
+def test_arm64_hardware_dirty_and_software_dirty_entries_are_the_same_state():
+    """arm64: PTE_WRITE without PTE_RDONLY (dirtied by the hardware's DBM) and PTE_DIRTY are
+    one dirty state to the kernel (pte_dirty()); the state comparison and the snapshot show
+    both as DIRTY, so they compare equal."""
+    from fuzzplug.kernel.types import _PAGE_DIRTY
+
+    hw = mc.mmu_serves_a_load_and_a_store_on_arm64(v4_13)
+    sw = mc.mmu_serves_a_load_and_a_store_on_arm64(v4_13)
+    vpn = mc.A0 >> 12
+    sw.mm.pgtable[vpn] = pte_t(sw.mm.pgtable[vpn].val | _PAGE_DIRTY)
+    assert hw.mm.pgtable != sw.mm.pgtable
+    assert hw.same_state(sw) and hw.snapshot() == sw.snapshot()
+
+
+def test_a_nonzero_entry_that_pte_none_ignores_is_kept_in_the_page_table():
+    """Only a zero entry is stored as absence; an entry of only x86's KNL-erratum bits is
+    kept (pte_none() is true for it, the value is not zero)."""
+    from fuzzplug.kernel.state import pte_ptr
+    from fuzzplug.kernel.types import _PAGE_ACCESSED
+
+    k = kernel()
+    p = pte_ptr(k.mm, mc.A0 >> 12)
+    k.mm.pte_tables.add(mc.A0 >> 12 >> 9)
+    p._store(pte_t(_PAGE_ACCESSED))
+    assert k.mm.pgtable == {mc.A0 >> 12: pte_t(_PAGE_ACCESSED)}
+    p._store(pte_t(0))
+    assert k.mm.pgtable == {}

@@ -82,18 +82,20 @@ def primary_diffs(diffs: list[str]) -> list[str]:
 
 def signature(op: str, diffs: list[str], pre_branches: list[str],
               post_branches: list[str], path_prefixes: tuple[str, ...] = (), *,
-              incidental: frozenset[str] = frozenset()) -> str:
+              incidental: frozenset[str] = frozenset(),
+              incidental_prefixes: tuple[str, ...] = ()) -> str:
     """A stable name for a divergence: the op, its primary differing observables, and a
     short hash of the branch ids that only the post-patch side took in that op — the code
     the patch made run, less the `incidental` ones (branch ids whose taking depends on
-    history, not on the behaviour that differs). What the pre-patch side did instead
+    history, not on the behaviour that differs) and those starting with one of the
+    `incidental_prefixes` (a layer whose branches follow from the configuration). What the pre-patch side did instead
     depends on the configuration and is in the record, not in the name. One bug
     reached by different inputs gets one signature; different observables or different
     patched code paths get different ones. `path_prefixes` names branch ids a target wants
     in the hash even when both sides took them (the patched function's own choice of path,
     so that a divergence on one path does not hide behind one on another)."""
-    a = set(pre_branches) - incidental
-    b = set(post_branches) - incidental
+    a = {x for x in pre_branches if not x.startswith(incidental_prefixes)} - incidental
+    b = {x for x in post_branches if not x.startswith(incidental_prefixes)} - incidental
     post_only = sorted((b - a) | {x for x in b if x.startswith(path_prefixes)})
     digest = hashlib.sha1("|".join(post_only).encode()).hexdigest()[:8]
     return f"{op}/{'+'.join(primary_diffs(diffs))}/{digest}"

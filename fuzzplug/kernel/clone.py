@@ -24,7 +24,7 @@ from fuzzplug.kernel.types import PAGE_SHIFT, PTE_PFN_MASK, pte_t
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
                         "rss_stat", "mmap"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
@@ -59,6 +59,7 @@ def clone_kernel(k: Kernel) -> Kernel:
     d["events"] = []
     d["branches"] = []
     d["warned_once"] = set(k.warned_once)
+    d["htab"] = dict(k.htab)  # hpte values are frozen
     d["pages"] = {pfn: page(p.pfn, p.kind, p._refcount, p._mapcount, p.anon, p.dirty,
                             p.referenced, p.allocated, p.mapping)
                   for pfn, p in k.pages.items()}
@@ -101,7 +102,7 @@ def kernel_key(k: Kernel) -> tuple:
         (vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_page_prot, vma.vm_pgoff,
          int(vma.vm_ops), vma.anon_vma),
         k.config, k.memmap, k.version, k.fault_handler, k.pfn_mkwrite_handler,
-        k.page_mkwrite_handler,
+        k.page_mkwrite_handler, tuple(sorted(k.htab.items())), k.trap,
     )
 
 
@@ -147,4 +148,7 @@ def renamed_key(key: tuple, renaming: Renaming) -> tuple:
 
     pgtable = tuple(sorted((renaming.vpn(v), entry(e)) for v, e in key[0]))
     pages = tuple(sorted((renaming.pfn(p), st) for p, st in key[5]))
-    return (pgtable, *key[1:5], pages, *key[6:])
+    htab = tuple(sorted(((renaming.vpn(v), slot),
+                         dataclasses.replace(h, pfn=renaming.pfn(h.pfn)))
+                        for (v, slot), h in key[-2]))
+    return (pgtable, *key[1:5], pages, *key[6:-2], htab, key[-1])

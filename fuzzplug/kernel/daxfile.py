@@ -12,17 +12,18 @@ offset, shared or private, writable or not), mapped as ext4_file_mmap() and mmap
 do (VM_MIXEDMAP, ext4_dax_vm_ops, a write-protected prot for shared writable mappings since
 the ops have page_mkwrite/pfn_mkwrite).
 
-The user's accesses (`user_load`, `user_store`) stand for the CPU: an access the present
-entry permits completes (data read from or written to the pfn the entry maps, in
-`Kernel.memory`); one it does not permit enters the kernel through the mm model's
-user-access entry (`fuzzplug.kernel.mm.do_user_fault`), and when that returns without an
-error the instruction re-executes. VM_FAULT_NOPAGE means exactly that: the handler did its
-work and the access is retried. The retries are bounded (`MAX_FAULTS_PER_ACCESS`): an access
-that still faults after that many faults is reported as `LIVELOCK` — in the kernel it would
-fault forever, which is a finding. The permission check is the x86 one (present, user, and
-writable for a store); for a permitted access the model also calls the fault entry, whose
-spurious-fault path sets the accessed/dirty bits as the hardware would, until the mm model's
-MMU step (being added in `fuzzplug.kernel.mm`) does this itself.
+The user's accesses (`user_load`, `user_store`) stand for the CPU. Each attempt of the
+instruction goes through the configured architecture's MMU (`fuzzplug.kernel.arch.mmu_access`),
+once, as on the hardware: an access the entry permits completes there, with the MMU setting
+what that MMU sets (x86: A, and D for a store, never SOFT_DIRTY; ppc64 hash: an HPTE hit or
+__hash_page(); radix: R/C; arm64: AF/DBM), and the data is read from or written to the pfn
+the MMU reached (`Kernel.memory`; on ppc64 hash the pfn of the HPTE it used, which a stale
+HPTE makes differ from the linux PTE's). An access the MMU refuses enters the
+architecture's page-fault handler (`fuzzplug.kernel.mm.do_page_fault`) with the MMU's error
+code, and when that returns without an error the instruction re-executes: VM_FAULT_NOPAGE
+means exactly that, the handler did its work and the access is retried. The retries are
+bounded (`MAX_FAULTS_PER_ACCESS`): an access that still faults after that many faults is
+reported as `LIVELOCK` — in the kernel it would fault forever, which is a finding.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from fuzzplug.kernel.fs import (
     radix_tree_exceptional_entry,
     super_block,
 )
-from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
+from fuzzplug.kernel.arch import mmu_access
+from fuzzplug.kernel.mm import do_page_fault, vma_page_prot
 from fuzzplug.kernel.physmem import PhysMemory
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
@@ -57,9 +59,6 @@ from fuzzplug.kernel.state import (
     vm_area_struct,
 )
 from fuzzplug.kernel.types import (
-    _PAGE_PRESENT,
-    _PAGE_RW,
-    _PAGE_USER,
     FAULT_FLAG_USER,
     FAULT_FLAG_WRITE,
     PAGE_SHIFT,
@@ -73,7 +72,6 @@ from fuzzplug.kernel.types import (
     VM_READ,
     VM_SHARED,
     VM_WRITE,
-    pte_pfn,
     pte_t,
 )
 
@@ -257,33 +255,33 @@ def pte_at(k: Kernel, addr: int) -> pte_t:
     return k.mm.pgtable.get(addr >> PAGE_SHIFT, pte_t(0))
 
 
-def _hw_permits(pte: pte_t, write: bool) -> bool:
-    """Whether the MMU lets a user access through the entry (x86: present, user, and
-    writable for a store)."""
-    need = _PAGE_PRESENT | _PAGE_USER | (_PAGE_RW if write else 0)
-    return (pte.val & need) == need
+def _reached_pfn(k: Kernel, since: int) -> int:
+    """The pfn the access the MMU just served reached (its MMU event, recorded since
+    `since`)."""
+    served = [e for e in k.events[since:] if e.kind is EventKind.MMU]
+    return served[-1].get("pfn")
 
 
 def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None) -> Access:
-    """One user load or store at `addr` (see the module docstring): fault until the entry
-    permits the access (at most MAX_FAULTS_PER_ACCESS faults), then do it."""
+    """One user load or store at `addr` (see the module docstring): each attempt through
+    the MMU once; a refused attempt is a fault (at most MAX_FAULTS_PER_ACCESS of them); the
+    attempt the MMU serves does the access at the pfn it reached."""
     k = m.k
     flags = FAULT_FLAG_USER | (FAULT_FLAG_WRITE if write else 0)
     handle_mm_fault = m.model.mm_model.handle_mm_fault
     faults = 0
     while True:
-        if _hw_permits(pte_at(k, addr), write):
-            # The access completes; the fault entry's spurious path sets accessed/dirty as
-            # the MMU does (until the mm model's MMU step does it).
-            do_user_fault(k, addr, flags, handle_mm_fault)
-            pfn = pte_pfn(pte_at(k, addr))
+        since = len(k.events)
+        error_code = mmu_access(k, addr, write)
+        if error_code is None:
+            pfn = _reached_pfn(k, since)
             if write:
                 m.memory.store(pfn, token)
                 return Access(AccessStatus.OK, None, faults)
             return Access(AccessStatus.OK, m.memory.load(pfn), faults)
         if faults == MAX_FAULTS_PER_ACCESS:
             return Access(AccessStatus.LIVELOCK, None, faults)
-        ret = do_user_fault(k, addr, flags, handle_mm_fault)
+        ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
         faults += 1
         if ret & VM_FAULT_OOM:
             return Access(AccessStatus.OOM, None, faults)

@@ -3,17 +3,25 @@
 Shared by both version models. Each names the C it models (Linux v4.13.9, unchanged in
 v4.14.5 for what is used here):
 
-- include/linux/mm.h: maybe_mkwrite, get_page, put_page, page_mapcount, mm counters,
-  vm_get_page_prot (mm/mmap.c, x86's protection_map) and vma_wants_writenotify (mm/mmap.c);
+- include/linux/mm.h: maybe_mkwrite, get_page, put_page (put_page_testzero), page_mapcount,
+  mm counters, vm_get_page_prot (mm/mmap.c, each architecture's protection_map) and
+  vma_wants_writenotify (mm/mmap.c);
 - include/linux/mm.h: pud_alloc, pmd_alloc (the page-table levels above the PTE table);
-- mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap, anon_vma_prepare;
+- mm/rmap.c: page_add_file_rmap, page_remove_rmap, page_add_new_anon_rmap,
+  anon_vma_prepare (__anon_vma_prepare: the anon_vma_chain, then the anon_vma);
   mm/util.c: page_rmapping; include/linux/mm.h: struct zap_details;
 - mm/page_alloc.c / mm/mempolicy.c: alloc_page_vma (the anonymous pool, in pfn order);
 - mm/page-writeback.c, mm/swap.c: set_page_dirty, mark_page_accessed;
 - include/linux/pfn_t.h: pfn_t_devmap, pfn_t_valid (which need the config and the memmap);
+- mm/swap_state.c lookup_swap_cache, mm/swapfile.c free_swap_and_cache, mm/migrate.c
+  migration_entry_wait and include/linux/swapops.h migration_entry_to_page, for a kernel
+  with CONFIG_SWAP and no swap area configured;
 - mm/mmap.c: find_vma;
-- arch/x86/mm/fault.c: the user-access entry (__do_page_fault's VMA and access checks,
-  then handle_mm_fault of the version under test, then the signal for an error result).
+- the user access: the MMU's own handling first (`fuzzplug.kernel.arch.mmu_access`), and
+  only when it faults the architecture's page-fault handler (arch/x86/mm/fault.c
+  __do_page_fault, arch/arm64/mm/fault.c do_page_fault, arch/powerpc/mm/fault.c
+  do_page_fault): the VMA and access checks, handle_mm_fault of the version under test, and
+  the signal for an error result.
 """
 
 from __future__ import annotations
@@ -21,10 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from fuzzplug.kernel.arch import access_error, mmu_access
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
     PMD_TABLE_SHIFT,
     PUD_TABLE_SHIFT,
+    Arch,
     EventKind,
     Kernel,
     PageKind,
@@ -37,11 +47,17 @@ from fuzzplug.kernel.types import (
     ENOMEM,
     FAULT_FLAG_WRITE,
     PAGE_COPY,
+    PAGE_COPY_EXEC,
+    PAGE_EXECONLY,
     PAGE_NONE,
     PAGE_READONLY,
+    PAGE_READONLY_EXEC,
     PAGE_SHARED,
+    PAGE_SHARED_EXEC,
     PAGE_SHIFT,
     VM_EXEC,
+    VM_FAULT_HWPOISON,
+    VM_FAULT_HWPOISON_LARGE,
     VM_FAULT_OOM,
     VM_FAULT_SIGBUS,
     VM_FAULT_SIGSEGV,
@@ -55,6 +71,8 @@ from fuzzplug.kernel.types import (
     pgprot_t,
     pte_mkwrite,
     pte_t,
+    non_swap_entry,
+    swp_entry_t,
     vm_fault_name,
 )
 
@@ -153,9 +171,12 @@ def get_page(k: Kernel, p: page) -> None:
 
 
 def put_page(k: Kernel, p: page) -> None:
-    """put_page(): drop a reference; at zero the page is freed (ZONE_DEVICE pages go back to
-    their pgmap, which the model does not distinguish) and freeing clears page->mapping, so
-    an anonymous page is no longer PageAnon."""
+    """put_page() -> put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0) under
+    DEBUG_VM (without it the count goes below zero and nothing is freed), then drop a
+    reference; at zero the page is freed (ZONE_DEVICE pages go back to their pgmap, which the
+    model does not distinguish) and freeing clears page->mapping, so an anonymous page is no
+    longer PageAnon."""
+    k.VM_BUG_ON(p._refcount == 0, "put_page", "page_ref_count(page) == 0")
     p._refcount -= 1
     if p._refcount == 0 and p.anon:
         p.anon = False
@@ -241,11 +262,21 @@ def maybe_mkwrite(pte: pte_t, vma: vm_area_struct) -> pte_t:
     return pte
 
 
-def vm_get_page_prot(vm_flags: int) -> pgprot_t:
-    """vm_get_page_prot() (mm/mmap.c) over x86's protection_map (__P000..__S111, without
-    VM_EXEC, which the model does not vary)."""
-    read = bool(vm_flags & (VM_READ | VM_EXEC))
+def vm_get_page_prot(vm_flags: int, arch: Arch = Arch.x86_64) -> pgprot_t:
+    """vm_get_page_prot() (mm/mmap.c): protection_map[vm_flags & (VM_READ|VM_WRITE|VM_EXEC|
+    VM_SHARED)], the architecture's __P000..__S111. x86-64 (asm/pgtable_types.h) and ppc64
+    (asm/book3s/64/pgtable.h) agree in the model's layout: no R/W/X is PAGE_NONE, VM_EXEC
+    takes the _EXEC variant (without NX), write without VM_SHARED is PAGE_COPY (read-only).
+    arm64 (asm/pgtable-prot.h) differs in one entry: VM_EXEC alone is PAGE_EXECONLY (not
+    PTE_USER: not readable from EL0)."""
+    read = bool(vm_flags & VM_READ)
     write = bool(vm_flags & VM_WRITE)
+    if vm_flags & VM_EXEC:
+        if arch is Arch.arm64 and not (read or write):
+            return PAGE_EXECONLY
+        if vm_flags & VM_SHARED and write:
+            return PAGE_SHARED_EXEC
+        return PAGE_COPY_EXEC if write else PAGE_READONLY_EXEC
     if vm_flags & VM_SHARED:
         return PAGE_SHARED if write else (PAGE_READONLY if read else PAGE_NONE)
     return PAGE_COPY if write else (PAGE_READONLY if read else PAGE_NONE)
@@ -257,12 +288,13 @@ def vma_wants_writenotify(vm_flags: int, has_mkwrite_ops: bool) -> bool:
     return (vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED) and has_mkwrite_ops
 
 
-def vma_page_prot(vm_flags: int, has_mkwrite_ops: bool) -> pgprot_t:
+def vma_page_prot(vm_flags: int, has_mkwrite_ops: bool,
+                  arch: Arch = Arch.x86_64) -> pgprot_t:
     """vma_set_page_prot() (mm/mmap.c): with write-notify, the prot of the private
     equivalent (read-only)."""
     if vma_wants_writenotify(vm_flags, has_mkwrite_ops):
-        return vm_get_page_prot(vm_flags & ~VM_SHARED)
-    return vm_get_page_prot(vm_flags)
+        return vm_get_page_prot(vm_flags & ~VM_SHARED, arch)
+    return vm_get_page_prot(vm_flags, arch)
 
 
 # --- allocations (each can be made to fail) ------------------------------------------------------
@@ -289,12 +321,16 @@ def pmd_alloc(mm: mm_struct, address: int) -> bool:
 
 
 def anon_vma_prepare(k: Kernel, vma: vm_area_struct) -> int:
-    """anon_vma_prepare() (mm/rmap.c): allocates the VMA's anon_vma the first time; 0 or
-    -ENOMEM."""
+    """anon_vma_prepare() (include/linux/rmap.h) -> __anon_vma_prepare() (mm/rmap.c): the
+    first time, two allocations, each of which can fail (-ENOMEM): anon_vma_chain_alloc(),
+    then, as find_mergeable_anon_vma() finds no neighbour's to share (the model has one
+    VMA), anon_vma_alloc(); a failure of the second frees the first. 0 or -ENOMEM."""
     if vma.anon_vma:
         return 0
-    if k.should_fail_alloc("anon_vma_prepare"):
-        return -ENOMEM
+    if k.should_fail_alloc("anon_vma_chain_alloc"):
+        return -ENOMEM  # out_enomem
+    if k.should_fail_alloc("anon_vma_alloc"):
+        return -ENOMEM  # out_enomem_free_avc
     vma.anon_vma = True
     return 0
 
@@ -323,33 +359,98 @@ def find_vma(mm: mm_struct, addr: int) -> vm_area_struct | None:
     return None
 
 
-# --- the user-access entry (arch/x86/mm/fault.c: __do_page_fault) --------------------------------
+# --- swap entries with no swap area (CONFIG_SWAP=y, swapon never ran) ---------------------------
+
+def lookup_swap_cache(k: Kernel, entry: swp_entry_t) -> page | None:
+    """lookup_swap_cache() (mm/swap_state.c): find_get_page(swap_address_space(entry), ...),
+    where swap_address_space() is &swapper_spaces[swp_type(entry)][swp_offset(entry) >>
+    SWAP_ADDRESS_SPACE_SHIFT]. swapper_spaces[] (a static array) holds NULL for a type no
+    swapon() set up, so the radix-tree lookup reads through a pointer near NULL (or, for a
+    large offset, a wild one): an oops, recorded as a BUG. (v4.13 has no swp_swap_info() that
+    would check the type first.)"""
+    k.BUG_ON(True, "lookup_swap_cache", "swapper_spaces[swp_type(entry)] == NULL")
+    return None  # not reached: the oops ends the call
+
+
+def free_swap_and_cache(k: Kernel, entry: swp_entry_t) -> int:
+    """free_swap_and_cache() (mm/swapfile.c): 1 for a non_swap_entry(); otherwise
+    _swap_info_get() finds no swap area (type >= nr_swapfiles: it logs "swap_info_get: Bad
+    swap file entry", not a warning) and the result is 0, which makes zap_pte_range()
+    report the entry with print_bad_pte()."""
+    if non_swap_entry(entry):
+        return 1
+    return 0
+
+
+def migration_entry_to_page(k: Kernel, entry: swp_entry_t) -> page:
+    """migration_entry_to_page() (include/linux/swapops.h): pfn_to_page(swp_offset(entry)),
+    then BUG_ON(!PageLocked(p)). No modelled page is ever locked, so it always fires (for an
+    offset without a memmap the read of p->flags itself oopses first: the same end)."""
+    k.BUG_ON(True, "migration_entry_to_page", "!PageLocked(p)")
+    raise AssertionError("not reached: the BUG_ON ends the call")
+
+
+def migration_entry_wait(k: Kernel, vma: vm_area_struct, address: int,
+                         entry: swp_entry_t) -> None:
+    """migration_entry_wait() -> __migration_entry_wait() (mm/migrate.c): under the PTE
+    lock, the entry is still the migration entry (nothing ran in between), so
+    migration_entry_to_page()."""
+    migration_entry_to_page(k, entry)
+
+
+# --- the user access ---------------------------------------------------------------------------
 
 SIGSEGV = "SIGSEGV"
 SIGBUS = "SIGBUS"
+# do_sigbus() with VM_FAULT_HWPOISON (CONFIG_MEMORY_FAILURE; x86, arm64 and ppc64 alike):
+# "MCE: Killing ... due to hardware memory corruption fault", si_code BUS_MCEERR_AR.
+SIGBUS_MCEERR = "SIGBUS BUS_MCEERR_AR"
 
 
 def do_user_fault(k: Kernel, address: int, flags: int,
                   handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
-    """A user access at `address` that faults: find the VMA (find_vma(); none, or one that
-    starts above the address → SIGSEGV; stack growth is not modelled), check the
-    access against vm_flags (access_error(): a write needs VM_WRITE, a read needs one of
-    VM_READ|VM_EXEC|VM_WRITE; else SIGSEGV), call handle_mm_fault() of the version under
-    test, and turn VM_FAULT_SIGBUS/SIGSEGV into the signal (VM_FAULT_OOM into the OOM
-    killer, recorded as a signal too). Returns the VM_FAULT_* result (VM_FAULT_SIGSEGV when
-    the access is refused before handle_mm_fault)."""
+    """A user load (`flags` without FAULT_FLAG_WRITE) or store at `address`: one attempt
+    of the instruction.
+
+    The MMU goes first (`fuzzplug.kernel.arch.mmu_access`): an access the entry permits is
+    done by the hardware (x86: A, and D for a store; ppc64 hash: an HPTE hit, or
+    __hash_page() hashing the PTE in; radix: R and C; arm64: AF, and DBM clearing PTE_RDONLY)
+    and no fault handler runs: 0. Only an access it refuses reaches the architecture's page
+    fault handler (`do_page_fault`) with the error code it gives. Returns the VM_FAULT_*
+    result. One call is one access: the retry after VM_FAULT_NOPAGE is the next access."""
+    error_code = mmu_access(k, address, bool(flags & FAULT_FLAG_WRITE))
+    if error_code is None:
+        return 0
+    return do_page_fault(k, address, flags, error_code, handle_mm_fault)
+
+
+def do_page_fault(k: Kernel, address: int, flags: int, error_code: int,
+                  handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
+    """The architecture's page-fault handler for a user access the MMU refused with
+    `error_code` (arch/x86/mm/fault.c __do_page_fault, arch/arm64/mm/fault.c do_page_fault,
+    arch/powerpc/mm/fault.c do_page_fault): find the VMA (find_vma(); none, or one that
+    starts above the address → SIGSEGV; stack growth is not modelled), the access check
+    (x86's access_error() with PF_PROT/PF_WRITE/PF_USER, arm64's and ppc64's vm_flags masks;
+    refused → SIGSEGV), handle_mm_fault() of the version under test, and the signal for an
+    error result (VM_FAULT_OOM into the OOM killer, recorded as a signal too;
+    VM_FAULT_HWPOISON is SIGBUS with BUS_MCEERR_AR). Returns the VM_FAULT_* result
+    (VM_FAULT_SIGSEGV when the handler refuses the access before handle_mm_fault).
+
+    The signal events name `__do_page_fault` and `mm_fault_error` on every architecture (so
+    one behaviour has one observable across them); `where` gives the architecture's own
+    function. The branch ids keep the name `do_user_fault:` they always had."""
+    where = "do_page_fault" if k.config.arch in (Arch.ppc64, Arch.ppc64_radix) else \
+        "__do_page_fault"
     vma = find_vma(k.mm, address)
     if vma is None or address < vma.vm_start:
         k.branch("do_user_fault:bad_area")
-        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="bad_area")
+        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="bad_area",
+                where=where)
         return VM_FAULT_SIGSEGV
-    if flags & FAULT_FLAG_WRITE:
-        refused = not (vma.vm_flags & VM_WRITE)
-    else:
-        refused = not (vma.vm_flags & (VM_READ | VM_EXEC | VM_WRITE))
-    if refused:
+    if access_error(k, vma, error_code):
         k.branch("do_user_fault:access_error")
-        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="access_error")
+        k.event(EventKind.SIGNAL, "__do_page_fault", signal=SIGSEGV, reason="access_error",
+                where=where, error_code=error_code)
         return VM_FAULT_SIGSEGV
     k.branch("do_user_fault:handle_mm_fault")
     ret = handle_mm_fault(vma, address, flags)
@@ -357,6 +458,9 @@ def do_user_fault(k: Kernel, address: int, flags: int,
         k.event(EventKind.SIGNAL, "mm_fault_error", signal="OOM", ret=vm_fault_name(ret))
     elif ret & VM_FAULT_SIGBUS:
         k.event(EventKind.SIGNAL, "mm_fault_error", signal=SIGBUS, ret=vm_fault_name(ret))
+    elif ret & (VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE):
+        k.event(EventKind.SIGNAL, "mm_fault_error", signal=SIGBUS_MCEERR,
+                ret=vm_fault_name(ret))
     elif ret & VM_FAULT_SIGSEGV:
         k.event(EventKind.SIGNAL, "mm_fault_error", signal=SIGSEGV, ret=vm_fault_name(ret))
     return ret

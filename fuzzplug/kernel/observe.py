@@ -4,14 +4,17 @@ A target over the kernel models compares, after each op, what callers and the re
 kernel can observe (`fuzzplug.core.oracle` holds the generic part: verdicts, records,
 signatures). This module says what that is for a `Kernel`:
 
-- the observable events: printed warnings, BUGs, bad PTEs and signals (`observables`);
-  architecture debug checks included, internal helper calls and hooks not;
+- the observable events: printed warnings, BUGs, bad PTEs, signals and ppc64's bad-HPTE
+  events (`observables`); architecture debug checks included, internal helper calls and
+  hooks not;
 - the state: every PTE, every struct page the run touched, the rss counters, the page-table
-  pages (`state_diff`), as stable descriptors (`pte.DIRTY`, `page.refcount`...). The
+  pages, ppc64's hash page table (`state_diff`), as stable descriptors (`pte.DIRTY`,
+  `page.refcount`, `hpte.presence`...). The
   WARN_ON_ONCE once-state is not compared (hidden until it hides a warning, which then
   shows as a missing WARN), nor `tainted` (it follows from the WARN/bad-PTE events);
-- which branch ids depend on history rather than on behaviour (`INCIDENTAL_BRANCHES`,
-  left out of signatures: `signature` here is the core's with them left out);
+- which branch ids depend on history rather than on behaviour (`INCIDENTAL_BRANCHES`) or
+  belong to the architecture layer (`INCIDENTAL_PREFIXES`), left out of signatures:
+  `signature` here is the core's with them left out;
 - which descriptors follow from another one (`DERIVED`, `signature_diffs`).
 """
 
@@ -70,6 +73,16 @@ def state_diff(pre: Kernel, post: Kernel) -> list[str]:
     for level, n in a["pgtables"].items():
         if b["pgtables"][level] != n:
             out.add(f"pgtable.{level}")
+    for addr in set(a["hptes"]) | set(b["hptes"]):
+        x, y = a["hptes"].get(addr, {}), b["hptes"].get(addr, {})
+        for slot in set(x) | set(y):
+            if slot not in x or slot not in y:
+                out.add("hpte.presence")
+                continue
+            if x[slot]["pfn"] != y[slot]["pfn"]:
+                out.add("hpte.pfn")
+            if x[slot]["perm"] != y[slot]["perm"]:
+                out.add("hpte.perm")
     # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
     return sorted(out)
 
@@ -97,19 +110,33 @@ INCIDENTAL_BRANCHES = frozenset({
     "handle_pte_fault:no_pte_table",
     "zap_pte_range:no_pte_table",
 })
+# Branch ids of the architecture layer (fuzzplug.kernel.arch): the MMU's own access and
+# ppc64's hash MMU. Which of them run follows from the configuration (which architecture,
+# whether an entry is young), not from the patched code path; left out of signatures, so
+# that one behaviour of the patch has one signature on every architecture (what the
+# architecture makes of it shows in the observables: bad_hpte...).
+INCIDENTAL_PREFIXES = ("mmu_access:", "update_mmu_cache:", "__hash_page_4K:", "pte_update:")
 
 
 def signature(op: str, diffs: list[str], pre_branches: list[str], post_branches: list[str],
               path_prefixes: tuple[str, ...] = ()) -> str:
-    """`fuzzplug.core.oracle.signature` with the `INCIDENTAL_BRANCHES` left out of the hash."""
-    return oracle.signature(op, diffs, pre_branches, post_branches, path_prefixes,
-                            incidental=INCIDENTAL_BRANCHES)
+    """`fuzzplug.core.oracle.signature` over the `signature_diffs` (a state-only signature
+    names the kinds of state that differ less those that only follow from another: a hash
+    table that differs because its PTEs do is named `state:pte`), with the
+    `INCIDENTAL_BRANCHES` and the architecture layer's branch ids (`INCIDENTAL_PREFIXES`)
+    left out of the hash."""
+    return oracle.signature(op, signature_diffs(diffs), pre_branches, post_branches,
+                            path_prefixes,
+                            incidental=INCIDENTAL_BRANCHES,
+                            incidental_prefixes=INCIDENTAL_PREFIXES)
 
 
 # Descriptors that follow from another one in the same diff (its "parent"), so that a bug
 # shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
 # sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
-# different pfn, and a COW's page bookkeeping follows its refcount.
+# different pfn, a COW's page bookkeeping follows its refcount, ppc64's hash table follows
+# its PTEs (what a PTE maps, whether it is hashed, its permission) and the HPTE slot bits in
+# a PTE follow a difference of the hash table.
 DERIVED = {
     "pte.SOFT_DIRTY": ("pte.DIRTY",),
     "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
@@ -119,6 +146,13 @@ DERIVED = {
     "page.anon": ("page.refcount",),
     "page.allocated": ("page.refcount",),
     "page.referenced": ("page.refcount",),
+    "hpte.presence": ("pte.presence", "pte.pfn", "pte.HASHPTE"),
+    "hpte.pfn": ("pte.presence", "pte.pfn"),
+    "hpte.perm": ("pte.presence", "pte.pfn", "pte.RW", "pte.DIRTY"),
+    "pte.F_SECOND": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX0": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX1": ("hpte.presence", "pte.HASHPTE"),
+    "pte.F_GIX2": ("hpte.presence", "pte.HASHPTE"),
 }
 
 
@@ -129,9 +163,7 @@ def _pte_bit(descriptor: str) -> bool:
 def signature_diffs(diffs: list[str]) -> list[str]:
     """The diffs a signature names: derived descriptors dropped when their parent is there;
     when the entry maps another pfn (or exists on one side only), its bits differ as a
-    consequence and are dropped too. (Every descriptor dropped here has the kind of one
-    that stays, so the kinds a state-only signature names are the same with or without
-    this reduction.)"""
+    consequence and are dropped too. Observed differences (`ret:`, `warn:`...) all stay."""
     present = set(diffs)
     whole_entry = "pte.pfn" in present or "pte.presence" in present
     return [d for d in diffs

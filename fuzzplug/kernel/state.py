@@ -2,8 +2,9 @@
 
 One `Kernel` is one booted kernel with one process: its configuration (`Config`), the
 memory map (`Memmap`: which pfns have a `struct page` and of what kind), the `struct page`s,
-one `mm_struct` with its page table and rss counters, one `vm_area_struct`, and what the run
-records: an ordered event trace, the branch ids taken, the WARN_ON_ONCE once-state.
+one `mm_struct` with its page table and rss counters, one `vm_area_struct`, on ppc64's hash
+MMU the hash page table (`hpte`s), and what the run records: an ordered event trace, the
+branch ids taken, the WARN_ON_ONCE once-state.
 
 Mutable kernel objects change only through the functions that change them in the kernel
 (`set_pte_at` and friends in `fuzzplug.kernel.arch`, `get_page`/`put_page` and the rmap and
@@ -20,10 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from fuzzplug.kernel.types import (
+    _PAGE_ARM64_RDONLY,
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_RW,
+    H_PAGE_F_GIX,
+    H_PAGE_F_GIX_SHIFT,
+    H_PAGE_HASHPTE,
     PAGE_SHIFT,
     mm_counter,
     pgprot_t,
-    pte_none,
+    pte_pfn,
     pte_t,
 )
 
@@ -32,11 +40,17 @@ if TYPE_CHECKING:
 
 
 class Arch(enum.Enum):
-    """The architectures whose hooks are modelled (`fuzzplug.kernel.arch`)."""
+    """The architectures (and MMUs) whose hooks are modelled (`fuzzplug.kernel.arch`).
+
+    The order is the op language's `arch=` choice ids: append only. `ppc64` is book3s64 with
+    the hash MMU (POWER8 and earlier, and POWER9 booted with disable_radix); `ppc64_radix`
+    is book3s64 with the radix MMU (POWER9's default from v4.14 on: radix_enabled()).
+    """
 
     x86_64 = "x86_64"
     ppc64 = "ppc64"
     arm64 = "arm64"
+    ppc64_radix = "ppc64_radix"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +60,8 @@ class Config:
     `HAVE_PTE_SPECIAL` (from __HAVE_ARCH_PTE_SPECIAL) and `DEVMAP` (__HAVE_ARCH_PTE_DEVMAP) are
     free parameters, even where the chosen architecture fixes them in reality (x86-64 has both;
     arm64 of v4.13 has special but no devmap): HAVE_PTE_SPECIAL=0 stands for the architectures
-    without a special bit (arm, mips, sh...), run with the chosen architecture's hooks.
+    without a special bit (32-bit arm without LPAE, mips, m68k, ia64...; sh and arc have one
+    in v4.13), run with the chosen architecture's hooks.
     `DEBUG_VM` turns on VM_BUG_ON/VM_WARN_ON and the architectures' debug checks.
     `PAT` is x86's page attribute table (track_pfn_insert); ignored elsewhere.
     """
@@ -81,9 +96,11 @@ class Memmap:
     """The physical memory map: which pfns are RAM, device memory, the zero page.
 
     Ranges are inclusive (`ram=0x10-0x1f` in the op language). Pfns outside every range have
-    no struct page (pfn_valid() is false), like MMIO. The anonymous pool
+    no struct page (pfn_valid() is false), like MMIO; the model takes their memory sections
+    to have no memmap either (see vm_normal_page()). The anonymous pool
     [ANON_POOL_START, ANON_POOL_END) is RAM the page allocator hands out for COW copies; it
-    takes precedence over the scene's ranges.
+    takes precedence over the scene's ranges. The pfns are physical: the default RAM and zero
+    pfns lie below 1 MiB, which x86's PAT treats as its own (`track_pfn_insert`).
     """
 
     ram: tuple[int, int] = (0x10, 0x1F)
@@ -159,7 +176,8 @@ class VmOps(enum.IntFlag):
 
     pfn_mkwrite behaves as v4.13's dax_pfn_mkwrite() with a DAX entry present (fs/dax.c):
     finish_mkwrite_fault(), then VM_FAULT_NOPAGE whatever it returned. page_mkwrite behaves
-    as filemap_page_mkwrite(): the page is dirtied and returned locked (VM_FAULT_LOCKED).
+    as filemap_page_mkwrite(): a page of the mapped file (RAM) is dirtied and returned locked
+    (VM_FAULT_LOCKED); any other page (page->mapping is not the file's) gets VM_FAULT_NOPAGE.
     A target that models the callbacks themselves sets `Kernel.pfn_mkwrite_handler` and
     `Kernel.page_mkwrite_handler` (as it sets `Kernel.fault_handler`).
     """
@@ -208,7 +226,9 @@ class pte_ptr:
         return self.mm.pgtable.get(self.index, pte_t(0))
 
     def _store(self, entry: pte_t) -> None:
-        if pte_none(entry):
+        # A zero entry is stored as absence; an entry the architecture's pte_none() calls
+        # none but that has bits set (x86's KNL erratum bits, hash bits) is kept as it is.
+        if not entry.val:
             self.mm.pgtable.pop(self.index, None)
         else:
             self.mm.pgtable[self.index] = entry
@@ -242,9 +262,36 @@ class mm_struct:
             assert prev.vm_end <= vma.vm_start, "VMAs overlap or are out of order"
         assert all(vma.vm_mm is self for vma in self.mmap), "a VMA of another mm"
         for vpn, entry in self.pgtable.items():
-            assert not pte_none(entry), "a none PTE is stored as absence"
+            assert entry.val, "a zero PTE is stored as absence"
             assert (vpn >> PTE_TABLE_SHIFT) in self.pte_tables, "PTE without a PTE table"
         return broken
+
+
+HPTES_PER_GROUP = 8  # the slots of one hash group (asm/book3s/64/mmu-hash.h)
+
+
+@dataclass(frozen=True, slots=True)
+class hpte:
+    """One entry of ppc64's hash page table (HPTE, asm/book3s/64/mmu-hash.h): the pfn it
+    translates to (its RPN) and its user permission, from htab_convert_pte_flags()
+    (arch/powerpc/mm/hash_utils_64.c): PP 0b010 "rw" when the linux PTE was writable and
+    dirty, else 0b011 "ro" (a writable but clean page is mapped read-only, so the first store
+    faults and marks it dirty). hpte_updatepp() changes only the permission, never the pfn.
+
+    The model gives each virtual page its own group of HPTES_PER_GROUP slots (the real table
+    hashes many pages into one group; which ones share is not modelled)."""
+
+    pfn: int
+    rw: bool
+
+    def to_json(self) -> dict:
+        return {"pfn": self.pfn, "perm": "rw" if self.rw else "ro"}
+
+
+def hpte_slot(pte: pte_t) -> int:
+    """The slot of a linux PTE's HPTE in its group (H_PAGE_F_GIX; the model has no
+    secondary group, so H_PAGE_F_SECOND stays clear)."""
+    return (pte.val & H_PAGE_F_GIX) >> H_PAGE_F_GIX_SHIFT
 
 
 class EventKind(enum.Enum):
@@ -253,6 +300,8 @@ class EventKind(enum.Enum):
     BUG = "bug"  # BUG_ON/VM_BUG_ON fired: the call ends like an oops
     WARN = "warn"  # WARN_ON/WARN_ON_ONCE/VM_WARN_ON fired (printed=False: once-state held it)
     BAD_PTE = "bad_pte"  # print_bad_pte(): "BUG: Bad page map", tainted
+    BAD_HPTE = "bad_hpte"  # ppc64 hash: an HPTE its linux PTE no longer tracks (no message:
+    # the kernel does not notice; what goes wrong on the machine is the event's condition)
     SIGNAL = "signal"  # the user access ends in a signal (SIGSEGV, SIGBUS)
     ARCH = "arch"  # an architecture hook ran (set_pte_at, ptep_set_access_flags...)
     REF = "ref"  # get_page/put_page
@@ -260,6 +309,7 @@ class EventKind(enum.Enum):
     COUNTER = "counter"  # an mm rss counter changed
     ALLOC = "alloc"  # an allocation succeeded
     ALLOC_FAIL = "alloc_fail"  # an allocation failed (fault injection)
+    MMU = "mmu"  # the MMU (hardware, or ppc64's hash fault) served a user access
     CALLBACK = "callback"  # a vm_ops callback ran
     PAGE_FLAG = "page_flag"  # set_page_dirty, mark_page_accessed
     CALL = "call"  # a modelled entry point was called (the op)
@@ -267,7 +317,8 @@ class EventKind(enum.Enum):
 
 
 # Kinds a caller or the rest of the kernel can observe (the oracle compares these).
-OBSERVABLE_KINDS = frozenset({EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL})
+OBSERVABLE_KINDS = frozenset({EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL,
+                              EventKind.BAD_HPTE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +376,13 @@ class Kernel:
         self.vma = vm_area_struct(vm_start, vm_end, vm_flags, vm_page_prot, vm_pgoff, vm_ops,
                                   self.mm)
         self.mm.mmap.append(self.vma)  # the first VMA; a target may map more (mm.mmap)
+        # ppc64's hash page table (hash MMU only): (virtual page number, slot) -> HPTE.
+        # Changed only by the hash MMU code of fuzzplug.kernel.arch.
+        self.htab: dict[tuple[int, int], hpte] = {}
+        # TRAP(current->thread.regs) on ppc64: what the task is doing while the calls run.
+        # 0x300, a data storage interrupt: every call runs in the fault handler of a user
+        # data access, as DAX's do (update_mmu_cache() preloads the hash table only then).
+        self.trap = 0x300
         # The VMA's vm_ops->fault: pluggable, set by the target (see fuzzplug.kernel.mm).
         self.fault_handler: FaultHandler | None = None
         # vm_ops->pfn_mkwrite and ->page_mkwrite, pluggable the same way; None keeps the
@@ -394,17 +452,32 @@ class Kernel:
         self.fail_at = self.alloc_count + nth if nth > 0 else None
 
     # --- the snapshot -----------------------------------------------------------------------
+    def observed_pte(self, entry: pte_t) -> pte_t:
+        """An entry as the kernel reads it, for comparing states: on arm64 a valid, writable
+        entry without PTE_RDONLY is dirty (pte_hw_dirty(), asm/pgtable.h: the hardware's DBM
+        cleared PTE_RDONLY on a store) exactly as one with the software PTE_DIRTY, and is
+        shown with DIRTY; every other entry is its raw value."""
+        if (self.config.arch is Arch.arm64 and entry.val & _PAGE_PRESENT
+                and entry.val & _PAGE_RW and not entry.val & _PAGE_ARM64_RDONLY):
+            return pte_t(entry.val | _PAGE_DIRTY)
+        return entry
+
     def snapshot(self) -> dict:
-        """The final state: every PTE, every struct page, the counters; compares by value and
-        serialises to JSON (keys are strings, values plain)."""
+        """The final state: every PTE, every struct page, the counters, the hash page table;
+        compares by value and serialises to JSON (keys are strings, values plain)."""
+        hptes: dict[str, dict] = {}
+        for (vpn, slot) in sorted(self.htab):
+            hptes.setdefault(f"{vpn << PAGE_SHIFT:#x}", {})[str(slot)] = \
+                self.htab[vpn, slot].to_json()
         return {
-            "ptes": {f"{vpn << PAGE_SHIFT:#x}": self.mm.pgtable[vpn].to_json()
+            "ptes": {f"{vpn << PAGE_SHIFT:#x}": self.observed_pte(self.mm.pgtable[vpn]).to_json()
                      for vpn in sorted(self.mm.pgtable)},
             "pages": {f"{pfn:#x}": self.pages[pfn].to_json() for pfn in sorted(self.pages)
                       if not self.pages[pfn].pristine()},
             "counters": {c.value: n for c, n in self.mm.rss_stat.items()},
             "pgtables": {"pud": len(self.mm.pud_tables), "pmd": len(self.mm.pmd_tables),
                          "pte": len(self.mm.pte_tables)},
+            "hptes": hptes,
             "tainted": self.tainted,
         }
 
@@ -413,14 +486,18 @@ class Kernel:
         pages = tuple(sorted((pfn, p.state()) for pfn, p in self.pages.items()
                              if not p.pristine()))
         mm = self.mm
-        return (tuple(sorted(mm.pgtable.items(), key=lambda kv: kv[0])),
-                tuple(mm.rss_stat.values()), len(mm.pud_tables), len(mm.pmd_tables),
-                len(mm.pte_tables), pages)
+        ptes = tuple(sorted((vpn, self.observed_pte(entry)) for vpn, entry in mm.pgtable.items()))
+        return (ptes, tuple(mm.rss_stat.values()), len(mm.pud_tables), len(mm.pmd_tables),
+                len(mm.pte_tables), pages, tuple(sorted(self.htab.items())))
 
     def same_state(self, other: "Kernel") -> bool:
         """`self.state_key() == other.state_key()`, with a fast path for the usual case."""
         a, b = self.mm, other.mm
-        if (a.pgtable != b.pgtable or a.rss_stat != b.rss_stat
+        if a.pgtable != b.pgtable:
+            if self.config.arch is not Arch.arm64:
+                return False
+            return self.state_key() == other.state_key()  # equal as arm64 reads them?
+        if (a.rss_stat != b.rss_stat or self.htab != other.htab
                 or len(a.pte_tables) != len(b.pte_tables)
                 or len(a.pmd_tables) != len(b.pmd_tables)
                 or len(a.pud_tables) != len(b.pud_tables)):
@@ -430,8 +507,25 @@ class Kernel:
             return True
         return self.state_key() == other.state_key()
 
+    def untracked_hptes(self) -> list[tuple[int, int]]:
+        """The (vpn, slot)s of HPTEs that no linux PTE tracks: the PTE at that address has no
+        H_PAGE_HASHPTE, names another slot, or maps another pfn. The hash code would never
+        flush them (pte_update() flushes only the slot its PTE names)."""
+        out = []
+        for (vpn, slot), h in sorted(self.htab.items()):
+            entry = self.mm.pgtable.get(vpn, pte_t(0))
+            if not (entry.val & H_PAGE_HASHPTE and hpte_slot(entry) == slot
+                    and pte_pfn(entry) == h.pfn):
+                out.append((vpn, slot))
+        return out
+
     def _check_invariants(self) -> list[str]:
         broken = self.mm._check_invariants()
         for p in self.pages.values():
             broken.extend(p._check_invariants())
+        for vpn, slot in self.untracked_hptes():
+            broken.append(f"hpte {vpn << PAGE_SHIFT:#x} slot {slot}: not tracked by its "
+                          f"linux PTE")
+        for (vpn, slot) in self.htab:
+            assert 0 <= slot < HPTES_PER_GROUP, "an HPTE outside its group"
         return broken

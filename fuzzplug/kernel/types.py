@@ -11,8 +11,32 @@ layout and the pte_* helpers), include/linux/mm_types.h (VM_FAULT_*), all as in 
 
 The raw PTE layout is x86-64's for every modelled architecture (bit positions as in
 arch/x86/include/asm/pgtable_types.h). Architecture differences that matter to the paths are
-modelled in `fuzzplug.kernel.arch`, in the hooks where the kernel puts them. The one
-architecture-only hardware bit the hooks need, arm64's PTE_RDONLY, gets a spare bit here.
+modelled in `fuzzplug.kernel.arch`, in the hooks where the kernel puts them. The bits that
+exist only on another architecture go where x86-64 has nothing, so no x86 meaning changes:
+
+| model bit | x86-64 | arm64 (asm/pgtable-hwdef.h) | ppc64 book3s64 (asm/book3s/64/*.h) |
+|---|---|---|---|
+| 0 PRESENT | _PAGE_PRESENT | PTE_VALID | _PAGE_PRESENT (with PROTNONE: see below) |
+| 1 RW | _PAGE_RW | PTE_WRITE (= PTE_DBM) | _PAGE_WRITE |
+| 2 USER | _PAGE_USER | PTE_USER | not _PAGE_PRIVILEGED |
+| 3, 4, 7 PWT, PCD, PAT | cache mode | PCD: AttrIndx MT_DEVICE_nGnRnE, else MT_NORMAL | - |
+| 5 ACCESSED | _PAGE_ACCESSED | PTE_AF | _PAGE_ACCESSED (R) |
+| 6 DIRTY | _PAGE_DIRTY | PTE_DIRTY (software) | _PAGE_DIRTY (C) |
+| 8 PROTNONE | _PAGE_PROTNONE | PTE_PROT_NONE | _PAGE_PRESENT|_PAGE_PRIVILEGED, no R/W/X |
+| 9 SPECIAL | _PAGE_SPECIAL | PTE_SPECIAL | _PAGE_SPECIAL |
+| 10 RDONLY | (SOFTW2: unused) | PTE_RDONLY | - |
+| 11 SOFT_DIRTY | _PAGE_SOFT_DIRTY | - (none in v4.13) | _PAGE_SOFT_DIRTY |
+| 12-51 pfn | pfn | pfn | pfn (PTE_RPN_MASK) |
+| 52 HASHPTE | (ignored by hardware, unused) | - | H_PAGE_HASHPTE (hash MMU only) |
+| 53 F_SECOND | (ignored, unused) | - | H_PAGE_F_SECOND |
+| 54-56 F_GIX0..2 | (ignored, unused) | - | H_PAGE_F_GIX (the HPTE's slot in its group) |
+| 57 BUSY | (ignored, unused) | - | H_PAGE_BUSY |
+| 58 DEVMAP | _PAGE_DEVMAP | - | _PAGE_DEVMAP |
+| 63 NX | _PAGE_NX | PTE_UXN | not _PAGE_EXEC |
+
+ppc64's _PAGE_READ has no bit of its own: a present entry is readable (as on x86), so
+_PAGE_READ stands for PRESENT. The architecture's own reading of an entry (which bits make a
+swap type, what pte_none() ignores, what its hardware does) is in `fuzzplug.kernel.arch`.
 """
 
 from __future__ import annotations
@@ -53,6 +77,13 @@ _PAGE_ARM64_RDONLY = 1 << 10  # _PAGE_BIT_SOFTW2: stands for arm64's PTE_RDONLY 
 _PAGE_SOFT_DIRTY = 1 << 11  # _PAGE_BIT_SOFTW3
 _PAGE_DEVMAP = 1 << 58  # _PAGE_BIT_SOFTW4
 _PAGE_NX = 1 << 63
+# ppc64 hash MMU (asm/book3s/64/hash.h, hash-4k.h): bits x86-64 ignores and never uses.
+H_PAGE_HASHPTE = 1 << 52  # the linux PTE has an HPTE in the hash page table
+H_PAGE_F_SECOND = 1 << 53  # ...in the secondary group
+H_PAGE_F_GIX_SHIFT = 54
+H_PAGE_F_GIX = 7 << H_PAGE_F_GIX_SHIFT  # ...at this slot of its group
+H_PAGE_BUSY = 1 << 57  # the hash fault holds the PTE (never left set)
+_PAGE_HPTEFLAGS = H_PAGE_BUSY | H_PAGE_HASHPTE | H_PAGE_F_SECOND | H_PAGE_F_GIX
 _PAGE_CACHE_MASK = _PAGE_PAT | _PAGE_PCD | _PAGE_PWT
 PTE_PFN_MASK = ((1 << 52) - 1) & PAGE_MASK  # bits 12..51
 
@@ -69,6 +100,12 @@ PTE_BIT_NAMES = (
     (_PAGE_SPECIAL, "SPECIAL"),
     (_PAGE_ARM64_RDONLY, "RDONLY"),
     (_PAGE_SOFT_DIRTY, "SOFT_DIRTY"),
+    (H_PAGE_HASHPTE, "HASHPTE"),
+    (H_PAGE_F_SECOND, "F_SECOND"),
+    (1 << H_PAGE_F_GIX_SHIFT, "F_GIX0"),
+    (2 << H_PAGE_F_GIX_SHIFT, "F_GIX1"),
+    (4 << H_PAGE_F_GIX_SHIFT, "F_GIX2"),
+    (H_PAGE_BUSY, "BUSY"),
     (_PAGE_DEVMAP, "DEVMAP"),
     (_PAGE_NX, "NX"),
 )
@@ -111,11 +148,18 @@ def __pgprot(val: int) -> pgprot_t:
     return pgprot_t(val & U64)
 
 
-# x86-64 protections (pgtable_types.h: PAGE_NONE, PAGE_SHARED, PAGE_COPY, PAGE_READONLY).
+# x86-64 protections (pgtable_types.h: PAGE_NONE, PAGE_SHARED, PAGE_COPY, PAGE_READONLY and
+# the _EXEC variants, which are the same without _PAGE_NX).
 PAGE_NONE = __pgprot(_PAGE_PROTNONE | _PAGE_ACCESSED)
 PAGE_SHARED = __pgprot(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+PAGE_SHARED_EXEC = __pgprot(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 PAGE_COPY = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+PAGE_COPY_EXEC = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED)
 PAGE_READONLY = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_NX)
+PAGE_READONLY_EXEC = __pgprot(_PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED)
+# arm64's (asm/pgtable-prot.h) execute-only protection: valid, executable, not PTE_USER, so
+# EL0 can fetch instructions from it but not read it.
+PAGE_EXECONLY = __pgprot(_PAGE_PRESENT | _PAGE_ACCESSED)
 
 # Cache modes of a prot (arch/x86/mm/pat.c, cachemode2protval): WB is 0, UC- is PCD.
 _PAGE_CACHE_MODE_WB = 0
@@ -123,7 +167,9 @@ _PAGE_CACHE_MODE_UC_MINUS = _PAGE_PCD
 
 
 def pte_none(pte: pte_t) -> bool:
-    """pte_none(): no bits set (x86 ignores the KNL erratum bits, not modelled)."""
+    """pte_none() of arm64 and the generic code: no bits set. x86-64 and ppc64 ignore some
+    bits: the architectures' own pte_none() is `fuzzplug.kernel.arch.pte_none`, which the
+    models call."""
     return pte.val == 0
 
 
@@ -179,7 +225,9 @@ def pte_mkyoung(pte: pte_t) -> pte_t:
 
 
 def pte_mkdirty(pte: pte_t) -> pte_t:
-    """pte_mkdirty() sets DIRTY and SOFT_DIRTY (x86; ppc64 likewise)."""
+    """pte_mkdirty() sets DIRTY and SOFT_DIRTY: x86 (asm/pgtable.h) and ppc64 book3s64, hash
+    and radix alike (asm/book3s/64/pgtable.h: _PAGE_DIRTY | _PAGE_SOFT_DIRTY). arm64 has no
+    soft-dirty bit; its hooks drop it."""
     return pte_set_flags(pte, _PAGE_DIRTY | _PAGE_SOFT_DIRTY)
 
 
@@ -247,6 +295,55 @@ def pfn_t_devmap_flags(pfn: pfn_t, have_arch_pte_devmap: bool) -> bool:
     return (pfn.val & both) == both
 
 
+# --- swap entries (include/linux/swap.h, include/linux/swapops.h) --------------------------------
+# CONFIG_SWAP, CONFIG_MIGRATION and CONFIG_MEMORY_FAILURE on, as distributions build v4.13:
+# five type bits, the top three types taken by hwpoison and the two migration types.
+MAX_SWAPFILES_SHIFT = 5
+SWP_MIGRATION_NUM = 2
+SWP_HWPOISON_NUM = 1
+MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_HWPOISON_NUM  # 29
+SWP_HWPOISON = MAX_SWAPFILES
+SWP_MIGRATION_READ = MAX_SWAPFILES + SWP_HWPOISON_NUM
+SWP_MIGRATION_WRITE = MAX_SWAPFILES + SWP_HWPOISON_NUM + 1
+RADIX_TREE_EXCEPTIONAL_SHIFT = 2
+SWP_TYPE_SHIFT = 64 - (MAX_SWAPFILES_SHIFT + RADIX_TREE_EXCEPTIONAL_SHIFT)  # 57
+SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class swp_entry_t:
+    """`swp_entry_t` in the arch-independent format: the type in the top seven bits (room
+    for five, so a wider architecture type is kept, not cut), the offset below."""
+
+    val: int
+
+
+def swp_entry(type_: int, offset: int) -> swp_entry_t:
+    return swp_entry_t(((type_ << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK)) & U64)
+
+
+def swp_type(entry: swp_entry_t) -> int:
+    return entry.val >> SWP_TYPE_SHIFT
+
+
+def swp_offset(entry: swp_entry_t) -> int:
+    return entry.val & SWP_OFFSET_MASK
+
+
+def non_swap_entry(entry: swp_entry_t) -> bool:
+    """non_swap_entry(): a type at or above MAX_SWAPFILES (hwpoison, migration, or no type
+    at all) is not in any swap area."""
+    return swp_type(entry) >= MAX_SWAPFILES
+
+
+def is_migration_entry(entry: swp_entry_t) -> bool:
+    return swp_type(entry) in (SWP_MIGRATION_READ, SWP_MIGRATION_WRITE)
+
+
+def is_hwpoison_entry(entry: swp_entry_t) -> bool:
+    return swp_type(entry) == SWP_HWPOISON
+
+
 # --- vm_flags (include/linux/mm.h) -------------------------------------------------------------
 VM_READ = 0x00000001
 VM_WRITE = 0x00000002
@@ -277,15 +374,20 @@ VM_FAULT_OOM = 0x0001
 VM_FAULT_SIGBUS = 0x0002
 VM_FAULT_MAJOR = 0x0004
 VM_FAULT_WRITE = 0x0008
+VM_FAULT_HWPOISON = 0x0010
+VM_FAULT_HWPOISON_LARGE = 0x0020
 VM_FAULT_SIGSEGV = 0x0040
 VM_FAULT_NOPAGE = 0x0100
 VM_FAULT_LOCKED = 0x0200
+VM_FAULT_FALLBACK = 0x0800
 VM_FAULT_DONE_COW = 0x1000  # ->fault has fully handled the COW (DAX)
-VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV
+VM_FAULT_ERROR = (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON
+                  | VM_FAULT_HWPOISON_LARGE | VM_FAULT_FALLBACK)
 VM_FAULT_NAMES = (
     (VM_FAULT_OOM, "VM_FAULT_OOM"), (VM_FAULT_SIGBUS, "VM_FAULT_SIGBUS"),
     (VM_FAULT_MAJOR, "VM_FAULT_MAJOR"),
-    (VM_FAULT_WRITE, "VM_FAULT_WRITE"), (VM_FAULT_SIGSEGV, "VM_FAULT_SIGSEGV"),
+    (VM_FAULT_WRITE, "VM_FAULT_WRITE"), (VM_FAULT_HWPOISON, "VM_FAULT_HWPOISON"),
+    (VM_FAULT_SIGSEGV, "VM_FAULT_SIGSEGV"),
     (VM_FAULT_NOPAGE, "VM_FAULT_NOPAGE"), (VM_FAULT_LOCKED, "VM_FAULT_LOCKED"),
     (VM_FAULT_DONE_COW, "VM_FAULT_DONE_COW"),
 )

@@ -7,13 +7,18 @@ vm_insert_mixed_mkwrite()") (in v4.14-rc1) applied: the two differ only in inser
 vm_insert_pfn_prot and vm_insert_mixed (which v4.14 splits into __vm_insert_mixed,
 vm_insert_mixed and vm_insert_mixed_mkwrite); `tests/test_model_siblings.py` keeps it so.
 Changes v4.14 made to these functions for other reasons (HMM's device-public pages in
-vm_normal_page and zap_pte_range, a renamed local in do_wp_page) are not the patch and are
-left out of both models.
+vm_normal_page and zap_pte_range, device-private entries and swap readahead in do_swap_page,
+a renamed local in do_wp_page) are not the patch and are left out of both models.
 
 Not modelled: concurrency (the page-table lock is taken and dropped, but nothing runs in
-between, so every pte_same() re-check succeeds), swap entries and migration, transparent
-huge pages (faults are handled at PTE level), memcg charging, NUMA balancing faults (no
-PROTNONE entries are made), and the lock_page dances whose only effect is ordering.
+between, so every pte_same() re-check succeeds, and compares raw values as x86 does),
+swapping (no swap area is configured: the only non-present entries are those an insert
+built from a non-present prot, which decode as the architecture decodes swap entries; see
+do_swap_page and zap_pte_range), transparent huge pages (faults are handled at PTE level),
+memcg charging, NUMA balancing faults (do_numa_page: PROTNONE entries exist, PAGE_NONE
+being the prot of a VMA without VM_READ|VM_WRITE|VM_EXEC, but vma_is_accessible() is false
+for such a VMA, so handle_pte_fault() never sends them there), and the lock_page dances
+whose only effect is ordering.
 The callbacks at the end stand for the VMA's vm_ops (see `fuzzplug.kernel.state.VmOps`).
 """
 
@@ -21,6 +26,9 @@ from __future__ import annotations
 
 from fuzzplug.kernel.arch import (
     flush_tlb_fix_spurious_fault,
+    pte_dirty,
+    pte_none,
+    pte_to_swp_entry,
     ptep_clear_flush,
     ptep_get_and_clear_full,
     ptep_set_access_flags,
@@ -35,13 +43,17 @@ from fuzzplug.kernel.mm import (
     clear_user_highpage,
     cow_user_page,
     dec_mm_counter_fast,
+    free_swap_and_cache,
     get_page,
     highest_memmap_pfn,
     inc_mm_counter_fast,
     is_zero_pfn,
     linear_page_index,
+    lookup_swap_cache,
     mark_page_accessed,
     maybe_mkwrite,
+    migration_entry_to_page,
+    migration_entry_wait,
     mm_counter_file,
     mm_counter_of,
     page_add_file_rmap,
@@ -84,6 +96,7 @@ from fuzzplug.kernel.types import (
     PFN_MAP,
     VM_FAULT_DONE_COW,
     VM_FAULT_ERROR,
+    VM_FAULT_HWPOISON,
     VM_FAULT_LOCKED,
     VM_FAULT_NOPAGE,
     VM_FAULT_OOM,
@@ -95,18 +108,19 @@ from fuzzplug.kernel.types import (
     VM_WRITE,
     __pfn_to_pfn_t,
     is_cow_mapping,
+    is_hwpoison_entry,
+    is_migration_entry,
     mm_counter,
+    non_swap_entry,
     pfn_pte,
     pfn_t,
     pfn_t_pte,
     pfn_t_to_pfn,
     pgprot_t,
-    pte_dirty,
     pte_mkdevmap,
     pte_mkdirty,
     pte_mkspecial,
     pte_mkyoung,
-    pte_none,
     pte_pfn,
     pte_present,
     pte_same,
@@ -165,14 +179,21 @@ def vm_normal_page(vma: vm_area_struct, addr: int, pte: pte_t) -> page | None:
 
 def _vm_normal_page_check_pfn(vma: vm_area_struct, addr: int, pte: pte_t,
                               pfn: int) -> page | None:
-    """The `check_pfn:` label of vm_normal_page()."""
+    """The `check_pfn:` label of vm_normal_page(): only `pfn > highest_memmap_pfn` is a bad
+    PTE. A pfn below it is trusted to have a struct page, and pfn_to_page() is returned.
+    For a pfn in a memmap hole (the model's pfns without a struct page, whose memory
+    sections have no memmap: SPARSEMEM_VMEMMAP never populated that part of the vmemmap)
+    that pointer is into unmapped vmemmap, and the caller's first look at the page
+    (zap_pte_range()'s PageAnon(), after it cleared the entry; do_wp_page()'s) is a kernel
+    paging-request oops. The model records that oops here, before the caller's next step."""
     k = vma.vm_mm.kernel
-    if pfn > highest_memmap_pfn(k) or not pfn_valid(k, pfn):
-        # The C trusts that a pfn below highest_memmap_pfn has a struct page; a pfn in a
-        # memmap hole does not here, and is reported the same way.
+    if pfn > highest_memmap_pfn(k):
         k.branch("vm_normal_page:check_pfn:bad")
         print_bad_pte(vma, addr, pte, None)
         return None
+    if not pfn_valid(k, pfn):
+        k.branch("vm_normal_page:check_pfn:memmap_hole")
+        k.BUG_ON(True, "vm_normal_page", "pfn_to_page(pfn) in unmapped vmemmap")
     k.branch("vm_normal_page:check_pfn:normal")
     return pfn_to_page(k, pfn)
 
@@ -189,10 +210,12 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
                   details: zap_details | None = None) -> int:
     """zap_pte_range() — mm/memory.c: clear every present PTE in [addr, end), and for
     a normal page dirty/accessed bookkeeping, the rss counter, the rmap and the reference
-    (released through the TLB gather, which ends in put_page). With `details` whose
-    check_mapping is set, an entry whose normal page belongs to another mapping (a private
-    COW copy) is left in place. Swap entries are not modelled (no path here makes one). The
-    walk visits only existing PTE tables, as zap_pmd_range() does, so its cost is bounded by
+    (released through the TLB gather, which ends in put_page); a non-present entry is
+    decoded as a swap entry. With `details` whose check_mapping is set, an entry whose
+    normal page belongs to another mapping (a private COW copy) is left in place. (The C
+    also leaves every non-present entry alone when `details` is given; no caller that
+    passes details meets one — DAX makes none — so that branch is not modelled.) The walk
+    visits only existing PTE tables, as zap_pmd_range() does, so its cost is bounded by
     what was mapped."""
     mm = vma.vm_mm
     k = mm.kernel
@@ -211,18 +234,29 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
         while addr < table_end:
             pte = pte_ptr(mm, addr >> PAGE_SHIFT)
             ptent = pte[0]
-            if pte_none(ptent):
+            if pte_none(k, ptent):
                 addr += PAGE_SIZE
                 continue
             if not pte_present(ptent):
                 # A "swap entry" only an insert with a non-present prot can make (see
-                # do_swap_page): counted off MM_SWAPENTS as a real swap entry, then
-                # free_swap_and_cache() finds no swap area for its type and the entry is
-                # reported as bad; pte_clear_not_present_full() clears it.
+                # do_swap_page). A type below MAX_SWAPFILES is counted off MM_SWAPENTS, then
+                # free_swap_and_cache() finds no swap area for it and the entry is reported
+                # as bad; a non_swap_entry() (hwpoison) is neither; a migration entry's
+                # page is looked up (and oopses: see migration_entry_to_page).
                 k.branch("zap_pte_range:not_present")
-                dec_mm_counter_fast(mm, mm_counter.MM_SWAPENTS)
-                print_bad_pte(vma, addr, ptent, None)
-                ptep_get_and_clear_full(mm, addr, pte, 0)
+                entry = pte_to_swp_entry(k, ptent)
+                if not non_swap_entry(entry):
+                    k.branch("zap_pte_range:not_present:swap_entry")
+                    dec_mm_counter_fast(mm, mm_counter.MM_SWAPENTS)
+                elif is_migration_entry(entry):
+                    k.branch("zap_pte_range:not_present:migration_entry")
+                    pg = migration_entry_to_page(k, entry)
+                    dec_mm_counter_fast(mm, mm_counter_of(pg))
+                else:
+                    k.branch("zap_pte_range:not_present:non_swap_entry")
+                if not free_swap_and_cache(k, entry):
+                    print_bad_pte(vma, addr, ptent, None)
+                ptep_get_and_clear_full(mm, addr, pte, 0)  # pte_clear_not_present_full()
                 addr += PAGE_SIZE
                 continue
             pg = vm_normal_page(vma, addr, ptent)
@@ -241,7 +275,7 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
                 continue
             k.branch("zap_pte_range:present:page")
             if not PageAnon(pg):
-                if pte_dirty(ptent):
+                if pte_dirty(k, ptent):
                     k.branch("zap_pte_range:present:page:file_dirty")
                     set_page_dirty(k, pg)
                 if pte_young(ptent):
@@ -318,7 +352,7 @@ def insert_page(vma: vm_area_struct, addr: int, pg: page, prot: pgprot_t) -> int
         k.branch("insert_page:no_pte")
         return retval
     retval = -EBUSY
-    if not pte_none(pte[0]):
+    if not pte_none(k, pte[0]):
         k.branch("insert_page:busy")
         return retval
 
@@ -345,7 +379,7 @@ def insert_pfn(vma: vm_area_struct, addr: int, pfn: pfn_t, prot: pgprot_t) -> in
         k.branch("insert_pfn:no_pte")
         return retval
     retval = -EBUSY
-    if not pte_none(pte[0]):
+    if not pte_none(k, pte[0]):
         k.branch("insert_pfn:present")
         return retval
 
@@ -695,14 +729,31 @@ def do_swap_page(vmf: vm_fault) -> int:
     """do_swap_page() — mm/memory.c: the models make no swap entries, so a non-present,
     non-none entry can only be one an insert built from a non-present prot
     (vm_insert_pfn_prot with neither _PAGE_PRESENT nor _PAGE_PROTNONE). Its bits decode as
-    a swap entry of a swap type below MAX_SWAPFILES (the SPECIAL bit is x86's first swap-type
-    bit), so it is not a non_swap_entry(); lookup_swap_cache() then indexes the swap address
-    space of a swap type that has no swap area, a NULL dereference: the model records the
-    oops as a BUG (CONFIG_SWAP=y, as distributions build)."""
+    the architecture decodes a swap entry (pte_to_swp_entry()): on x86-64 the type is bits
+    9-13 (SPECIAL, SOFTW2, SOFT_DIRTY and the pfn's two low bits), so SOFT_DIRTY and the pfn
+    choose it. A non_swap_entry(): a migration entry waits for the migration
+    (migration_entry_wait(), which oopses: no page is locked), a hwpoison entry
+    (SWP_HWPOISON = MAX_SWAPFILES = 29) is VM_FAULT_HWPOISON, anything else a bad PTE and
+    VM_FAULT_SIGBUS. A real swap type goes to lookup_swap_cache(), which oopses on the
+    swap address space of a type no swap area has (CONFIG_SWAP=y, as distributions build).
+    pte_unmap_same() always holds: 64-bit, and nothing runs in between."""
     vma = vmf.vma
     k = vma.vm_mm.kernel
+    entry = pte_to_swp_entry(k, vmf.orig_pte)
+    if non_swap_entry(entry):
+        if is_migration_entry(entry):
+            k.branch("do_swap_page:migration_entry")
+            migration_entry_wait(k, vma, vmf.address, entry)
+            return 0
+        elif is_hwpoison_entry(entry):
+            k.branch("do_swap_page:hwpoison_entry")
+            return VM_FAULT_HWPOISON
+        else:
+            k.branch("do_swap_page:bad_entry")
+            print_bad_pte(vma, vmf.address, vmf.orig_pte, None)
+            return VM_FAULT_SIGBUS
     k.branch("do_swap_page:garbage_swap_entry")
-    k.BUG_ON(True, "lookup_swap_cache", "swapper_spaces[swp_type(entry)] == NULL")
+    lookup_swap_cache(k, entry)
     return VM_FAULT_SIGBUS  # not reached: the oops ends the call
 
 
@@ -720,7 +771,7 @@ def handle_pte_fault(vmf: vm_fault) -> int:
     else:
         vmf.pte = pte_ptr(mm, vmf.address >> PAGE_SHIFT)
         vmf.orig_pte = vmf.pte[0]
-        if pte_none(vmf.orig_pte):
+        if pte_none(k, vmf.orig_pte):
             k.branch("handle_pte_fault:pte_none")
             vmf.pte = None
 
@@ -782,10 +833,17 @@ def dax_pfn_mkwrite(vmf: vm_fault) -> int:
 
 
 def filemap_page_mkwrite(vmf: vm_fault) -> int:
-    """filemap_page_mkwrite() — mm/filemap.c: dirty the page and return it locked
-    (the page is never truncated in the model)."""
+    """filemap_page_mkwrite() — mm/filemap.c: lock the page; if page->mapping is not the
+    file's i_mapping, unlock it and return VM_FAULT_NOPAGE without dirtying it; else dirty
+    it and return it locked. The file's pages are the memory map's RAM; a ZONE_DEVICE page
+    (v4.13 sets no page->mapping for DAX pages) or an anonymous-pool page is not one (the
+    zero page never gets here: vm_normal_page() refuses it)."""
     k = vmf.vma.vm_mm.kernel
     k.event(EventKind.CALLBACK, "page_mkwrite", addr=vmf.address, pfn=vmf.page.pfn)
+    if vmf.page.kind is not PageKind.RAM:
+        k.branch("filemap_page_mkwrite:not_this_file")
+        return VM_FAULT_NOPAGE
+    k.branch("filemap_page_mkwrite:dirty")
     set_page_dirty(k, vmf.page)
     return VM_FAULT_LOCKED
 

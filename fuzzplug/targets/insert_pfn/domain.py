@@ -122,8 +122,10 @@ has pgoff 0x80, so the pfn a fault maps (linear_page_index: pgoff + page offset)
 pfn vm_normal_page() calls linear in a pfnmap are 0x80 at start and 0x81 at start+PAGE,
 and swap together; both pfns are device memory of the same kind (same pfn_valid(),
 track_pfn_insert(), struct page kind), and below the same highest_memmap_pfn; both
-pages are in one PTE table; COW pages come from the allocator in allocation order,
-whatever the address; a zap of one page touches that page only. Nothing the oracle compares
+pages are in one PTE table, and ppc64's hash table keys its HPTEs by page and names
+their pfns, so it renames with the page table; x86's swap type would read a pfn's low
+bits, but every prot of the domain is present, so no entry decodes as a swap entry; COW
+pages come from the allocator in allocation order, whatever the address; a zap of one page touches that page only. Nothing the oracle compares
 names an address or a pfn: returns, observable events (kind, function, condition or
 signal), state descriptors (`pte.DIRTY`, `page.refcount`...), branch ids, and the promise
 check reads the op's own address and pfn, which the renaming maps with the state. The

@@ -27,7 +27,7 @@ from types import ModuleType
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.farm.files import FarmOptions
-from fuzzplug.kernel import mm, v4_13, v4_14
+from fuzzplug.kernel import arch, mm, v4_13, v4_14
 from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
 from fuzzplug.kernel.observe import observables, signature, state_diff
 from fuzzplug.kernel.state import (
@@ -215,7 +215,7 @@ class Scene:
                    VmOps(_to_kernel(VM_OPS_BITS, vma["vm_ops"])), vma["pgoff"])
 
     def boot(self, model: ModuleType) -> Kernel:
-        prot = vma_page_prot(self.vm_flags, bool(self.vm_ops))
+        prot = vma_page_prot(self.vm_flags, bool(self.vm_ops), self.config.arch)
         k = Kernel(self.config, self.memmap, vm_start=self.vm_start, vm_end=self.vm_end,
                    vm_flags=self.vm_flags, vm_ops=self.vm_ops, vm_pgoff=self.vm_pgoff,
                    vm_page_prot=prot)
@@ -420,8 +420,9 @@ def compare_op(kpre: Kernel, kpost: Kernel, pre_model: ModuleType, post_model: M
     return a, b, finding, None
 
 
-SHARED_MODELS = (mm,)
-"""Kernel modules both version models call whose branches record ids of their own."""
+SHARED_MODELS = (mm, arch)
+"""Kernel modules both version models call whose branches record ids of their own: the mm
+helpers, and the architecture code (the MMU step and ppc64's hash MMU)."""
 
 
 class InsertPfnTarget:
