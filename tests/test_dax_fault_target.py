@@ -30,7 +30,7 @@ ROOT = Path(__file__).parents[1]
 CORPUS = ROOT / "corpora" / "dax_fault"
 SCENARIOS = sorted(CORPUS.glob("*.ops"))
 KNOWN = ROOT / "fuzzplug" / "targets" / "dax_fault" / "known.toml"
-STATUSES = {"real-bug", "latent", "benign-fixed-upstream", "config-only",
+STATUSES = {"real-bug", "latent", "benign-fixed-upstream", "config-only", "v4.13-bug",
             "benign-consequence"}
 
 
@@ -96,10 +96,17 @@ def test_overlapping_vmas_are_dropped_and_starts_page_aligned():
 def test_a_wild_memmap_is_made_bootable():
     """Overlapping RAM and device ranges, a device of one pfn and a zero pfn inside RAM are
     normalised: disjoint ranges, two device pfns at least, the zero pfn outside both."""
-    mm = Scene.from_ops(_ops("memmap ram=0x10-0x1f device=0x18-0x18 zero=0x12\n")).dax.memmap
-    assert mm.ram == (0x10, 0x1F) and mm.device[0] > 0x1F and mm.device[1] > mm.device[0]
+    mm = Scene.from_ops(_ops("memmap ram=0x110-0x11f device=0x118-0x118 zero=0x112\n")).dax.memmap
+    assert mm.ram == (0x110, 0x11F) and mm.device[0] > 0x11F and mm.device[1] > mm.device[0]
     assert not mm.ram[0] <= mm.zero <= mm.ram[1]
     assert not mm.device[0] <= mm.zero <= mm.device[1]
+
+
+def test_the_memmap_lies_above_the_first_mib():
+    """Pfns in the first MiB move up by 0x100 (x86's PAT counts memory there as not RAM, and
+    no kernel's zero page or pmem lives there); higher ones stay."""
+    mm = Scene.from_ops(_ops("memmap ram=0x10-0x1f device=0x280-0x28f zero=0x1\n")).dax.memmap
+    assert (mm.ram, mm.device, mm.zero) == ((0x110, 0x11F), (0x280, 0x28F), 0x101)
 
 
 # --- the scenarios ------------------------------------------------------------------------------
@@ -195,7 +202,7 @@ def test_the_trace_tells_each_ops_story():
     text = side_by_side(TARGET, ops, TARGET.evaluate(ops))
     assert "v4.13: ok 0x0 (1 fault)" in text and "v4.14: ok (1 fault)" in text
     assert "v4.13: ok (2 faults)" in text
-    assert "state entry 1: page pfn 0x10" in text and "state entry 1: zero" in text
+    assert "state entry 1: page pfn 0x110" in text and "state entry 1: zero" in text
     assert "state file page 1: block 3 visible 0x66 durable 0x0" in text
 
 

@@ -3,7 +3,7 @@
 Scene ops (each at most once, before the first call; a missing one takes its defaults):
 
     config HAVE_PTE_SPECIAL=1 DEVMAP=1 arch=x86_64 DEBUG_VM=0 PAT=1
-    memmap ram=0x10-0x1f device=0x80-0x8f zero=0x1
+    memmap ram=0x110-0x11f device=0x180-0x18f zero=0x101
     file pages=4 blocks=p0|p2 token=11 i_size=4
     vma start=0x100000 pages=4 pgoff=0 shared=1 write=1
     vma2 start=0x108000 pages=0 ...     (a second mapping; pages=0: none)
@@ -52,6 +52,10 @@ RANGE_SPAN = 32
 """A memmap range holds at most this many pfns."""
 PFN_LIMIT = ANON_POOL_START
 """Memmap pfns lie below the mm models' anonymous pool."""
+FIRST_MIB = 0x100
+"""Memmap pfns lie above the first MiB: no kernel's zero page (in the kernel image) or pmem
+lives there, and x86's PAT treats memory there as not RAM (lookup_memtype(): UC-), which
+would give the zero page's PTE a cache mode no real kernel gives it."""
 
 ALLOC_SITES = ("any", "pud_alloc", "pmd_alloc", "pte_alloc", "anon_vma_prepare",
                "alloc_page_vma", "radix_tree_preload", "__page_cache_alloc")
@@ -92,9 +96,9 @@ SCHEMA = Schema(
         )),
         OpSpec("memmap", 1, scene=True, doc="RAM (hole pages), pmem (the device), zero page",
                args=(
-                   ArgSpec("ram", ArgKind.RANGE, (0x1F << 32) | 0x10),
-                   ArgSpec("device", ArgKind.RANGE, (0x8F << 32) | 0x80),
-                   ArgSpec("zero", ArgKind.INT, 0x1, hex=True),
+                   ArgSpec("ram", ArgKind.RANGE, (0x11F << 32) | 0x110),
+                   ArgSpec("device", ArgKind.RANGE, (0x18F << 32) | 0x180),
+                   ArgSpec("zero", ArgKind.INT, 0x101, hex=True),
                )),
         OpSpec("file", 2, scene=True, doc="the file: blocks and holes, tokens, i_size", args=(
             ArgSpec("pages", ArgKind.INT, 4),
@@ -144,31 +148,37 @@ def normalise_config(cfg: Op) -> Config:
                   PAT=bool(cfg["PAT"]))
 
 
+def _above_first_mib(pfn: int, limit: int) -> int:
+    pfn %= limit
+    return pfn + FIRST_MIB if pfn < FIRST_MIB else pfn
+
+
 def _span(value: int, min_len: int) -> tuple[int, int]:
     lo, hi = sorted((value & 0xFFFFFFFF, value >> 32))
-    lo %= PFN_LIMIT - RANGE_SPAN
-    hi = lo + max(min_len, min(hi - lo + 1, RANGE_SPAN)) - 1
-    return lo, hi
+    size = max(min_len, min(hi - lo + 1, RANGE_SPAN))
+    lo = _above_first_mib(lo, PFN_LIMIT - RANGE_SPAN)
+    return lo, lo + size - 1
 
 
 def normalise_memmap(mem: Op) -> Memmap:
-    """The memmap op as a Memmap a DAX scene can boot: each range ordered, below the
-    anonymous pool (its low end reduced modulo PFN_LIMIT - RANGE_SPAN), at most RANGE_SPAN
-    pfns; the device at least 2 pfns (block 0 is the super block) and moved to just above
-    RAM if they overlap; the zero pfn reduced below PFN_LIMIT and, if it falls in RAM or the
-    device, moved to the lowest pfn in neither."""
+    """The memmap op as a Memmap a DAX scene can boot: each range ordered, at most
+    RANGE_SPAN pfns, between the first MiB and the anonymous pool (its low end reduced
+    modulo PFN_LIMIT - RANGE_SPAN, and moved up by FIRST_MIB pfns if it falls in the first
+    MiB); the device at least 2 pfns (block 0 is the super block) and moved to just above
+    RAM if they overlap; the zero pfn placed the same way and, if it falls in RAM or the
+    device, moved to the lowest pfn above the first MiB in neither."""
     ram = _span(mem["ram"], 1)
     device = _span(mem["device"], 2)
     if device[0] <= ram[1] and ram[0] <= device[1]:
         size = device[1] - device[0]
         device = (ram[1] + 1, ram[1] + 1 + size)
-    zero = mem["zero"] % PFN_LIMIT
+    zero = _above_first_mib(mem["zero"], PFN_LIMIT)
 
     def taken(pfn: int) -> bool:
         return ram[0] <= pfn <= ram[1] or device[0] <= pfn <= device[1]
 
     if taken(zero):
-        zero = next(pfn for pfn in range(PFN_LIMIT) if not taken(pfn))
+        zero = next(pfn for pfn in range(FIRST_MIB, PFN_LIMIT) if not taken(pfn))
     return Memmap(ram=ram, device=device, zero=zero)
 
 

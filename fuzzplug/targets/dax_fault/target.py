@@ -10,7 +10,8 @@ op what user space sees and what the rest of the kernel sees:
   call's return, or a BUG or a hang), the user's fault count (rule `mkwrite_one_fault`),
   and the file as a reader and as the media see it (per page: block, visible token,
   durable token; i_size);
-- the kernel: the printed WARNs, BUGs, bad PTEs and signals; every PTE; the struct pages
+- the kernel: the printed WARNs, BUGs, bad PTEs, bad HPTEs and signals; every PTE and
+  (ppc64's hash MMU) every HPTE; the struct pages
   the run touched; the rss counters and page-table counts; the mapping's entries by
   meaning, their tags, nrpages/nrexceptional and its writeback error; the free blocks;
   the VMAs; leaked references and locks (`daxfile.leaks`); data stored to the zero page.
@@ -144,6 +145,10 @@ def normalised_view(m: DaxMachine) -> dict[str, object]:
                                                                if f not in _PFN_BITS))
         else:
             view[f"pte.{vpn << PAGE_SHIFT:#x}"] = (j["pfn"], tuple(flags))
+    for (vpn, slot), h in k.htab.items():  # ppc64's hash page table (hash MMU only)
+        j = h.to_json()
+        pfn = "hole" if _hole_pfn(m, j["pfn"]) else j["pfn"]
+        view[f"hpte.{vpn << PAGE_SHIFT:#x}.{slot}"] = (pfn, j["perm"])
     for pfn, p in k.pages.items():
         if not p.pristine() and not _hole_pfn(m, pfn):
             view[f"page.{pfn:#x}"] = p.state()
@@ -214,6 +219,11 @@ def view_diff(a: dict[str, object], b: dict[str, object]) -> list[str]:
                 out.add("pte.pfn")
             else:
                 out.update(f"pte.{bit}" for bit in set(x[1]) ^ set(y[1]))
+        elif kind == "hpte":
+            if x is None or y is None:
+                out.add("hpte.presence")
+            else:
+                out.update(f"hpte.{f}" for f, u, v in zip(("pfn", "perm"), x, y) if u != v)
         elif kind == "page":
             fields = ("refcount", "mapcount", "anon", "dirty", "referenced", "allocated")
             if x is None or y is None:
