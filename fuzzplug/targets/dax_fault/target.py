@@ -203,6 +203,14 @@ def _leak_kind(text: str) -> str:
     return "refcount"
 
 
+# What a user address reaches (mapped or not, which page) is named apart from the entry's
+# bits: a stale or missing mapping (`map.presence`, `map.pfn`: a load reads other data, an
+# access faults or not) and a bit that differs (`pte.SOFT_DIRTY`) are different behaviours,
+# and a state-only signature names kinds only (`state:map` against `state:pte`). Renamed
+# after `signature_diffs`, whose derivations (an HPTE follows its PTE) use the pte names.
+_MAP_KINDS = {"pte.presence": "map.presence", "pte.pfn": "map.pfn"}
+
+
 def view_diff(a: dict[str, object], b: dict[str, object]) -> list[str]:
     """The descriptors whose values differ, by kind and field (`pte.pfn`, `pte.DIRTY`,
     `entry.kind`, `file.durable`, `leak.lock`...): stable names, no addresses."""
@@ -387,7 +395,7 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
     after = (normalised_view(pre.m) if ra is not None else views[0],
              normalised_view(post.m) if rb is not None else views[1])
     state = view_diff(*after)
-    diffs += signature_diffs(state)
+    diffs += [_MAP_KINDS.get(d, d) for d in signature_diffs(state)]
     if not diffs:
         return Judgement(None, rules + _hole_rules(views, after)), after
     finding = Finding(index, name, diffs, signature(name, diffs, a.branches, b.branches),
