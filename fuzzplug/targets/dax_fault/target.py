@@ -40,7 +40,7 @@ from fuzzplug.core.oracle import (
     family,
 )
 from fuzzplug.farm.files import FarmOptions
-from fuzzplug.kernel import dax_v4_13, dax_v4_14, daxfile, fs, mm
+from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, daxfile, fs, mm
 from fuzzplug.kernel.daxfile import Access, AccessStatus, DaxMachine, OpResult
 from fuzzplug.kernel.observe import observables, signature, signature_diffs
 from fuzzplug.kernel.state import EventKind
@@ -422,7 +422,7 @@ def _hole_rules(before: tuple[dict, dict], after: tuple[dict, dict]) -> list[str
 
 # --- the target ---------------------------------------------------------------------------------
 
-SHARED_MODELS = (fs, mm)
+SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
 
 
