@@ -18,12 +18,14 @@ The op language (text form; `docs` in README "The op language"):
 from __future__ import annotations
 
 import copy
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from fuzzplug.core.known import Cause, causes_from_toml
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.farm.files import FarmOptions
@@ -420,6 +422,12 @@ def compare_op(kpre: Kernel, kpost: Kernel, pre_model: ModuleType, post_model: M
     return a, b, finding, None
 
 
+@functools.cache
+def _known_toml() -> dict:
+    """known.toml beside this module, read once."""
+    return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
+
+
 SHARED_MODELS = (mm,)
 """Kernel modules both version models call whose branches record ids of their own."""
 
@@ -468,11 +476,14 @@ class InsertPfnTarget:
                 for m in (self.pre_model, self.post_model)}
 
     def known_findings(self) -> dict[str, dict]:
-        text = resources.files(__package__).joinpath("known.toml").read_text()
-        data = tomllib.loads(text)
+        data = _known_toml()
         causes = {c["id"]: c for c in data.get("cause", [])}
         return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
                 for f in data.get("finding", [])}
+
+    def known_causes(self) -> dict[str, Cause]:
+        """The `[[cause]]`s of known.toml (the `KnownCauses` capability)."""
+        return causes_from_toml(_known_toml())
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
