@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.engines.harness import Divergence, Harness, raiser
@@ -80,9 +82,31 @@ def test_known_findings_are_suppressed_by_default(monkeypatch):
     monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
     monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
     harness = Harness(TARGET)
-    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
-    assert signature in harness.known, "the ppc64 warning is a triaged known finding"
+    ops = parse_text(TARGET.schema, PPC64_WARN)
+    signature = TARGET.evaluate(ops).signature
+    assert harness.known.match(signature, ops), "the ppc64 warning is a triaged known finding"
     harness.test_one_input(_bytes(PPC64_WARN))
+
+
+def test_the_harness_logs_once_per_signature_it_suppresses_and_counts_every_hit(
+        monkeypatch, tmp_path):
+    """Three hits of one known signature: one `known_divergence_suppressed` event, and the
+    recorder's `suppressed.<pid>.json` counts all three, with the causes."""
+    monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
+    monkeypatch.setenv("FUZZPLUG_RECORD", str(tmp_path))
+    harness = Harness(TARGET)
+    with capture_logs() as logs:
+        for _ in range(3):
+            harness.test_one_input(_bytes(PPC64_WARN))
+    harness.recorder.flush()
+    events = [e for e in logs if e["event"] == "known_divergence_suppressed"]
+    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
+    assert [(e["signature"], e["causes"]) for e in events] == [
+        (signature, ["ppc64_set_pte_at_on_present_pte"])]
+    (counts,) = tmp_path.glob("suppressed.*.json")
+    assert json.loads(counts.read_text()) == {signature: {
+        "count": 3, "causes": ["ppc64_set_pte_at_on_present_pte"], "by": "signature"}}
+    assert not list(tmp_path.glob("*.bin")), "a suppressed divergence is counted, not kept"
 
 
 def _run(args, env_extra=None, timeout=240):
