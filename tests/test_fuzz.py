@@ -32,8 +32,9 @@ def _fuzzplug(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_a_run_killed_midway_loses_no_recorded_signature(tmp_path):
     """SIGKILL to the process group of a `fuzz` run once its inbox holds signatures: triage
-    then finds every one of them in the orphaned inbox, and the next run adopts the inbox
-    and writes a findings folder for each, with at least the hits recorded before."""
+    and report then find every one of them in the orphaned inbox, and the next run adopts
+    the inbox and writes a findings folder for each, with at least the hits recorded
+    before."""
     findings, corpus = tmp_path / "findings", tmp_path / "corpus"
     proc = subprocess.Popen(
         [sys.executable, "-m", "fuzzplug", "fuzz", "insert_pfn", "--time", "120",
@@ -58,6 +59,13 @@ def test_a_run_killed_midway_loses_no_recorded_signature(tmp_path):
     groups = [json.loads(line) for line in triaged.stdout.splitlines()]
     assert ids <= {signature_id(g["signature"]) for g in groups}
     assert all(g["target"] == "insert_pfn" and g["reproduces"] for g in groups)
+    reported = _fuzzplug("report", "insert_pfn", str(findings), "--format", "json",
+                         cwd=tmp_path)
+    assert reported.returncode == 0, reported.stderr
+    report = json.loads(reported.stdout)
+    listed = [s for c in report["causes"] for s in c["signatures"]]
+    listed += report["new"] + report["unclassified"]
+    assert ids <= {signature_id(s["signature"]) for s in listed}
 
     again = _fuzzplug("fuzz", "insert_pfn", "--time", "2", "--no-known", "--findings",
                       str(findings), "--corpus", str(corpus), cwd=tmp_path)
