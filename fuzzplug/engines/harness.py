@@ -42,11 +42,13 @@ class Divergence(Exception):
 
 
 def render_divergence(target, ops, outcome: Outcome) -> str:
+    from fuzzplug.targets import check_scene
     from fuzzplug.triage.trace import side_by_side
 
+    text = format_text(target.schema, check_scene(target, ops)[0])
     return (f"fuzzplug: divergent verdict on target {target.name}\n"
             f"signature: {outcome.signature}\n"
-            f"reproducer (text form):\n{format_text(target.schema, ops)}"
+            f"reproducer (text form):\n{text}"
             f"trace:\n{side_by_side(target, ops, outcome)}")
 
 
