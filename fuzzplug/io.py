@@ -1,6 +1,8 @@
 """Reading inputs and writing outputs safely.
 
-Inputs are only ever read. Outputs are written atomically: to a temporary name in the same
+An input's form (text scenario or binary op sequence) is decided by its content, not its
+file name (`input_form`); a findings folder stands for its `repro.bin`. Inputs are only
+ever read. Outputs are written atomically: to a temporary name in the same
 folder, then renamed over the destination, so a reader (or a crash) never sees half a file.
 Every problem is a `FuzzplugError` with a one-line message (the CLI exits 2 on it).
 """
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fuzzplug.core.opslang import Op, Schema, decode, parse_text
-from fuzzplug.errors import InputError, OutputError
+from fuzzplug.core.opslang import Op, Schema, decode, parse_header, parse_text_lines
+from fuzzplug.errors import InputError, OpsSyntaxError, OutputError
 
 MAX_INPUT_BYTES = 1 << 20
 
@@ -34,35 +37,109 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
 
 
-def is_text_scenario(path: str | Path) -> bool:
-    return Path(path).suffix == ".ops"
+TEXT, BINARY, NEITHER = "text", "binary", "neither"
 
 
-def load_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
-    """An input as ops: a `.ops` file is parsed as text (syntax errors name file:line),
-    anything else is decoded as the binary form (total: any bytes are a sequence, but an
-    empty file is refused as almost certainly a mistake)."""
-    if is_text_scenario(path):
-        return load_text_ops(schema, path)
-    data = read_bytes(path)
-    if not data:
-        raise InputError(f"{path}: empty file, expected a binary op sequence")
-    return decode(schema, data)
+def input_form(schema: Schema, data: bytes) -> str:
+    """What an input's bytes are, whatever its file name (the decoder is total, so every
+    byte string is a binary input; the text form is recognised first):
 
-
-def load_text_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
-    """A text scenario's ops; InputError for non-UTF-8 bytes, a syntax error (file:line)
-    or a scenario without a single op."""
-    data = read_bytes(path)
+    - `binary` if the bytes are not UTF-8, or hold a control character other than tab,
+      carriage return and line feed (fuzzplug's binary files all begin with the version
+      byte 0x01);
+    - `text` (a scenario) if the first line that is neither blank nor a `#` comment starts
+      with an op name of the schema, followed by a space, a tab or the end of the line, or
+      if there is no such line (a scenario of comments only, which the loader refuses as
+      having no ops);
+    - `neither` if it is other text with a space, tab or line break in it (prose, JSON, a
+      scenario of another target): the loader refuses it, naming the first line that is
+      not an op;
+    - `binary` for the rest: one word of printable characters, which only libFuzzer
+      writes."""
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a .ops scenario "
-                         "must be text") from None
-    ops = parse_text(schema, text, path=str(path))
+    except UnicodeDecodeError:
+        return BINARY
+    if any(not ch.isprintable() and ch not in "\t\r\n" for ch in text):
+        return BINARY
+    ops = set(schema.op_names)
+    for line in text.split("\n"):
+        words = line.split("#", 1)[0].split()
+        if words:
+            if words[0] in ops:
+                return TEXT
+            return NEITHER if any(ch in text for ch in " \t\n") else BINARY
+    return TEXT if "#" in text or not text.strip() else BINARY
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedOps:
+    """An input read from a file: the file (a findings folder's `repro.bin`), its bytes,
+    its form, its ops (scene normalised for the binary form), the scene normalisations
+    made, and a text scenario's header."""
+
+    path: Path
+    data: bytes
+    form: str
+    ops: tuple[Op, ...]
+    normalised: tuple[str, ...] = ()
+    header: dict = field(default_factory=dict)
+
+
+def input_path(path: str | Path) -> Path:
+    """The file an input argument names: the file itself, or a findings folder's
+    `repro.bin`; InputError for any other folder."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "repro.bin").is_file():
+            return p / "repro.bin"
+        raise InputError(f"{p}: is a directory, expected a file or a findings folder "
+                         "(one holding repro.bin)")
+    return p
+
+
+def read_input(schema: Schema, path: str | Path, *, target=None) -> LoadedOps:
+    """Read an input file (or a findings folder's `repro.bin`) in the form its content has
+    (`input_form`). A text scenario is parsed (a syntax error names `file:line`) and, if
+    `target` checks scenes (`fuzzplug.targets.SceneChecked`), a scene that contradicts
+    itself or the target's layout is refused at its `file:line`; a binary input is
+    decoded (an empty file is refused as almost certainly a mistake) and its scene
+    normalised, each normalisation said in `normalised`."""
+    from fuzzplug.targets import check_scene
+
+    p = input_path(path)
+    data = read_bytes(p)
+    if not data:
+        raise InputError(f"{p}: empty file, expected a scenario or a binary op sequence")
+    form = input_form(schema, data)
+    if form == BINARY:
+        ops, issues = check_scene(target, decode(schema, data)) if target else \
+            (decode(schema, data), [])
+        return LoadedOps(p, data, form, ops,
+                         tuple(f"{i.problem}: {i.normalised}" for i in issues))
+    text = data.decode("utf-8")
+    ops, lines = parse_text_lines(schema, text, path=str(p))  # `neither` fails here
     if not ops:
-        raise InputError(f"{path}: no ops; expected a scenario (one op per line)")
-    return ops
+        raise InputError(f"{p}: no ops in this scenario (only blank lines and comments)")
+    if target is not None:
+        _, issues = check_scene(target, ops)
+        if issues:
+            raise OpsSyntaxError(issues[0].problem, path=str(p), line=lines[issues[0].index])
+    return LoadedOps(p, data, form, ops, header=parse_header(text))
+
+
+def load_ops(schema: Schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
+    """An input's ops (`read_input`)."""
+    return read_input(schema, path, target=target).ops
+
+
+def load_text_ops(schema: Schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
+    """A text scenario's ops; InputError if the file is not one (`input_form`)."""
+    loaded = read_input(schema, path, target=target)
+    if loaded.form != TEXT:
+        raise InputError(f"{loaded.path}: not a text scenario (binary bytes); expected one "
+                         "op per line")
+    return loaded.ops
 
 
 def check_output_dir(path: str | Path) -> Path:

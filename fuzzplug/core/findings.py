@@ -26,6 +26,7 @@ from fuzzplug.core.known import KnownMatch
 from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.io import atomic_write, ensure_dir
+from fuzzplug.targets import check_scene
 
 INBOX_PREFIX = ".inbox-"
 INBOX_NAME = re.compile(r"\.inbox-(\d+)")
@@ -61,8 +62,14 @@ def n_calls(target, ops) -> int:
     return sum(1 for op in ops if not target.schema.spec(op.name).scene)
 
 
+def _ops(target, entry: FindingEntry):
+    """The entry's ops, its scene normalised (`fuzzplug.targets.check_scene`): what the
+    reproducer files hold, so that the text form loads as it is."""
+    return check_scene(target, decode(target.schema, entry.data))[0]
+
+
 def record_json(target, entry: FindingEntry) -> dict:
-    ops = decode(target.schema, entry.data)
+    ops = _ops(target, entry)
     outcome = entry.outcome or target.evaluate(ops)
     out = {
         "target": target.name,
@@ -88,7 +95,7 @@ def record_json(target, entry: FindingEntry) -> dict:
 
 
 def write_entry(target, fdir: Path, entry: FindingEntry) -> Path:
-    ops = decode(target.schema, entry.data)
+    ops = _ops(target, entry)
     folder = ensure_dir(Path(fdir) / entry.folder_name())
     canonical = encode(target.schema, ops)
     atomic_write(folder / "repro.bin", canonical)

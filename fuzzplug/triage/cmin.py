@@ -185,7 +185,7 @@ def run_cmin(target, in_dirs: list[str], out_dir: str, *,
     log = get_logger(target=target.name, out=str(out_dir))
     out = Path(out_dir)
     _check_out_dir(out, in_dirs)
-    inputs = load_inputs(target.schema, input_files(in_dirs))  # all or nothing, no writes yet
+    inputs = load_inputs(target.schema, input_files(in_dirs), target=target)  # all or nothing, no writes yet
     ensure_dir(out)
     state = _State.load(out / STATE_NAME, fingerprint(target))
     foreign = sorted(p.name for p in out.iterdir()
