@@ -321,7 +321,8 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     started = time.monotonic()
     bar = Progress(n_scenes, enabled=progress)
     results: list[SceneResult] = []
-    log.info("exhaustive_started", scenes=n_scenes, calls=len(domain.calls()), jobs=jobs)
+    log.info("exhaustive_started", scenes=n_scenes, domain_calls=len(domain.calls()),
+             jobs=jobs)
     deadline = None if seconds is None else started + seconds
     if jobs == 1 or stop_on_first or judge is not None or deadline is not None:
         steps = [0]
@@ -358,7 +359,7 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     report.merging_used = report.merging_used and reduce
     _verify(target, report)
     log.info("exhaustive_finished", signatures=len(report.hits), op_steps=report.op_steps,
-             states=report.states, seconds=round(seconds, 2), proven=report.proven)
+             states=report.states, elapsed_s=round(seconds, 2), proven=report.proven)
     return report
 
 

@@ -248,7 +248,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                       "notes": e.notes} for e in entries],
     }
     write_summary(fdir, result.summary)
-    log.info("fuzz_finished", signatures=len(result.new), known_signatures=len(result.hits()),
+    log.info("fuzz_finished", signatures=len(entries), new=len(result.new),
+             known_signatures=len(result.hits()),
              execs=stats.get("execs"), exit_status=proc.returncode)
     return result
 

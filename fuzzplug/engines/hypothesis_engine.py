@@ -206,7 +206,7 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
     run_settings = hypothesis_settings(max_examples=max_examples, steps=steps)
     started = time.monotonic()
     log.info("hypothesis_started", budget_s=seconds, seed=base_seed,
-             known_signatures=len(known.findings) if known else 0)
+             known_listed=len(known.findings) if known else 0)
     while time.monotonic() - started < seconds:
         run_seed = base_seed + result.runs
         failures = run_machine(machine, run_settings, run_seed)

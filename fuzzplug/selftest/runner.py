@@ -210,7 +210,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
         seen: dict[str, tuple[int, int]] = {}
         result = MutantRun(mutant.name, Status.SURVIVED)
         started = time.monotonic()
-        log.info("mutant_started", budget=budget, seed=seed)
+        log.info("mutant_started", budget_s=budget, seed=seed)
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
                                     env=_harness_env(mutant.name, record),
@@ -248,7 +248,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
                 result.status = Status.EQUIVALENT
         elif mutant.equivalent:
             result.notes.append("declared equivalent, but killed: the claim is wrong")
-    log.info("mutant_finished", status=result.status.value, seconds=result.seconds,
+    log.info("mutant_finished", status=result.status.value, elapsed_s=result.seconds,
              signature=result.signature, execs=result.execs)
     return result
 
