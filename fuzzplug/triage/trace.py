@@ -11,7 +11,6 @@ PTE values decoded into flags, as `--json`'s state has them) is asked first.
 from __future__ import annotations
 
 import shutil
-import textwrap
 
 from fuzzplug.core.opslang import format_text
 from fuzzplug.core.oracle import Outcome
@@ -43,14 +42,39 @@ def _event_line(e: dict) -> str:
     return f"{kind} {fn}"
 
 
+def _pieces(word: str, room: int) -> list[str]:
+    """A word longer than `room` cut after its last `:`, `|` or `_` that fits (a branch id
+    at a level of its name, a flag set at a flag), else at `room`."""
+    out = []
+    while len(word) > room:
+        cut = max(word.rfind(ch, 0, room) for ch in ":|_") + 1
+        cut = cut if cut > 0 else room
+        out.append(word[:cut])
+        word = word[cut:]
+    return out + [word]
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width` characters, continuation lines indented by two
-    more spaces than the first; nothing dropped."""
+    """`text` in lines of at most `width` characters, broken between words (a word too long
+    for a line, at a `:`, `|` or `_` in it), continuation lines indented by two more spaces
+    than the first; nothing dropped."""
     if len(text) <= width:
         return [text]
     lead = len(text) - len(text.lstrip(" "))
-    return textwrap.wrap(text, width, subsequent_indent=" " * (lead + 2),
-                         break_long_words=True, break_on_hyphens=False)
+    indent = " " * (lead + 2)
+    lines, line = [], " " * lead
+    for word in text.split():
+        sep = "" if line.isspace() or not line else " "
+        if len(line) + len(sep) + len(word) <= width:
+            line += sep + word
+            continue
+        if not line.isspace():
+            lines.append(line)
+            line, sep = indent, ""
+        *full, word = _pieces(word, width - len(line))
+        lines += [line + piece for piece in full]
+        line = (indent if full else line) + word
+    return lines + [line]
 
 
 def columns(total: int | None = None) -> int:
