@@ -153,3 +153,23 @@ def test_the_harness_runs_under_libfuzzer_fork_mode(tmp_path):
                  "-ignore_crashes=1"], {"FUZZPLUG_RECORD": str(tmp_path / "rec")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "INFO: -fork=2" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_new_observable_beside_known_ones_is_not_suppressed(tmp_path):
+    """The pfn-mismatch input, through the generic harness with known findings suppressed:
+    the stock model's known warning passes; a mutant that also maps the wrong pfn (a new
+    observable, `promise:pte.pfn`, beside the known warning) crashes: matching by cause
+    never hides it."""
+    crash = tmp_path / "mismatch"
+    crash.write_bytes(_bytes("vm_insert_mixed addr=0x100000 pfn=0x81\n"
+                             "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"))
+    cmd = [sys.executable, "-m", "fuzzplug.engines.harness", "--target=insert_pfn", str(crash)]
+    stock = _run(cmd)
+    assert stock.returncode == 0, stock.stderr[-2000:]
+    assert "known_divergence_suppressed" in stock.stderr
+    mutant = _run(cmd, {"FUZZPLUG_MUTANT": "mismatch_returns_zero"})
+    output = mutant.stdout + mutant.stderr
+    assert mutant.returncode != 0
+    assert ("signature: vm_insert_mixed_mkwrite/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn"
+            "+promise:pte.pfn") in output
