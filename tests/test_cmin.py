@@ -230,8 +230,7 @@ def test_the_verb_prints_files_in_and_out_and_branch_ids_kept(corpus, tmp_path, 
 
 def test_out_dir_holds_only_the_kept_inputs_and_the_journal_lives_beside_it(corpus, tmp_path,
                                                                            capsys):
-    """`cmin -o OUT`: every file in OUT (hidden ones too) is a kept input named by its
-    sha1, as libFuzzer will count them; the journal is OUT.cmin-state.json next to it."""
+    """`cmin -o OUT` leaves only kept inputs in OUT; the journal is OUT.cmin-state.json."""
     out = tmp_path / "out"
     assert main(["cmin", "insert_pfn", str(corpus), "-o", str(out)]) == 0
     capsys.readouterr()
@@ -243,8 +242,7 @@ def test_out_dir_holds_only_the_kept_inputs_and_the_journal_lives_beside_it(corp
 
 
 def test_a_journal_left_inside_out_dir_by_an_older_version_is_moved_out(corpus, tmp_path):
-    """An old `OUT/.cmin-state.json` is taken as the journal (its evaluations reused) and
-    leaves OUT."""
+    """An old OUT/.cmin-state.json is reused as the journal and moved out of OUT."""
     out = tmp_path / "out"
     first = run_cmin(TARGET, [str(corpus)], str(out))
     journal_path(out).rename(out / ".cmin-state.json")

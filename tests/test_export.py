@@ -82,8 +82,7 @@ def test_an_input_that_is_not_divergent_exports_its_verdict(tmp_path):
 
 
 def test_an_output_folder_that_does_not_exist_is_created_when_named_with_a_slash(tmp_path):
-    """`-o new/dir/` creates the folders and puts the test in them: never a file named
-    like the folder."""
+    """`-o new/dir/` creates the folders and writes the test inside them."""
     src = tmp_path / "mismatch.ops"
     src.write_text(PFN_MISMATCH)
     folder = tmp_path / "new" / "dir"
@@ -94,8 +93,7 @@ def test_an_output_folder_that_does_not_exist_is_created_when_named_with_a_slash
 
 
 def test_an_output_that_is_neither_a_folder_nor_a_py_file_is_refused(tmp_path, capsys):
-    """`-o new` (no trailing slash, no .py, nothing there): exit 2, one line, nothing
-    written."""
+    """`-o new` (no slash, no .py, nothing there) is refused and writes nothing."""
     src = tmp_path / "mismatch.ops"
     src.write_text(PFN_MISMATCH)
     assert main(["export", "insert_pfn", str(src), "--pytest", "-o",

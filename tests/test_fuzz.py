@@ -31,10 +31,7 @@ def _fuzzplug(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_run_killed_midway_loses_no_recorded_signature(tmp_path):
-    """SIGKILL to the process group of a `fuzz` run once its inbox holds signatures: triage
-    and report then find every one of them in the orphaned inbox, and the next run adopts
-    the inbox and writes a findings folder for each, with at least the hits recorded
-    before."""
+    """After a SIGKILL midway, triage, report and the next run find every recorded signature."""
     findings, corpus = tmp_path / "findings", tmp_path / "corpus"
     proc = subprocess.Popen(
         [sys.executable, "-m", "fuzzplug", "fuzz", "insert_pfn", "--time", "120",

@@ -90,8 +90,7 @@ def test_known_findings_are_suppressed_by_default(monkeypatch):
 
 def test_the_harness_logs_once_per_signature_it_suppresses_and_counts_every_hit(
         monkeypatch, tmp_path):
-    """Three hits of one known signature: one `known_divergence_suppressed` event, and the
-    recorder's `suppressed.<pid>.json` counts all three, with the causes."""
+    """Three suppressed hits of one signature: one log event, a count of three."""
     monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
     monkeypatch.setenv("FUZZPLUG_RECORD", str(tmp_path))
     harness = Harness(TARGET)
@@ -157,10 +156,7 @@ def test_the_harness_runs_under_libfuzzer_fork_mode(tmp_path):
 
 @pytest.mark.slow
 def test_a_new_observable_beside_known_ones_is_not_suppressed(tmp_path):
-    """The pfn-mismatch input, through the generic harness with known findings suppressed:
-    the stock model's known warning passes; a mutant that also maps the wrong pfn (a new
-    observable, `promise:pte.pfn`, beside the known warning) crashes: matching by cause
-    never hides it."""
+    """A new observable beside a known warning crashes the harness; the stock model passes."""
     crash = tmp_path / "mismatch"
     crash.write_bytes(_bytes("vm_insert_mixed addr=0x100000 pfn=0x81\n"
                              "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"))

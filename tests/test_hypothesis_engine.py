@@ -119,8 +119,7 @@ def test_a_timed_campaign_collects_distinct_signatures_and_writes_them_like_fuzz
 
 
 def test_the_cli_prints_the_findings_table(tmp_path: Path, capsys):
-    """`fuzzplug hypothesis insert_pfn --time 1 --no-known` prints fuzz's table and its
-    known/new summary line."""
+    """`fuzzplug hypothesis` prints fuzz's table and its known/new summary line."""
     assert main(["hypothesis", "insert_pfn", "--time", "1", "--no-known",
                  "--max-examples", "20", "--findings", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -131,8 +130,7 @@ def test_the_cli_prints_the_findings_table(tmp_path: Path, capsys):
 
 
 def test_the_clis_findings_are_minimised_like_fuzzs(tmp_path: Path, capsys):
-    """Every record.json of a `fuzzplug hypothesis` run has `minimized_from` (the sizes
-    before), and its reproducer is what `fuzzplug minimize` makes of the original."""
+    """Every record.json of a `hypothesis` run has minimized_from and a minimal reproducer."""
     assert main(["hypothesis", "insert_pfn", "--time", "1", "--no-known",
                  "--max-examples", "20", "--findings", str(tmp_path)]) == 0
     capsys.readouterr()

@@ -40,8 +40,7 @@ def _replay_json(*paths: Path, capsys) -> list[dict]:
     (b"fault\x00", BINARY),  # a control character
 ])
 def test_the_form_of_an_input_is_decided_by_its_bytes(data, form):
-    """Text: its first op line starts with an op name; binary: any byte that is not text,
-    or one word of printable bytes; other text is neither."""
+    """Text, binary or neither, by the bytes alone (see fuzzplug.io.input_form)."""
     assert input_form(SCHEMA, data) == form
 
 
@@ -53,8 +52,7 @@ def test_no_seed_compiles_to_bytes_that_look_like_text():
 
 def test_a_scenario_saved_as_txt_is_read_as_text_and_binary_named_ops_as_binary(
         tmp_path, capsys):
-    """`replay` reads x.txt holding a scenario as text and y.ops holding bytes as binary:
-    both give the ppc64 divergence."""
+    """A scenario in x.txt is text and bytes in y.ops binary: both replay alike."""
     (tmp_path / "x.txt").write_text(PPC64)
     (tmp_path / "y.ops").write_bytes(encode(SCHEMA, parse_text(SCHEMA, PPC64)))
     text, binary = _replay_json(tmp_path / "x.txt", tmp_path / "y.ops", capsys=capsys)
@@ -72,8 +70,7 @@ def test_text_that_is_not_a_scenario_is_a_one_line_error_naming_the_line(tmp_pat
 
 
 def test_a_findings_folder_stands_for_its_repro_bin(tmp_path, capsys):
-    """`replay`, `minimize` and `export` take a findings folder; a folder without
-    repro.bin is refused."""
+    """replay, minimize and export take a findings folder; another folder is refused."""
     ops = parse_text(SCHEMA, PPC64)
     sig = TARGET.evaluate(ops).signature
     folder = write_entry(TARGET, tmp_path / "findings", FindingEntry(sig, 3, encode(SCHEMA, ops)))

@@ -51,8 +51,7 @@ def test_a_signature_splits_into_op_observables_and_path_hash():
 
 
 def test_insert_pfn_gives_its_causes_labels_and_upstream_fixes():
-    """The real bug needs cae85cb8add3, the relaxed warning takes f2c57d91b0d9; every cause
-    has a label, observables and the op the patch changed."""
+    """Every cause has a label and observables; the real bug and the relaxed WARN name fixes."""
     assert isinstance(TARGET, KnownCauses)
     causes = TARGET.known_causes()
     ppc64, mismatch = causes["ppc64_set_pte_at_on_present_pte"], causes["pfn_mismatch_warn"]
@@ -65,8 +64,7 @@ def test_insert_pfn_gives_its_causes_labels_and_upstream_fixes():
 
 
 def test_every_listed_signature_is_made_of_its_causes_observables():
-    """The causes' declared observables explain every listed signature (so matching by
-    cause agrees with the list)."""
+    """The causes' declared observables explain every listed signature."""
     for sig, record in KNOWN.findings.items():
         _, observables, _ = parse_signature(sig)
         declared = set().union(*(KNOWN.causes[c].observables for c in record["causes"]))
@@ -74,8 +72,7 @@ def test_every_listed_signature_is_made_of_its_causes_observables():
 
 
 def test_every_divergent_seed_is_known_by_signature_and_by_cause():
-    """Each divergent seed scenario's signature is listed, and its causes alone (with the
-    seed's own scene for the predicates) would recognise it too."""
+    """Each divergent seed is listed, and its causes alone would recognise it too."""
     for path in sorted(SEEDS.glob("*.ops")):
         if parse_header(path.read_text())["expect"] != "divergent":
             continue
@@ -86,8 +83,7 @@ def test_every_divergent_seed_is_known_by_signature_and_by_cause():
 
 
 def test_a_combination_of_two_known_causes_is_known_by_cause():
-    """The reachable combination (ppc64 without pte_special, devmap pfn): its own signature
-    is not listed, its observables are those of two causes whose predicates hold."""
+    """The reachable ppc64 + devmap combination, listed nowhere, is known by its two causes."""
     ops = _ops(COMBINATION)
     sig = TARGET.evaluate(ops).signature
     assert sig not in KNOWN.findings
@@ -111,8 +107,7 @@ def test_a_new_observable_beside_a_known_one_stays_new():
 
 
 def test_a_cause_applies_only_where_its_predicate_and_op_hold():
-    """ppc64's warning on x86-64, or at another op, is not known; nor is it when the input
-    is not at hand to check the predicate."""
+    """A cause's observables count only at its op and where its `when` holds for the input."""
     sig = f"vm_insert_mixed_mkwrite/{PPC64_WARN}/0000abcd"
     assert KNOWN.match(sig, _ops("config arch=ppc64\n")) is not None
     assert KNOWN.match(sig, _ops("config arch=x86_64\n")) is None
@@ -131,8 +126,7 @@ def test_a_malformed_predicate_is_a_target_error():
 
 
 def test_the_summary_line_counts_signatures_by_their_most_severe_label():
-    """`N new; M known signatures hit: ...`: a combination counts once, under its most
-    severe cause; fixes in parentheses, `needs` for a real bug."""
+    """Each known signature counts once, under its most severe label, with that label's fixes."""
     ppc64 = KnownMatch(("ppc64_set_pte_at_on_present_pte",), True)
     combo = KnownMatch(("pfn_mismatch_warn", "no_vm_write"), True)
     benign = KnownMatch(("no_vm_write",), True)

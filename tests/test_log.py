@@ -42,8 +42,7 @@ def _logged_keys() -> dict[str, set[str]]:
 
 
 def test_every_log_key_is_registered_with_its_one_meaning():
-    """A key the code logs that KEYS does not list is an error: name it after what it
-    means, or register it; KEYS lists nothing the code no longer logs."""
+    """Every key the code logs is in KEYS, and KEYS lists no key the code no longer logs."""
     logged = _logged_keys()
     assert {k: sorted(v) for k, v in logged.items() if k not in KEYS} == {}
     assert sorted(set(KEYS) - set(logged)) == []
@@ -55,8 +54,7 @@ def test_every_log_key_is_registered_with_its_one_meaning():
     ["--log-format", "console", "seeds", "insert_pfn", "-o", "{out}", "--log-format", "json"],
 ], ids=["before", "after", "after-wins"])
 def test_the_log_format_works_before_or_after_the_verb(argv, tmp_path, capsys):
-    """`--log-format json` before the verb, after it, or after it overriding the one
-    before: the event is a JSON line on stderr."""
+    """`--log-format json` before or after the verb (after wins) makes JSON lines."""
     assert main([a.format(out=tmp_path / "seeds") for a in argv]) == 0
     (line,) = capsys.readouterr().err.splitlines()
     record = json.loads(line)

@@ -176,9 +176,7 @@ def test_insert_pfn_has_every_optional_capability():
 
 
 def test_a_target_with_the_required_members_only_gets_every_fallback():
-    """No capability: a schema-derived domain, the replay stepper, the default libFuzzer
-    options, no mutants (an InputError for the self-test), a known list of exact
-    signatures, no scene check, the generic trace lines."""
+    """A target without capabilities gets every fallback."""
     bare = Bare()
     assert isinstance(bare, Target)
     for protocol in CAPABILITIES:

@@ -52,9 +52,7 @@ def _report(*args: str, capsys) -> str:
 
 
 def test_the_report_groups_signatures_by_cause_with_fixes_and_reproducers(findings, capsys):
-    """Text form: the fixes to take along up front; a section per cause, most severe first,
-    with its label, fixes, hits (summed over folders and the suppressed counts), the
-    configurations and the shortest reproducer (the shorter of two ppc64 inputs)."""
+    """Text form: fixes up front, a section per cause with hits, configurations and reproducer."""
     out = _report(str(findings / "findings"), str(findings / "findings2"), capsys=capsys)
     assert ("upstream fixes to take along: cae85cb8add3 (real bug: "
             "ppc64_set_pte_at_on_present_pte), f2c57d91b0d9 (relaxed upstream: "
@@ -92,8 +90,7 @@ def test_new_signatures_come_first_marked_new(findings, capsys, monkeypatch):
 
 
 def test_the_markdown_and_json_forms_say_the_same(findings, capsys):
-    """`--format md` has a heading per cause and fenced reproducers; `--format json` the
-    same causes, fixes and counts."""
+    """`--format md` and `--format json` give the same causes, fixes and counts."""
     md = _report(str(findings / "findings"), "--format", "md", capsys=capsys)
     assert "### real bug: ppc64: set_pte_at() over a present PTE" in md
     assert "```\nconfig arch=ppc64 DEBUG_VM=1\n" in md
@@ -110,8 +107,7 @@ def test_the_markdown_and_json_forms_say_the_same(findings, capsys):
 
 
 def test_the_report_is_deterministic_and_written_atomically(findings, capsys):
-    """Twice the same bytes; `-o FILE` writes exactly what stdout shows, and no temporary
-    file is left beside it."""
+    """Two runs give the same bytes; `-o` writes exactly that, leaving no temporary file."""
     args = (str(findings / "findings"), str(findings / "findings2"))
     first, second = _report(*args, capsys=capsys), _report(*args, capsys=capsys)
     assert first == second

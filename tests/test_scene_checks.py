@@ -29,8 +29,7 @@ CALLS = "vm_insert_mixed addr=0x100000 pfn=0x10\nvm_insert_mixed_mkwrite addr=0x
     ("vma end=0x110001", "vma end=0x110001 is not page-aligned"),
 ])
 def test_a_contradictory_text_scene_is_refused_at_its_line(tmp_path, capsys, scene, message):
-    """`replay` of a scenario whose scene line (line 3) contradicts itself or the layout:
-    exit 2, one line `file:3: <what is wrong>`."""
+    """A text scene contradicting itself or the layout: exit 2, `file:3: <what is wrong>`."""
     path = tmp_path / "bad.ops"
     path.write_text(f"# name: bad\nconfig arch=ppc64\n{scene}\n{CALLS}")
     assert main(["replay", "insert_pfn", str(path)]) == 2
@@ -39,9 +38,7 @@ def test_a_contradictory_text_scene_is_refused_at_its_line(tmp_path, capsys, sce
 
 
 def test_a_contradictory_binary_scene_is_normalised_and_the_trace_says_so(tmp_path, capsys):
-    """The same scene in the binary form replays: RAM clamped below the reserved pfns, the
-    VMA aligned; `replay` says `scene normalised: ...`, `decode` writes the normalised
-    scenario with the notes as comments, and that text replays alike."""
+    """In binary the scene is normalised; replay and decode say how; the text replays alike."""
     text = "memmap ram=0x10-0x1fff\nvma start=0x100800 end=0x110000\n" + CALLS
     ops = parse_text(SCHEMA, text)
     binary = tmp_path / "crash-x"
@@ -70,8 +67,7 @@ def test_a_contradictory_binary_scene_is_normalised_and_the_trace_says_so(tmp_pa
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.binary(max_size=64))
 def test_normalising_a_scene_keeps_the_verdict_and_gives_a_scene_the_text_form_accepts(data):
-    """For any bytes: the normalised ops give the same verdict and signature as the decoded
-    ones, are their own normal form, and survive the text form without an issue."""
+    """Normalised ops keep verdict and signature, are a fixpoint and pass the text check."""
     assert isinstance(TARGET, SceneChecked)
     ops = decode(SCHEMA, data)
     normal, _ = TARGET.check_scene(ops)

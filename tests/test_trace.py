@@ -32,9 +32,7 @@ def _replay(*args: str, capsys, status: int = 0) -> str:
 @pytest.mark.parametrize("columns", [60, 100, 180])
 def test_the_trace_fits_the_terminal_and_wraps_instead_of_cutting(columns, capsys,
                                                                    monkeypatch):
-    """No line of an op's trace is wider than the terminal, and every character of every
-    branch id and event is there: each column, its whitespace aside, is what a very wide
-    terminal shows."""
+    """No trace line is wider than the terminal, and each column keeps every character."""
     monkeypatch.setenv("COLUMNS", "1000")
     wide = _replay(str(PPC64), capsys=capsys)
     monkeypatch.setenv("COLUMNS", str(columns))
@@ -52,8 +50,7 @@ def test_the_trace_fits_the_terminal_and_wraps_instead_of_cutting(columns, capsy
 
 
 def test_the_trace_decodes_pte_values_into_flags(capsys, monkeypatch):
-    """An architecture hook shows its entries as pfn and flags, a change of bits as the
-    bits set: the ppc64 reuse sets RW, DIRTY and SOFT_DIRTY."""
+    """Hooks show entries as pfn and flags, a change as the bits set (+RW +DIRTY +SOFT_DIRTY)."""
     monkeypatch.setenv("COLUMNS", "1000")
     out = _replay(str(PPC64), capsys=capsys)
     flat = " ".join(out.split())
@@ -70,8 +67,7 @@ def test_every_seed_scenario_passes_check(capsys):
 
 
 def test_a_header_that_disagrees_is_flagged_and_check_fails(tmp_path, capsys):
-    """A scenario expecting `same` and pinning another signature: both mismatches are
-    printed; `--check` exits 1, plain replay 0."""
+    """Disagreeing `# expect:` and `# signature:` headers are flagged; `--check` exits 1."""
     path = tmp_path / "wrong.ops"
     body = PPC64.read_text().split("\n# ")[-1].split("\n", 1)[1]
     path.write_text("# name: wrong\n# expect: same\n"
@@ -85,8 +81,7 @@ def test_a_header_that_disagrees_is_flagged_and_check_fails(tmp_path, capsys):
 
 
 def test_replay_says_whether_a_divergence_is_known_and_by_which_causes(tmp_path, capsys):
-    """A listed signature is `[known: cause ...]`; the unlisted combination of two causes
-    is known by them (`[known: causes A + B]`), in the text and the JSON."""
+    """replay marks a listed signature and the unlisted combination with their causes."""
     assert "[known: cause ppc64_set_pte_at_on_present_pte]" in _replay(str(PPC64),
                                                                      capsys=capsys)
     path = tmp_path / "combination.ops"

@@ -116,8 +116,7 @@ def test_a_broken_record_json_is_a_one_line_error(tmp_path):
 
 
 def test_the_verb_prints_one_row_per_signature(crashes, capsys):
-    """`triage DIR`: a header line, then one row per signature with hits, files and the
-    shortest (a crash file is one hit)."""
+    """`triage DIR`: a header, then one row per signature with hits, files and the shortest."""
     assert main(["triage", str(crashes), "--target", "insert_pfn"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[2].split()[:2] == ["HITS", "FILES"]
@@ -129,8 +128,7 @@ def test_the_verb_prints_one_row_per_signature(crashes, capsys):
 
 
 def test_the_hits_column_adds_up_the_records_counts(tmp_path, capsys):
-    """A findings folder's group counts its record's hits, not its one file; the known list
-    names the causes."""
+    """A findings folder's row counts its record's hits, and names the known cause."""
     fdir = tmp_path / "findings"
     write_entry(TARGET, fdir, FindingEntry(signature(PPC64), 1234, binary(PPC64)))
     assert main(["triage", str(fdir), "--json"]) == 0
