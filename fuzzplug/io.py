@@ -113,18 +113,16 @@ def read_input(schema: Schema, path: str | Path, *, target=None) -> LoadedOps:
         raise InputError(f"{p}: empty file, expected a scenario or a binary op sequence")
     form = input_form(schema, data)
     if form == BINARY:
-        ops, issues = check_scene(target, decode(schema, data)) if target else \
-            (decode(schema, data), [])
+        ops, issues = check_scene(target, decode(schema, data))
         return LoadedOps(p, data, form, ops,
                          tuple(f"{i.problem}: {i.normalised}" for i in issues))
     text = data.decode("utf-8")
     ops, lines = parse_text_lines(schema, text, path=str(p))  # `neither` fails here
     if not ops:
         raise InputError(f"{p}: no ops in this scenario (only blank lines and comments)")
-    if target is not None:
-        _, issues = check_scene(target, ops)
-        if issues:
-            raise OpsSyntaxError(issues[0].problem, path=str(p), line=lines[issues[0].index])
+    _, issues = check_scene(target, ops)
+    if issues:
+        raise OpsSyntaxError(issues[0].problem, path=str(p), line=lines[issues[0].index])
     return LoadedOps(p, data, form, ops, header=parse_header(text))
 
 
