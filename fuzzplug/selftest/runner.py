@@ -6,8 +6,9 @@ copy of the target's compiled seed scenarios, with the op dictionary, a fixed `-
 `-max_total_time=<budget>`. Known findings stay suppressed (FUZZPLUG_NO_KNOWN unset).
 
 **Killed** means: the harness reported an unsuppressed divergence (one the known list does
-not recognise, by signature or by cause, as the harness suppresses) on an input X, and the unmutated model does not produce that signature on X
-(it gives another signature, or no divergence). A divergence the unmutated model shows on
+not recognise, by signature or by cause, as the harness suppresses) on an input X, and the
+unmutated model does not produce that signature on X (it gives another signature, or no
+divergence). A divergence the unmutated model shows on
 the same input is the model's own finding, not the mutant's, and does not count.
 
 The harness runs in recording mode (FUZZPLUG_RECORD): it records each new signature's first

@@ -196,7 +196,8 @@ def run_cmin(target, in_dirs: list[str], out_dir: str, *,
     log = get_logger(target=target.name, out=str(out_dir))
     out = Path(out_dir)
     _check_out_dir(out, in_dirs)
-    inputs = load_inputs(target.schema, input_files(in_dirs), target=target)  # all or nothing, no writes yet
+    # All or nothing, and no writes yet.
+    inputs = load_inputs(target.schema, input_files(in_dirs), target=target)
     ensure_dir(out)
     journal = journal_path(out)
     legacy = out / LEGACY_STATE_NAME
