@@ -9,6 +9,7 @@ Every problem is a `FuzzplugError` with a one-line message (the CLI exits 2 on i
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -41,21 +42,21 @@ TEXT, BINARY, NEITHER = "text", "binary", "neither"
 
 
 def input_form(schema: Schema, data: bytes) -> str:
-    """What an input's bytes are, whatever its file name (the decoder is total, so every
-    byte string is a binary input; the text form is recognised first):
+    """What an input's bytes are, whatever its file name. Every byte string is a valid
+    binary input (the decoder is total), so the text form is recognised by what only a
+    scenario has, and everything else is binary:
 
-    - `binary` if the bytes are not UTF-8, or hold a control character other than tab,
-      carriage return and line feed (fuzzplug's binary files all begin with the version
-      byte 0x01);
-    - `text` (a scenario) if the first line that is neither blank nor a `#` comment starts
-      with an op name of the schema, followed by a space, a tab or the end of the line, or
-      if there is no such line (a scenario of comments only, which the loader refuses as
-      having no ops);
-    - `neither` if it is other text with a space, tab or line break in it (prose, JSON, a
-      scenario of another target): the loader refuses it, naming the first line that is
-      not an op;
-    - `binary` for the rest: one word of printable characters, which only libFuzzer
-      writes."""
+    - `text` (a scenario): UTF-8 with no control character but tab, carriage return and
+      line feed, whose lines that are neither blank nor `#` comments each start with an op
+      name of the schema (followed by a space, a tab or the end of the line), and at least
+      one such line;
+    - `neither`, refused: such text where some of those lines start with an op name and
+      others do not (a scenario with a line that is not an op: the loader names it), whole
+      lines of comments and nothing else (a scenario without ops), or a JSON object (a
+      findings record, a summary: not an input);
+    - `binary`: everything else, prose and blank files included, as libFuzzer reads them
+      (its inputs can be any bytes, printable ones too). fuzzplug's own binary files begin
+      with the version byte 0x01, a control character."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -63,13 +64,23 @@ def input_form(schema: Schema, data: bytes) -> str:
     if any(not ch.isprintable() and ch not in "\t\r\n" for ch in text):
         return BINARY
     ops = set(schema.op_names)
-    for line in text.split("\n"):
-        words = line.split("#", 1)[0].split()
-        if words:
-            if words[0] in ops:
-                return TEXT
-            return NEITHER if any(ch in text for ch in " \t\n") else BINARY
-    return TEXT if "#" in text or not text.strip() else BINARY
+    firsts = [words[0] for words in (line.split("#", 1)[0].split()
+                                     for line in text.split("\n")) if words]
+    if firsts and all(word in ops for word in firsts):
+        return TEXT
+    if any(word in ops for word in firsts):
+        return NEITHER
+    lines = text.split("\n")
+    if not firsts and len(lines) > 1 and any(line.lstrip().startswith("#") for line in lines):
+        return NEITHER  # comment lines and nothing else: a scenario without ops
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return BINARY
+        if isinstance(document, dict) and document:
+            return NEITHER
+    return BINARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +128,11 @@ def read_input(schema: Schema, path: str | Path, *, target=None) -> LoadedOps:
         return LoadedOps(p, data, form, ops,
                          tuple(f"{i.problem}: {i.normalised}" for i in issues))
     text = data.decode("utf-8")
-    ops, lines = parse_text_lines(schema, text, path=str(p))  # `neither` fails here
-    if not ops:
+    if form == NEITHER and text.lstrip().startswith("{"):
+        raise InputError(f"{p}: a JSON document, not an input (a scenario or a binary op "
+                         "sequence)")
+    ops, lines = parse_text_lines(schema, text, path=str(p))  # `neither` fails here...
+    if not ops:  # ...or has no ops
         raise InputError(f"{p}: no ops in this scenario (only blank lines and comments)")
     _, issues = check_scene(target, ops)
     if issues:

@@ -14,8 +14,8 @@ empty-text             a 0-byte `.ops` scenario
 empty-binary           a 0-byte binary input
 syntax-error           a `.ops` scenario with a bad value on line 2: the message names
                        `file:2:` and what was expected
-garbage-text           a `.ops` scenario of plain prose (text, but not a scenario): `file:1:`,
-                       unknown op, the expected ops
+garbage-text           a `.ops` scenario of plain prose before an op line (text, but not a
+                       scenario): `file:1:`, unknown op, the expected ops
 bad-scene              a scenario whose VMA ends where it starts, on line 2: `file:2:` and
                        the contradiction
 garbage-record         (triage) a findings folder whose record.json is not JSON
@@ -30,8 +30,9 @@ unwritable-output case; `triage` reads binary crash files, so no text cases; `fu
 corpus folder that it creates when missing and whose files are libFuzzer inputs, where
 every byte string is valid (the decoder is total), so only its folders can be bad.
 
-Bytes that are not text (random bytes, whatever the file's name) are no case: the form is
-decided by content, and every byte string is a valid binary input.
+Bytes that are not a scenario (random bytes, prose without an op line, whatever the file's
+name) are no case: the form is decided by content, and every byte string is a valid binary
+input.
 
 Every verb passes every case: KNOWN_FAILURES is empty and stays so (an entry there would
 mark its case `xfail(strict=True)` until fixed).
@@ -56,7 +57,8 @@ SCHEMA = load_target("insert_pfn").schema
 DIVERGENT = ("vm_insert_mixed addr=0x100000 pfn=0x81\n"
              "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
 SYNTAX_ERROR = "vm_insert_pfn addr=0x100000 pfn=0x80\nvm_insert_pfn addr=0x100000 pfn=zz\n"
-GARBAGE_TEXT = "Hello, this is not a scenario.\nIt is prose.\n"
+GARBAGE_TEXT = ("Hello, this is not a scenario.\nIt is prose.\n"
+                "vm_insert_pfn addr=0x100000 pfn=0x80\n")
 BAD_SCENE = ("config arch=arm64\nvma start=0x100000 end=0x100000\n"
              "vm_insert_pfn addr=0x100000 pfn=0x80\n")
 

@@ -30,12 +30,16 @@ def _replay_json(*paths: Path, capsys) -> list[dict]:
     (PPC64.encode(), TEXT),
     (b"# name: x\n\n  fault addr=0x100000  # a read\n", TEXT),
     (b"fault", TEXT),  # an op with its defaults, no newline
-    (b"# only a comment\n", TEXT),  # refused by the loader: no ops
-    (b"Hello, this is prose.\n", NEITHER),
-    (b'{"signature": "x"}\n', NEITHER),
-    (b"faulty addr=1\n", NEITHER),
+    (b"fault\nfaulty addr=1\n", NEITHER),  # a scenario with a line that is not an op
+    (b'{\n "signature": "x"\n}\n', NEITHER),  # a findings record
     (b"\x01\x06\x80\x01\x00\x80\x01", BINARY),  # fuzzplug's binary form
-    (b"]]", BINARY),  # one printable word: only libFuzzer writes that
+    (b"\n\n", BINARY),  # libFuzzer inputs: any bytes, printable ones too
+    (b"-\n", BINARY),
+    (b" :", BINARY),
+    (b"{}", BINARY),
+    (b"# only a comment\n", NEITHER),  # a scenario without ops
+    (b"#-", BINARY),
+    (b"Hello, this is prose.\n", BINARY),
     (bytes(range(128, 256)), BINARY),  # not UTF-8
     (b"fault\x00", BINARY),  # a control character
 ])
@@ -61,12 +65,16 @@ def test_a_scenario_saved_as_txt_is_read_as_text_and_binary_named_ops_as_binary(
 
 
 def test_text_that_is_not_a_scenario_is_a_one_line_error_naming_the_line(tmp_path, capsys):
-    """Prose in a .bin file: exit 2, `file:1: unknown op`, whatever the name says."""
+    """A scenario with a line that is not an op, or a JSON record: exit 2, one clear line."""
     path = tmp_path / "notes.bin"
-    path.write_text("some notes\nabout a crash\n")
+    path.write_text("fault addr=0x100000\nsome notes about a crash\n")
     assert main(["replay", "insert_pfn", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{path}:1: unknown op 'some'" in err
+    assert err.count("\n") == 1 and f"{path}:2: unknown op 'some'" in err
+    record = tmp_path / "record.json"
+    record.write_text('{\n "signature": "x"\n}\n')
+    assert main(["replay", "insert_pfn", str(record)]) == 2
+    assert f"{record}: a JSON document, not an input" in capsys.readouterr().err
 
 
 def test_a_findings_folder_stands_for_its_repro_bin(tmp_path, capsys):
