@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fuzzplug.core.opslang import parse_text
 from fuzzplug.core.oracle import Verdict, family, primary_diffs, signature
+from fuzzplug.kernel import observe
 from fuzzplug.kernel.observe import signature_diffs
 from fuzzplug.targets.insert_pfn import TARGET
 
@@ -96,3 +97,35 @@ def test_the_signature_hash_ignores_the_branches_both_sides_took():
     c = signature("op", ["pte.DIRTY"], ["x"], ["w"])
     assert a == b != c
     assert family("op", ["warn:f:c", "pte.DIRTY"]) == "op__warn"
+
+
+def test_a_soft_dirty_only_difference_is_named_apart_from_other_pte_differences():
+    """`state:pte.SOFT_DIRTY` when SOFT_DIRTY is all of the PTE that differs, `state:pte`
+    as soon as anything else of the entry differs too: a triaged soft-dirty difference
+    cannot hide a lost special bit on the same path."""
+    own = observe.OWN_DESCRIPTORS
+    assert primary_diffs(["pte.SOFT_DIRTY"], own) == ["state:pte.SOFT_DIRTY"]
+    assert primary_diffs(["pte.SOFT_DIRTY", "pte.SPECIAL"], own) == ["state:pte"]
+    assert primary_diffs(["page.dirty", "pte.SOFT_DIRTY"], own) == ["state:page+pte.SOFT_DIRTY"]
+    assert primary_diffs(["pte.SOFT_DIRTY"]) == ["state:pte"]
+    a = observe.signature("op", ["pte.SOFT_DIRTY"], [], ["y"])
+    b = observe.signature("op", ["pte.DEVMAP", "pte.SPECIAL"], [], ["y"])
+    assert a.split("/")[1] == "state:pte.SOFT_DIRTY" and b.split("/")[1] == "state:pte"
+
+
+def test_a_hash_table_that_differs_because_its_ptes_do_is_not_named():
+    """The hash table follows its PTEs (DERIVED): `state:pte`, not `state:hpte+pte`; a hash
+    table that differs on its own is named."""
+    assert observe.signature("op", ["hpte.presence", "pte.HASHPTE"], [], []).split("/")[1] == \
+        "state:pte"
+    assert observe.signature("op", ["hpte.perm"], [], []).split("/")[1] == "state:hpte"
+
+
+def test_the_architecture_layers_branch_ids_stay_out_of_the_signature_hash():
+    """What the MMU and the hash MMU did follows from the configuration: the same patched
+    path gives the same hash with or without them."""
+    plain = observe.signature("op", ["pte.DIRTY"], [], ["insert_pfn:x"])
+    with_arch = observe.signature("op", ["pte.DIRTY"], ["mmu_access:x86_64:hw_dirty"],
+                                  ["insert_pfn:x", "update_mmu_cache:ppc64:hash_preload",
+                                   "__hash_page_4K:insert", "mmu_access:ppc64:hpte_hit"])
+    assert plain == with_arch

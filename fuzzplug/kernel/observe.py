@@ -122,13 +122,24 @@ def signature(op: str, diffs: list[str], pre_branches: list[str], post_branches:
               path_prefixes: tuple[str, ...] = ()) -> str:
     """`fuzzplug.core.oracle.signature` over the `signature_diffs` (a state-only signature
     names the kinds of state that differ less those that only follow from another: a hash
-    table that differs because its PTEs do is named `state:pte`), with the
+    table that differs because its PTEs do is named `state:pte`; a PTE that differs in
+    SOFT_DIRTY alone is named `state:pte.SOFT_DIRTY`, see `OWN_DESCRIPTORS`), with the
     `INCIDENTAL_BRANCHES` and the architecture layer's branch ids (`INCIDENTAL_PREFIXES`)
     left out of the hash."""
     return oracle.signature(op, signature_diffs(diffs), pre_branches, post_branches,
                             path_prefixes,
                             incidental=INCIDENTAL_BRANCHES,
-                            incidental_prefixes=INCIDENTAL_PREFIXES)
+                            incidental_prefixes=INCIDENTAL_PREFIXES,
+                            own=OWN_DESCRIPTORS)
+
+
+# State descriptors a state-only signature names by themselves when nothing else of their
+# kind differs. SOFT_DIRTY is a software bit only soft-dirty tracking reads (pagemap); which
+# code sets it (pte_mkdirty() or not, an architecture's ptep_set_access_flags() keeping it
+# or not, the MMU never) is a behaviour apart from what the entry translates and permits.
+# Named with the rest of `pte`, a triaged SOFT_DIRTY-only difference would hide any other
+# PTE difference on the same patched path (the self-test's reuse_rebuilds_entry did).
+OWN_DESCRIPTORS = frozenset({"pte.SOFT_DIRTY"})
 
 
 # Descriptors that follow from another one in the same diff (its "parent"), so that a bug
