@@ -114,11 +114,16 @@ def test_a_soft_dirty_only_difference_is_named_apart_from_other_pte_differences(
 
 
 def test_a_hash_table_that_differs_because_its_ptes_do_is_not_named():
-    """The hash table follows its PTEs (DERIVED): `state:pte`, not `state:hpte+pte`; a hash
-    table that differs on its own is named."""
-    assert observe.signature("op", ["hpte.presence", "pte.HASHPTE"], [], []).split("/")[1] == \
-        "state:pte"
-    assert observe.signature("op", ["hpte.perm"], [], []).split("/")[1] == "state:hpte"
+    """The hash table follows its PTEs (DERIVED): an entry that maps something else is
+    `state:pte`, not `state:hpte+pte`; whether a page is hashed is the hash table's state,
+    which the PTE's H_PAGE_HASHPTE and slot bits only record: `state:hpte`."""
+    def named(diffs):
+        return observe.signature("op", diffs, [], []).split("/")[1]
+
+    assert named(["hpte.presence", "pte.presence"]) == "state:pte"
+    assert named(["hpte.pfn", "pte.pfn", "pte.SPECIAL"]) == "state:pte"
+    assert named(["hpte.presence", "pte.HASHPTE", "pte.F_GIX0"]) == "state:hpte"
+    assert named(["hpte.perm"]) == "state:hpte"
 
 
 def test_the_architecture_layers_branch_ids_stay_out_of_the_signature_hash():

@@ -146,8 +146,10 @@ OWN_DESCRIPTORS = frozenset({"pte.SOFT_DIRTY"})
 # shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
 # sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
 # different pfn, a COW's page bookkeeping follows its refcount, ppc64's hash table follows
-# its PTEs (what a PTE maps, whether it is hashed, its permission) and the HPTE slot bits in
-# a PTE follow a difference of the hash table.
+# its PTEs (what a PTE maps, its permission), and the hash bookkeeping bits of a PTE
+# (H_PAGE_HASHPTE, the slot) follow the hash table: whether a page is hashed is the hash
+# table's state, which the PTE only records, so a difference of it alone is `state:hpte`,
+# apart from a difference of what the entry maps or permits.
 DERIVED = {
     "pte.SOFT_DIRTY": ("pte.DIRTY",),
     "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
@@ -157,9 +159,10 @@ DERIVED = {
     "page.anon": ("page.refcount",),
     "page.allocated": ("page.refcount",),
     "page.referenced": ("page.refcount",),
-    "hpte.presence": ("pte.presence", "pte.pfn", "pte.HASHPTE"),
+    "hpte.presence": ("pte.presence", "pte.pfn"),
     "hpte.pfn": ("pte.presence", "pte.pfn"),
     "hpte.perm": ("pte.presence", "pte.pfn", "pte.RW", "pte.DIRTY"),
+    "pte.HASHPTE": ("hpte.presence",),
     "pte.F_SECOND": ("hpte.presence", "pte.HASHPTE"),
     "pte.F_GIX0": ("hpte.presence", "pte.HASHPTE"),
     "pte.F_GIX1": ("hpte.presence", "pte.HASHPTE"),
