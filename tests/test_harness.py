@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.engines.harness import Divergence, Harness, raiser
@@ -18,8 +20,11 @@ from fuzzplug.targets.insert_pfn import TARGET
 
 ROOT = Path(__file__).parents[1]
 HARNESS = ROOT / "harnesses" / "fuzz_insert_pfn.py"
-PPC64_WARN = ("config arch=ppc64 DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
+PPC64_WARN = ("config arch=ppc64_radix DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
               "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+"""The ppc64 set_pte_at warning alone (radix: no hash table to strand an HPTE in)."""
+PPC64_HASH = PPC64_WARN.replace("ppc64_radix", "ppc64")
+"""The same on the hash MMU: the warning, the stranded HPTE and the second one."""
 INTENDED = "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"
 
 
@@ -53,7 +58,7 @@ def test_an_intended_input_does_not_raise(unsuppressed):
 def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppressed):
     """The exception message carries the signature, the text reproducer and both sides."""
     with pytest.raises(Divergence) as info:
-        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+        unsuppressed.test_one_input(_bytes(PPC64_HASH))
     message = str(info.value)
     assert "signature: vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K" in message
     assert "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80" in message
@@ -63,7 +68,7 @@ def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppress
 def test_the_raising_frame_is_named_after_the_signature_family(unsuppressed):
     """ClusterFuzz's crash state sees `divergent__<op>__<observable>` as the top frame."""
     with pytest.raises(Divergence) as info:
-        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+        unsuppressed.test_one_input(_bytes(PPC64_HASH))
     top = traceback.extract_tb(info.value.__traceback__)[-1]
     assert top.name == "divergent__vm_insert_mixed_mkwrite__bad_hpte"
 
@@ -80,9 +85,30 @@ def test_known_findings_are_suppressed_by_default(monkeypatch):
     monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
     monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
     harness = Harness(TARGET)
-    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
-    assert signature in harness.known, "the ppc64 warning is a triaged known finding"
+    ops = parse_text(TARGET.schema, PPC64_WARN)
+    signature = TARGET.evaluate(ops).signature
+    assert harness.known.match(signature, ops), "the ppc64 warning is a triaged known finding"
     harness.test_one_input(_bytes(PPC64_WARN))
+
+
+def test_the_harness_logs_once_per_signature_it_suppresses_and_counts_every_hit(
+        monkeypatch, tmp_path):
+    """Three suppressed hits of one signature: one log event, a count of three."""
+    monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
+    monkeypatch.setenv("FUZZPLUG_RECORD", str(tmp_path))
+    harness = Harness(TARGET)
+    with capture_logs() as logs:
+        for _ in range(3):
+            harness.test_one_input(_bytes(PPC64_WARN))
+    harness.recorder.flush()
+    events = [e for e in logs if e["event"] == "known_divergence_suppressed"]
+    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
+    assert [(e["signature"], e["causes"]) for e in events] == [
+        (signature, ["ppc64_set_pte_at_on_present_pte"])]
+    (counts,) = tmp_path.glob("suppressed.*.json")
+    assert json.loads(counts.read_text()) == {signature: {
+        "count": 3, "causes": ["ppc64_set_pte_at_on_present_pte"], "by": "signature"}}
+    assert not list(tmp_path.glob("*.bin")), "a suppressed divergence is counted, not kept"
 
 
 def _run(args, env_extra=None, timeout=240):
@@ -110,7 +136,7 @@ def test_the_harness_runs_under_libfuzzer_for_a_fixed_number_of_runs(tmp_path):
 def test_the_harness_crashes_on_an_unsuppressed_divergent_input(tmp_path):
     """Replaying a divergent file with suppression off is a crash with the reproducer."""
     crash = tmp_path / "crash"
-    crash.write_bytes(_bytes(PPC64_WARN))
+    crash.write_bytes(_bytes(PPC64_HASH))
     proc = _run([sys.executable, str(HARNESS), str(crash)], {"FUZZPLUG_NO_KNOWN": "1"})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr  # atheris prints the Python traceback on stdout
@@ -129,3 +155,20 @@ def test_the_harness_runs_under_libfuzzer_fork_mode(tmp_path):
                  "-ignore_crashes=1"], {"FUZZPLUG_RECORD": str(tmp_path / "rec")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "INFO: -fork=2" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_new_observable_beside_known_ones_is_not_suppressed(tmp_path):
+    """A new observable beside a known warning crashes the harness; the stock model passes."""
+    crash = tmp_path / "mismatch"
+    crash.write_bytes(_bytes("vm_insert_mixed addr=0x100000 pfn=0x81\n"
+                             "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"))
+    cmd = [sys.executable, "-m", "fuzzplug.engines.harness", "--target=insert_pfn", str(crash)]
+    stock = _run(cmd)
+    assert stock.returncode == 0, stock.stderr[-2000:]
+    assert "known_divergence_suppressed" in stock.stderr
+    mutant = _run(cmd, {"FUZZPLUG_MUTANT": "mismatch_returns_zero"})
+    output = mutant.stdout + mutant.stderr
+    assert mutant.returncode != 0
+    assert ("signature: vm_insert_mixed_mkwrite/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn"
+            "+promise:pte.pfn") in output

@@ -1,39 +1,74 @@
-"""`fuzzplug replay TARGET FILE...`: the verdict, signature and side-by-side trace."""
+"""`fuzzplug replay TARGET FILE...`: the verdict, signature and side-by-side trace; a
+scenario's `# expect:` and `# signature:` headers checked against them (`--check`: exit 1 on
+any mismatch)."""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text
-from fuzzplug.io import load_ops
+from fuzzplug.io import read_input
 from fuzzplug.targets import load_target
 from fuzzplug.triage.trace import side_by_side
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("replay", help="run inputs (binary or .ops) on both models and show "
-                                      "the verdict and the traces")
+    p = sub.add_parser("replay", help="run inputs (binary, text or findings folders) on both "
+                                      "models and show the verdict and the traces")
     p.add_argument("target")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per input (input, verdict, signature, ops, pre, post)")
+                   help="one JSON object per input (input, verdict, signature, known, "
+                        "mismatches, normalised, ops, pre, post)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if a scenario's `# expect:` or `# signature:` header "
+                        "disagrees with what it gives (for CI)")
     p.set_defaults(func=run)
+
+
+def mismatches(header: dict, verdict: str, signature: str | None) -> list[str]:
+    """What a scenario's header says that the run does not give."""
+    out = []
+    if "expect" in header and header["expect"] != verdict:
+        out.append(f"# expect: {header['expect']}, but the verdict is {verdict}")
+    if "signature" in header and header["signature"] != (signature or ""):
+        out.append(f"# signature: {header['signature']}, but the signature is "
+                   f"{signature or 'none'}")
+    return out
 
 
 def run(args) -> int:
     target = load_target(args.target)
-    loaded = [(path, load_ops(target.schema, path)) for path in args.files]  # all or nothing
-    for path, ops in loaded:
-        outcome = target.evaluate(ops)
+    known = KnownList.of(target)
+    # all or nothing
+    loaded = [(path, read_input(target.schema, path, target=target)) for path in args.files]
+    failed = 0
+    for path, item in loaded:
+        outcome = target.evaluate(item.ops)
+        match = known.match(outcome.signature, item.ops)
+        wrong = mismatches(item.header, outcome.verdict.value, outcome.signature)
+        failed += bool(wrong)
         if args.json:
             record = {"input": path, "verdict": outcome.verdict.value,
                       "signature": outcome.signature,
-                      "ops": format_text(target.schema, ops),
+                      "known": match.to_json() if match else None,
+                      "mismatches": wrong, "normalised": list(item.normalised),
+                      "ops": format_text(target.schema, item.ops),
                       "pre": outcome.pre.to_json(), "post": outcome.post.to_json()}
             sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
-        else:
-            sys.stdout.write(f"== {path}: {outcome.verdict.value}"
-                             f"{'  ' + outcome.signature if outcome.signature else ''}\n")
-            sys.stdout.write(side_by_side(target, ops, outcome))
+            continue
+        status = ""
+        if outcome.signature:
+            status = f"  [{match.describe()}]" if match else "  [new]"
+        sys.stdout.write(f"== {path}: {outcome.verdict.value}"
+                         f"{'  ' + outcome.signature if outcome.signature else ''}{status}\n")
+        for line in wrong:
+            sys.stdout.write(f"MISMATCH: {line}\n")
+        sys.stdout.write(side_by_side(target, item.ops, outcome, notes=item.normalised))
+    if failed and args.check:
+        sys.stderr.write(f"fuzzplug: {failed} of {len(loaded)} input(s) disagree with their "
+                         "headers\n")
+        return 1
     return 0
