@@ -24,12 +24,14 @@ it), as in the insert_pfn target.
 from __future__ import annotations
 
 import copy
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from fuzzplug.core.known import Cause, causes_from_toml
 from fuzzplug.core.oracle import (
     Finding,
     OpRun,
@@ -422,6 +424,12 @@ def _hole_rules(before: tuple[dict, dict], after: tuple[dict, dict]) -> list[str
 
 # --- the target ---------------------------------------------------------------------------------
 
+@functools.cache
+def _known_toml() -> dict:
+    """known.toml beside this module, read once."""
+    return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
+
+
 SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
 
@@ -475,16 +483,20 @@ class DaxFaultTarget:
                 for m in (self.pre_model, self.post_model)}
 
     def known_findings(self) -> dict[str, dict]:
-        text = resources.files(__package__).joinpath("known.toml").read_text()
-        data = tomllib.loads(text)
+        data = _known_toml()
         causes = {c["id"]: c for c in data.get("cause", [])}
         return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
                 for f in data.get("finding", [])}
 
+    def known_causes(self) -> dict[str, Cause]:
+        """The `[[cause]]`s of known.toml (the `KnownCauses` capability)."""
+        return causes_from_toml(_known_toml())
+
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
 
-    # --- optional capabilities (fuzzplug.targets: SmallDomain, Mutable, FarmTuned)
+    # --- optional capabilities (fuzzplug.targets: KnownCauses, SmallDomain, Mutable,
+    # --- FarmTuned)
 
     farm_options = FarmOptions(max_len=256, timeout=20)
     """max_len: room for the scene and about 30 calls (a call is 2 to 8 bytes); longer
