@@ -124,9 +124,9 @@ def test_packed_harness_bundles_the_known_findings_not_the_metadata(packed):
     finds its target and its suppressions without installed metadata."""
     from PyInstaller.archive.readers import CArchiveReader
 
-    for binary in packed.values():
+    for fuzzer, binary in packed.items():
         names = list(CArchiveReader(str(binary)).toc)
-        assert "fuzzplug/targets/insert_pfn/known.toml" in names
+        assert f"fuzzplug/targets/{fuzzer.removeprefix('fuzz_')}/known.toml" in names
         assert not [n for n in names if n.startswith("fuzzplug-")], binary
 
 
