@@ -53,13 +53,13 @@ def test_replay_prints_the_verdict_signature_and_both_sides(capsys):
 
 
 def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys):
-    """`--json`: one line per input with input, verdict, signature, ops, pre and post."""
+    """`--json`: one line per input with input, verdict, signature, pair, ops, pre and post."""
     assert main(["replay", "insert_pfn", str(PPC64), str(INTENDED), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
     for record in records:
-        assert set(record) == {"input", "verdict", "signature", "ops", "pre", "post"}
+        assert set(record) == {"input", "verdict", "signature", "pair", "ops", "pre", "post"}
         for side in ("pre", "post"):
             assert {"events", "ret", "state"} <= set(record[side])
             assert all({"kind", "function"} <= set(e) for e in record[side]["events"])

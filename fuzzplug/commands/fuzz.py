@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.engines.fuzz import print_table, run_fuzz
-from fuzzplug.targets import load_target
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("fuzz", help="run the target's harness under libFuzzer and report "
                                     "the unique findings")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--time", type=int, default=60, help="seconds of fuzzing (default 60)")
     p.add_argument("--jobs", type=int, default=1,
                    help="parallel libFuzzer workers (-fork=N when N > 1)")
@@ -27,7 +28,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args)
     entries, _ = run_fuzz(target, seconds=args.time, jobs=args.jobs, corpus=args.corpus,
                           findings=args.findings, no_known=args.no_known, seed=args.seed,
                           max_len=args.max_len, minimize=not args.no_minimize)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fuzzplug.commands import add_pair_options, header_pair, load_target_for
 from fuzzplug.core.opslang import encode, format_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import atomic_write, is_text_scenario, read_bytes
-from fuzzplug.targets import load_target
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.minimize import minimize_ops
 
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the binary form here and the text form to OUT.ops "
                         "(default: ./<input name>.min in the current folder)")
+    add_pair_options(p)
     p.set_defaults(func=run)
 
 
@@ -40,7 +42,7 @@ def _size(target, ops, n_bytes: int) -> str:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args, header_pair(args.file))
     ops = load_input(target.schema, args.file)
     file_size = None if is_text_scenario(args.file) else len(read_bytes(args.file))
     out = Path(args.output) if args.output else Path.cwd() / f"{Path(args.file).name}.min"
@@ -55,8 +57,10 @@ def run(args) -> int:
     small = minimize_ops(target, ops, outcome.signature)
     before_bytes, after = len(encode(target.schema, ops)), encode(target.schema, small)
     text = format_text(target.schema, small)
+    pair = pair_name(target)
     header = (f"# name: {out.name}\n# signature: {outcome.signature}\n"
               f"# expect: {Verdict.DIVERGENT.value}\n"
+              + (f"# pair: {pair}\n" if pair else "") +
               f"# minimized_from: {Path(args.file).name} ({_size(target, ops, before_bytes)})\n")
     existed = out.exists()
     atomic_write(out, after)

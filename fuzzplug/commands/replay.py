@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
+from fuzzplug.commands import add_pair_options, header_pair, load_target_for
 from fuzzplug.core.opslang import format_text
 from fuzzplug.io import load_ops
-from fuzzplug.targets import load_target
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.trace import side_by_side
 
 
@@ -16,19 +17,25 @@ def add_parser(sub) -> None:
                                       "the verdict and the traces")
     p.add_argument("target")
     p.add_argument("files", nargs="+", metavar="FILE")
+    add_pair_options(p)
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per input (input, verdict, signature, ops, pre, post)")
+                   help="one JSON object per input (input, verdict, signature, pair, ops, pre, "
+                        "post)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    target = load_target(args.target)
-    loaded = [(path, load_ops(target.schema, path)) for path in args.files]  # all or nothing
-    for path, ops in loaded:
+    # all or nothing: every input loads (with the pair its header names, unless --pre/--post
+    # choose one) before any runs
+    loaded = []
+    for path in args.files:
+        target = load_target_for(args, header_pair(path))
+        loaded.append((path, target, load_ops(target.schema, path)))
+    for path, target, ops in loaded:
         outcome = target.evaluate(ops)
         if args.json:
             record = {"input": path, "verdict": outcome.verdict.value,
-                      "signature": outcome.signature,
+                      "signature": outcome.signature, "pair": pair_name(target),
                       "ops": format_text(target.schema, ops),
                       "pre": outcome.pre.to_json(), "post": outcome.post.to_json()}
             sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")

@@ -3,7 +3,9 @@
 A findings folder (`FDIR`) holds, for each unique divergent signature, a folder
 `<op>-<signature id>/` with the reproducer in both forms (`repro.bin`, `repro.ops`) and
 `record.json` (`signature`, `verdict`, `ops`, `pre`, `post`, `count`, `known`, `finding`,
-and `minimized_from` when it was minimised), plus `summary.json` for the whole run.
+and `minimized_from` when it was minimised; `pair`, `PRE..POST`, for a target with versions,
+so that the finding replays on the pair it was found on: `repro.ops` says it in its header),
+plus `summary.json` for the whole run.
 Everything is written atomically.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.io import atomic_write, ensure_dir
+from fuzzplug.targets import pair_name
 
 
 @dataclass(slots=True)
@@ -45,6 +48,7 @@ def record_json(target, entry: FindingEntry) -> dict:
     outcome = entry.outcome or target.evaluate(ops)
     out = {
         "target": target.name,
+        "pair": pair_name(target),
         "signature": entry.signature,
         "verdict": outcome.verdict.value,
         "ops": format_text(target.schema, ops),
@@ -69,8 +73,9 @@ def write_entry(target, fdir: Path, entry: FindingEntry) -> Path:
     folder = ensure_dir(Path(fdir) / entry.folder_name())
     canonical = encode(target.schema, ops)
     atomic_write(folder / "repro.bin", canonical)
+    pair = pair_name(target)
     header = (f"# name: {entry.folder_name()}\n# signature: {entry.signature}\n"
-              f"# expect: {Verdict.DIVERGENT.value}\n")
+              f"# expect: {Verdict.DIVERGENT.value}\n" + (f"# pair: {pair}\n" if pair else ""))
     atomic_write(folder / "repro.ops", header + format_text(target.schema, ops))
     atomic_write(folder / "record.json", json.dumps(record_json(target, entry), indent=1,
                                                     sort_keys=True) + "\n")

@@ -69,6 +69,7 @@ from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.engines.stepper import stepper_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
+from fuzzplug.targets import pair_name
 
 Judge = Callable[[tuple[Op, ...], Finding], bool]
 """Whether a divergent node counts (default: every divergence counts); given the whole
@@ -453,7 +454,7 @@ def write_findings(target, report: Report, fdir: str | Path) -> None:
                              known=hit.signature in report.known)
         write_entry(target, fdir, entry)
         entries.append(entry)
-    summary = {"target": target.name, "engine": "exhaustive", "depth": report.depth,
+    summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive", "depth": report.depth,
                "report": {k: v for k, v in report.to_json(target).items()
                           if k != "signatures"},
                "findings": [{"signature": e.signature, "count": e.count,

@@ -26,6 +26,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 PROGRESS_EVERY = 5.0
 # libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
@@ -105,6 +106,11 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         cmd += [f"-fork={jobs}", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]
     env = dict(os.environ, FUZZPLUG_RECORD=str(inbox.resolve()))
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    pair = pair_name(target)
+    if pair:  # the harness (and libFuzzer's -fork children, who inherit it) compares it
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     if no_known:
         env["FUZZPLUG_NO_KNOWN"] = "1"
     else:
@@ -157,7 +163,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         log.info("finding_written", signature=sig, count=n, folder=entry.folder_name())
     shutil.rmtree(inbox, ignore_errors=True)
     summary = {
-        "target": target.name, "seconds": seconds, "jobs": jobs, "corpus": str(cdir),
+        "target": target.name, "pair": pair, "seconds": seconds, "jobs": jobs, "corpus": str(cdir),
         "exit_status": proc.returncode, "libfuzzer": {k: v for k, v in stats.items()},
         "crash_files": sorted(p.name for p in Path(crashes).iterdir()),
         "suppressed_known": not no_known,

@@ -7,7 +7,11 @@ so ClusterFuzz's crash state (the top three frames) tells different bugs apart. 
 nothing else, whatever the bytes: the decoder is total and the models report kernel
 failures as events, not exceptions.
 
-Knowingly suppressed: signatures listed in the target's known findings (unless
+With FUZZPLUG_PAIR=PRE..POST, a target with versions (`fuzzplug.targets.Versioned`)
+compares that pair instead of its default; libFuzzer's -fork/-jobs children inherit the
+environment, so every worker compares the same pair.
+
+Knowingly suppressed: signatures listed in the target's known findings for the pair (unless
 FUZZPLUG_NO_KNOWN=1). With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is
 recorded under DIR instead of raised, so one run continues past findings: for each signature
 the shortest input seen (`<id>.<pid>.bin`, written atomically) and counts per process
@@ -130,9 +134,9 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
     # Instrument fuzzplug's models and, for a third-party target, its own package, so
     # libFuzzer's coverage feedback sees the models' code either way.
     with atheris.instrument_imports(include=sorted({"fuzzplug", plugin_package(target_name)})):
-        from fuzzplug.targets import load_target
+        from fuzzplug.targets import load_target, pair_from_environment
 
-        target = load_target(target_name)
+        target = pair_from_environment(load_target(target_name))  # FUZZPLUG_PAIR
         mutant = os.environ.get("FUZZPLUG_MUTANT")
         if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
             from fuzzplug.selftest.mutants import apply_mutant

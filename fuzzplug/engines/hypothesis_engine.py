@@ -39,6 +39,7 @@ from fuzzplug.core.oracle import Outcome, Verdict
 from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
+from fuzzplug.targets import pair_name
 
 Judge = Callable[[tuple[Op, ...], Outcome], bool]
 """Whether a divergent outcome counts (default: every unsuppressed one)."""
@@ -229,7 +230,7 @@ def write_report(target, result: HypothesisResult, fdir: str | Path, *,
         write_entry(target, fdir, entry)
         entries.append(entry)
     summary = {
-        "target": target.name, "engine": "hypothesis", "seconds": round(result.seconds, 3),
+        "target": target.name, "pair": pair_name(target), "engine": "hypothesis", "seconds": round(result.seconds, 3),
         "runs": result.runs, "seed": base_seed, "suppressed_known": not no_known,
         "findings": [{"signature": e.signature, "count": e.count, "folder": e.folder_name(),
                       "bytes": len(e.data), "calls": n_calls(target, result.found[

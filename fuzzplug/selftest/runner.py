@@ -43,6 +43,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.log import get_logger
 from fuzzplug.selftest.mutants import Mutant, apply_mutant, get_mutant, mutants_for
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
@@ -139,9 +140,13 @@ def time_to_kill_exhaustive(target, name: str, *, budget: float,
     return None, None
 
 
-def _harness_env(mutant: str, record: Path) -> dict[str, str]:
+def _harness_env(mutant: str, record: Path, pair: str | None = None) -> dict[str, str]:
     env = dict(os.environ, FUZZPLUG_MUTANT=mutant, FUZZPLUG_RECORD=str(record))
     env.pop("FUZZPLUG_NO_KNOWN", None)
+    if pair:  # the mutant edits this pair's post model
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     return env
 
 
@@ -206,7 +211,8 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
         log.info("mutant_started", budget=budget, seed=seed)
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
-                                    env=_harness_env(mutant.name, record),
+                                    env=_harness_env(mutant.name, record,
+                                                     pair_name(target)),
                                     start_new_session=True)
             try:
                 while True:

@@ -19,19 +19,26 @@ with a fallback when a target lacks it:
 - `Mutable`: `mutants()`, `mutant_module` and `with_mutant_module(module)`, for `fuzzplug
   selftest` (fallback: none; the target has no self-test);
 - `FarmTuned`: `farm_options`, libFuzzer's `max_len` and `timeout` for `fuzz`, `selftest`
-  and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`).
+  and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`);
+- `Versioned`: `versions()`, the target's chain of model versions (oldest first), `pair`,
+  the (pre, post) it compares, and `with_pair(pre, post)`, a copy comparing another pair
+  (fallback: the one pair the target has). `select_pair` is how every verb and engine picks
+  a pair: from the command line (`--pre`, `--post`), from the environment (`FUZZPLUG_PAIR`,
+  which the harness reads, and which libFuzzer's -fork/-jobs children inherit), or from a
+  scenario's `# pair:` header; findings record it (`pair_name`).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from fuzzplug.errors import TargetError
+from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
     from fuzzplug.core.opslang import Op, Schema
@@ -113,6 +120,83 @@ class FarmTuned(Protocol):
     """A target with libFuzzer options of its own (`max_len`, `timeout`)."""
 
     farm_options: "FarmOptions"
+
+
+@runtime_checkable
+class Versioned(Protocol):
+    """A target whose models form a chain of versions (a patch, then the fixes upstream took
+    after it), any two of which it can compare, the older as pre and the newer as post. Its
+    intended delta for a pair is its own business (for a chain of commits: the rules of the
+    commits between them); so are its known findings, which `known_findings()` of a copy
+    returns for that copy's pair."""
+
+    pair: tuple[str, str]
+
+    def versions(self) -> tuple[str, ...]:
+        """The version names, oldest first; `pair` is the default pair."""
+        ...
+
+    def with_pair(self, pre: str, post: str) -> "Target":
+        """A copy comparing `pre` with `post`; `InputError` unless both are versions and
+        `pre` comes before `post`."""
+        ...
+
+
+PAIR_ENV = "FUZZPLUG_PAIR"
+"""The environment variable the harness reads its pair from: `PRE..POST`."""
+PAIR_SEPARATOR = ".."
+
+
+def pair_name(target: "Target") -> str | None:
+    """The pair a target compares, as `PRE..POST`; None for a target without versions."""
+    if not isinstance(target, Versioned):
+        return None
+    pre, post = target.pair
+    return f"{pre}{PAIR_SEPARATOR}{post}"
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """`PRE..POST` as (pre, post); `InputError` when it is not of that form."""
+    pre, sep, post = text.strip().partition(PAIR_SEPARATOR)
+    if not sep or not pre or not post or PAIR_SEPARATOR in post:
+        raise InputError(f"{text!r}: a pair is PRE..POST (two version names), for example "
+                         "v1..v2")
+    return pre, post
+
+
+def select_pair(target: "Target", pre: str | None = None, post: str | None = None,
+                pair: str | None = None) -> "Target":
+    """The target comparing the pair asked for: `pair` (`PRE..POST`), else `pre` and/or
+    `post` (a side not given keeps the target's default), else the target itself.
+    `InputError` for a target without versions (`Versioned`) when a pair is asked for."""
+    if pair:
+        if pre or post:
+            raise InputError("give a pair either as --pre/--post or as PRE..POST, not both")
+        pre, post = parse_pair(pair)
+    if not pre and not post:
+        return target
+    if not isinstance(target, Versioned):
+        raise InputError(f"target {target.name!r} has one pair of models; it takes no "
+                         "--pre/--post (it does not implement fuzzplug.targets.Versioned)")
+    default_pre, default_post = target.pair
+    chosen = (pre or default_pre, post or default_post)
+    if chosen == tuple(target.pair):
+        return target
+    return target.with_pair(*chosen)
+
+
+def pair_from_environment(target: "Target") -> "Target":
+    """The target comparing the pair `FUZZPLUG_PAIR` names, if it is set (the harness)."""
+    text = os.environ.get(PAIR_ENV, "").strip()
+    return select_pair(target, pair=text) if text else target
+
+
+def versions_of(target: "Target") -> tuple[str, ...]:
+    """The target's versions: its chain if `Versioned`, else the two versions its
+    `branch_ids()` names."""
+    if isinstance(target, Versioned):
+        return tuple(target.versions())
+    return tuple(target.branch_ids())
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ Reproducers are found below each folder, recursively (hidden names skipped):
 - findings folders (`fuzzplug.core.findings`): every `repro.bin`; its sibling `record.json`,
   when there is one, names the target and records the verdict and signature found then.
 
-A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
+A finding's record also names the pair of model versions it was found on (`pair`, for a
+target with versions: `fuzzplug.targets.Versioned`), and it is re-run on that pair; a crash
+file, or a record without a pair, runs on the pair `--pre`/`--post` give, else the target's
+default. A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
 `record.json`) needs `--target`; without it, triage stops before running anything, with
 one line naming the first such file (exit 2). There is no default target, not even when one
 target is installed: a crash file says nothing about which harness wrote it, and a command
@@ -33,7 +36,7 @@ from fuzzplug.core.oracle import Verdict
 from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import load_target, target_names
+from fuzzplug.targets import load_target, pair_name, select_pair, target_names
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -48,6 +51,7 @@ class Reproducer:
     target: str | None  # None: nothing names it (a crash file triaged without --target)
     kind: str  # "crash" (a libFuzzer artifact) or "finding" (a findings folder's repro.bin)
     recorded: dict | None = None  # record.json's verdict and signature, for a finding
+    pair: str | None = None  # PRE..POST it runs on; None: the target's default pair
     calls: int = 0
     size: int = 0
     mtime: float = 0.0
@@ -68,6 +72,7 @@ class Group:
     signature: str
     members: list[Reproducer] = field(default_factory=list)
     known: bool = False
+    pair: str | None = None
 
     @property
     def shortest(self) -> Reproducer:
@@ -77,6 +82,7 @@ class Group:
         short = self.shortest
         return {
             "target": self.target,
+            "pair": self.pair,
             "signature": self.signature,
             "verdict": short.verdict,
             "count": len(self.members),
@@ -108,10 +114,12 @@ def _read_record(path: Path) -> dict:
     return record
 
 
-def find_reproducers(dirs: list[str], default_target: str | None = None) -> list[Reproducer]:
+def find_reproducers(dirs: list[str], default_target: str | None = None,
+                     default_pair: str | None = None) -> list[Reproducer]:
     """The crash files and findings reproducers below `dirs`, sorted by path, each with the
-    target its record.json names, else `default_target` (None if not given); `InputError`
-    for a folder that is missing or not a folder, or a broken record.json."""
+    target (and pair) its record.json names, else `default_target` (None if not given) and
+    `default_pair`; `InputError` for a folder that is missing or not a folder, or a broken
+    record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
         root = Path(d)
@@ -126,18 +134,26 @@ def find_reproducers(dirs: list[str], default_target: str | None = None) -> list
             if path.is_dir():
                 continue
             if path.name.startswith(CRASH_PREFIXES):
-                found.setdefault(path.resolve(), Reproducer(path, default_target, "crash"))
+                found.setdefault(path.resolve(), Reproducer(path, default_target, "crash",
+                                                            pair=default_pair))
             elif path.name == "repro.bin":
                 record_path = path.with_name("record.json")
                 record = _read_record(record_path) if record_path.exists() else None
                 target = (record or {}).get("target") or default_target
-                found.setdefault(path.resolve(), Reproducer(path, target, "finding", record))
+                pair = (record or {}).get("pair") or default_pair
+                found.setdefault(path.resolve(), Reproducer(path, target, "finding", record,
+                                                            pair=pair))
     return sorted(found.values(), key=lambda r: str(r.path))
+
+
+def _target(rep: Reproducer):
+    """The reproducer's target, comparing the reproducer's pair."""
+    return select_pair(load_target(rep.target), pair=rep.pair)
 
 
 def _check(rep: Reproducer) -> None:
     """Load, evaluate twice, compare; fill in the reproducer's results and problems."""
-    target = load_target(rep.target)
+    target = _target(rep)
     ops = load_input(target.schema, rep.path)
     rep.size = len(read_bytes(rep.path))
     rep.mtime = rep.path.stat().st_mtime
@@ -156,11 +172,13 @@ def _check(rep: Reproducer) -> None:
                                 f"re-run gives {first.verdict.value} {first.signature}")
 
 
-def triage(dirs: list[str], default_target: str | None = None) -> list[Group]:
+def triage(dirs: list[str], default_target: str | None = None,
+           default_pair: str | None = None) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by count, then
     signature. `default_target` is the target of the reproducers that name none (crash
-    files); `InputError` if one needs it and it is not given."""
-    reps = find_reproducers(dirs, default_target)
+    files), `default_pair` the pair of those that name none; `InputError` if one needs a
+    target and it is not given."""
+    reps = find_reproducers(dirs, default_target, default_pair)
     if default_target is not None:
         load_target(default_target)  # an unknown --target is an error even with no crash files
     unnamed = [rep for rep in reps if rep.target is None]
@@ -170,17 +188,26 @@ def triage(dirs: list[str], default_target: str | None = None) -> list[Group]:
         raise InputError(f"{unnamed[0].path}: {what} does not name its target; pass "
                          f"--target NAME (targets: {', '.join(target_names())})")
     for rep in reps:  # every file is loaded before any is reported: all or nothing
-        load_input(load_target(rep.target).schema, rep.path)
-    groups: dict[tuple[str, str], Group] = {}
+        load_input(_target(rep).schema, rep.path)
+    groups: dict[tuple[str, str, str], Group] = {}
     for rep in reps:
         _check(rep)
-        key = (rep.target, rep.signature or f"<{rep.verdict}>")
+        pair = pair_name(_target(rep))
+        key = (rep.target, pair or "", rep.signature or f"<{rep.verdict}>")
         if key not in groups:
             known = rep.signature is not None and rep.signature in \
-                load_target(rep.target).known_findings()
-            groups[key] = Group(key[0], key[1], known=known)
+                _target(rep).known_findings()
+            groups[key] = Group(key[0], key[2], known=known, pair=pair)
         groups[key].members.append(rep)
-    return sorted(groups.values(), key=lambda g: (-len(g.members), g.target, g.signature))
+    return sorted(groups.values(),
+                  key=lambda g: (-len(g.members), g.target, g.pair or "", g.signature))
+
+
+def _target_cell(group: Group) -> str:
+    """The target, and the pair when it is not the target's default one."""
+    if group.pair is None or group.pair == pair_name(load_target(group.target)):
+        return group.target
+    return f"{group.target} {group.pair}"
 
 
 def render(groups: list[Group]) -> str:
@@ -196,7 +223,7 @@ def render(groups: list[Group]) -> str:
         bad = sum(1 for m in g.members if not m.reproduces)
         repro = "yes" if not bad else f"NO ({bad} of {len(g.members)})"
         rows.append((str(record["count"]), repro, str(record["shortest"]["calls"]),
-                     record["first_seen"], record["last_seen"], g.target,
+                     record["first_seen"], record["last_seen"], _target_cell(g),
                      g.signature + (" [known]" if g.known else ""),
                      record["shortest"]["path"]))
         problems += record["problems"]
