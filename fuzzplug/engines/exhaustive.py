@@ -454,7 +454,8 @@ def write_findings(target, report: Report, fdir: str | Path) -> None:
                              known=hit.signature in report.known)
         write_entry(target, fdir, entry)
         entries.append(entry)
-    summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive", "depth": report.depth,
+    summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive",
+               "depth": report.depth,
                "report": {k: v for k, v in report.to_json(target).items()
                           if k != "signatures"},
                "findings": [{"signature": e.signature, "count": e.count,
