@@ -21,8 +21,9 @@ with a fallback when a target lacks it:
 - `FarmTuned`: `farm_options`, libFuzzer's `max_len` and `timeout` for `fuzz`, `selftest`
   and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`);
 - `Versioned`: `versions()`, the target's chain of model versions (oldest first), `pair`,
-  the (pre, post) it compares, and `with_pair(pre, post)`, a copy comparing another pair
-  (fallback: the one pair the target has). `select_pair` is how every verb and engine picks
+  the (pre, post) it compares, `with_pair(pre, post)`, a copy comparing another pair, and
+  `commit_of(version)`, the change each version adds (fallback: the one pair the target
+  has; `fuzzplug backport` needs it). `select_pair` is how every verb and engine picks
   a pair: from the command line (`--pre`, `--post`), from the environment (`FUZZPLUG_PAIR`,
   which the harness reads, and which libFuzzer's -fork/-jobs children inherit), or from a
   scenario's `# pair:` header; findings record it (`pair_name`).
@@ -69,7 +70,10 @@ class Target(Protocol):
         ...
 
     def known_findings(self) -> dict[str, dict]:
-        """Triaged signatures, suppressed by default: signature → record."""
+        """Triaged signatures, suppressed by default: signature → record. A record may say
+        which root causes it shows (`cause_records`: dicts with `id`, `title`, `status`,
+        `analysis`) and give its shortest reproducer (`reproducer`, the text form);
+        `fuzzplug backport` reads them."""
         ...
 
     def seeds_dir(self) -> Path | None:
@@ -139,6 +143,11 @@ class Versioned(Protocol):
     def with_pair(self, pre: str, post: str) -> "Target":
         """A copy comparing `pre` with `post`; `InputError` unless both are versions and
         `pre` comes before `post`."""
+        ...
+
+    def commit_of(self, version: str) -> str | None:
+        """The change that makes `version` from the version before it, as a reviewer cites
+        it (`<id> ("<subject>")`); None for the first version."""
         ...
 
 

@@ -723,6 +723,11 @@ class InsertPfnTarget:
         clone.rules = rules
         return clone
 
+    def commit_of(self, version: str) -> str | None:
+        """The commit that makes `version` from its predecessor in the chain."""
+        found = chain_version(version)
+        return None if found.commit is None else f'{found.commit} ("{found.subject}")'
+
     def evaluate(self, ops: tuple[Op, ...]) -> Outcome:
         scene = Scene.from_ops(ops)
         kpre, kpost = scene.boot(self.pre_model), scene.boot(self.post_model)
