@@ -5,9 +5,12 @@ Compares: every op sequence the bytes decode to (page faults, vm_insert_* calls,
 injected allocation failures, on a scene of config, VMA and memory map) run on the v4.13 and
 the v4.14 models of mm/memory.c; the oracle compares returns as callers see them, WARN/BUG/
 bad-PTE/signal events and the final PTEs, struct pages and counters.
-Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn/target.py,
-INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn/known.toml;
-FUZZPLUG_NO_KNOWN=1 reports them too).
+FUZZPLUG_PAIR=PRE..POST compares another pair of the target's chain of versions (v4.13,
+v4.14, v4.14 with each upstream fix of the patch; `fuzzplug versions insert_pfn`); libFuzzer's
+-fork/-jobs children inherit it.
+Knowingly suppressed: the pair's intended delta (fuzzplug/targets/insert_pfn/target.py,
+INTENDED_RULES and FIX_RULES) and its triaged known findings
+(fuzzplug/targets/insert_pfn/known.toml; FUZZPLUG_NO_KNOWN=1 reports them too).
 Raises: `Divergence`, from a frame named after the signature family, with the text-form
 reproducer and both traces; nothing else, whatever the bytes.
 """
@@ -18,9 +21,10 @@ import atheris
 
 with atheris.instrument_imports(include=["fuzzplug"]):
     from fuzzplug.engines.harness import Harness
+    from fuzzplug.targets import pair_from_environment
     from fuzzplug.targets.insert_pfn import TARGET
 
-HARNESS = Harness(TARGET)
+HARNESS = Harness(pair_from_environment(TARGET))
 
 
 def TestOneInput(data: bytes) -> None:

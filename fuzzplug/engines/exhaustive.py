@@ -151,7 +151,7 @@ class Report:
     def to_json(self, target) -> dict:
         hits = sorted(self.hits.values(), key=Hit.rank)
         return {
-            "target": self.target, "depth": self.depth,
+            "target": self.target, "pair": pair_name(target), "depth": self.depth,
             "domain": {"description": self.domain.description,
                        "scenes": len(self.domain.scenes),
                        "calls_per_step": self.calls_per_step},
@@ -412,7 +412,8 @@ def render(target, report: Report) -> str:
     """The human-readable report."""
     d = report.domain
     lines = [
-        f"exhaustive: target {report.target}, depth {report.depth}",
+        f"exhaustive: target {report.target}, depth {report.depth}"
+        + (f", pair {pair_name(target)}" if pair_name(target) else ""),
         f"domain: {len(d.scenes)} scenes x {report.calls_per_step} calls ({d.description})",
         f"checked: {report.sequences:,} sequences of 1..{report.depth} calls, through "
         f"{report.op_steps:,} op steps on {report.states:,} distinct states "
