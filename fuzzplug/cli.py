@@ -3,8 +3,8 @@
 Each verb lives in its own module under `fuzzplug.commands` with two functions:
 `add_parser(subparsers)` (declares the verb and its options, sets `func=run`) and
 `run(args) -> int`. Verbs are found by listing that package, so adding a verb is adding a
-module. Every `FuzzplugError` becomes one line on stderr and exit status 2; usage errors are
-argparse's (also status 2).
+module. `--log-format` and `--log-level` go before or after the verb. Every `FuzzplugError`
+becomes one line on stderr and exit status 2; usage errors are argparse's (also status 2).
 """
 
 from __future__ import annotations
@@ -25,16 +25,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _log_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The log options; without `defaults` (a verb's parser) an option not given sets
+    nothing, so the value given before the verb stands."""
+    parser.add_argument("--log-format", choices=("console", "json"),
+                        default="console" if defaults else argparse.SUPPRESS,
+                        help="logs on stderr: readable lines (console) or JSON lines")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        default="info" if defaults else argparse.SUPPRESS)
+
+
+class _VerbParser(_Parser):
+    """A verb's parser: it takes the log options too, so they work after the verb as well
+    as before it (given after it, they win)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _log_options(self, defaults=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fuzzplug",
                      description="Differential fuzzing of Linux mm patches through "
                                  "executable models.")
     parser.add_argument("--version", action="version", version=f"fuzzplug {__version__}")
-    parser.add_argument("--log-format", choices=("console", "json"), default="console",
-                        help="logs on stderr: readable lines (console) or JSON lines")
-    parser.add_argument("--log-level", default="info",
-                        choices=("debug", "info", "warning", "error"))
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    _log_options(parser, defaults=True)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_VerbParser)
     import fuzzplug.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -1,18 +1,22 @@
 """Reading inputs and writing outputs safely.
 
-Inputs are only ever read. Outputs are written atomically: to a temporary name in the same
+An input's form (text scenario or binary op sequence) is decided by its content, not its
+file name (`input_form`); a findings folder stands for its `repro.bin`. Inputs are only
+ever read. Outputs are written atomically: to a temporary name in the same
 folder, then renamed over the destination, so a reader (or a crash) never sees half a file.
 Every problem is a `FuzzplugError` with a one-line message (the CLI exits 2 on it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fuzzplug.core.opslang import Op, Schema, decode, parse_text
-from fuzzplug.errors import InputError, OutputError
+from fuzzplug.core.opslang import Op, Schema, decode, parse_header, parse_text_lines
+from fuzzplug.errors import InputError, OpsSyntaxError, OutputError
 
 MAX_INPUT_BYTES = 1 << 20
 
@@ -34,35 +38,120 @@ def read_bytes(path: str | Path) -> bytes:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
 
 
-def is_text_scenario(path: str | Path) -> bool:
-    return Path(path).suffix == ".ops"
+TEXT, BINARY, NEITHER = "text", "binary", "neither"
 
 
-def load_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
-    """An input as ops: a `.ops` file is parsed as text (syntax errors name file:line),
-    anything else is decoded as the binary form (total: any bytes are a sequence, but an
-    empty file is refused as almost certainly a mistake)."""
-    if is_text_scenario(path):
-        return load_text_ops(schema, path)
-    data = read_bytes(path)
-    if not data:
-        raise InputError(f"{path}: empty file, expected a binary op sequence")
-    return decode(schema, data)
+def input_form(schema: Schema, data: bytes) -> str:
+    """What an input's bytes are, whatever its file name. Every byte string is a valid
+    binary input (the decoder is total), so the text form is recognised by what only a
+    scenario has, and everything else is binary:
 
-
-def load_text_ops(schema: Schema, path: str | Path) -> tuple[Op, ...]:
-    """A text scenario's ops; InputError for non-UTF-8 bytes, a syntax error (file:line)
-    or a scenario without a single op."""
-    data = read_bytes(path)
+    - `text` (a scenario): UTF-8 with no control character but tab, carriage return and
+      line feed, whose lines that are neither blank nor `#` comments each start with an op
+      name of the schema (followed by a space, a tab or the end of the line), and at least
+      one such line;
+    - `neither`, refused: such text where some of those lines start with an op name and
+      others do not (a scenario with a line that is not an op: the loader names it), whole
+      lines of comments and nothing else (a scenario without ops), or a JSON object (a
+      findings record, a summary: not an input);
+    - `binary`: everything else, prose and blank files included, as libFuzzer reads them
+      (its inputs can be any bytes, printable ones too). fuzzplug's own binary files begin
+      with the version byte 0x01, a control character."""
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a .ops scenario "
-                         "must be text") from None
-    ops = parse_text(schema, text, path=str(path))
-    if not ops:
-        raise InputError(f"{path}: no ops; expected a scenario (one op per line)")
-    return ops
+    except UnicodeDecodeError:
+        return BINARY
+    if any(not ch.isprintable() and ch not in "\t\r\n" for ch in text):
+        return BINARY
+    ops = set(schema.op_names)
+    firsts = [words[0] for words in (line.split("#", 1)[0].split()
+                                     for line in text.split("\n")) if words]
+    if firsts and all(word in ops for word in firsts):
+        return TEXT
+    if any(word in ops for word in firsts):
+        return NEITHER
+    lines = text.split("\n")
+    if not firsts and len(lines) > 1 and any(line.lstrip().startswith("#") for line in lines):
+        return NEITHER  # comment lines and nothing else: a scenario without ops
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return BINARY
+        if isinstance(document, dict) and document:
+            return NEITHER
+    return BINARY
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedOps:
+    """An input read from a file: the file (a findings folder's `repro.bin`), its bytes,
+    its form, its ops (scene normalised for the binary form), the scene normalisations
+    made, and a text scenario's header."""
+
+    path: Path
+    data: bytes
+    form: str
+    ops: tuple[Op, ...]
+    normalised: tuple[str, ...] = ()
+    header: dict = field(default_factory=dict)
+
+
+def input_path(path: str | Path) -> Path:
+    """The file an input argument names: the file itself, or a findings folder's
+    `repro.bin`; InputError for any other folder."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "repro.bin").is_file():
+            return p / "repro.bin"
+        raise InputError(f"{p}: is a directory, expected a file or a findings folder "
+                         "(one holding repro.bin)")
+    return p
+
+
+def read_input(schema: Schema, path: str | Path, *, target=None) -> LoadedOps:
+    """Read an input file (or a findings folder's `repro.bin`) in the form its content has
+    (`input_form`). A text scenario is parsed (a syntax error names `file:line`) and, if
+    `target` checks scenes (`fuzzplug.targets.SceneChecked`), a scene that contradicts
+    itself or the target's layout is refused at its `file:line`; a binary input is
+    decoded (an empty file is refused as almost certainly a mistake) and its scene
+    normalised, each normalisation said in `normalised`."""
+    from fuzzplug.targets import check_scene
+
+    p = input_path(path)
+    data = read_bytes(p)
+    if not data:
+        raise InputError(f"{p}: empty file, expected a scenario or a binary op sequence")
+    form = input_form(schema, data)
+    if form == BINARY:
+        ops, issues = check_scene(target, decode(schema, data))
+        return LoadedOps(p, data, form, ops,
+                         tuple(f"{i.problem}: {i.normalised}" for i in issues))
+    text = data.decode("utf-8")
+    if form == NEITHER and text.lstrip().startswith("{"):
+        raise InputError(f"{p}: a JSON document, not an input (a scenario or a binary op "
+                         "sequence)")
+    ops, lines = parse_text_lines(schema, text, path=str(p))  # `neither` fails here...
+    if not ops:  # ...or has no ops
+        raise InputError(f"{p}: no ops in this scenario (only blank lines and comments)")
+    _, issues = check_scene(target, ops)
+    if issues:
+        raise OpsSyntaxError(issues[0].problem, path=str(p), line=lines[issues[0].index])
+    return LoadedOps(p, data, form, ops, header=parse_header(text))
+
+
+def load_ops(schema: Schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
+    """An input's ops (`read_input`)."""
+    return read_input(schema, path, target=target).ops
+
+
+def load_text_ops(schema: Schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
+    """A text scenario's ops; InputError if the file is not one (`input_form`)."""
+    loaded = read_input(schema, path, target=target)
+    if loaded.form != TEXT:
+        raise InputError(f"{loaded.path}: not a text scenario (binary bytes); expected one "
+                         "op per line")
+    return loaded.ops
 
 
 def check_output_dir(path: str | Path) -> Path:

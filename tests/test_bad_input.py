@@ -12,10 +12,12 @@ directory              a folder where a file is expected (for folder verbs: a fi
                        folder is expected)
 empty-text             a 0-byte `.ops` scenario
 empty-binary           a 0-byte binary input
-garbage-bytes          random bytes (not UTF-8) in a `.ops` scenario
 syntax-error           a `.ops` scenario with a bad value on line 2: the message names
                        `file:2:` and what was expected
-garbage-text           a `.ops` scenario of plain prose: `file:1:`, unknown op, the expected ops
+garbage-text           a `.ops` scenario of plain prose before an op line (text, but not a
+                       scenario): `file:1:`, unknown op, the expected ops
+bad-scene              a scenario whose VMA ends where it starts, on line 2: `file:2:` and
+                       the contradiction
 garbage-record         (triage) a findings folder whose record.json is not JSON
 unwritable-output      the output goes below a regular file (`<file>/sub/out`): mkdir fails
                        with ENOTDIR even for root, where a chmod 0o500 folder would not stop
@@ -27,6 +29,10 @@ Combinations that do not apply are left out of the matrix: a verb without an out
 unwritable-output case; `triage` reads binary crash files, so no text cases; `fuzz` takes a
 corpus folder that it creates when missing and whose files are libFuzzer inputs, where
 every byte string is valid (the decoder is total), so only its folders can be bad.
+
+Bytes that are not a scenario (random bytes, prose without an op line, whatever the file's
+name) are no case: the form is decided by content, and every byte string is a valid binary
+input.
 
 Every verb passes every case: KNOWN_FAILURES is empty and stays so (an entry there would
 mark its case `xfail(strict=True)` until fixed).
@@ -51,13 +57,15 @@ SCHEMA = load_target("insert_pfn").schema
 DIVERGENT = ("vm_insert_mixed addr=0x100000 pfn=0x81\n"
              "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
 SYNTAX_ERROR = "vm_insert_pfn addr=0x100000 pfn=0x80\nvm_insert_pfn addr=0x100000 pfn=zz\n"
-GARBAGE_TEXT = "Hello, this is not a scenario.\nIt is prose.\n"
-GARBAGE_BYTES = bytes(range(128, 256)) * 2
+GARBAGE_TEXT = ("Hello, this is not a scenario.\nIt is prose.\n"
+                "vm_insert_pfn addr=0x100000 pfn=0x80\n")
+BAD_SCENE = ("config arch=arm64\nvma start=0x100000 end=0x100000\n"
+             "vm_insert_pfn addr=0x100000 pfn=0x80\n")
 
-FILE_CASES = ("missing", "directory", "empty-text", "empty-binary", "garbage-bytes",
-              "syntax-error", "garbage-text")
-DIR_CASES = ("missing", "directory", "empty-text", "empty-binary", "garbage-bytes",
-             "syntax-error", "garbage-text")
+FILE_CASES = ("missing", "directory", "empty-text", "empty-binary", "syntax-error",
+              "garbage-text", "bad-scene")
+DIR_CASES = ("missing", "directory", "empty-text", "empty-binary", "syntax-error",
+             "garbage-text", "bad-scene")
 MATRIX = (
     [("replay", c) for c in FILE_CASES]
     + [(v, c) for v in ("encode", "decode", "minimize", "export")
@@ -94,9 +102,9 @@ def _bad_file(folder: Path, case: str, binary_name: str = "input") -> Path:
     elif case == "empty-binary":
         path = folder / binary_name
         path.write_bytes(b"")
-    elif case == "garbage-bytes":
-        path = folder / "garbage.ops"
-        path.write_bytes(GARBAGE_BYTES)
+    elif case == "bad-scene":
+        path = folder / "bad-scene.ops"
+        path.write_text(BAD_SCENE)
     elif case == "syntax-error":
         path = folder / "syntax.ops"
         path.write_text(SYNTAX_ERROR)
@@ -156,8 +164,9 @@ def build(tmp: Path, verb: str, case: str) -> tuple[list[str], Path | None]:
 
     if case == "unwritable-output":
         source = good_binary if verb == "decode" else good_text
-        argv = [verb, "insert_pfn", str(source), "-o", str(unwritable)]
-        return argv + (["--pytest"] if verb == "export" else []), None
+        if verb == "export":  # a test file: its name ends in .py
+            return [verb, "insert_pfn", str(source), "-o", f"{unwritable}.py", "--pytest"], None
+        return [verb, "insert_pfn", str(source), "-o", str(unwritable)], None
     bad = _bad_file(inputs, case)
     argv = [verb, "insert_pfn", str(bad)]
     if verb == "export":
@@ -194,6 +203,8 @@ def test_bad_input_is_one_error_line_with_status_2_and_touches_nothing(tmp_path,
     if case == "garbage-text":
         assert f"{bad}:1: " in result.stderr and "unknown op" in result.stderr
         assert "expected one of" in result.stderr
+    if case == "bad-scene":
+        assert f"{bad}:2: vma start=0x100000 is not below end=0x100000" in result.stderr
     if case == "unwritable-output":
         assert "Not a directory" in result.stderr or "not a directory" in result.stderr
     if bad is not None and case not in ("missing", "directory"):

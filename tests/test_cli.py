@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,13 +54,14 @@ def test_replay_prints_the_verdict_signature_and_both_sides(capsys):
 
 
 def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys):
-    """`--json`: one line per input with input, verdict, signature, pair, ops, pre and post."""
+    """`--json`: one line per input with exactly the documented keys."""
     assert main(["replay", "insert_pfn", str(PPC64), str(INTENDED), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
     for record in records:
-        assert set(record) == {"input", "verdict", "signature", "pair", "ops", "pre", "post"}
+        assert set(record) == {"input", "verdict", "signature", "pair", "known",
+                               "mismatches", "normalised", "ops", "pre", "post"}
         for side in ("pre", "post"):
             assert {"events", "ret", "state"} <= set(record[side])
             assert all({"kind", "function"} <= set(e) for e in record[side]["events"])
@@ -77,12 +79,12 @@ def test_replay_is_deterministic(capsys):
 
 @pytest.mark.slow
 def test_fuzz_runs_for_the_time_and_writes_findings_and_a_summary(tmp_path):
-    """`fuzzplug fuzz --no-known` finds divergences, writes a folder per signature and
-    summary.json, grows the working corpus and leaves the checked-in seeds alone."""
+    """`fuzz --no-known --fail-on-new` records every finding as known, sums it up and exits 0."""
     seeds_before = {p.name: p.read_bytes() for p in (ROOT / "corpora" / "insert_pfn").iterdir()}
     findings, corpus = tmp_path / "findings", tmp_path / "corpus"
     proc = _fuzzplug("fuzz", "insert_pfn", "--time", "15", "--no-known", "--seed", "5",
-                     "--findings", str(findings), "--corpus", str(corpus), cwd=tmp_path)
+                     "--fail-on-new", "--findings", str(findings), "--corpus", str(corpus),
+                     cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((findings / "summary.json").read_text())
     assert summary["findings"], "a 15 s run with suppression off finds the known divergences"
@@ -92,11 +94,39 @@ def test_fuzz_runs_for_the_time_and_writes_findings_and_a_summary(tmp_path):
         assert record["signature"] == finding["signature"]
         assert record["verdict"] == "divergent"
         assert {"ops", "pre", "post"} <= set(record)
+        assert record["known"] is True and record["known_causes"], record["signature"]
         assert (folder / "repro.bin").stat().st_size > 0
         assert "# signature: " in (folder / "repro.ops").read_text()
+    assert summary["new"] == 0
+    assert len(summary["known_hits"]) == len(summary["findings"])
+    assert all(not h["suppressed"] and h["label"] for h in summary["known_hits"])
+    assert proc.stdout.splitlines()[-1] == summary["summary_line"]
+    assert re.fullmatch(rf"0 new; {len(summary['findings'])} known signatures hit: .*",
+                        summary["summary_line"])
     assert len(list(corpus.iterdir())) > len(list((ROOT / "corpora" / "insert_pfn").glob("*.ops")))
     assert "unique divergent signature" in proc.stdout
     assert {p.name: p.read_bytes() for p in (ROOT / "corpora" / "insert_pfn").iterdir()} == seeds_before
+
+
+@pytest.mark.slow
+def test_fuzz_counts_the_known_signatures_it_suppresses_by_label_and_fix(tmp_path):
+    """A suppressing run counts the known hits and ends with the line naming the ppc64 fix."""
+    findings = tmp_path / "findings"
+    proc = _fuzzplug("fuzz", "insert_pfn", "--time", "8", "--seed", "2", "--fail-on-new",
+                     "--findings", str(findings), "--corpus", str(tmp_path / "corpus"),
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((findings / "summary.json").read_text())
+    assert summary["findings"] == [] and summary["new"] == 0
+    hits = {h["signature"]: h for h in summary["known_hits"]}
+    assert all(h["suppressed"] and h["count"] > 0 for h in hits.values())
+    ppc64 = [h for h in hits.values() if h["causes"] == ["ppc64_set_pte_at_on_present_pte"]]
+    assert ppc64 and ppc64[0]["label"] == "real bug" and ppc64[0]["fixes"] == ["cae85cb8add3"]
+    last = proc.stdout.splitlines()[-1]
+    assert last == summary["summary_line"]
+    assert last.startswith(f"0 new; {len(hits)} known signatures hit: 1 real bug "
+                           "(needs cae85cb8add3)"), last
+    assert "known_divergence_suppressed" in (findings / "libfuzzer.log").read_text()
 
 
 @pytest.mark.slow

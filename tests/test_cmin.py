@@ -16,7 +16,7 @@ from fuzzplug.core.opslang import decode, encode, parse_text
 from fuzzplug.core.semcov import branch_hits
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.targets import load_target
-from fuzzplug.triage.cmin import STATE_NAME, run_cmin, select
+from fuzzplug.triage.cmin import journal_path, run_cmin, select
 
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema
@@ -115,13 +115,13 @@ def test_a_rerun_after_a_simulated_kill_gives_the_same_result(corpus, tmp_path):
     """A journal cut short is resumed: evaluations reused, OUT_DIR as after a clean run."""
     clean = tmp_path / "clean"
     full = run_cmin(TARGET, [str(corpus)], str(clean))
-    journal = json.loads((clean / STATE_NAME).read_text())
+    journal = json.loads(journal_path(clean).read_text())
     keys = sorted(journal["features"])
     partial = dict(journal, features={k: journal["features"][k] for k in keys[::2]},
                    pending=[], written=[])
     killed = tmp_path / "killed"
     killed.mkdir()
-    (killed / STATE_NAME).write_text(json.dumps(partial))
+    journal_path(killed).write_text(json.dumps(partial))
     resumed_first = run_cmin(TARGET, [str(corpus)], str(killed), journal_every=0.0)
     assert resumed_first.reused == len(keys[::2])
     assert resumed_first.evaluated == len(keys) - len(keys[::2])
@@ -133,7 +133,7 @@ def test_a_rerun_after_a_simulated_kill_gives_the_same_result(corpus, tmp_path):
     name, data = next(iter(outputs(clean).items()))
     (again / name).write_bytes(data)
     (again / f".{name}.abc123.tmp").write_bytes(data[:3])
-    (again / STATE_NAME).write_text(json.dumps(dict(journal, pending=sorted(outputs(clean)),
+    journal_path(again).write_text(json.dumps(dict(journal, pending=sorted(outputs(clean)),
                                                     written=[])))
     resumed = run_cmin(TARGET, [str(corpus)], str(again))
     assert resumed.evaluated == 0
@@ -156,11 +156,11 @@ def test_a_journal_for_another_fingerprint_is_not_reused(corpus, tmp_path):
     """A journal recorded for other models (another fingerprint) is ignored, not trusted."""
     out = tmp_path / "out"
     run_cmin(TARGET, [str(corpus)], str(out))
-    journal = json.loads((out / STATE_NAME).read_text())
+    journal = json.loads(journal_path(out).read_text())
     journal["fingerprint"]["branch_ids"] = "0" * 40
     for record in journal["features"].values():
         record["branches"] = {}
-    (out / STATE_NAME).write_text(json.dumps(journal))
+    journal_path(out).write_text(json.dumps(journal))
     again = run_cmin(TARGET, [str(corpus)], str(out))
     assert again.reused == 0 and again.branches_kept == again.branches_in != {}
 
@@ -226,3 +226,26 @@ def test_the_verb_prints_files_in_and_out_and_branch_ids_kept(corpus, tmp_path, 
     assert f"files out: {len(outputs(out))} in {out}" in text
     for version in TARGET.branch_ids():
         assert f"branch ids {version}: " in text
+
+
+def test_out_dir_holds_only_the_kept_inputs_and_the_journal_lives_beside_it(corpus, tmp_path,
+                                                                           capsys):
+    """`cmin -o OUT` leaves only kept inputs in OUT; the journal is OUT.cmin-state.json."""
+    out = tmp_path / "out"
+    assert main(["cmin", "insert_pfn", str(corpus), "-o", str(out)]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in out.iterdir())
+    assert names and all(
+        p.is_file() and p.name == hashlib.sha1(p.read_bytes()).hexdigest() for p in out.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [corpus.name, "out",
+                                                          "out.cmin-state.json"]
+
+
+def test_a_journal_left_inside_out_dir_by_an_older_version_is_moved_out(corpus, tmp_path):
+    """An old OUT/.cmin-state.json is reused as the journal and moved out of OUT."""
+    out = tmp_path / "out"
+    first = run_cmin(TARGET, [str(corpus)], str(out))
+    journal_path(out).rename(out / ".cmin-state.json")
+    again = run_cmin(TARGET, [str(corpus)], str(out))
+    assert again.reused == first.evaluated and again.evaluated == 0
+    assert not (out / ".cmin-state.json").exists() and journal_path(out).is_file()

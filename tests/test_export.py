@@ -22,6 +22,10 @@ PFN_MISMATCH = ("vm_insert_mixed addr=0x100000 pfn=0x81\n"
 SAME = "vm_insert_pfn addr=0x100000 pfn=0x80\n"
 
 
+def _signature(text: str) -> str:
+    return TARGET.evaluate(parse_text(TARGET.schema, text)).signature
+
+
 def run_pytest(path: Path) -> subprocess.CompletedProcess:
     """pytest on one file, from its own folder, with warnings as errors and no cache."""
     return subprocess.run(
@@ -75,3 +79,24 @@ def test_an_input_that_is_not_divergent_exports_its_verdict(tmp_path):
     assert "EXPECTED_VERDICT = 'same'" in source and "EXPECTED_SIGNATURE = None" in source
     result = run_pytest(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_output_folder_that_does_not_exist_is_created_when_named_with_a_slash(tmp_path):
+    """`-o new/dir/` creates the folders and writes the test inside them."""
+    src = tmp_path / "mismatch.ops"
+    src.write_text(PFN_MISMATCH)
+    folder = tmp_path / "new" / "dir"
+    assert main(["export", "insert_pfn", str(src), "--pytest", "-o", f"{folder}/"]) == 0
+    assert folder.is_dir()
+    [path] = folder.glob("test_regression_*.py")
+    assert path.name == f"test_regression_{signature_id(_signature(PFN_MISMATCH))}.py"
+
+
+def test_an_output_that_is_neither_a_folder_nor_a_py_file_is_refused(tmp_path, capsys):
+    """`-o new` (no slash, no .py, nothing there) is refused and writes nothing."""
+    src = tmp_path / "mismatch.ops"
+    src.write_text(PFN_MISMATCH)
+    assert main(["export", "insert_pfn", str(src), "--pytest", "-o",
+                 str(tmp_path / "new")]) == 2
+    assert "not a folder, and not a .py file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mismatch.ops"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.engines.harness import Divergence, Harness, raiser
@@ -80,9 +82,30 @@ def test_known_findings_are_suppressed_by_default(monkeypatch):
     monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
     monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
     harness = Harness(TARGET)
-    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
-    assert signature in harness.known, "the ppc64 warning is a triaged known finding"
+    ops = parse_text(TARGET.schema, PPC64_WARN)
+    signature = TARGET.evaluate(ops).signature
+    assert harness.known.match(signature, ops), "the ppc64 warning is a triaged known finding"
     harness.test_one_input(_bytes(PPC64_WARN))
+
+
+def test_the_harness_logs_once_per_signature_it_suppresses_and_counts_every_hit(
+        monkeypatch, tmp_path):
+    """Three suppressed hits of one signature: one log event, a count of three."""
+    monkeypatch.delenv("FUZZPLUG_NO_KNOWN", raising=False)
+    monkeypatch.setenv("FUZZPLUG_RECORD", str(tmp_path))
+    harness = Harness(TARGET)
+    with capture_logs() as logs:
+        for _ in range(3):
+            harness.test_one_input(_bytes(PPC64_WARN))
+    harness.recorder.flush()
+    events = [e for e in logs if e["event"] == "known_divergence_suppressed"]
+    signature = TARGET.evaluate(parse_text(TARGET.schema, PPC64_WARN)).signature
+    assert [(e["signature"], e["causes"]) for e in events] == [
+        (signature, ["ppc64_set_pte_at_on_present_pte"])]
+    (counts,) = tmp_path.glob("suppressed.*.json")
+    assert json.loads(counts.read_text()) == {signature: {
+        "count": 3, "causes": ["ppc64_set_pte_at_on_present_pte"], "by": "signature"}}
+    assert not list(tmp_path.glob("*.bin")), "a suppressed divergence is counted, not kept"
 
 
 def _run(args, env_extra=None, timeout=240):
@@ -129,6 +152,23 @@ def test_the_harness_runs_under_libfuzzer_fork_mode(tmp_path):
                  "-ignore_crashes=1"], {"FUZZPLUG_RECORD": str(tmp_path / "rec")})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "INFO: -fork=2" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_new_observable_beside_known_ones_is_not_suppressed(tmp_path):
+    """A new observable beside a known warning crashes the harness; the stock model passes."""
+    crash = tmp_path / "mismatch"
+    crash.write_bytes(_bytes("vm_insert_mixed addr=0x100000 pfn=0x81\n"
+                             "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"))
+    cmd = [sys.executable, "-m", "fuzzplug.engines.harness", "--target=insert_pfn", str(crash)]
+    stock = _run(cmd)
+    assert stock.returncode == 0, stock.stderr[-2000:]
+    assert "known_divergence_suppressed" in stock.stderr
+    mutant = _run(cmd, {"FUZZPLUG_MUTANT": "mismatch_returns_zero"})
+    output = mutant.stdout + mutant.stderr
+    assert mutant.returncode != 0
+    assert ("signature: vm_insert_mixed_mkwrite/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn"
+            "+promise:pte.pfn") in output
 
 
 # --- another pair of the chain, through FUZZPLUG_PAIR -----------------------------------------

@@ -14,7 +14,7 @@ from hypothesis.stateful import (
 )
 
 from fuzzplug.cli import main
-from fuzzplug.core.opslang import ArgKind, ArgSpec, OpSpec, Schema
+from fuzzplug.core.opslang import ArgKind, ArgSpec, OpSpec, Schema, parse_text
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict
 from fuzzplug.engines.domain import domain_for, schema_domain
 from fuzzplug.engines.hypothesis_engine import (
@@ -27,6 +27,7 @@ from fuzzplug.engines.hypothesis_engine import (
     write_report,
 )
 from fuzzplug.targets.insert_pfn import TARGET
+from fuzzplug.triage.minimize import minimize_ops
 
 SMALL = hypothesis_settings(max_examples=40, derandomize=True)
 
@@ -118,12 +119,30 @@ def test_a_timed_campaign_collects_distinct_signatures_and_writes_them_like_fuzz
 
 
 def test_the_cli_prints_the_findings_table(tmp_path: Path, capsys):
-    """`fuzzplug hypothesis insert_pfn --time 1 --no-known` prints fuzz's table."""
+    """`fuzzplug hypothesis` prints fuzz's table and its known/new summary line."""
     assert main(["hypothesis", "insert_pfn", "--time", "1", "--no-known",
                  "--max-examples", "20", "--findings", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "unique divergent signature(s)" in out and "Hypothesis run(s)" in out
-    assert (tmp_path / "summary.json").is_file()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["summary_line"] in out.splitlines()
+    assert summary["summary_line"].startswith("0 new; ")
+
+
+def test_the_clis_findings_are_minimised_like_fuzzs(tmp_path: Path, capsys):
+    """Every record.json of a `hypothesis` run has minimized_from and a minimal reproducer."""
+    assert main(["hypothesis", "insert_pfn", "--time", "1", "--no-known",
+                 "--max-examples", "20", "--findings", str(tmp_path)]) == 0
+    capsys.readouterr()
+    records = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*/record.json"))]
+    assert records
+    for record in records:
+        assert set(record["minimized_from"]) == {"bytes", "calls"}
+        assert record["bytes"] <= record["minimized_from"]["bytes"]
+        assert record["calls"] <= record["minimized_from"]["calls"]
+        assert record["known"] is True
+        ops = parse_text(TARGET.schema, record["ops"])
+        assert minimize_ops(TARGET, ops, record["signature"]) == ops
 
 
 def test_a_non_positive_time_is_refused(capsys):

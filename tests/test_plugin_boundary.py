@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fuzzplug.core.known import KnownList
+from fuzzplug.core.opslang import Op
 from fuzzplug.engines.domain import domain_for, schema_domain
 from fuzzplug.engines.stepper import ReplayStepper, stepper_for
 from fuzzplug.errors import InputError
@@ -21,11 +23,15 @@ from fuzzplug.selftest.mutants import mutants_for
 from fuzzplug.targets import (
     BUILTIN,
     FarmTuned,
+    KnownCauses,
     Mutable,
+    SceneChecked,
     SmallDomain,
     Steppable,
     Target,
+    Traced,
     _entry_points,
+    check_scene,
     load_target,
     target_names,
 )
@@ -159,20 +165,25 @@ class Bare:
         return None
 
 
+CAPABILITIES = (SmallDomain, Steppable, Mutable, FarmTuned, KnownCauses, SceneChecked, Traced)
+
+
 def test_insert_pfn_has_every_optional_capability():
-    """The built-in target implements the protocol and all four capabilities."""
+    """The built-in target implements the protocol and all seven capabilities."""
     target = load_target("insert_pfn")
-    for protocol in (Target, SmallDomain, Steppable, Mutable, FarmTuned):
+    for protocol in (Target, *CAPABILITIES):
         assert isinstance(target, protocol), protocol.__name__
 
 
 def test_a_target_with_the_required_members_only_gets_every_fallback():
-    """No capability: a schema-derived domain, the replay stepper, the default libFuzzer
-    options, and no mutants (an InputError for the self-test)."""
+    """A target without capabilities gets every fallback."""
     bare = Bare()
     assert isinstance(bare, Target)
-    for protocol in (SmallDomain, Steppable, Mutable, FarmTuned):
+    for protocol in CAPABILITIES:
         assert not isinstance(bare, protocol), protocol.__name__
+    assert KnownList.of(bare).causes == {}
+    ops = (Op.make(bare.schema, "vma", start=0x100800),)
+    assert check_scene(bare, ops) == (ops, [])
     assert domain_for(bare).values == schema_domain(bare.schema).values
     assert isinstance(stepper_for(bare, ()), ReplayStepper)
     assert farm_options(bare) == FarmOptions(max_len=MAX_LEN, timeout=TIMEOUT)

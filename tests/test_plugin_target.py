@@ -101,17 +101,17 @@ def test_the_plugins_seeds_compile_from_its_installed_package(site, tmp_path):
     assert verdicts == ["divergent", "same"]
 
 
-def test_fuzz_finds_the_plugins_divergence(site, tmp_path):
-    """`fuzz toy --time 5 --findings FDIR` writes FDIR/summary.json naming the `dec`
-    divergence, the only one the toy has."""
+def test_fuzz_finds_the_plugins_divergence_and_fails_on_it_as_new(site, tmp_path):
+    """`fuzz toy --fail-on-new` finds the toy's divergence, new to it, and exits 1."""
     findings = tmp_path / "findings"
     result = fuzzplug(site, "fuzz", "toy", "--time", "5", "--findings", str(findings),
-                      cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+                      "--fail-on-new", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
     summary = json.loads((findings / "summary.json").read_text())
     assert summary["target"] == "toy"
     signatures = [f["signature"] for f in summary["findings"]]
     assert signatures and all(s.startswith(TOY_SIGNATURE) for s in signatures)
+    assert result.stdout.splitlines()[-1] == f"{len(signatures)} new; 0 known signatures hit"
 
 
 def test_minimize_shrinks_a_plugin_input_to_its_one_call(site, tmp_path):

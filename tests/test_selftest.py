@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from fuzzplug.cli import main
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import encode, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.engines.domain import domain_for
@@ -27,7 +28,7 @@ from fuzzplug.targets.insert_pfn.mutants import MUTANTS
 
 SOURCE = inspect.getsource(v4_14)
 KILLABLE = [m for m in MUTANTS if not m.equivalent]
-KNOWN = set(TARGET.known_findings())
+KNOWN = KnownList.of(TARGET)
 
 
 def _data(text: str) -> bytes:

@@ -74,7 +74,7 @@ def test_a_group_reports_its_shortest_reproducer_and_first_and_last_seen(crashes
                                  "bytes": len(binary(PPC64))}
     assert group["first_seen"] == "2023-11-14T22:15:00+00:00"
     assert group["last_seen"] == "2023-11-14T22:18:20+00:00"
-    assert group["count"] == 3 and group["reproduces"] is True
+    assert group["hits"] == group["n_files"] == 3 and group["reproduces"] is True
 
 
 def test_a_crash_file_that_is_not_divergent_is_flagged(crashes):
@@ -116,14 +116,29 @@ def test_a_broken_record_json_is_a_one_line_error(tmp_path):
 
 
 def test_the_verb_prints_one_row_per_signature(crashes, capsys):
-    """`triage DIR`: a header line, then one row per signature with count and shortest."""
+    """`triage DIR`: a header, then one row per signature with hits, files and the shortest."""
     assert main(["triage", str(crashes), "--target", "insert_pfn"]) == 0
     out = capsys.readouterr().out
+    assert out.splitlines()[2].split()[:2] == ["HITS", "FILES"]
     rows = [line for line in out.splitlines() if "insert_pfn" in line]
     assert len(rows) == 2
-    assert rows[0].split()[0] == "3" and signature(PPC64) in rows[0]
+    assert rows[0].split()[:2] == ["3", "3"] and signature(PPC64) in rows[0]
     assert rows[0].endswith(str(crashes / "crash-ppc64"))
-    assert rows[1].split()[0] == "1" and signature(PFN_MISMATCH) in rows[1]
+    assert rows[1].split()[:2] == ["1", "1"] and signature(PFN_MISMATCH) in rows[1]
+
+
+def test_the_hits_column_adds_up_the_records_counts(tmp_path, capsys):
+    """A findings folder's row counts its record's hits, and names the known cause."""
+    fdir = tmp_path / "findings"
+    write_entry(TARGET, fdir, FindingEntry(signature(PPC64), 1234, binary(PPC64)))
+    assert main(["triage", str(fdir), "--json"]) == 0
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (record["hits"], record["n_files"]) == (1234, 1)
+    assert record["known_causes"] == ["ppc64_set_pte_at_on_present_pte"]
+    assert main(["triage", str(fdir)]) == 0
+    row = capsys.readouterr().out.splitlines()[3]
+    assert row.split()[:2] == ["1234", "1"]
+    assert "[known: cause ppc64_set_pte_at_on_present_pte]" in row
 
 
 def test_the_verb_in_json_gives_one_object_per_signature(crashes, capsys):
@@ -131,7 +146,7 @@ def test_the_verb_in_json_gives_one_object_per_signature(crashes, capsys):
     assert main(["triage", str(crashes), "--json", "--target", "insert_pfn"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["signature"] for r in records] == [signature(PPC64), signature(PFN_MISMATCH)]
-    assert [r["count"] for r in records] == [3, 1]
+    assert [(r["hits"], r["n_files"]) for r in records] == [(3, 3), (1, 1)]
     assert sorted(Path(f).name for f in records[0]["files"]) == [
         "crash-ppc64", "crash-ppc64-noisy", "timeout-ppc64-moved"]
 

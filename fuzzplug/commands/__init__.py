@@ -30,13 +30,24 @@ def load_target_for(args, pair: str | None = None):
     return select_pair(target, pair=pair) if pair else target
 
 
-def header_pair(path) -> str | None:
-    """The `# pair: PRE..POST` of a scenario's header (`.ops`), if it has one: a scenario or
-    a minimised finding replays with the pair it was found on."""
-    from fuzzplug.core.opslang import parse_header
-    from fuzzplug.io import is_text_scenario, read_bytes
+def input_pair(path) -> str | None:
+    """The pair an input names, if any: a scenario's `# pair: PRE..POST` header, or the
+    `pair` of a findings folder's `record.json` (beside its `repro.bin`). A finding replays
+    on the pair it was found on."""
+    import json
 
-    if not is_text_scenario(path):
+    from fuzzplug.core.opslang import parse_header
+    from fuzzplug.io import input_path, read_bytes
+
+    p = input_path(path)
+    record = p.with_name("record.json")
+    if p.name == "repro.bin" and record.is_file():
+        try:
+            pair = json.loads(record.read_text()).get("pair")
+        except (OSError, ValueError, AttributeError):
+            pair = None
+        return pair if isinstance(pair, str) and pair else None
+    data = read_bytes(p)
+    if not data.lstrip().startswith(b"#"):
         return None
-    text = read_bytes(path).decode("utf-8", "replace")
-    return parse_header(text).get("pair") or None
+    return parse_header(data.decode("utf-8", "replace")).get("pair") or None

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     target = load_target_for(args)
-    report = coverage(target, load_inputs(target.schema, input_files(args.dirs)))
+    report = coverage(target, load_inputs(target.schema, input_files(args.dirs),
+                                         target=target))
     rows, totals, versions = report.rows(), report.totals(), report.versions()
     if args.json:
         sys.stdout.write(json.dumps({"target": target.name, "inputs": report.inputs,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import OutputError
-from fuzzplug.io import atomic_write
+from fuzzplug.io import atomic_write, check_output_dir, read_input
 from fuzzplug.targets import load_target
 from fuzzplug.triage.export import export_id, pytest_source
 
@@ -16,24 +16,44 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export", help="write a self-contained pytest regression test for an "
                                       "input (its current verdict and signature)")
     p.add_argument("target")
-    p.add_argument("file", help="an input: binary or .ops")
+    p.add_argument("file", help="an input: binary, text scenario, or a findings folder "
+                                "(its repro.bin)")
     p.add_argument("--pytest", action="store_true", required=True,
                    help="export as a pytest module (the only format)")
     p.add_argument("-o", "--output", metavar="PATH",
-                   help="the test file, or a folder for it (default: "
+                   help="the test file (ending in .py), or a folder for it: an existing one, "
+                        "or one to create, written with a trailing / (default: "
                         "./test_regression_<signature id>.py)")
     p.set_defaults(func=run)
 
 
+def output_path(output: str | None, name: str) -> Path:
+    """Where the test goes: `name` in the current folder; in the folder `output` names (an
+    existing folder, or a new one when it ends in /, created); or the file `output`, which
+    must end in .py (pytest collects nothing else, and a bare name is more likely a folder
+    meant to exist)."""
+    if output is None:
+        return Path.cwd() / name
+    path = Path(output)
+    if path.is_dir():
+        return path / name
+    if output.endswith(("/", os.sep)):
+        check_output_dir(path)
+        return path / name  # atomic_write creates the folder
+    if path.suffix != ".py":
+        raise OutputError(f"{output}: not a folder, and not a .py file; name a test file "
+                          "ending in .py, or a folder to create with a trailing /")
+    return path
+
+
 def run(args) -> int:
     target = load_target(args.target)
-    ops = load_input(target.schema, args.file)
+    loaded = read_input(target.schema, args.file, target=target)
+    ops = loaded.ops
     outcome = target.evaluate(ops)
     name = f"test_regression_{export_id(target, ops, outcome)}.py"
-    path = Path(args.output) if args.output else Path.cwd() / name
-    if path.is_dir():
-        path = path / name
-    if path.resolve() == Path(args.file).resolve():
+    path = output_path(args.output, name)
+    if path.resolve() == loaded.path.resolve():
         raise OutputError(f"{path}: would overwrite the input; choose another -o")
     atomic_write(path, pytest_source(target, ops, outcome, source=str(args.file)))
     sys.stdout.write(f"wrote {path}: {outcome.verdict.value}"

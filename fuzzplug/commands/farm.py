@@ -66,12 +66,12 @@ def run_seeds(args) -> int:
     log = get_logger(target=target.name)
     if args.zip:
         atomic_write(args.zip, seed_zip(seeds))
-        log.info("seeds_written", count=len(seeds), zip=args.zip)
+        log.info("seeds_written", seeds=len(seeds), zip=args.zip)
         return 0
     folder = ensure_dir(args.output)
     for name, data in seeds.items():
         atomic_write(folder / name, data)
-    log.info("seeds_written", count=len(seeds), dir=str(folder))
+    log.info("seeds_written", seeds=len(seeds), out=str(folder))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`fuzzplug fuzz TARGET`: fuzz for a while, continue past findings, print the table."""
+"""`fuzzplug fuzz TARGET`: fuzz for a while, continue past findings, print the table and
+the known/new summary line; `--fail-on-new` exits 1 on a divergence not in the known list."""
 
 from __future__ import annotations
 
@@ -24,13 +25,18 @@ def add_parser(sub) -> None:
                    help="libFuzzer -max_len (default: the target's, 512 unless it says)")
     p.add_argument("--no-minimize", action="store_true",
                    help="keep the shortest raw reproducers, do not minimise them")
+    p.add_argument("--fail-on-new", action="store_true",
+                   help="exit 1 if the run found a divergence the known list does not "
+                        "recognise (for CI)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     target = load_target_for(args)
-    entries, _ = run_fuzz(target, seconds=args.time, jobs=args.jobs, corpus=args.corpus,
-                          findings=args.findings, no_known=args.no_known, seed=args.seed,
-                          max_len=args.max_len, minimize=not args.no_minimize)
-    print_table(target, entries)
-    return 0
+    result = run_fuzz(target, seconds=args.time, jobs=args.jobs, corpus=args.corpus,
+                      findings=args.findings, no_known=args.no_known, seed=args.seed,
+                      max_len=args.max_len, minimize=not args.no_minimize)
+    print_table(target, result)
+    if result.interrupted:
+        return 130
+    return 1 if args.fail_on_new and result.new else 0

@@ -28,8 +28,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from fuzzplug.engines.hypothesis_engine import run_hypothesis, write_report
     from fuzzplug.core.findings import table
+    from fuzzplug.core.known import KnownList, summary_line
+    from fuzzplug.engines.hypothesis_engine import known_hits, run_hypothesis, write_report
 
     target = load_target_for(args)
     result = run_hypothesis(target, seconds=args.time, no_known=args.no_known,
@@ -39,6 +40,9 @@ def run(args) -> int:
     entries = write_report(target, result, fdir, no_known=args.no_known,
                            base_seed=args.seed)
     sys.stdout.write(table(target, entries))
+    new = sum(1 for e in entries if not e.known)
+    sys.stdout.write(summary_line(new, known_hits(result, entries), KnownList.of(target))
+                     + "\n")
     sys.stdout.write(f"{result.runs} Hypothesis run(s) in {result.seconds:.1f} s; "
                      f"findings in {fdir}\n")
     return 0

@@ -5,24 +5,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzzplug.commands import add_pair_options, header_pair, load_target_for
+from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.opslang import encode, format_text
 from fuzzplug.core.oracle import Verdict
-from fuzzplug.core.semcov import load_input
 from fuzzplug.errors import InputError, OutputError
-from fuzzplug.io import atomic_write, is_text_scenario, read_bytes
-from fuzzplug.targets import pair_name
+from fuzzplug.io import TEXT, atomic_write, read_input
+from fuzzplug.targets import check_scene, pair_name
 from fuzzplug.triage.minimize import minimize_ops
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("minimize", help="shrink a divergent input (binary or .ops) while "
-                                        "keeping exactly its signature")
+    p = sub.add_parser("minimize", help="shrink a divergent input (binary, text or a "
+                                        "findings folder) while keeping exactly its "
+                                        "signature")
     p.add_argument("target")
-    p.add_argument("file", help="a divergent input: binary (crash file) or .ops scenario")
+    p.add_argument("file", help="a divergent input: binary (crash file), text scenario, or "
+                                "a findings folder (its repro.bin)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the binary form here and the text form to OUT.ops "
-                        "(default: ./<input name>.min in the current folder)")
+                        "(default: ./<input name>.min in the current folder; for a "
+                        "findings folder, ./<folder name>.min)")
     add_pair_options(p)
     p.set_defaults(func=run)
 
@@ -42,26 +44,29 @@ def _size(target, ops, n_bytes: int) -> str:
 
 
 def run(args) -> int:
-    target = load_target_for(args, header_pair(args.file))
-    ops = load_input(target.schema, args.file)
-    file_size = None if is_text_scenario(args.file) else len(read_bytes(args.file))
-    out = Path(args.output) if args.output else Path.cwd() / f"{Path(args.file).name}.min"
+    target = load_target_for(args, input_pair(args.file))
+    loaded = read_input(target.schema, args.file, target=target)
+    ops = loaded.ops
+    file_size = None if loaded.form == TEXT else len(loaded.data)
+    # A findings folder is named after its signature: OUT is <folder>.min, not repro.bin.min.
+    name = Path(args.file).name if Path(args.file).is_dir() else loaded.path.name
+    out = Path(args.output) if args.output else Path.cwd() / f"{name}.min"
     out_text = out.with_name(out.name + ".ops")
-    source = Path(args.file).resolve()
+    source = loaded.path.resolve()
     if source in (out.resolve(), out_text.resolve()):
         raise OutputError(f"{out}: would overwrite the input {args.file}; choose another -o")
     outcome = target.evaluate(ops)
     if outcome.verdict is not Verdict.DIVERGENT:
         raise InputError(f"{args.file}: not divergent (verdict {outcome.verdict.value}); "
                          "only a divergent input can be minimised")
-    small = minimize_ops(target, ops, outcome.signature)
+    small, _ = check_scene(target, minimize_ops(target, ops, outcome.signature))
     before_bytes, after = len(encode(target.schema, ops)), encode(target.schema, small)
     text = format_text(target.schema, small)
     pair = pair_name(target)
     header = (f"# name: {out.name}\n# signature: {outcome.signature}\n"
               f"# expect: {Verdict.DIVERGENT.value}\n"
               + (f"# pair: {pair}\n" if pair else "") +
-              f"# minimized_from: {Path(args.file).name} ({_size(target, ops, before_bytes)})\n")
+              f"# minimized_from: {name} ({_size(target, ops, before_bytes)})\n")
     existed = out.exists()
     atomic_write(out, after)
     try:

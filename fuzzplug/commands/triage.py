@@ -13,16 +13,18 @@ from fuzzplug.triage.triage import render, triage
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("triage", help="group crash files (crash-*, oom-*, timeout-*) and "
-                                      "findings reproducers by signature; re-run each twice")
+    p = sub.add_parser("triage", help="group crash files (crash-*, oom-*, timeout-*), "
+                                      "findings reproducers and the inputs of killed runs' "
+                                      "inboxes by signature; re-run each twice")
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--target",
                    help="target of libFuzzer crash files (required when there are any); a "
                         "findings folder's record.json names its own")
     add_pair_options(p)
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per signature (target, signature, verdict, count, "
-                        "reproduces, known, shortest, first_seen, last_seen, files, problems)")
+                   help="one JSON object per signature (target, signature, verdict, hits, "
+                        "n_files, reproduces, known, known_causes, shortest, first_seen, "
+                        "last_seen, files, problems)")
     p.set_defaults(func=run)
 
 

@@ -1,24 +1,37 @@
-"""Findings on disk: one folder per signature, and the run's summary.
+"""Findings on disk: one folder per signature, the run's summary, and the recorder's inbox.
 
 A findings folder (`FDIR`) holds, for each unique divergent signature, a folder
 `<op>-<signature id>/` with the reproducer in both forms (`repro.bin`, `repro.ops`) and
-`record.json` (`signature`, `verdict`, `ops`, `pre`, `post`, `count`, `known`, `finding`,
-and `minimized_from` when it was minimised; `pair`, `PRE..POST`, for a target with versions,
-so that the finding replays on the pair it was found on: `repro.ops` says it in its header),
-plus `summary.json` for the whole run.
+`record.json` (`signature`, `verdict`, `ops`, `pre`, `post`, `count`, `known` with
+`known_causes` and `known_by`, `finding`, and `minimized_from` when it was minimised; `pair`,
+`PRE..POST`, for a target with versions, so that the finding replays on the pair it was
+found on: `repro.ops` says it in its header), plus `summary.json` for the whole run.
 Everything is written atomically.
+
+While `fuzzplug fuzz` runs, the harness records into `FDIR/.inbox-<pid>/` (pid: the `fuzz`
+process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the shortest input
+per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json` (see
+`fuzzplug.engines.harness`). The run turns it into findings folders at its end and removes
+it. An inbox whose `fuzz` process is gone (killed) is an orphan: the next `fuzz` run on the
+folder adopts it, and `triage` and `report` read it as it is (`read_inbox`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core.known import KnownMatch
 from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.io import atomic_write, ensure_dir
-from fuzzplug.targets import pair_name
+from fuzzplug.targets import check_scene, pair_name
+
+INBOX_PREFIX = ".inbox-"
+INBOX_NAME = re.compile(r"\.inbox-(\d+)")
 
 
 @dataclass(slots=True)
@@ -29,22 +42,36 @@ class FindingEntry:
     count: int
     data: bytes
     outcome: Outcome | None = None
-    known: bool = False
+    match: KnownMatch | None = None  # how the known list recognises it; None: new
     original_len: int | None = None  # bytes before minimisation
     original_ops: int | None = None  # calls before minimisation
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def known(self) -> bool:
+        return self.match is not None
+
     def folder_name(self) -> str:
         op = self.signature.split("/", 1)[0]
         return f"{op}-{signature_id(self.signature)}"
+
+    def known_tag(self) -> str:
+        """` [known: causes A + B]`, or nothing for a new signature."""
+        return f" [{self.match.describe()}]" if self.match is not None else ""
 
 
 def n_calls(target, ops) -> int:
     return sum(1 for op in ops if not target.schema.spec(op.name).scene)
 
 
+def _ops(target, entry: FindingEntry):
+    """The entry's ops, its scene normalised (`fuzzplug.targets.check_scene`): what the
+    reproducer files hold, so that the text form loads as it is."""
+    return check_scene(target, decode(target.schema, entry.data))[0]
+
+
 def record_json(target, entry: FindingEntry) -> dict:
-    ops = decode(target.schema, entry.data)
+    ops = _ops(target, entry)
     outcome = entry.outcome or target.evaluate(ops)
     out = {
         "target": target.name,
@@ -54,6 +81,8 @@ def record_json(target, entry: FindingEntry) -> dict:
         "ops": format_text(target.schema, ops),
         "count": entry.count,
         "known": entry.known,
+        "known_causes": list(entry.match.causes) if entry.match else None,
+        "known_by": entry.match.to_json()["by"] if entry.match else None,
         "bytes": len(entry.data),
         "calls": n_calls(target, ops),
         "pre": outcome.pre.to_json(),
@@ -69,7 +98,7 @@ def record_json(target, entry: FindingEntry) -> dict:
 
 
 def write_entry(target, fdir: Path, entry: FindingEntry) -> Path:
-    ops = decode(target.schema, entry.data)
+    ops = _ops(target, entry)
     folder = ensure_dir(Path(fdir) / entry.folder_name())
     canonical = encode(target.schema, ops)
     atomic_write(folder / "repro.bin", canonical)
@@ -90,15 +119,124 @@ def write_summary(fdir: Path, summary: dict) -> Path:
 def table(target, entries: list[FindingEntry]) -> str:
     """The unique findings as a table: signature, count, the shortest reproducer."""
     if not entries:
-        return "no divergent findings\n"
+        return "no divergent signature recorded\n"
     lines = [f"{len(entries)} unique divergent signature(s):", ""]
     for e in sorted(entries, key=lambda e: (-e.count, e.signature)):
         ops = decode(target.schema, e.data)
-        known = " [known]" if e.known else ""
-        lines.append(f"{e.signature}{known}")
+        lines.append(f"{e.signature}{e.known_tag()}")
         lines.append(f"  count: {e.count}   reproducer: {n_calls(target, ops)} call(s), "
                      f"{len(e.data)} bytes  ({e.folder_name()}/repro.ops)")
         for line in format_text(target.schema, ops).splitlines():
             lines.append(f"    {line}")
         lines.append("")
     return "\n".join(lines)
+
+
+# --- the recorder's inbox -----------------------------------------------------------------------
+
+def write_inbox_marker(inbox: Path, target_name: str, pair: str | None = None) -> None:
+    """`inbox.json`: which target (and pair of its versions) the inbox's inputs belong to
+    (for triage and adoption)."""
+    marker = {"target": target_name} if pair is None else {"target": target_name,
+                                                            "pair": pair}
+    atomic_write(inbox / "inbox.json", json.dumps(marker, sort_keys=True) + "\n")
+
+
+def inbox_pid(path: Path) -> int | None:
+    """The pid of the `fuzz` process an inbox folder belongs to, from its name."""
+    match = INBOX_NAME.fullmatch(path.name)
+    return int(match.group(1)) if match else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process `pid` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
+    except (OSError, ValueError, IndexError):
+        return True
+
+
+def orphan_inboxes(fdir: Path) -> list[Path]:
+    """The inboxes in `fdir` whose `fuzz` process is gone, by name."""
+    if not fdir.is_dir():
+        return []
+    return sorted(p for p in fdir.iterdir() if p.is_dir() and inbox_pid(p) is not None
+                  and inbox_pid(p) != os.getpid() and not pid_alive(inbox_pid(p)))
+
+
+@dataclass(slots=True)
+class Inbox:
+    """What an inbox holds: counts by signature (recorded and suppressed), the inputs by
+    signature id, and the target its marker names (None for an inbox without one)."""
+
+    path: Path
+    target: str | None = None
+    pair: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    inputs: dict[str, list[Path]] = field(default_factory=dict)
+    suppressed: dict[str, dict] = field(default_factory=dict)
+
+    def shortest(self) -> dict[str, bytes]:
+        """Signature id → the shortest input (then the smallest bytes)."""
+        out = {}
+        for sig_id, paths in self.inputs.items():
+            datas = []
+            for p in paths:
+                try:
+                    datas.append(p.read_bytes())
+                except OSError:
+                    continue
+            if datas:
+                out[sig_id] = min(datas, key=lambda d: (len(d), d))
+        return out
+
+
+def read_inbox(inbox: Path) -> Inbox:
+    """Read an inbox (live or orphaned); unreadable or half-written files are skipped."""
+    out = Inbox(inbox)
+    try:
+        marker = json.loads((inbox / "inbox.json").read_text())
+        out.target, out.pair = marker.get("target"), marker.get("pair")
+    except (OSError, ValueError, AttributeError):
+        out.target = out.pair = None
+    for f in sorted(inbox.glob("counts.*.json")):
+        try:
+            for sig, n in json.loads(f.read_text()).items():
+                out.counts[sig] = out.counts.get(sig, 0) + int(n)
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue
+    for f in sorted(inbox.glob("suppressed.*.json")):
+        try:
+            for sig, entry in json.loads(f.read_text()).items():
+                have = out.suppressed.setdefault(sig, dict(entry, count=0))
+                have["count"] += int(entry.get("count", 0))
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue
+    for f in sorted(inbox.glob("*.bin")):
+        if not f.name.startswith("."):
+            out.inputs.setdefault(f.name.split(".")[0], []).append(f)
+    return out
+
+
+def adopt_inbox(orphan: Path, inbox: Path) -> int:
+    """Move an orphaned inbox's recordings into `inbox` (names tagged with the orphan's pid,
+    so no two workers' files collide) and remove it; the number of files moved."""
+    tag = f"a{inbox_pid(orphan)}"
+    moved = 0
+    for f in sorted(orphan.iterdir()):
+        if f.name.startswith(".") or f.name == "inbox.json" or not f.is_file():
+            continue
+        stem, dot, suffix = f.name.rpartition(".")  # <id>.<pid>.bin, counts.<pid>.json
+        os.replace(f, inbox / f"{stem}-{tag}{dot}{suffix}")
+        moved += 1
+    for f in orphan.iterdir():
+        f.unlink(missing_ok=True)
+    orphan.rmdir()
+    return moved

@@ -80,6 +80,7 @@ __all__ = [
     "format_text",
     "parse_header",
     "parse_text",
+    "parse_text_lines",
     "validate",
 ]
 
@@ -522,7 +523,14 @@ def validate(schema: Schema, ops: Iterable[Op]) -> None:
 
 def parse_text(schema: Schema, text: str, *, path: str | None = None) -> tuple[Op, ...]:
     """Parse the text form into ops; :class:`OpsSyntaxError` with path and line on error."""
+    return parse_text_lines(schema, text, path=path)[0]
+
+
+def parse_text_lines(schema: Schema, text: str, *,
+                     path: str | None = None) -> tuple[tuple[Op, ...], tuple[int, ...]]:
+    """:func:`parse_text`, with the line number (from 1) each op was read from."""
     ops: list[Op] = []
+    linenos: list[int] = []
     calls_from: int | None = None
     scene_lines: dict[str, int] = {}
     arg_index: Mapping[str, Mapping[str, ArgSpec]] = schema._arg_index
@@ -572,7 +580,8 @@ def parse_text(schema: Schema, text: str, *, path: str | None = None) -> tuple[O
         else:
             args = schema._defaults[spec.name]
         ops.append(Op(spec.name, args))
-    return tuple(ops)
+        linenos.append(lineno)
+    return tuple(ops), tuple(linenos)
 
 
 def format_text(schema: Schema, ops: Iterable[Op]) -> str:

@@ -10,8 +10,8 @@ preserves it.
 
 Input folders are read the libFuzzer way: every regular file below the folder, recursively,
 is one input, except hidden files and folders (a name starting with `.`: the cmin journal,
-the fuzz recorder's inbox, temporary files). A `.ops` file is a text scenario, anything else
-the binary form (`fuzzplug.io.load_ops`).
+the fuzz recorder's inbox, temporary files). Each is read in the form its content has, text
+scenario or binary (`fuzzplug.io.input_form`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from types import ModuleType
 from fuzzplug.core.opslang import Op, encode
 from fuzzplug.core.oracle import Outcome
 from fuzzplug.errors import InputError
-from fuzzplug.io import load_ops, read_bytes
+from fuzzplug.io import BINARY, TEXT, load_ops, read_input
 
 __all__ = [
     "CoverageReport",
@@ -96,31 +96,26 @@ def input_files(dirs: list[str] | tuple[str, ...]) -> list[Path]:
     return sorted(found.values(), key=lambda p: (str(p.parent), p.name))
 
 
-def load_input(schema, path: str | Path) -> tuple[Op, ...]:
-    """`fuzzplug.io.load_ops`, stricter about emptiness: an empty file of either form, and a
-    text scenario without a single op (blank, or comments only), are `InputError`s."""
-    ops = load_ops(schema, path)
-    if not ops and Path(path).suffix == ".ops":
-        if not read_bytes(path):
-            raise InputError(f"{path}: empty file, expected a .ops scenario")
-        raise InputError(f"{path}: no ops in this scenario (only blank lines and comments)")
-    return ops
+def load_input(schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
+    """`fuzzplug.io.load_ops`: an input's ops, in the form its content has."""
+    return load_ops(schema, path, target=target)
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedInput:
-    """One input, read and parsed: its path, raw bytes, content hash, ops and canonical
-    binary form."""
+    """One input, read and parsed: its path, raw bytes, content hash, ops, canonical
+    binary form, and its form (`text` or `binary`, by content)."""
 
     path: Path
     data: bytes
     sha1: str
     ops: tuple[Op, ...]
     canonical: bytes
+    form: str = BINARY
 
     @property
     def is_text(self) -> bool:
-        return self.path.suffix == ".ops"
+        return self.form == TEXT
 
     @property
     def stored(self) -> bytes:
@@ -129,18 +124,19 @@ class LoadedInput:
         return self.canonical if self.is_text else self.data
 
 
-def load_inputs(schema, paths: list[Path]) -> list[LoadedInput]:
+def load_inputs(schema, paths: list[Path], *, target=None) -> list[LoadedInput]:
     """Read and parse every input first (all or nothing): `InputError` names the first
-    unusable file (unreadable, empty, not UTF-8 text, a syntax error, not encodable)."""
+    unusable file (unreadable, empty, text that is not a scenario, a syntax error, a
+    scene the target refuses, not encodable)."""
     loaded = []
     for path in paths:
-        ops = load_input(schema, path)
-        data = read_bytes(path)
+        item = read_input(schema, path, target=target)
         try:
-            canonical = encode(schema, ops)
+            canonical = encode(schema, item.ops)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
-        loaded.append(LoadedInput(path, data, hashlib.sha1(data).hexdigest(), ops, canonical))
+        loaded.append(LoadedInput(path, item.data, hashlib.sha1(item.data).hexdigest(),
+                                  item.ops, canonical, item.form))
     return loaded
 
 

@@ -63,6 +63,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import Op, encode, format_text
 from fuzzplug.core.oracle import Finding, Verdict
 from fuzzplug.engines.domain import Domain, domain_for
@@ -121,7 +122,7 @@ class Report:
     equivalence_used: bool
     merging_used: bool
     renaming_used: bool
-    known: set[str]
+    known: KnownList
     notes: list[str] = field(default_factory=list)
     stopped: bool = False
     timed_out: bool = False
@@ -163,7 +164,8 @@ class Report:
                            "equivalent_calls": self.equivalence_used,
                            "inert_calls": self.equivalence_used,
                            "renaming": self.renaming_used},
-            "signatures": [{"signature": h.signature, "known": h.signature in self.known,
+            "signatures": [{"signature": h.signature,
+                            "known": self.known.match(h.signature, h.ops) is not None,
                             "calls": h.calls, "nodes": h.count,
                             "scene": self.domain.scene_name(h.scene_index),
                             "reproducer": format_text(target.schema, h.ops)}
@@ -320,7 +322,8 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     started = time.monotonic()
     bar = Progress(n_scenes, enabled=progress)
     results: list[SceneResult] = []
-    log.info("exhaustive_started", scenes=n_scenes, calls=len(domain.calls()), jobs=jobs)
+    log.info("exhaustive_started", scenes=n_scenes, domain_calls=len(domain.calls()),
+             jobs=jobs)
     deadline = None if seconds is None else started + seconds
     if jobs == 1 or stop_on_first or judge is not None or deadline is not None:
         steps = [0]
@@ -357,7 +360,7 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     report.merging_used = report.merging_used and reduce
     _verify(target, report)
     log.info("exhaustive_finished", signatures=len(report.hits), op_steps=report.op_steps,
-             states=report.states, seconds=round(seconds, 2), proven=report.proven)
+             states=report.states, elapsed_s=round(seconds, 2), proven=report.proven)
     return report
 
 
@@ -378,7 +381,7 @@ def _merge(target, domain: Domain, depth: int, results: list[SceneResult],
     sequences = len(domain.scenes) * sum(n_calls ** k for k in range(1, depth + 1))
     probe = stepper_for(target, domain.scenes[0])
     renaming = domain.renaming_for(target)
-    known = set(target.known_findings())
+    known = KnownList.of(target)
     return Report(
         target=target.name, depth=depth, domain=domain, calls_per_step=n_calls, hits=hits,
         op_steps=sum(r.op_steps for r in results), states=sum(r.states for r in results),
@@ -430,7 +433,8 @@ def render(target, report: Report) -> str:
     lines.append(f"{len(hits)} divergent signature(s):" if hits else
                  "no divergent signature")
     for hit in hits:
-        known = " [known]" if hit.signature in report.known else ""
+        match = report.known.match(hit.signature, hit.ops)
+        known = f" [{match.describe()}]" if match is not None else ""
         lines.append("")
         lines.append(f"{hit.signature}{known}")
         lines.append(f"  shortest reproducer: {hit.calls} call(s); reached at {hit.count:,} "
@@ -452,7 +456,7 @@ def write_findings(target, report: Report, fdir: str | Path) -> None:
     entries = []
     for hit in sorted(report.hits.values(), key=Hit.rank):
         entry = FindingEntry(hit.signature, hit.count, encode(target.schema, hit.ops),
-                             known=hit.signature in report.known)
+                             match=report.known.match(hit.signature, hit.ops))
         write_entry(target, fdir, entry)
         entries.append(entry)
     summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive",

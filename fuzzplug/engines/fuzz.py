@@ -4,22 +4,44 @@ The harness runs in a libFuzzer process (or `-fork=N` workers) with FUZZPLUG_REC
 a divergence is recorded and the run goes on for the whole time. The corpus folder grows
 (by default a working copy of the target's compiled seed scenarios; the checked-in seeds
 are never written). At the end each recorded signature's shortest input is re-run on the
-oracle (a reproducer that does not reproduce is flagged), minimised over ops, and written
-to the findings folder with `summary.json`; a table of unique findings is printed.
+oracle (a reproducer that does not reproduce is flagged), minimised over ops, matched
+against the known list (`known` in its record whether or not it was suppressed), and written
+to the findings folder with `summary.json`; the known signatures the harness suppressed are
+counted by cause and label. The table of findings ends with the summary line, `0 new; 9
+known signatures hit: 1 real bug (needs ...), ...` (`fuzzplug.core.known.summary_line`).
+
+Nothing found is lost if the run is killed: the harness records into a hidden inbox
+(`fuzzplug.core.findings`) as it goes, and the next run on the same findings folder adopts
+every inbox whose `fuzz` process is gone before it starts libFuzzer; `triage` and `report`
+read orphaned inboxes as they are.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from fuzzplug.core.findings import FindingEntry, n_calls, table, write_entry, write_summary
+from fuzzplug.core.findings import (
+    INBOX_PREFIX,
+    FindingEntry,
+    adopt_inbox,
+    n_calls,
+    orphan_inboxes,
+    read_inbox,
+    table,
+    write_entry,
+    write_inbox_marker,
+    write_summary,
+)
+from fuzzplug.core.known import KnownHit, KnownList, KnownMatch, summary_line
 from fuzzplug.core.opslang import decode, dictionary, encode
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
@@ -29,6 +51,7 @@ from fuzzplug.log import get_logger
 from fuzzplug.targets import PAIR_ENV, pair_name
 
 PROGRESS_EVERY = 5.0
+PR_SET_PDEATHSIG = 1
 # libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
 # `#N: cov: C ft: F corp: K exec/s E ...` from the -fork supervisor.
 _STATS = re.compile(r"#(\d+):?\s+(?:\w+\s+)?cov: (\d+) ft: (\d+) corp: (\d+)\S*.*?exec/s:? (\d+)")
@@ -44,27 +67,47 @@ def launcher(workdir: Path, target_name: str) -> Path:
     return path
 
 
-def collect_inbox(inbox: Path) -> dict[str, tuple[int, bytes]]:
-    """Signature → (count over all workers, shortest input) from the recorder's files."""
-    counts: dict[str, int] = {}
-    for f in inbox.glob("counts.*.json"):
-        try:
-            for sig, n in json.loads(f.read_text()).items():
-                counts[sig] = counts.get(sig, 0) + n
-        except (OSError, ValueError):
-            continue
-    shortest: dict[str, bytes] = {}
-    for f in inbox.glob("*.bin"):
-        shortest.setdefault(f.name.split(".")[0], []).append(f.read_bytes())
-    return counts, {k: min(v, key=lambda d: (len(d), d)) for k, v in shortest.items()}
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the libFuzzer process gets SIGTERM when `fuzz` dies (even by SIGKILL), so an
+    orphaned inbox has no writer left when the next run adopts it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass(slots=True)
+class FuzzResult:
+    """What `run_fuzz` found: the findings written (new and, with --no-known, known), the
+    known signatures it suppressed, the summary, and whether it was interrupted."""
+
+    entries: list[FindingEntry]
+    suppressed: list[KnownHit]
+    summary: dict
+    known: KnownList
+    interrupted: bool = False
+
+    @property
+    def new(self) -> list[FindingEntry]:
+        return [e for e in self.entries if not e.known]
+
+    def hits(self) -> list[KnownHit]:
+        """Every known signature met: suppressed, or recorded (with --no-known)."""
+        recorded = [KnownHit(e.signature, e.count, e.match, suppressed=False)
+                    for e in self.entries if e.match is not None]
+        return sorted(self.suppressed + recorded, key=lambda h: h.signature)
+
+    def summary_line(self) -> str:
+        return summary_line(len(self.new), self.hits(), self.known)
 
 
 def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: str | None,
              no_known: bool, seed: int | None = None, max_len: int | None = None,
-             minimize: bool = True) -> tuple[list[FindingEntry], dict]:
+             minimize: bool = True) -> FuzzResult:
     """Fuzz `target` for `seconds` (see the module docstring); libFuzzer's `-max_len` is
     `max_len`, else the target's (`fuzzplug.farm.files.farm_options`), and so is its
-    `-timeout`. Returns the findings written and the summary."""
+    `-timeout`. Orphaned inboxes in the findings folder are adopted first. Ctrl-C stops
+    libFuzzer and still writes what was found (the result says it was interrupted)."""
     from fuzzplug.core.oracle import signature_id
 
     log = get_logger(target=target.name)
@@ -82,6 +125,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                          "corpus folder")
     for folder in (workdir, cdir, fdir):
         check_output_dir(folder)
+    known = KnownList.of(target)
     seeds = compile_seeds(target) if target.seeds_dir() is not None else {}
     workdir = ensure_dir(workdir).resolve()
     cdir = ensure_dir(cdir).resolve()
@@ -89,9 +133,19 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     if not any(cdir.iterdir()):
         for name, data in seeds.items():
             atomic_write(cdir / name, data)
-    inbox = Path(fdir) / f".inbox-{os.getpid()}"
+    inbox = Path(fdir) / f"{INBOX_PREFIX}{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)
+    write_inbox_marker(inbox, target.name, pair_name(target))
+    adopted = []
+    for orphan in orphan_inboxes(Path(fdir)):
+        found = read_inbox(orphan)
+        if found.target not in (None, target.name) or \
+                (found.target is not None and found.pair != pair_name(target)):
+            continue  # another target's, or another pair's: its signatures mean other things
+        files = adopt_inbox(orphan, inbox)
+        adopted.append(orphan.name)
+        log.info("inbox_adopted", inbox=orphan.name, files=files)
     options = farm_options(target)
     max_len = options.max_len if max_len is None else max_len
     dict_path = atomic_write(workdir / f"{target.name}.dict", dictionary(target.schema))
@@ -116,37 +170,52 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     else:
         env.pop("FUZZPLUG_NO_KNOWN", None)
     log_path = Path(fdir) / "libfuzzer.log"
-    log.info("fuzz_started", seconds=seconds, jobs=jobs, corpus=str(cdir), findings=str(fdir))
+    log.info("fuzz_started", budget_s=seconds, jobs=jobs, corpus_dir=str(cdir),
+             findings_dir=str(fdir))
     started = time.monotonic()
     stats: dict = {}
+    interrupted = False
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env,
-                                cwd=str(workdir))
+                                cwd=str(workdir), preexec_fn=_die_with_parent)
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
                 if time.monotonic() - started >= PROGRESS_EVERY * (stats.get("ticks", 0) + 1):
                     stats["ticks"] = stats.get("ticks", 0) + 1
                     stats.update(_last_stats(log_path))
-                    counts, _ = collect_inbox(inbox)
-                    log.info("fuzz_progress", elapsed=round(time.monotonic() - started),
+                    now = read_inbox(inbox)
+                    log.info("fuzz_progress", elapsed_s=round(time.monotonic() - started),
                              execs=stats.get("execs"), exec_per_s=stats.get("exec_per_s"),
-                             cov=stats.get("cov"), corpus=stats.get("corp"),
-                             signatures=len(counts))
+                             cov=stats.get("cov"), corpus_size=stats.get("corp"),
+                             signatures=len(now.counts), known_signatures=len(now.suppressed))
         except KeyboardInterrupt:
+            interrupted = True
+            log.warning("fuzz_interrupted", elapsed_s=round(time.monotonic() - started))
             proc.terminate()
-            proc.wait()
-            raise
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     stats.update(_last_stats(log_path))
     stats.pop("ticks", None)
-    counts, shortest = collect_inbox(inbox)
-    known = {} if no_known else target.known_findings()
+    recorded = read_inbox(inbox)
+    counts, shortest = dict(recorded.counts), recorded.shortest()
+    # An input whose worker was killed before it flushed its counts: name it by re-running
+    # it (one hit at least).
+    named = {signature_id(sig) for sig in counts}
+    for sig_id, data in sorted(shortest.items()):
+        if sig_id not in named:
+            sig = target.evaluate(decode(target.schema, data)).signature
+            if sig is not None and signature_id(sig) == sig_id:
+                counts[sig] = 1
     entries = []
     for sig, n in sorted(counts.items()):
         data = shortest.get(signature_id(sig))
         if data is None:
             continue
-        entry = FindingEntry(sig, n, data, known=sig in known)
+        entry = FindingEntry(sig, n, data)
         ops = decode(target.schema, data)
         outcome = target.evaluate(ops)
         if outcome.verdict is not Verdict.DIVERGENT or outcome.signature != sig:
@@ -158,24 +227,39 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             small = _minimize(target, ops, sig)
             entry.data = encode(target.schema, small)
         entry.outcome = target.evaluate(decode(target.schema, entry.data))
+        entry.match = known.match(sig, decode(target.schema, entry.data))
         write_entry(target, fdir, entry)
         entries.append(entry)
-        log.info("finding_written", signature=sig, count=n, folder=entry.folder_name())
+        log.info("finding_written", signature=sig, hits=n, folder=entry.folder_name(),
+                 known=entry.known)
+    suppressed = [KnownHit(sig, int(e["count"]),
+                           KnownMatch(tuple(e.get("causes", ())), e.get("by") == "signature"))
+                  for sig, e in sorted(recorded.suppressed.items())]
     shutil.rmtree(inbox, ignore_errors=True)
-    summary = {
-        "target": target.name, "pair": pair, "seconds": seconds, "jobs": jobs, "corpus": str(cdir),
+    result = FuzzResult(entries, suppressed, {}, known, interrupted)
+    result.summary = {
+        "target": target.name, "pair": pair_name(target), "seconds": seconds, "jobs": jobs,
+        "corpus": str(cdir),
         "exit_status": proc.returncode, "libfuzzer": {k: v for k, v in stats.items()},
         "crash_files": sorted(p.name for p in Path(crashes).iterdir()),
         "suppressed_known": not no_known,
+        "interrupted": interrupted,
+        "adopted_inboxes": adopted,
+        "new": len(result.new),
+        "known_hits": [h.to_json(known) for h in result.hits()],
+        "summary_line": result.summary_line(),
         "findings": [{"signature": e.signature, "count": e.count, "folder": e.folder_name(),
                       "bytes": len(e.data), "calls": n_calls(target, decode(target.schema,
                                                                             e.data)),
-                      "known": e.known, "notes": e.notes} for e in entries],
+                      "known": e.known,
+                      "known_causes": list(e.match.causes) if e.match else None,
+                      "notes": e.notes} for e in entries],
     }
-    write_summary(fdir, summary)
-    log.info("fuzz_finished", signatures=len(entries), execs=stats.get("execs"),
-             exit_status=proc.returncode)
-    return entries, summary
+    write_summary(fdir, result.summary)
+    log.info("fuzz_finished", signatures=len(entries), new=len(result.new),
+             known_signatures=len(result.hits()),
+             execs=stats.get("execs"), exit_status=proc.returncode)
+    return result
 
 
 def _minimize(target, ops, sig):
@@ -201,5 +285,7 @@ def _last_stats(log_path: Path) -> dict:
     return found
 
 
-def print_table(target, entries) -> None:
-    sys.stdout.write(table(target, entries))
+def print_table(target, result: FuzzResult) -> None:
+    """The table of findings, then the known/new summary line."""
+    sys.stdout.write(table(target, result.entries))
+    sys.stdout.write(result.summary_line() + "\n")

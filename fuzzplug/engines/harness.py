@@ -11,11 +11,14 @@ With FUZZPLUG_PAIR=PRE..POST, a target with versions (`fuzzplug.targets.Versione
 compares that pair instead of its default; libFuzzer's -fork/-jobs children inherit the
 environment, so every worker compares the same pair.
 
-Knowingly suppressed: signatures listed in the target's known findings for the pair (unless
-FUZZPLUG_NO_KNOWN=1). With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is
-recorded under DIR instead of raised, so one run continues past findings: for each signature
-the shortest input seen (`<id>.<pid>.bin`, written atomically) and counts per process
-(`counts.<pid>.json`, flushed at most once a second and at each new signature).
+Knowingly suppressed: the divergences the target's known list for the pair recognises, by
+signature or by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed
+signature is counted, and logged once (`known_divergence_suppressed`, on stderr) when first
+met. With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR
+instead of raised, so one run continues past findings: for each signature the shortest input
+seen (`<id>.<pid>.bin`, written atomically) and counts per process (`counts.<pid>.json`),
+and the counts of the known signatures suppressed (`suppressed.<pid>.json`: signature →
+count and causes); both flushed at most once a second and at each new signature.
 
 `--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
 processes it forks (`-fork`, `-jobs`).
@@ -30,8 +33,12 @@ import time
 import types
 from pathlib import Path
 
+import structlog
+
+from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import decode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
+from fuzzplug.log import configure, get_logger
 
 
 class Divergence(Exception):
@@ -39,11 +46,13 @@ class Divergence(Exception):
 
 
 def render_divergence(target, ops, outcome: Outcome) -> str:
+    from fuzzplug.targets import check_scene
     from fuzzplug.triage.trace import side_by_side
 
+    text = format_text(target.schema, check_scene(target, ops)[0])
     return (f"fuzzplug: divergent verdict on target {target.name}\n"
             f"signature: {outcome.signature}\n"
-            f"reproducer (text form):\n{format_text(target.schema, ops)}"
+            f"reproducer (text form):\n{text}"
             f"trace:\n{side_by_side(target, ops, outcome)}")
 
 
@@ -67,7 +76,8 @@ def raiser(family: str) -> types.FunctionType:
 
 
 class Recorder:
-    """FUZZPLUG_RECORD mode: keep the shortest input per signature and the counts."""
+    """FUZZPLUG_RECORD mode: keep the shortest input per signature and the counts, and
+    count the known signatures suppressed."""
 
     def __init__(self, directory: str):
         self.dir = Path(directory)
@@ -75,6 +85,7 @@ class Recorder:
         self.pid = os.getpid()
         self.counts: dict[str, int] = {}
         self.best: dict[str, int] = {}
+        self.suppressed: dict[str, dict] = {}
         self.last_flush = 0.0
 
     def record(self, data: bytes, sig: str) -> None:
@@ -83,11 +94,29 @@ class Recorder:
         if new or len(data) < self.best[sig]:
             self.best[sig] = len(data)
             _atomic_write(self.dir / f"{signature_id(sig)}.{self.pid}.bin", data)
+        self._flush(new)
+
+    def suppress(self, sig: str, match: KnownMatch) -> None:
+        entry = self.suppressed.get(sig)
+        if entry is None:
+            entry = self.suppressed[sig] = {"count": 0, **match.to_json()}
+        entry["count"] += 1
+        self._flush(entry["count"] == 1)
+
+    def flush(self) -> None:
+        """Write the counts now."""
+        self._flush(True)
+
+    def _flush(self, force: bool) -> None:
         now = time.monotonic()
-        if new or now - self.last_flush > 1.0:
+        if force or now - self.last_flush > 1.0:
             self.last_flush = now
-            _atomic_write(self.dir / f"counts.{self.pid}.json",
-                          json.dumps(self.counts, sort_keys=True).encode())
+            if self.counts:
+                _atomic_write(self.dir / f"counts.{self.pid}.json",
+                              json.dumps(self.counts, sort_keys=True).encode())
+            if self.suppressed:
+                _atomic_write(self.dir / f"suppressed.{self.pid}.json",
+                              json.dumps(self.suppressed, sort_keys=True).encode())
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -102,20 +131,38 @@ class Harness:
     def __init__(self, target):
         self.target = target
         self.schema = target.schema
-        self.known = ({} if os.environ.get("FUZZPLUG_NO_KNOWN") == "1"
-                      else target.known_findings())
+        self.known = KnownList.of(target)
+        self.suppressing = os.environ.get("FUZZPLUG_NO_KNOWN") != "1"
         record = os.environ.get("FUZZPLUG_RECORD")
         self.recorder = Recorder(record) if record else None
+        if not structlog.is_configured():
+            configure()
+        self.log = get_logger(target=target.name, pid=os.getpid())
+        self.logged: set[str] = set()
 
     def test_one_input(self, data: bytes) -> None:
         ops = decode(self.schema, data)
         outcome = self.target.evaluate(ops)
-        if outcome.verdict is not Verdict.DIVERGENT or outcome.signature in self.known:
+        if outcome.verdict is not Verdict.DIVERGENT:
             return
+        if self.suppressing:
+            match = self.known.match(outcome.signature, ops)
+            if match is not None:
+                self._suppress(outcome.signature, match)
+                return
         if self.recorder is not None:
             self.recorder.record(data, outcome.signature)
             return
         raiser(outcome.finding.family)(render_divergence(self.target, ops, outcome))
+
+    def _suppress(self, sig: str, match: KnownMatch) -> None:
+        if sig not in self.logged:
+            self.logged.add(sig)
+            self.log.info("known_divergence_suppressed", signature=sig,
+                          causes=list(match.causes),
+                          by="signature" if match.exact else "causes")
+        if self.recorder is not None:
+            self.recorder.suppress(sig, match)
 
 
 def main(target_name: str | None = None, argv: list[str] | None = None) -> None:

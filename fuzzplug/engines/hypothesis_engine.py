@@ -34,7 +34,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from fuzzplug.core.opslang import Op, encode
+from fuzzplug.core.known import KnownHit, KnownList, summary_line
+from fuzzplug.core.opslang import Op, decode, encode
 from fuzzplug.core.oracle import Outcome, Verdict
 from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.errors import InputError
@@ -74,12 +75,17 @@ def divergence_class(sig: str) -> type[DivergenceFound]:
 def machine_for(target, *, domain: Domain | None = None,
                 suppressed: set[str] | None = None,
                 judge: Judge | None = None,
-                first_failed: dict[str, float] | None = None) -> type[RuleBasedStateMachine]:
+                first_failed: dict[str, float] | None = None,
+                known: KnownList | None = None,
+                known_hits: dict[str, list] | None = None) -> type[RuleBasedStateMachine]:
     """The differential state machine of `target`. `suppressed` is read at every check, so
-    a caller may add signatures between runs; `first_failed`, if given, receives the
-    `time.monotonic()` of each signature's first failure (before shrinking)."""
+    a caller may add signatures between runs; `known`, if given, suppresses what it
+    recognises (by signature or by cause), counting each hit in `known_hits` (signature →
+    [count, match]); `first_failed`, if given, receives the `time.monotonic()` of each
+    signature's first failure (before shrinking)."""
     domain = domain or domain_for(target)
     suppressed = suppressed if suppressed is not None else set()
+    known_hits = known_hits if known_hits is not None else {}
     scenes = domain.scenes
 
     def __init__(self) -> None:
@@ -99,6 +105,11 @@ def machine_for(target, *, domain: Domain | None = None,
         ops = self.scene + tuple(self.calls)
         outcome = target.evaluate(ops)
         if outcome.verdict is not Verdict.DIVERGENT or outcome.signature in suppressed:
+            return
+        match = known.match(outcome.signature, ops) if known is not None else None
+        if match is not None:
+            hit = known_hits.setdefault(outcome.signature, [0, match])
+            hit[0] += 1
             return
         if judge is not None and not judge(ops, outcome):
             return
@@ -170,6 +181,8 @@ class HypothesisResult:
     first_seen: dict[str, float] = field(default_factory=dict)
     """Seconds from the start to the signature's first failure (before shrinking)."""
     hits: dict[str, int] = field(default_factory=dict)
+    known_hits: dict[str, list] = field(default_factory=dict)
+    """Known signatures suppressed: signature → [checks that met it, its KnownMatch]."""
     runs: int = 0
     seconds: float = 0.0
 
@@ -184,15 +197,17 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
     if seconds <= 0:
         raise InputError(f"--time must be positive, got {seconds}")
     log = get_logger(target=target.name, engine="hypothesis")
-    suppressed = set() if no_known else set(target.known_findings())
+    suppressed: set[str] = set()
+    known = None if no_known else KnownList.of(target)
     first_failed: dict[str, float] = {}
-    machine = machine_for(target, domain=domain, suppressed=suppressed, judge=judge,
-                          first_failed=first_failed)
-    run_settings = hypothesis_settings(max_examples=max_examples, steps=steps)
     result = HypothesisResult()
+    machine = machine_for(target, domain=domain, suppressed=suppressed, judge=judge,
+                          first_failed=first_failed, known=known,
+                          known_hits=result.known_hits)
+    run_settings = hypothesis_settings(max_examples=max_examples, steps=steps)
     started = time.monotonic()
-    log.info("hypothesis_started", seconds=seconds, seed=base_seed,
-             suppressed=len(suppressed))
+    log.info("hypothesis_started", budget_s=seconds, seed=base_seed,
+             known_listed=len(known.findings) if known else 0)
     while time.monotonic() - started < seconds:
         run_seed = base_seed + result.runs
         failures = run_machine(machine, run_settings, run_seed)
@@ -211,30 +226,55 @@ def run_hypothesis(target, *, seconds: float, no_known: bool = False, base_seed:
             break
     result.seconds = time.monotonic() - started
     log.info("hypothesis_finished", runs=result.runs, signatures=len(result.found),
-             seconds=round(result.seconds, 1))
+             elapsed_s=round(result.seconds, 1))
     return result
 
 
+def known_hits(result: HypothesisResult, entries: list) -> list[KnownHit]:
+    """Every known signature the campaign met: suppressed, or found (with --no-known)."""
+    hits = [KnownHit(sig, n, match) for sig, (n, match) in result.known_hits.items()]
+    hits += [KnownHit(e.signature, e.count, e.match, suppressed=False)
+             for e in entries if e.match is not None]
+    return sorted(hits, key=lambda h: h.signature)
+
+
 def write_report(target, result: HypothesisResult, fdir: str | Path, *,
-                 no_known: bool, base_seed: int) -> list:
-    """Findings folders, summary.json and the entries for the table, as `fuzzplug fuzz`."""
+                 no_known: bool, base_seed: int, minimize: bool = True) -> list:
+    """Findings folders, summary.json and the entries for the table, as `fuzzplug fuzz`:
+    each finding minimised by `fuzzplug.triage.minimize` (Hypothesis' shrinking works in its
+    own domain; the op-level minimiser also drops scene ops and moves values to their
+    defaults), its sizes before in `minimized_from`."""
     from fuzzplug.core.findings import FindingEntry, n_calls, write_entry, write_summary
     from fuzzplug.io import ensure_dir
+    from fuzzplug.triage.minimize import minimize_ops
 
     fdir = ensure_dir(fdir)
-    known = set(target.known_findings())
+    known = KnownList.of(target)
     entries = []
     for sig, exc in result.found.items():
-        entry = FindingEntry(sig, result.hits[sig], encode(target.schema, exc.ops),
-                             outcome=exc.outcome, known=sig in known)
+        ops = exc.ops
+        entry = FindingEntry(sig, result.hits[sig], encode(target.schema, ops),
+                             outcome=exc.outcome)
+        if minimize:
+            entry.original_len, entry.original_ops = len(entry.data), n_calls(target, ops)
+            ops = minimize_ops(target, ops, sig)
+            entry.data = encode(target.schema, ops)
+            entry.outcome = target.evaluate(ops)
+        entry.match = known.match(sig, ops)
         write_entry(target, fdir, entry)
         entries.append(entry)
+    hits = known_hits(result, entries)
+    new = sum(1 for e in entries if not e.known)
     summary = {
         "target": target.name, "pair": pair_name(target), "engine": "hypothesis", "seconds": round(result.seconds, 3),
         "runs": result.runs, "seed": base_seed, "suppressed_known": not no_known,
+        "new": new, "known_hits": [h.to_json(known) for h in hits],
+        "summary_line": summary_line(new, hits, known),
         "findings": [{"signature": e.signature, "count": e.count, "folder": e.folder_name(),
-                      "bytes": len(e.data), "calls": n_calls(target, result.found[
-                          e.signature].ops), "known": e.known,
+                      "bytes": len(e.data),
+                      "calls": n_calls(target, decode(target.schema, e.data)),
+                      "known": e.known,
+                      "known_causes": list(e.match.causes) if e.match else None,
                       "first_seen_s": round(result.first_seen[e.signature], 3)}
                      for e in entries],
     }

@@ -72,7 +72,7 @@ def compile_seeds(target) -> dict[str, bytes]:
     name order; scenarios that encode to the same bytes give one seed."""
     seeds: dict[str, bytes] = {}
     for path in seed_scenarios(target):
-        ops = load_ops(target.schema, path)
+        ops = load_ops(target.schema, path, target=target)
         try:
             data = encode(target.schema, ops)
         except InputError as exc:

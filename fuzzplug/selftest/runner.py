@@ -5,9 +5,10 @@ Each mutant (`fuzzplug.selftest.mutants`) runs through the target's atheris harn
 copy of the target's compiled seed scenarios, with the op dictionary, a fixed `-seed` and
 `-max_total_time=<budget>`. Known findings stay suppressed (FUZZPLUG_NO_KNOWN unset).
 
-**Killed** means: the harness reported an unsuppressed divergence (its signature not in the
-known list) on an input X, and the unmutated model does not produce that signature on X
-(it gives another signature, or no divergence). A divergence the unmutated model shows on
+**Killed** means: the harness reported an unsuppressed divergence (one the known list does
+not recognise, by signature or by cause, as the harness suppresses) on an input X, and the
+unmutated model does not produce that signature on X (it gives another signature, or no
+divergence). A divergence the unmutated model shows on
 the same input is the model's own finding, not the mutant's, and does not count.
 
 The harness runs in recording mode (FUZZPLUG_RECORD): it records each new signature's first
@@ -37,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import decode, dictionary, format_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
@@ -82,16 +84,22 @@ class MutantRun:
                 "execs": self.execs, "notes": self.notes}
 
 
-def kill_signature(target, mutant_target, known: set[str], data: bytes) -> str | None:
+def kill_signature(target, mutant_target, known: KnownList | set[str],
+                   data: bytes) -> str | None:
     """The signature with which input `data` kills the mutant, or None (see the module
     docstring for the definition)."""
     return kill_signature_of_ops(target, mutant_target, known, decode(target.schema, data))
 
 
-def kill_signature_of_ops(target, mutant_target, known: set[str], ops) -> str | None:
-    """`kill_signature` for an op sequence."""
+def kill_signature_of_ops(target, mutant_target, known: KnownList | set[str],
+                          ops) -> str | None:
+    """`kill_signature` for an op sequence; `known` is the target's known list, or a set of
+    signatures matched exactly."""
     mutated = mutant_target.evaluate(ops)
-    if mutated.verdict is not Verdict.DIVERGENT or mutated.signature in known:
+    if mutated.verdict is not Verdict.DIVERGENT:
+        return None
+    if (known.match(mutated.signature, ops) is not None if isinstance(known, KnownList)
+            else mutated.signature in known):
         return None
     reference = target.evaluate(ops)
     if reference.verdict is Verdict.DIVERGENT and reference.signature == mutated.signature:
@@ -104,7 +112,7 @@ def time_to_kill_hypothesis(target, name: str, *, budget: float, seed: int) -> f
     from fuzzplug.engines.hypothesis_engine import run_hypothesis
 
     mutant_target = apply_mutant(target, name)
-    known = set(target.known_findings())
+    known = KnownList.of(target)
 
     def judge(ops, outcome) -> bool:
         return kill_signature_of_ops(target, mutant_target, known, ops) is not None
@@ -121,7 +129,7 @@ def time_to_kill_exhaustive(target, name: str, *, budget: float,
     from fuzzplug.engines.exhaustive import run_exhaustive
 
     mutant_target = apply_mutant(target, name)
-    known = set(target.known_findings())
+    known = KnownList.of(target)
 
     def judge(ops, finding) -> bool:
         return kill_signature_of_ops(target, mutant_target, known, ops) is not None
@@ -189,7 +197,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
     max_len = options.max_len if max_len is None else max_len
     log = get_logger(target=target.name, mutant=mutant.name)
     mutant_target = apply_mutant(target, mutant.name)  # fails here if it no longer applies
-    known = set(target.known_findings())
+    known = KnownList.of(target)
     with tempfile.TemporaryDirectory(prefix=f"fuzzplug-selftest-{mutant.name}-") as tmp:
         work = Path(tmp)
         corpus, record, crashes = work / "corpus", work / "record", work / "crashes"
@@ -208,7 +216,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
         seen: dict[str, tuple[int, int]] = {}
         result = MutantRun(mutant.name, Status.SURVIVED)
         started = time.monotonic()
-        log.info("mutant_started", budget=budget, seed=seed)
+        log.info("mutant_started", budget_s=budget, seed=seed)
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
                                     env=_harness_env(mutant.name, record,
@@ -247,7 +255,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
                 result.status = Status.EQUIVALENT
         elif mutant.equivalent:
             result.notes.append("declared equivalent, but killed: the claim is wrong")
-    log.info("mutant_finished", status=result.status.value, seconds=result.seconds,
+    log.info("mutant_finished", status=result.status.value, elapsed_s=result.seconds,
              signature=result.signature, execs=result.execs)
     return result
 

@@ -27,12 +27,22 @@ with a fallback when a target lacks it:
   a pair: from the command line (`--pre`, `--post`), from the environment (`FUZZPLUG_PAIR`,
   which the harness reads, and which libFuzzer's -fork/-jobs children inherit), or from a
   scenario's `# pair:` header; findings record it (`pair_name`).
+- `KnownCauses`: `known_causes()`, the root causes behind the known findings, with their
+  labels, upstream fixes and the observables they are made of (`fuzzplug.core.known`:
+  matching by cause, the summary line, `fuzzplug report`; fallback: exact signatures only,
+  every known finding `unclassified`);
+- `SceneChecked`: `check_scene(ops)`, the scene a sequence sets up checked against itself
+  and the target's documented layout: the text loader refuses a contradiction with
+  `file:line`, the binary form is normalised and the trace says how (fallback: no check);
+- `Traced`: `describe_event(event)`, a target's own rendering of an event in the
+  side-by-side trace (PTE values as flags; fallback: the generic rendering).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -42,6 +52,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
+    from fuzzplug.core.known import Cause
     from fuzzplug.core.opslang import Op, Schema
     from fuzzplug.core.oracle import Outcome
     from fuzzplug.engines.domain import Domain
@@ -124,6 +135,54 @@ class FarmTuned(Protocol):
     """A target with libFuzzer options of its own (`max_len`, `timeout`)."""
 
     farm_options: "FarmOptions"
+
+
+@runtime_checkable
+class KnownCauses(Protocol):
+    """A target whose known findings are triaged into root causes
+    (`fuzzplug.core.known.Cause`: title, status and short label, upstream fixes, and the
+    ops, observables and input predicate a cause is made of), by cause id."""
+
+    def known_causes(self) -> "dict[str, Cause]":
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SceneIssue:
+    """A scene op that contradicts itself or the target's documented layout: the op's index
+    in the sequence, what is wrong (the text loader's error), and what the binary form,
+    which accepts every byte string, makes of it instead."""
+
+    index: int
+    problem: str
+    normalised: str
+
+
+@runtime_checkable
+class SceneChecked(Protocol):
+    """A target that checks the scene of a sequence: `check_scene(ops)` returns the ops
+    with their scene normalised (the same verdict as `evaluate(ops)`, and ops that pass the
+    check) and the issues found, in op order."""
+
+    def check_scene(self, ops: "tuple[Op, ...]") -> "tuple[tuple[Op, ...], list[SceneIssue]]":
+        ...
+
+
+@runtime_checkable
+class Traced(Protocol):
+    """A target that renders some events of its records itself in the side-by-side trace:
+    `describe_event(event)` (an event's JSON, `SideRecord.events`) gives the line, or None
+    for the generic one."""
+
+    def describe_event(self, event: dict) -> str | None:
+        ...
+
+
+def check_scene(target, ops: "tuple[Op, ...]") -> "tuple[tuple[Op, ...], list[SceneIssue]]":
+    """`target.check_scene(ops)` if the target has the capability, else `(ops, [])`."""
+    if isinstance(target, SceneChecked):
+        return target.check_scene(ops)
+    return ops, []
 
 
 @runtime_checkable

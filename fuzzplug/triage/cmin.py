@@ -13,8 +13,11 @@ unusable file stops the run with OUT_DIR untouched. OUT_DIR receives the kept in
 the sha1 of their content (the raw bytes of a binary input, the binary form of a `.ops`
 scenario), each written atomically.
 
-The journal `OUT_DIR/.cmin-state.json` (rewritten atomically, at most once a second while
-evaluating and at each phase) makes a run restartable: it records each evaluated input's
+OUT_DIR holds the kept inputs and nothing else (libFuzzer takes every file of a corpus
+folder for an input). The journal lives beside it, `OUT_DIR.cmin-state.json` (for
+`-o corpus/min`, `corpus/min.cmin-state.json`; a journal an older fuzzplug left inside
+OUT_DIR is moved there). Rewritten atomically, at most once a second while evaluating and
+at each phase, it makes a run restartable: it records each evaluated input's
 features by the sha1 of its canonical binary form, and which output files cmin is writing or
 has written. A run killed at any point and started again reuses every recorded evaluation
 and ends with the same OUT_DIR as an uninterrupted run. The journal is tied to a fingerprint
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,13 +42,20 @@ from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
 
-__all__ = ["CminResult", "STATE_NAME", "features_record", "fingerprint", "report", "run_cmin",
-           "select"]
+__all__ = ["CminResult", "STATE_SUFFIX", "features_record", "fingerprint", "journal_path",
+           "report", "run_cmin", "select"]
 
-STATE_NAME = ".cmin-state.json"
+STATE_SUFFIX = ".cmin-state.json"
+LEGACY_STATE_NAME = ".cmin-state.json"  # inside OUT_DIR, before the journal moved out
 STATE_FORMAT = 1
 JOURNAL_EVERY = 1.0
 """Seconds between journal writes while evaluating."""
+
+
+def journal_path(out_dir: str | Path) -> Path:
+    """The journal of a cmin run into `out_dir`: beside it, `<OUT_DIR>.cmin-state.json`."""
+    out = Path(out_dir).absolute()
+    return out.parent / f"{out.name}{STATE_SUFFIX}"
 
 
 def fingerprint(target) -> dict:
@@ -185,9 +196,17 @@ def run_cmin(target, in_dirs: list[str], out_dir: str, *,
     log = get_logger(target=target.name, out=str(out_dir))
     out = Path(out_dir)
     _check_out_dir(out, in_dirs)
-    inputs = load_inputs(target.schema, input_files(in_dirs))  # all or nothing, no writes yet
+    # All or nothing, and no writes yet.
+    inputs = load_inputs(target.schema, input_files(in_dirs), target=target)
     ensure_dir(out)
-    state = _State.load(out / STATE_NAME, fingerprint(target))
+    journal = journal_path(out)
+    legacy = out / LEGACY_STATE_NAME
+    if legacy.is_file():  # an older fuzzplug's journal, inside OUT_DIR: move it out
+        if journal.exists():
+            legacy.unlink()
+        else:
+            os.replace(legacy, journal)
+    state = _State.load(journal, fingerprint(target))
     foreign = sorted(p.name for p in out.iterdir()
                      if not p.name.startswith(".") and p.name not in state.written)
     if foreign:

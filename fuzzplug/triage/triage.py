@@ -5,12 +5,19 @@ Reproducers are found below each folder, recursively (hidden names skipped):
 - libFuzzer artifacts, named `crash-*`, `oom-*` or `timeout-*`: binary inputs of the
   target given by `--target`; nothing is recorded about them.
 - findings folders (`fuzzplug.core.findings`): every `repro.bin`; its sibling `record.json`,
-  when there is one, names the target and records the verdict and signature found then.
+  when there is one, names the target and records the verdict and signature found then,
+  and how often the run met it (`count`);
+- the recorder's inboxes (`.inbox-<pid>/`, the one hidden folder read): what a `fuzz` run
+  recorded before it ended, or before it was killed (an orphan, which the next `fuzz` run
+  adopts): each `<signature id>.<worker>.bin`, with the worker's count for it; the inbox's
+  `inbox.json` names the target.
 
-A finding's record also names the pair of model versions it was found on (`pair`, for a
-target with versions: `fuzzplug.targets.Versioned`), and it is re-run on that pair; a crash
-file, or a record without a pair, runs on the pair `--pre`/`--post` give, else the target's
-default. A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
+All of them are binary inputs, decoded as such whatever their bytes.
+
+A finding's record (or an inbox's `inbox.json`) also names the pair of model versions it
+was found on (`pair`, for a target with versions: `fuzzplug.targets.Versioned`), and it is
+re-run on that pair; a crash file, or a record without a pair, runs on the pair
+`--pre`/`--post` give, else the target's default. A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
 `record.json`) needs `--target`; without it, triage stops before running anything, with
 one line naming the first such file (exit 2). There is no default target, not even when one
 target is installed: a crash file says nothing about which harness wrote it, and a command
@@ -18,7 +25,8 @@ that guesses would change its meaning the day a second target is installed.
 
 Each reproducer is decoded with its target and evaluated twice. It *reproduces* when both
 runs give the same divergent verdict and signature and, for a finding, the recorded ones. The
-reproducers are grouped by (target, signature of the first run); each group is one row: how
+reproducers are grouped by (target, signature of the first run); each group is one row: the
+hits (how often the runs met it: a record's or an inbox's count; 1 for a crash file), how
 many files, whether all of them reproduce, the shortest (fewest calls, then fewest bytes,
 then path), and the first and last seen (file modification times, UTC, ISO 8601). A file
 that does not reproduce stays in the group of its first run's signature (or of its verdict,
@@ -32,8 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fuzzplug.core.oracle import Verdict
-from fuzzplug.core.semcov import load_input
+from fuzzplug.core.findings import INBOX_NAME, read_inbox
+from fuzzplug.core.known import KnownList, KnownMatch
+from fuzzplug.core.opslang import Op, decode
+from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
 from fuzzplug.targets import load_target, pair_name, select_pair, target_names
@@ -49,14 +59,17 @@ class Reproducer:
 
     path: Path
     target: str | None  # None: nothing names it (a crash file triaged without --target)
-    kind: str  # "crash" (a libFuzzer artifact) or "finding" (a findings folder's repro.bin)
+    kind: str  # "crash" (a libFuzzer artifact), "finding" (a findings folder's repro.bin)
+    # or "inbox" (a recorder's input)
     recorded: dict | None = None  # record.json's verdict and signature, for a finding
     pair: str | None = None  # PRE..POST it runs on; None: the target's default pair
+    hits: int = 1  # how often the run met it: record.json's count, the inbox's count
     calls: int = 0
     size: int = 0
     mtime: float = 0.0
     verdict: str = ""
     signature: str | None = None
+    ops: tuple[Op, ...] = ()
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -71,8 +84,16 @@ class Group:
     target: str
     signature: str
     members: list[Reproducer] = field(default_factory=list)
-    known: bool = False
+    match: KnownMatch | None = None
     pair: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.match is not None
+
+    @property
+    def hits(self) -> int:
+        return sum(m.hits for m in self.members)
 
     @property
     def shortest(self) -> Reproducer:
@@ -85,9 +106,11 @@ class Group:
             "pair": self.pair,
             "signature": self.signature,
             "verdict": short.verdict,
-            "count": len(self.members),
+            "hits": self.hits,
+            "n_files": len(self.members),
             "reproduces": all(m.reproduces for m in self.members),
             "known": self.known,
+            "known_causes": list(self.match.causes) if self.match else None,
             "shortest": {"path": str(short.path), "calls": short.calls, "bytes": short.size},
             "first_seen": _iso(min(m.mtime for m in self.members)),
             "last_seen": _iso(max(m.mtime for m in self.members)),
@@ -114,12 +137,40 @@ def _read_record(path: Path) -> dict:
     return record
 
 
+def _inbox_part(path: Path, root: Path) -> Path | None:
+    """The inbox folder a path below `root` lies directly in, if its one hidden part is an
+    inbox's name (`.inbox-<pid>`)."""
+    hidden = [p for p in path.relative_to(root).parts if p.startswith(".")]
+    if len(hidden) == 1 and INBOX_NAME.fullmatch(hidden[0]) and path.parent.name == hidden[0]:
+        return path.parent
+    return None
+
+
+def _inbox_reproducers(inbox: Path, default_target: str | None,
+                       default_pair: str | None = None) -> list[Reproducer]:
+    found = read_inbox(inbox)
+    out = []
+    for sig_id, paths in sorted(found.inputs.items()):
+        for path in paths:
+            worker = path.name[len(sig_id) + 1:-len(".bin")]
+            counts = {}
+            try:
+                counts = json.loads((inbox / f"counts.{worker}.json").read_text())
+            except (OSError, ValueError):
+                pass
+            hits = sum(n for sig, n in counts.items() if signature_id(sig) == sig_id
+                       and isinstance(n, int))
+            out.append(Reproducer(path, found.target or default_target, "inbox",
+                                  pair=found.pair or default_pair, hits=max(hits, 1)))
+    return out
+
+
 def find_reproducers(dirs: list[str], default_target: str | None = None,
                      default_pair: str | None = None) -> list[Reproducer]:
-    """The crash files and findings reproducers below `dirs`, sorted by path, each with the
-    target (and pair) its record.json names, else `default_target` (None if not given) and
-    `default_pair`; `InputError` for a folder that is missing or not a folder, or a broken
-    record.json."""
+    """The crash files, findings reproducers and inbox inputs below `dirs`, sorted by path,
+    each with the target (and pair) its record.json (or inbox.json) names, else
+    `default_target` (None if not given) and `default_pair`; `InputError` for a folder that
+    is missing or not a folder, or a broken record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
         root = Path(d)
@@ -128,8 +179,14 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
         if not root.is_dir():
             raise InputError(f"{root}: not a directory, expected a folder of crash files "
                              "or findings")
+        inboxes = set()
         for path in sorted(root.rglob("*")):
             if any(part.startswith(".") for part in path.relative_to(root).parts):
+                inbox = _inbox_part(path, root)
+                if inbox is not None and inbox not in inboxes:
+                    inboxes.add(inbox)
+                    for rep in _inbox_reproducers(inbox, default_target, default_pair):
+                        found.setdefault(rep.path.resolve(), rep)
                 continue
             if path.is_dir():
                 continue
@@ -140,9 +197,11 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
                 record_path = path.with_name("record.json")
                 record = _read_record(record_path) if record_path.exists() else None
                 target = (record or {}).get("target") or default_target
-                pair = (record or {}).get("pair") or default_pair
-                found.setdefault(path.resolve(), Reproducer(path, target, "finding", record,
-                                                            pair=pair))
+                count = (record or {}).get("count")
+                found.setdefault(path.resolve(), Reproducer(
+                    path, target, "finding", record,
+                    pair=(record or {}).get("pair") or default_pair,
+                    hits=count if isinstance(count, int) and count > 0 else 1))
     return sorted(found.values(), key=lambda r: str(r.path))
 
 
@@ -151,10 +210,18 @@ def _target(rep: Reproducer):
     return select_pair(load_target(rep.target), pair=rep.pair)
 
 
+def _load(rep: Reproducer) -> tuple[Op, ...]:
+    """A reproducer's ops: every kind is a binary input (an empty file is refused)."""
+    data = read_bytes(rep.path)
+    if not data:
+        raise InputError(f"{rep.path}: empty file, expected a binary op sequence")
+    return decode(_target(rep).schema, data)
+
+
 def _check(rep: Reproducer) -> None:
     """Load, evaluate twice, compare; fill in the reproducer's results and problems."""
     target = _target(rep)
-    ops = load_input(target.schema, rep.path)
+    ops = rep.ops = _load(rep)
     rep.size = len(read_bytes(rep.path))
     rep.mtime = rep.path.stat().st_mtime
     rep.calls = sum(1 for op in ops if not target.schema.spec(op.name).scene)
@@ -174,7 +241,7 @@ def _check(rep: Reproducer) -> None:
 
 def triage(dirs: list[str], default_target: str | None = None,
            default_pair: str | None = None) -> list[Group]:
-    """Find, re-run and group every reproducer below `dirs`; groups by count, then
+    """Find, re-run and group every reproducer below `dirs`; groups by hits, then
     signature. `default_target` is the target of the reproducers that name none (crash
     files), `default_pair` the pair of those that name none; `InputError` if one needs a
     target and it is not given."""
@@ -188,19 +255,20 @@ def triage(dirs: list[str], default_target: str | None = None,
         raise InputError(f"{unnamed[0].path}: {what} does not name its target; pass "
                          f"--target NAME (targets: {', '.join(target_names())})")
     for rep in reps:  # every file is loaded before any is reported: all or nothing
-        load_input(_target(rep).schema, rep.path)
+        _load(rep)
     groups: dict[tuple[str, str, str], Group] = {}
     for rep in reps:
         _check(rep)
         pair = pair_name(_target(rep))
         key = (rep.target, pair or "", rep.signature or f"<{rep.verdict}>")
-        if key not in groups:
-            known = rep.signature is not None and rep.signature in \
-                _target(rep).known_findings()
-            groups[key] = Group(key[0], key[2], known=known, pair=pair)
-        groups[key].members.append(rep)
+        groups.setdefault(key, Group(key[0], key[2], pair=pair)).members.append(rep)
+    lists: dict[tuple[str, str], KnownList] = {}
+    for (name, pair, sig), group in groups.items():
+        if group.shortest.signature is not None:
+            known = lists.setdefault((name, pair), KnownList.of(_target(group.shortest)))
+            group.match = known.match(sig, group.shortest.ops)
     return sorted(groups.values(),
-                  key=lambda g: (-len(g.members), g.target, g.pair or "", g.signature))
+                  key=lambda g: (-g.hits, g.target, g.pair or "", g.signature))
 
 
 def _target_cell(group: Group) -> str:
@@ -215,16 +283,17 @@ def render(groups: list[Group]) -> str:
     if not groups:
         return "no crash files or findings reproducers found\n"
     files = sum(len(g.members) for g in groups)
-    rows = [("COUNT", "REPRODUCES", "CALLS", "FIRST_SEEN", "LAST_SEEN", "TARGET", "SIGNATURE",
-             "SHORTEST")]
+    rows = [("HITS", "FILES", "REPRODUCES", "CALLS", "FIRST_SEEN", "LAST_SEEN", "TARGET",
+             "SIGNATURE", "SHORTEST")]
     problems = []
     for g in groups:
         record = g.to_json()
         bad = sum(1 for m in g.members if not m.reproduces)
         repro = "yes" if not bad else f"NO ({bad} of {len(g.members)})"
-        rows.append((str(record["count"]), repro, str(record["shortest"]["calls"]),
-                     record["first_seen"], record["last_seen"], _target_cell(g),
-                     g.signature + (" [known]" if g.known else ""),
+        rows.append((str(record["hits"]), str(record["n_files"]), repro,
+                     str(record["shortest"]["calls"]), record["first_seen"],
+                     record["last_seen"], _target_cell(g),
+                     g.signature + (f" [{g.match.describe()}]" if g.match else ""),
                      record["shortest"]["path"]))
         problems += record["problems"]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -18,6 +18,7 @@ The op language (text form; `docs` in README "The op language"):
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import tomllib
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
+from fuzzplug.core.known import Cause, causes_from_toml
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.farm.files import FarmOptions
@@ -40,6 +42,8 @@ from fuzzplug.kernel import (
 from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
 from fuzzplug.kernel.observe import entry_diff, entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
+    ANON_POOL_END,
+    ANON_POOL_START,
     Arch,
     Config,
     EventKind,
@@ -87,7 +91,7 @@ from fuzzplug.kernel.types import (
     pte_young,
     vm_fault_name,
 )
-from fuzzplug.targets import corpus_dir
+from fuzzplug.targets import SceneIssue, corpus_dir
 
 # --- the op language --------------------------------------------------------------------------
 
@@ -209,18 +213,17 @@ class Scene:
 
     @classmethod
     def from_ops(cls, ops: tuple[Op, ...]) -> "Scene":
+        """The scene the ops set up, normalised as `check_scene` says."""
         by = {op.name: op for op in ops if op.name in ("config", "vma", "memmap")}
-        cfg = by.get("config") or Op.make(SCHEMA, "config")
-        vma = by.get("vma") or Op.make(SCHEMA, "vma")
-        mem = by.get("memmap") or Op.make(SCHEMA, "memmap")
+        cfg = by.get("config") or _DEFAULT_CONFIG
+        vma = _normal_vma(by["vma"])[0] if "vma" in by else _DEFAULT_VMA
+        mem = _normal_memmap(by["memmap"])[0] if "memmap" in by else _DEFAULT_MEMMAP
         config = Config(HAVE_PTE_SPECIAL=bool(cfg["HAVE_PTE_SPECIAL"]),
                         DEVMAP=bool(cfg["DEVMAP"]), arch=list(Arch)[cfg["arch"]],
                         DEBUG_VM=bool(cfg["DEBUG_VM"]), PAT=bool(cfg["PAT"]))
         memmap = Memmap(ram=_range(mem["ram"]), device=_range(mem["device"]), zero=mem["zero"])
-        # mmap() hands out page-aligned VMAs.
-        start = vma["start"] & PAGE_MASK & U64
-        end = (vma["end"] + PAGE_SIZE - 1) & PAGE_MASK & U64
-        return cls(config, memmap, start, end, _to_kernel(VM_FLAG_BITS, vma["flags"]),
+        return cls(config, memmap, vma["start"], vma["end"],
+                   _to_kernel(VM_FLAG_BITS, vma["flags"]),
                    VmOps(_to_kernel(VM_OPS_BITS, vma["vm_ops"])), vma["pgoff"])
 
     def boot(self, model: ModuleType) -> Kernel:
@@ -234,6 +237,88 @@ class Scene:
 
 def _range(value: int) -> tuple[int, int]:
     return value & 0xFFFFFFFF, value >> 32
+
+
+_DEFAULT_CONFIG = Op.make(SCHEMA, "config")
+_DEFAULT_VMA = Op.make(SCHEMA, "vma")
+_DEFAULT_MEMMAP = Op.make(SCHEMA, "memmap")
+_TOP_PAGE = U64 & PAGE_MASK  # the last page an address can start
+_EMPTY_RANGE = (0x1, 0x0)  # LO above HI: no pfn
+_POOL = f"the page allocator's reserved pfns {ANON_POOL_START:#x}-{ANON_POOL_END - 1:#x}"
+
+
+def _with(op: Op, **values: int) -> Op:
+    return Op(op.name, tuple((k, values.get(k, v)) for k, v in op.args))
+
+
+def _normal_vma(op: Op) -> tuple[Op, list[tuple[str, str]]]:
+    """The `vma` op as mmap() could have made it: bounds page-aligned (start down, end up),
+    and at least one page long. Each change as (problem, what the binary form does)."""
+    start, end = op["start"], op["end"]
+    notes = []
+    if start & ~PAGE_MASK:
+        start &= PAGE_MASK
+        notes.append((f"vma start={op['start']:#x} is not page-aligned (mmap() hands out "
+                      "page-aligned VMAs)", f"start rounded down to {start:#x}"))
+    if end & ~PAGE_MASK:
+        end = (end + PAGE_SIZE - 1) & PAGE_MASK & U64
+        notes.append((f"vma end={op['end']:#x} is not page-aligned (mmap() hands out "
+                      "page-aligned VMAs)", f"end rounded up to {end:#x}"))
+    if start >= end:
+        if start == _TOP_PAGE:
+            start = _TOP_PAGE - PAGE_SIZE
+        end = start + PAGE_SIZE
+        notes.append((f"vma start={op['start']:#x} is not below end={op['end']:#x} (a VMA "
+                      "holds at least one page)", f"the VMA is the page at {start:#x}"))
+    return (_with(op, start=start, end=end) if notes else op), notes
+
+
+def _clamp(lo: int, hi: int) -> tuple[int, int]:
+    """An inclusive pfn range with the page allocator's reserved pfns taken out: the part
+    below them if there is one, else the part above, else nothing."""
+    if hi < ANON_POOL_START or lo >= ANON_POOL_END or lo > hi:
+        return lo, hi
+    if lo < ANON_POOL_START:
+        return lo, ANON_POOL_START - 1
+    if hi >= ANON_POOL_END:
+        return ANON_POOL_END, hi
+    return _EMPTY_RANGE
+
+
+def _normal_memmap(op: Op) -> tuple[Op, list[tuple[str, str]]]:
+    """The `memmap` op with no RAM, device memory or zero page among the page allocator's
+    reserved pfns (`_clamp`; the zero page goes back to its default pfn)."""
+    values, notes = {}, []
+    for name in ("ram", "device"):
+        lo, hi = _range(op[name])
+        new = _clamp(lo, hi)
+        if new != (lo, hi):
+            values[name] = (new[1] << 32) | new[0]
+            notes.append((f"memmap {name}={lo:#x}-{hi:#x} overlaps {_POOL} (COW copies)",
+                          f"{name} taken as {new[0]:#x}-{new[1]:#x}"
+                          + (" (none)" if new == _EMPTY_RANGE else "")))
+    if ANON_POOL_START <= op["zero"] < ANON_POOL_END:
+        values["zero"] = _DEFAULT_MEMMAP["zero"]
+        notes.append((f"memmap zero={op['zero']:#x} is one of {_POOL}",
+                      f"the zero page at its default pfn {values['zero']:#x}"))
+    return (_with(op, **values) if values else op), notes
+
+
+def check_scene(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
+    """The scene checked against itself and the documented layout (README "The op
+    language"): VMA bounds page-aligned, start below end; no RAM, device memory or zero
+    page among the page allocator's reserved pfns. Returns the ops normalised (what
+    `evaluate` runs) and the issues, in op order."""
+    out, issues = list(ops), []
+    for index, op in enumerate(ops):
+        if op.name == "vma":
+            out[index], notes = _normal_vma(op)
+        elif op.name == "memmap":
+            out[index], notes = _normal_memmap(op)
+        else:
+            continue
+        issues += [SceneIssue(index, problem, normalised) for problem, normalised in notes]
+    return tuple(out), issues
 
 
 # --- the calls, as each side makes them ---------------------------------------------------------
@@ -685,6 +770,29 @@ def compare_op(target: "InsertPfnTarget", kpre: Kernel, kpost: Kernel, op: Op, i
     return a, b, finding, (), frozenset(sides.carried)
 
 
+def _pte_text(entry: pte_t) -> str:
+    if not entry.val:
+        return "none"
+    decoded = entry.to_json()
+    return f"pfn {decoded['pfn']:#x} {decoded['flags']}"
+
+
+def _pte_change(old: pte_t, new: pte_t) -> str:
+    """The new entry: the bits set and cleared when it maps the same pfn, else whole."""
+    if not (old.val and new.val) or pte_pfn(old) != pte_pfn(new):
+        return _pte_text(new)
+    before = old.to_json()["flags"].split("|")
+    after = new.to_json()["flags"].split("|")
+    return " ".join([f"+{b}" for b in after if b not in before and b != "0"]
+                    + [f"-{b}" for b in before if b not in after and b != "0"])
+
+
+@functools.cache
+def _known_toml() -> dict:
+    """known.toml beside this module, read once."""
+    return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
+
+
 SHARED_MODELS = (mm, arch)
 """Kernel modules both version models call whose branches record ids of their own: the mm
 helpers, and the architecture code (the MMU step and ppc64's hash MMU)."""
@@ -765,8 +873,30 @@ class InsertPfnTarget:
         belongs to the seed's pair)."""
         return known_findings_of(pair_text(*self.pair))
 
+    def known_causes(self) -> dict[str, Cause]:
+        """The `[[cause]]`s of known.toml that explain divergences of this pair (the
+        `KnownCauses` capability; a cause without `pairs` is the seed pair's)."""
+        return known_causes_of(pair_text(*self.pair))
+
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
+
+    def check_scene(self, ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
+        """The `SceneChecked` capability: `check_scene` above."""
+        return check_scene(ops)
+
+    def describe_event(self, event: dict) -> str | None:
+        """The `Traced` capability: an architecture hook's old and new entry as pfn and
+        flags, as `--json`'s state shows PTEs (`pte_t.to_json`): `none -> pfn 0x80
+        PRESENT|...` for a new entry, `pfn 0x80 PRESENT|... -> +RW +DIRTY` for a change of
+        bits; other events are the trace's own."""
+        if event.get("kind") != "arch" or "old" not in event:
+            return None
+        old, new = pte_t(event["old"]), pte_t(event["new"])
+        head = f"arch {event['function']} {event.get('addr', 0):#x}"
+        if old.val == new.val:
+            return head
+        return f"{head}: {_pte_text(old)} -> {_pte_change(old, new)}"
 
     # --- optional capabilities (fuzzplug.targets: SmallDomain, Steppable, Mutable,
     # --- FarmTuned, Versioned), each in a module of its own beside this one
@@ -823,16 +953,23 @@ def pair_text(pre: str, post: str) -> str:
 def known_findings_of(pair: str) -> dict[str, dict]:
     """The known findings of one pair (`PRE..POST`), signature → record with its
     `cause_records`."""
-    data = _known_data()
+    data = _known_toml()
     causes = {c["id"]: c for c in data.get("cause", [])}
     seed = pair_text(*SEED_PAIR)
     return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
             for f in data.get("finding", []) if pair in f.get("pairs", [seed])}
 
 
-def _known_data() -> dict:
-    text = resources.files(__package__).joinpath("known.toml").read_text()
-    return tomllib.loads(text)
+def known_causes_of(pair: str) -> dict[str, Cause]:
+    """The causes that explain divergences of one pair by their observables (`pairs`, else
+    the seed's pair), and every cause a finding of that pair names."""
+    data = _known_toml()
+    seed = pair_text(*SEED_PAIR)
+    named = {c for f in data.get("finding", []) if pair in f.get("pairs", [seed])
+             for c in f["causes"]}
+    causes = causes_from_toml(data)
+    listed = {c["id"] for c in data.get("cause", []) if pair in c.get("pairs", [seed])}
+    return {cid: cause for cid, cause in causes.items() if cid in listed | named}
 
 
 TARGET = InsertPfnTarget()

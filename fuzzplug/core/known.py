@@ -1,0 +1,317 @@
+"""The known list: triaged divergences, matched by exact signature or by root cause.
+
+A target's known findings (`Target.known_findings()`, signature → record with its `causes`)
+name the divergences already triaged. A target may also describe the root causes behind
+them (the optional capability `fuzzplug.targets.KnownCauses`: `known_causes()`, id →
+`Cause`): a title, a status, a short `Status` label, the upstream commits that fix or relax
+it (`fixes`), and what the cause is made of — the primary observables it produces
+(`observables`: `warn:<function>:<condition>`, `promise:pte.RW`, `state:page+pte`...), the
+ops it shows at (`ops`) and an optional predicate on the input (`when`: op lines in the
+text form, `config arch=ppc64`; a scene op must have those values, its defaults when the
+input has none; a call op must occur with them).
+
+`KnownList.match(signature, ops)` says whether a divergence is known:
+
+- *by signature*: the signature is listed (its causes are the record's);
+- *by cause*: a set of causes explains the divergence — the divergence is at an op every
+  one of them declares (or they declare none), each one's `when` holds for the input, and
+  EVERY primary observable of the signature is one that some cause of the set declares.
+  A divergence with one observable that no applicable cause declares stays new, however
+  many known ones come with it. The smallest such set is reported ("known: causes A + B";
+  ties in the order the causes are listed).
+
+Matching suppresses (`fuzz`, the harness, the Hypothesis engine) and classifies (`triage`,
+`report`, the summary line); it never changes a verdict or a signature. The oracle's
+intended delta is the target's rule table and nothing here.
+
+A signature's primary observables are read from the signature itself
+(`fuzzplug.core.oracle.signature`: `op/<observables joined by +>/<hash>`); a state-only
+signature's single observable names the kinds of state that differ together
+(`state:counter+page+pte`), and matches only a cause declaring exactly that.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from fuzzplug.core.opslang import Op, Schema
+from fuzzplug.errors import OpsSyntaxError, TargetError
+
+__all__ = ["Cause", "KnownHit", "KnownList", "KnownMatch", "Status", "causes_from_toml",
+           "parse_signature", "summary_line"]
+
+
+class Status(enum.Enum):
+    """The short label of a root cause, most severe first (a divergence that combines
+    causes counts under the most severe of them)."""
+
+    REAL_BUG = "real bug"  # fixed upstream later: a backport must take the fix
+    RELAXED_UPSTREAM = "relaxed upstream"  # by design, changed upstream later: take the change
+    LATENT = "latent"  # reachable on some configurations, no fix upstream
+    UNCLASSIFIED = "unclassified"  # known, not given a label
+    BY_DESIGN = "by design"
+    BENIGN = "benign"  # no caller reaches it, a driver bug either way, or a consequence
+    CONFIG_ONLY = "config-only"  # no real kernel configuration reaches it
+
+    @property
+    def rank(self) -> int:
+        return list(Status).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One root cause of known divergences (see the module docstring)."""
+
+    id: str
+    title: str = ""
+    status: str = ""
+    """The target's own, finer status (`benign-driver-bug`); `label` is the short one."""
+    label: Status = Status.UNCLASSIFIED
+    fixes: tuple[str, ...] = ()
+    observables: tuple[str, ...] = ()
+    ops: tuple[str, ...] = ()
+    when: tuple[str, ...] = ()
+    analysis: str = ""
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "status": self.status,
+                "label": self.label.value, "fixes": list(self.fixes),
+                "observables": list(self.observables), "ops": list(self.ops),
+                "when": list(self.when)}
+
+
+def causes_from_toml(data: Mapping) -> dict[str, Cause]:
+    """The `[[cause]]` tables of a known-findings TOML document (as `tomllib` reads it) as
+    `Cause`s by id; `TargetError` for a malformed entry."""
+    out: dict[str, Cause] = {}
+    for raw in data.get("cause", []):
+        try:
+            cause_id = raw["id"]
+            label = raw.get("label")
+            cause = Cause(
+                id=cause_id, title=raw.get("title", ""), status=raw.get("status", ""),
+                label=Status(label) if label is not None else Status.UNCLASSIFIED,
+                fixes=tuple(raw.get("fixes", ())),
+                observables=tuple(raw.get("observables", ())),
+                ops=tuple(raw.get("ops", ())), when=tuple(raw.get("when", ())),
+                analysis=raw.get("analysis", "").strip())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TargetError(f"known findings: malformed [[cause]] {raw.get('id', '?')!r}: "
+                              f"{exc}") from None
+        if cause_id in out:
+            raise TargetError(f"known findings: cause {cause_id!r} listed twice")
+        out[cause_id] = cause
+    return out
+
+
+def parse_signature(sig: str) -> tuple[str, tuple[str, ...], str]:
+    """(op, primary observables, path hash) of a signature. The observables are joined by
+    `+` in the signature, and so are the kinds of a state-only one (`state:page+pte`):
+    a part without a colon continues the `state:` observable before it."""
+    op, _, rest = sig.partition("/")
+    middle, _, digest = rest.rpartition("/")
+    observables: list[str] = []
+    for part in middle.split("+") if middle else ():
+        if ":" not in part and observables and observables[-1].startswith("state:"):
+            observables[-1] += "+" + part
+        else:
+            observables.append(part)
+    return op, tuple(observables), digest
+
+
+@dataclass(frozen=True, slots=True)
+class KnownMatch:
+    """How a divergence is known: its causes, and whether by its listed signature or by
+    the causes' observables."""
+
+    causes: tuple[str, ...]
+    exact: bool
+
+    def describe(self) -> str:
+        """`known: cause A` or `known: causes A + B`."""
+        if not self.causes:
+            return "known"
+        noun = "cause" if len(self.causes) == 1 else "causes"
+        return f"known: {noun} {' + '.join(self.causes)}"
+
+    def to_json(self) -> dict:
+        return {"causes": list(self.causes), "by": "signature" if self.exact else "causes"}
+
+
+@dataclass(frozen=True, slots=True)
+class _When:
+    op: str
+    scene: bool
+    args: tuple[tuple[str, int], ...]
+
+
+class KnownList:
+    """A target's known list, ready to match divergences (see the module docstring)."""
+
+    def __init__(self, schema: Schema, findings: Mapping[str, Mapping],
+                 causes: Mapping[str, Cause] | None = None):
+        self.schema = schema
+        self.findings = dict(findings)
+        self.causes = dict(causes or {})
+        self._when = {c.id: tuple(self._parse_when(c, w) for w in c.when)
+                      for c in self.causes.values()}
+        for sig, record in self.findings.items():
+            for cause_id in record.get("causes", ()):
+                if self.causes and cause_id not in self.causes:
+                    raise TargetError(f"known finding {sig}: unknown cause {cause_id!r}")
+        self._cache: dict[tuple, KnownMatch | None] = {}
+
+    @classmethod
+    def of(cls, target) -> "KnownList":
+        """The known list of `target`: its known findings, and its causes if it has the
+        `KnownCauses` capability."""
+        from fuzzplug.targets import KnownCauses
+
+        causes = target.known_causes() if isinstance(target, KnownCauses) else {}
+        return cls(target.schema, target.known_findings(), causes)
+
+    def _parse_when(self, cause: Cause, line: str) -> _When:
+        tokens = line.split()
+        try:
+            if not tokens:
+                raise OpsSyntaxError("empty predicate")
+            spec = self.schema.spec(tokens[0])
+            table = {a.name: a for a in spec.args}
+            args = []
+            for token in tokens[1:]:
+                key, eq, value = token.partition("=")
+                if not eq or key not in table:
+                    raise OpsSyntaxError(f"expected key=value with a key of {spec.name}, "
+                                         f"got {token!r}")
+                args.append((key, table[key].parse_value(value)))
+        except OpsSyntaxError as exc:
+            raise TargetError(f"known findings: cause {cause.id}: when {line!r}: "
+                              f"{exc}") from None
+        return _When(spec.name, spec.scene, tuple(args))
+
+    def _holds(self, cause: Cause, ops: tuple[Op, ...] | None) -> bool:
+        clauses = self._when[cause.id]
+        if not clauses:
+            return True
+        if ops is None:  # nothing to check the predicate on: strict
+            return False
+        for clause in clauses:
+            candidates = [op for op in ops if op.name == clause.op]
+            if clause.scene and not candidates:
+                defaults = {a.name: a.default for a in self.schema.spec(clause.op).args}
+                if any(defaults[k] != v for k, v in clause.args):
+                    return False
+                continue
+            if not any(all(op[k] == v for k, v in clause.args) for op in candidates):
+                return False
+        return True
+
+    def match(self, sig: str | None, ops: Iterable[Op] | None = None) -> KnownMatch | None:
+        """How the divergence `sig` on input `ops` is known, or None if it is new. Without
+        `ops`, causes with a `when` predicate do not apply."""
+        if sig is None:
+            return None
+        record = self.findings.get(sig)
+        if record is not None:
+            return KnownMatch(tuple(record.get("causes", ())), exact=True)
+        if not self.causes:
+            return None
+        ops = tuple(ops) if ops is not None else None
+        key = (sig, ops)
+        if key not in self._cache:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[key] = self._match_causes(sig, ops)
+        return self._cache[key]
+
+    def _match_causes(self, sig: str, ops: tuple[Op, ...] | None) -> KnownMatch | None:
+        op, observables, _ = parse_signature(sig)
+        need = set(observables)
+        if not need:
+            return None
+        usable = [c for c in self.causes.values()
+                  if (not c.ops or op in c.ops) and need & set(c.observables)
+                  and self._holds(c, ops)]
+        if not need <= set().union(*(c.observables for c in usable)):
+            return None
+        for size in range(1, len(usable) + 1):
+            for combo in itertools.combinations(usable, size):
+                if need <= set().union(*(c.observables for c in combo)):
+                    return KnownMatch(tuple(c.id for c in combo), exact=False)
+        return None  # not reached: the whole usable set covers
+
+    def label(self, match: KnownMatch) -> Status:
+        """The most severe label among the match's causes."""
+        labels = [self.causes[c].label for c in match.causes if c in self.causes]
+        return min(labels, key=lambda s: s.rank) if labels else Status.UNCLASSIFIED
+
+    def fixes(self, cause_ids: Iterable[str]) -> tuple[str, ...]:
+        """The upstream fixes of these causes, each once, in order."""
+        out: list[str] = []
+        for cause_id in cause_ids:
+            cause = self.causes.get(cause_id)
+            for fix in cause.fixes if cause else ():
+                if fix not in out:
+                    out.append(fix)
+        return tuple(out)
+
+
+@dataclass(slots=True)
+class KnownHit:
+    """A known signature a run met: how often, and how it is known."""
+
+    signature: str
+    count: int
+    match: KnownMatch
+    suppressed: bool = True
+
+    def to_json(self, known: KnownList) -> dict:
+        return {"signature": self.signature, "count": self.count,
+                "label": known.label(self.match).value, **self.match.to_json(),
+                "fixes": list(known.fixes(self.match.causes)), "suppressed": self.suppressed}
+
+
+@dataclass(slots=True)
+class _Group:
+    signatures: int = 0
+    causes: list[str] = field(default_factory=list)
+
+
+def summary_line(new: int, hits: Iterable[KnownHit], known: KnownList) -> str:
+    """`0 new; 9 known signatures hit: 1 real bug (needs cae85cb8add3), 1 relaxed upstream
+    (f2c57d91b0d9), 2 latent, 5 benign`: each known signature counts once, under the most
+    severe label of its causes; the parentheses give the fixes of that label's causes
+    (`needs` for a real bug). A fix whose label no signature counts under (its causes met
+    only in combination with a more severe one) is added at the end."""
+    hits = list(hits)
+    groups: dict[Status, _Group] = {}
+    met: dict[Status, list[str]] = {}
+    for hit in hits:
+        group = groups.setdefault(known.label(hit.match), _Group())
+        group.signatures += 1
+        for cause_id in hit.match.causes:
+            cause = known.causes.get(cause_id)
+            label = cause.label if cause else Status.UNCLASSIFIED
+            met.setdefault(label, [])
+            if cause_id not in met[label]:
+                met[label].append(cause_id)
+    noun = "signature" if len(hits) == 1 else "signatures"
+    line = f"{new} new; {len(hits)} known {noun} hit"
+    parts, shown = [], set()
+    for label in sorted(groups, key=lambda s: s.rank):
+        fixes = known.fixes(sorted(met.get(label, ())))
+        shown |= set(fixes)
+        text = f"{groups[label].signatures} {label.value}"
+        if fixes:
+            text += f" ({'needs ' if label is Status.REAL_BUG else ''}{', '.join(fixes)})"
+        parts.append(text)
+    rest = [f for label in sorted(met, key=lambda s: s.rank) if label not in groups
+            for f in known.fixes(sorted(met[label])) if f not in shown]
+    if parts:
+        line += ": " + ", ".join(parts)
+    if rest:
+        line += f"; also in combinations: {', '.join(dict.fromkeys(rest))}"
+    return line
