@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Fuzz target: insert_pfn — "mm: add vm_insert_mixed_mkwrite()" (upstream b2770da64254).
 
-Compares: every op sequence the bytes decode to (page faults, vm_insert_* calls, unmaps,
-injected allocation failures, on a scene of config, VMA and memory map) run on the v4.13 and
-the v4.14 models of mm/memory.c; the oracle compares returns as callers see them, WARN/BUG/
-bad-PTE/signal events and the final PTEs, struct pages and counters.
+Compares: every op sequence the bytes decode to (user accesses through the MMU, vm_insert_*
+calls, unmaps, injected allocation failures, on a scene of config, VMA and memory map) run
+on the v4.13 and the v4.14 models of mm/memory.c; the oracle compares returns as callers see
+them, WARN/BUG/bad-PTE/signal and ppc64 bad-HPTE events, and the final PTEs, struct pages,
+counters and ppc64 hash page table.
 FUZZPLUG_PAIR=PRE..POST compares another pair of the target's chain of versions (v4.13,
 v4.14, v4.14 with each upstream fix of the patch; `fuzzplug versions insert_pfn`); libFuzzer's
 -fork/-jobs children inherit it.

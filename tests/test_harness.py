@@ -20,8 +20,11 @@ from fuzzplug.targets.insert_pfn import TARGET
 
 ROOT = Path(__file__).parents[1]
 HARNESS = ROOT / "harnesses" / "fuzz_insert_pfn.py"
-PPC64_WARN = ("config arch=ppc64 DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
+PPC64_WARN = ("config arch=ppc64_radix DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
               "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+"""The ppc64 set_pte_at warning alone (radix: no hash table to strand an HPTE in)."""
+PPC64_HASH = PPC64_WARN.replace("ppc64_radix", "ppc64")
+"""The same on the hash MMU: the warning, the stranded HPTE and the second one."""
 INTENDED = "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"
 
 
@@ -55,7 +58,7 @@ def test_an_intended_input_does_not_raise(unsuppressed):
 def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppressed):
     """The exception message carries the signature, the text reproducer and both sides."""
     with pytest.raises(Divergence) as info:
-        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+        unsuppressed.test_one_input(_bytes(PPC64_HASH))
     message = str(info.value)
     assert "signature: vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K" in message
     assert "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80" in message
@@ -65,7 +68,7 @@ def test_a_divergent_input_raises_with_the_reproducer_and_both_traces(unsuppress
 def test_the_raising_frame_is_named_after_the_signature_family(unsuppressed):
     """ClusterFuzz's crash state sees `divergent__<op>__<observable>` as the top frame."""
     with pytest.raises(Divergence) as info:
-        unsuppressed.test_one_input(_bytes(PPC64_WARN))
+        unsuppressed.test_one_input(_bytes(PPC64_HASH))
     top = traceback.extract_tb(info.value.__traceback__)[-1]
     assert top.name == "divergent__vm_insert_mixed_mkwrite__bad_hpte"
 
@@ -133,7 +136,7 @@ def test_the_harness_runs_under_libfuzzer_for_a_fixed_number_of_runs(tmp_path):
 def test_the_harness_crashes_on_an_unsuppressed_divergent_input(tmp_path):
     """Replaying a divergent file with suppression off is a crash with the reproducer."""
     crash = tmp_path / "crash"
-    crash.write_bytes(_bytes(PPC64_WARN))
+    crash.write_bytes(_bytes(PPC64_HASH))
     proc = _run([sys.executable, str(HARNESS), str(crash)], {"FUZZPLUG_NO_KNOWN": "1"})
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr  # atheris prints the Python traceback on stdout

@@ -34,6 +34,8 @@ fault addr=0x100000
 vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80
 """
 PPC64_WARN = "warn:set_pte_at:pte_present_ptep_pte_protnone_ptep"
+PPC64_HASH_TWO = "bad_hpte:__hash_page_4K:two_HPTEs_translate_one_address"
+PPC64_HASH_STALE = "bad_hpte:set_pte_at:stale_HPTE_linux_PTE_dropped_H_PAGE_HASHPTE"
 
 
 def _ops(text: str):
@@ -82,18 +84,20 @@ def test_every_divergent_seed_is_known_by_signature_and_by_cause():
         assert KNOWN._match_causes(sig, ops) is not None, path.name
 
 
-def test_a_combination_of_two_known_causes_is_known_by_cause():
-    """The reachable ppc64 + devmap combination, listed nowhere, is known by its two causes."""
+def test_a_combination_of_known_causes_is_known_by_cause():
+    """The reachable ppc64 hash + devmap combination, listed nowhere, is known by its three
+    causes (the warning, the stranded HPTE, the devmap refcount)."""
     ops = _ops(COMBINATION)
     sig = TARGET.evaluate(ops).signature
     assert sig not in KNOWN.findings
-    assert parse_signature(sig)[1] == ("ret:BUG->VM_FAULT_NOPAGE",
-                                       "bug:get_page:page_ref_count_page_0", PPC64_WARN)
+    assert parse_signature(sig)[1] == ("ret:BUG->VM_FAULT_NOPAGE", PPC64_HASH_TWO,
+                                       PPC64_HASH_STALE, "bug:get_page:page_ref_count_page_0",
+                                       PPC64_WARN)
     match = KNOWN.match(sig, ops)
-    assert match == KnownMatch(("ppc64_set_pte_at_on_present_pte",
+    assert match == KnownMatch(("ppc64_set_pte_at_on_present_pte", "ppc64_hash_stale_hpte",
                                 "devmap_without_pte_special"), exact=False)
     assert match.describe() == ("known: causes ppc64_set_pte_at_on_present_pte + "
-                                "devmap_without_pte_special")
+                                "ppc64_hash_stale_hpte + devmap_without_pte_special")
     assert KNOWN.label(match) is Status.REAL_BUG
 
 

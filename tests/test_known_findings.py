@@ -5,13 +5,16 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from fuzzplug.core.opslang import parse_header
+import pytest
+
+from fuzzplug.core.opslang import parse_header, parse_text
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.io import load_ops
 from fuzzplug.targets.insert_pfn import TARGET
 
 KNOWN = Path(__file__).parents[1] / "fuzzplug" / "targets" / "insert_pfn" / "known.toml"
 STATUSES = {"real-bug", "by-design-relaxed-upstream", "latent", "benign-unreachable",
-            "benign-driver-bug", "benign-consequence", "config-only"}
+            "benign-driver-bug", "benign-consequence", "config-only", "pre-existing-bug"}
 
 
 def test_every_known_finding_names_causes_that_exist_and_are_analysed():
@@ -48,3 +51,66 @@ def test_every_known_signature_names_the_only_op_the_patch_changed():
     """Every triaged divergence is at vm_insert_mixed_mkwrite: the untouched calls never
     diverged (the model property tests check that for all states)."""
     assert all(sig.split("/")[0] == "vm_insert_mixed_mkwrite" for sig in TARGET.known_findings())
+
+
+# --- the findings of issue #9's machine state, triaged -----------------------------------------
+
+def _outcome(text: str):
+    return TARGET.evaluate(parse_text(TARGET.schema, text))
+
+
+def _causes(signature: str) -> dict[str, str]:
+    """The triaged causes of a known signature, by id, with their status."""
+    return {c["id"]: c["status"] for c in TARGET.known_findings()[signature]["cause_records"]}
+
+
+def test_ppc64_hash_without_debug_vm_a_read_fault_then_mkwrite_is_divergent_on_the_hash_table():
+    """The issue's scenario: `config arch=ppc64 DEBUG_VM=0`, a read `fault`, then
+    vm_insert_mixed_mkwrite at the same address is divergent with no warning at all: the
+    stranded HPTE and the second HPTE are bad_hpte events and the hash tables differ;
+    triaged as the real bug upstream fixed in cae85cb8add3."""
+    outcome = _outcome("config arch=ppc64 DEBUG_VM=0\nfault addr=0x100000\n"
+                       "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    assert outcome.verdict is Verdict.DIVERGENT
+    diffs = set(outcome.finding.diffs)
+    assert {"bad_hpte:set_pte_at:stale_HPTE_linux_PTE_dropped_H_PAGE_HASHPTE",
+            "bad_hpte:__hash_page_4K:two_HPTEs_translate_one_address", "hpte.presence"} <= diffs
+    assert not any(d.startswith("warn:") for d in diffs)
+    assert _causes(outcome.signature) == {"ppc64_hash_stale_hpte": "real-bug"}
+    cause = TARGET.known_findings()[outcome.signature]["cause_records"][0]
+    assert "cae85cb8add3" in cause["analysis"]
+
+
+@pytest.mark.parametrize("first", ["fault addr=0x100000", "vm_insert_mixed addr=0x100000 pfn=0x80"])
+def test_ppc64_radix_loses_soft_dirty_in_v4_13_and_is_triaged_as_v4_13s_bug(first):
+    """Radix: after a read fault or a plain insert, v4.13's write fault
+    (radix__ptep_set_access_flags) drops SOFT_DIRTY that v4.14's set_pte_at() keeps — the
+    only difference; triaged as a pre-existing v4.13 bug (66b2ca086210)."""
+    outcome = _outcome(f"config arch=ppc64_radix\n{first}\n"
+                       "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.finding.diffs == ["pte.SOFT_DIRTY"]
+    assert _causes(outcome.signature)["radix_soft_dirty_lost_by_v4_13"] == "pre-existing-bug"
+    pre, post = (side.state["ptes"]["0x100000"]["flags"].split("|")
+                 for side in (outcome.pre, outcome.post))
+    assert "SOFT_DIRTY" not in pre and "SOFT_DIRTY" in post
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "ppc64", "ppc64_radix"])
+def test_a_store_the_entry_already_permits_sets_no_soft_dirty_in_v4_13_and_is_benign(arch):
+    """A VMA without write-notify maps writable: v4.13's store is the MMU's (hardware dirty
+    bit, no SOFT_DIRTY), v4.14's mkwrite insert sets SOFT_DIRTY; triaged benign-unreachable
+    (DAX's entries are write-protected until a fault dirties them)."""
+    outcome = _outcome(f"config arch={arch}\nvma vm_ops=0\n"
+                       "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.finding.diffs == ["pte.SOFT_DIRTY"]
+    assert _causes(outcome.signature)["mmu_sets_no_soft_dirty"] == "benign-unreachable"
+    assert not any(b.startswith("do_user_fault:") for b in outcome.pre.branches[-1])
+
+
+def test_arm64_has_no_soft_dirty_bit_so_a_store_the_entry_permits_is_intended():
+    """The same scene on arm64: the hardware's DBM store and the mkwrite insert agree."""
+    outcome = _outcome("config arch=arm64\nvma vm_ops=0\n"
+                       "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    assert outcome.verdict is Verdict.INTENDED

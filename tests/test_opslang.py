@@ -536,11 +536,23 @@ def test_dictionary_entries_are_afl_entries_that_each_decode_to_one_op() -> None
         assert match.group(1) not in entries
         entries[match.group(1)] = bytes.fromhex(match.group(2).replace("\\x", ""))
     assert entries.pop("version") == bytes((SCHEMA.version,))
-    assert sorted(entries) == sorted(f"op_{spec.name}" for spec in SCHEMA.ops)
+    variants = {f"op_{spec.name}_{arg.name}_{choice}": (spec.name, {arg.name: choice})
+                for spec in SCHEMA.ops for arg in spec.args if arg.kind is ArgKind.CHOICE
+                for index, choice in enumerate(arg.names) if index != arg.default}
+    assert sorted(entries) == sorted([f"op_{spec.name}" for spec in SCHEMA.ops] + list(variants))
     for name, value in entries.items():
         decoded = decode(SCHEMA, bytes((SCHEMA.version,)) + value)
-        assert decoded == (op(name.removeprefix("op_")),)
+        spec_name, kwargs = variants.get(name, (name.removeprefix("op_"), {}))
+        assert decoded == (op(spec_name, **kwargs),)
         assert encode(SCHEMA, decoded)[1:] == value
+
+
+def test_dictionary_has_one_entry_per_other_choice_of_a_choice_arg() -> None:
+    """A CHOICE arg's other choices are each one whole-op entry: `config arch=<each>`."""
+    text = dictionary(SCHEMA)
+    for index, arch in enumerate(ARCHES):
+        if index:
+            assert f"op_config_arch_{arch}=" in text
 
 
 # --------------------------------------------------------------------------- schema and Op

@@ -15,9 +15,9 @@ from fuzzplug.core.opslang import encode, format_text, parse_text
 from fuzzplug.targets import load_target
 
 TARGET = load_target("insert_pfn")
-PPC64 = ("config arch=ppc64 DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
+PPC64 = ("config arch=ppc64_radix DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
          "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
-PPC64_LONG = ("config arch=ppc64 DEBUG_VM=1\nzap addr=0x108000\nfault addr=0x100000\n"
+PPC64_LONG = ("config arch=ppc64_radix DEBUG_VM=1\nzap addr=0x108000\nfault addr=0x100000\n"
               "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
 MISMATCH = "vm_insert_mixed addr=0x100000 pfn=0x81\nvm_insert_mixed_mkwrite pfn=0x80\n"
 READ_ONLY = ("vma flags=VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP\n"
@@ -63,7 +63,7 @@ def test_the_report_groups_signatures_by_cause_with_fixes_and_reproducers(findin
     ppc64 = out.split(heads[0])[1].split(heads[1])[0]
     assert "upstream fixes: cae85cb8add3" in ppc64
     assert "signatures: 1, hits: 42" in ppc64
-    assert "configurations: config arch=ppc64 DEBUG_VM=1" in ppc64
+    assert "configurations: config arch=ppc64_radix DEBUG_VM=1" in ppc64
     assert "shortest reproducer (2 calls, " in ppc64
     assert "    vm_insert_mixed addr=0x100000 pfn=0x80\n" in ppc64
     config_only = out.split(heads[3])[1]
@@ -93,7 +93,7 @@ def test_the_markdown_and_json_forms_say_the_same(findings, capsys):
     """`--format md` and `--format json` give the same causes, fixes and counts."""
     md = _report(str(findings / "findings"), "--format", "md", capsys=capsys)
     assert "### real bug: ppc64: set_pte_at() over a present PTE" in md
-    assert "```\nconfig arch=ppc64 DEBUG_VM=1\n" in md
+    assert "```\nconfig arch=ppc64_radix DEBUG_VM=1\n" in md
     record = json.loads(_report(str(findings / "findings"), "--format", "json",
                                 capsys=capsys))
     assert [c["id"] for c in record["causes"]] == [

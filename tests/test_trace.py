@@ -55,8 +55,8 @@ def test_the_trace_decodes_pte_values_into_flags(capsys, monkeypatch):
     out = _replay(str(PPC64), capsys=capsys)
     flat = " ".join(out.split())
     assert "arch set_pte_at 0x100000: none -> pfn 0x80 PRESENT|USER|ACCESSED|SPECIAL" in flat
-    assert ("arch set_pte_at 0x100000: pfn 0x80 PRESENT|USER|ACCESSED|SPECIAL|DEVMAP|NX -> "
-            "+RW +DIRTY +SOFT_DIRTY") in flat
+    assert ("arch set_pte_at 0x100000: pfn 0x80 PRESENT|USER|ACCESSED|SPECIAL|HASHPTE|DEVMAP|NX "
+            "-> +RW +DIRTY +SOFT_DIRTY -HASHPTE") in flat
     assert not re.search(r"0x[0-9a-f]{9,}", out), "no raw 64-bit entry left"
 
 
@@ -75,22 +75,22 @@ def test_a_header_that_disagrees_is_flagged_and_check_fails(tmp_path, capsys):
     out = _replay(str(path), capsys=capsys)
     assert "MISMATCH: # expect: same, but the verdict is divergent" in out
     assert ("MISMATCH: # signature: vm_insert_mixed_mkwrite/warn:x/00000000, but the "
-            "signature is vm_insert_mixed_mkwrite/warn:set_pte_at:") in out
+            "signature is vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K:") in out
     assert main(["replay", "insert_pfn", str(path), str(PPC64), "--check"]) == 1
     assert "1 of 2 input(s) disagree with their headers" in capsys.readouterr().err
 
 
 def test_replay_says_whether_a_divergence_is_known_and_by_which_causes(tmp_path, capsys):
     """replay marks a listed signature and the unlisted combination with their causes."""
-    assert "[known: cause ppc64_set_pte_at_on_present_pte]" in _replay(str(PPC64),
-                                                                     capsys=capsys)
+    assert ("[known: causes ppc64_hash_stale_hpte + ppc64_set_pte_at_on_present_pte]"
+            in _replay(str(PPC64), capsys=capsys))
     path = tmp_path / "combination.ops"
     path.write_text(COMBINATION)
     sig = TARGET.evaluate(parse_text(TARGET.schema, COMBINATION)).signature
     assert sig not in TARGET.known_findings()
     first = _replay(str(path), capsys=capsys).splitlines()[0]
     assert first.endswith(f"{sig}  [known: causes ppc64_set_pte_at_on_present_pte + "
-                          "devmap_without_pte_special]")
+                          "ppc64_hash_stale_hpte + devmap_without_pte_special]")
     record = _replay(str(path), "--json", capsys=capsys)
     assert '"known": {"by": "causes", "causes": ["ppc64_set_pte_at_on_present_pte", ' \
-           '"devmap_without_pte_special"]}' in record
+           '"ppc64_hash_stale_hpte", "devmap_without_pte_special"]}' in record

@@ -19,9 +19,9 @@ from fuzzplug.triage.triage import find_reproducers, render, triage
 TARGET = load_target("insert_pfn")
 SCHEMA = TARGET.schema
 
-PPC64 = ("config arch=ppc64 DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
+PPC64 = ("config arch=ppc64_radix DEBUG_VM=1\nvm_insert_mixed addr=0x100000 pfn=0x80\n"
          "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
-PPC64_NOISY = ("config arch=ppc64 DEBUG_VM=1\nzap addr=0x108000\nfault addr=0x10c000\n"
+PPC64_NOISY = ("config arch=ppc64_radix DEBUG_VM=1\nzap addr=0x108000\nfault addr=0x10c000\n"
                "vm_insert_mixed addr=0x100000 pfn=0x80\n"
                "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
 PPC64_MOVED = PPC64.replace("0x100000", "0x101000")

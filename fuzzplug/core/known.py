@@ -53,6 +53,7 @@ class Status(enum.Enum):
     LATENT = "latent"  # reachable on some configurations, no fix upstream
     UNCLASSIFIED = "unclassified"  # known, not given a label
     BY_DESIGN = "by design"
+    PRE_EXISTING = "pre-existing bug"  # the pre-patch side's own bug, fixed upstream apart
     BENIGN = "benign"  # no caller reaches it, a driver bug either way, or a consequence
     CONFIG_ONLY = "config-only"  # no real kernel configuration reaches it
 

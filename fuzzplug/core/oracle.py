@@ -67,29 +67,40 @@ def is_state_descriptor(diff: str) -> bool:
     return ":" not in diff
 
 
-def primary_diffs(diffs: list[str]) -> list[str]:
+def primary_diffs(diffs: list[str], own: frozenset[str] = frozenset()) -> list[str]:
     """What a signature names: the differing events, returns and broken promises when there
     are any (the state differences are then their consequences, which vary with the
     configuration); otherwise which kinds of state differ (`state:counter+page+pte`): the
     fields that differ within a kind follow from the configuration and the input (which
-    bits the prot had, whether the page was ever allocated) and are in the record."""
+    bits the prot had, whether the page was ever allocated) and are in the record.
+
+    A descriptor in `own` is named by itself (`state:pte.SOFT_DIRTY`) when it is the only
+    difference of its kind: a target declares so a field whose difference alone is a
+    behaviour of its own, so that a triaged difference of that field does not hide every
+    other difference of the kind behind one name."""
     primary = [d for d in diffs if not is_state_descriptor(d)]
     if primary:
         return primary
-    kinds = sorted({d.split(".", 1)[0] for d in diffs})
-    return ["state:" + "+".join(kinds)] if kinds else []
+    by_kind: dict[str, set[str]] = {}
+    for d in diffs:
+        by_kind.setdefault(d.split(".", 1)[0], set()).add(d)
+    names = sorted(next(iter(ds)) if len(ds) == 1 and ds <= own else kind
+                   for kind, ds in by_kind.items())
+    return ["state:" + "+".join(names)] if names else []
 
 
 def signature(op: str, diffs: list[str], pre_branches: list[str],
               post_branches: list[str], path_prefixes: tuple[str, ...] = (), *,
               incidental: frozenset[str] = frozenset(),
-              incidental_prefixes: tuple[str, ...] = ()) -> str:
+              incidental_prefixes: tuple[str, ...] = (),
+              own: frozenset[str] = frozenset()) -> str:
     """A stable name for a divergence: the op, its primary differing observables, and a
     short hash of the branch ids that only the post-patch side took in that op — the code
     the patch made run, less the `incidental` ones (branch ids whose taking depends on
     history, not on the behaviour that differs) and those starting with one of the
-    `incidental_prefixes` (a layer whose branches follow from the configuration). What the pre-patch side did instead
-    depends on the configuration and is in the record, not in the name. One bug
+    `incidental_prefixes` (a layer whose branches follow from the configuration). What the
+    pre-patch side did instead depends on the configuration and is in the record, not in
+    the name (`own`: see `primary_diffs`). One bug
     reached by different inputs gets one signature; different observables or different
     patched code paths get different ones. `path_prefixes` names branch ids a target wants
     in the hash even when both sides took them (the patched function's own choice of path,
@@ -98,7 +109,7 @@ def signature(op: str, diffs: list[str], pre_branches: list[str],
     b = {x for x in post_branches if not x.startswith(incidental_prefixes)} - incidental
     post_only = sorted((b - a) | {x for x in b if x.startswith(path_prefixes)})
     digest = hashlib.sha1("|".join(post_only).encode()).hexdigest()[:8]
-    return f"{op}/{'+'.join(primary_diffs(diffs))}/{digest}"
+    return f"{op}/{'+'.join(primary_diffs(diffs, own))}/{digest}"
 
 
 def signature_id(sig: str) -> str:

@@ -155,21 +155,34 @@ def signature(op: str, diffs: list[str], pre_branches: list[str], post_branches:
               path_prefixes: tuple[str, ...] = ()) -> str:
     """`fuzzplug.core.oracle.signature` over the `signature_diffs` (a state-only signature
     names the kinds of state that differ less those that only follow from another: a hash
-    table that differs because its PTEs do is named `state:pte`), with the
+    table that differs because its PTEs do is named `state:pte`; a PTE that differs in
+    SOFT_DIRTY alone is named `state:pte.SOFT_DIRTY`, see `OWN_DESCRIPTORS`), with the
     `INCIDENTAL_BRANCHES` and the architecture layer's branch ids (`INCIDENTAL_PREFIXES`)
     left out of the hash."""
     return oracle.signature(op, signature_diffs(diffs), pre_branches, post_branches,
                             path_prefixes,
                             incidental=INCIDENTAL_BRANCHES,
-                            incidental_prefixes=INCIDENTAL_PREFIXES)
+                            incidental_prefixes=INCIDENTAL_PREFIXES,
+                            own=OWN_DESCRIPTORS)
+
+
+# State descriptors a state-only signature names by themselves when nothing else of their
+# kind differs. SOFT_DIRTY is a software bit only soft-dirty tracking reads (pagemap); which
+# code sets it (pte_mkdirty() or not, an architecture's ptep_set_access_flags() keeping it
+# or not, the MMU never) is a behaviour apart from what the entry translates and permits.
+# Named with the rest of `pte`, a triaged SOFT_DIRTY-only difference would hide any other
+# PTE difference on the same patched path (the self-test's reuse_rebuilds_entry did).
+OWN_DESCRIPTORS = frozenset({"pte.SOFT_DIRTY"})
 
 
 # Descriptors that follow from another one in the same diff (its "parent"), so that a bug
 # shows one signature whatever the configuration adds: SOFT_DIRTY follows DIRTY (pte_mkdirty
 # sets both), arm64's RDONLY follows RW and DIRTY, the special/devmap/cache bits follow a
 # different pfn, a COW's page bookkeeping follows its refcount, ppc64's hash table follows
-# its PTEs (what a PTE maps, whether it is hashed, its permission) and the HPTE slot bits in
-# a PTE follow a difference of the hash table.
+# its PTEs (what a PTE maps, its permission), and the hash bookkeeping bits of a PTE
+# (H_PAGE_HASHPTE, the slot) follow the hash table: whether a page is hashed is the hash
+# table's state, which the PTE only records, so a difference of it alone is `state:hpte`,
+# apart from a difference of what the entry maps or permits.
 DERIVED = {
     "pte.SOFT_DIRTY": ("pte.DIRTY",),
     "pte.RDONLY": ("pte.RW", "pte.DIRTY"),
@@ -179,9 +192,10 @@ DERIVED = {
     "page.anon": ("page.refcount",),
     "page.allocated": ("page.refcount",),
     "page.referenced": ("page.refcount",),
-    "hpte.presence": ("pte.presence", "pte.pfn", "pte.HASHPTE"),
+    "hpte.presence": ("pte.presence", "pte.pfn"),
     "hpte.pfn": ("pte.presence", "pte.pfn"),
     "hpte.perm": ("pte.presence", "pte.pfn", "pte.RW", "pte.DIRTY"),
+    "pte.HASHPTE": ("hpte.presence",),
     "pte.F_SECOND": ("hpte.presence", "pte.HASHPTE"),
     "pte.F_GIX0": ("hpte.presence", "pte.HASHPTE"),
     "pte.F_GIX1": ("hpte.presence", "pte.HASHPTE"),

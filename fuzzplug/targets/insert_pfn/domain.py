@@ -31,6 +31,10 @@ from fuzzplug.engines.domain import Domain, Scene
 from fuzzplug.kernel.clone import Renaming
 from fuzzplug.targets.insert_pfn.target import DEFAULT_END, DEFAULT_START, SCHEMA
 
+ARCHES = next(a.names for a in SCHEMA.spec("config").args if a.name == "arch")
+"""Every architecture of the op language's `config arch=` (x86_64, ppc64 with the hash MMU,
+arm64, ppc64_radix): the domain follows the choice list as it grows."""
+
 PROVEN_FOR = frozenset({"fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14",
                         "fuzzplug.kernel.v4_14_f2c57d91b0d9",
                         "fuzzplug.kernel.v4_14_f2c57d91b0d9_cae85cb8add3"})
@@ -71,7 +75,7 @@ def small_domain() -> Domain:
     )
     scenes, names = [], []
     for special, devmap, arch, debug in itertools.product(
-            ("1", "0"), ("1", "0"), ("x86_64", "ppc64", "arm64"), ("0", "1")):
+            ("1", "0"), ("1", "0"), ARCHES, ("0", "1")):
         config = Op.make(SCHEMA, "config", HAVE_PTE_SPECIAL=special, DEVMAP=devmap,
                          arch=arch, DEBUG_VM=debug)
         for vma_name, flags in vmas:

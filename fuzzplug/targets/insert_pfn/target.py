@@ -183,7 +183,9 @@ SCHEMA = Schema(
             ArgSpec("flags", ArgKind.FLAGS, _mask(PFN_FLAG_BITS, ("PFN_DEV", "PFN_MAP")),
                     names=_flags(PFN_FLAG_BITS)),
         )),
-        OpSpec("fault", 7, doc="a user access that faults, through handle_mm_fault", args=(
+        OpSpec("fault", 7, doc="a user access (a store with FAULT_FLAG_WRITE) through the "
+               "MMU; only an access the MMU refuses faults, into the architecture's page "
+               "fault handler and handle_mm_fault", args=(
             _addr(),
             ArgSpec("flags", ArgKind.FLAGS, 0, names=_flags(FAULT_FLAG_BITS)),
         )),
@@ -372,9 +374,11 @@ def _call(k: Kernel, model: ModuleType, op: Op, dax: bool) -> str:
 def _mkwrite_equivalent(k: Kernel, model: ModuleType, op: Op) -> str:
     """Rule `mkwrite_is_insert_then_write_fault`: what v4.13 did where v4.14 calls
     vm_insert_mixed_mkwrite(): vm_insert_mixed(), and when that succeeded as DAX sees it
-    (0 or -EBUSY), the user's write access at `addr` that then faulted on the read-only
-    entry and went through do_wp_page() (dax_pfn_mkwrite → finish_mkwrite_fault →
-    wp_page_reuse with the VMA's pfn_mkwrite)."""
+    (0 or -EBUSY), the user's write access at `addr`, through the MMU: on the read-only
+    entry DAX maps it faults and goes through do_wp_page() (dax_pfn_mkwrite →
+    finish_mkwrite_fault → wp_page_reuse with the VMA's pfn_mkwrite); on an entry that
+    already permits the store the MMU does it without a fault (it sets the hardware's
+    accessed/dirty bits, never SOFT_DIRTY)."""
     ret = model.vm_insert_mixed(k.vma, op["addr"], _pfn_t(op))
     k.event(EventKind.RET, "vm_insert_mixed", ret=errname(ret))
     if ret in (0, -EBUSY):
@@ -460,8 +464,9 @@ INTENDED_RULES: tuple[IntendedRule, ...] = (
         op="vm_insert_mixed_mkwrite",
         says="v4.14's vm_insert_mixed_mkwrite(vma, addr, pfn) is compared with v4.13's "
              "vm_insert_mixed(vma, addr, pfn) followed, when that succeeded (0 or -EBUSY), "
-             "by the user write access at addr, served by do_wp_page() with the VMA's "
-             "pfn_mkwrite (dax_pfn_mkwrite → finish_mkwrite_fault → wp_page_reuse). "
+             "by the user write access at addr through the MMU, which on DAX's read-only "
+             "entry faults and is served by do_wp_page() with the VMA's pfn_mkwrite "
+             "(dax_pfn_mkwrite → finish_mkwrite_fault → wp_page_reuse). "
              "Returns, observable events and the state after the op must then be equal.",
         source="b2770da64254 commit message: \"If 'mkwrite' is set insert_pfn() will do the "
                "work that was previously done by wp_page_reuse() as part of the "
