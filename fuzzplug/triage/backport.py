@@ -8,9 +8,10 @@ divergence classes:
 - the inputs: every reproducer in the known list, over every pair of the chain (each known
   finding's `reproducer`), plus an exhaustive search (`fuzzplug.engines.exhaustive`) of each
   pair (first version, V) to a small depth;
-- each divergent signature seen for a pair is looked up in that pair's known findings: a
-  known one shows the causes its record names (`cause_records`), an unknown one is a class
-  of its own ("new signature", untriaged);
+- each divergent signature seen for a pair is matched against that pair's known list
+  (`fuzzplug.core.known.KnownList`: by signature, or by cause through the causes'
+  observables): a known one shows the causes it is made of, an unknown one is a class of
+  its own ("new signature", untriaged);
 - one row per class, one column per version compared with the first: `present` (seen, and
   seen with the patch alone), `gone` (seen with the patch alone, not here), `new` (seen
   here, not with the patch alone), `-` (seen in neither);
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
@@ -218,13 +220,13 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
     explored: dict[str, Exploration] = {}
     for version in columns:
         pair = target.with_pair(base, version)
-        known = pair.known_findings()
-        seen: dict[str, tuple[int, str]] = {}
+        known = KnownList.of(pair)
+        seen: dict[str, tuple[int, str, tuple]] = {}
 
         def offer(sig: str, ops) -> None:
             text = format_text(pair.schema, ops)
-            entry = (_calls(pair, ops), text)
-            if sig not in seen or entry < seen[sig]:
+            entry = (_calls(pair, ops), text, tuple(ops))
+            if sig not in seen or entry[:2] < seen[sig][:2]:
                 seen[sig] = entry
 
         for text in reproducers:
@@ -238,18 +240,18 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                 offer(hit.signature, hit.ops)
             explored[version] = Exploration(depth, report.sequences, len(report.hits),
                                             report.proven, report.statement())
-        for sig, (calls, text) in sorted(seen.items()):
-            record = known.get(sig)
-            causes = record.get("cause_records", []) if record else []
-            if not causes:
+        for sig, (calls, text, ops) in sorted(seen.items()):
+            match = known.match(sig, ops)
+            if match is None or not match.causes:
                 cls = classes.setdefault(f"new:{sig}", DivergenceClass(
                     f"new:{sig}", f"new signature {sig}", UNTRIAGED))
                 cls.cell(version).offer(sig, text, calls)
                 continue
-            for cause in causes:
-                cls = classes.setdefault(cause["id"], DivergenceClass(
-                    cause["id"], cause.get("title", cause["id"]),
-                    cause.get("status", "triaged")))
+            for cause_id in match.causes:
+                cause = known.causes.get(cause_id)
+                cls = classes.setdefault(cause_id, DivergenceClass(
+                    cause_id, cause.title if cause and cause.title else cause_id,
+                    (cause.status if cause and cause.status else "triaged")))
                 cls.cell(version).offer(sig, text, calls)
         log.info("backport_version_done", version=version, signatures=len(seen))
     rows = [c for c in classes.values() if any(c.cell(v).present for v in columns)]
@@ -260,18 +262,18 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
 
 def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict]:
     """Every reproducer of the known list over every pair of the chain (sorted, each once),
-    and the causes it names, as empty rows in the order the known list gives them."""
+    and its causes, as empty rows in the order the known list gives them."""
     reproducers: set[str] = set()
     classes: dict[str, DivergenceClass] = {}
     for i, pre in enumerate(versions):
         for post in versions[i + 1:]:
-            for record in target.with_pair(pre, post).known_findings().values():
+            pair = target.with_pair(pre, post)
+            for record in pair.known_findings().values():
                 if record.get("reproducer"):
                     reproducers.add(record["reproducer"].strip() + "\n")
-                for cause in record.get("cause_records", []):
-                    classes.setdefault(cause["id"], DivergenceClass(
-                        cause["id"], cause.get("title", cause["id"]),
-                        cause.get("status", "triaged")))
+            for cause in KnownList.of(pair).causes.values():
+                classes.setdefault(cause.id, DivergenceClass(
+                    cause.id, cause.title or cause.id, cause.status or "triaged"))
     return sorted(reproducers), classes
 
 
