@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from fuzzplug.io import atomic_write
+from fuzzplug.io import atomic_write, check_output_dir
 from fuzzplug.targets import load_target
 
 
@@ -33,6 +34,8 @@ def run(args) -> int:
     from fuzzplug.triage.backport import RENDERERS, run_backport
 
     target = load_target(args.target)
+    if args.output:  # an output that cannot be written fails before minutes of work
+        check_output_dir(Path(args.output).parent)
     report = run_backport(target, depth=args.depth, jobs=args.jobs, progress=args.progress)
     text = RENDERERS[args.format](report)
     if args.output:

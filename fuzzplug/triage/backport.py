@@ -11,7 +11,10 @@ divergence classes:
 - each divergent signature seen for a pair is matched against that pair's known list
   (`fuzzplug.core.known.KnownList`: by signature, or by cause through the causes'
   observables): a known one shows the causes it is made of, an unknown one is a class of
-  its own ("new signature", untriaged);
+  its own ("new signature", untriaged); and a cause with a reproducer of its own shows
+  where that reproducer still diverges in a way the cause alone explains (its observables,
+  at its op, under its predicate): how a cause that shares its signature with another
+  (the zero-page case of a warning) is told apart;
 - one row per class, one column per version compared with the first: `present` (seen, and
   seen with the patch alone), `gone` (seen with the patch alone, not here), `new` (seen
   here, not with the patch alone), `-` (seen in neither);
@@ -29,7 +32,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from fuzzplug.core.known import KnownList
+from fuzzplug.core.known import KnownList, Status
 from fuzzplug.core.opslang import format_text, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
@@ -65,6 +68,10 @@ class DivergenceClass:
     id: str
     title: str
     status: str
+    label: str = "unclassified"
+    """The short label of `fuzzplug.core.known.Status` (`real bug`, `benign`...)."""
+    fixes: tuple[str, ...] = ()
+    """The upstream commits the known list says fix or relax it."""
     cells: dict[str, Cell] = field(default_factory=dict)
 
     def cell(self, version: str) -> Cell:
@@ -150,8 +157,16 @@ class BackportReport:
             untriaged = [c for c in remain if c.status == UNTRIAGED]
             triaged = [c for c in remain if c.status != UNTRIAGED]
             if triaged:
-                parts.append("What remains, each analysed in the known list: "
-                             + "; ".join(f"{_label(c)} ({c.status})" for c in triaged) + ".")
+                groups: dict[str, list[str]] = {}
+                chain = {_short(commit) for commit in self.commits.values()}
+                for c in sorted(triaged, key=lambda c: _rank(c.label)):
+                    outside = [f for f in c.fixes if f not in chain]
+                    groups.setdefault(c.label, []).append(
+                        c.id + (f" (fixed upstream apart: {', '.join(outside)})"
+                                if outside else ""))
+                parts.append(f"What remains against {self.base}, each analysed in the known "
+                             "list: " + "; ".join(f"{label}: {', '.join(ids)}"
+                                                   for label, ids in groups.items()) + ".")
             if untriaged:
                 parts.append(f"NOT yet triaged ({len(untriaged)} signature"
                              f"{'s' if len(untriaged) != 1 else ''}): "
@@ -169,7 +184,8 @@ class BackportReport:
                              "signatures": e.signatures, "proven": e.proven,
                              "statement": e.statement}
                          for v, e in self.explored.items()},
-            "classes": [{"id": c.id, "title": c.title, "status": c.status,
+            "classes": [{"id": c.id, "title": c.title, "status": c.status, "label": c.label,
+                         "fixes": list(c.fixes),
                          "cells": {v: {"state": self.state(c, v),
                                        "signatures": sorted(c.cell(v).signatures),
                                        "reproducer": c.cell(v).reproducer}
@@ -181,6 +197,13 @@ class BackportReport:
                       for f in self.fixes()],
             "answer": self.answer(),
         }
+
+
+def _rank(label: str) -> int:
+    try:
+        return Status(label).rank
+    except ValueError:
+        return len(Status)
 
 
 def _short(commit: str) -> str:
@@ -216,7 +239,7 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
         raise InputError(f"target {target.name!r} has fewer than two versions")
     log = get_logger(target=target.name)
     base, columns = versions[0], versions[1:]
-    reproducers, classes = _known_list(target, versions)
+    reproducers, classes, own = _known_list(target, versions)
     explored: dict[str, Exploration] = {}
     for version in columns:
         pair = target.with_pair(base, version)
@@ -240,18 +263,30 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                 offer(hit.signature, hit.ops)
             explored[version] = Exploration(depth, report.sequences, len(report.hits),
                                             report.proven, report.statement())
+        for cause_id, text in sorted(own.items()):
+            cause = known.causes.get(cause_id)
+            if cause is None:
+                continue  # the cause is not in this pair's known list
+            ops = parse_text(pair.schema, text)
+            outcome = pair.evaluate(ops)
+            alone = KnownList(pair.schema, {}, {cause_id: cause})
+            if outcome.verdict is Verdict.DIVERGENT and alone.match(outcome.signature, ops):
+                classes[cause_id].cell(version).offer(outcome.signature, format_text(
+                    pair.schema, ops), _calls(pair, ops))
         for sig, (calls, text, ops) in sorted(seen.items()):
             match = known.match(sig, ops)
             if match is None or not match.causes:
                 cls = classes.setdefault(f"new:{sig}", DivergenceClass(
-                    f"new:{sig}", f"new signature {sig}", UNTRIAGED))
+                    f"new:{sig}", f"new signature {sig}", UNTRIAGED, UNTRIAGED))
                 cls.cell(version).offer(sig, text, calls)
                 continue
             for cause_id in match.causes:
                 cause = known.causes.get(cause_id)
                 cls = classes.setdefault(cause_id, DivergenceClass(
                     cause_id, cause.title if cause and cause.title else cause_id,
-                    (cause.status if cause and cause.status else "triaged")))
+                    (cause.status if cause and cause.status else "triaged"),
+                    cause.label.value if cause else Status.UNCLASSIFIED.value,
+                    tuple(cause.fixes) if cause else ()))
                 cls.cell(version).offer(sig, text, calls)
         log.info("backport_version_done", version=version, signatures=len(seen))
     rows = [c for c in classes.values() if any(c.cell(v).present for v in columns)]
@@ -260,11 +295,13 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                           rows, explored)
 
 
-def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict]:
+def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict, dict]:
     """Every reproducer of the known list over every pair of the chain (sorted, each once),
-    and its causes, as empty rows in the order the known list gives them."""
+    its causes, as empty rows in the order the known list gives them, and the causes'
+    own reproducers (cause id → text)."""
     reproducers: set[str] = set()
     classes: dict[str, DivergenceClass] = {}
+    own: dict[str, str] = {}
     for i, pre in enumerate(versions):
         for post in versions[i + 1:]:
             pair = target.with_pair(pre, post)
@@ -272,9 +309,13 @@ def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict]:
                 if record.get("reproducer"):
                     reproducers.add(record["reproducer"].strip() + "\n")
             for cause in KnownList.of(pair).causes.values():
+                if cause.reproducer:
+                    reproducers.add(cause.reproducer + "\n")
+                    own[cause.id] = cause.reproducer + "\n"
                 classes.setdefault(cause.id, DivergenceClass(
-                    cause.id, cause.title or cause.id, cause.status or "triaged"))
-    return sorted(reproducers), classes
+                    cause.id, cause.title or cause.id, cause.status or "triaged",
+                    cause.label.value, tuple(cause.fixes)))
+    return sorted(reproducers), classes, own
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -286,11 +327,11 @@ def render_markdown(report: BackportReport) -> str:
              f"{' → '.join((report.base,) + cols)}.", "",
              "## Answer", "", report.answer(), "",
              "## Divergence classes", "",
-             "| class | status | " + " | ".join(f"`{v}`" for v in cols) + " |",
+             "| class | label | " + " | ".join(f"`{v}`" for v in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for c in report.classes:
         name = c.title if c.status == UNTRIAGED else f"{c.title} (`{c.id}`)"
-        lines.append(f"| {_md(name)} | {c.status} | "
+        lines.append(f"| {_md(name)} | {c.label} | "
                      + " | ".join(report.state(c, v) for v in cols) + " |")
     lines += ["", "## Per fix", ""]
     for f in report.fixes():
@@ -325,8 +366,8 @@ def _md(text: str) -> str:
 
 def render_text(report: BackportReport) -> str:
     cols = report.columns
-    header = ["CLASS", "STATUS"] + list(cols)
-    rows = [[c.id, c.status] + [report.state(c, v) for v in cols] for c in report.classes]
+    header = ["CLASS", "LABEL"] + list(cols)
+    rows = [[c.id, c.label] + [report.state(c, v) for v in cols] for c in report.classes]
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     lines = [f"backport: {report.target}, each version compared with {report.base}", ""]
     for row in [header] + rows:
