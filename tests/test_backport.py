@@ -99,7 +99,7 @@ def test_the_verb_prints_markdown_and_text(capsys, fmt, start):
     assert out.startswith(start)
     assert "ppc64_set_pte_at_on_present_pte" in out
     if fmt == "md":
-        assert f"| class | status | `{V14}` | `{F2C}` | `{BOTH}` |" in out
+        assert f"| class | label | `{V14}` | `{F2C}` | `{BOTH}` |" in out
 
 
 def test_a_target_without_versions_has_no_backport_question():
