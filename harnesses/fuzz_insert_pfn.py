@@ -8,6 +8,9 @@ bad-PTE/signal events and the final PTEs, struct pages and counters.
 Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn/target.py,
 INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn/known.toml;
 FUZZPLUG_NO_KNOWN=1 reports them too).
+Feedback: FUZZPLUG_FEEDBACK (fuzzplug/engines/feedback.py): by default the models' branch
+ids, returns, verdicts and state classes hit libFuzzer counters and nothing is instrumented;
+`bytecode` instruments fuzzplug instead, `both` does both (models only).
 Raises: `Divergence`, from a frame named after the signature family, with the text-form
 reproducer and both traces; nothing else, whatever the bytes.
 """
@@ -16,11 +19,15 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["fuzzplug"]):
+from fuzzplug.engines import feedback
+
+MODE = feedback.effective_mode(atheris, feedback.requested_mode())
+
+with feedback.instrumentation(atheris, MODE):
     from fuzzplug.engines.harness import Harness
     from fuzzplug.targets.insert_pfn import TARGET
 
-HARNESS = Harness(TARGET)
+HARNESS = Harness(TARGET, feedback.counters_for(atheris, MODE))
 
 
 def TestOneInput(data: bytes) -> None:

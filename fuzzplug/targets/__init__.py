@@ -19,7 +19,10 @@ with a fallback when a target lacks it:
 - `Mutable`: `mutants()`, `mutant_module` and `with_mutant_module(module)`, for `fuzzplug
   selftest` (fallback: none; the target has no self-test);
 - `FarmTuned`: `farm_options`, libFuzzer's `max_len` and `timeout` for `fuzz`, `selftest`
-  and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`).
+  and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`);
+- `Featured`: `features(ops, outcome)`, the semantic features of one evaluation that the
+  harness feeds back to libFuzzer (fallback: `fuzzplug.core.features.outcome_features`,
+  branch ids, returns and verdicts).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from fuzzplug.errors import TargetError
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable
+
     from fuzzplug.core.opslang import Op, Schema
     from fuzzplug.core.oracle import Outcome
     from fuzzplug.engines.domain import Domain
@@ -113,6 +118,19 @@ class FarmTuned(Protocol):
     """A target with libFuzzer options of its own (`max_len`, `timeout`)."""
 
     farm_options: "FarmOptions"
+
+
+@runtime_checkable
+class Featured(Protocol):
+    """A target that names the semantic features of one evaluation, for the harness's
+    semantic feedback (`fuzzplug.engines.feedback`): each a str, an int or a tuple of those,
+    hashed onto libFuzzer counters; an input is kept when it reaches a feature no earlier
+    input reached. Usually the generic `fuzzplug.core.features.outcome_features(calls,
+    outcome)` plus what makes a run new for this target (a coarse class of the states
+    reached). Called on every execution: keep it cheap, and the set of features bounded."""
+
+    def features(self, ops: "tuple[Op, ...]", outcome: "Outcome") -> "Iterable[Hashable]":
+        ...
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""insert_pfn's semantic features: the generic ones, and a coarse class of the states reached.
+
+The harness's semantic feedback (`fuzzplug.engines.feedback`) keeps an input when it reaches
+a feature no earlier input reached. The generic features (`fuzzplug.core.features`: branch
+successions, returns per op, verdict and signature) reward new code paths of the models;
+the ones here reward new *states*, so that libFuzzer keeps the input that built an unusual
+state even when reaching it took no new branch, and mutates it further (a write fault on a
+shared mapping without write-notify leaves a dirty, writable entry; the unmap that would
+lose that dirty bit is the next op libFuzzer adds):
+
+- `("pte", side, vma, entry)`: each entry of the final page table;
+- `("hook", side, vma, function, old, new)`: each entry an architecture hook wrote during
+  the run (`set_pte_at`, `ptep_set_access_flags`, `ptep_get_and_clear_full`...), as the
+  classes before and after: the intermediate states, which the final state may not show;
+- `("page", side, kind, refcount, mapcount, anon, dirty, referenced)`: each struct page
+  the run touched, with its counts in buckets (0, 1, 2, 3 or more; negative: -1);
+- `("counters", side, signs)`: the sign of each rss counter;
+- `("alloc_fail", side, op, site)`: where an injected allocation failure landed.
+
+An entry's class is its bits that the paths test (present, RW, DIRTY, ACCESSED, SPECIAL,
+DEVMAP, PROTNONE), the kind of its pfn (RAM, device, zero page, anonymous copy, none) and
+whether it is the pfn a fault would map there (`linear_page_index`); the VMA's class is
+VM_SHARED, VM_WRITE, whether it wants write-notify (a shared writable VMA with mkwrite
+callbacks: read-only `vm_page_prot`) and whether it is VM_MIXEDMAP or VM_PFNMAP. Addresses
+and pfn values are left out, so the set of features is bounded (a few thousand reached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+
+from fuzzplug.core.features import outcome_features
+from fuzzplug.core.opslang import Op
+from fuzzplug.core.oracle import Outcome
+from fuzzplug.kernel.state import EventKind, Kernel
+from fuzzplug.kernel.types import (
+    _PAGE_ACCESSED,
+    _PAGE_DEVMAP,
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_PROTNONE,
+    _PAGE_RW,
+    _PAGE_SPECIAL,
+    PAGE_SHIFT,
+    PTE_PFN_MASK,
+    VM_MIXEDMAP,
+    VM_PFNMAP,
+    VM_SHARED,
+    VM_WRITE,
+)
+
+ENTRY_BITS = _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_SPECIAL \
+    | _PAGE_DEVMAP | _PAGE_PROTNONE
+"""The bits of an entry its class keeps."""
+
+
+def vma_class(k: Kernel) -> tuple:
+    vma = k.vma
+    flags = vma.vm_flags
+    shared_write = flags & (VM_SHARED | VM_WRITE) == VM_SHARED | VM_WRITE
+    return (bool(flags & VM_SHARED), bool(flags & VM_WRITE),
+            bool(shared_write and vma.vm_ops), bool(flags & VM_MIXEDMAP),
+            bool(flags & VM_PFNMAP))
+
+
+def entry_class(k: Kernel, vpn: int, raw: int) -> tuple:
+    """The class of the entry `raw` at virtual page `vpn` (see the module docstring)."""
+    if not raw:
+        return ()
+    pfn = (raw & PTE_PFN_MASK) >> PAGE_SHIFT
+    vma = k.vma
+    linear = pfn == vma.vm_pgoff + vpn - (vma.vm_start >> PAGE_SHIFT)
+    return (raw & ENTRY_BITS, k.memmap.kind(pfn, k.config.DEVMAP).value, linear)
+
+
+def _bucket(n: int) -> int:
+    return -1 if n < 0 else min(n, 3)
+
+
+def _sign(n: int) -> int:
+    return (n > 0) - (n < 0)
+
+
+def state_features(side: int, k: Kernel, calls: tuple[Op, ...], runs) -> Iterator[Hashable]:
+    """The state features of one side (see the module docstring)."""
+    vma = vma_class(k)
+    for vpn, entry in k.mm.pgtable.items():
+        yield ("pte", side, vma, entry_class(k, vpn, entry.val))
+    for op, run in zip(calls, runs):
+        for e in run.events:
+            kind = e.kind
+            if kind is EventKind.ARCH:
+                addr = e.get("addr")
+                if addr is None:
+                    continue
+                vpn = addr >> PAGE_SHIFT
+                yield ("hook", side, vma, e.function, entry_class(k, vpn, e.get("old", 0)),
+                       entry_class(k, vpn, e.get("new", 0)))
+            elif kind is EventKind.ALLOC_FAIL:
+                yield ("alloc_fail", side, op.name, e.function)
+    for p in k.pages.values():
+        if not p.pristine():
+            yield ("page", side, p.kind.value, _bucket(p._refcount), _bucket(p._mapcount),
+                   p.anon, p.dirty, p.referenced)
+    yield ("counters", side, tuple(_sign(n) for n in k.mm.rss_stat.values()))
+
+
+def features(schema, ops: tuple[Op, ...], outcome: Outcome) -> Iterator[Hashable]:
+    """Every feature of one evaluation: the generic ones and the state classes."""
+    calls = tuple(op for op in ops if not schema.spec(op.name).scene)
+    yield from outcome_features(calls, outcome)
+    for side, record in enumerate((outcome.pre, outcome.post)):
+        if record.kernel is not None:
+            yield from state_features(side, record.kernel, calls, record.runs)
