@@ -10,7 +10,8 @@ INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn/know
 FUZZPLUG_NO_KNOWN=1 reports them too).
 Feedback: FUZZPLUG_FEEDBACK (fuzzplug/engines/feedback.py): by default the models' branch
 ids, returns, verdicts and state classes hit libFuzzer counters and nothing is instrumented;
-`bytecode` instruments fuzzplug instead, `both` does both (models only).
+`bytecode` instruments fuzzplug instead, `both` does both (models only). Mutations:
+FUZZPLUG_MUTATOR (fuzzplug/engines/mutator.py): op-level and libFuzzer's, or `bytes` only.
 Raises: `Divergence`, from a frame named after the signature family, with the text-form
 reproducer and both traces; nothing else, whatever the bytes.
 """
@@ -19,7 +20,7 @@ import sys
 
 import atheris
 
-from fuzzplug.engines import feedback
+from fuzzplug.engines import feedback, mutator
 
 MODE = feedback.effective_mode(atheris, feedback.requested_mode())
 
@@ -35,7 +36,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Setup(sys.argv, TestOneInput, **mutator.setup_kwargs(atheris, TARGET))
     atheris.Fuzz()
 
 

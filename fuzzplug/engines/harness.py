@@ -168,7 +168,9 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
 
             target = apply_mutant(target, mutant)
         harness = Harness(target, feedback.counters_for(atheris, mode))
-    atheris.Setup(argv, harness.test_one_input)
+    from fuzzplug.engines.mutator import setup_kwargs
+
+    atheris.Setup(argv, harness.test_one_input, **setup_kwargs(atheris, target))
     atheris.Fuzz()
 
 
