@@ -20,12 +20,13 @@ import sys
 
 import atheris
 
-from fuzzplug.engines import feedback, mutator
+from fuzzplug.engines import feedback
 
 MODE = feedback.effective_mode(atheris, feedback.requested_mode())
 
 with feedback.instrumentation(atheris, MODE):
     from fuzzplug.engines.harness import Harness
+    from fuzzplug.engines.mutator import setup_kwargs
     from fuzzplug.targets.insert_pfn import TARGET
 
 HARNESS = Harness(TARGET, feedback.counters_for(atheris, MODE))
@@ -36,7 +37,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput, **mutator.setup_kwargs(atheris, TARGET))
+    atheris.Setup(sys.argv, TestOneInput, **setup_kwargs(atheris, TARGET))
     atheris.Fuzz()
 
 

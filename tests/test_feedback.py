@@ -202,3 +202,46 @@ def test_under_libfuzzer_a_deeper_input_adds_features(tmp_path):
         assert "INITED" in proc.stderr
         ft[name] = _final_ft(proc.stderr)
     assert ft["deeper"] > ft["shallow"] > 0
+
+
+@pytest.mark.slow
+def test_the_harness_says_its_mode_and_instruments_only_what_the_mode_says(tmp_path):
+    """semantic: nothing instrumented; both: the models, not the decoder; bytecode: all."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "in").write_bytes(encode(TARGET.schema, _ops(DEEP)))
+    for mode in feedback.MODES:
+        proc = _run([sys.executable, str(HARNESS), str(corpus), "-runs=0"],
+                    {"FUZZPLUG_FEEDBACK": mode, "FUZZPLUG_RECORD": str(tmp_path / "rec")})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"INFO: fuzzplug feedback: {mode} " in proc.stderr
+        instrumented = set(re.findall(r"INFO: Instrumenting (\S+)", proc.stderr))
+        if mode == "semantic":
+            assert instrumented == set()
+        elif mode == "both":
+            assert "fuzzplug.kernel.v4_14" in instrumented
+            assert "fuzzplug.targets.insert_pfn.target" in instrumented
+            assert not instrumented & {"fuzzplug.core.opslang", "fuzzplug.engines.harness"}
+        else:
+            assert {"fuzzplug.kernel.v4_14", "fuzzplug.core.opslang"} <= instrumented
+
+
+@pytest.mark.slow
+def test_make_coverage_runs_the_semantic_harness_under_coverage_py(tmp_path):
+    """OSS-Fuzz's Python coverage build runs the harness under coverage.py: the reserved
+    counters do not break it, and the models' lines are measured."""
+    out = tmp_path / "cov"
+    proc = subprocess.run(["make", "-C", str(ROOT), "coverage", "STAMP=",
+                           f"BIN={Path(sys.executable).parent}", f"COV={out}",
+                           f"COVERAGE_CORPUS={tmp_path / 'none'}"],
+                          capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith("FUZZPLUG_")})
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "INFO: fuzzplug feedback: semantic" in proc.stderr
+    import json
+
+    report = json.loads((out / "coverage.json").read_text())
+    model = next(v for k, v in report["files"].items() if k.endswith("kernel/v4_14.py"))
+    assert model["summary"]["covered_lines"] > 100
+    assert (out / "branch_ids.json").is_file()

@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 import zlib
 from collections.abc import Hashable, Iterable, Iterator
 
@@ -111,8 +112,8 @@ def effective_mode(atheris, mode: str) -> str:
 
 TOOL_MODULES = ("fuzzplug.errors", "fuzzplug.io", "fuzzplug.log", "fuzzplug.core.opslang",
                 "fuzzplug.core.oracle", "fuzzplug.core.features", "fuzzplug.core.findings",
-                "fuzzplug.farm.files", "fuzzplug.engines.harness", "fuzzplug.selftest.mutants",
-                "fuzzplug.targets")
+                "fuzzplug.farm.files", "fuzzplug.engines.harness", "fuzzplug.engines.mutator",
+                "fuzzplug.engines.domain", "fuzzplug.selftest.mutants", "fuzzplug.targets")
 """The tool around the models that a harness runs: imported before the instrumented block
 in `both` mode, so that atheris, which instruments whole top-level packages
 (`instrument_imports` keeps only the first component of a name), instruments the models
@@ -194,5 +195,12 @@ class SemanticCounters:
 
 
 def counters_for(atheris, mode: str) -> SemanticCounters | None:
-    """The semantic counters a harness in `mode` hits, or None in bytecode mode."""
+    """The semantic counters a harness in `mode` hits, or None in bytecode mode; says the
+    mode on stderr, as libFuzzer says its own settings (`INFO: ...`)."""
+    sys.stderr.write(f"INFO: fuzzplug feedback: {mode} ({FEEDS[mode]})\n")
     return None if mode == "bytecode" else SemanticCounters(atheris)
+
+
+FEEDS = {"semantic": f"{COUNTERS} counters for the target's features, nothing instrumented",
+         "bytecode": "atheris instruments fuzzplug and the target's package",
+         "both": f"{COUNTERS} counters for the target's features, and the models instrumented"}

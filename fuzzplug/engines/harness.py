@@ -159,6 +159,7 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
     # In bytecode mode, instrument fuzzplug and, for a third-party target, its own package;
     # in both, the models only; in semantic mode, nothing.
     with feedback.instrumentation(atheris, mode, plugin_package(target_name)):
+        from fuzzplug.engines.mutator import setup_kwargs
         from fuzzplug.targets import load_target
 
         target = load_target(target_name)
@@ -168,8 +169,6 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
 
             target = apply_mutant(target, mutant)
         harness = Harness(target, feedback.counters_for(atheris, mode))
-    from fuzzplug.engines.mutator import setup_kwargs
-
     atheris.Setup(argv, harness.test_one_input, **setup_kwargs(atheris, target))
     atheris.Fuzz()
 

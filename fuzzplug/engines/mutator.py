@@ -17,8 +17,13 @@ atheris as `custom_mutator` and `custom_crossover`, works on the decoded sequenc
 - crossover (`custom_crossover`) joins the scene and first calls of one input to the last
   calls of another.
 
-Every output decodes to what was meant (it is the canonical encoding of a valid sequence)
-and is at most `max_size` bytes (calls are dropped from the end until it fits). Nothing
+With both hooks given, libFuzzer draws each mutation from {custom mutator, custom
+crossover} (libFuzzer's MutationDispatcher), so about half of all mutations are crossovers,
+a quarter op-level changes and a quarter libFuzzer's own; and it turns `-len_control` off
+(the mutator bounds the length itself).
+
+Every output is the canonical encoding of a valid sequence, at most `max_size` bytes (ops
+are dropped from the end until it fits). Nothing
 here raises on any input: atheris would end the run on an exception.
 
 The mutator is deterministic for a given (input, seed), as libFuzzer expects.
@@ -145,15 +150,14 @@ class OpMutator:
         return Op(op.name, op.args[:k] + ((arg.name, value),) + op.args[k + 1:])
 
     def _fit(self, scene: list[Op], calls: list[Op], max_size: int) -> bytes:
-        """The canonical bytes of the sequence, calls dropped from the end to fit."""
-        calls = calls[:max(0, self.schema.max_ops - len(scene))]
+        """The canonical bytes of the sequence, ops dropped from the end (calls, then scene
+        ops) until it fits."""
+        ops = scene + calls[:max(0, self.schema.max_ops - len(scene))]
         while True:
-            data = encode(self.schema, scene + calls)
-            if len(data) <= max_size:
-                return data
-            if not calls:
+            data = encode(self.schema, ops)
+            if len(data) <= max_size or not ops:
                 return data[:max_size]
-            calls.pop()
+            ops.pop()
 
 
 def check_mutator(mode: str) -> str:
@@ -181,7 +185,10 @@ def requested_mutator(environ: dict | None = None) -> str:
 def setup_kwargs(atheris, target, mode: str | None = None) -> dict:
     """The keyword arguments of `atheris.Setup` for the mutator `mode` (default: the
     environment's): `custom_mutator` and `custom_crossover` for `ops`, none for `bytes`."""
+    import sys
+
     mode = requested_mutator() if mode is None else mode
+    sys.stderr.write(f"INFO: fuzzplug mutator: {mode}\n")
     if mode == "bytes":
         return {}
     from fuzzplug.engines.domain import domain_for
