@@ -42,6 +42,8 @@ ENV = "FUZZPLUG_MUTATOR"
 BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
 PAGE = 0x1000
+DECODE_CACHE = 1 << 14
+"""Decoded inputs the mutator remembers (emptied when full)."""
 
 
 class OpMutator:
@@ -56,6 +58,7 @@ class OpMutator:
         self.calls = calls
         self.scenes = scenes
         self.byte_share = byte_share if byte_mutate is not None else 0.0
+        self._decoded: dict[bytes, tuple[Op, ...]] = {}
         self.call_names = tuple(s.name for s in schema.ops if not s.scene)
         self.scene_names = tuple(s.name for s in schema.ops if s.scene)
 
@@ -65,7 +68,7 @@ class OpMutator:
         rng = random.Random(seed)
         if rng.random() < self.byte_share:
             return self.byte_mutate(data, max_size)
-        scene, calls = self._split(decode(self.schema, data))
+        scene, calls = self._split(self._decode(data))
         for _ in range(4):  # a change that changes nothing is retried
             new_scene, new_calls = self._mutate_ops(rng, list(scene), list(calls))
             if (new_scene, new_calls) != (scene, calls):
@@ -74,13 +77,22 @@ class OpMutator:
 
     def crossover(self, data1: bytes, data2: bytes, max_size: int, seed: int) -> bytes:
         rng = random.Random(seed)
-        scene1, calls1 = self._split(decode(self.schema, data1))
-        scene2, calls2 = self._split(decode(self.schema, data2))
+        scene1, calls1 = self._split(self._decode(data1))
+        scene2, calls2 = self._split(self._decode(data2))
         head = calls1[:rng.randint(0, len(calls1))]
         tail = calls2[rng.randint(0, len(calls2)):] if calls2 else []
         return self._fit(scene1 if rng.random() < 0.75 else scene2, head + tail, max_size)
 
     # --- the op-level changes ----------------------------------------------------------------
+
+    def _decode(self, data: bytes) -> tuple[Op, ...]:
+        """`decode`, remembered: libFuzzer mutates the same corpus inputs again and again."""
+        ops = self._decoded.get(data)
+        if ops is None:
+            if len(self._decoded) >= DECODE_CACHE:
+                self._decoded.clear()
+            ops = self._decoded[data] = decode(self.schema, data)
+        return ops
 
     def _split(self, ops: tuple[Op, ...]) -> tuple[list[Op], list[Op]]:
         scene = [op for op in ops if op.name in self.scene_names]
@@ -154,7 +166,7 @@ class OpMutator:
         ops) until it fits."""
         ops = scene + calls[:max(0, self.schema.max_ops - len(scene))]
         while True:
-            data = encode(self.schema, ops)
+            data = encode(self.schema, ops, check=False)  # valid by construction
             if len(data) <= max_size or not ops:
                 return data[:max_size]
             ops.pop()
