@@ -180,7 +180,7 @@ class SemanticCounters:
         if self._trace is None:
             self.reserve()
         index, trace = self._index, self._trace
-        for feature in set(features):
+        for feature in features if isinstance(features, (set, frozenset)) else set(features):
             counter = index.get(feature)
             if counter is None:
                 if len(index) >= CACHE_LIMIT:

@@ -10,8 +10,9 @@ lose that dirty bit is the next op libFuzzer adds):
 
 - `("pte", side, vma, entry)`: each entry of the final page table;
 - `("hook", side, vma, function, old, new)`: each entry an architecture hook wrote during
-  the run (`set_pte_at`, `ptep_set_access_flags`, `ptep_get_and_clear_full`...), as the
-  classes before and after: the intermediate states, which the final state may not show;
+  the run (`set_pte_at`, `ptep_set_access_flags`, `ptep_get_and_clear_full`...; not
+  `update_mmu_cache`, which changes nothing), as the classes before and after: the
+  intermediate states, which the final state may not show;
 - `("page", side, kind, refcount, mapcount, anon, dirty, referenced)`: each struct page
   the run touched, with its counts in buckets (0, 1, 2, 3 or more; negative: -1);
 - `("counters", side, signs)`: the sign of each rss counter;
@@ -27,7 +28,7 @@ and pfn values are left out, so the set of features is bounded (a few thousand r
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 
 from fuzzplug.core.features import outcome_features
 from fuzzplug.core.opslang import Op
@@ -81,34 +82,42 @@ def _sign(n: int) -> int:
     return (n > 0) - (n < 0)
 
 
-def state_features(side: int, k: Kernel, calls: tuple[Op, ...], runs) -> Iterator[Hashable]:
-    """The state features of one side (see the module docstring)."""
+def state_features(side: int, k: Kernel, calls: tuple[Op, ...], runs,
+                   out: set[Hashable]) -> None:
+    """Add the state features of one side to `out` (see the module docstring). Written for
+    speed: it runs on every execution."""
     vma = vma_class(k)
+    add = out.add
     for vpn, entry in k.mm.pgtable.items():
-        yield ("pte", side, vma, entry_class(k, vpn, entry.val))
+        add(("pte", side, vma, entry_class(k, vpn, entry.val)))
+    arch, alloc_fail = EventKind.ARCH, EventKind.ALLOC_FAIL
     for op, run in zip(calls, runs):
         for e in run.events:
             kind = e.kind
-            if kind is EventKind.ARCH:
-                addr = e.get("addr")
+            if kind is arch:
+                if e.function == "update_mmu_cache":
+                    continue  # old == new: nothing the hook before it did not show
+                detail = dict(e.detail)
+                addr = detail.get("addr")
                 if addr is None:
                     continue
                 vpn = addr >> PAGE_SHIFT
-                yield ("hook", side, vma, e.function, entry_class(k, vpn, e.get("old", 0)),
-                       entry_class(k, vpn, e.get("new", 0)))
-            elif kind is EventKind.ALLOC_FAIL:
-                yield ("alloc_fail", side, op.name, e.function)
+                add(("hook", side, vma, e.function, entry_class(k, vpn, detail.get("old", 0)),
+                     entry_class(k, vpn, detail.get("new", 0))))
+            elif kind is alloc_fail:
+                add(("alloc_fail", side, op.name, e.function))
     for p in k.pages.values():
         if not p.pristine():
-            yield ("page", side, p.kind.value, _bucket(p._refcount), _bucket(p._mapcount),
-                   p.anon, p.dirty, p.referenced)
-    yield ("counters", side, tuple(_sign(n) for n in k.mm.rss_stat.values()))
+            add(("page", side, p.kind.value, _bucket(p._refcount), _bucket(p._mapcount),
+                 p.anon, p.dirty, p.referenced))
+    add(("counters", side, tuple(_sign(n) for n in k.mm.rss_stat.values())))
 
 
-def features(schema, ops: tuple[Op, ...], outcome: Outcome) -> Iterator[Hashable]:
+def features(schema, ops: tuple[Op, ...], outcome: Outcome) -> set[Hashable]:
     """Every feature of one evaluation: the generic ones and the state classes."""
     calls = tuple(op for op in ops if not schema.spec(op.name).scene)
-    yield from outcome_features(calls, outcome)
+    out = set(outcome_features(calls, outcome))
     for side, record in enumerate((outcome.pre, outcome.post)):
         if record.kernel is not None:
-            yield from state_features(side, record.kernel, calls, record.runs)
+            state_features(side, record.kernel, calls, record.runs, out)
+    return out
