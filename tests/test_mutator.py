@@ -83,3 +83,19 @@ def test_the_mutator_mode_comes_from_the_environment():
         check_mutator("afl")
     assert setup_kwargs(object(), TARGET, "bytes") == {}
     assert set(setup_kwargs(object(), TARGET, "ops")) == {"custom_mutator", "custom_crossover"}
+
+
+def test_a_schema_without_scene_ops_and_without_a_domain_is_mutated_too():
+    """A plugin's schema may have no scene ops (and the mutator no domain): every change is
+    then to calls, and the output stays canonical."""
+    from fuzzplug.core.opslang import ArgKind, ArgSpec, OpSpec, Schema
+
+    schema = Schema("counter", 1, (OpSpec("inc", 0, (ArgSpec("n", ArgKind.INT, 1),)),
+                                   OpSpec("reset", 1, ())))
+    mutator = OpMutator(schema, None)
+    data = encode(schema, parse_text(schema, "inc n=3\nreset\n"))
+    for seed in range(300):
+        out = mutator.mutate(data, 64, seed)
+        assert encode(schema, decode(schema, out)) == out
+        out = mutator.crossover(data, out, 64, seed)
+        assert encode(schema, decode(schema, out)) == out

@@ -16,7 +16,9 @@ the shortest input seen (`<id>.<pid>.bin`, written atomically) and counts per pr
 What libFuzzer sees of a run is the feedback mode (`FUZZPLUG_FEEDBACK`, default
 `semantic`: the target's semantic features hit libFuzzer counters and nothing is
 instrumented; `bytecode`: atheris' instrumentation of fuzzplug and the target's package;
-`both`), described in `fuzzplug.engines.feedback`.
+`both`), described in `fuzzplug.engines.feedback`; how inputs are mutated is the mutator
+mode (`FUZZPLUG_MUTATOR`, default `ops`: op-level mutations and crossover beside
+libFuzzer's own; `bytes`), described in `fuzzplug.engines.mutator`.
 
 `--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
 processes it forks (`-fork`, `-jobs`).

@@ -42,8 +42,8 @@ ENV = "FUZZPLUG_MUTATOR"
 BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
 PAGE = 0x1000
-DECODE_CACHE = 1 << 14
-"""Decoded inputs the mutator remembers (emptied when full)."""
+DECODE_CACHE = 1 << 12
+"""Decoded inputs the mutator remembers (emptied when full: a bounded few MiB)."""
 
 
 class OpMutator:
@@ -114,6 +114,9 @@ class OpMutator:
         elif choice < 0.85:  # change one argument of one call
             i = rng.randrange(len(calls))
             calls[i] = self._tweak(rng, calls[i], scene + calls)
+        elif not self.scene_names:  # a schema without scene ops: change a call instead
+            i = rng.randrange(len(calls))
+            calls[i] = self._tweak(rng, calls[i], calls)
         elif choice < 0.93 or not self.scenes:  # change one argument of the scene
             name = rng.choice(self.scene_names)
             present = [k for k, op in enumerate(scene) if op.name == name]
