@@ -32,8 +32,9 @@ Every run uses the seed corpus and the farm's flags (`-dict`, `-max_len`, `-time
    configuration reached (replaying seed 1's final corpus) and how many share a counter.
 4. `kills`: the mutation self-test at `kill_budget` seconds per mutant, one seed, each
    configuration (`fuzzplug.selftest.runner.run_mutant`): mutants killed, and time to kill.
-5. `deep`: the deepest mutants (three calls in a particular scene) at `deep_budget`
-   seconds, `seeds` seeds per configuration: the fraction of runs that kill each.
+5. `deep`: the deepest mutants (a particular scene and two or three calls) at
+   `deep_budget` seconds, `seeds` seeds per configuration: the fraction of runs that kill
+   each.
 6. `rss`: bench/rss_harness.py (the harness, default configuration, with a probe logging
    VmRSS every 100,000 executions) for `rss_execs` executions.
 7. `engines` (not run by default): time to kill each mutant with the Hypothesis engine and
@@ -94,8 +95,9 @@ EXTRA_EXEC = {"semantic+bytes": ("semantic", "bytes")}
 DEFAULT = "semantic"
 BASELINE = "old"
 DEEP_MUTANTS = ("cow_oom_leaks_old_page", "zap_loses_dirty_bit", "cow_counter_not_moved")
-"""The self-test's deepest mutants: three calls in a particular scene each (the last one:
-two calls, a private mapping and HAVE_PTE_SPECIAL=0)."""
+"""The self-test's deepest mutants, each killed only in a particular scene: three calls
+(cow_oom_leaks_old_page; zap_loses_dirty_bit, or two with the mkwrite insert) and two
+(cow_counter_not_moved, which a seed scenario reaches)."""
 QUICK_KILL_MUTANTS = ("drop_pte_mkyoung", "zap_forgets_put_page", "wp_page_reuse_no_mkdirty",
                       "no_pte_returns_ebusy", "cow_counter_not_moved")
 

@@ -289,7 +289,11 @@ MUTANTS: tuple[Mutant, ...] = (
         witness=(_NO_SPECIAL + _PRIVATE + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
                  f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
     ),
-    # The two deepest: three calls in a particular scene (issue #10's depth targets).
+    # The two deepest (issue #10's depth targets), each killed only in a particular scene:
+    # cow_oom_leaks_old_page needs three calls (a page-backed entry in a private mapping,
+    # an injected failure, a write fault); zap_loses_dirty_bit three (read fault, write
+    # fault, unmap in a shared mapping without write-notify), or two when the entry is made
+    # dirty by the mkwrite insert (the exhaustive checker's shortest kill).
     Mutant(
         "cow_oom_leaks_old_page",
         "wp_page_copy()'s oom path forgets put_page() of the old page: a COW that fails to "
