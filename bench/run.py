@@ -98,8 +98,7 @@ DEEP_MUTANTS = ("cow_oom_leaks_old_page", "zap_loses_dirty_bit", "cow_counter_no
 """The self-test's deepest mutants, each killed only in a particular scene: three calls
 (cow_oom_leaks_old_page; zap_loses_dirty_bit, or two with the mkwrite insert) and two
 (cow_counter_not_moved, which a seed scenario reaches)."""
-QUICK_KILL_MUTANTS = ("drop_pte_mkyoung", "zap_forgets_put_page", "wp_page_reuse_no_mkdirty",
-                      "no_pte_returns_ebusy", "cow_counter_not_moved")
+QUICK_KILL_MUTANTS = ("zap_forgets_put_page", "no_pte_returns_ebusy", "cow_counter_not_moved")
 
 FULL = dict(seeds=5, exec_seconds=8, exec_reps=3, length_seconds=3, ttff_seconds=30,
             kill_budget=10, deep_budget=20, rss_execs=1_000_000, jobs=2)
@@ -180,7 +179,7 @@ def run_libfuzzer(script: Path, args: list[str], env: dict, cwd: Path,
 
 def calibrate(root: Path, script: Path, config, seconds: float) -> int:
     """-runs=N so that a run of `script` lasts about `seconds` (from a short probe)."""
-    probe = 2000 if script != NOOP else 2_000_000
+    probe = max(200, int(seconds * 250)) if script != NOOP else int(seconds * 250_000)
     work = Workdir(root, "calibrate")
     _, t1 = run_libfuzzer(script, [str(work.corpus), "-runs=1", *work.flags(1)],
                           work.env(config), work.path)
