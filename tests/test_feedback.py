@@ -170,13 +170,15 @@ def test_an_atheris_without_counter_functions_falls_back_to_bytecode_once():
     assert feedback.effective_mode(FakeAtheris(), "semantic") == "semantic"
 
 
-def _run(args, env_extra, timeout=240):
+def _run(args, env_extra, timeout=240, cwd=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     for name in ("FUZZPLUG_NO_KNOWN", "FUZZPLUG_RECORD", "FUZZPLUG_FEEDBACK",
                  "FUZZPLUG_MUTATOR"):
         env.pop(name, None)
     env.update(env_extra)
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout,
+                          cwd=cwd)
 
 
 def _final_ft(stderr: str) -> int:
@@ -245,3 +247,22 @@ def test_make_coverage_runs_the_semantic_harness_under_coverage_py(tmp_path):
     model = next(v for k, v in report["files"].items() if k.endswith("kernel/v4_14.py"))
     assert model["summary"]["covered_lines"] > 100
     assert (out / "branch_ids.json").is_file()
+
+
+@pytest.mark.slow
+def test_libfuzzer_workers_inherit_the_feedback_mode(tmp_path):
+    """`-jobs=2` re-executes the harness (argv[0]) for each job, with the parent's
+    environment: each job's log (fuzz-N.log, kept by libFuzzer) says the parent's mode."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "in").write_bytes(encode(TARGET.schema, _ops(DEEP)))
+    proc = _run([str(HARNESS), str(corpus), "-jobs=2", "-workers=2", "-runs=300"],
+                {"FUZZPLUG_FEEDBACK": "both", "FUZZPLUG_MUTATOR": "bytes",
+                 "FUZZPLUG_RECORD": str(tmp_path / "rec")}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    logs = sorted(tmp_path.glob("fuzz-*.log"))
+    assert len(logs) == 2
+    for log in logs:
+        text = log.read_text()
+        assert "INFO: fuzzplug feedback: both " in text, text[-2000:]
+        assert "INFO: fuzzplug mutator: bytes" in text
