@@ -474,7 +474,10 @@ def bench_rss(root: Path, cfg: dict) -> dict:
             "samples": [{"executions": n, "rss_mib": round(kib / 1024, 1)}
                         for n, kib in samples],
             "first_mib": round(first_mib, 1), "last_mib": round(last_mib, 1),
-            "growth_mib": round(growth, 1), "flat": growth <= max(5.0, 0.05 * first_mib)}
+            "growth_mib": round(growth, 1),
+            # a smoke run's few samples are the warm-up (corpus, caches): not judged
+            "flat": (growth <= max(5.0, 0.05 * first_mib)
+                     if cfg["rss_execs"] >= 500_000 else None)}
 
 
 # --- 7. other engines --------------------------------------------------------------------------------
@@ -564,7 +567,9 @@ def markdown(results: dict) -> str:
     if rss:
         lines += ["", f"RSS over {rss['executions']:,} executions ({rss['config']}, every "
                       f"{rss['every']:,}): {rss['first_mib']} -> {rss['last_mib']} MiB, "
-                      f"growth {rss['growth_mib']} MiB ({'flat' if rss['flat'] else 'GROWS'})."]
+                      f"growth {rss['growth_mib']} MiB ("
+                      + {True: "flat", False: "GROWS", None: "warm-up only: not judged"}[
+                          rss["flat"]] + ")."]
     engines = results.get("engines")
     if engines:
         lines += ["", "| mutant | hypothesis | exhaustive (depth) |", "|---|---|---|"]
