@@ -9,6 +9,10 @@ counters and ppc64 hash page table.
 Knowingly suppressed: the patch's intended delta (fuzzplug/targets/insert_pfn/target.py,
 INTENDED_RULES) and the triaged known findings (fuzzplug/targets/insert_pfn/known.toml;
 FUZZPLUG_NO_KNOWN=1 reports them too).
+Feedback: FUZZPLUG_FEEDBACK (fuzzplug/engines/feedback.py): by default the models' branch
+ids, returns, verdicts and state classes hit libFuzzer counters and nothing is instrumented;
+`bytecode` instruments fuzzplug instead, `both` does both (models only). Mutations:
+FUZZPLUG_MUTATOR (fuzzplug/engines/mutator.py): op-level and libFuzzer's, or `bytes` only.
 Raises: `Divergence`, from a frame named after the signature family, with the text-form
 reproducer and both traces; nothing else, whatever the bytes.
 """
@@ -17,11 +21,16 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["fuzzplug"]):
+from fuzzplug.engines import feedback
+
+MODE = feedback.effective_mode(atheris, feedback.requested_mode())
+
+with feedback.instrumentation(atheris, MODE):
     from fuzzplug.engines.harness import Harness
+    from fuzzplug.engines.mutator import setup_kwargs
     from fuzzplug.targets.insert_pfn import TARGET
 
-HARNESS = Harness(TARGET)
+HARNESS = Harness(TARGET, feedback.counters_for(atheris, MODE))
 
 
 def TestOneInput(data: bytes) -> None:
@@ -29,7 +38,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Setup(sys.argv, TestOneInput, **setup_kwargs(atheris, TARGET))
     atheris.Fuzz()
 
 
