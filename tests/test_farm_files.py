@@ -23,7 +23,13 @@ import pytest
 
 from fuzzplug.core.opslang import decode, encode
 from fuzzplug.errors import InputError
-from fuzzplug.farm.files import MAX_LEN, compile_seeds, options_text, seed_scenarios, seed_zip
+from fuzzplug.farm.files import (
+    compile_seeds,
+    farm_options,
+    options_text,
+    seed_scenarios,
+    seed_zip,
+)
 from fuzzplug.io import load_ops
 from fuzzplug.targets import load_target
 
@@ -189,7 +195,7 @@ def test_build_sh_ships_a_fuzzer_corpus_dict_and_options_per_harness(tmp_path):
         target = load_target(fuzzer.removeprefix("fuzz_"))
         check_seed_zip(out / f"{fuzzer}_seed_corpus.zip", target)
         check_dict(out / f"{fuzzer}.dict")
-        check_options(out / f"{fuzzer}.options", out)
+        check_options(out / f"{fuzzer}.options", out, target)
 
 
 def check_seed_zip(path: Path, target) -> None:
@@ -213,13 +219,13 @@ def check_dict(path: Path) -> None:
         assert AFL_DICT_LINE.fullmatch(line), f"{path}: not an AFL dictionary line: {line}"
 
 
-def check_options(path: Path, out: Path) -> None:
+def check_options(path: Path, out: Path, target) -> None:
     options = configparser.ConfigParser()
     options.read_string(path.read_text())
     assert options.sections() == ["libfuzzer"]
     section = options["libfuzzer"]
-    assert int(section["max_len"]) == MAX_LEN
-    assert int(section["timeout"]) > 0
+    assert int(section["max_len"]) == farm_options(target).max_len
+    assert int(section["timeout"]) == farm_options(target).timeout > 0
     assert section["dict"] == f"{path.stem}.dict"
     assert (out / section["dict"]).is_file()
 

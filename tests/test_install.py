@@ -74,11 +74,12 @@ def test_the_wheel_is_what_the_fresh_venv_imports(installed):
     assert Path(result.stdout.strip()).is_relative_to(installed.venv)
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())
-    assert "fuzzplug/targets/insert_pfn/known.toml" in names
     assert "fuzzplug/kernel/__init__.py" in names
-    seeds = {f"fuzzplug/corpora/insert_pfn/{p.name}"
-             for p in (ROOT / "corpora" / "insert_pfn").glob("*.ops")}
-    assert seeds and seeds <= names
+    for target in BUILTIN:
+        assert f"fuzzplug/targets/{target}/known.toml" in names
+        seeds = {f"fuzzplug/corpora/{target}/{p.name}"
+                 for p in (ROOT / "corpora" / target).glob("*.ops")}
+        assert seeds and seeds <= names, target
 
 
 @slow
@@ -135,10 +136,12 @@ def test_the_packed_harness_is_built_from_the_regular_install(packed):
     scenarios (fuzzplug.corpora), with the known findings, and no fuzzplug metadata."""
     from PyInstaller.archive.readers import CArchiveReader
 
-    names = list(CArchiveReader(str(packed["fuzz_insert_pfn"])).toc)
-    assert "fuzzplug/targets/insert_pfn/known.toml" in names
-    assert any(n.startswith("fuzzplug/corpora/insert_pfn/") for n in names)
-    assert not [n for n in names if n.startswith("fuzzplug-")]
+    for fuzzer, binary in packed.items():
+        target = fuzzer.removeprefix("fuzz_")
+        names = list(CArchiveReader(str(binary)).toc)
+        assert f"fuzzplug/targets/{target}/known.toml" in names
+        assert any(n.startswith(f"fuzzplug/corpora/{target}/") for n in names)
+        assert not [n for n in names if n.startswith("fuzzplug-")]
 
 
 def _fake_builder(tmp_path: Path, checkout: Path, python: Path, env: dict) -> tuple[Path, Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands.fuzz import add_engine_options
 from fuzzplug.errors import InputError
 
 
@@ -23,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="exit 1 if the kill rate is below PCT percent")
+    add_engine_options(p)
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,7 @@ def run(args) -> int:
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise InputError(f"--fail-under must be a percentage, got {args.fail_under}")
     report = run_selftest(target, budget=args.budget, seed=args.seed, names=args.mutant,
-                          jobs=args.jobs)
+                          jobs=args.jobs, feedback=args.feedback, mutator=args.mutator)
     if args.json:
         print_json(report)
     else:

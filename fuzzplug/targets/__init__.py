@@ -36,6 +36,9 @@ with a fallback when a target lacks it:
   `file:line`, the binary form is normalised and the trace says how (fallback: no check);
 - `Traced`: `describe_event(event)`, a target's own rendering of an event in the
   side-by-side trace (PTE values as flags; fallback: the generic rendering).
+- `Featured`: `features(ops, outcome)`, the semantic features of one evaluation that the
+  harness feeds back to libFuzzer (fallback: `fuzzplug.core.features.outcome_features`,
+  branch ids, returns and verdicts).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable
+
     from fuzzplug.core.known import Cause
     from fuzzplug.core.opslang import Op, Schema
     from fuzzplug.core.oracle import Outcome
@@ -61,7 +66,7 @@ if TYPE_CHECKING:
     from fuzzplug.selftest.mutants import Mutant
 
 GROUP = "fuzzplug.targets"
-BUILTIN = {"insert_pfn": "fuzzplug.targets.insert_pfn:TARGET"}
+BUILTIN = {"insert_pfn": "fuzzplug.targets.insert_pfn:TARGET", "dax_fault": "fuzzplug.targets.dax_fault:TARGET"}  # noqa: E501 (one line: the boundary test allows this one)
 
 
 @runtime_checkable
@@ -265,6 +270,19 @@ def versions_of(target: "Target") -> tuple[str, ...]:
     if isinstance(target, Versioned):
         return tuple(target.versions())
     return tuple(target.branch_ids())
+
+
+@runtime_checkable
+class Featured(Protocol):
+    """A target that names the semantic features of one evaluation, for the harness's
+    semantic feedback (`fuzzplug.engines.feedback`): each a str, an int or a tuple of those,
+    hashed onto libFuzzer counters; an input is kept when it reaches a feature no earlier
+    input reached. Usually the generic `fuzzplug.core.features.outcome_features(calls,
+    outcome)` plus what makes a run new for this target (a coarse class of the states
+    reached). Called on every execution: keep it cheap, and the set of features bounded."""
+
+    def features(self, ops: "tuple[Op, ...]", outcome: "Outcome") -> "Iterable[Hashable]":
+        ...
 
 
 # --- loading --------------------------------------------------------------------------------

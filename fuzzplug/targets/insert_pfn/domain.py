@@ -4,7 +4,10 @@ The domain (`small_domain()`, the target's `SmallDomain` capability): three addr
 (the VMA's start, start+PAGE, vm_end: outside), five pfns of every kind (RAM 0x10, device
 0x80 and 0x81, the zero page 0x1, MMIO 0x40), three pfn flag sets, read and write faults, a
 one-page zap, one injected allocation failure, two prots; scenes: every config of
-HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x four VMAs.
+HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x six VMAs: four with the pfn_mkwrite
+callback (shared writable, private writable, shared read-only mixedmaps, a shared writable
+pfnmap) and two without callbacks, so without write-notify (shared and private writable
+mixedmaps).
 
 The reductions the exhaustive checker may apply (`fuzzplug.engines.exhaustive`), each a
 proof about the stock models of the chain, `fuzzplug.kernel.v4_13`, `v4_14` and the two
@@ -67,19 +70,27 @@ def small_domain() -> Domain:
         "zap": (("addr", addrs), ("len", (page,))),
         "fail_alloc": (("nth", (1,)),),
     }
-    vmas = (
-        ("shared_rw_mkwrite", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"),
-        ("private_rw", "VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"),
-        ("shared_ro", "VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP"),
-        ("pfnmap", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP"),
+    shared_rw = "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"
+    private_rw = "VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"
+    vmas = (  # (name, flags, vm_ops)
+        ("shared_rw_mkwrite", shared_rw, "pfn_mkwrite"),
+        ("private_rw", private_rw, "pfn_mkwrite"),
+        ("shared_ro", "VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP", "pfn_mkwrite"),
+        ("pfnmap", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP",
+         "pfn_mkwrite"),
+        # Without write-notify: no mkwrite callback, so vm_page_prot is writable and a write
+        # to a present entry dirties it without a write-protect fault (the entry's dirty bit
+        # is then the only record of the write, until zap_pte_range() moves it to the page).
+        ("shared_rw_no_notify", shared_rw, "0"),
+        ("private_rw_no_ops", private_rw, "0"),
     )
     scenes, names = [], []
     for special, devmap, arch, debug in itertools.product(
             ("1", "0"), ("1", "0"), ARCHES, ("0", "1")):
         config = Op.make(SCHEMA, "config", HAVE_PTE_SPECIAL=special, DEVMAP=devmap,
                          arch=arch, DEBUG_VM=debug)
-        for vma_name, flags in vmas:
-            scenes.append((config, Op.make(SCHEMA, "vma", flags=flags)))
+        for vma_name, flags, vm_ops in vmas:
+            scenes.append((config, Op.make(SCHEMA, "vma", flags=flags, vm_ops=vm_ops)))
             names.append(f"special={special} devmap={devmap} {arch} debug_vm={debug} "
                          f"{vma_name}")
     return Domain(
@@ -89,9 +100,10 @@ def small_domain() -> Domain:
             "0x80 and 0x81, zero page 0x1, MMIO 0x40; pfn flags 0, PFN_DEV, "
             "PFN_DEV|PFN_MAP; fault flags 0, WRITE; zap of one page; fail_alloc nth=1; "
             "prots: the default and a read-only, not-young one; scenes: "
-            "HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x 4 VMAs (shared "
+            "HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x 6 VMAs (shared "
             "writable mixedmap with pfn_mkwrite, private writable mixedmap, shared "
-            "read-only mixedmap, shared writable pfnmap)"),
+            "read-only mixedmap, shared writable pfnmap, and without write-notify: shared "
+            "writable mixedmap and private writable mixedmap without vm_ops callbacks)"),
         equivalence=equivalence,
         inert=inert,
         renaming=Renaming(vpns=((DEFAULT_START >> 12, (DEFAULT_START + page) >> 12),),

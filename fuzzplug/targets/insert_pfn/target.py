@@ -904,7 +904,7 @@ class InsertPfnTarget:
         return f"{head}: {_pte_text(old)} -> {_pte_change(old, new)}"
 
     # --- optional capabilities (fuzzplug.targets: SmallDomain, Steppable, Mutable,
-    # --- FarmTuned, Versioned), each in a module of its own beside this one
+    # --- FarmTuned, Featured, Versioned), each in a module of its own beside this one
 
     farm_options = FarmOptions(max_len=512, timeout=10)
     """max_len: room for about 48 ops with their args (an op with all args is 5 to 20
@@ -920,6 +920,13 @@ class InsertPfnTarget:
         from fuzzplug.targets.insert_pfn.stepper import InsertPfnStepper
 
         return InsertPfnStepper(self, scene_ops, renaming=renaming)
+
+    def features(self, ops: tuple[Op, ...], outcome: Outcome):
+        """The semantic features of one evaluation (`features.py`): the generic ones and a
+        coarse class of the states reached."""
+        from fuzzplug.targets.insert_pfn.features import features
+
+        return features(SCHEMA, ops, outcome)
 
     def mutants(self):
         """The mutants whose edits apply to this pair's post model (all of them for the

@@ -1,0 +1,121 @@
+"""dax_fault's intended delta: the series' stated effects, each with the sentence it rests on.
+
+The series is "DAX common 4k zero page" (Ross Zwisler, v5 posted 2017-07-24; merged for
+v4.14): patch 1 b2770da64254 ("mm: add vm_insert_mixed_mkwrite()"), patch 2 ("dax: relocate
+some dax functions"), patch 3 91d25ba8a6b0 ("dax: use common 4k zero page for dax mmap
+reads"), patch 4 ("dax: remove DAX code from page_cache_tree_insert()"), patch 5 ("dax:
+move all DAX radix tree defs to fs/dax.c"). The sentences are quoted from the commit
+messages as posted (the linux-mm archive), with the wording Jan Kara asked for and Ross
+Zwisler accepted in the v3 3/5 thread (2017-07-19/20), and from the v4.14 code comments.
+
+Everything not allowed here is divergent: SIGBUS/SIGSEGV/OOM/LIVELOCK, load values, what
+the file holds (visible and durable), tags, blocks, WARN/BUG/bad-PTE events, leaks, and the
+final PTEs, struct pages, counters and mapping entries outside rules 1 and 2. How each rule
+is applied is in `fuzzplug.targets.dax_fault.target` (`normalised_view`, `compare_op`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class IntendedRule:
+    """One entry of the intended delta: what it allows and the sentence it rests on."""
+
+    name: str
+    allows: str
+    source: str
+
+
+HOLE_READ_ZERO_PAGE = IntendedRule(
+    name="hole_read_zero_page",
+    allows="A read fault on a hole: v4.14 maps the shared zero pfn (a special PTE, or a "
+           "refcounted insert_page() of the zero page without pte_special) and puts a "
+           "zero-page DAX entry in the tree, where v4.13 allocates a zeroed page-cache page, "
+           "adds it to the mapping and maps it as a normal file page. Allowed to differ: "
+           "the PTE's pfn and SPECIAL/DEVMAP bits when it maps the hole page or the zero "
+           "page; the entry's kind (page vs zero entry); nrpages and nrexceptional by those "
+           "entries; the hole pages (RAM) and the zero page's struct pages and data; "
+           "MM_FILEPAGES by the normal PTEs that map them. The load's value and everything "
+           "else must be equal.",
+    source="91d25ba8a6b0 (patch 3): \"When servicing mmap() reads from file holes the "
+           "current DAX code allocates a page cache page of all zeroes and places the "
+           "struct page pointer in the mapping->page_tree radix tree. [...] Solve these "
+           "issues by following the lead of the DAX PMD code and using a common 4k zero "
+           "page instead. As with the PMD code we will now insert a DAX exceptional entry "
+           "into the radix tree instead of a struct page pointer.\"")
+
+HOLE_REPLACEMENT = IntendedRule(
+    name="hole_replacement",
+    allows="When a block replaces such a hole (a write fault, write(2), punch or "
+           "truncate), v4.13 unmaps, deletes and frees the hole page and v4.14 unmaps the "
+           "zero page and replaces or deletes the zero entry: the same fields as "
+           "hole_read_zero_page may differ (the freed hole page's struct page stays "
+           "different); the PTEs, entries and data after the op must be equal.",
+    source="91d25ba8a6b0: \"If this page is ever written to we will re-fault and change "
+           "the mapping to point to real DAX storage instead\" (v4.14 dax_load_hole(), "
+           "fs/dax.c) and dax_insert_mapping_entry()'s \"we are replacing a zero page with "
+           "block mapping\" (v4.14 fs/dax.c).")
+
+MKWRITE_ONE_FAULT = IntendedRule(
+    name="mkwrite_one_fault",
+    allows="A store that needs a writable, dirty block entry (the first store to a block, "
+           "or to a hole) takes exactly one fault fewer in v4.14: the write fault inserts "
+           "the entry young, dirty and writable at once, where v4.13 inserted it "
+           "read-only and took a second, write-protect fault through dax_pfn_mkwrite(). "
+           "The store's status and the state after it must be equal.",
+    source="b2770da64254 (patch 1): \"a PTE entry can be marked as dirty and writeable as "
+           "it is first inserted, rather than waiting for a follow-up dax_pfn_mkwrite() => "
+           "finish_mkwrite_fault() call\" and \"If 'mkwrite' is set insert_pfn() will do "
+           "the work that was previously done by wp_page_reuse() as part of the "
+           "dax_pfn_mkwrite() call path\".")
+
+PFN_MKWRITE_IS_THE_FAULT_HANDLER = IntendedRule(
+    name="pfn_mkwrite_is_the_fault_handler",
+    allows="The write-protect fault on a read-only DAX entry runs the whole DAX fault "
+           "(grab the entry, iomap_begin, insert with mkwrite) instead of dax_pfn_mkwrite(): "
+           "branch ids, steps and lock sequences differ (they are never compared, only "
+           "hashed into signatures); returns, events and the end state must be equal.",
+    source="91d25ba8a6b0, in the wording Jan Kara asked for and Ross Zwisler accepted "
+           "(v3 3/5 thread, 2017-07-20): \"We get rid of dax_pfn_mkwrite() helper and use "
+           "dax_iomap_fault() to handle write-protection faults instead.\"; Ross Zwisler in "
+           "the same thread: \"this mkwrite fault path is exactly the path we would have "
+           "taken if the initial read to real storage hadn't happened, and we end up in "
+           "the same end state - with a dirty DAX radix tree entry and a writeable PTE.\"")
+
+FEWER_ALLOCATIONS = IntendedRule(
+    name="fewer_allocations",
+    allows="v4.14 makes no page-cache allocation for holes, so neither the page's "
+           "allocation nor its tree preloads (add_to_page_cache, and the hole fill when a "
+           "block replaces it), and uses no memory for them. When v4.13 cannot get a "
+           "hole page (RAM used up, or an injected failure), or an injected allocation "
+           "failure (fail_alloc) fires on one side only or at different sites after "
+           "v4.13 made such an allocation since it was armed, the other side has no "
+           "counterpart: the run is intended up to that op and not compared after it "
+           "(the two kernels then failed different allocations by construction).",
+    source="91d25ba8a6b0: \"1) It consumes memory unnecessarily. For every 4k page that "
+           "is read via a DAX mmap() over a hole, we allocate a new page cache page.\" and "
+           "\"2) It is slower than using a common zero page because each page fault has "
+           "more work to do. Instead of just inserting a common zero page we have to "
+           "allocate a page cache page, zero it, and then insert it.\"")
+
+WARN_ON_PAGE_IN_DAX_TREE = IntendedRule(
+    name="warn_on_page_in_dax_tree",
+    allows="Nothing: v4.14 WARNs (and grab_mapping_entry() returns -EIO) when it finds a "
+           "struct page in a DAX tree. No modelled path puts one there; if the WARN fires "
+           "it is a divergence like any other (listed so that the rule table holds every "
+           "stated effect).",
+    source="91d25ba8a6b0: \"Note that we do still pretty aggressively check for regular "
+           "pages in the DAX radix tree [...] If we ever find a regular page in our radix "
+           "tree now that most likely means that someone besides DAX is inserting pages "
+           "[...] we want to find that out early and fail loudly.\"")
+
+INTENDED_RULES: tuple[IntendedRule, ...] = (
+    HOLE_READ_ZERO_PAGE, HOLE_REPLACEMENT, MKWRITE_ONE_FAULT,
+    PFN_MKWRITE_IS_THE_FAULT_HANDLER, FEWER_ALLOCATIONS, WARN_ON_PAGE_IN_DAX_TREE)
+APPLICABLE_RULES = (HOLE_READ_ZERO_PAGE, HOLE_REPLACEMENT, MKWRITE_ONE_FAULT, FEWER_ALLOCATIONS)
+"""The rules that allow a compared difference, and so make a verdict `intended` when they
+do. pfn_mkwrite_is_the_fault_handler is why branch ids and steps are never compared (it
+allows nothing that is: a store after a load of a block is `same`); the WARN rule allows
+nothing."""

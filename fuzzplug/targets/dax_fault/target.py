@@ -1,0 +1,528 @@
+"""The dax_fault target: the DAX fault paths of ext4 before and after the series "DAX common
+4k zero page" (v4.13 vs v4.14), with the file operations around them.
+
+Runs one op sequence (`fuzzplug.targets.dax_fault.schema`) on the v4.13 DAX model
+(`fuzzplug.kernel.dax_v4_13`, over the mm model `v4_13`) and the v4.14 one (`dax_v4_14` over
+`v4_14`), op by op, each through `fuzzplug.kernel.daxfile.run_op`, and compares after each
+op what user space sees and what the rest of the kernel sees:
+
+- user space: how the op ended (a load's value, OK/SIGBUS/SIGSEGV/OOM/LIVELOCK, a system
+  call's return, or a BUG or a hang), the user's fault count (rule `mkwrite_one_fault`),
+  and the file as a reader and as the media see it (per page: block, visible token,
+  durable token; i_size);
+- the kernel: the printed WARNs, BUGs, bad PTEs, bad HPTEs and signals; every PTE and
+  (ppc64's hash MMU) every HPTE; the struct pages
+  the run touched; the rss counters and page-table counts; the mapping's entries by
+  meaning, their tags, nrpages/nrexceptional and its writeback error; the free blocks;
+  the VMAs; leaked references and locks (`daxfile.leaks`); data stored to the zero page.
+
+The differences allowed are the rules of `fuzzplug.targets.dax_fault.rules`, and only
+those; a side that BUGs or hangs is dead for the rest of the run (later ops are not run on
+it), as in the insert_pfn target.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+
+from fuzzplug.core.known import Cause, causes_from_toml
+from fuzzplug.core.oracle import (
+    Finding,
+    OpRun,
+    Outcome,
+    SideRecord,
+    Verdict,
+    events_diff,
+    family,
+)
+from fuzzplug.farm.files import FarmOptions
+from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, daxfile, fs, mm
+from fuzzplug.kernel.daxfile import Access, AccessStatus, DaxMachine, OpResult
+from fuzzplug.kernel.observe import observables, signature, signature_diffs
+from fuzzplug.kernel.state import EventKind
+from fuzzplug.kernel.types import PAGE_SHIFT, errname
+from fuzzplug.targets import corpus_dir
+from fuzzplug.targets.dax_fault.rules import (
+    FEWER_ALLOCATIONS,
+    HOLE_READ_ZERO_PAGE,
+    HOLE_REPLACEMENT,
+    INTENDED_RULES,
+    MKWRITE_ONE_FAULT,
+)
+from fuzzplug.targets.dax_fault.schema import ALLOC_SITES, SCHEMA, Scene, call_args
+
+# --- one side of one op -------------------------------------------------------------------------
+
+# Where v4.13 makes the allocations v4.14 does not (rule fewer_allocations): the hole page,
+# and the hole fill's tree preload (add_to_page_cache's preload follows a hole page).
+_HOLE_ALLOC_SITE = "__page_cache_alloc"
+_HOLE_FILL_BRANCH = "dax_insert_mapping_entry:hole_fill"
+# v4.13 could not get a page-cache page for a hole (injected, or RAM used up).
+_HOLE_PAGE_ALLOC_FAILED = "pagecache_get_page:alloc_failed"
+
+
+def user_view(res: OpResult) -> str:
+    """How the op ended, as user space sees it (compared): a load's status and value, a
+    store's status, a system call's return, or how the call stopped. Fault counts are not
+    in it (compared apart, rule mkwrite_one_fault)."""
+    if res.stop is not None:
+        return f"{res.stop.value} in {res.where.split(':')[0]}"
+    ret = res.ret
+    if isinstance(ret, Access):
+        if ret.status is AccessStatus.OK and ret.value is not None:
+            return f"ok {ret.value:#x}"
+        return ret.status.value
+    if ret is None:
+        return "void"
+    return errname(ret) if ret < 0 else str(ret)
+
+
+def story(res: OpResult) -> str:
+    """The op's return as the trace tells it: the user view, and the faults an access took."""
+    text = user_view(res)
+    if isinstance(res.ret, Access):
+        text += f" ({res.ret.faults} fault{'s' if res.ret.faults != 1 else ''})"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class StateNote:
+    """A line of the trace: what an op changed in the state of one side (a PTE, a mapping
+    entry, a file page). Recorded with the op's events; never compared."""
+
+    kind: str
+    function: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "function": self.function}
+
+
+class MachineRecord:
+    """A side's machine as `SideRecord` wants it: `snapshot()` is `daxfile.snapshot`."""
+
+    __slots__ = ("m",)
+
+    def __init__(self, m: DaxMachine):
+        self.m = m
+
+    def snapshot(self) -> dict:
+        return daxfile.snapshot(self.m)
+
+
+# --- the normalised view: what is compared, with rules 1-2 applied ------------------------------
+
+def _hole_pfn(m: DaxMachine, pfn: int) -> bool:
+    """A pfn of a hole's page: v4.13's page-cache pages come from RAM, v4.14 maps the zero
+    page (rules hole_read_zero_page, hole_replacement)."""
+    lo, hi = m.k.memmap.ram
+    return lo <= pfn <= hi or pfn == m.k.memmap.zero
+
+
+_PFN_BITS = frozenset({"SPECIAL", "DEVMAP"})
+
+
+def normalised_view(m: DaxMachine) -> dict[str, object]:
+    """Everything compared after an op, by descriptor (`pte.<addr>`, `entry.<index>`,
+    `file.visible`...), with what rules 1-2 allow folded away: a PTE mapping a hole page or
+    the zero page shows as `hole` without its SPECIAL/DEVMAP bits; a `page` entry and a
+    `zero` entry both show as `hole`; nrpages and nrexceptional leave those entries out;
+    RAM and the zero page's struct pages and data are left out; MM_FILEPAGES leaves out the
+    normal PTEs that map them."""
+    k = m.k
+    view: dict[str, object] = {}
+    hole_normal_ptes = 0
+    for vpn, pte in k.mm.pgtable.items():
+        j = pte.to_json()
+        flags = j["flags"].split("|")
+        if _hole_pfn(m, j["pfn"]):
+            if "SPECIAL" not in flags and "PRESENT" in flags:
+                hole_normal_ptes += 1
+            view[f"pte.{vpn << PAGE_SHIFT:#x}"] = ("hole", tuple(f for f in flags
+                                                               if f not in _PFN_BITS))
+        else:
+            view[f"pte.{vpn << PAGE_SHIFT:#x}"] = (j["pfn"], tuple(flags))
+    for (vpn, slot), h in k.htab.items():  # ppc64's hash page table (hash MMU only)
+        j = h.to_json()
+        pfn = "hole" if _hole_pfn(m, j["pfn"]) else j["pfn"]
+        view[f"hpte.{vpn << PAGE_SHIFT:#x}.{slot}"] = (pfn, j["perm"])
+    for pfn, p in k.pages.items():
+        if not p.pristine() and not _hole_pfn(m, pfn):
+            view[f"page.{pfn:#x}"] = p.state()
+    for counter, n in k.mm.rss_stat.items():
+        if counter.value == "MM_FILEPAGES":
+            n -= hole_normal_ptes
+        view[f"counter.{counter.value}"] = n
+    view["pgtable.pud"] = len(k.mm.pud_tables)
+    view["pgtable.pmd"] = len(k.mm.pmd_tables)
+    view["pgtable.pte"] = len(k.mm.pte_tables)
+    mapping = m.mapping
+    holes = zeroes = 0
+    for index, entry in mapping.page_tree.items():
+        desc = daxfile.describe_entry(entry)
+        if desc["kind"] == "page":
+            holes += 1
+            desc = {"kind": "hole"}
+        elif desc["kind"] == "zero":
+            zeroes += 1
+            desc = {"kind": "hole"}
+        view[f"entry.{index}"] = tuple(sorted(desc.items()))
+    for index, tags in mapping.tags.items():
+        view[f"tag.{index}"] = tuple(sorted(fs.TAG_NAMES[t] for t in tags))
+    view["mapping.nrpages"] = mapping.nrpages - holes
+    view["mapping.nrexceptional"] = mapping.nrexceptional - zeroes
+    view["mapping.wb_err"] = mapping.wb_err
+    fv = daxfile.file_view(m)
+    view["file.i_size"] = fv["i_size"]
+    for lblk, page in fv["pages"].items():
+        view[f"file.block.{lblk}"] = page["block"]
+        view[f"file.visible.{lblk}"] = page["visible"]
+        view[f"file.durable.{lblk}"] = page["durable"]
+    memory = m.memory
+    for pfn, token in memory.ram.items():
+        if not _hole_pfn(m, pfn):
+            view[f"memory.ram.{pfn:#x}"] = token
+    view["memory.zero_page_stores"] = tuple(memory.zero_page_stores)
+    view["free_blocks"] = len(m.sb.free_blocks)
+    view["vmas"] = tuple((v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags) for v in k.mm.mmap)
+    for text in daxfile.leaks(m):
+        view[f"leak.{_leak_kind(text)}.{text}"] = True
+    return view
+
+
+def _leak_kind(text: str) -> str:
+    if text.startswith("lock held"):
+        return "lock"
+    if text.startswith("entry"):
+        return "entry_locked"
+    if text.endswith("locked"):
+        return "page_locked"
+    return "refcount"
+
+
+# What a user address reaches (mapped or not, which page) is named apart from the entry's
+# bits: a stale or missing mapping (`map.presence`, `map.pfn`: a load reads other data, an
+# access faults or not) and a bit that differs (`pte.SOFT_DIRTY`) are different behaviours,
+# and a state-only signature names kinds only (`state:map` against `state:pte`). Renamed
+# after `signature_diffs`, whose derivations (an HPTE follows its PTE) use the pte names.
+_MAP_KINDS = {"pte.presence": "map.presence", "pte.pfn": "map.pfn"}
+
+
+def view_diff(a: dict[str, object], b: dict[str, object]) -> list[str]:
+    """The descriptors whose values differ, by kind and field (`pte.pfn`, `pte.DIRTY`,
+    `entry.kind`, `file.durable`, `leak.lock`...): stable names, no addresses."""
+    out: set[str] = set()
+    for key in a.keys() | b.keys():
+        x, y = a.get(key), b.get(key)
+        if x == y:
+            continue
+        kind = key.split(".", 1)[0]
+        if kind == "pte":
+            if x is None or y is None:
+                out.add("pte.presence")
+            elif x[0] != y[0]:
+                out.add("pte.pfn")
+            else:
+                out.update(f"pte.{bit}" for bit in set(x[1]) ^ set(y[1]))
+        elif kind == "hpte":
+            if x is None or y is None:
+                out.add("hpte.presence")
+            else:
+                out.update(f"hpte.{f}" for f, u, v in zip(("pfn", "perm"), x, y) if u != v)
+        elif kind == "page":
+            fields = ("refcount", "mapcount", "anon", "dirty", "referenced", "allocated")
+            if x is None or y is None:
+                out.add("page.presence")
+            else:
+                out.update(f"page.{f}" for f, u, v in zip(fields, x, y) if u != v)
+        elif kind == "entry":
+            if x is None or y is None:
+                out.add("entry.presence")
+            else:
+                dx, dy = dict(x), dict(y)
+                out.update(f"entry.{f}" for f in dx.keys() | dy.keys()
+                           if dx.get(f) != dy.get(f))
+        elif kind == "tag":
+            out.update(f"tag.{t}" for t in set(x or ()) ^ set(y or ()))
+        elif kind in ("file", "leak", "memory"):
+            parts = key.split(".")
+            out.add(f"{kind}.{parts[1]}")
+        elif kind in ("counter", "mapping", "pgtable"):
+            out.add(key)
+        else:
+            out.add(f"{kind}.value")
+    return sorted(out)
+
+
+# --- the per-op comparison --------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Side:
+    """One side's run: the machine, whether it is dead (a BUG or a hang ended a call), and,
+    while an injected failure is armed, the event index it was armed at and whether a hole
+    fill has run since (for rule fewer_allocations)."""
+
+    m: DaxMachine
+    dead: bool = False
+    armed_since: int | None = None
+    hole_fill_since_armed: bool = False
+
+
+def run_side(side: Side, name: str, args: dict[str, int]) -> tuple[OpRun, OpResult | None]:
+    """One call on one side: its OpRun (the trace's return, the kernel's events and the
+    state notes, the branch ids) and the model's OpResult (None on a dead side)."""
+    if side.dead:
+        return OpRun(ret="dead", oops=True), None
+    k = side.m.k
+    e0, b0 = len(k.events), len(k.branches)
+    if name == "fail_alloc":
+        site = ALLOC_SITES[args["site"]]
+        args = {"nth": args["nth"], "site": None if site == "any" else site}
+        if side.armed_since is None:  # else the earlier arming is still pending
+            side.armed_since = e0
+            side.hole_fill_since_armed = False
+    before = _story_state(side.m)
+    res = daxfile.run_op(side.m, name, **args)
+    branches = k.branches[b0:]
+    if side.armed_since is not None and _HOLE_FILL_BRANCH in branches:
+        side.hole_fill_since_armed = True
+    events = k.events[e0:] + _state_notes(before, _story_state(side.m))
+    if res.stop is not None:
+        side.dead = True
+    return OpRun(ret=story(res), events=events, branches=branches,
+                 oops=res.stop is not None), res
+
+
+def _story_state(m: DaxMachine) -> dict[str, str]:
+    """What the trace tells of the state: PTEs, mapping entries and tags, file pages."""
+    out = {}
+    for vpn, pte in m.k.mm.pgtable.items():
+        j = pte.to_json()
+        out[f"pte {vpn << PAGE_SHIFT:#x}"] = f"pfn {j['pfn']:#x} {j['flags']}"
+    for index, entry in m.mapping.page_tree.items():
+        desc = daxfile.describe_entry(entry)
+        tags = sorted(fs.TAG_NAMES[t] for t in m.mapping.tags.get(index, ()))
+        extra = f" pfn {desc['pfn']:#x}" if "pfn" in desc else ""
+        extra += f" sector {desc['sector']}" if "sector" in desc else ""
+        extra += " locked" if desc.get("locked") else ""
+        out[f"entry {index}"] = f"{desc['kind']}{extra}{' ' + '|'.join(tags) if tags else ''}"
+    for lblk, page in daxfile.file_view(m)["pages"].items():
+        out[f"file page {lblk}"] = (f"block {page['block']} visible {page['visible']:#x} "
+                                    f"durable {page['durable']:#x}")
+    return out
+
+
+def _state_notes(before: dict[str, str], after: dict[str, str]) -> list[StateNote]:
+    notes = []
+    for key in sorted(before.keys() | after.keys()):
+        x, y = before.get(key), after.get(key)
+        if x != y:
+            notes.append(StateNote("state", f"{key}: {y if y is not None else 'gone'}"))
+    return notes
+
+
+def _kernel_events(run: OpRun) -> list:
+    return [e for e in run.events if not isinstance(e, StateNote)]
+
+
+def _alloc_fails(run: OpRun) -> list[str]:
+    return [e.function for e in _kernel_events(run) if e.kind is EventKind.ALLOC_FAIL]
+
+
+def _failure_pending(side: Side) -> bool:
+    """Whether an injected allocation failure is still armed on the side."""
+    k = side.m.k
+    return k.fail_at is not None or k.fail_site is not None
+
+
+def _v4_13_made_hole_allocations(side: Side) -> bool:
+    """Whether v4.13 made an allocation v4.14 does not since the failure was armed: a
+    page-cache page for a hole (with its add_to_page_cache preload), or a hole fill's
+    preload (dax_insert_mapping_entry replacing a hole page)."""
+    if side.armed_since is None:
+        return False
+    if side.hole_fill_since_armed:
+        return True
+    return any(e.kind in (EventKind.ALLOC, EventKind.ALLOC_FAIL)
+               and e.function == _HOLE_ALLOC_SITE for e in side.m.k.events[side.armed_since:])
+
+
+@dataclass(slots=True)
+class Judgement:
+    """The comparison of one op: its finding (or None), the rules that allowed a
+    difference, and whether the run stops being compared (rule fewer_allocations)."""
+
+    finding: Finding | None
+    rules: list[str]
+    stop: bool = False
+
+
+def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
+               ra: OpResult | None, rb: OpResult | None,
+               views: tuple[dict, dict]) -> tuple[Judgement, tuple[dict, dict]]:
+    """Compare one op's two runs and the state after it (see the module docstring).
+    `views` are both sides' normalised views before the op; returns the judgement and the
+    views after it."""
+    if ra is None and rb is None:  # both dead since an earlier op
+        return Judgement(None, []), views
+    fails_a, fails_b = _alloc_fails(a), _alloc_fails(b)
+    if ((fails_a != fails_b and _v4_13_made_hole_allocations(pre))
+            or _HOLE_PAGE_ALLOC_FAILED in a.branches):
+        return Judgement(None, [FEWER_ALLOCATIONS.name], stop=True), views
+    for side in (pre, post):
+        if not _failure_pending(side):
+            side.armed_since = None
+    rules: list[str] = []
+    diffs: list[str] = []
+    ua = user_view(ra) if ra is not None else "dead"
+    ub = user_view(rb) if rb is not None else "dead"
+    if ua != ub:
+        sa, sb = ua.split()[0], ub.split()[0]  # a load's value is named apart: no tokens
+        diffs.append(f"ret:{sa}->{sb}" if sa != sb else "load:value")
+    if ra is not None and rb is not None:
+        if isinstance(ra.ret, Access) and isinstance(rb.ret, Access):
+            n13, n14 = ra.ret.faults, rb.ret.faults
+            if name == "store" and n14 == n13 - 1 and ua == ub:
+                rules.append(MKWRITE_ONE_FAULT.name)
+            elif n14 > n13:
+                diffs.append("faults:more")
+            elif n14 < n13:
+                diffs.append("faults:fewer")
+    diffs += events_diff(observables(_kernel_events(a)), observables(_kernel_events(b)))
+    after = (normalised_view(pre.m) if ra is not None else views[0],
+             normalised_view(post.m) if rb is not None else views[1])
+    state = view_diff(*after)
+    diffs += [_MAP_KINDS.get(d, d) for d in signature_diffs(state)]
+    if not diffs:
+        return Judgement(None, rules + _hole_rules(views, after)), after
+    finding = Finding(index, name, diffs, signature(name, diffs, a.branches, b.branches),
+                      family(name, diffs), None, sorted(set(a.branches)),
+                      sorted(set(b.branches)))
+    return Judgement(finding, []), after
+
+
+def _holes(view: dict) -> int:
+    return sum(1 for key, value in view.items()
+               if key.startswith("entry.") and ("kind", "hole") in value)
+
+
+def _hole_rules(before: tuple[dict, dict], after: tuple[dict, dict]) -> list[str]:
+    """Rules 1-2, when they allowed this op's differences: a hole's entry came (v4.13's
+    page entry, v4.14's zero entry: hole_read_zero_page) or went (hole_replacement)."""
+    out = []
+    if _holes(after[0]) > _holes(before[0]) or _holes(after[1]) > _holes(before[1]):
+        out.append(HOLE_READ_ZERO_PAGE.name)
+    if _holes(after[0]) < _holes(before[0]) or _holes(after[1]) < _holes(before[1]):
+        out.append(HOLE_REPLACEMENT.name)
+    return out
+
+
+# --- the target ---------------------------------------------------------------------------------
+
+@functools.cache
+def _known_toml() -> dict:
+    """known.toml beside this module, read once."""
+    return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
+
+
+SHARED_MODELS = (fs, mm, arch)
+"""Kernel modules both DAX models call whose branches record ids of their own."""
+
+
+class DaxFaultTarget:
+    """The dax_fault target (satisfies `fuzzplug.targets.Target`)."""
+
+    name = "dax_fault"
+    description = ("DAX common 4k zero page (b2770da64254..): ext4 DAX faults, write, punch, "
+                   "truncate, fsync, msync, munmap, v4.13 vs v4.14")
+    schema = SCHEMA
+    pre_model: ModuleType = dax_v4_13
+    post_model: ModuleType = dax_v4_14
+    rules = INTENDED_RULES
+
+    def evaluate(self, ops) -> Outcome:
+        scene = Scene.from_ops(ops).dax
+        pre = Side(daxfile.boot(self.pre_model, scene))
+        post = Side(daxfile.boot(self.post_model, scene))
+        rec_pre = SideRecord(pre.m.k.version, MachineRecord(pre.m))
+        rec_post = SideRecord(post.m.k.version, MachineRecord(post.m))
+        views = (normalised_view(pre.m), normalised_view(post.m))
+        finding = None
+        rules_applied: list[str] = []
+        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
+        for index, op in enumerate(calls):
+            args = call_args(op)
+            a, ra = run_side(pre, op.name, args)
+            b, rb = run_side(post, op.name, args)
+            rec_pre.add(index, a)
+            rec_post.add(index, b)
+            judgement, views = compare_op(pre, post, op.name, index, a, b, ra, rb, views)
+            rules_applied += [r for r in judgement.rules if r not in rules_applied]
+            if judgement.finding is not None:
+                finding = judgement.finding
+                break
+            if judgement.stop:
+                break
+        if finding is not None:
+            verdict = Verdict.DIVERGENT
+        elif rules_applied:
+            verdict = Verdict.INTENDED
+        else:
+            verdict = Verdict.SAME
+        return Outcome(verdict, finding, rec_pre, rec_post, rules_applied)
+
+    def branch_ids(self) -> dict[str, frozenset[str]]:
+        from fuzzplug.core.semcov import declared_branch_ids
+
+        return {m.VERSION: declared_branch_ids(m, m.mm_model, *SHARED_MODELS)
+                for m in (self.pre_model, self.post_model)}
+
+    def known_findings(self) -> dict[str, dict]:
+        data = _known_toml()
+        causes = {c["id"]: c for c in data.get("cause", [])}
+        return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
+                for f in data.get("finding", [])}
+
+    def known_causes(self) -> dict[str, Cause]:
+        """The `[[cause]]`s of known.toml (the `KnownCauses` capability)."""
+        return causes_from_toml(_known_toml())
+
+    def seeds_dir(self) -> Path | None:
+        return corpus_dir(self.name)
+
+    # --- optional capabilities (fuzzplug.targets: KnownCauses, SmallDomain, Mutable,
+    # --- FarmTuned)
+
+    farm_options = FarmOptions(max_len=256, timeout=20)
+    """max_len: room for the scene and about 30 calls (a call is 2 to 8 bytes); longer
+    inputs only repeat calls. timeout: an input runs both models in a few milliseconds;
+    twenty seconds catches a hang without flagging a slow machine."""
+
+    def small_domain(self):
+        from fuzzplug.targets.dax_fault.domain import small_domain
+
+        return small_domain()
+
+    def mutants(self):
+        from fuzzplug.targets.dax_fault.mutants import MUTANTS
+
+        return MUTANTS
+
+    @property
+    def mutant_module(self) -> ModuleType:
+        """The module the mutants edit: the post-series DAX model."""
+        return self.post_model
+
+    def with_mutant_module(self, module: ModuleType) -> "DaxFaultTarget":
+        """A copy of this target that runs `module` as its post-series DAX model."""
+        clone = copy.copy(self)
+        clone.post_model = module
+        return clone
+
+
+TARGET = DaxFaultTarget()
