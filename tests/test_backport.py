@@ -119,3 +119,9 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
     assert main(["backport", "insert_pfn", "--depth", "0", "-o",
                  str(Path(blocker) / "out.md")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_report_is_the_same_twice_exhaustive_search_included(report):
+    """Deterministic: a second run (known reproducers and depth 1) gives the same JSON."""
+    again = run_backport(TARGET, depth=1, jobs=2)
+    assert again.to_json() == report.to_json()
