@@ -6,6 +6,12 @@ can observe (see `fuzzplug.kernel.observe` and `fuzzplug.core.oracle`). The only
 differences allowed are those in `INTENDED_RULES`, the commit message's stated intent;
 everything else is divergent.
 
+The models form a chain (`CHAIN`): v4.13, v4.14, then v4.14 with each upstream fix of the
+patch (f2c57d91b0d9, then cae85cb8add3). `with_pair(pre, post)` (the `Versioned`
+capability) compares any two of them, under the rules of the commits between them
+(`INTENDED_RULES` for the seed, `FIX_RULES` for the fixes, each from its commit message),
+and with the known findings listed for that pair.
+
 The op language (text form; `docs` in README "The op language"):
 
     config HAVE_PTE_SPECIAL=1 DEVMAP=1 arch=x86_64 DEBUG_VM=0 PAT=1
