@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The insert_pfn harness with a memory probe: every 100,000 executions it appends
-`executions rss_kib` to the file named by FUZZPLUG_RSS_LOG (VmRSS from /proc/self/status).
+"""The insert_pfn harness with a memory probe: every FUZZPLUG_RSS_EVERY (100,000) executions
+it appends `executions rss_kib` to the file named by FUZZPLUG_RSS_LOG (VmRSS from
+/proc/self/status).
 
-Otherwise exactly harnesses/fuzz_insert_pfn.py (the same Harness, the same instrumentation);
-the probe costs one counter increment per execution.
+Otherwise exactly harnesses/fuzz_insert_pfn.py (the same Harness, feedback mode, mutator
+and instrumentation); the probe costs one counter increment per execution.
 """
 
 import os
@@ -11,11 +12,16 @@ import sys
 
 import atheris
 
-with atheris.instrument_imports(include=["fuzzplug"]):
+from fuzzplug.engines import feedback
+
+MODE = feedback.effective_mode(atheris, feedback.requested_mode())
+
+with feedback.instrumentation(atheris, MODE):
     from fuzzplug.engines.harness import Harness
+    from fuzzplug.engines.mutator import setup_kwargs
     from fuzzplug.targets.insert_pfn import TARGET
 
-HARNESS = Harness(TARGET)
+HARNESS = Harness(TARGET, feedback.counters_for(atheris, MODE))
 EVERY = int(os.environ.get("FUZZPLUG_RSS_EVERY", "100000"))
 LOG = os.environ["FUZZPLUG_RSS_LOG"]
 _count = 0
@@ -39,7 +45,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Setup(sys.argv, TestOneInput, **setup_kwargs(atheris, TARGET))
     atheris.Fuzz()
 
 

@@ -60,8 +60,8 @@ def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys)
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
     for record in records:
-        assert set(record) == {"input", "verdict", "signature", "known", "mismatches",
-                               "normalised", "ops", "pre", "post"}
+        assert set(record) == {"input", "verdict", "signature", "pair", "known",
+                               "mismatches", "normalised", "ops", "pre", "post"}
         for side in ("pre", "post"):
             assert {"events", "ret", "state"} <= set(record[side])
             assert all({"kind", "function"} <= set(e) for e in record[side]["events"])
@@ -138,8 +138,24 @@ def test_fuzz_with_two_jobs_uses_libfuzzer_fork_and_gathers_one_summary(tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((findings / "summary.json").read_text())
     assert summary["jobs"] == 2
-    assert summary["findings"]
+    assert summary["feedback"] == "semantic" and summary["mutator"] == "ops", "the defaults"
+    assert summary["findings"], "the workers (FUZZPLUG_* inherited) recorded divergences"
     assert "-fork=2" in (findings / "libfuzzer.log").read_text()
+
+
+@pytest.mark.slow
+def test_fuzz_takes_the_feedback_and_mutator_modes(tmp_path):
+    """`--feedback bytecode --mutator bytes` runs the previous harness and says so."""
+    findings = tmp_path / "findings"
+    proc = _fuzzplug("fuzz", "insert_pfn", "--time", "5", "--no-known", "--feedback",
+                     "bytecode", "--mutator", "bytes", "--findings", str(findings),
+                     "--corpus", str(tmp_path / "c"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((findings / "summary.json").read_text())
+    assert (summary["feedback"], summary["mutator"]) == ("bytecode", "bytes")
+    log = (findings / "libfuzzer.log").read_text()
+    assert "INFO: fuzzplug feedback: bytecode" in log and "INFO: fuzzplug mutator: bytes" in log
+    assert "Instrumenting fuzzplug.kernel.v4_14" in log
 
 
 def test_fuzz_refuses_a_corpus_inside_the_checked_in_seeds(tmp_path, capsys):

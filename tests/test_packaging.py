@@ -151,3 +151,28 @@ def test_every_seed_of_every_harness_is_in_its_corpus(seeds):
     for fuzzer, folder in seeds.items():
         target = load_target(fuzzer.removeprefix("fuzz_"))
         assert {p.name for p in folder.iterdir()} == set(compile_seeds(target))
+
+
+def test_packed_insert_pfn_harness_feeds_semantic_features_back(packed, tmp_path):
+    """The packed binary runs in semantic mode by default (nothing instrumented) and its
+    counters work: a corpus with a deeper input has more libFuzzer features (`ft:`)."""
+    from fuzzplug.core.opslang import encode, parse_text
+
+    target = load_target("insert_pfn")
+    scene = ("config HAVE_PTE_SPECIAL=0\nvma flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|"
+             "VM_MAYWRITE|VM_MIXEDMAP vm_ops=0\nfault addr=0x100000\n")
+    deep = scene + "fault addr=0x100000 flags=FAULT_FLAG_WRITE\nzap addr=0x100000\n"
+    ft = {}
+    for name, texts in (("shallow", [scene]), ("deeper", [scene, deep])):
+        corpus = tmp_path / name
+        corpus.mkdir()
+        for i, text in enumerate(texts):
+            (corpus / f"in{i}").write_bytes(encode(target.schema,
+                                                   parse_text(target.schema, text)))
+        result = run_packed(packed["fuzz_insert_pfn"], str(corpus), "-runs=0", cwd=tmp_path,
+                            FUZZPLUG_RECORD=str(tmp_path / f"record-{name}"))
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert "INFO: fuzzplug feedback: semantic" in result.stderr
+        assert "Instrumenting" not in result.stderr
+        ft[name] = int(re.findall(r"ft: (\d+)", result.stderr)[-1])
+    assert ft["deeper"] > ft["shallow"] > 0

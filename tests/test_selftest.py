@@ -147,3 +147,15 @@ def test_the_cli_reports_a_survivor_and_the_kill_rate_as_json(capsys):
     status = {m["mutant"]: m["status"] for m in report["mutants"]}
     assert status == {"reuse_returns_ebusy": "equivalent", "no_pte_returns_ebusy": "killed"}
     assert report["counted"] == 1 and report["kill_rate"] == 1.0
+    assert (report["feedback"], report["mutator"]) == ("semantic", "ops"), "the defaults"
+
+
+@pytest.mark.slow
+def test_selftest_kills_through_the_harness_in_bytecode_and_both_modes():
+    """The self-test runs in every feedback mode (the mutant instrumented when the models
+    are)."""
+    for mode in ("bytecode", "both"):
+        report = run_selftest(TARGET, budget=10, seed=1, names=["zap_forgets_put_page"],
+                              feedback=mode, mutator="bytes")
+        assert [r.status for r in report.runs] == [Status.KILLED], mode
+        assert report.feedback == mode

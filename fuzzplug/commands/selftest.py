@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands.fuzz import add_engine_options
 from fuzzplug.errors import InputError
-from fuzzplug.targets import load_target
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("selftest", help="run each mutant of the post-patch model through "
                                         "the harness and report the kill rate")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--budget", type=int, default=10,
                    help="libFuzzer seconds per mutant (-max_total_time, default 10)")
     p.add_argument("--seed", type=int, default=1, help="libFuzzer -seed (default 1)")
@@ -22,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="exit 1 if the kill rate is below PCT percent")
+    add_engine_options(p)
     p.set_defaults(func=run)
 
 
@@ -29,7 +32,7 @@ def run(args) -> int:
     from fuzzplug.selftest.mutants import mutants_for
     from fuzzplug.selftest.runner import print_json, render, run_selftest
 
-    target = load_target(args.target)
+    target = load_target_for(args)
     if args.list:
         for m in mutants_for(target):
             kind = "equivalent" if m.equivalent else "gap" if m.gap else "mutant"
@@ -38,7 +41,7 @@ def run(args) -> int:
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise InputError(f"--fail-under must be a percentage, got {args.fail_under}")
     report = run_selftest(target, budget=args.budget, seed=args.seed, names=args.mutant,
-                          jobs=args.jobs)
+                          jobs=args.jobs, feedback=args.feedback, mutator=args.mutator)
     if args.json:
         print_json(report)
     else:

@@ -48,6 +48,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 PROGRESS_EVERY = 5.0
 PR_SET_PDEATHSIG = 1
@@ -102,14 +103,24 @@ class FuzzResult:
 
 def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: str | None,
              no_known: bool, seed: int | None = None, max_len: int | None = None,
-             minimize: bool = True) -> FuzzResult:
+             minimize: bool = True, feedback: str | None = None,
+             mutator: str | None = None) -> FuzzResult:
     """Fuzz `target` for `seconds` (see the module docstring); libFuzzer's `-max_len` is
     `max_len`, else the target's (`fuzzplug.farm.files.farm_options`), and so is its
-    `-timeout`. Orphaned inboxes in the findings folder are adopted first. Ctrl-C stops
-    libFuzzer and still writes what was found (the result says it was interrupted)."""
+    `-timeout`. `feedback` and `mutator` set the harness's FUZZPLUG_FEEDBACK and
+    FUZZPLUG_MUTATOR (`fuzzplug.engines.feedback`, `fuzzplug.engines.mutator`; None: as
+    the environment says, else the defaults), which libFuzzer's -fork workers inherit.
+    Orphaned inboxes in the findings folder are adopted first. Ctrl-C stops libFuzzer and
+    still writes what was found (the result says it was interrupted)."""
     from fuzzplug.core.oracle import signature_id
+    from fuzzplug.engines import feedback as feedback_modes
+    from fuzzplug.engines import mutator as mutator_modes
 
     log = get_logger(target=target.name)
+    feedback = (feedback_modes.check_mode(feedback) if feedback is not None
+                else feedback_modes.requested_mode())
+    mutator = (mutator_modes.check_mutator(mutator) if mutator is not None
+               else mutator_modes.requested_mutator())
     if seconds <= 0:
         raise InputError(f"--time must be positive, got {seconds}")
     if jobs <= 0:
@@ -135,12 +146,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     inbox = Path(fdir) / f"{INBOX_PREFIX}{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)
-    write_inbox_marker(inbox, target.name)
+    write_inbox_marker(inbox, target.name, pair_name(target))
     adopted = []
     for orphan in orphan_inboxes(Path(fdir)):
-        orphan_target = read_inbox(orphan).target
-        if orphan_target not in (None, target.name):
-            continue
+        found = read_inbox(orphan)
+        if found.target not in (None, target.name) or \
+                (found.target is not None and found.pair != pair_name(target)):
+            continue  # another target's, or another pair's: its signatures mean other things
         files = adopt_inbox(orphan, inbox)
         adopted.append(orphan.name)
         log.info("inbox_adopted", inbox=orphan.name, files=files)
@@ -156,15 +168,21 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         cmd.append(f"-seed={seed}")
     if jobs > 1:
         cmd += [f"-fork={jobs}", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]
-    env = dict(os.environ, FUZZPLUG_RECORD=str(inbox.resolve()))
+    env = dict(os.environ, FUZZPLUG_RECORD=str(inbox.resolve()), FUZZPLUG_FEEDBACK=feedback,
+               FUZZPLUG_MUTATOR=mutator)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    pair = pair_name(target)
+    if pair:  # the harness (and libFuzzer's -fork children, who inherit it) compares it
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     if no_known:
         env["FUZZPLUG_NO_KNOWN"] = "1"
     else:
         env.pop("FUZZPLUG_NO_KNOWN", None)
     log_path = Path(fdir) / "libfuzzer.log"
     log.info("fuzz_started", budget_s=seconds, jobs=jobs, corpus_dir=str(cdir),
-             findings_dir=str(fdir))
+             findings_dir=str(fdir), feedback=feedback, mutator=mutator)
     started = time.monotonic()
     stats: dict = {}
     interrupted = False
@@ -231,7 +249,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     shutil.rmtree(inbox, ignore_errors=True)
     result = FuzzResult(entries, suppressed, {}, known, interrupted)
     result.summary = {
-        "target": target.name, "seconds": seconds, "jobs": jobs, "corpus": str(cdir),
+        "target": target.name, "pair": pair_name(target), "seconds": seconds, "jobs": jobs,
+        "corpus": str(cdir), "feedback": feedback, "mutator": mutator,
         "exit_status": proc.returncode, "libfuzzer": {k: v for k, v in stats.items()},
         "crash_files": sorted(p.name for p in Path(crashes).iterdir()),
         "suppressed_known": not no_known,

@@ -7,14 +7,25 @@ so ClusterFuzz's crash state (the top three frames) tells different bugs apart. 
 nothing else, whatever the bytes: the decoder is total and the models report kernel
 failures as events, not exceptions.
 
-Knowingly suppressed: the divergences the target's known list recognises, by signature or
-by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed signature is
-counted, and logged once (`known_divergence_suppressed`, on stderr) when first met. With
-FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR instead of
-raised, so one run continues past findings: for each signature the shortest input seen
-(`<id>.<pid>.bin`, written atomically) and counts per process (`counts.<pid>.json`), and
-the counts of the known signatures suppressed (`suppressed.<pid>.json`: signature → count
-and causes); both flushed at most once a second and at each new signature.
+With FUZZPLUG_PAIR=PRE..POST, a target with versions (`fuzzplug.targets.Versioned`)
+compares that pair instead of its default; libFuzzer's -fork/-jobs children inherit the
+environment, so every worker compares the same pair.
+
+Knowingly suppressed: the divergences the target's known list for the pair recognises, by
+signature or by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed
+signature is counted, and logged once (`known_divergence_suppressed`, on stderr) when first
+met. With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR
+instead of raised, so one run continues past findings: for each signature the shortest input
+seen (`<id>.<pid>.bin`, written atomically) and counts per process (`counts.<pid>.json`),
+and the counts of the known signatures suppressed (`suppressed.<pid>.json`: signature →
+count and causes); both flushed at most once a second and at each new signature.
+
+What libFuzzer sees of a run is the feedback mode (`FUZZPLUG_FEEDBACK`, default
+`semantic`: the target's semantic features hit libFuzzer counters and nothing is
+instrumented; `bytecode`: atheris' instrumentation of fuzzplug and the target's package;
+`both`), described in `fuzzplug.engines.feedback`; how inputs are mutated is the mutator
+mode (`FUZZPLUG_MUTATOR`, default `ops`: op-level mutations and crossover beside
+libFuzzer's own; `bytes`), described in `fuzzplug.engines.mutator`.
 
 `--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
 processes it forks (`-fork`, `-jobs`).
@@ -31,6 +42,7 @@ from pathlib import Path
 
 import structlog
 
+from fuzzplug.core.features import outcome_features
 from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import decode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
@@ -121,10 +133,27 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class Harness:
-    """One target's TestOneInput, with the suppression list and the recording mode."""
+def features_of(target):
+    """The target's `features(ops, outcome)` (`fuzzplug.targets.Featured`), or the generic
+    features of the outcome (`fuzzplug.core.features`) for a target without it."""
+    from fuzzplug.targets import Featured
 
-    def __init__(self, target):
+    if isinstance(target, Featured):
+        return target.features
+    schema = target.schema
+
+    def generic(ops, outcome):
+        return outcome_features([op for op in ops if not schema.spec(op.name).scene], outcome)
+
+    return generic
+
+
+class Harness:
+    """One target's TestOneInput, with the suppression list, the recording mode and, in
+    semantic feedback, the counters its features hit (`counters`:
+    `fuzzplug.engines.feedback.SemanticCounters`, or None)."""
+
+    def __init__(self, target, counters=None):
         self.target = target
         self.schema = target.schema
         self.known = KnownList.of(target)
@@ -135,10 +164,14 @@ class Harness:
             configure()
         self.log = get_logger(target=target.name, pid=os.getpid())
         self.logged: set[str] = set()
+        self.counters = counters
+        self.features = features_of(target) if counters is not None else None
 
     def test_one_input(self, data: bytes) -> None:
         ops = decode(self.schema, data)
         outcome = self.target.evaluate(ops)
+        if self.counters is not None:
+            self.counters.hit(self.features(ops, outcome))
         if outcome.verdict is not Verdict.DIVERGENT:
             return
         if self.suppressing:
@@ -172,21 +205,24 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
     if not target_name:
         sys.stderr.write("fuzzplug.engines.harness: --target=NAME is required\n")
         raise SystemExit(2)
+    from fuzzplug.engines import feedback
     from fuzzplug.targets import plugin_package
 
-    # Instrument fuzzplug's models and, for a third-party target, its own package, so
-    # libFuzzer's coverage feedback sees the models' code either way.
-    with atheris.instrument_imports(include=sorted({"fuzzplug", plugin_package(target_name)})):
-        from fuzzplug.targets import load_target
+    mode = feedback.effective_mode(atheris, feedback.requested_mode())
+    # In bytecode mode, instrument fuzzplug and, for a third-party target, its own package;
+    # in both, the models only; in semantic mode, nothing.
+    with feedback.instrumentation(atheris, mode, plugin_package(target_name)):
+        from fuzzplug.engines.mutator import setup_kwargs
+        from fuzzplug.targets import load_target, pair_from_environment
 
-        target = load_target(target_name)
+        target = pair_from_environment(load_target(target_name))  # FUZZPLUG_PAIR
         mutant = os.environ.get("FUZZPLUG_MUTANT")
         if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
             from fuzzplug.selftest.mutants import apply_mutant
 
             target = apply_mutant(target, mutant)
-        harness = Harness(target)
-    atheris.Setup(argv, harness.test_one_input)
+        harness = Harness(target, feedback.counters_for(atheris, mode))
+    atheris.Setup(argv, harness.test_one_input, **setup_kwargs(atheris, target))
     atheris.Fuzz()
 
 

@@ -108,12 +108,19 @@ def mutated_module(model: types.ModuleType, mutant: Mutant,
 
 
 def _instrument_under_atheris(module: types.ModuleType) -> None:
-    """In the harness (FUZZPLUG_MUTANT set, atheris loaded) instrument the mutant's
-    functions, as instrument_imports does for imported modules: the mutant is compiled,
-    not imported, so the import hook never sees it."""
+    """In the harness (FUZZPLUG_MUTANT set, atheris loaded), when its feedback mode
+    instruments the models, instrument the mutant's functions, as instrument_imports does
+    for imported modules: the mutant is compiled, not imported, so the import hook never
+    sees it."""
     if not os.environ.get("FUZZPLUG_MUTANT") or "atheris" not in sys.modules:
         return
     import atheris
+
+    from fuzzplug.engines import feedback
+
+    if not feedback.instrumented_packages(
+            feedback.effective_mode(atheris, feedback.requested_mode())):
+        return  # semantic feedback: nothing is instrumented, the mutant neither
 
     for value in list(vars(module).values()):
         if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:

@@ -45,6 +45,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.log import get_logger
 from fuzzplug.selftest.mutants import Mutant, apply_mutant, get_mutant, mutants_for
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
@@ -147,9 +148,18 @@ def time_to_kill_exhaustive(target, name: str, *, budget: float,
     return None, None
 
 
-def _harness_env(mutant: str, record: Path) -> dict[str, str]:
+def _harness_env(mutant: str, record: Path, feedback: str | None = None,
+                 mutator: str | None = None, pair: str | None = None) -> dict[str, str]:
     env = dict(os.environ, FUZZPLUG_MUTANT=mutant, FUZZPLUG_RECORD=str(record))
     env.pop("FUZZPLUG_NO_KNOWN", None)
+    if feedback is not None:
+        env["FUZZPLUG_FEEDBACK"] = feedback
+    if mutator is not None:
+        env["FUZZPLUG_MUTATOR"] = mutator
+    if pair:  # the mutant edits this pair's post model
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     return env
 
 
@@ -184,10 +194,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[str, bytes],
-               max_len: int | None = None, extra: tuple[str, ...] = ()) -> MutantRun:
+               max_len: int | None = None, extra: tuple[str, ...] = (),
+               feedback: str | None = None, mutator: str | None = None) -> MutantRun:
     """Run one mutant through the harness (see the module docstring); libFuzzer's max_len
     and timeout are the target's (`fuzzplug.farm.files.farm_options`), as in `fuzzplug
-    fuzz`, unless `max_len` is given."""
+    fuzz`, unless `max_len` is given. `feedback` and `mutator` are the harness's modes
+    (FUZZPLUG_FEEDBACK, FUZZPLUG_MUTATOR; None: the environment's, else the defaults)."""
     options = farm_options(target)
     max_len = options.max_len if max_len is None else max_len
     log = get_logger(target=target.name, mutant=mutant.name)
@@ -214,7 +226,8 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
         log.info("mutant_started", budget_s=budget, seed=seed)
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
-                                    env=_harness_env(mutant.name, record),
+                                    env=_harness_env(mutant.name, record, feedback,
+                                                     mutator, pair_name(target)),
                                     start_new_session=True)
             try:
                 while True:
@@ -286,6 +299,8 @@ class SelftestReport:
     seed: int
     runs: list[MutantRun]
     seconds: float
+    feedback: str = "semantic"
+    mutator: str = "ops"
 
     @property
     def counted(self) -> list[MutantRun]:
@@ -302,6 +317,7 @@ class SelftestReport:
 
     def to_json(self) -> dict:
         return {"target": self.target, "budget": self.budget, "seed": self.seed,
+                "feedback": self.feedback, "mutator": self.mutator,
                 "seconds": round(self.seconds, 3), "mutants": [r.to_json() for r in self.runs],
                 "killed": len(self.killed), "counted": len(self.counted),
                 "equivalent": len(self.runs) - len(self.counted),
@@ -309,8 +325,17 @@ class SelftestReport:
 
 
 def run_selftest(target, *, budget: int = 10, seed: int = 1, names: list[str] | None = None,
-                 jobs: int = 1) -> SelftestReport:
-    """Every mutant of the target (or those named), `jobs` at a time."""
+                 jobs: int = 1, feedback: str | None = None,
+                 mutator: str | None = None) -> SelftestReport:
+    """Every mutant of the target (or those named), `jobs` at a time, through the harness
+    in the given feedback and mutator modes (None: the environment's, else the defaults)."""
+    from fuzzplug.engines import feedback as feedback_modes
+    from fuzzplug.engines import mutator as mutator_modes
+
+    if feedback is not None:
+        feedback_modes.check_mode(feedback)
+    if mutator is not None:
+        mutator_modes.check_mutator(mutator)
 
     if budget <= 0:
         raise InputError(f"--budget must be positive, got {budget}")
@@ -322,8 +347,11 @@ def run_selftest(target, *, budget: int = 10, seed: int = 1, names: list[str] | 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         runs = list(pool.map(lambda m: run_mutant(target, m, budget=budget, seed=seed,
-                                                  seeds=seeds), mutants))
-    return SelftestReport(target.name, budget, seed, runs, time.monotonic() - started)
+                                                  seeds=seeds, feedback=feedback,
+                                                  mutator=mutator), mutants))
+    return SelftestReport(target.name, budget, seed, runs, time.monotonic() - started,
+                          feedback or feedback_modes.requested_mode(),
+                          mutator or mutator_modes.requested_mutator())
 
 
 def render(report: SelftestReport) -> str:
@@ -342,7 +370,8 @@ def render(report: SelftestReport) -> str:
     lines.append("")
     lines.append(f"kill rate: {len(report.killed)}/{len(counted)} non-equivalent mutants "
                  f"killed ({100 * report.kill_rate:.1f}%) at a {report.budget} s budget, "
-                 f"seed {report.seed}; {len(report.runs) - len(counted)} equivalent; "
+                 f"seed {report.seed}, {report.feedback} feedback, {report.mutator} "
+                 f"mutator; {len(report.runs) - len(counted)} equivalent; "
                  f"{report.seconds:.0f} s in all")
     survivors = [r.mutant for r in report.runs if r.status is Status.SURVIVED]
     gaps = [name for name in survivors if _gap(report.target, name)]

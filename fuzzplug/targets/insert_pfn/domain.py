@@ -4,13 +4,20 @@ The domain (`small_domain()`, the target's `SmallDomain` capability): three addr
 (the VMA's start, start+PAGE, vm_end: outside), five pfns of every kind (RAM 0x10, device
 0x80 and 0x81, the zero page 0x1, MMIO 0x40), three pfn flag sets, read and write faults, a
 one-page zap, one injected allocation failure, two prots; scenes: every config of
-HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x four VMAs.
+HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x six VMAs: four with the pfn_mkwrite
+callback (shared writable, private writable, shared read-only mixedmaps, a shared writable
+pfnmap) and two without callbacks, so without write-notify (shared and private writable
+mixedmaps).
 
 The reductions the exhaustive checker may apply (`fuzzplug.engines.exhaustive`), each a
-proof about the stock models `fuzzplug.kernel.v4_13` and `v4_14` (`proofs_hold`; off for a
-mutant): the pfn_t flags equivalence (`equivalence`: under DEVMAP=0 the three flag sets
-are one class, under DEVMAP=1 two), the calls outside the VMA (`inert`), and the
-start/start+PAGE renaming with pfns 0x80/0x81 (`RENAMING_PROOF`).
+proof about the stock models of the chain, `fuzzplug.kernel.v4_13`, `v4_14` and the two
+fixed models (`proofs_hold`, for any pair of them; off for a mutant): the pfn_t flags
+equivalence (`equivalence`: under DEVMAP=0 the three flag sets are one class, under DEVMAP=1
+two), the calls outside the VMA (`inert`), and the start/start+PAGE renaming with pfns
+0x80/0x81 (`RENAMING_PROOF`). The fixes touch insert_pfn() only, past the range checks, and
+read the pfns only through pfn_t_to_pfn(), pte_pfn() and is_zero_pfn() (the zero page, 0x1,
+is not renamed), so each proof carries over to them word for word; `tests/test_exhaustive.py`
+checks the reductions on a fix pair too.
 
 Not reduced: no two configs are merged (each architecture's hooks differ, DEVMAP and
 HAVE_PTE_SPECIAL change the paths, DEBUG_VM adds checks that change the result whenever they
@@ -31,14 +38,16 @@ ARCHES = next(a.names for a in SCHEMA.spec("config").args if a.name == "arch")
 """Every architecture of the op language's `config arch=` (x86_64, ppc64 with the hash MMU,
 arm64, ppc64_radix): the domain follows the choice list as it grows."""
 
-PROVEN_FOR = ("fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14")
-"""The model modules (pre, post) the reductions below were proven for."""
+PROVEN_FOR = frozenset({"fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14",
+                        "fuzzplug.kernel.v4_14_f2c57d91b0d9",
+                        "fuzzplug.kernel.v4_14_f2c57d91b0d9_cae85cb8add3"})
+"""The model modules (the chain's) the reductions below were proven for, as either side."""
 
 
 def proofs_hold(target) -> bool:
-    """Whether the target runs exactly the models the reductions were proven for."""
+    """Whether the target runs models the reductions were proven for, on both sides."""
     models = (getattr(target, "pre_model", None), getattr(target, "post_model", None))
-    return all(models) and tuple(m.__name__ for m in models) == PROVEN_FOR
+    return all(models) and all(m.__name__ in PROVEN_FOR for m in models)
 
 
 @cache
@@ -61,19 +70,27 @@ def small_domain() -> Domain:
         "zap": (("addr", addrs), ("len", (page,))),
         "fail_alloc": (("nth", (1,)),),
     }
-    vmas = (
-        ("shared_rw_mkwrite", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"),
-        ("private_rw", "VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"),
-        ("shared_ro", "VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP"),
-        ("pfnmap", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP"),
+    shared_rw = "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"
+    private_rw = "VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP"
+    vmas = (  # (name, flags, vm_ops)
+        ("shared_rw_mkwrite", shared_rw, "pfn_mkwrite"),
+        ("private_rw", private_rw, "pfn_mkwrite"),
+        ("shared_ro", "VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP", "pfn_mkwrite"),
+        ("pfnmap", "VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP",
+         "pfn_mkwrite"),
+        # Without write-notify: no mkwrite callback, so vm_page_prot is writable and a write
+        # to a present entry dirties it without a write-protect fault (the entry's dirty bit
+        # is then the only record of the write, until zap_pte_range() moves it to the page).
+        ("shared_rw_no_notify", shared_rw, "0"),
+        ("private_rw_no_ops", private_rw, "0"),
     )
     scenes, names = [], []
     for special, devmap, arch, debug in itertools.product(
             ("1", "0"), ("1", "0"), ARCHES, ("0", "1")):
         config = Op.make(SCHEMA, "config", HAVE_PTE_SPECIAL=special, DEVMAP=devmap,
                          arch=arch, DEBUG_VM=debug)
-        for vma_name, flags in vmas:
-            scenes.append((config, Op.make(SCHEMA, "vma", flags=flags)))
+        for vma_name, flags, vm_ops in vmas:
+            scenes.append((config, Op.make(SCHEMA, "vma", flags=flags, vm_ops=vm_ops)))
             names.append(f"special={special} devmap={devmap} {arch} debug_vm={debug} "
                          f"{vma_name}")
     return Domain(
@@ -83,9 +100,10 @@ def small_domain() -> Domain:
             "0x80 and 0x81, zero page 0x1, MMIO 0x40; pfn flags 0, PFN_DEV, "
             "PFN_DEV|PFN_MAP; fault flags 0, WRITE; zap of one page; fail_alloc nth=1; "
             "prots: the default and a read-only, not-young one; scenes: "
-            "HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x 4 VMAs (shared "
+            "HAVE_PTE_SPECIAL x DEVMAP x arch x DEBUG_VM (PAT=1) x 6 VMAs (shared "
             "writable mixedmap with pfn_mkwrite, private writable mixedmap, shared "
-            "read-only mixedmap, shared writable pfnmap)"),
+            "read-only mixedmap, shared writable pfnmap, and without write-notify: shared "
+            "writable mixedmap and private writable mixedmap without vm_ops callbacks)"),
         equivalence=equivalence,
         inert=inert,
         renaming=Renaming(vpns=((DEFAULT_START >> 12, (DEFAULT_START + page) >> 12),),
@@ -132,7 +150,8 @@ bits, but every prot of the domain is present, so no entry decodes as a swap ent
 pages come from the allocator in allocation order, whatever the address; a zap of one page touches that page only. Nothing the oracle compares
 names an address or a pfn: returns, observable events (kind, function, condition or
 signal), state descriptors (`pte.DIRTY`, `page.refcount`...), branch ids, and the promise
-check reads the op's own address and pfn, which the renaming maps with the state. The
+check and the fixes' rules read the op's own address and pfn, which the renaming maps with
+the state (the pages a rule carries over are renamed in the stepper's key). The
 domain's calls are closed under the swap (addresses start, start+PAGE, vm_end; pfns 0x10,
 0x80, 0x81, 0x1, 0x40), so each call's image is a call of the domain."""
 

@@ -24,6 +24,8 @@ _NO_SPECIAL = "config HAVE_PTE_SPECIAL=0\n"
 _SHARED_RO = ("vma flags=VM_READ|VM_SHARED|VM_MAYREAD|VM_MIXEDMAP\n")
 _PFNMAP = ("vma flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_PFNMAP\n")
 _PRIVATE = "vma flags=VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP\n"
+_SHARED_NO_NOTIFY = ("vma flags=VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MIXEDMAP "
+                     "vm_ops=0\n")
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -284,5 +286,33 @@ MUTANTS: tuple[Mutant, ...] = (
           '                k.branch("wp_page_copy:copied:from_file_page")\n'),),
         witness=(_NO_SPECIAL + _PRIVATE + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
                  f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
+    ),
+    # The two deepest (issue #10's depth targets), each killed only in a particular scene:
+    # cow_oom_leaks_old_page needs three calls (a page-backed entry in a private mapping,
+    # an injected failure, a write fault); zap_loses_dirty_bit three (read fault, write
+    # fault, unmap in a shared mapping without write-notify), or two when the entry is made
+    # dirty by the mkwrite insert (the exhaustive checker's shortest kill).
+    Mutant(
+        "cow_oom_leaks_old_page",
+        "wp_page_copy()'s oom path forgets put_page() of the old page: a COW that fails to "
+        "allocate leaks the reference do_wp_page() took.",
+        (('    if old_page is not None:\n        put_page(k, old_page)\n'
+          '    return VM_FAULT_OOM\n',
+          '    return VM_FAULT_OOM\n'),),
+        witness=(_NO_SPECIAL + _PRIVATE + f"vm_insert_mixed addr={_START} pfn=0x10 flags=0\n"
+                 "fail_alloc nth=1\n"
+                 f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"),
+    ),
+    Mutant(
+        "zap_loses_dirty_bit",
+        "zap_pte_range() forgets set_page_dirty() for a dirty entry of a file page: in a "
+        "shared mapping without write-notify the entry's dirty bit is the only record of "
+        "the write, and the data is lost.",
+        (('                    k.branch("zap_pte_range:present:page:file_dirty")\n'
+          '                    set_page_dirty(k, pg)\n',
+          '                    k.branch("zap_pte_range:present:page:file_dirty")\n'),),
+        witness=(_NO_SPECIAL + _SHARED_NO_NOTIFY + f"fault addr={_START}\n"
+                 f"fault addr={_START} flags=FAULT_FLAG_WRITE\n"
+                 f"zap addr={_START}\n"),
     ),
 )
