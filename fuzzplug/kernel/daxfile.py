@@ -528,7 +528,7 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
             "warned": {site: True for site in set.__iter__(k.warned_once)},
             "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
                                 for v in list.__iter__(mm.mmap))
-                     + tuple(id(v) for v in list.__iter__(mapping.i_mmap))},
+                     + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
             "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
             "lock": {sem.name: (sem.readers, sem.writer) for sem in sems},
             "wq": ({key: len(q) for key, q in sched.waitqueues.items()}

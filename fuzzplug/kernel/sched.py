@@ -100,9 +100,10 @@ class StepEvent:
 class Chooser(Protocol):
     """Decides which task takes the next step."""
 
-    def choose(self, sched: "Scheduler", enabled: list[int]) -> int | None:
+    def choose(self, sched: "Scheduler", enabled: list[int], forced: bool = False) -> int | None:
         """One of `enabled` (never empty), or None to abandon the run (the exhaustive
-        checker's sleep sets: every task that may run would repeat a run already made)."""
+        checker's sleep sets: every task that may run would repeat a run already made).
+        `forced`: the scheduler has no choice (a livelocked access ends); told, not asked."""
         ...
 
     def observe(self, event: StepEvent) -> None:
@@ -206,6 +207,7 @@ class Scheduler:
                     tid = spinning[0].tid
                     resume_with = "livelock"
                     enabled = [tid]
+                    self.chooser.choose(self, enabled, forced=True)
                 task = self.tasks[tid]
                 event = StepEvent(tid, task.pending.label, tuple(enabled), task.call)
                 if task.pending.kind is Wait.SPIN:
@@ -327,7 +329,10 @@ class FollowSchedule:
         self.left: int | None = None
         self.last: int | None = None
 
-    def choose(self, sched: Scheduler, enabled: list[int]) -> int:
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
+        if forced:
+            self.last = enabled[0]
+            return enabled[0]
         while self.index < len(self.runs):
             tid, steps = self.runs[self.index]
             if self.left is None:
@@ -360,7 +365,7 @@ class FollowPrefix:
         self.prefix = list(prefix)
         self.at = 0
 
-    def choose(self, sched: Scheduler, enabled: list[int]) -> int:
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
         if self.at < len(self.prefix):
             tid = self.prefix[self.at]
             self.at += 1
