@@ -572,6 +572,7 @@ class TasksRun:
     trace: list[StepEvent]
     deadlock: list[tuple[int, str]]
     abandoned: bool
+    completions: list[int] = field(default_factory=list)  # the task of each finished call
 
 
 def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
@@ -599,6 +600,8 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
                 events, branches = sched.so_far(task)
                 records[tid].append(CallRecord(res, tuple(events[e0:]),
                                                tuple(branches[b0:])))
+                task.finished += 1
+                sched.completions.append(tid)
                 if res.stop is not None:
                     return
         return body
@@ -619,7 +622,7 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
             records[task.tid].append(CallRecord(OpResult(None, Stop.HANG, where),
                                                 tuple(task.events[e0:]),
                                                 tuple(task.branches[b0:])))
-    return TasksRun(records, sched.trace, sched.deadlock, sched.abandoned)
+    return TasksRun(records, sched.trace, sched.deadlock, sched.abandoned, sched.completions)
 
 
 # --- what the oracle compares ---------------------------------------------------------------------

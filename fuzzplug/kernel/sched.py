@@ -116,7 +116,7 @@ class Task:
     so far, and the trace events and branch ids of its steps."""
 
     __slots__ = ("tid", "ts", "glet", "pending", "done", "call", "events", "branches",
-                 "results", "livelocked", "steps_taken")
+                 "results", "livelocked", "steps_taken", "finished")
 
     def __init__(self, tid: int, ts: object):
         self.tid = tid
@@ -130,6 +130,7 @@ class Task:
         self.results: list = []
         self.livelocked = False
         self.steps_taken = 0
+        self.finished = 0  # calls of its program it has finished
 
 
 class Scheduler:
@@ -146,6 +147,7 @@ class Scheduler:
         self.deadlock: list[tuple[int, str]] = []
         self.abandoned = False
         self.waitqueues: dict[object, list[Waiter]] = {}
+        self.completions: list[int] = []  # the task of each finished call, in order
         self.max_steps = max_steps
         self._main: greenlet.greenlet | None = None
         self._e0 = self._b0 = 0
@@ -356,6 +358,39 @@ class FollowSchedule:
         pass
 
 
+class Serial:
+    """Whole calls one after another: the tasks of `order` in turn, each running until it
+    has finished one more call of its program (the lowest-numbered task that can run when
+    the one due cannot, or when `order` is used up). The oracle's first try at matching an
+    outcome of one version with a run of the other (`fuzzplug.targets.dax_fault.tasks`):
+    an outcome whose calls did not overlap is met again by running them in the same
+    order."""
+
+    def __init__(self, order: list[int]):
+        self.order = list(order)
+        self.k = 0
+        self.goal: int | None = None
+
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
+        if forced:
+            return enabled[0]
+        while self.k < len(self.order):
+            task = sched.tasks[self.order[self.k]]
+            if self.goal is None:
+                self.goal = task.finished + 1
+            if task.finished >= self.goal or task.done:
+                self.k += 1
+                self.goal = None
+                continue
+            if task.tid in enabled:
+                return task.tid
+            break
+        return enabled[0]
+
+    def observe(self, event: StepEvent) -> None:
+        pass
+
+
 class FollowPrefix:
     """A run that starts with the given choices and then takes, at each step, the
     lowest-numbered task that may run (the exhaustive checker's first run of a branch;
@@ -378,5 +413,5 @@ class FollowPrefix:
         pass
 
 
-__all__ = ["EVERYTHING", "Chooser", "FollowPrefix", "FollowSchedule", "Pending", "Scheduler",
+__all__ = ["EVERYTHING", "Chooser", "FollowPrefix", "FollowSchedule", "Pending", "Scheduler", "Serial",
            "StepEvent", "Task", "Wait", "Waiter", "sched_of", "switch_point"]
