@@ -95,6 +95,7 @@ class StepEvent:
     fp: Footprint = field(default_factory=Footprint)
     events: tuple = ()  # the kernel's trace events the step made
     branches: tuple = ()
+    forced: bool = False  # no task could run: a livelocked access ends (the chooser told)
 
 
 class Chooser(Protocol):
@@ -211,7 +212,8 @@ class Scheduler:
                     enabled = [tid]
                     self.chooser.choose(self, enabled, forced=True)
                 task = self.tasks[tid]
-                event = StepEvent(tid, task.pending.label, tuple(enabled), task.call)
+                event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
+                                  forced=resume_with is not None)
                 if task.pending.kind is Wait.SPIN:
                     for kind, key in task.pending.cells:
                         event.fp.touch(kind, key, R)

@@ -493,6 +493,13 @@ class DaxFaultTarget:
             return None
         return tasks.story(self, Scene.from_ops(ops).dax, calls, program)
 
+    def interleavings(self) -> ModuleType:
+        """The exhaustive checker over schedules (`fuzzplug exhaustive dax_fault --tasks
+        2`)."""
+        from fuzzplug.targets.dax_fault import interleavings
+
+        return interleavings
+
     def branch_ids(self) -> dict[str, frozenset[str]]:
         from fuzzplug.core.semcov import declared_branch_ids
 

@@ -232,7 +232,8 @@ def run_version(model, scene, tasks: Tasks, chooser: Chooser) -> Run:
 class Search:
     """Every outcome one version has over the interleavings the search ran."""
 
-    outcomes: dict[RunOutcome, int] = field(default_factory=dict)  # outcome → run number
+    outcomes: dict[RunOutcome, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Each outcome → the schedule (`runs_of`) of the first run that had it."""
     stats: dpor.Exploration = field(default_factory=dpor.Exploration)
 
     @property
@@ -248,11 +249,27 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
     s = Search()
     for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
                             max_runs=max_runs, stats=s.stats):
-        s.outcomes.setdefault(run.outcome, s.stats.runs)
+        if run.outcome not in s.outcomes:
+            s.outcomes[run.outcome] = runs_of(run.trace)
         if stop_at is not None and stop_at(run.outcome):
             s.stats.complete = False
             break
     return s
+
+
+def runs_of(trace) -> tuple[tuple[int, int], ...]:
+    """A run's choices as schedule runs (task, steps), which `FollowSchedule` replays: the
+    steps a task took in a row (steps the scheduler forced, with no task able to run, are
+    not choices)."""
+    out: list[list[int]] = []
+    for e in trace:
+        if e.forced:
+            continue
+        if out and out[-1][0] == e.tid:
+            out[-1][1] += 1
+        else:
+            out.append([e.tid, 1])
+    return tuple((t, n) for t, n in out)
 
 
 def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
