@@ -25,7 +25,7 @@ replayed choice must be enabled), (2) footprints are complete (`fuzzplug.kernel.
 checked by `tests/test_footprint.py`), and (3) a step can enable or disable another task
 only by touching a cell of that task's pending step (locks, wait queues and the cells a
 spinning access waits on are cells). `reduce=False` explores every interleaving instead
-(every enabled task at every node), which `tests/test_dpor.py` compares with the reduction.
+(every enabled task at every node), which `tests/test_dax_tasks.py` compares with the reduction.
 """
 
 from __future__ import annotations

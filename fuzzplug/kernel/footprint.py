@@ -29,7 +29,7 @@ That the recording is complete is checked, not assumed: `tests/test_footprint.py
 two-task programs and, for every step, compares every cell's value before and after it
 (`fuzzplug.kernel.daxfile.cell_values`): each cell that changed is in the step's recorded
 writes. Reads cannot be checked that way; that the reduction loses nothing is checked by
-comparing it with the unreduced search (`tests/test_dpor.py`).
+comparing it with the unreduced search (`tests/test_dax_tasks.py`).
 """
 
 from __future__ import annotations
