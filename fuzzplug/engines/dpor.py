@@ -10,7 +10,7 @@ usually about one, instead of every interleaving.
 The algorithm is Flanagan and Godefroid's (POPL 2005) with sleep sets (Godefroid 1996), in
 its stateless form: each run starts from the initial state (the caller's `run`, given a
 `Chooser`), replays a prefix of choices, then takes the lowest-numbered task that may run and
-is not asleep. After the run, every *race* is found: a step j of task p and the last step i
+is not asleep. After the run, every *race* is found: a step j of task p and each step i
 < j of another task that is dependent with j and does not happen before p's previous step
 (vector clocks over program order and dependence). For each race, the run that lets p go
 before i must be tried: p is added to the backtrack set of the node before i (all the
@@ -128,8 +128,13 @@ def _dependent_earlier(trace: list, j: int, index: dict) -> set[int]:
 
 
 def races(trace: list) -> list[tuple[int, int]]:
-    """The races of a run: (i, j) with j a step of task p, i < j the last step of another
-    task dependent with j that does not happen before p's step before j."""
+    """The races of a run: (i, j) with j a step of task p, i < j a step of another task
+    dependent with j that does not happen before p's step before j. Every such i, not only
+    the last: the last is the one Flanagan and Godefroid take, which is enough when it
+    could have run beside j; here a lock's release is the last step dependent with the
+    next acquire but never co-enabled with it (the acquirer waits), so the acquire before
+    it must be a race too, or the order with the other task first is never tried
+    (`tests/test_dax_tasks.py` caught it against the unreduced search)."""
     clocks: list[dict[int, int]] = []
     last_of: dict[int, int] = {}
     index: dict[str, list[tuple[int, object, str]]] = {}
@@ -139,13 +144,9 @@ def races(trace: list) -> list[tuple[int, int]]:
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
         deps = _dependent_earlier(trace, j, index)
-        last_by_task: dict[int, int] = {}
-        for i in deps:
+        for i in sorted(deps):
             q = trace[i].tid
-            if q != p and i > last_by_task.get(q, -1):
-                last_by_task[q] = i
-        for q, i in last_by_task.items():
-            if cp.get(q, -1) < i:
+            if q != p and cp.get(q, -1) < i:
                 out.append((i, j))
         clock = dict(cp)
         for i in deps:

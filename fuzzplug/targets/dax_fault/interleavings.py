@@ -63,6 +63,7 @@ class Hit:
     signature: str
     side: str  # which version has the outcome the other has not
     reproducer: tuple[Op, ...]
+    scene: str = ""
     count: int = 1
 
 
@@ -87,7 +88,8 @@ def programs(depth: int) -> list[tuple[Op, ...]]:
 
 
 def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op, ...], *,
-               reduce: bool, report: Report, keep_sets: bool = False) -> None:
+               reduce: bool, report: Report, keep_sets: bool = False,
+               scene_name: str = "") -> None:
     ops = scene_ops + a + (Op.make(SCHEMA, "task", id=1),) + b
     calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
     t = tasks.split(calls)
@@ -111,7 +113,7 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
             sig = target.evaluate(repro).signature or f"(no divergence on replay: {side})"
             hit = report.hits.get(sig)
             if hit is None:
-                report.hits[sig] = Hit(sig, side, repro)
+                report.hits[sig] = Hit(sig, side, repro, scene_name)
             else:
                 hit.count += 1
 
@@ -129,7 +131,7 @@ def run(target, depth: int, *, reduce: bool = True, scenes: tuple[int, ...] | No
     for si in indices:
         for i, j in pairs:
             check_pair(target, dom.scenes[si], progs[i], progs[j], reduce=reduce,
-                       report=report, keep_sets=keep_sets)
+                       report=report, keep_sets=keep_sets, scene_name=dom.scene_name(si))
             report.pairs += 1
             done += 1
             if progress and sys.stderr.isatty():
@@ -155,7 +157,8 @@ def render(target, report: Report) -> str:
                      "differ only in the order of independent steps); the two versions' "
                      "outcome sets differ only by the signatures below.")
     for sig, hit in sorted(report.hits.items()):
-        lines.append(f"  {sig}  (only {hit.side}; {hit.count} outcome(s))")
+        lines.append(f"  {sig}  (only {hit.side}; {hit.count} outcome(s); first in scene "
+                     f"{hit.scene})")
         for line in format_text(SCHEMA, hit.reproducer).splitlines():
             lines.append(f"      {line}")
     if not report.hits:
