@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_TIME ?= 60
+TARGETS ?= insert_pfn dax_fault
 JOBS ?= 1
 
 .PHONY: all venv test test-fast fuzz bench coverage clean
@@ -24,8 +25,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# `make fuzz`: every target in turn, FUZZ_TIME seconds each (`make fuzz TARGETS=dax_fault`).
 fuzz: $(STAMP)
-	$(BIN)/fuzzplug fuzz insert_pfn --time $(FUZZ_TIME) --jobs $(JOBS)
+	set -e; for t in $(TARGETS); do $(BIN)/fuzzplug fuzz $$t --time $(FUZZ_TIME) --jobs $(JOBS); done
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -160,19 +160,24 @@ def _run(scene_index: int, prefix, renaming=None) -> tuple[InsertPfnStepper, Fin
 @given(SCENES, st.lists(st.sampled_from(CALLS), min_size=1, max_size=6))
 def test_the_incremental_stepper_agrees_with_evaluate(scene_index, calls):
     """Stepping call by call gives evaluate's first divergence: same op, same signature."""
-    scene = DOMAIN.scenes[scene_index]
-    stepper = stepper_for(TARGET, scene)
+    assert_stepping_agrees(TARGET, DOMAIN.scenes[scene_index], calls)
+
+
+def assert_stepping_agrees(target, scene, calls):
+    """Stepping `calls` one by one after `scene` stops at evaluate's first divergence (same
+    op, same signature), or at none when evaluate finds none."""
+    stepper = stepper_for(target, scene)
     first = None
     for op in calls:
         first = stepper.step(op)
         if first is not None:
             break
-    outcome = TARGET.evaluate(scene + tuple(calls))
+    outcome = target.evaluate(scene + tuple(calls))
     if first is None:
         assert outcome.verdict is not Verdict.DIVERGENT
     else:
-        assert outcome.finding.op_index == first.op_index
-        assert outcome.signature == first.signature
+        assert (outcome.finding.op_index, outcome.signature) == (first.op_index,
+                                                                 first.signature)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -342,20 +347,7 @@ def test_the_reductions_hold_for_the_fixed_models_too(pair):
 def test_the_stepper_agrees_with_evaluate_on_every_pair(pair, scene_index, calls):
     """Stepping a fix pair call by call (the pages a rule carries over included) gives
     evaluate's first divergence."""
-    target = PAIRS[pair]
-    scene = DOMAIN.scenes[scene_index]
-    stepper = stepper_for(target, scene)
-    first = None
-    for op in calls:
-        first = stepper.step(op)
-        if first is not None:
-            break
-    outcome = target.evaluate(scene + tuple(calls))
-    if first is None:
-        assert outcome.verdict is not Verdict.DIVERGENT
-    else:
-        assert (outcome.finding.op_index, outcome.signature) == (first.op_index,
-                                                                 first.signature)
+    assert_stepping_agrees(PAIRS[pair], DOMAIN.scenes[scene_index], calls)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

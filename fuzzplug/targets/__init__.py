@@ -135,6 +135,27 @@ class Mutable(Protocol):
         ...
 
 
+class MutatesPostModel:
+    """The usual `Mutable` plumbing for a target whose mutants edit its post-patch model,
+    held in `post_model`: a dataclass-free mixin (the copy is shallow; the target's other
+    state is shared)."""
+
+    post_model: ModuleType
+
+    @property
+    def mutant_module(self) -> ModuleType:
+        """The module the mutants edit: the post-patch model."""
+        return self.post_model
+
+    def with_mutant_module(self, module: ModuleType):
+        """A copy of this target that runs `module` as its post-patch model."""
+        import copy
+
+        clone = copy.copy(self)
+        clone.post_model = module
+        return clone
+
+
 @runtime_checkable
 class FarmTuned(Protocol):
     """A target with libFuzzer options of its own (`max_len`, `timeout`)."""

@@ -44,11 +44,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
+from fuzzplug.kernel.configop import BOOL, config_op
 from fuzzplug.kernel.daxfile import DaxScene, VmaSpec
 from fuzzplug.kernel.state import ANON_POOL_START, Arch, Config, Memmap
 from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE
 
-BOOL = ("0", "1")
 DEFAULT_START = 0x100000
 MAX_FILE_PAGES = 8
 """The file's layout covers at most this many pages (`file pages=`)."""
@@ -107,13 +107,7 @@ SCHEMA = Schema(
     version=1,
     max_ops=40,
     ops=(
-        OpSpec("config", 0, scene=True, doc="compile-time switches and the architecture", args=(
-            ArgSpec("HAVE_PTE_SPECIAL", ArgKind.CHOICE, 1, names=BOOL),
-            ArgSpec("DEVMAP", ArgKind.CHOICE, 1, names=BOOL),
-            ArgSpec("arch", ArgKind.CHOICE, 0, names=tuple(a.value for a in Arch)),
-            ArgSpec("DEBUG_VM", ArgKind.CHOICE, 0, names=BOOL),
-            ArgSpec("PAT", ArgKind.CHOICE, 1, names=BOOL),
-        )),
+        config_op(0),
         OpSpec("memmap", 1, scene=True, doc="RAM (hole pages), pmem (the device), zero page",
                args=(
                    ArgSpec("ram", ArgKind.RANGE, (0x11F << 32) | 0x110),

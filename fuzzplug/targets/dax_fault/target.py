@@ -23,7 +23,6 @@ it), as in the insert_pfn target.
 
 from __future__ import annotations
 
-import copy
 import functools
 import tomllib
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from fuzzplug.kernel.daxfile import Access, AccessStatus, DaxMachine, OpResult
 from fuzzplug.kernel.observe import observables, signature, signature_diffs
 from fuzzplug.kernel.state import EventKind
 from fuzzplug.kernel.types import PAGE_SHIFT, errname
-from fuzzplug.targets import corpus_dir
+from fuzzplug.targets import MutatesPostModel, corpus_dir
 from fuzzplug.targets.dax_fault.rules import (
     FEWER_ALLOCATIONS,
     HOLE_READ_ZERO_PAGE,
@@ -435,7 +434,7 @@ SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
 
 
-class DaxFaultTarget:
+class DaxFaultTarget(MutatesPostModel):
     """The dax_fault target (satisfies `fuzzplug.targets.Target`)."""
 
     name = "dax_fault"
@@ -537,16 +536,6 @@ class DaxFaultTarget:
 
         return MUTANTS
 
-    @property
-    def mutant_module(self) -> ModuleType:
-        """The module the mutants edit: the post-series DAX model."""
-        return self.post_model
-
-    def with_mutant_module(self, module: ModuleType) -> "DaxFaultTarget":
-        """A copy of this target that runs `module` as its post-series DAX model."""
-        clone = copy.copy(self)
-        clone.post_model = module
-        return clone
 
 
 TARGET = DaxFaultTarget()

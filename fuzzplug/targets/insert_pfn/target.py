@@ -37,6 +37,7 @@ from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.farm.files import FarmOptions
 from fuzzplug.errors import InputError
+from fuzzplug.kernel.configop import BOOL, config_op
 from fuzzplug.kernel import (
     arch,
     mm,
@@ -97,7 +98,7 @@ from fuzzplug.kernel.types import (
     pte_young,
     vm_fault_name,
 )
-from fuzzplug.targets import SceneIssue, corpus_dir
+from fuzzplug.targets import MutatesPostModel, SceneIssue, corpus_dir
 
 # --- the op language --------------------------------------------------------------------------
 
@@ -132,7 +133,6 @@ def _to_kernel(table, value: int) -> int:
     return out
 
 
-BOOL = ("0", "1")
 DEFAULT_START = 0x100000
 DEFAULT_END = 0x110000
 DEFAULT_PFN = 0x80
@@ -151,13 +151,7 @@ SCHEMA = Schema(
     version=1,
     max_ops=48,
     ops=(
-        OpSpec("config", 0, scene=True, doc="compile-time switches and the architecture", args=(
-            ArgSpec("HAVE_PTE_SPECIAL", ArgKind.CHOICE, 1, names=BOOL),
-            ArgSpec("DEVMAP", ArgKind.CHOICE, 1, names=BOOL),
-            ArgSpec("arch", ArgKind.CHOICE, 0, names=tuple(a.value for a in Arch)),
-            ArgSpec("DEBUG_VM", ArgKind.CHOICE, 0, names=BOOL),
-            ArgSpec("PAT", ArgKind.CHOICE, 1, names=BOOL),
-        )),
+        config_op(0),
         OpSpec("vma", 1, scene=True, doc="the one VMA: range, flags, callbacks, pgoff", args=(
             _addr("start", DEFAULT_START),
             _addr("end", DEFAULT_END),
@@ -809,7 +803,7 @@ SHARED_MODELS = (mm, arch)
 helpers, and the architecture code (the MMU step and ppc64's hash MMU)."""
 
 
-class InsertPfnTarget:
+class InsertPfnTarget(MutatesPostModel):
     """The insert_pfn target (satisfies `fuzzplug.targets.Target` and `Versioned`): by
     default v4.13 against v4.14, the seed; `with_pair` compares any two versions of the
     chain."""
@@ -952,16 +946,6 @@ class InsertPfnTarget:
             out.append(mutant)
         return tuple(out)
 
-    @property
-    def mutant_module(self) -> ModuleType:
-        """The module the mutants edit: the post-patch model."""
-        return self.post_model
-
-    def with_mutant_module(self, module: ModuleType) -> "InsertPfnTarget":
-        """A copy of this target that runs `module` as its post-patch model."""
-        clone = copy.copy(self)
-        clone.post_model = module
-        return clone
 
 
 def pair_text(pre: str, post: str) -> str:
