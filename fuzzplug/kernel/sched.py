@@ -5,7 +5,7 @@ and stores on one CPU, write(2) on another...). Each task runs in a greenlet of 
 the models are plain Python functions calling each other, as the C does, and a greenlet can
 be suspended at any depth of those calls and resumed later, which neither a generator (every
 function would have to become one) nor a thread (one runs at a time anyway, and a switch
-costs 75 times more; see the README, "Concurrency") gives as cheaply.
+costs 17 to 74 times more: README, "Races: two tasks under a schedule") gives as cheaply.
 
 Switch points. A task stops, and another may run, only at a *switch point*: where its kernel
 path takes a sleeping lock (`down_read`, `down_write`, `lock_page`: `fuzzplug.kernel.fs`),
