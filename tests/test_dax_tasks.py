@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "harnesses" / "fuzz_dax_fault.py"
 RACE = (ROOT / "corpora" / "dax_fault"
         / "divergent_write_fault_races_write_over_zero_page.ops").read_text()
-RACE_SIGNATURE = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/1f122a9e"
+RACE_SIGNATURE = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/56fa0003"
 DEFAULT_SCENE = Scene.from_ops(()).dax
 
 
