@@ -1139,6 +1139,9 @@ def dax_writeback_one(bdev: block_device, dax_dev: block_device, mapping: addres
                  "!radix_tree_exceptional_entry(entry)"):
         k.branch("dax_writeback_one:page")
         return -EIO
+    # spin_lock_irq(&mapping->tree_lock): the step starts here, not at lock_slot() below,
+    # which the C reaches under the same tree_lock (no task runs in between).
+    step(sb, "fsync:writeback_one")
     entry2 = get_unlocked_mapping_entry(mapping, index)
     # Entry got punched out / reallocated?
     if entry2 is None or not radix_tree_exceptional_entry(entry2):
@@ -1156,7 +1159,6 @@ def dax_writeback_one(bdev: block_device, dax_dev: block_device, mapping: addres
         k.branch("dax_writeback_one:not_towrite")
     else:
         k.branch("dax_writeback_one:flush")
-        step(sb, "fsync:writeback_one")
         # Lock the entry to serialize with page faults
         entry = lock_slot(mapping, index)
         radix_tree_tag_clear(mapping, index, PAGECACHE_TAG_TOWRITE)
