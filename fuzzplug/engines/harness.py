@@ -40,7 +40,7 @@ import structlog
 
 from fuzzplug.core.features import outcome_features
 from fuzzplug.core.known import KnownList, KnownMatch
-from fuzzplug.core.opslang import decode, format_text
+from fuzzplug.core.opslang import format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.log import configure, get_logger
 
@@ -147,11 +147,16 @@ def features_of(target):
 class Harness:
     """One target's TestOneInput, with the suppression list, the recording mode and, in
     semantic feedback, the counters its features hit (`counters`:
-    `fuzzplug.engines.feedback.SemanticCounters`, or None)."""
+    `fuzzplug.engines.feedback.SemanticCounters`, or None). Inputs are decoded through
+    `decoded` (`fuzzplug.engines.mutator.DecodeCache`), which the op mutator shares
+    (`setup_kwargs(..., decoded=harness.decoded)`)."""
 
     def __init__(self, target, counters=None):
+        from fuzzplug.engines.mutator import DecodeCache
+
         self.target = target
         self.schema = target.schema
+        self.decoded = DecodeCache(target.schema)
         self.known = KnownList.of(target)
         self.suppressing = os.environ.get("FUZZPLUG_NO_KNOWN") != "1"
         record = os.environ.get("FUZZPLUG_RECORD")
@@ -164,7 +169,7 @@ class Harness:
         self.features = features_of(target) if counters is not None else None
 
     def test_one_input(self, data: bytes) -> None:
-        ops = decode(self.schema, data)
+        ops = self.decoded.decode(data)
         outcome = self.target.evaluate(ops)
         if self.counters is not None:
             self.counters.hit(self.features(ops, outcome))
@@ -218,7 +223,8 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
 
             target = apply_mutant(target, mutant)
         harness = Harness(target, feedback.counters_for(atheris, mode))
-    atheris.Setup(argv, harness.test_one_input, **setup_kwargs(atheris, target))
+    atheris.Setup(argv, harness.test_one_input,
+                  **setup_kwargs(atheris, target, decoded=harness.decoded))
     atheris.Fuzz()
 
 
