@@ -20,7 +20,18 @@ from one input to the next done once:
   the two states equal; so it can only say "equal" where the reference would, and every
   difference is described by the reference itself;
 - **events**: the kernels are `RecordingKernel`s, whose `event` builds the same `Event`
-  without the frozen dataclass's `__init__`.
+  without the frozen dataclass's `__init__`;
+- **features**: `features` below is `features.features` in one pass (`target.features`
+  runs it).
+
+Tried and left out, with the numbers in README "Benchmarks": a comparison of only what the
+op touched, read from its events (the whole state is a few entries and pages: comparing it
+all over raw values costs about as much as collecting what the events touched, and not
+every change leaves an event naming what it changed: `alloc_page_vma`, the page-table
+allocations); and resuming an input after the longest prefix of calls already evaluated
+(a trie of saved kernels): on a libFuzzer run's own inputs it skipped a third of the calls
+but cost more than it saved, in copies of both kernels and in the garbage collector
+walking the saved ones.
 
 The models themselves run unchanged: the fast path calls the same model functions with the
 same arguments in the same order. `tests/test_fast_eval.py` checks that both evaluations
@@ -102,8 +113,22 @@ _VMA_FIELDS = ("vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff", "vm
 
 def _template(scene, kernel_class: type[Kernel] = RecordingKernel) -> Kernel:
     """The scene's kernel as `Scene.boot` makes it, less the version: what `_boot` copies.
-    Fails loudly when the Kernel's layout is not the one `_boot` knows."""
+    Fails loudly (once) when the Kernel's layout is not the one `_boot` knows."""
     k = scene.boot(_NO_MODEL)
+    if not _LAYOUT_CHECKED:
+        _check_layout(k)
+    assert not (k.events or k.branches or k.pages or k.htab or k.mm.pgtable
+                or k.memory is not None), "a booted kernel is empty"
+    template = _new(kernel_class)
+    template.__dict__.update(k.__dict__)
+    return template
+
+
+_LAYOUT_CHECKED = []
+
+
+def _check_layout(k: Kernel) -> None:
+    """Fail loudly when the Kernel's layout is not the one `_boot` knows."""
     layout = ((set(vars(k)) == _KERNEL_FIELDS, "Kernel"),
               (tuple(f.name for f in dataclasses.fields(mm_struct)) == _MM_FIELDS,
                "mm_struct"),
@@ -113,11 +138,7 @@ def _template(scene, kernel_class: type[Kernel] = RecordingKernel) -> Kernel:
         if not same:
             raise AssertionError(f"{what} fields changed: update fuzzplug.targets.insert_pfn."
                                  "fast._boot")
-    assert not (k.events or k.branches or k.pages or k.htab or k.mm.pgtable
-                or k.memory is not None), "a booted kernel is empty"
-    template = _new(kernel_class)
-    template.__dict__.update(k.__dict__)
-    return template
+    _LAYOUT_CHECKED.append(True)
 
 
 class _NoModel:
@@ -350,6 +371,11 @@ class FastEvaluation:
         self.scene_names = frozenset(s.name for s in target_module.SCHEMA.ops if s.scene)
         self._templates: dict[tuple[Op, ...], Kernel] = {}
         self._plans: dict[Op, _Plan] = {}
+
+    def clear(self) -> None:
+        """Forget every scene and plan (a measurement's fresh start)."""
+        self._templates.clear()
+        self._plans.clear()
 
     def template(self, scene_ops: tuple[Op, ...]) -> Kernel:
         template = self._templates.get(scene_ops)
