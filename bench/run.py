@@ -224,24 +224,80 @@ def bench_exec(root: Path, cfg: dict, configs: list[str]) -> dict:
     return out
 
 
-def uninstrumented_rate(seconds: float = 3.0) -> dict:
+def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
     """Decode and evaluate (and, for semantic feedback, compute the features) in this
-    process, no atheris, no libFuzzer, over the seeds and random inputs: the work itself."""
+    process, no atheris, no libFuzzer: the work itself; with the fast evaluation
+    (`TARGET.evaluate`, the default, and `TARGET.features`) and with the readable
+    reference (`reference_evaluate`, `features.features`). Two mixes of `n` inputs, each
+    input evaluated once per round: the seeds and random bytes, and `mutated`: inputs the
+    op mutator makes from the seeds, generation after generation (the longer sequences
+    libFuzzer runs). Each fast variant has its own `FastEvaluation`, started afresh each
+    round (`clear`: no scene, plan or prefix kept from an earlier round); the variants
+    alternate every 100 inputs so all see the same load; the best of `reps` rounds."""
+    from fuzzplug.targets.insert_pfn import features as readable
+    from fuzzplug.targets.insert_pfn import target as insert_pfn
+    from fuzzplug.targets.insert_pfn.fast import FastEvaluation
+
     rng = random.Random(1)
-    inputs = list(SEEDS.values()) + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
-                                     for _ in range(500)]
+    seeds = list(SEEDS.values())
+    mixes = {"": seeds + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
+                          for _ in range(n - len(seeds))],
+             "mutated ": mutated_inputs(rng, n)}
     features = features_of(TARGET)
+    fast = {name: FastEvaluation(insert_pfn) for name in ("evaluate", "evaluate+features")}
+
+    def fast_evaluate(name):
+        evaluation = fast[name]
+        return lambda ops: evaluation.evaluate(TARGET.pre_model, TARGET.post_model, ops)
+
+    variants = {
+        "evaluate": (fast_evaluate("evaluate"), None),
+        "evaluate+features": (fast_evaluate("evaluate+features"), features),
+        "reference": (TARGET.reference_evaluate, None),
+        "reference+features": (TARGET.reference_evaluate,
+                               lambda ops, o: readable.features(TARGET.schema, ops, o)),
+    }
     out = {}
-    for name, with_features in (("evaluate", False), ("evaluate+features", True)):
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            for data in inputs:
-                ops = decode(TARGET.schema, data)
-                outcome = TARGET.evaluate(ops)
-                if with_features:
-                    set(features(ops, outcome))
-            count += len(inputs)
-        out[name] = count / (time.perf_counter() - started)
+    for mix, inputs in mixes.items():
+        best = dict.fromkeys(variants, math.inf)
+        for _ in range(reps):
+            spent = dict.fromkeys(variants, 0.0)
+            for evaluation in fast.values():
+                evaluation.clear()
+            for i in range(0, len(inputs), 100):  # variants alternate every 100 inputs
+                chunk = inputs[i:i + 100]
+                for name, (evaluate, feats) in variants.items():
+                    t0 = time.perf_counter()
+                    for data in chunk:
+                        ops = decode(TARGET.schema, data)
+                        outcome = evaluate(ops)
+                        if feats is not None:
+                            set(feats(ops, outcome))
+                    spent[name] += time.perf_counter() - t0
+            for name in variants:
+                best[name] = min(best[name], spent[name])
+        for name in variants:
+            out[mix + name] = len(inputs) / best[name]
+    return out
+
+
+def mutated_inputs(rng: random.Random, n: int) -> list[bytes]:
+    """`n` inputs as the op mutator makes them from the seeds, generation after generation."""
+    from fuzzplug.engines.mutator import OpMutator
+
+    domain = domain_for(TARGET)
+    mutator = OpMutator(TARGET.schema, None, domain.calls(), domain.scenes)
+    pool = list(SEEDS.values())
+    out = []
+    for _ in range(n):
+        a = rng.choice(pool)
+        if rng.random() < 0.5:
+            data = mutator.crossover(a, rng.choice(pool), 512, rng.randrange(1 << 30))
+        else:
+            data = mutator.mutate(a, 512, rng.randrange(1 << 30))
+        out.append(data)
+        if rng.random() < 0.05:  # libFuzzer keeps a few of its inputs in the corpus
+            pool.append(data)
     return out
 
 
@@ -516,6 +572,17 @@ def markdown(results: dict) -> str:
         un = ex["uninstrumented_exec_per_s"]
         lines += ["", f"In-process, no atheris: evaluate {un['evaluate']:,.0f}/s, with the "
                       f"features {un['evaluate+features']:,.0f}/s."]
+        if "reference" in un:
+            lines += ["", "| in-process evaluations/s | fast (default) | reference | "
+                          "fast/reference |", "|---|---|---|---|"]
+            for mix, label in (("", "seeds and random inputs"),
+                               ("mutated ", "the op mutator's inputs")):
+                for what in ("evaluate", "evaluate+features"):
+                    ref = what.replace("evaluate", "reference")
+                    if mix + ref in un:
+                        lines.append(f"| {what}, {label} | {un[mix + what]:,.0f} | "
+                                     f"{un[mix + ref]:,.0f} | "
+                                     f"{un[mix + what] / un[mix + ref]:.2f} |")
     lengths = results.get("lengths")
     if lengths:
         lines += ["", "| calls per input | exec/s (default) |", "|---|---|"]
