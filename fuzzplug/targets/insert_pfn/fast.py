@@ -15,7 +15,7 @@ from one input to the next done once:
   name, flag args turned into the kernel's flag words, the `pfn_t` and `pgprot_t` built),
   instead of `Op.__getitem__`'s linear search and `_to_kernel`'s table walk on each call;
 - **state**: after each op, `same_state` below decides equality over the raw values
-  (no `pte_t.__eq__`, no `page.state()` tuples, no enum hashing), and hands over to the
+  (no `pte_t.__eq__`, no `page.state()` tuples), and hands over to the
   readable comparison (`Kernel.same_state`, then `state_diff`) whenever it does not find
   the two states equal; so it can only say "equal" where the reference would, and every
   difference is described by the reference itself;
@@ -83,12 +83,15 @@ _set_kind = Event.kind.__set__
 _set_function = Event.function.__set__
 _set_detail = Event.detail.__set__
 _RET = EventKind.RET
+_ARCH, _ALLOC_FAIL = EventKind.ARCH, EventKind.ALLOC_FAIL
 
 
 class RecordingKernel(Kernel):
     """A `Kernel` whose `event` makes the same `Event` as `Kernel.event`, faster: the slots
     are filled directly (a frozen dataclass's `__init__` goes through
-    `object.__setattr__` once per field). Nothing else differs."""
+    `object.__setattr__` once per field). It also keeps, for the features, each
+    architecture hook's function, address and new entry as it is recorded (`hooks`), and
+    whether an allocation failed (`alloc_failed`). Nothing else differs."""
 
     def event(self, kind: EventKind, function: str, **detail) -> None:
         e = _new(Event)
@@ -96,6 +99,10 @@ class RecordingKernel(Kernel):
         _set_function(e, function)
         _set_detail(e, tuple(detail.items()))
         self.events.append(e)
+        if kind is _ARCH:
+            self.hooks.append((function, detail.get("addr"), detail.get("new", 0)))
+        elif kind is _ALLOC_FAIL:
+            self.alloc_failed = True
 
 
 # --- scenes -----------------------------------------------------------------------------------
@@ -161,6 +168,8 @@ def _boot(template: Kernel, version: str) -> Kernel:
     d["warned_once"] = set()
     d["pages"] = {}
     d["htab"] = {}
+    d["hooks"] = []
+    d["alloc_failed"] = False
     t = template.mm
     mm = mm_struct(k, {}, set(), set(), set(), dict(t.rss_stat), [])
     v = template.vma
@@ -280,14 +289,11 @@ def same_state(a: Kernel, b: Kernel) -> bool:
         other = pb.get(vpn)
         if other is None or other.val != entry.val:
             return a.same_state(b)
-    if (tuple(ma.rss_stat.items()) != tuple(mb.rss_stat.items())
+    if (ma.rss_stat != mb.rss_stat or a.htab != b.htab
             or len(ma.pte_tables) != len(mb.pte_tables)
             or len(ma.pmd_tables) != len(mb.pmd_tables)
             or len(ma.pud_tables) != len(mb.pud_tables)):
         return a.same_state(b)
-    if a.htab or b.htab:
-        if a.htab != b.htab:
-            return a.same_state(b)
     pages_a, pages_b = a.pages, b.pages
     if len(pages_a) != len(pages_b):
         return a.same_state(b)
@@ -431,8 +437,8 @@ class FastEvaluation:
 
 # --- features ---------------------------------------------------------------------------------
 
-_ARCH, _ALLOC_FAIL = EventKind.ARCH, EventKind.ALLOC_FAIL
 _ANON = PageKind.ANON
+_KIND_VALUE = {kind: kind.value for kind in PageKind}
 
 
 def features(scene_names: frozenset[str], ops: tuple[Op, ...],
@@ -461,42 +467,33 @@ def features(scene_names: frozenset[str], ops: tuple[Op, ...],
 
 
 def _state_features(side: int, k: Kernel, calls: list[Op], runs, add) -> None:
-    """`features.state_features`."""
+    """`features.state_features`: the hooks' entries from `RecordingKernel.hooks` (or from
+    the events, for another kernel: the runs' events are the kernel's, in order), the
+    events walked for a failed allocation only when there was one."""
     vma = vma_class(k)
     v = k.vma
     base = v.vm_pgoff - (v.vm_start >> PAGE_SHIFT)  # entry_class: linear_page_index
     kind_of, devmap = k.memmap.kind, k.config.DEVMAP
     classes: dict[tuple[int, int], tuple] = {}
-
-    def entry_class(vpn: int, raw: int) -> tuple:
-        if not raw:
-            return ()
-        found = classes.get((vpn, raw))
-        if found is None:
-            pfn = (raw & PTE_PFN_MASK) >> PAGE_SHIFT
-            found = classes[vpn, raw] = (raw & ENTRY_BITS, kind_of(pfn, devmap).value,
-                                         pfn == base + vpn)
-        return found
-
     for vpn, entry in k.mm.pgtable.items():
-        add(("pte", side, vma, entry_class(vpn, entry.val)))
-    for op, run in zip(calls, runs):
-        for e in run.events:
-            kind = e.kind
-            if kind is _ARCH:
-                if e.function == "update_mmu_cache":
-                    continue
-                addr, new = None, 0
-                for key, value in e.detail:
-                    if key == "addr":
-                        addr = value
-                    elif key == "new":
-                        new = value
-                if addr is None:
-                    continue
-                add(("hook", side, e.function, entry_class(addr >> PAGE_SHIFT, new)))
-            elif kind is _ALLOC_FAIL:
-                add(("alloc_fail", side, op.name, e.function))
+        add(("pte", side, vma, _entry_class(classes, base, kind_of, devmap, vpn, entry.val)))
+    hooks = getattr(k, "hooks", None)
+    if hooks is None:
+        hooks = [(e.function, e.get("addr"), e.get("new", 0))
+                 for run in runs for e in run.events if e.kind is _ARCH]
+        alloc_failed = True
+    else:
+        alloc_failed = k.alloc_failed
+    for function, addr, new in hooks:
+        if addr is None or function == "update_mmu_cache":
+            continue
+        add(("hook", side, function,
+             _entry_class(classes, base, kind_of, devmap, addr >> PAGE_SHIFT, new)))
+    if alloc_failed:
+        for op, run in zip(calls, runs):
+            for e in run.events:
+                if e.kind is _ALLOC_FAIL:
+                    add(("alloc_fail", side, op.name, e.function))
     for p in k.pages.values():
         refcount, mapcount = p._refcount, p._mapcount
         anon, dirty, referenced = p.anon, p.dirty, p.referenced
@@ -507,6 +504,19 @@ def _state_features(side: int, k: Kernel, calls: list[Op], runs, add) -> None:
             pristine = (refcount == 1 and not (mapcount or anon or dirty or referenced)
                         and p.allocated is True)
         if not pristine:
-            add(("page", side, p.kind.value, _bucket(refcount), _bucket(mapcount), anon,
-                 dirty, referenced))
-    add(("counters", side, tuple((n > 0) - (n < 0) for n in k.mm.rss_stat.values())))
+            add(("page", side, _KIND_VALUE[p.kind], _bucket(refcount), _bucket(mapcount),
+                 anon, dirty, referenced))
+    add(("counters", side, tuple([(n > 0) - (n < 0) for n in k.mm.rss_stat.values()])))
+
+
+def _entry_class(classes: dict, base: int, kind_of, devmap: bool, vpn: int,
+                 raw: int) -> tuple:
+    """`features.entry_class`, remembered per (vpn, raw) in `classes`."""
+    if not raw:
+        return ()
+    found = classes.get((vpn, raw))
+    if found is None:
+        pfn = (raw & PTE_PFN_MASK) >> PAGE_SHIFT
+        found = classes[vpn, raw] = (raw & ENTRY_BITS, _KIND_VALUE[kind_of(pfn, devmap)],
+                                     pfn == base + vpn)
+    return found
