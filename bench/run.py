@@ -248,7 +248,8 @@ def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
 
     def fast_evaluate(name):
         evaluation = fast[name]
-        return lambda ops: evaluation.evaluate(TARGET.pre_model, TARGET.post_model, ops)
+        return lambda ops: evaluation.evaluate(TARGET.pre_model, TARGET.post_model,
+                                             TARGET.rule_names, ops)
 
     variants = {
         "evaluate": (fast_evaluate("evaluate"), None),

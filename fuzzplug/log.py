@@ -100,6 +100,7 @@ KEYS: dict[str, str] = {
     "status": "a mutant's outcome: killed, survived, equivalent, crashed",
     "proven": "whether the exhaustive checker's statement holds for the whole domain",
     "exit_status": "libFuzzer's exit status",
+    "version": "a model version of the target's chain (`fuzzplug versions`)",
     "feedback": "the harness's feedback mode: semantic, bytecode or both",
     "mutator": "the harness's mutator mode: ops or bytes",
     "requested": "the feedback mode asked for",

@@ -60,8 +60,8 @@ def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys)
     assert len(lines) == 2
     records = [json.loads(line) for line in lines]
     for record in records:
-        assert set(record) == {"input", "verdict", "signature", "known", "mismatches",
-                               "normalised", "ops", "pre", "post"}
+        assert set(record) == {"input", "verdict", "signature", "pair", "known",
+                               "mismatches", "normalised", "ops", "pre", "post"}
         for side in ("pre", "post"):
             assert {"events", "ret", "state"} <= set(record[side])
             assert all({"kind", "function"} <= set(e) for e in record[side]["events"])

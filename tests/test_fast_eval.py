@@ -1,7 +1,8 @@
 """insert_pfn's fast evaluation (`fast.py`) gives the readable reference's outcome, exactly.
 
 `InsertPfnTarget.evaluate` (the fast path, the default) and `reference_evaluate` (the
-oracle as it reads best) are compared on every seed scenario, thousands of random, mutated
+oracle as it reads best) are compared, for every pair of the chain (`with_pair`: each
+pair's models and rules), on every seed scenario, thousands of random, mutated
 and Hypothesis-made inputs, and every mutant of the self-test: the same verdict, signature,
 finding and rules; per op and side the same return, events, branch ids and BUG; the same
 final kernels (everything a later call could depend on, `clone.kernel_key`) and the same
@@ -11,6 +12,8 @@ booted kernels, and a differential harness of fuzzplug itself (`fuzz_fast_eval.p
 
 from __future__ import annotations
 
+import itertools
+import os
 import random
 import subprocess
 import sys
@@ -29,11 +32,13 @@ from fuzzplug.selftest.mutants import apply_mutant
 from fuzzplug.targets.insert_pfn import TARGET, fast
 from fuzzplug.targets.insert_pfn import features as readable_features
 from fuzzplug.targets.insert_pfn.mutants import MUTANTS
-from fuzzplug.targets.insert_pfn.target import Scene
+from fuzzplug.targets.insert_pfn.target import CHAIN, Scene
 
 ROOT = Path(__file__).parents[1]
 SCHEMA = TARGET.schema
 SEEDS = compile_seeds(TARGET)
+PAIRS = list(itertools.combinations(TARGET.versions(), 2))
+"""Every pair of the chain, the older version as pre (the seed's pair first)."""
 
 
 def assert_same_outcome(target, ops) -> None:
@@ -86,10 +91,30 @@ def _mutated(rng: random.Random, n: int) -> list[bytes]:
 
 @pytest.mark.parametrize("name", sorted(SEEDS), ids=lambda n: n[:12])
 def test_every_seed_scenario_evaluates_the_same_fast_and_readable(name):
-    """Each seed scenario: the same outcome, twice (the second from the cached scene)."""
+    """Each seed scenario on the seed's pair: the same outcome, twice (the second from the
+    cached scene)."""
     ops = decode(SCHEMA, SEEDS[name])
     assert_same_outcome(TARGET, ops)
     assert_same_outcome(TARGET, ops)
+
+
+@pytest.mark.parametrize("pair", PAIRS[1:], ids="..".join)
+def test_every_pair_evaluates_the_seeds_and_random_inputs_the_same_fast_and_readable(pair):
+    """Every other pair of the chain, under its own rules: every seed scenario, 200 random,
+    200 near-seed and 400 mutated inputs; their verdicts are not all the same."""
+    target = TARGET.with_pair(*pair)
+    rng = random.Random("..".join(pair))
+    seeds = list(SEEDS.values())
+    inputs = seeds + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 160)))
+                      for _ in range(200)]
+    inputs += [_near(rng, rng.choice(seeds)) for _ in range(200)]
+    inputs += _mutated(rng, 400)
+    verdicts = set()
+    for data in inputs:
+        ops = decode(SCHEMA, data)
+        assert_same_outcome(target, ops)
+        verdicts.add(target.evaluate(ops).verdict)
+    assert len(verdicts) >= 2
 
 
 def test_random_near_and_mutated_inputs_evaluate_the_same_fast_and_readable():
@@ -110,10 +135,10 @@ def test_random_near_and_mutated_inputs_evaluate_the_same_fast_and_readable():
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
-@given(st.binary(min_size=1, max_size=200))
-def test_hypothesis_inputs_evaluate_the_same_fast_and_readable(data):
-    """Whatever Hypothesis makes of the bytes."""
-    assert_same_outcome(TARGET, decode(SCHEMA, data))
+@given(st.sampled_from(PAIRS), st.binary(min_size=1, max_size=200))
+def test_hypothesis_inputs_evaluate_the_same_fast_and_readable(pair, data):
+    """Whatever Hypothesis makes of the bytes, on any pair of the chain."""
+    assert_same_outcome(TARGET.with_pair(*pair), decode(SCHEMA, data))
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
@@ -142,7 +167,7 @@ def _kernels(rng: random.Random, n: int):
         first = [rng.choice(calls) for _ in range(rng.randrange(4))]
         second = first if rng.random() < 0.5 else [rng.choice(calls)
                                                     for _ in range(rng.randrange(4))]
-        models = (TARGET.pre_model, TARGET.post_model)
+        models = tuple(version.model for version in CHAIN)
         kernels = []
         for ops in (first, second):
             k = scene.boot(rng.choice(models))
@@ -184,15 +209,18 @@ def test_a_booted_copy_is_the_kernel_the_scene_boots():
 
 
 @pytest.mark.slow
-def test_the_differential_harness_finds_no_difference_in_a_short_run(tmp_path):
+@pytest.mark.parametrize("pair", ["", "..".join(PAIRS[-1])], ids=["seed", "fixes"])
+def test_the_differential_harness_finds_no_difference_in_a_short_run(tmp_path, pair):
     """tests/fuzz_fast_eval.py, atheris over fuzzplug's own code (bytecode feedback):
-    3,000 inputs from the seeds, no difference between the fast and the readable path."""
+    3,000 inputs from the seeds, no difference between the fast and the readable path, on
+    the seed's pair and (FUZZPLUG_PAIR) on the fixes' adjacent pair."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, data in SEEDS.items():
         (corpus / name).write_bytes(data)
     proc = subprocess.run([sys.executable, str(ROOT / "tests" / "fuzz_fast_eval.py"),
                            str(corpus), "-runs=3000", "-seed=1", "-max_len=512"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, FUZZPLUG_PAIR=pair))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 3000 runs" in proc.stderr

@@ -172,3 +172,61 @@ def test_a_new_observable_beside_known_ones_is_not_suppressed(tmp_path):
     assert mutant.returncode != 0
     assert ("signature: vm_insert_mixed_mkwrite/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn"
             "+promise:pte.pfn") in output
+
+
+# --- another pair of the chain, through FUZZPLUG_PAIR -----------------------------------------
+
+FIX_PAIR = "v4.14+f2c57d91b0d9..v4.14+f2c57d91b0d9+cae85cb8add3"
+STALE_LATER = ("config arch=ppc64\nvm_insert_pfn addr=0x100000 pfn=0x40\n"
+               "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x40 flags=0\nfault addr=0x100000\n")
+STALE_LATER_SIGNATURE = "fault/bad_hpte:hash_page:user_access_through_a_stale_HPTE/da39a3ee"
+
+
+def test_the_harness_takes_its_pair_from_the_environment(monkeypatch):
+    """FUZZPLUG_PAIR=PRE..POST selects the pair; unset, the target's default."""
+    from fuzzplug.targets import pair_from_environment, pair_name
+
+    monkeypatch.delenv("FUZZPLUG_PAIR", raising=False)
+    assert pair_from_environment(TARGET) is TARGET
+    monkeypatch.setenv("FUZZPLUG_PAIR", FIX_PAIR)
+    chosen = pair_from_environment(TARGET)
+    assert pair_name(chosen) == FIX_PAIR
+    assert chosen.evaluate(parse_text(TARGET.schema, STALE_LATER)).signature == \
+        STALE_LATER_SIGNATURE
+
+
+@pytest.mark.slow
+def test_the_harness_compares_the_pair_fuzzplug_pair_names(tmp_path):
+    """The same file crashes the harness at the fault under the fix's adjacent pair (a
+    divergence only that pair has) and at the mkwrite insert under the default pair."""
+    crash = tmp_path / "crash"
+    crash.write_bytes(_bytes(STALE_LATER))
+    paired = _run([sys.executable, str(HARNESS), str(crash)],
+                  {"FUZZPLUG_NO_KNOWN": "1", "FUZZPLUG_PAIR": FIX_PAIR})
+    default = _run([sys.executable, str(HARNESS), str(crash)], {"FUZZPLUG_NO_KNOWN": "1"})
+    assert paired.returncode != 0 and default.returncode != 0
+    assert "divergent__fault__bad_hpte" in paired.stdout + paired.stderr
+    assert f"signature: {STALE_LATER_SIGNATURE}" in paired.stdout + paired.stderr
+    assert "divergent__vm_insert_mixed_mkwrite__bad_hpte" in default.stdout + default.stderr
+
+
+@pytest.mark.slow
+def test_fork_mode_children_inherit_the_pair(tmp_path):
+    """Under -fork=2 with FUZZPLUG_RECORD, the workers record the pair's own signature."""
+    import json
+
+    from fuzzplug.core.oracle import signature_id
+
+    corpus, record = tmp_path / "corpus", tmp_path / "rec"
+    corpus.mkdir()
+    (corpus / "seed").write_bytes(_bytes(STALE_LATER))
+    proc = _run([str(HARNESS), str(corpus), "-fork=2", "-runs=200", "-max_total_time=20",
+                 "-ignore_crashes=1"],
+                {"FUZZPLUG_RECORD": str(record), "FUZZPLUG_PAIR": FIX_PAIR,
+                 "FUZZPLUG_NO_KNOWN": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counts = {}
+    for f in record.glob("counts.*.json"):
+        counts.update(json.loads(f.read_text()))
+    assert STALE_LATER_SIGNATURE in counts
+    assert list(record.glob(f"{signature_id(STALE_LATER_SIGNATURE)}.*.bin"))

@@ -1,29 +1,36 @@
-"""Semantic coverage: the cases and the corpus reach every branch id each model declares."""
+"""Semantic coverage: the cases and the corpus reach every branch id each model of the chain
+declares (v4.13, v4.14 and v4.14 with each fix)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import model_cases as mc
-from fuzzplug.core.opslang import parse_text
-from fuzzplug.kernel import v4_13, v4_14
+from fuzzplug.core.opslang import parse_header, parse_text
+from fuzzplug.targets import select_pair
 from fuzzplug.targets.insert_pfn import TARGET
+from fuzzplug.targets.insert_pfn.target import CHAIN
 
-MODELS = (v4_13, v4_14)
-DECLARED = TARGET.branch_ids()
+MODELS = tuple(version.model for version in CHAIN)
+DECLARED = {}
+for _pre, _post in zip(TARGET.versions(), TARGET.versions()[1:]):
+    DECLARED.update(TARGET.with_pair(_pre, _post).branch_ids())
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "corpora" / "insert_pfn").glob("*.ops"))
 
 
 def reached_branch_ids() -> dict[str, set[str]]:
     """Every branch id taken, per model version, by the cases (on the versions each case
-    runs on) and by every corpus scenario (its pre side is v4.13, its post side v4.14)."""
+    runs on) and by every corpus scenario (on the pair its header names, by default v4.13
+    against v4.14)."""
     reached: dict[str, set[str]] = {m.VERSION: set() for m in MODELS}
     for case in mc.CASES:
         for model in MODELS:
-            if model.VERSION in case.versions:
+            if case.runs_on(model.VERSION):
                 reached[model.VERSION].update(case(model).branches)
     for path in CORPUS:
-        outcome = TARGET.evaluate(parse_text(TARGET.schema, path.read_text(), path=str(path)))
+        text = path.read_text()
+        target = select_pair(TARGET, pair=parse_header(text).get("pair"))
+        outcome = target.evaluate(parse_text(target.schema, text, path=str(path)))
         for side in (outcome.pre, outcome.post):
             for op_branches in side.branches:
                 reached[side.version].update(op_branches)

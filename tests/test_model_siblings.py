@@ -1,21 +1,30 @@
-"""The v4.13 and v4.14 models are siblings: their diff is the seed patch and nothing else.
+"""The models of the chain are siblings: each adjacent pair differs by one commit only.
 
-"mm: add vm_insert_mixed_mkwrite()" (b2770da64254) changes insert_pfn() (new `mkwrite`),
-vm_insert_pfn_prot() (passes false), and turns vm_insert_mixed() into a wrapper of the new
-static __vm_insert_mixed(), with the exported twin vm_insert_mixed_mkwrite() after it. In
-mm/memory.c of v4.14 __vm_insert_mixed() stands where vm_insert_mixed() stood, and
-vm_insert_mixed() and vm_insert_mixed_mkwrite() follow it, in that order.
+The chain is v4.13 → v4.14 (the seed) → v4.14 + f2c57d91b0d9 → v4.14 + f2c57d91b0d9 +
+cae85cb8add3. "mm: add vm_insert_mixed_mkwrite()" (b2770da64254) changes insert_pfn() (new
+`mkwrite`), vm_insert_pfn_prot() (passes false), and turns vm_insert_mixed() into a wrapper
+of the new static __vm_insert_mixed(), with the exported twin vm_insert_mixed_mkwrite() after
+it. In mm/memory.c of v4.14 __vm_insert_mixed() stands where vm_insert_mixed() stood, and
+vm_insert_mixed() and vm_insert_mixed_mkwrite() follow it, in that order. Each of the two
+fixes changes insert_pfn() only, and the lines it adds and removes there are the fix's
+(`FIX_DIFFS`, read from the stable 4.14 postings of the fixes in the linux-mm archive).
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import inspect
 from types import ModuleType
 
 import pytest
 
-from fuzzplug.kernel import v4_13, v4_14
+from fuzzplug.kernel import (
+    v4_13,
+    v4_14,
+    v4_14_f2c57d91b0d9,
+    v4_14_f2c57d91b0d9_cae85cb8add3,
+)
 
 PATCHED = ("insert_pfn", "vm_insert_pfn_prot", "vm_insert_mixed", "__vm_insert_mixed",
            "vm_insert_mixed_mkwrite")
@@ -123,3 +132,94 @@ def test_the_module_docstrings_and_versions_name_their_kernel():
     """VERSION and the module docstring are the only module-level differences allowed."""
     assert (v4_13.VERSION, v4_14.VERSION) == ("v4.13", "v4.14")
     assert "v4.13" in v4_13.__doc__ and "v4.14" in v4_14.__doc__
+
+
+# --- the fixes: each adjacent pair after the seed differs by one fix, in insert_pfn() only ---
+
+F2C = v4_14_f2c57d91b0d9
+CAE = v4_14_f2c57d91b0d9_cae85cb8add3
+CHAIN = (v4_13, v4_14, F2C, CAE)
+FIXES = ((v4_14, F2C, "f2c57d91b0d9"), (F2C, CAE, "cae85cb8add3"))
+FIX_IDS = [commit for _, _, commit in FIXES]
+
+FIX_DIFFS = {
+    # "mm: Fix warning in insert_pfn()": the mismatch test loses its WARN_ON_ONCE, which
+    # moves inside as WARN_ON_ONCE(!is_zero_pfn(pte_pfn(*pte))); the comment gains a sentence.
+    "f2c57d91b0d9": (
+        ["# match.",
+         'if k.WARN_ON_ONCE(pte_pfn(pte[0]) != pfn_t_to_pfn(pfn), "insert_pfn",',
+         '"pte_pfn(*pte) != pfn_t_to_pfn(pfn)"):'],
+        ["# match. If they don't match, we are likely racing with block allocation and",
+         "# mapping invalidation so just skip the update.",
+         "if pte_pfn(pte[0]) != pfn_t_to_pfn(pfn):",
+         'if not k.WARN_ON_ONCE(not is_zero_pfn(k, pte_pfn(pte[0])), "insert_pfn",',
+         '"!is_zero_pfn(pte_pfn(*pte))"):',
+         'k.branch("insert_pfn:present:mkwrite:pfn_mismatch:zero_pfn")']),
+    # "mm/memory.c: fix modifying of page protection by insert_pfn()": `entry = *pte; goto
+    # out_mkwrite` becomes the upgrade stored with ptep_set_access_flags() (update_mmu_cache()
+    # only on a change), the present case always goes to out_unlock, out_mkwrite goes.
+    "cae85cb8add3": (
+        ["entry = pte[0]",
+         "# goto out_mkwrite",
+         "return retval",
+         "# out_mkwrite:"],
+        ["entry = pte_mkyoung(pte[0])",
+         "entry = maybe_mkwrite(pte_mkdirty(entry), vma)",
+         "if ptep_set_access_flags(vma, addr, pte, entry, 1):",
+         'k.branch("insert_pfn:present:mkwrite:reuse:changed")',
+         "update_mmu_cache(vma, addr, pte)",
+         "else:",
+         'k.branch("insert_pfn:present:mkwrite:reuse:unchanged")',
+         "return retval"]),
+}
+
+
+def _code_lines(model: ModuleType, name: str) -> list[str]:
+    """The source lines of one function without its docstring (comments kept)."""
+    source = inspect.getsource(model).splitlines()
+    fn = _functions(model)[name]
+    doc = fn.body[0]
+    skip = set(range(doc.lineno, doc.end_lineno + 1)) if _is_docstring(doc) else set()
+    return [source[n - 1] for n in range(fn.lineno, fn.end_lineno + 1) if n not in skip]
+
+
+@pytest.mark.parametrize("before,after,commit", FIXES, ids=FIX_IDS)
+def test_each_fix_keeps_every_function_in_the_same_order(before, after, commit):
+    """A fix adds and removes no function: the same names in the same order."""
+    assert _order(after) == _order(before)
+
+
+@pytest.mark.parametrize("before,after,commit", FIXES, ids=FIX_IDS)
+def test_each_fix_changes_insert_pfn_and_nothing_else(before, after, commit):
+    """Same ast for every function but insert_pfn, which differs."""
+    old, new = _functions(before), _functions(after)
+    differing = sorted(name for name in old if ast.dump(old[name]) != ast.dump(new[name]))
+    assert differing == ["insert_pfn"]
+
+
+@pytest.mark.parametrize("before,after,commit", FIXES, ids=FIX_IDS)
+def test_each_fix_removes_and_adds_exactly_the_lines_of_the_fix_commit(before, after, commit):
+    """The line diff of insert_pfn (docstring aside) is the fix's: FIX_DIFFS."""
+    diff = difflib.ndiff(_code_lines(before, "insert_pfn"), _code_lines(after, "insert_pfn"))
+    removed, added = [], []
+    for line in diff:
+        if line.startswith("- "):
+            removed.append(line[2:].strip())
+        elif line.startswith("+ "):
+            added.append(line[2:].strip())
+    assert (removed, added) == FIX_DIFFS[commit]
+
+
+@pytest.mark.parametrize("before,after,commit", FIXES, ids=FIX_IDS)
+def test_each_fix_leaves_the_module_level_as_it_was(before, after, commit):
+    """Imports, constants and aliases are the same on both sides of a fix."""
+    assert _module_level(before) == _module_level(after)
+
+
+def test_the_versions_of_the_chain_name_the_commits_applied_on_v4_14():
+    """VERSION is the predecessor's plus `+<commit>`, and the docstring names the commit."""
+    assert [m.VERSION for m in CHAIN] == [
+        "v4.13", "v4.14", "v4.14+f2c57d91b0d9", "v4.14+f2c57d91b0d9+cae85cb8add3"]
+    for before, after, commit in FIXES:
+        assert after.VERSION == f"{before.VERSION}+{commit}"
+        assert commit in after.__doc__

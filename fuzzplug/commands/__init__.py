@@ -1,1 +1,53 @@
-"""One module per CLI verb: `add_parser(subparsers)` and `run(args) -> int`."""
+"""One module per CLI verb: `add_parser(subparsers)` and `run(args) -> int`.
+
+The helpers here are shared by the verbs (this package's own module, not a verb): the
+`--pre`/`--post` options of a target with versions (`fuzzplug.targets.Versioned`).
+"""
+
+from __future__ import annotations
+
+
+def add_pair_options(parser) -> None:
+    """`--pre VERSION` and `--post VERSION`: the pair of model versions to compare, for a
+    target with versions (`fuzzplug versions TARGET` lists them); a side not given keeps the
+    target's default."""
+    parser.add_argument("--pre", metavar="VERSION",
+                        help="the pre side's model version (default: the target's; see "
+                             "`fuzzplug versions TARGET`)")
+    parser.add_argument("--post", metavar="VERSION",
+                        help="the post side's model version (default: the target's)")
+
+
+def load_target_for(args, pair: str | None = None):
+    """The target `args.target`, comparing the pair `--pre`/`--post` ask for, else `pair`
+    (`PRE..POST`, from an input's header or record), else its default pair."""
+    from fuzzplug.targets import load_target, select_pair
+
+    target = load_target(args.target)
+    pre, post = getattr(args, "pre", None), getattr(args, "post", None)
+    if pre or post:
+        return select_pair(target, pre, post)
+    return select_pair(target, pair=pair) if pair else target
+
+
+def input_pair(path) -> str | None:
+    """The pair an input names, if any: a scenario's `# pair: PRE..POST` header, or the
+    `pair` of a findings folder's `record.json` (beside its `repro.bin`). A finding replays
+    on the pair it was found on."""
+    import json
+
+    from fuzzplug.core.opslang import parse_header
+    from fuzzplug.io import input_path, read_bytes
+
+    p = input_path(path)
+    record = p.with_name("record.json")
+    if p.name == "repro.bin" and record.is_file():
+        try:
+            pair = json.loads(record.read_text()).get("pair")
+        except (OSError, ValueError, AttributeError):
+            pair = None
+        return pair if isinstance(pair, str) and pair else None
+    data = read_bytes(p)
+    if not data.lstrip().startswith(b"#"):
+        return None
+    return parse_header(data.decode("utf-8", "replace")).get("pair") or None

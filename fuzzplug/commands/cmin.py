@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.targets import load_target
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.triage.cmin import report, run_cmin
 
 
@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("cmin", help="minimise a corpus over model branch ids and "
                                     "(verdict, signature) classes")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("in_dirs", nargs="+", metavar="IN_DIR",
                    help="input folders (read only; every non-hidden file, recursively)")
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True,
@@ -22,7 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args)
     result = run_cmin(target, args.in_dirs, args.output)
     sys.stdout.write(report(result, args.output))
     return 0

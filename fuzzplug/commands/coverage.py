@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import sys
 
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.core.semcov import coverage, input_files, load_inputs
-from fuzzplug.targets import load_target
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("coverage", help="semantic coverage: inputs reaching each model branch "
                                         "id, per model version; unreached ids first")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("dirs", nargs="+", metavar="DIR",
                    help="input folders (every non-hidden file, recursively)")
     p.add_argument("--json", action="store_true",
@@ -24,7 +25,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args)
     report = coverage(target, load_inputs(target.schema, input_files(args.dirs),
                                          target=target))
     rows, totals, versions = report.rows(), report.totals(), report.versions()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.targets import load_target
+from fuzzplug.commands import add_pair_options, load_target_for
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("exhaustive", help="check every sequence of up to K calls over the "
                                           "target's small domain, and say what is proven")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--depth", type=int, default=2, help="calls per sequence at most "
                                                         "(default 2)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from fuzzplug.engines.exhaustive import print_json, render, run_exhaustive, write_findings
 
-    target = load_target(args.target)
+    target = load_target_for(args)
     report = run_exhaustive(target, args.depth, jobs=args.jobs,
                             progress=not args.no_progress, reduce=not args.no_reduce)
     if args.findings:

@@ -3,15 +3,16 @@ the known/new summary line; `--fail-on-new` exits 1 on a divergence not in the k
 
 from __future__ import annotations
 
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.engines.fuzz import print_table, run_fuzz
 from fuzzplug.engines.mutator import MODES as MUTATORS
-from fuzzplug.targets import load_target
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("fuzz", help="run the target's harness under libFuzzer and report "
                                     "the unique findings")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--time", type=int, default=60, help="seconds of fuzzing (default 60)")
     p.add_argument("--jobs", type=int, default=1,
                    help="parallel libFuzzer workers (-fork=N when N > 1)")
@@ -45,7 +46,7 @@ def add_engine_options(p) -> None:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args)
     result = run_fuzz(target, seconds=args.time, jobs=args.jobs, corpus=args.corpus,
                       findings=args.findings, no_known=args.no_known, seed=args.seed,
                       max_len=args.max_len, minimize=not args.no_minimize,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzzplug.targets import load_target
+from fuzzplug.commands import add_pair_options, load_target_for
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("hypothesis", help="run the target's Hypothesis state machine for a "
                                           "while and report the unique findings")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--time", type=float, default=60,
                    help="seconds (default 60; the run in progress finishes)")
     p.add_argument("--findings", help="findings folder (default: findings/TARGET-hypothesis)")
@@ -31,7 +32,7 @@ def run(args) -> int:
     from fuzzplug.core.known import KnownList, summary_line
     from fuzzplug.engines.hypothesis_engine import known_hits, run_hypothesis, write_report
 
-    target = load_target(args.target)
+    target = load_target_for(args)
     result = run_hypothesis(target, seconds=args.time, no_known=args.no_known,
                             base_seed=args.seed, max_examples=args.max_examples,
                             steps=args.steps)

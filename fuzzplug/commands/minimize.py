@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.opslang import encode, format_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import TEXT, atomic_write, read_input
-from fuzzplug.targets import check_scene, load_target
+from fuzzplug.targets import check_scene, pair_name
 from fuzzplug.triage.minimize import minimize_ops
 
 
@@ -24,6 +25,7 @@ def add_parser(sub) -> None:
                    help="write the binary form here and the text form to OUT.ops "
                         "(default: ./<input name>.min in the current folder; for a "
                         "findings folder, ./<folder name>.min)")
+    add_pair_options(p)
     p.set_defaults(func=run)
 
 
@@ -42,7 +44,7 @@ def _size(target, ops, n_bytes: int) -> str:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args, input_pair(args.file))
     loaded = read_input(target.schema, args.file, target=target)
     ops = loaded.ops
     file_size = None if loaded.form == TEXT else len(loaded.data)
@@ -60,8 +62,10 @@ def run(args) -> int:
     small, _ = check_scene(target, minimize_ops(target, ops, outcome.signature))
     before_bytes, after = len(encode(target.schema, ops)), encode(target.schema, small)
     text = format_text(target.schema, small)
+    pair = pair_name(target)
     header = (f"# name: {out.name}\n# signature: {outcome.signature}\n"
               f"# expect: {Verdict.DIVERGENT.value}\n"
+              + (f"# pair: {pair}\n" if pair else "") +
               f"# minimized_from: {name} ({_size(target, ops, before_bytes)})\n")
     existed = out.exists()
     atomic_write(out, after)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import sys
 
+from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text
 from fuzzplug.io import read_input
-from fuzzplug.targets import load_target
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.trace import side_by_side
 
 
@@ -19,8 +20,9 @@ def add_parser(sub) -> None:
                                       "models and show the verdict and the traces")
     p.add_argument("target")
     p.add_argument("files", nargs="+", metavar="FILE")
+    add_pair_options(p)
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per input (input, verdict, signature, known, "
+                   help="one JSON object per input (input, verdict, signature, pair, known, "
                         "mismatches, normalised, ops, pre, post)")
     p.add_argument("--check", action="store_true",
                    help="exit 1 if a scenario's `# expect:` or `# signature:` header "
@@ -40,19 +42,23 @@ def mismatches(header: dict, verdict: str, signature: str | None) -> list[str]:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
-    known = KnownList.of(target)
-    # all or nothing
-    loaded = [(path, read_input(target.schema, path, target=target)) for path in args.files]
+    # all or nothing: every input loads, on the pair its header or record names unless
+    # --pre/--post choose one, before any runs
+    loaded = []
+    for path in args.files:
+        target = load_target_for(args, input_pair(path))
+        loaded.append((path, target, read_input(target.schema, path, target=target)))
+    lists: dict[str | None, KnownList] = {}
     failed = 0
-    for path, item in loaded:
+    for path, target, item in loaded:
+        known = lists.setdefault(pair_name(target), KnownList.of(target))
         outcome = target.evaluate(item.ops)
         match = known.match(outcome.signature, item.ops)
         wrong = mismatches(item.header, outcome.verdict.value, outcome.signature)
         failed += bool(wrong)
         if args.json:
             record = {"input": path, "verdict": outcome.verdict.value,
-                      "signature": outcome.signature,
+                      "signature": outcome.signature, "pair": pair_name(target),
                       "known": match.to_json() if match else None,
                       "mismatches": wrong, "normalised": list(item.normalised),
                       "ops": format_text(target.schema, item.ops),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sys
 
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.io import atomic_write
-from fuzzplug.targets import load_target
 from fuzzplug.triage.report import FORMATS, build_report, render
 
 
@@ -16,6 +16,7 @@ def add_parser(sub) -> None:
                                       "status, upstream fixes, configurations, counts, "
                                       "shortest reproducer")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("dirs", nargs="+", metavar="FINDINGS_DIR",
                    help="findings folders (`fuzz`, `hypothesis`, `exhaustive --findings`), "
                         "crash folders, killed runs' inboxes included")
@@ -27,7 +28,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args)
     text = render(build_report(target, args.dirs), args.format)
     if args.output:
         atomic_write(args.output, text)

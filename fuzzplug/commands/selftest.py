@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.commands.fuzz import add_engine_options
 from fuzzplug.errors import InputError
-from fuzzplug.targets import load_target
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("selftest", help="run each mutant of the post-patch model through "
                                         "the harness and report the kill rate")
     p.add_argument("target")
+    add_pair_options(p)
     p.add_argument("--budget", type=int, default=10,
                    help="libFuzzer seconds per mutant (-max_total_time, default 10)")
     p.add_argument("--seed", type=int, default=1, help="libFuzzer -seed (default 1)")
@@ -31,7 +32,7 @@ def run(args) -> int:
     from fuzzplug.selftest.mutants import mutants_for
     from fuzzplug.selftest.runner import print_json, render, run_selftest
 
-    target = load_target(args.target)
+    target = load_target_for(args)
     if args.list:
         for m in mutants_for(target):
             kind = "equivalent" if m.equivalent else "gap" if m.gap else "mutant"

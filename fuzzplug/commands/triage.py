@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import sys
 
+from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.errors import InputError
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import render, triage
 
 
@@ -17,6 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--target",
                    help="target of libFuzzer crash files (required when there are any); a "
                         "findings folder's record.json names its own")
+    add_pair_options(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per signature (target, signature, verdict, hits, "
                         "n_files, reproduces, known, known_causes, shortest, first_seen, "
@@ -25,7 +29,13 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    groups = triage(args.dirs, args.target)
+    default_pair = None
+    if args.pre or args.post:
+        if not args.target:
+            raise InputError("--pre/--post need --target (the target whose versions they "
+                             "name)")
+        default_pair = pair_name(load_target_for(args))
+    groups = triage(args.dirs, args.target, default_pair)
     if args.json:
         for group in groups:
             sys.stdout.write(json.dumps(group.to_json(), sort_keys=True) + "\n")

@@ -3,11 +3,13 @@
 A findings folder (`FDIR`) holds, for each unique divergent signature, a folder
 `<op>-<signature id>/` with the reproducer in both forms (`repro.bin`, `repro.ops`) and
 `record.json` (`signature`, `verdict`, `ops`, `pre`, `post`, `count`, `known` with
-`known_causes` and `known_by`, `finding`, and `minimized_from` when it was minimised), plus
-`summary.json` for the whole run. Everything is written atomically.
+`known_causes` and `known_by`, `finding`, and `minimized_from` when it was minimised; `pair`,
+`PRE..POST`, for a target with versions, so that the finding replays on the pair it was
+found on: `repro.ops` says it in its header), plus `summary.json` for the whole run.
+Everything is written atomically.
 
 While `fuzzplug fuzz` runs, the harness records into `FDIR/.inbox-<pid>/` (pid: the `fuzz`
-process): `inbox.json` (the target), `<signature id>.<worker pid>.bin` (the shortest input
+process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the shortest input
 per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json` (see
 `fuzzplug.engines.harness`). The run turns it into findings folders at its end and removes
 it. An inbox whose `fuzz` process is gone (killed) is an orphan: the next `fuzz` run on the
@@ -26,7 +28,7 @@ from fuzzplug.core.known import KnownMatch
 from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.io import atomic_write, ensure_dir
-from fuzzplug.targets import check_scene
+from fuzzplug.targets import check_scene, pair_name
 
 INBOX_PREFIX = ".inbox-"
 INBOX_NAME = re.compile(r"\.inbox-(\d+)")
@@ -73,6 +75,7 @@ def record_json(target, entry: FindingEntry) -> dict:
     outcome = entry.outcome or target.evaluate(ops)
     out = {
         "target": target.name,
+        "pair": pair_name(target),
         "signature": entry.signature,
         "verdict": outcome.verdict.value,
         "ops": format_text(target.schema, ops),
@@ -99,8 +102,9 @@ def write_entry(target, fdir: Path, entry: FindingEntry) -> Path:
     folder = ensure_dir(Path(fdir) / entry.folder_name())
     canonical = encode(target.schema, ops)
     atomic_write(folder / "repro.bin", canonical)
+    pair = pair_name(target)
     header = (f"# name: {entry.folder_name()}\n# signature: {entry.signature}\n"
-              f"# expect: {Verdict.DIVERGENT.value}\n")
+              f"# expect: {Verdict.DIVERGENT.value}\n" + (f"# pair: {pair}\n" if pair else ""))
     atomic_write(folder / "repro.ops", header + format_text(target.schema, ops))
     atomic_write(folder / "record.json", json.dumps(record_json(target, entry), indent=1,
                                                     sort_keys=True) + "\n")
@@ -130,9 +134,12 @@ def table(target, entries: list[FindingEntry]) -> str:
 
 # --- the recorder's inbox -----------------------------------------------------------------------
 
-def write_inbox_marker(inbox: Path, target_name: str) -> None:
-    """`inbox.json`: which target the inbox's inputs belong to (for triage and adoption)."""
-    atomic_write(inbox / "inbox.json", json.dumps({"target": target_name}) + "\n")
+def write_inbox_marker(inbox: Path, target_name: str, pair: str | None = None) -> None:
+    """`inbox.json`: which target (and pair of its versions) the inbox's inputs belong to
+    (for triage and adoption)."""
+    marker = {"target": target_name} if pair is None else {"target": target_name,
+                                                            "pair": pair}
+    atomic_write(inbox / "inbox.json", json.dumps(marker, sort_keys=True) + "\n")
 
 
 def inbox_pid(path: Path) -> int | None:
@@ -171,6 +178,7 @@ class Inbox:
 
     path: Path
     target: str | None = None
+    pair: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, list[Path]] = field(default_factory=dict)
     suppressed: dict[str, dict] = field(default_factory=dict)
@@ -194,9 +202,10 @@ def read_inbox(inbox: Path) -> Inbox:
     """Read an inbox (live or orphaned); unreadable or half-written files are skipped."""
     out = Inbox(inbox)
     try:
-        out.target = json.loads((inbox / "inbox.json").read_text()).get("target")
+        marker = json.loads((inbox / "inbox.json").read_text())
+        out.target, out.pair = marker.get("target"), marker.get("pair")
     except (OSError, ValueError, AttributeError):
-        out.target = None
+        out.target = out.pair = None
     for f in sorted(inbox.glob("counts.*.json")):
         try:
             for sig, n in json.loads(f.read_text()).items():

@@ -76,6 +76,8 @@ class Cause:
     ops: tuple[str, ...] = ()
     when: tuple[str, ...] = ()
     analysis: str = ""
+    reproducer: str = ""
+    """A shortest input that shows the cause, in the text form ("" if none is given)."""
 
     def to_json(self) -> dict:
         return {"id": self.id, "title": self.title, "status": self.status,
@@ -98,7 +100,8 @@ def causes_from_toml(data: Mapping) -> dict[str, Cause]:
                 fixes=tuple(raw.get("fixes", ())),
                 observables=tuple(raw.get("observables", ())),
                 ops=tuple(raw.get("ops", ())), when=tuple(raw.get("when", ())),
-                analysis=raw.get("analysis", "").strip())
+                analysis=raw.get("analysis", "").strip(),
+                reproducer=raw.get("reproducer", "").strip())
         except (KeyError, TypeError, ValueError) as exc:
             raise TargetError(f"known findings: malformed [[cause]] {raw.get('id', '?')!r}: "
                               f"{exc}") from None

@@ -70,6 +70,7 @@ from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.engines.stepper import stepper_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
+from fuzzplug.targets import pair_name
 
 Judge = Callable[[tuple[Op, ...], Finding], bool]
 """Whether a divergent node counts (default: every divergence counts); given the whole
@@ -151,7 +152,7 @@ class Report:
     def to_json(self, target) -> dict:
         hits = sorted(self.hits.values(), key=Hit.rank)
         return {
-            "target": self.target, "depth": self.depth,
+            "target": self.target, "pair": pair_name(target), "depth": self.depth,
             "domain": {"description": self.domain.description,
                        "scenes": len(self.domain.scenes),
                        "calls_per_step": self.calls_per_step},
@@ -414,7 +415,8 @@ def render(target, report: Report) -> str:
     """The human-readable report."""
     d = report.domain
     lines = [
-        f"exhaustive: target {report.target}, depth {report.depth}",
+        f"exhaustive: target {report.target}, depth {report.depth}"
+        + (f", pair {pair_name(target)}" if pair_name(target) else ""),
         f"domain: {len(d.scenes)} scenes x {report.calls_per_step} calls ({d.description})",
         f"checked: {report.sequences:,} sequences of 1..{report.depth} calls, through "
         f"{report.op_steps:,} op steps on {report.states:,} distinct states "
@@ -457,7 +459,8 @@ def write_findings(target, report: Report, fdir: str | Path) -> None:
                              match=report.known.match(hit.signature, hit.ops))
         write_entry(target, fdir, entry)
         entries.append(entry)
-    summary = {"target": target.name, "engine": "exhaustive", "depth": report.depth,
+    summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive",
+               "depth": report.depth,
                "report": {k: v for k, v in report.to_json(target).items()
                           if k != "signatures"},
                "findings": [{"signature": e.signature, "count": e.count,

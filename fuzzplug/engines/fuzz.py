@@ -48,6 +48,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 PROGRESS_EVERY = 5.0
 PR_SET_PDEATHSIG = 1
@@ -145,12 +146,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     inbox = Path(fdir) / f"{INBOX_PREFIX}{os.getpid()}"
     shutil.rmtree(inbox, ignore_errors=True)
     ensure_dir(inbox)
-    write_inbox_marker(inbox, target.name)
+    write_inbox_marker(inbox, target.name, pair_name(target))
     adopted = []
     for orphan in orphan_inboxes(Path(fdir)):
-        orphan_target = read_inbox(orphan).target
-        if orphan_target not in (None, target.name):
-            continue
+        found = read_inbox(orphan)
+        if found.target not in (None, target.name) or \
+                (found.target is not None and found.pair != pair_name(target)):
+            continue  # another target's, or another pair's: its signatures mean other things
         files = adopt_inbox(orphan, inbox)
         adopted.append(orphan.name)
         log.info("inbox_adopted", inbox=orphan.name, files=files)
@@ -169,6 +171,11 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     env = dict(os.environ, FUZZPLUG_RECORD=str(inbox.resolve()), FUZZPLUG_FEEDBACK=feedback,
                FUZZPLUG_MUTATOR=mutator)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    pair = pair_name(target)
+    if pair:  # the harness (and libFuzzer's -fork children, who inherit it) compares it
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     if no_known:
         env["FUZZPLUG_NO_KNOWN"] = "1"
     else:
@@ -242,8 +249,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     shutil.rmtree(inbox, ignore_errors=True)
     result = FuzzResult(entries, suppressed, {}, known, interrupted)
     result.summary = {
-        "target": target.name, "seconds": seconds, "jobs": jobs, "corpus": str(cdir),
-        "feedback": feedback, "mutator": mutator,
+        "target": target.name, "pair": pair_name(target), "seconds": seconds, "jobs": jobs,
+        "corpus": str(cdir), "feedback": feedback, "mutator": mutator,
         "exit_status": proc.returncode, "libfuzzer": {k: v for k, v in stats.items()},
         "crash_files": sorted(p.name for p in Path(crashes).iterdir()),
         "suppressed_known": not no_known,

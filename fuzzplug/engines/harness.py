@@ -7,14 +7,18 @@ so ClusterFuzz's crash state (the top three frames) tells different bugs apart. 
 nothing else, whatever the bytes: the decoder is total and the models report kernel
 failures as events, not exceptions.
 
-Knowingly suppressed: the divergences the target's known list recognises, by signature or
-by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed signature is
-counted, and logged once (`known_divergence_suppressed`, on stderr) when first met. With
-FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR instead of
-raised, so one run continues past findings: for each signature the shortest input seen
-(`<id>.<pid>.bin`, written atomically) and counts per process (`counts.<pid>.json`), and
-the counts of the known signatures suppressed (`suppressed.<pid>.json`: signature → count
-and causes); both flushed at most once a second and at each new signature.
+With FUZZPLUG_PAIR=PRE..POST, a target with versions (`fuzzplug.targets.Versioned`)
+compares that pair instead of its default; libFuzzer's -fork/-jobs children inherit the
+environment, so every worker compares the same pair.
+
+Knowingly suppressed: the divergences the target's known list for the pair recognises, by
+signature or by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed
+signature is counted, and logged once (`known_divergence_suppressed`, on stderr) when first
+met. With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR
+instead of raised, so one run continues past findings: for each signature the shortest input
+seen (`<id>.<pid>.bin`, written atomically) and counts per process (`counts.<pid>.json`),
+and the counts of the known signatures suppressed (`suppressed.<pid>.json`: signature →
+count and causes); both flushed at most once a second and at each new signature.
 
 What libFuzzer sees of a run is the feedback mode (`FUZZPLUG_FEEDBACK`, default
 `semantic`: the target's semantic features hit libFuzzer counters and nothing is
@@ -268,9 +272,9 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
     # in both, the models only; in semantic mode, nothing.
     with feedback.instrumentation(atheris, mode, plugin_package(target_name)):
         from fuzzplug.engines.mutator import setup_kwargs
-        from fuzzplug.targets import load_target
+        from fuzzplug.targets import load_target, pair_from_environment
 
-        target = load_target(target_name)
+        target = pair_from_environment(load_target(target_name))  # FUZZPLUG_PAIR
         mutant = os.environ.get("FUZZPLUG_MUTANT")
         if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
             from fuzzplug.selftest.mutants import apply_mutant

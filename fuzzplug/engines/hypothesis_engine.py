@@ -40,6 +40,7 @@ from fuzzplug.core.oracle import Outcome, Verdict
 from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
+from fuzzplug.targets import pair_name
 
 Judge = Callable[[tuple[Op, ...], Outcome], bool]
 """Whether a divergent outcome counts (default: every unsuppressed one)."""
@@ -265,7 +266,7 @@ def write_report(target, result: HypothesisResult, fdir: str | Path, *,
     hits = known_hits(result, entries)
     new = sum(1 for e in entries if not e.known)
     summary = {
-        "target": target.name, "engine": "hypothesis", "seconds": round(result.seconds, 3),
+        "target": target.name, "pair": pair_name(target), "engine": "hypothesis", "seconds": round(result.seconds, 3),
         "runs": result.runs, "seed": base_seed, "suppressed_known": not no_known,
         "new": new, "known_hits": [h.to_json(known) for h in hits],
         "summary_line": summary_line(new, hits, known),

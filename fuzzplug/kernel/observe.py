@@ -29,6 +29,7 @@ from fuzzplug.kernel.state import (
     PageKind,
     page,
 )
+from fuzzplug.kernel.types import PAGE_SHIFT
 
 
 def observables(events: list[Event]) -> list[tuple]:
@@ -45,22 +46,18 @@ def observables(events: list[Event]) -> list[tuple]:
     return out
 
 
-def state_diff(pre: Kernel, post: Kernel) -> list[str]:
+def state_diff(pre: Kernel, post: Kernel, skip: frozenset[int] = frozenset()) -> list[str]:
     """The observable state that differs, as stable descriptors (`pte.DIRTY`, `pte.pfn`,
-    `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal."""
+    `page.refcount`, `counter.MM_ANONPAGES`, ...); empty when equal. The PTEs and HPTEs of
+    the pages in `skip` (page numbers, vpn) are left out: a target's intended rule has
+    accounted for them (see `entry_diff`)."""
     if pre.same_state(post):
         return []
     a, b = pre.snapshot(), post.snapshot()
+    skipped = {f"{vpn << PAGE_SHIFT:#x}" for vpn in skip}
     out: set[str] = set()
-    for addr in set(a["ptes"]) | set(b["ptes"]):
-        x, y = a["ptes"].get(addr), b["ptes"].get(addr)
-        if x is None or y is None:
-            out.add("pte.presence")
-            continue
-        if x["pfn"] != y["pfn"]:
-            out.add("pte.pfn")
-        fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
-        out.update(f"pte.{bit}" for bit in fx ^ fy)
+    for addr in (set(a["ptes"]) | set(b["ptes"])) - skipped:
+        _pte_diff(a["ptes"].get(addr), b["ptes"].get(addr), out)
     for pfn in sorted(set(pre.pages) | set(post.pages)):
         x, y = _page_state(pre, pfn), _page_state(post, pfn)
         for key, u, v in zip(("refcount", "mapcount", "anon", "dirty", "referenced",
@@ -73,18 +70,54 @@ def state_diff(pre: Kernel, post: Kernel) -> list[str]:
     for level, n in a["pgtables"].items():
         if b["pgtables"][level] != n:
             out.add(f"pgtable.{level}")
-    for addr in set(a["hptes"]) | set(b["hptes"]):
-        x, y = a["hptes"].get(addr, {}), b["hptes"].get(addr, {})
-        for slot in set(x) | set(y):
-            if slot not in x or slot not in y:
-                out.add("hpte.presence")
-                continue
-            if x[slot]["pfn"] != y[slot]["pfn"]:
-                out.add("hpte.pfn")
-            if x[slot]["perm"] != y[slot]["perm"]:
-                out.add("hpte.perm")
+    for addr in (set(a["hptes"]) | set(b["hptes"])) - skipped:
+        _hpte_diff(a["hptes"].get(addr, {}), b["hptes"].get(addr, {}), out)
     # `tainted` is not compared: it follows from the WARN/bad-PTE events, compared as such.
     return sorted(out)
+
+
+def _pte_diff(x: dict | None, y: dict | None, out: set[str]) -> None:
+    if x is None and y is None:
+        return
+    if x is None or y is None:
+        out.add("pte.presence")
+        return
+    if x["pfn"] != y["pfn"]:
+        out.add("pte.pfn")
+    fx, fy = set(x["flags"].split("|")), set(y["flags"].split("|"))
+    out.update(f"pte.{bit}" for bit in fx ^ fy)
+
+
+def _hpte_diff(x: dict, y: dict, out: set[str]) -> None:
+    for slot in set(x) | set(y):
+        if slot not in x or slot not in y:
+            out.add("hpte.presence")
+            continue
+        if x[slot]["pfn"] != y[slot]["pfn"]:
+            out.add("hpte.pfn")
+        if x[slot]["perm"] != y[slot]["perm"]:
+            out.add("hpte.perm")
+
+
+def entry_diff(pre: Kernel, post: Kernel, vpn: int) -> list[str]:
+    """What differs in one page's translation: its PTE (`pte.<bit>`, `pte.pfn`,
+    `pte.presence`) and, on ppc64's hash MMU, its HPTEs (`hpte.*`)."""
+    out: set[str] = set()
+    x, y = pre.mm.pgtable.get(vpn), post.mm.pgtable.get(vpn)
+    _pte_diff(None if x is None else pre.observed_pte(x).to_json(),
+              None if y is None else post.observed_pte(y).to_json(), out)
+    _hpte_diff(_hptes_of(pre, vpn), _hptes_of(post, vpn), out)
+    return sorted(out)
+
+
+def _hptes_of(k: Kernel, vpn: int) -> dict:
+    return {str(slot): h.to_json() for (v, slot), h in k.htab.items() if v == vpn}
+
+
+def entry_key(k: Kernel, vpn: int) -> tuple:
+    """One page's translation as a value: its raw PTE and its HPTEs (for "unchanged?")."""
+    return (k.mm.pgtable.get(vpn), tuple(sorted((slot, h) for (v, slot), h in k.htab.items()
+                                                if v == vpn)))
 
 
 def pfn_to_page_pristine(k: Kernel, pfn: int) -> page:

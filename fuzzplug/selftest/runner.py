@@ -45,6 +45,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.log import get_logger
 from fuzzplug.selftest.mutants import Mutant, apply_mutant, get_mutant, mutants_for
+from fuzzplug.targets import PAIR_ENV, pair_name
 
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
@@ -148,13 +149,17 @@ def time_to_kill_exhaustive(target, name: str, *, budget: float,
 
 
 def _harness_env(mutant: str, record: Path, feedback: str | None = None,
-                 mutator: str | None = None) -> dict[str, str]:
+                 mutator: str | None = None, pair: str | None = None) -> dict[str, str]:
     env = dict(os.environ, FUZZPLUG_MUTANT=mutant, FUZZPLUG_RECORD=str(record))
     env.pop("FUZZPLUG_NO_KNOWN", None)
     if feedback is not None:
         env["FUZZPLUG_FEEDBACK"] = feedback
     if mutator is not None:
         env["FUZZPLUG_MUTATOR"] = mutator
+    if pair:  # the mutant edits this pair's post model
+        env[PAIR_ENV] = pair
+    else:
+        env.pop(PAIR_ENV, None)
     return env
 
 
@@ -222,7 +227,7 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work,
                                     env=_harness_env(mutant.name, record, feedback,
-                                                     mutator),
+                                                     mutator, pair_name(target)),
                                     start_new_session=True)
             try:
                 while True:

@@ -20,6 +20,13 @@ with a fallback when a target lacks it:
   selftest` (fallback: none; the target has no self-test);
 - `FarmTuned`: `farm_options`, libFuzzer's `max_len` and `timeout` for `fuzz`, `selftest`
   and the farm's `.options` file (fallback: the defaults in `fuzzplug.farm.files`);
+- `Versioned`: `versions()`, the target's chain of model versions (oldest first), `pair`,
+  the (pre, post) it compares, `with_pair(pre, post)`, a copy comparing another pair, and
+  `commit_of(version)`, the change each version adds (fallback: the one pair the target
+  has; `fuzzplug backport` needs it). `select_pair` is how every verb and engine picks
+  a pair: from the command line (`--pre`, `--post`), from the environment (`FUZZPLUG_PAIR`,
+  which the harness reads, and which libFuzzer's -fork/-jobs children inherit), or from a
+  scenario's `# pair:` header; findings record it (`pair_name`).
 - `KnownCauses`: `known_causes()`, the root causes behind the known findings, with their
   labels, upstream fixes and the observables they are made of (`fuzzplug.core.known`:
   matching by cause, the summary line, `fuzzplug report`; fallback: exact signatures only,
@@ -37,6 +44,7 @@ with a fallback when a target lacks it:
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import entry_points
@@ -44,7 +52,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from fuzzplug.errors import TargetError
+from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
@@ -78,7 +86,10 @@ class Target(Protocol):
         ...
 
     def known_findings(self) -> dict[str, dict]:
-        """Triaged signatures, suppressed by default: signature → record."""
+        """Triaged signatures, suppressed by default: signature → record. A record may say
+        which root causes it shows (`cause_records`: dicts with `id`, `title`, `status`,
+        `analysis`) and give its shortest reproducer (`reproducer`, the text form);
+        `fuzzplug backport` reads them."""
         ...
 
     def seeds_dir(self) -> Path | None:
@@ -177,6 +188,88 @@ def check_scene(target, ops: "tuple[Op, ...]") -> "tuple[tuple[Op, ...], list[Sc
     if isinstance(target, SceneChecked):
         return target.check_scene(ops)
     return ops, []
+
+
+@runtime_checkable
+class Versioned(Protocol):
+    """A target whose models form a chain of versions (a patch, then the fixes upstream took
+    after it), any two of which it can compare, the older as pre and the newer as post. Its
+    intended delta for a pair is its own business (for a chain of commits: the rules of the
+    commits between them); so are its known findings, which `known_findings()` of a copy
+    returns for that copy's pair."""
+
+    pair: tuple[str, str]
+
+    def versions(self) -> tuple[str, ...]:
+        """The version names, oldest first; `pair` is the default pair."""
+        ...
+
+    def with_pair(self, pre: str, post: str) -> "Target":
+        """A copy comparing `pre` with `post`; `InputError` unless both are versions and
+        `pre` comes before `post`."""
+        ...
+
+    def commit_of(self, version: str) -> str | None:
+        """The change that makes `version` from the version before it, as a reviewer cites
+        it (`<id> ("<subject>")`); None for the first version."""
+        ...
+
+
+PAIR_ENV = "FUZZPLUG_PAIR"
+"""The environment variable the harness reads its pair from: `PRE..POST`."""
+PAIR_SEPARATOR = ".."
+
+
+def pair_name(target: "Target") -> str | None:
+    """The pair a target compares, as `PRE..POST`; None for a target without versions."""
+    if not isinstance(target, Versioned):
+        return None
+    pre, post = target.pair
+    return f"{pre}{PAIR_SEPARATOR}{post}"
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """`PRE..POST` as (pre, post); `InputError` when it is not of that form."""
+    pre, sep, post = text.strip().partition(PAIR_SEPARATOR)
+    if not sep or not pre or not post or PAIR_SEPARATOR in post:
+        raise InputError(f"{text!r}: a pair is PRE..POST (two version names), for example "
+                         "v1..v2")
+    return pre, post
+
+
+def select_pair(target: "Target", pre: str | None = None, post: str | None = None,
+                pair: str | None = None) -> "Target":
+    """The target comparing the pair asked for: `pair` (`PRE..POST`), else `pre` and/or
+    `post` (a side not given keeps the target's default), else the target itself.
+    `InputError` for a target without versions (`Versioned`) when a pair is asked for."""
+    if pair:
+        if pre or post:
+            raise InputError("give a pair either as --pre/--post or as PRE..POST, not both")
+        pre, post = parse_pair(pair)
+    if not pre and not post:
+        return target
+    if not isinstance(target, Versioned):
+        raise InputError(f"target {target.name!r} has one pair of models; it takes no "
+                         "--pre/--post (it does not implement fuzzplug.targets.Versioned)")
+    default_pre, default_post = target.pair
+    chosen = (pre or default_pre, post or default_post)
+    if chosen == tuple(target.pair):
+        return target
+    return target.with_pair(*chosen)
+
+
+def pair_from_environment(target: "Target") -> "Target":
+    """The target comparing the pair `FUZZPLUG_PAIR` names, if it is set (the harness)."""
+    text = os.environ.get(PAIR_ENV, "").strip()
+    return select_pair(target, pair=text) if text else target
+
+
+def versions_of(target: "Target") -> tuple[str, ...]:
+    """The target's versions: its chain if `Versioned`, else the two versions its
+    `branch_ids()` names."""
+    if isinstance(target, Versioned):
+        return tuple(target.versions())
+    return tuple(target.branch_ids())
 
 
 @runtime_checkable

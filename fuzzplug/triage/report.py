@@ -29,6 +29,7 @@ from fuzzplug.core.findings import INBOX_NAME, read_inbox
 from fuzzplug.core.known import KnownList, KnownMatch, Status
 from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.errors import InputError
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import Group, triage
 
 __all__ = ["FORMATS", "Report", "build_report", "render"]
@@ -192,10 +193,13 @@ def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
 
 def build_report(target, dirs: list[str]) -> Report:
     """Read, re-run and group the findings below `dirs` for `target` (see the module
-    docstring)."""
+    docstring); for a target with versions, the findings of the pair it compares (a record
+    without a pair is taken to be of that pair)."""
     known = KnownList.of(target)
-    groups = triage(dirs, target.name)
-    ours = [g for g in groups if g.target == target.name and not g.signature.startswith("<")]
+    pair = pair_name(target)
+    groups = triage(dirs, target.name, pair)
+    ours = [g for g in groups if g.target == target.name and g.pair == pair
+            and not g.signature.startswith("<")]
     sigs = {g.signature: _from_group(target, g) for g in ours}
     for sig, entry in sorted(_suppressed_counts(dirs).items()):
         if sig in sigs:

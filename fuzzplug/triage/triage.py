@@ -14,7 +14,10 @@ Reproducers are found below each folder, recursively (hidden names skipped):
 
 All of them are binary inputs, decoded as such whatever their bytes.
 
-A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
+A finding's record (or an inbox's `inbox.json`) also names the pair of model versions it
+was found on (`pair`, for a target with versions: `fuzzplug.targets.Versioned`), and it is
+re-run on that pair; a crash file, or a record without a pair, runs on the pair
+`--pre`/`--post` give, else the target's default. A reproducer whose target nothing names (a crash file, or a `repro.bin` without a
 `record.json`) needs `--target`; without it, triage stops before running anything, with
 one line naming the first such file (exit 2). There is no default target, not even when one
 target is installed: a crash file says nothing about which harness wrote it, and a command
@@ -43,7 +46,7 @@ from fuzzplug.core.opslang import Op, decode
 from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import load_target, target_names
+from fuzzplug.targets import load_target, pair_name, select_pair, target_names
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -59,6 +62,7 @@ class Reproducer:
     kind: str  # "crash" (a libFuzzer artifact), "finding" (a findings folder's repro.bin)
     # or "inbox" (a recorder's input)
     recorded: dict | None = None  # record.json's verdict and signature, for a finding
+    pair: str | None = None  # PRE..POST it runs on; None: the target's default pair
     hits: int = 1  # how often the run met it: record.json's count, the inbox's count
     calls: int = 0
     size: int = 0
@@ -81,6 +85,7 @@ class Group:
     signature: str
     members: list[Reproducer] = field(default_factory=list)
     match: KnownMatch | None = None
+    pair: str | None = None
 
     @property
     def known(self) -> bool:
@@ -98,6 +103,7 @@ class Group:
         short = self.shortest
         return {
             "target": self.target,
+            "pair": self.pair,
             "signature": self.signature,
             "verdict": short.verdict,
             "hits": self.hits,
@@ -140,7 +146,8 @@ def _inbox_part(path: Path, root: Path) -> Path | None:
     return None
 
 
-def _inbox_reproducers(inbox: Path, default_target: str | None) -> list[Reproducer]:
+def _inbox_reproducers(inbox: Path, default_target: str | None,
+                       default_pair: str | None = None) -> list[Reproducer]:
     found = read_inbox(inbox)
     out = []
     for sig_id, paths in sorted(found.inputs.items()):
@@ -154,15 +161,16 @@ def _inbox_reproducers(inbox: Path, default_target: str | None) -> list[Reproduc
             hits = sum(n for sig, n in counts.items() if signature_id(sig) == sig_id
                        and isinstance(n, int))
             out.append(Reproducer(path, found.target or default_target, "inbox",
-                                  hits=max(hits, 1)))
+                                  pair=found.pair or default_pair, hits=max(hits, 1)))
     return out
 
 
-def find_reproducers(dirs: list[str], default_target: str | None = None) -> list[Reproducer]:
+def find_reproducers(dirs: list[str], default_target: str | None = None,
+                     default_pair: str | None = None) -> list[Reproducer]:
     """The crash files, findings reproducers and inbox inputs below `dirs`, sorted by path,
-    each with the target its record.json (or inbox.json) names, else `default_target`
-    (None if not given); `InputError` for a folder that is missing or not a folder, or a
-    broken record.json."""
+    each with the target (and pair) its record.json (or inbox.json) names, else
+    `default_target` (None if not given) and `default_pair`; `InputError` for a folder that
+    is missing or not a folder, or a broken record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
         root = Path(d)
@@ -177,13 +185,14 @@ def find_reproducers(dirs: list[str], default_target: str | None = None) -> list
                 inbox = _inbox_part(path, root)
                 if inbox is not None and inbox not in inboxes:
                     inboxes.add(inbox)
-                    for rep in _inbox_reproducers(inbox, default_target):
+                    for rep in _inbox_reproducers(inbox, default_target, default_pair):
                         found.setdefault(rep.path.resolve(), rep)
                 continue
             if path.is_dir():
                 continue
             if path.name.startswith(CRASH_PREFIXES):
-                found.setdefault(path.resolve(), Reproducer(path, default_target, "crash"))
+                found.setdefault(path.resolve(), Reproducer(path, default_target, "crash",
+                                                            pair=default_pair))
             elif path.name == "repro.bin":
                 record_path = path.with_name("record.json")
                 record = _read_record(record_path) if record_path.exists() else None
@@ -191,8 +200,14 @@ def find_reproducers(dirs: list[str], default_target: str | None = None) -> list
                 count = (record or {}).get("count")
                 found.setdefault(path.resolve(), Reproducer(
                     path, target, "finding", record,
+                    pair=(record or {}).get("pair") or default_pair,
                     hits=count if isinstance(count, int) and count > 0 else 1))
     return sorted(found.values(), key=lambda r: str(r.path))
+
+
+def _target(rep: Reproducer):
+    """The reproducer's target, comparing the reproducer's pair."""
+    return select_pair(load_target(rep.target), pair=rep.pair)
 
 
 def _load(rep: Reproducer) -> tuple[Op, ...]:
@@ -200,12 +215,12 @@ def _load(rep: Reproducer) -> tuple[Op, ...]:
     data = read_bytes(rep.path)
     if not data:
         raise InputError(f"{rep.path}: empty file, expected a binary op sequence")
-    return decode(load_target(rep.target).schema, data)
+    return decode(_target(rep).schema, data)
 
 
 def _check(rep: Reproducer) -> None:
     """Load, evaluate twice, compare; fill in the reproducer's results and problems."""
-    target = load_target(rep.target)
+    target = _target(rep)
     ops = rep.ops = _load(rep)
     rep.size = len(read_bytes(rep.path))
     rep.mtime = rep.path.stat().st_mtime
@@ -224,11 +239,13 @@ def _check(rep: Reproducer) -> None:
                                 f"re-run gives {first.verdict.value} {first.signature}")
 
 
-def triage(dirs: list[str], default_target: str | None = None) -> list[Group]:
+def triage(dirs: list[str], default_target: str | None = None,
+           default_pair: str | None = None) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by hits, then
     signature. `default_target` is the target of the reproducers that name none (crash
-    files); `InputError` if one needs it and it is not given."""
-    reps = find_reproducers(dirs, default_target)
+    files), `default_pair` the pair of those that name none; `InputError` if one needs a
+    target and it is not given."""
+    reps = find_reproducers(dirs, default_target, default_pair)
     if default_target is not None:
         load_target(default_target)  # an unknown --target is an error even with no crash files
     unnamed = [rep for rep in reps if rep.target is None]
@@ -239,17 +256,26 @@ def triage(dirs: list[str], default_target: str | None = None) -> list[Group]:
                          f"--target NAME (targets: {', '.join(target_names())})")
     for rep in reps:  # every file is loaded before any is reported: all or nothing
         _load(rep)
-    groups: dict[tuple[str, str], Group] = {}
+    groups: dict[tuple[str, str, str], Group] = {}
     for rep in reps:
         _check(rep)
-        key = (rep.target, rep.signature or f"<{rep.verdict}>")
-        groups.setdefault(key, Group(key[0], key[1])).members.append(rep)
-    lists: dict[str, KnownList] = {}
-    for (name, sig), group in groups.items():
+        pair = pair_name(_target(rep))
+        key = (rep.target, pair or "", rep.signature or f"<{rep.verdict}>")
+        groups.setdefault(key, Group(key[0], key[2], pair=pair)).members.append(rep)
+    lists: dict[tuple[str, str], KnownList] = {}
+    for (name, pair, sig), group in groups.items():
         if group.shortest.signature is not None:
-            known = lists.setdefault(name, KnownList.of(load_target(name)))
+            known = lists.setdefault((name, pair), KnownList.of(_target(group.shortest)))
             group.match = known.match(sig, group.shortest.ops)
-    return sorted(groups.values(), key=lambda g: (-g.hits, g.target, g.signature))
+    return sorted(groups.values(),
+                  key=lambda g: (-g.hits, g.target, g.pair or "", g.signature))
+
+
+def _target_cell(group: Group) -> str:
+    """The target, and the pair when it is not the target's default one."""
+    if group.pair is None or group.pair == pair_name(load_target(group.target)):
+        return group.target
+    return f"{group.target} {group.pair}"
 
 
 def render(groups: list[Group]) -> str:
@@ -266,7 +292,7 @@ def render(groups: list[Group]) -> str:
         repro = "yes" if not bad else f"NO ({bad} of {len(g.members)})"
         rows.append((str(record["hits"]), str(record["n_files"]), repro,
                      str(record["shortest"]["calls"]), record["first_seen"],
-                     record["last_seen"], g.target,
+                     record["last_seen"], _target_cell(g),
                      g.signature + (f" [{g.match.describe()}]" if g.match else ""),
                      record["shortest"]["path"]))
         problems += record["problems"]

@@ -10,10 +10,14 @@ pfnmap) and two without callbacks, so without write-notify (shared and private w
 mixedmaps).
 
 The reductions the exhaustive checker may apply (`fuzzplug.engines.exhaustive`), each a
-proof about the stock models `fuzzplug.kernel.v4_13` and `v4_14` (`proofs_hold`; off for a
-mutant): the pfn_t flags equivalence (`equivalence`: under DEVMAP=0 the three flag sets
-are one class, under DEVMAP=1 two), the calls outside the VMA (`inert`), and the
-start/start+PAGE renaming with pfns 0x80/0x81 (`RENAMING_PROOF`).
+proof about the stock models of the chain, `fuzzplug.kernel.v4_13`, `v4_14` and the two
+fixed models (`proofs_hold`, for any pair of them; off for a mutant): the pfn_t flags
+equivalence (`equivalence`: under DEVMAP=0 the three flag sets are one class, under DEVMAP=1
+two), the calls outside the VMA (`inert`), and the start/start+PAGE renaming with pfns
+0x80/0x81 (`RENAMING_PROOF`). The fixes touch insert_pfn() only, past the range checks, and
+read the pfns only through pfn_t_to_pfn(), pte_pfn() and is_zero_pfn() (the zero page, 0x1,
+is not renamed), so each proof carries over to them word for word; `tests/test_exhaustive.py`
+checks the reductions on a fix pair too.
 
 Not reduced: no two configs are merged (each architecture's hooks differ, DEVMAP and
 HAVE_PTE_SPECIAL change the paths, DEBUG_VM adds checks that change the result whenever they
@@ -34,14 +38,16 @@ ARCHES = next(a.names for a in SCHEMA.spec("config").args if a.name == "arch")
 """Every architecture of the op language's `config arch=` (x86_64, ppc64 with the hash MMU,
 arm64, ppc64_radix): the domain follows the choice list as it grows."""
 
-PROVEN_FOR = ("fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14")
-"""The model modules (pre, post) the reductions below were proven for."""
+PROVEN_FOR = frozenset({"fuzzplug.kernel.v4_13", "fuzzplug.kernel.v4_14",
+                        "fuzzplug.kernel.v4_14_f2c57d91b0d9",
+                        "fuzzplug.kernel.v4_14_f2c57d91b0d9_cae85cb8add3"})
+"""The model modules (the chain's) the reductions below were proven for, as either side."""
 
 
 def proofs_hold(target) -> bool:
-    """Whether the target runs exactly the models the reductions were proven for."""
+    """Whether the target runs models the reductions were proven for, on both sides."""
     models = (getattr(target, "pre_model", None), getattr(target, "post_model", None))
-    return all(models) and tuple(m.__name__ for m in models) == PROVEN_FOR
+    return all(models) and all(m.__name__ in PROVEN_FOR for m in models)
 
 
 @cache
@@ -144,7 +150,8 @@ bits, but every prot of the domain is present, so no entry decodes as a swap ent
 pages come from the allocator in allocation order, whatever the address; a zap of one page touches that page only. Nothing the oracle compares
 names an address or a pfn: returns, observable events (kind, function, condition or
 signal), state descriptors (`pte.DIRTY`, `page.refcount`...), branch ids, and the promise
-check reads the op's own address and pfn, which the renaming maps with the state. The
+check and the fixes' rules read the op's own address and pfn, which the renaming maps with
+the state (the pages a rule carries over are renamed in the stepper's key). The
 domain's calls are closed under the swap (addresses start, start+PAGE, vm_end; pfns 0x10,
 0x80, 0x81, 0x1, 0x40), so each call's image is a call of the domain."""
 

@@ -5,8 +5,9 @@ kernels from the scene ops, make each call on both sides (`run_op` → `_call`),
 returns, observable events, the whole state and the promise (`compare_op`), stop at the
 first difference. `FastEvaluation.evaluate` here is what `InsertPfnTarget.evaluate` runs:
 the same steps, function for function (`_run_op` mirrors `run_op`, `_call` mirrors
-`target._call`, `_compare_op` mirrors `compare_op`), with the work that does not change
-from one input to the next done once:
+`target._call`, `_compare_op` mirrors `compare_op`), for whatever pair the target compares
+(its `pre_model`, `post_model` and rules: every pair of the chain, `with_pair`), with the
+work that does not change from one input to the next done once:
 
 - **scenes**: `Scene.from_ops` (validation, flag tables, `vma_page_prot`) once per distinct
   scene; each side boots as a copy of a booted template kernel (`_boot`), not through
@@ -23,6 +24,8 @@ from one input to the next done once:
   without the frozen dataclass's `__init__`;
 - **features**: `features` below is `features.features` in one pass (`target.features`
   runs it).
+- **rules**: the pair's rules are read once per pair (`_PairRules`); an op no rule names
+  skips the rules' bookkeeping (`_Sides`), a ruled op goes through the rules' own judges.
 
 Tried and left out, with the numbers in README "Benchmarks": a comparison of only what the
 op touched, read from its events (the whole state is a few entries and pages: comparing it
@@ -52,7 +55,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.targets.insert_pfn.features import ENTRY_BITS, _bucket, vma_class
 from fuzzplug.kernel.mm import do_user_fault
-from fuzzplug.kernel.observe import observables, signature, state_diff
+from fuzzplug.kernel.observe import entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
     Event,
@@ -225,7 +228,7 @@ _CODES = {"vm_insert_pfn": _INSERT_PFN, "vm_insert_pfn_prot": _INSERT_PFN_PROT,
 _MKWRITE_FAULT = FAULT_FLAG_WRITE | FAULT_FLAG_USER
 
 
-def _call(k: Kernel, model: ModuleType, plan: _Plan, dax_view) -> str:
+def _call(k: Kernel, model: ModuleType, plan: _Plan, dax: bool, dax_view) -> str:
     """`target._call` over a plan."""
     code = plan.code
     vma = k.vma
@@ -238,7 +241,7 @@ def _call(k: Kernel, model: ModuleType, plan: _Plan, dax_view) -> str:
         if mkwrite is not None:
             ret = mkwrite(vma, plan.addr, plan.arg)
             k.event(_RET, "vm_insert_mixed_mkwrite", ret=errname(ret))
-            return dax_view(ret)
+            return dax_view(ret) if dax else errname(ret)
         # target._mkwrite_equivalent
         ret = model.vm_insert_mixed(vma, plan.addr, plan.arg)
         k.event(_RET, "vm_insert_mixed", ret=errname(ret))
@@ -259,14 +262,15 @@ def _call(k: Kernel, model: ModuleType, plan: _Plan, dax_view) -> str:
 _DEAD = "dead"
 
 
-def _run_op(k: Kernel, model: ModuleType, plan: _Plan, dead: bool, dax_view) -> OpRun:
+def _run_op(k: Kernel, model: ModuleType, plan: _Plan, dead: bool, dax: bool,
+            dax_view) -> OpRun:
     """`target.run_op` over a plan."""
     if dead:
         return OpRun(ret=_DEAD, oops=True)
     events, branches = k.events, k.branches
     e0, b0 = len(events), len(branches)
     try:
-        ret = _call(k, model, plan, dax_view)
+        ret = _call(k, model, plan, dax, dax_view)
         oops = False
     except Oops:
         ret, oops = "BUG", True
@@ -306,11 +310,12 @@ def same_state(a: Kernel, b: Kernel) -> bool:
     return True
 
 
-def _state_diff(a: Kernel, b: Kernel) -> list[str]:
-    """`observe.state_diff`, with `same_state` above deciding the usual case."""
+def _state_diff(a: Kernel, b: Kernel, skip: frozenset[int]) -> list[str]:
+    """`observe.state_diff`, with `same_state` above deciding the usual case (equal states
+    have no difference to skip)."""
     if same_state(a, b):
         return []
-    return state_diff(a, b)
+    return state_diff(a, b, skip)
 
 
 # --- the comparison ---------------------------------------------------------------------------
@@ -331,36 +336,86 @@ def _raw_ret(run: OpRun) -> int | None:
     return None
 
 
-def _compare_op(t: ModuleType, kpre: Kernel, kpost: Kernel, pre_model: ModuleType,
-                post_model: ModuleType, op: Op, plan: _Plan, index: int, dead_pre: bool,
-                dead_post: bool) -> tuple[OpRun, OpRun, Finding | None, str | None]:
-    """`target.compare_op` over a plan (`t` is the target module, for its rules)."""
-    ruled = plan.ruled
-    before = kpost.mm.pgtable.get(plan.vpn, _PTE_NONE) if ruled else _PTE_NONE
+class _PairRules:
+    """What `target.compare_op` reads of a pair's rules on every op, read once per pair."""
+
+    __slots__ = ("seed", "zero_pfn", "reuse_store")
+
+    def __init__(self, names: frozenset[str]):
+        self.seed = "mkwrite_is_insert_then_write_fault" in names
+        self.zero_pfn = "zero_pfn_mismatch_is_silent" in names
+        self.reuse_store = "reuse_stores_with_ptep_set_access_flags" in names
+
+
+def _compare_op(t: ModuleType, rules: _PairRules, kpre: Kernel, kpost: Kernel,
+                pre_model: ModuleType, post_model: ModuleType, op: Op, plan: _Plan,
+                index: int, dead_pre: bool, dead_post: bool, carried: frozenset[int],
+                ) -> tuple[OpRun, OpRun, Finding | None, tuple[str, ...], frozenset[int]]:
+    """`target.compare_op` over a plan (`t` is the target module, for its rules). A ruled
+    op goes through the rules' own judges (`_Sides`, `_judge_*`, `promise_diffs`) as the
+    reference does; the others, which no rule touches, skip them."""
+    seed = rules.seed
     dax_view = t.dax_view
-    a = _run_op(kpre, pre_model, plan, dead_pre, dax_view)
-    b = _run_op(kpost, post_model, plan, dead_post, dax_view)
+    ruled = plan.ruled
+    if ruled:
+        before_pre = kpre.mm.pgtable.get(plan.vpn, _PTE_NONE)
+        before_post = kpost.mm.pgtable.get(plan.vpn, _PTE_NONE)
+    if carried:
+        saved = {vpn: (entry_key(kpre, vpn), entry_key(kpost, vpn)) for vpn in carried}
+    a = _run_op(kpre, pre_model, plan, dead_pre, seed, dax_view)
+    b = _run_op(kpost, post_model, plan, dead_post, seed, dax_view)
     dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
+    if carried:
+        kept = {vpn for vpn, key in saved.items()
+                if (entry_key(kpre, vpn), entry_key(kpost, vpn)) == key}
+    else:
+        kept = set()
     diffs = []
-    if a.ret != b.ret:
-        diffs.append(f"ret:{a.ret}->{b.ret}")
-    obs_a, obs_b = _observables(a.events), _observables(b.events)
-    if obs_a or obs_b:
-        diffs += events_diff(obs_a, obs_b)
-    diffs += _state_diff(kpre, kpost)
-    rule = None
-    if ruled and not (dead_pre and dead_post):
-        rule = "mkwrite_is_insert_then_write_fault"
-        diffs += t.promise_diffs(kpost, op, _raw_ret(b), before)
+    if ruled:
+        sides = t._Sides(a, b, observables(a.events), observables(b.events), a.ret, b.ret,
+                         set(kept), [], set(kept))
+        promises: list[str] = []
+        if not (dead_pre and dead_post):
+            if seed:
+                sides.applied.append("mkwrite_is_insert_then_write_fault")
+            if rules.zero_pfn:
+                t._judge_zero_pfn_mismatch(sides, kpre, kpost, op)
+            if rules.reuse_store:
+                t._judge_reuse_store(sides, kpre, kpost, op, raw_returns=not seed)
+            post_promise = t.promise_diffs(kpost, op, _raw_ret(b), before_post,
+                                           _REUSE in b.branches)
+            if seed:
+                promises = post_promise
+            else:
+                pre_promise = t.promise_diffs(kpre, op, _raw_ret(a), before_pre,
+                                              _REUSE in a.branches)
+                promises = [d for d in post_promise if d not in pre_promise]
+        if sides.ret_a != sides.ret_b:
+            diffs.append(f"ret:{a.ret}->{b.ret}")
+        diffs += events_diff(sides.events_a, sides.events_b)
+        diffs += _state_diff(kpre, kpost, frozenset(sides.skip))
+        diffs += promises
+        applied = tuple(sides.applied)
+        carried = frozenset(sides.carried)
+    else:
+        if a.ret != b.ret:
+            diffs.append(f"ret:{a.ret}->{b.ret}")
+        obs_a, obs_b = _observables(a.events), _observables(b.events)
+        if obs_a or obs_b:
+            diffs += events_diff(obs_a, obs_b)
+        carried = frozenset(kept)
+        diffs += _state_diff(kpre, kpost, carried)
+        applied = ()
     if not diffs:
-        return a, b, None, rule
+        return a, b, None, applied, carried
     finding = Finding(index, op.name, diffs,
                       signature(op.name, diffs, a.branches, b.branches, t.PATH_BRANCHES),
-                      family(op.name, diffs), rule, sorted(set(a.branches)),
-                      sorted(set(b.branches)))
-    return a, b, finding, None
+                      family(op.name, diffs), applied[0] if applied else None,
+                      sorted(set(a.branches)), sorted(set(b.branches)))
+    return a, b, finding, (), carried
 
 
+_REUSE = "insert_pfn:present:mkwrite:reuse"
 _PTE_NONE = pte_t(0)
 
 
@@ -377,6 +432,7 @@ class FastEvaluation:
         self.scene_names = frozenset(s.name for s in target_module.SCHEMA.ops if s.scene)
         self._templates: dict[tuple[Op, ...], Kernel] = {}
         self._plans: dict[Op, _Plan] = {}
+        self._rules: dict[frozenset[str], _PairRules] = {}
 
     def clear(self) -> None:
         """Forget every scene and plan (a measurement's fresh start)."""
@@ -401,7 +457,12 @@ class FastEvaluation:
         return plan
 
     def evaluate(self, pre_model: ModuleType, post_model: ModuleType,
-                 ops: tuple[Op, ...]) -> Outcome:
+                 rule_names: frozenset[str], ops: tuple[Op, ...]) -> Outcome:
+        """`reference_evaluate`'s outcome for `ops` compared as `pre_model` against
+        `post_model` under the rules called `rule_names` (the target's pair)."""
+        rules = self._rules.get(rule_names)
+        if rules is None:
+            rules = self._rules[rule_names] = _PairRules(rule_names)
         scene_names = self.scene_names
         scene_ops = tuple(op for op in ops if op.name in scene_names)
         template = self.template(scene_ops)
@@ -410,21 +471,23 @@ class FastEvaluation:
         finding = None
         rules_applied: list[str] = []
         dead_pre = dead_post = False
+        carried: frozenset[int] = frozenset()
         t = self.t
         plan_of = self.plan
         index = 0
         for op in ops:
             if op.name in scene_names:
                 continue
-            a, b, finding, rule = _compare_op(t, kpre, kpost, pre_model, post_model, op,
-                                              plan_of(op), index, dead_pre, dead_post)
+            a, b, finding, applied, carried = _compare_op(
+                t, rules, kpre, kpost, pre_model, post_model, op, plan_of(op), index,
+                dead_pre, dead_post, carried)
             dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
             pre.runs.append(a)
             post.runs.append(b)
             if finding is not None:
                 break
-            if rule is not None:
-                rules_applied.append(rule)
+            if applied:
+                rules_applied.extend(applied)
             index += 1
         if finding is not None:
             verdict = Verdict.DIVERGENT

@@ -16,7 +16,8 @@ from fuzzplug.targets.insert_pfn.target import Scene, compare_op
 
 class InsertPfnStepper:
     """insert_pfn: both models' kernels after the prefix, each call run and judged by the
-    target's own `compare_op`, as `InsertPfnTarget.evaluate` does."""
+    target's own `compare_op`, as `InsertPfnTarget.evaluate` does, with the pages whose
+    difference an intended rule carries over (`carried`, part of the key)."""
 
     merges = True
 
@@ -26,7 +27,8 @@ class InsertPfnStepper:
         self.pre_model = target.pre_model
         self.post_model = target.post_model
         if _state is not None:
-            self.kpre, self.kpost, self.dead_pre, self.dead_post, self.calls = _state
+            (self.kpre, self.kpost, self.dead_pre, self.dead_post, self.calls,
+             self.carried) = _state
             return
         booted = Scene.from_ops(scene)
         self.kpre = booted.boot(self.pre_model)
@@ -34,11 +36,13 @@ class InsertPfnStepper:
         check_kernel_layout(self.kpre)
         self.dead_pre = self.dead_post = False
         self.calls = 0
+        self.carried: frozenset[int] = frozenset()
 
     def step(self, op: Op) -> Finding | None:
         kpre, kpost = self.kpre, self.kpost
-        a, b, finding, _ = compare_op(kpre, kpost, self.pre_model, self.post_model, op,
-                                      self.calls, self.dead_pre, self.dead_post)
+        a, b, finding, _, self.carried = compare_op(self.target, kpre, kpost, op, self.calls,
+                                                    self.dead_pre, self.dead_post,
+                                                    self.carried)
         self.dead_pre, self.dead_post = self.dead_pre or a.oops, self.dead_post or b.oops
         self.calls += 1
         kpre.events.clear()
@@ -49,7 +53,7 @@ class InsertPfnStepper:
 
     def clone(self) -> "InsertPfnStepper":
         state = (clone_kernel(self.kpre), clone_kernel(self.kpost), self.dead_pre,
-                 self.dead_post, self.calls)
+                 self.dead_post, self.calls, self.carried)
         return InsertPfnStepper(self.target, (), renaming=self.renaming, _state=state)
 
     @property
@@ -63,9 +67,10 @@ class InsertPfnStepper:
         if self.finished:
             return "both dead"
         pre, post = kernel_key(self.kpre), kernel_key(self.kpost)
-        key = (pre, post, self.dead_pre, self.dead_post)
+        key = (pre, post, self.dead_pre, self.dead_post, self.carried)
         if self.renaming is None:
             return key
         image = (renamed_key(pre, self.renaming), renamed_key(post, self.renaming),
-                 self.dead_pre, self.dead_post)
+                 self.dead_pre, self.dead_post,
+                 frozenset(self.renaming.vpn(vpn) for vpn in self.carried))
         return frozenset((key, image))  # the same for a state and its image
