@@ -98,6 +98,9 @@ DEEP_MUTANTS = ("cow_oom_leaks_old_page", "zap_loses_dirty_bit", "cow_counter_no
 """The self-test's deepest mutants, each killed only in a particular scene: three calls
 (cow_oom_leaks_old_page; zap_loses_dirty_bit, or two with the mkwrite insert) and two
 (cow_counter_not_moved, which a seed scenario reaches)."""
+FIX_PAIR = ("v4.14+f2c57d91b0d9", "v4.14+f2c57d91b0d9+cae85cb8add3")
+"""The chain's last pair (the two fixes), whose evaluation rate the bench gives beside the
+seed pair's."""
 QUICK_KILL_MUTANTS = ("zap_forgets_put_page", "no_pte_returns_ebusy", "cow_counter_not_moved")
 
 FULL = dict(seeds=5, exec_seconds=8, exec_reps=3, length_seconds=3, ttff_seconds=30,
@@ -228,12 +231,15 @@ def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
     """Decode and evaluate (and, for semantic feedback, compute the features) in this
     process, no atheris, no libFuzzer: the work itself; with the fast evaluation
     (`TARGET.evaluate`, the default, and `TARGET.features`) and with the readable
-    reference (`reference_evaluate`, `features.features`). Two mixes of `n` inputs, each
-    input evaluated once per round: the seeds and random bytes, and `mutated`: inputs the
-    op mutator makes from the seeds, generation after generation (the longer sequences
-    libFuzzer runs). Each fast variant has its own `FastEvaluation`, started afresh each
-    round (`clear`: no scene, plan or prefix kept from an earlier round); the variants
-    alternate every 100 inputs so all see the same load; the best of `reps` rounds."""
+    reference (`reference_evaluate`, `features.features`); and both on the last pair of
+    the chain (`FIX_PAIR`: the two fixes' models under their rules; `pair ...`). Two mixes
+    of `n` inputs, each input evaluated once per round: the seeds and random bytes, and
+    `mutated`: inputs the op mutator makes from the seeds, generation after generation
+    (the longer sequences libFuzzer runs). Each fast variant has its own
+    `FastEvaluation`, started afresh each round (`clear`: no scene or plan kept from an
+    earlier round); the variants alternate every 100 inputs so all see the same load; the
+    best of `reps` rounds. Timed in this process's CPU time (`time.process_time`), which
+    other work on the machine disturbs far less than the wall clock."""
     from fuzzplug.targets.insert_pfn import features as readable
     from fuzzplug.targets.insert_pfn import target as insert_pfn
     from fuzzplug.targets.insert_pfn.fast import FastEvaluation
@@ -244,21 +250,25 @@ def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
                           for _ in range(n - len(seeds))],
              "mutated ": mutated_inputs(rng, n)}
     features = features_of(TARGET)
-    fast = {name: FastEvaluation(insert_pfn) for name in ("evaluate", "evaluate+features")}
+    paired = TARGET.with_pair(*FIX_PAIR)
+    fast = {name: FastEvaluation(insert_pfn)
+            for name in ("evaluate", "evaluate+features", "pair evaluate")}
 
-    def fast_evaluate(name):
+    def fast_evaluate(name, target):
         evaluation = fast[name]
-        return lambda ops: evaluation.evaluate(TARGET.pre_model, TARGET.post_model,
-                                             TARGET.rule_names, ops)
+        return lambda ops: evaluation.evaluate(target.pre_model, target.post_model,
+                                               target.rule_names, ops)
 
     variants = {
-        "evaluate": (fast_evaluate("evaluate"), None),
-        "evaluate+features": (fast_evaluate("evaluate+features"), features),
+        "evaluate": (fast_evaluate("evaluate", TARGET), None),
+        "evaluate+features": (fast_evaluate("evaluate+features", TARGET), features),
         "reference": (TARGET.reference_evaluate, None),
         "reference+features": (TARGET.reference_evaluate,
                                lambda ops, o: readable.features(TARGET.schema, ops, o)),
+        "pair evaluate": (fast_evaluate("pair evaluate", paired), None),
+        "pair reference": (paired.reference_evaluate, None),
     }
-    out = {}
+    out = {"clock": "process_time", "pair": "..".join(FIX_PAIR)}
     for mix, inputs in mixes.items():
         best = dict.fromkeys(variants, math.inf)
         for _ in range(reps):
@@ -268,13 +278,13 @@ def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
             for i in range(0, len(inputs), 100):  # variants alternate every 100 inputs
                 chunk = inputs[i:i + 100]
                 for name, (evaluate, feats) in variants.items():
-                    t0 = time.perf_counter()
+                    t0 = time.process_time()
                     for data in chunk:
                         ops = decode(TARGET.schema, data)
                         outcome = evaluate(ops)
                         if feats is not None:
                             set(feats(ops, outcome))
-                    spent[name] += time.perf_counter() - t0
+                    spent[name] += time.process_time() - t0
             for name in variants:
                 best[name] = min(best[name], spent[name])
         for name in variants:
@@ -578,10 +588,11 @@ def markdown(results: dict) -> str:
                           "fast/reference |", "|---|---|---|---|"]
             for mix, label in (("", "seeds and random inputs"),
                                ("mutated ", "the op mutator's inputs")):
-                for what in ("evaluate", "evaluate+features"):
+                for what in ("evaluate", "evaluate+features", "pair evaluate"):
                     ref = what.replace("evaluate", "reference")
                     if mix + ref in un:
-                        lines.append(f"| {what}, {label} | {un[mix + what]:,.0f} | "
+                        shown = what.replace("pair", un.get("pair", "pair"))
+                        lines.append(f"| {shown}, {label} | {un[mix + what]:,.0f} | "
                                      f"{un[mix + ref]:,.0f} | "
                                      f"{un[mix + what] / un[mix + ref]:.2f} |")
     lengths = results.get("lengths")
