@@ -91,7 +91,11 @@ CONFIGS = {  # name: (FUZZPLUG_FEEDBACK, FUZZPLUG_MUTATOR)
     "bytecode": ("bytecode", "ops"),
     "old": ("bytecode", "bytes"),
 }
-EXTRA_EXEC = {"semantic+bytes": ("semantic", "bytes")}
+EXTRA_EXEC = {"semantic+bytes": ("semantic", "bytes"),
+              "semantic, no replay": ("semantic", "ops", "0")}
+"""Beside the configurations, for exec/s only: semantic feedback with the byte mutator, and
+the default with every run evaluated (FUZZPLUG_REPLAY=0: no input run again replays its
+first evaluation), whose exec/s are evaluations per second in the harness."""
 DEFAULT = "semantic"
 BASELINE = "old"
 DEEP_MUTANTS = ("cow_oom_leaks_old_page", "zap_loses_dirty_bit", "cow_counter_not_moved")
@@ -165,7 +169,9 @@ class Workdir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUZZPLUG_")}
         env["FUZZPLUG_RECORD"] = str(self.record)
         if config is not None:
-            env["FUZZPLUG_FEEDBACK"], env["FUZZPLUG_MUTATOR"] = config
+            env["FUZZPLUG_FEEDBACK"], env["FUZZPLUG_MUTATOR"] = config[:2]
+            if len(config) > 2:
+                env["FUZZPLUG_REPLAY"] = config[2]
         env.update(extra)
         return env
 
@@ -342,9 +348,10 @@ def bench_lengths(root: Path, cfg: dict) -> dict:
             count += 1
         runs = max(200, int(cfg["length_seconds"] * count / 0.3))  # a run of seconds
         times = {}
-        for n in (1, runs):
+        for n in (1, runs):  # the same input every run: evaluated each time, not replayed
             _, times[n] = run_libfuzzer(HARNESS, [f"-runs={n}", str(path)],
-                                        work.env(CONFIGS[DEFAULT]), work.path)
+                                        work.env(CONFIGS[DEFAULT], FUZZPLUG_REPLAY="0"),
+                                        work.path)
         per_exec = (times[runs] - times[1]) / (runs - 1)
         out[str(length)] = {"exec_per_s": 1 / per_exec if per_exec > 0 else None,
                             "bytes": path.stat().st_size, "runs": runs}

@@ -269,6 +269,19 @@ def test_libfuzzer_workers_inherit_the_feedback_mode(tmp_path):
         assert "INFO: fuzzplug mutator: bytes" in text
 
 
+def test_replay_is_on_in_semantic_feedback_unless_fuzzplug_replay_is_0(monkeypatch):
+    """The harness remembers inputs only in semantic feedback, and not with
+    FUZZPLUG_REPLAY=0 (the benchmark's evaluations per second)."""
+    monkeypatch.setenv("FUZZPLUG_FEEDBACK", "semantic")
+    monkeypatch.delenv("FUZZPLUG_REPLAY", raising=False)
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is not None
+    monkeypatch.setenv("FUZZPLUG_REPLAY", "0")
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is None
+    monkeypatch.delenv("FUZZPLUG_REPLAY")
+    monkeypatch.setenv("FUZZPLUG_FEEDBACK", "both")
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is None
+
+
 def test_an_input_run_again_replays_its_counters_and_its_verdict(monkeypatch, tmp_path):
     """In semantic feedback the harness remembers what each input gave (the counters, the
     verdict, the known list's match): running inputs again, among them divergent ones known

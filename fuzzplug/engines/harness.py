@@ -27,6 +27,10 @@ instrumented; `bytecode`: atheris' instrumentation of fuzzplug and the target's 
 mode (`FUZZPLUG_MUTATOR`, default `ops`: op-level mutations and crossover beside
 libFuzzer's own; `bytes`), described in `fuzzplug.engines.mutator`.
 
+In semantic feedback an input run again replays what its first evaluation gave (the
+counters and the verdict) instead of evaluating it again; FUZZPLUG_REPLAY=0 evaluates every
+run (the benchmark's measure of evaluations per second in the harness).
+
 `--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
 processes it forks (`-fork`, `-jobs`).
 """
@@ -149,6 +153,10 @@ def features_of(target):
     return generic
 
 
+REPLAY_ENV = "FUZZPLUG_REPLAY"
+"""`0`: evaluate every run, even of an input already run (see the module docstring)."""
+
+
 class Harness:
     """One target's TestOneInput, with the suppression list, the recording mode and, in
     semantic feedback, the counters its features hit (`counters`:
@@ -178,7 +186,8 @@ class Harness:
         if seen is None:  # only where nothing is instrumented: no feedback but the counters
             from fuzzplug.engines.feedback import requested_mode
 
-            seen = counters is not None and requested_mode() == "semantic"
+            seen = (counters is not None and requested_mode() == "semantic"
+                    and os.environ.get(REPLAY_ENV) != "0")
         self._seen: dict[bytes, _Seen] | None = {} if seen else None
         self._seen_old: dict[bytes, _Seen] = {}
 

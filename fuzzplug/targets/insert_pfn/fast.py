@@ -27,14 +27,16 @@ work that does not change from one input to the next done once:
 - **rules**: the pair's rules are read once per pair (`_PairRules`); an op no rule names
   skips the rules' bookkeeping (`_Sides`), a ruled op goes through the rules' own judges.
 
-Tried and left out, with the numbers in README "Benchmarks": a comparison of only what the
+Tried and left out (measured while this was written; README "Benchmarks" says where the
+time goes now): a comparison of only what the
 op touched, read from its events (the whole state is a few entries and pages: comparing it
 all over raw values costs about as much as collecting what the events touched, and not
 every change leaves an event naming what it changed: `alloc_page_vma`, the page-table
 allocations); and resuming an input after the longest prefix of calls already evaluated
 (a trie of saved kernels): on a libFuzzer run's own inputs it skipped a third of the calls
 but cost more than it saved, in copies of both kernels and in the garbage collector
-walking the saved ones.
+walking the saved ones. A compiled build (Cython over the unchanged sources) was measured
+too and left out: README "Benchmarks".
 
 The models themselves run unchanged: the fast path calls the same model functions with the
 same arguments in the same order. `tests/test_fast_eval.py` checks that both evaluations
