@@ -91,13 +91,20 @@ CONFIGS = {  # name: (FUZZPLUG_FEEDBACK, FUZZPLUG_MUTATOR)
     "bytecode": ("bytecode", "ops"),
     "old": ("bytecode", "bytes"),
 }
-EXTRA_EXEC = {"semantic+bytes": ("semantic", "bytes")}
+EXTRA_EXEC = {"semantic+bytes": ("semantic", "bytes"),
+              "semantic, no replay": ("semantic", "ops", "0")}
+"""Beside the configurations, for exec/s only: semantic feedback with the byte mutator, and
+the default with every run evaluated (FUZZPLUG_REPLAY=0: no input run again replays its
+first evaluation), whose exec/s are evaluations per second in the harness."""
 DEFAULT = "semantic"
 BASELINE = "old"
 DEEP_MUTANTS = ("cow_oom_leaks_old_page", "zap_loses_dirty_bit", "cow_counter_not_moved")
 """The self-test's deepest mutants, each killed only in a particular scene: three calls
 (cow_oom_leaks_old_page; zap_loses_dirty_bit, or two with the mkwrite insert) and two
 (cow_counter_not_moved, which a seed scenario reaches)."""
+FIX_PAIR = ("v4.14+f2c57d91b0d9", "v4.14+f2c57d91b0d9+cae85cb8add3")
+"""The chain's last pair (the two fixes), whose evaluation rate the bench gives beside the
+seed pair's."""
 QUICK_KILL_MUTANTS = ("zap_forgets_put_page", "no_pte_returns_ebusy", "cow_counter_not_moved")
 
 FULL = dict(seeds=5, exec_seconds=8, exec_reps=3, length_seconds=3, ttff_seconds=30,
@@ -162,7 +169,9 @@ class Workdir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUZZPLUG_")}
         env["FUZZPLUG_RECORD"] = str(self.record)
         if config is not None:
-            env["FUZZPLUG_FEEDBACK"], env["FUZZPLUG_MUTATOR"] = config
+            env["FUZZPLUG_FEEDBACK"], env["FUZZPLUG_MUTATOR"] = config[:2]
+            if len(config) > 2:
+                env["FUZZPLUG_REPLAY"] = config[2]
         env.update(extra)
         return env
 
@@ -224,24 +233,88 @@ def bench_exec(root: Path, cfg: dict, configs: list[str]) -> dict:
     return out
 
 
-def uninstrumented_rate(seconds: float = 3.0) -> dict:
+def uninstrumented_rate(reps: int = 3, n: int = 3000) -> dict:
     """Decode and evaluate (and, for semantic feedback, compute the features) in this
-    process, no atheris, no libFuzzer, over the seeds and random inputs: the work itself."""
+    process, no atheris, no libFuzzer: the work itself; with the fast evaluation
+    (`TARGET.evaluate`, the default, and `TARGET.features`) and with the readable
+    reference (`reference_evaluate`, `features.features`); and both on the last pair of
+    the chain (`FIX_PAIR`: the two fixes' models under their rules; `pair ...`). Two mixes
+    of `n` inputs, each input evaluated once per round: the seeds and random bytes, and
+    `mutated`: inputs the op mutator makes from the seeds, generation after generation
+    (the longer sequences libFuzzer runs). Each fast variant has its own
+    `FastEvaluation`, started afresh each round (`clear`: no scene or plan kept from an
+    earlier round); the variants alternate every 100 inputs so all see the same load; the
+    best of `reps` rounds. Timed in this process's CPU time (`time.process_time`), which
+    other work on the machine disturbs far less than the wall clock."""
+    from fuzzplug.targets.insert_pfn import features as readable
+    from fuzzplug.targets.insert_pfn import target as insert_pfn
+    from fuzzplug.targets.insert_pfn.fast import FastEvaluation
+
     rng = random.Random(1)
-    inputs = list(SEEDS.values()) + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
-                                     for _ in range(500)]
+    seeds = list(SEEDS.values())
+    mixes = {"": seeds + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
+                          for _ in range(n - len(seeds))],
+             "mutated ": mutated_inputs(rng, n)}
     features = features_of(TARGET)
-    out = {}
-    for name, with_features in (("evaluate", False), ("evaluate+features", True)):
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            for data in inputs:
-                ops = decode(TARGET.schema, data)
-                outcome = TARGET.evaluate(ops)
-                if with_features:
-                    set(features(ops, outcome))
-            count += len(inputs)
-        out[name] = count / (time.perf_counter() - started)
+    paired = TARGET.with_pair(*FIX_PAIR)
+    fast = {name: FastEvaluation(insert_pfn)
+            for name in ("evaluate", "evaluate+features", "pair evaluate")}
+
+    def fast_evaluate(name, target):
+        evaluation = fast[name]
+        return lambda ops: evaluation.evaluate(target.pre_model, target.post_model,
+                                               target.rule_names, ops)
+
+    variants = {
+        "evaluate": (fast_evaluate("evaluate", TARGET), None),
+        "evaluate+features": (fast_evaluate("evaluate+features", TARGET), features),
+        "reference": (TARGET.reference_evaluate, None),
+        "reference+features": (TARGET.reference_evaluate,
+                               lambda ops, o: readable.features(TARGET.schema, ops, o)),
+        "pair evaluate": (fast_evaluate("pair evaluate", paired), None),
+        "pair reference": (paired.reference_evaluate, None),
+    }
+    out = {"clock": "process_time", "pair": "..".join(FIX_PAIR)}
+    for mix, inputs in mixes.items():
+        best = dict.fromkeys(variants, math.inf)
+        for _ in range(reps):
+            spent = dict.fromkeys(variants, 0.0)
+            for evaluation in fast.values():
+                evaluation.clear()
+            for i in range(0, len(inputs), 100):  # variants alternate every 100 inputs
+                chunk = inputs[i:i + 100]
+                for name, (evaluate, feats) in variants.items():
+                    t0 = time.process_time()
+                    for data in chunk:
+                        ops = decode(TARGET.schema, data)
+                        outcome = evaluate(ops)
+                        if feats is not None:
+                            set(feats(ops, outcome))
+                    spent[name] += time.process_time() - t0
+            for name in variants:
+                best[name] = min(best[name], spent[name])
+        for name in variants:
+            out[mix + name] = len(inputs) / best[name]
+    return out
+
+
+def mutated_inputs(rng: random.Random, n: int) -> list[bytes]:
+    """`n` inputs as the op mutator makes them from the seeds, generation after generation."""
+    from fuzzplug.engines.mutator import OpMutator
+
+    domain = domain_for(TARGET)
+    mutator = OpMutator(TARGET.schema, None, domain.calls(), domain.scenes)
+    pool = list(SEEDS.values())
+    out = []
+    for _ in range(n):
+        a = rng.choice(pool)
+        if rng.random() < 0.5:
+            data = mutator.crossover(a, rng.choice(pool), 512, rng.randrange(1 << 30))
+        else:
+            data = mutator.mutate(a, 512, rng.randrange(1 << 30))
+        out.append(data)
+        if rng.random() < 0.05:  # libFuzzer keeps a few of its inputs in the corpus
+            pool.append(data)
     return out
 
 
@@ -275,9 +348,10 @@ def bench_lengths(root: Path, cfg: dict) -> dict:
             count += 1
         runs = max(200, int(cfg["length_seconds"] * count / 0.3))  # a run of seconds
         times = {}
-        for n in (1, runs):
+        for n in (1, runs):  # the same input every run: evaluated each time, not replayed
             _, times[n] = run_libfuzzer(HARNESS, [f"-runs={n}", str(path)],
-                                        work.env(CONFIGS[DEFAULT]), work.path)
+                                        work.env(CONFIGS[DEFAULT], FUZZPLUG_REPLAY="0"),
+                                        work.path)
         per_exec = (times[runs] - times[1]) / (runs - 1)
         out[str(length)] = {"exec_per_s": 1 / per_exec if per_exec > 0 else None,
                             "bytes": path.stat().st_size, "runs": runs}
@@ -516,6 +590,18 @@ def markdown(results: dict) -> str:
         un = ex["uninstrumented_exec_per_s"]
         lines += ["", f"In-process, no atheris: evaluate {un['evaluate']:,.0f}/s, with the "
                       f"features {un['evaluate+features']:,.0f}/s."]
+        if "reference" in un:
+            lines += ["", "| in-process evaluations/s | fast (default) | reference | "
+                          "fast/reference |", "|---|---|---|---|"]
+            for mix, label in (("", "seeds and random inputs"),
+                               ("mutated ", "the op mutator's inputs")):
+                for what in ("evaluate", "evaluate+features", "pair evaluate"):
+                    ref = what.replace("evaluate", "reference")
+                    if mix + ref in un:
+                        shown = what.replace("pair", un.get("pair", "pair"))
+                        lines.append(f"| {shown}, {label} | {un[mix + what]:,.0f} | "
+                                     f"{un[mix + ref]:,.0f} | "
+                                     f"{un[mix + what] / un[mix + ref]:.2f} |")
     lengths = results.get("lengths")
     if lengths:
         lines += ["", "| calls per input | exec/s (default) |", "|---|---|"]

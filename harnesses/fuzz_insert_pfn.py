@@ -42,7 +42,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput, **setup_kwargs(atheris, TARGET))
+    atheris.Setup(sys.argv, TestOneInput, **setup_kwargs(atheris, TARGET, decoded=HARNESS.decoded))
     atheris.Fuzz()
 
 

@@ -4,6 +4,7 @@ from a new branch id to a new libFuzzer feature."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -266,3 +267,53 @@ def test_libfuzzer_workers_inherit_the_feedback_mode(tmp_path):
         text = log.read_text()
         assert "INFO: fuzzplug feedback: both " in text, text[-2000:]
         assert "INFO: fuzzplug mutator: bytes" in text
+
+
+def test_replay_is_on_in_semantic_feedback_unless_fuzzplug_replay_is_0(monkeypatch):
+    """The harness remembers inputs only in semantic feedback, and not with
+    FUZZPLUG_REPLAY=0 (the benchmark's evaluations per second)."""
+    monkeypatch.setenv("FUZZPLUG_FEEDBACK", "semantic")
+    monkeypatch.delenv("FUZZPLUG_REPLAY", raising=False)
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is not None
+    monkeypatch.setenv("FUZZPLUG_REPLAY", "0")
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is None
+    monkeypatch.delenv("FUZZPLUG_REPLAY")
+    monkeypatch.setenv("FUZZPLUG_FEEDBACK", "both")
+    assert Harness(TARGET, feedback.SemanticCounters(FakeAtheris()))._seen is None
+
+
+def test_an_input_run_again_replays_its_counters_and_its_verdict(monkeypatch, tmp_path):
+    """In semantic feedback the harness remembers what each input gave (the counters, the
+    verdict, the known list's match): running inputs again, among them divergent ones known
+    and unknown, hits the same counters and records and suppresses the same as evaluating
+    each one anew."""
+    monkeypatch.setenv("FUZZPLUG_NO_KNOWN", "1")
+    rng = random.Random(4)
+    seeds = list(compile_seeds(TARGET).values())
+    inputs = seeds + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80)))
+                      for _ in range(60)]
+    runs = [rng.choice(inputs) for _ in range(400)]
+    results = []
+    for seen in (True, False):
+        for suppress in ("1", "0"):
+            monkeypatch.setenv("FUZZPLUG_NO_KNOWN", suppress)
+            monkeypatch.setenv("FUZZPLUG_RECORD", str(tmp_path / f"{seen}{suppress}"))
+            fake = FakeAtheris()
+            harness = Harness(TARGET, feedback.SemanticCounters(fake), seen=seen)
+            traced, current = [], []
+            fake_trace = fake._trace_branch
+
+            def trace(i, current=current, fake_trace=fake_trace):
+                current.append(i)
+                fake_trace(i)
+
+            fake._trace_branch = trace
+            for data in runs:
+                harness.test_one_input(data)
+                traced.append(sorted(current))
+                current.clear()
+            harness.recorder.flush()
+            results.append((suppress, traced, harness.recorder.counts,
+                            harness.recorder.suppressed))
+    assert results[0] == results[2] and results[1] == results[3]
+    assert results[0][2] and results[1][3], "divergences recorded and suppressed"

@@ -3,13 +3,22 @@ changes it is meant to make."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzzplug.core.opslang import decode, encode, parse_text
 from fuzzplug.engines.domain import domain_for
-from fuzzplug.engines.mutator import OpMutator, check_mutator, requested_mutator, setup_kwargs
+from fuzzplug.farm.files import compile_seeds
+from fuzzplug.engines.mutator import (
+    DecodeCache,
+    OpMutator,
+    check_mutator,
+    requested_mutator,
+    setup_kwargs,
+)
 from fuzzplug.errors import InputError
 from fuzzplug.targets.insert_pfn import TARGET
 
@@ -99,3 +108,24 @@ def test_a_schema_without_scene_ops_and_without_a_domain_is_mutated_too():
         assert encode(schema, decode(schema, out)) == out
         out = mutator.crossover(data, out, 64, seed)
         assert encode(schema, decode(schema, out)) == out
+
+
+def test_the_op_mutator_remembers_what_its_output_decodes_to():
+    """Every output the op mutator remembers in the decode cache it shares with the
+    harness is what `decode` makes of it: the harness may run the remembered ops instead
+    of decoding; and the cache keeps answering right across its generations."""
+    rng = random.Random(5)
+    cache = DecodeCache(SCHEMA, limit=64)
+    mutator = OpMutator(SCHEMA, None, DOMAIN.calls(), DOMAIN.scenes, decoded=cache)
+    pool = list(compile_seeds(TARGET).values())
+    for _ in range(2000):
+        a = rng.choice(pool)
+        max_size = rng.choice((512, 64, 8))
+        if rng.random() < 0.5:
+            data = mutator.crossover(a, rng.choice(pool), max_size, rng.randrange(1 << 30))
+        else:
+            data = mutator.mutate(a, max_size, rng.randrange(1 << 30))
+        assert cache.decode(data) == decode(SCHEMA, data)
+        pool.append(data)
+    for data in pool[-200:]:
+        assert cache.decode(data) == decode(SCHEMA, data)

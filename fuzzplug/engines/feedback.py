@@ -177,15 +177,30 @@ class SemanticCounters:
         self._trace = self.atheris._trace_branch
 
     def hit(self, features: Iterable[Hashable]) -> None:
+        self.hit_counters(self.counters(features))
+
+    def counters(self, features: Iterable[Hashable]) -> tuple[int, ...]:
+        """The counters `features` hit, each distinct feature once (`hit` = `hit_counters`
+        of these: a harness that has seen an input replays its counters)."""
         if self._trace is None:
             self.reserve()
-        index, trace = self._index, self._trace
+        index = self._index
+        out = []
         for feature in features if isinstance(features, (set, frozenset)) else set(features):
             counter = index.get(feature)
             if counter is None:
                 if len(index) >= CACHE_LIMIT:
                     index.clear()
                 counter = index[feature] = self.base + counter_of(feature, self.size)
+            out.append(counter)
+        return tuple(out)
+
+    def hit_counters(self, counters: tuple[int, ...]) -> None:
+        """Increment each counter of `counters` (from `counters(features)`)."""
+        if self._trace is None:
+            self.reserve()
+        trace = self._trace
+        for counter in counters:
             trace(counter)
 
     @property

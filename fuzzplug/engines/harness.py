@@ -27,6 +27,10 @@ instrumented; `bytecode`: atheris' instrumentation of fuzzplug and the target's 
 mode (`FUZZPLUG_MUTATOR`, default `ops`: op-level mutations and crossover beside
 libFuzzer's own; `bytes`), described in `fuzzplug.engines.mutator`.
 
+In semantic feedback an input run again replays what its first evaluation gave (the
+counters and the verdict) instead of evaluating it again; FUZZPLUG_REPLAY=0 evaluates every
+run (the benchmark's measure of evaluations per second in the harness).
+
 `--target=` starts with two dashes so libFuzzer ignores it and passes it on verbatim to the
 processes it forks (`-fork`, `-jobs`).
 """
@@ -38,13 +42,14 @@ import os
 import sys
 import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from fuzzplug.core.features import outcome_features
 from fuzzplug.core.known import KnownList, KnownMatch
-from fuzzplug.core.opslang import decode, format_text
+from fuzzplug.core.opslang import format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.log import configure, get_logger
 
@@ -148,14 +153,26 @@ def features_of(target):
     return generic
 
 
+REPLAY_ENV = "FUZZPLUG_REPLAY"
+"""`0`: evaluate every run, even of an input already run (see the module docstring)."""
+
+
 class Harness:
     """One target's TestOneInput, with the suppression list, the recording mode and, in
     semantic feedback, the counters its features hit (`counters`:
-    `fuzzplug.engines.feedback.SemanticCounters`, or None)."""
+    `fuzzplug.engines.feedback.SemanticCounters`, or None). Inputs are decoded through
+    `decoded` (`fuzzplug.engines.mutator.DecodeCache`), which the op mutator shares
+    (`setup_kwargs(..., decoded=harness.decoded)`)."""
 
-    def __init__(self, target, counters=None):
+    SEEN = 1 << 12
+    """Inputs remembered per generation (two generations) in semantic feedback."""
+
+    def __init__(self, target, counters=None, seen: bool | None = None):
+        from fuzzplug.engines.mutator import DecodeCache
+
         self.target = target
         self.schema = target.schema
+        self.decoded = DecodeCache(target.schema)
         self.known = KnownList.of(target)
         self.suppressing = os.environ.get("FUZZPLUG_NO_KNOWN") != "1"
         record = os.environ.get("FUZZPLUG_RECORD")
@@ -166,23 +183,63 @@ class Harness:
         self.logged: set[str] = set()
         self.counters = counters
         self.features = features_of(target) if counters is not None else None
+        if seen is None:  # only where nothing is instrumented: no feedback but the counters
+            from fuzzplug.engines.feedback import requested_mode
+
+            seen = (counters is not None and requested_mode() == "semantic"
+                    and os.environ.get(REPLAY_ENV) != "0")
+        self._seen: dict[bytes, _Seen] | None = {} if seen else None
+        self._seen_old: dict[bytes, _Seen] = {}
 
     def test_one_input(self, data: bytes) -> None:
-        ops = decode(self.schema, data)
-        outcome = self.target.evaluate(ops)
-        if self.counters is not None:
-            self.counters.hit(self.features(ops, outcome))
-        if outcome.verdict is not Verdict.DIVERGENT:
-            return
-        if self.suppressing:
-            match = self.known.match(outcome.signature, ops)
-            if match is not None:
-                self._suppress(outcome.signature, match)
+        """Decode, evaluate, hit the features' counters, and act on a divergence. In
+        semantic feedback an input run again (a fifth of libFuzzer's runs with the op
+        mutator: its crossovers and libFuzzer's own mutations often give back an input
+        already run) replays what the evaluation gave the first time (`_Seen`: the counters
+        and the verdict; the evaluation is a function of the bytes), without evaluating."""
+        seen = self._seen
+        if seen is not None:
+            known = seen.get(data) or self._seen_old.get(data)
+            if known is not None:
+                self.counters.hit_counters(known.counters)
+                if known.signature is not None:
+                    self._divergent(data, None, None, known)
                 return
-        if self.recorder is not None:
-            self.recorder.record(data, outcome.signature)
+        ops = self.decoded.decode(data)
+        outcome = self.target.evaluate(ops)
+        counters = ()
+        if self.counters is not None:
+            counters = self.counters.counters(self.features(ops, outcome))
+            self.counters.hit_counters(counters)
+        divergent = outcome.verdict is Verdict.DIVERGENT
+        if seen is not None:
+            if len(seen) >= self.SEEN:
+                self._seen_old, self._seen = seen, {}
+            self._seen[data] = known = _Seen(
+                counters, outcome.signature if divergent else None,
+                outcome.finding.family if divergent else None,
+                self.known.match(outcome.signature, ops) if divergent and self.suppressing
+                else None)
+        elif divergent:
+            known = _Seen((), outcome.signature, outcome.finding.family,
+                          self.known.match(outcome.signature, ops) if self.suppressing
+                          else None)
+        if divergent:
+            self._divergent(data, ops, outcome, known)
+
+    def _divergent(self, data: bytes, ops, outcome: Outcome | None, known: "_Seen") -> None:
+        """A divergent verdict: suppressed if known, recorded in FUZZPLUG_RECORD mode,
+        raised otherwise (from a replay, evaluated again for the traces)."""
+        if known.match is not None:
+            self._suppress(known.signature, known.match)
             return
-        raiser(outcome.finding.family)(render_divergence(self.target, ops, outcome))
+        if self.recorder is not None:
+            self.recorder.record(data, known.signature)
+            return
+        if outcome is None:
+            ops = self.decoded.decode(data)
+            outcome = self.target.evaluate(ops)
+        raiser(known.family)(render_divergence(self.target, ops, outcome))
 
     def _suppress(self, sig: str, match: KnownMatch) -> None:
         if sig not in self.logged:
@@ -192,6 +249,17 @@ class Harness:
                           by="signature" if match.exact else "causes")
         if self.recorder is not None:
             self.recorder.suppress(sig, match)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the harness keeps of an input it ran: the counters its features hit, and for a
+    divergent verdict the signature, its family and how the known list matched it."""
+
+    counters: tuple[int, ...]
+    signature: str | None
+    family: str | None
+    match: KnownMatch | None
 
 
 def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
@@ -222,7 +290,8 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
 
             target = apply_mutant(target, mutant)
         harness = Harness(target, feedback.counters_for(atheris, mode))
-    atheris.Setup(argv, harness.test_one_input, **setup_kwargs(atheris, target))
+    atheris.Setup(argv, harness.test_one_input,
+                  **setup_kwargs(atheris, target, decoded=harness.decoded))
     atheris.Fuzz()
 
 

@@ -43,7 +43,43 @@ BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
 PAGE = 0x1000
 DECODE_CACHE = 1 << 12
-"""Decoded inputs the mutator remembers (emptied when full: a bounded few MiB)."""
+"""Decoded inputs remembered per generation (`DecodeCache`: two generations, a bounded few
+MiB)."""
+
+
+class DecodeCache:
+    """`decode(schema, data)`, remembered, and shared by the mutator and the harness: the
+    harness decodes every input it runs, and the mutator mostly mutates inputs that ran
+    (the corpus); libFuzzer mostly runs inputs the mutator just made, whose ops the mutator
+    built before encoding them (`remember`). Two generations of `limit` entries each: when
+    the current one is full it becomes the old one, and a hit in the old one is carried
+    over, so the inputs in use stay (the corpus) and the rest ages out."""
+
+    def __init__(self, schema: Schema, limit: int = DECODE_CACHE):
+        self.schema = schema
+        self.limit = limit
+        self._new: dict[bytes, tuple[Op, ...]] = {}
+        self._old: dict[bytes, tuple[Op, ...]] = {}
+
+    def decode(self, data: bytes) -> tuple[Op, ...]:
+        ops = self._new.get(data)
+        if ops is None:
+            ops = self._old.get(data)
+            if ops is None:
+                ops = decode(self.schema, data)
+            self._put(data, ops)
+        return ops
+
+    def remember(self, data: bytes, ops: tuple[Op, ...]) -> None:
+        """Record that `data` decodes to `ops`: the caller encoded a valid sequence `ops`
+        into `data` (`encode`'s round trip: `decode(encode(ops)) == ops`)."""
+        self._put(data, ops)
+
+    def _put(self, data: bytes, ops: tuple[Op, ...]) -> None:
+        if len(self._new) >= self.limit:
+            self._old = self._new
+            self._new = {}
+        self._new[data] = ops
 
 
 class OpMutator:
@@ -52,13 +88,13 @@ class OpMutator:
 
     def __init__(self, schema: Schema, byte_mutate: Callable[[bytes, int], bytes] | None,
                  calls: tuple[Op, ...] = (), scenes: tuple[tuple[Op, ...], ...] = (),
-                 byte_share: float = BYTE_SHARE):
+                 byte_share: float = BYTE_SHARE, decoded: DecodeCache | None = None):
         self.schema = schema
         self.byte_mutate = byte_mutate
         self.calls = calls
         self.scenes = scenes
         self.byte_share = byte_share if byte_mutate is not None else 0.0
-        self._decoded: dict[bytes, tuple[Op, ...]] = {}
+        self.decoded = decoded if decoded is not None else DecodeCache(schema)
         self.call_names = tuple(s.name for s in schema.ops if not s.scene)
         self.scene_names = tuple(s.name for s in schema.ops if s.scene)
 
@@ -87,12 +123,7 @@ class OpMutator:
 
     def _decode(self, data: bytes) -> tuple[Op, ...]:
         """`decode`, remembered: libFuzzer mutates the same corpus inputs again and again."""
-        ops = self._decoded.get(data)
-        if ops is None:
-            if len(self._decoded) >= DECODE_CACHE:
-                self._decoded.clear()
-            ops = self._decoded[data] = decode(self.schema, data)
-        return ops
+        return self.decoded.decode(data)
 
     def _split(self, ops: tuple[Op, ...]) -> tuple[list[Op], list[Op]]:
         scene = [op for op in ops if op.name in self.scene_names]
@@ -170,7 +201,10 @@ class OpMutator:
         ops = scene + calls[:max(0, self.schema.max_ops - len(scene))]
         while True:
             data = encode(self.schema, ops, check=False)  # valid by construction
-            if len(data) <= max_size or not ops:
+            if len(data) <= max_size:
+                self.decoded.remember(data, tuple(ops))  # what libFuzzer runs next
+                return data
+            if not ops:
                 return data[:max_size]
             ops.pop()
 
@@ -197,9 +231,11 @@ def requested_mutator(environ: dict | None = None) -> str:
     return mode
 
 
-def setup_kwargs(atheris, target, mode: str | None = None) -> dict:
+def setup_kwargs(atheris, target, mode: str | None = None,
+                 decoded: DecodeCache | None = None) -> dict:
     """The keyword arguments of `atheris.Setup` for the mutator `mode` (default: the
-    environment's): `custom_mutator` and `custom_crossover` for `ops`, none for `bytes`."""
+    environment's): `custom_mutator` and `custom_crossover` for `ops`, none for `bytes`.
+    `decoded`: the harness's decode cache, shared with the mutator."""
     import sys
 
     mode = requested_mutator() if mode is None else mode
@@ -213,5 +249,6 @@ def setup_kwargs(atheris, target, mode: str | None = None) -> dict:
     def byte_mutate(data: bytes, max_size: int) -> bytes:
         return atheris.Mutate(data, max_size)  # looked up late: Fuzz() installs the real one
 
-    mutator = OpMutator(target.schema, byte_mutate, domain.calls(), domain.scenes)
+    mutator = OpMutator(target.schema, byte_mutate, domain.calls(), domain.scenes,
+                        decoded=decoded)
     return {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}

@@ -52,6 +52,11 @@ class Arch(enum.Enum):
     arm64 = "arm64"
     ppc64_radix = "ppc64_radix"
 
+    # Members are singletons, equal only to themselves: hashed by identity, in C, instead
+    # of Enum.__hash__ (hash of the name, in Python). Every event, counter update and
+    # architecture hook looks one up; dicts and sets behave the same.
+    __hash__ = object.__hash__
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -85,6 +90,11 @@ class PageKind(enum.Enum):
     ZERO = "zero"  # the shared zero page
     ANON = "anon"  # anonymous pages the model allocates (COW copies)
     NONE = "none"  # no struct page (MMIO, holes)
+
+    # Members are singletons, equal only to themselves: hashed by identity, in C, instead
+    # of Enum.__hash__ (hash of the name, in Python). Every event, counter update and
+    # architecture hook looks one up; dicts and sets behave the same.
+    __hash__ = object.__hash__
 
 
 ANON_POOL_START = 0x1000  # pfns handed out by alloc_page_vma, in order
@@ -208,6 +218,10 @@ class vm_area_struct:
                 "vm_ops": int(self.vm_ops)}
 
 
+PTE_NONE = pte_t(0)
+"""The empty entry (pte_t is a value: one instance serves every read of an empty slot)."""
+
+
 class pte_ptr:
     """A pointer to one PTE slot: `pte[0]` reads the entry, as `*pte` does in C.
 
@@ -223,7 +237,7 @@ class pte_ptr:
 
     def __getitem__(self, i: int) -> pte_t:
         assert i == 0, "only *pte is modelled"
-        return self.mm.pgtable.get(self.index, pte_t(0))
+        return self.mm.pgtable.get(self.index, PTE_NONE)
 
     def _store(self, entry: pte_t) -> None:
         # A zero entry is stored as absence; an entry the architecture's pte_none() calls
@@ -317,6 +331,11 @@ class EventKind(enum.Enum):
     PAGE_FLAG = "page_flag"  # set_page_dirty, mark_page_accessed
     CALL = "call"  # a modelled entry point was called (the op)
     RET = "ret"  # ...and returned
+
+    # Members are singletons, equal only to themselves: hashed by identity, in C, instead
+    # of Enum.__hash__ (hash of the name, in Python). Every event, counter update and
+    # architecture hook looks one up; dicts and sets behave the same.
+    __hash__ = object.__hash__
 
 
 # Kinds a caller or the rest of the kernel can observe (the oracle compares these).

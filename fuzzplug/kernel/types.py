@@ -407,3 +407,7 @@ class mm_counter(enum.Enum):
     MM_ANONPAGES = "MM_ANONPAGES"
     MM_SHMEMPAGES = "MM_SHMEMPAGES"
     MM_SWAPENTS = "MM_SWAPENTS"
+
+    # Hashed by identity, in C (see fuzzplug.kernel.state.EventKind): rss_stat is keyed by
+    # these and every counter update looks one up.
+    __hash__ = object.__hash__

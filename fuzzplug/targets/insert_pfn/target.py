@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import sys
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -842,6 +843,13 @@ class InsertPfnTarget(MutatesPostModel):
         return None if found.commit is None else f'{found.commit} ("{found.subject}")'
 
     def evaluate(self, ops: tuple[Op, ...]) -> Outcome:
+        """The oracle's outcome for `ops`: `reference_evaluate`'s, computed by the fast
+        path (`fast.py`, proven equal by tests/test_fast_eval.py)."""
+        return _FAST.evaluate(self.pre_model, self.post_model, self.rule_names, ops)
+
+    def reference_evaluate(self, ops: tuple[Op, ...]) -> Outcome:
+        """The oracle as it reads best: boot both kernels, run each call on both sides
+        (`compare_op`), stop at the first difference beyond the rules."""
         scene = Scene.from_ops(ops)
         kpre, kpost = scene.boot(self.pre_model), scene.boot(self.post_model)
         pre, post = SideRecord(kpre.version, kpre), SideRecord(kpost.version, kpost)
@@ -923,10 +931,11 @@ class InsertPfnTarget(MutatesPostModel):
 
     def features(self, ops: tuple[Op, ...], outcome: Outcome):
         """The semantic features of one evaluation (`features.py`): the generic ones and a
-        coarse class of the states reached."""
-        from fuzzplug.targets.insert_pfn.features import features
+        coarse class of the states reached; computed by the fast path (`fast.features`,
+        proven equal to `features.features` by tests/test_fast_eval.py)."""
+        from fuzzplug.targets.insert_pfn.fast import features
 
-        return features(SCHEMA, ops, outcome)
+        return features(_FAST.scene_names, ops, outcome)
 
     def mutants(self):
         """The mutants whose edits apply to this pair's post model (all of them for the
@@ -974,4 +983,7 @@ def known_causes_of(pair: str) -> dict[str, Cause]:
     return {cid: cause for cid, cause in causes.items() if cid in listed | named}
 
 
+from fuzzplug.targets.insert_pfn.fast import FastEvaluation  # noqa: E402 (needs this module)
+
+_FAST = FastEvaluation(sys.modules[__name__])
 TARGET = InsertPfnTarget()
