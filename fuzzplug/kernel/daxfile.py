@@ -281,8 +281,9 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
 
     Alone, an access that still faults after MAX_FAULTS_PER_ACCESS faults is a LIVELOCK.
     With other tasks (`Kernel.sched`), each retry is a switch point, and a fault that
-    changed nothing it read (no cell it touched differs from before it: nothing to do, and
-    nobody else did anything) would be repeated exactly: the access waits until one of those
+    changed nothing it read (no cell it touched differs from before it, and no other task
+    wrote one of them while it ran, even to put it back: nothing to do, and nobody else did
+    anything) would be repeated exactly: the access waits until one of those
     cells changes (`sched.Wait.SPIN`), and is a LIVELOCK when nothing else can run; so is one
     that faults MAX_FAULTS_PER_ACCESS times in a row without another task taking a step."""
     k = m.k
@@ -327,7 +328,15 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         after = cell_values(m)
         for kind, key in cells:  # deciding to wait reads them
             RECORDER.fp.touch(kind, key, R)
-        if not cells_differ(before, after, cells):
+        # Another task wrote one of them while the fault ran (and perhaps put it back): the
+        # next fault reads another sequence of values and may take another path. Retry.
+        written = set()
+        for e in sched.trace[mark:]:
+            if e.tid != me:
+                written |= e.fp.writes()
+        kinds = {kind for kind, key in written if key == ANY}
+        interfered = any(c in written or c[0] in kinds for c in cells)
+        if not interfered and not cells_differ(before, after, cells):
             frozen = frozenset(cells)
             if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: fault changed "
                               "nothing, wait for a change",
