@@ -13,7 +13,7 @@ import pytest
 
 from fuzzplug.core.opslang import Op, encode, parse_text
 from fuzzplug.core.oracle import Verdict
-from fuzzplug.engines import dpor
+from fuzzplug.kernel import dpor
 from fuzzplug.kernel import daxfile, fs
 from fuzzplug.kernel.sched import FollowSchedule, Scheduler, switch_point
 from fuzzplug.targets.dax_fault import interleavings, tasks

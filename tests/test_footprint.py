@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fuzzplug.core.opslang import parse_text
-from fuzzplug.engines import dpor
+from fuzzplug.kernel import dpor
 from fuzzplug.kernel import daxfile
 from fuzzplug.kernel.footprint import ANY
 from fuzzplug.targets.dax_fault import tasks

@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
                    help="turn off state merging and the declared call and state reductions")
     p.add_argument("--tasks", type=int, default=1,
                    help="2: every interleaving of every pair of programs of up to --depth "
-                        "calls (targets with interleavings, e.g. dax_fault)")
+                        "calls (a target with interleavings)")
     p.set_defaults(func=run)
 
 

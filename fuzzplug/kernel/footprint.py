@@ -4,7 +4,7 @@ Issue #13 interleaves tasks at their switch points (`fuzzplug.kernel.sched`). Tw
 different tasks *commute* when neither writes a piece of state the other reads or writes:
 running them in either order from the same state ends in the same state, and each leaves
 the other enabled or not as it found it. The exhaustive checker's partial-order reduction
-(`fuzzplug.engines.dpor`) runs only one order of each pair of commuting steps, so it needs,
+(`fuzzplug.kernel.dpor`) runs only one order of each pair of commuting steps, so it needs,
 for every step, the *cells* of state it touched and how (its footprint).
 
 A cell is a pair `(kind, key)`: `("pte", vpn)`, `("entry", index)` (a radix-tree slot with

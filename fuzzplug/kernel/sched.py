@@ -396,7 +396,7 @@ class Serial:
 class FollowPrefix:
     """A run that starts with the given choices and then takes, at each step, the
     lowest-numbered task that may run (the exhaustive checker's first run of a branch;
-    `fuzzplug.engines.dpor` adds its sleep sets)."""
+    `fuzzplug.kernel.dpor` adds its sleep sets)."""
 
     def __init__(self, prefix: list[int]):
         self.prefix = list(prefix)

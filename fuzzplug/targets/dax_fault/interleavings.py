@@ -9,7 +9,7 @@ programs, run as task 0 and task 1 (the order of the two tasks does not matter: 
 search runs every interleaving, whichever task is numbered 0, and the outcome lists the
 tasks by number, so (B, A) is (A, B) renamed). For each pair and each version, every
 interleaving of the two tasks at the models' switch points is run, up to the commuting of
-independent steps (`fuzzplug.engines.dpor`: one run of every Mazurkiewicz trace; sound by
+independent steps (`fuzzplug.kernel.dpor`: one run of every Mazurkiewicz trace; sound by
 the argument in its docstring), and its outcome recorded (`tasks.RunOutcome`).
 
 What it proves: for the models, in each scene, for each pair, the set of outcomes of

@@ -26,7 +26,7 @@ programs, or the other way round (the outcome sets of the two versions differ). 
 are searched: first the run that makes the same calls whole in the order they finished
 (`fuzzplug.kernel.sched.Serial`: most outcomes of a schedule are those of a serial order),
 then with the exhaustive checker's partial-order reduction
-(`fuzzplug.engines.dpor`), which runs one interleaving of every class of equivalent ones, so
+(`fuzzplug.kernel.dpor`), which runs one interleaving of every class of equivalent ones, so
 "cannot produce" is a proof for the models when the search completes (it does for the
 small programs a finding minimises to; otherwise it stops after `SEARCH_RUNS` runs, and a
 finding then means "not within that many interleavings": `fuzzplug exhaustive dax_fault
@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
-from fuzzplug.engines import dpor
+from fuzzplug.kernel import dpor
 from fuzzplug.kernel import daxfile
 from fuzzplug.kernel.daxfile import Access, DaxMachine, TasksRun
 from fuzzplug.kernel.observe import observables, signature, signature_diffs
