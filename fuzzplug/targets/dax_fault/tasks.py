@@ -168,8 +168,8 @@ class Comparison:
 
 def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
     """Outcome `a` (pre-series) against `b` (post-series), as the module docstring says:
-    calls in each task's program order (return, faults with rule mkwrite_one_fault, printed
-    events), then the final state."""
+    calls in each task's program order (return and printed events; fault counts only name
+    rule mkwrite_one_fault, they are not compared), then the final state and deadlocks."""
     from fuzzplug.targets.dax_fault.target import _MAP_KINDS, view_diff
 
     diffs: list[str] = []
