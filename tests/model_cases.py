@@ -596,6 +596,39 @@ def writes_to_a_kernel_only_writable_entry(model):
     return k
 
 
+class _OtherCpu:
+    """A stand-in for the scheduler of `fuzzplug.kernel.sched` (`Kernel.sched`): at the
+    first switch point whose label starts with `where`, another CPU runs `then()`."""
+
+    def __init__(self, where: str, then: Callable[[], None]):
+        self.where, self.then, self.fired = where, then, False
+
+    def point(self, label: str) -> None:
+        if not self.fired and label.startswith(self.where):
+            self.fired = True
+            self.then()
+
+
+@case()
+def a_zap_races_a_write_fault_between_the_lockless_read_and_the_pte_lock(model):
+    """As writes_to_a_kernel_only_writable_entry, one store: between handle_pte_fault()'s
+    lockless read of the entry and its taking of the PTE lock, another CPU zaps the page
+    (MADV_DONTNEED; played by a stand-in scheduler at the PTE lock's switch point). The
+    re-check under the lock sees another entry: the fault returns 0, to be retried."""
+    from fuzzplug.kernel.types import _PAGE_ACCESSED, _PAGE_PRESENT
+
+    k = boot(model, SHARED_RW_PFNMAP)
+    call(k, model, "vm_insert_pfn_prot", A0, MMIO,
+         pgprot_t(_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED))
+    k.sched = _OtherCpu("handle_pte_fault",
+                        lambda: model.zap_page_range_single(k.vma, A0, PAGE_SIZE))
+    try:
+        user_fault(k, model, A0, write=True)
+    finally:
+        k.sched = None
+    return k
+
+
 # --- vm_normal_page: hand-made entries ---
 
 @case()

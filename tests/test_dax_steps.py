@@ -45,11 +45,12 @@ def test_a_write_over_a_mapped_hole_goes_through_its_steps_in_the_tables_order(m
 
 @BOTH
 def test_a_fault_holds_i_mmap_sem_and_the_entry_lock_across_iomap_begin_and_insert(model):
-    """A store to a hole: dax_fault:iomap_begin and dax_fault:insert run with i_mmap_sem
-    (read) and the entry lock held; both are released at the end."""
+    """A store to a hole: dax_fault:iomap_begin and dax_fault:insert run with mmap_sem and
+    i_mmap_sem (read) and the entry lock held; all are released at the end."""
     m = machine(model)
     res = run(m, "store", addr=A(1), val=5)
     by_name = {s.name: s.held for s in res.steps}
-    assert by_name["dax_fault:iomap_begin"] == ("i_mmap_sem:r", "entry_lock:1")
-    assert by_name["dax_fault:insert"] == ("i_mmap_sem:r", "entry_lock:1")
+    held = ("mmap_sem:r", "i_mmap_sem:r", "entry_lock:1")
+    assert by_name["dax_fault:iomap_begin"] == held
+    assert by_name["dax_fault:insert"] == held
     assert res.steps[-1].held == ()

@@ -1020,6 +1020,18 @@ def test_a_write_to_a_young_dirty_writable_pte_is_spurious_and_flushes_the_tlb_e
         "ptep_set_access_flags", {"addr": A0, "old": same.val, "new": same.val, "changed": 0})
 
 
+@covers("handle_pte_fault:raced")
+@BOTH
+def test_a_write_fault_whose_entry_another_cpu_zapped_before_the_pte_lock_returns_0(model):
+    """The entry read without the lock is gone once the lock is taken: pte_same() fails,
+    nothing is changed, the fault returns 0 (the access faults again)."""
+    k = mc.a_zap_races_a_write_fault_between_the_lockless_read_and_the_pte_lock(model)
+    c = mc.calls(k)[-1]
+    assert c.ret == 0
+    assert c.branches[-1] == "handle_pte_fault:raced"
+    assert k.mm.pgtable.get(A0 >> PAGE_SHIFT) is None
+
+
 @covers("do_read_fault")
 @BOTH
 def test_a_read_fault_on_a_none_pte_calls_vm_ops_fault_with_the_linear_pgoff(model):

@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--no-reduce", action="store_true",
                    help="turn off state merging and the declared call and state reductions")
+    p.add_argument("--tasks", type=int, default=1,
+                   help="2: every interleaving of every pair of programs of up to --depth "
+                        "calls (a target with interleavings)")
     p.set_defaults(func=run)
 
 
@@ -27,6 +30,8 @@ def run(args) -> int:
     from fuzzplug.engines.exhaustive import print_json, render, run_exhaustive, write_findings
 
     target = load_target_for(args)
+    if args.tasks > 1:
+        return _run_tasks(target, args)
     report = run_exhaustive(target, args.depth, jobs=args.jobs,
                             progress=not args.no_progress, reduce=not args.no_reduce)
     if args.findings:
@@ -36,3 +41,16 @@ def run(args) -> int:
     else:
         sys.stdout.write(render(target, report))
     return 0 if not report.notes else 1
+
+
+def _run_tasks(target, args) -> int:
+    from fuzzplug.errors import FuzzplugError
+
+    checker = getattr(target, "interleavings", None)
+    if checker is None or args.tasks != 2:
+        raise FuzzplugError(f"{target.name}: no exhaustive checker of {args.tasks} tasks")
+    module = checker()
+    report = module.run(target, args.depth, reduce=not args.no_reduce,
+                        progress=not args.no_progress)
+    sys.stdout.write(module.render(target, report))
+    return 0 if not report.unproven else 1

@@ -72,6 +72,10 @@ def run(args) -> int:
                          f"{'  ' + outcome.signature if outcome.signature else ''}{status}\n")
         for line in wrong:
             sys.stdout.write(f"MISMATCH: {line}\n")
+        told = getattr(target, "story", None)
+        text = told(item.ops) if told is not None else None
+        if text:  # several tasks: how they interleaved on each side
+            sys.stdout.write(text)
         sys.stdout.write(side_by_side(target, item.ops, outcome, notes=item.normalised))
     if failed and args.check:
         sys.stderr.write(f"fuzzplug: {failed} of {len(loaded)} input(s) disagree with their "

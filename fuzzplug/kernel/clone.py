@@ -24,9 +24,9 @@ from fuzzplug.kernel.types import PAGE_SHIFT, PTE_PFN_MASK, pte_t
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
-                        "rss_stat", "mmap"})
+                        "rss_stat", "mmap", "mmap_sem"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
                           "referenced", "allocated", "mapping"})
 _VMA_FIELDS = frozenset({"vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff",

@@ -48,7 +48,6 @@ from fuzzplug.kernel.fs import (
     RADIX_TREE_EXCEPTIONAL_SHIFT,
     ULONG_MAX,
     WB_SYNC_ALL,
-    TaskHang,
     __page_cache_alloc,
     __radix_tree_insert,
     __radix_tree_replace,
@@ -101,6 +100,8 @@ from fuzzplug.kernel.fs import (
     vm_operations_struct,
     vma_interval_tree_foreach,
     vma_pages,
+    wait_entry_unlocked,
+    wake_entry_waiters,
     writeback_control,
 )
 from fuzzplug.kernel.mm import (
@@ -113,6 +114,7 @@ from fuzzplug.kernel.mm import (
     mm_counter_file,
     page_add_file_rmap,
     page_add_new_anon_rmap,
+    pte_lock,
     put_page,
     vm_fault,
     zap_details,
@@ -236,6 +238,7 @@ def follow_pte_pmd(mm: mm_struct, address: int) -> pte_ptr | None:
             or (vpn >> PMD_TABLE_SHIFT) not in mm.pmd_tables
             or (vpn >> PTE_TABLE_SHIFT) not in mm.pte_tables):
         return None
+    pte_lock(mm, address, "follow_pte_pmd")  # pte_offset_map_lock()
     ptep = pte_ptr(mm, vpn)
     if not pte_present(ptep[0]):
         return None
@@ -254,6 +257,7 @@ def pte_alloc_one_map(vmf: vm_fault) -> int:
             return VM_FAULT_OOM
         k.branch("pte_alloc_one_map:allocated")
         mm.pte_tables.add(vpn >> PTE_TABLE_SHIFT)
+    pte_lock(mm, vmf.address, "pte_alloc_one_map")  # pte_offset_map_lock()
     vmf.pte = pte_ptr(mm, vpn)
     return 0
 
@@ -770,7 +774,10 @@ def dax_is_empty_entry(entry: exceptional_entry) -> bool:
 def dax_wake_mapping_entry_waiter(mapping: address_space, index: int, entry: object,
                                   wake_all: bool) -> None:
     """dax_wake_mapping_entry_waiter() — fs/dax.c: wake the tasks waiting for the entry's
-    lock (one, or all). A sequential run has none."""
+    lock (one, or all) on its hashed wait queue, by the entry's key. "All tasks that could
+    have seen our entry locked must be in the waitqueue": the callers check and queue under
+    tree_lock."""
+    wake_entry_waiters(mapping, index, wake_all)
 
 
 def slot_locked(mapping: address_space, index: int) -> bool:
@@ -798,18 +805,21 @@ def unlock_slot(mapping: address_space, index: int) -> exceptional_entry:
 
 def get_unlocked_mapping_entry(mapping: address_space, index: int) -> object | None:
     """get_unlocked_mapping_entry() — fs/dax.c: the entry at index, after waiting for it to
-    be unlocked if it is a locked exceptional entry (a sequential run has nobody to unlock
-    it: the wait never ends)."""
+    be unlocked if it is a locked exceptional entry: the task sleeps on the entry's wait
+    queue and looks again each time it is woken (alone, nobody unlocks it: the wait never
+    ends)."""
     sb = mapping.host.i_sb
     k = sb.k
-    entry = radix_tree_lookup(mapping, index)
-    if (entry is None
-            or k.WARN_ON_ONCE(not radix_tree_exceptional_entry(entry),
-                              "get_unlocked_mapping_entry", "!radix_tree_exceptional_entry(entry)")
-            or not slot_locked(mapping, index)):
-        return entry
-    k.branch("get_unlocked_mapping_entry:wait")
-    raise TaskHang("get_unlocked_mapping_entry", f"the entry lock of index {index}")
+    while True:
+        entry = radix_tree_lookup(mapping, index)
+        if (entry is None
+                or k.WARN_ON_ONCE(not radix_tree_exceptional_entry(entry),
+                                  "get_unlocked_mapping_entry",
+                                  "!radix_tree_exceptional_entry(entry)")
+                or not slot_locked(mapping, index)):
+            return entry
+        k.branch("get_unlocked_mapping_entry:wait")
+        wait_entry_unlocked(mapping, index, "get_unlocked_mapping_entry")
 
 
 def dax_unlock_mapping_entry(mapping: address_space, index: int) -> None:
@@ -1018,6 +1028,9 @@ def dax_writeback_one(bdev: block_device, dax_dev: block_device, mapping: addres
                  "!radix_tree_exceptional_entry(entry)"):
         k.branch("dax_writeback_one:page")
         return -EIO
+    # spin_lock_irq(&mapping->tree_lock): the step starts here, not at lock_slot() below,
+    # which the C reaches under the same tree_lock (no task runs in between).
+    step(sb, "fsync:writeback_one")
     entry2 = get_unlocked_mapping_entry(mapping, index)
     # Entry got punched out / reallocated?
     if entry2 is None or k.WARN_ON_ONCE(not radix_tree_exceptional_entry(entry2),
@@ -1037,7 +1050,6 @@ def dax_writeback_one(bdev: block_device, dax_dev: block_device, mapping: addres
         k.branch("dax_writeback_one:not_towrite")
     else:
         k.branch("dax_writeback_one:flush")
-        step(sb, "fsync:writeback_one")
         # Lock the entry to serialize with page faults
         entry = lock_slot(mapping, index)
         radix_tree_tag_clear(mapping, index, PAGECACHE_TAG_TOWRITE)
@@ -1600,8 +1612,8 @@ def sys_fsync(f: file) -> int:
 
 def sys_msync(mm: mm_struct, start: int, length: int, flags: int) -> int:
     """msync(2) — mm/msync.c: for MS_SYNC, vfs_fsync_range() (datasync) of the file range
-    each shared file VMA in [start, start + length) maps; unmapped parts give -ENOMEM at
-    the end; MS_ASYNC does nothing."""
+    each shared file VMA in [start, start + length) maps, with mmap_sem (read) dropped
+    around it; unmapped parts give -ENOMEM at the end; MS_ASYNC does nothing."""
     if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC):
         return -EINVAL
     if start & ~PAGE_MASK:
@@ -1611,16 +1623,21 @@ def sys_msync(mm: mm_struct, start: int, length: int, flags: int) -> int:
     length = (length + PAGE_SIZE - 1) & PAGE_MASK
     end = start + length
     unmapped_error = 0
+    error = 0
     if end == start:
         return 0
+    sb = mm.kernel.sb  # current: the task runs on the DAX file's kernel
+    down_read(sb, mm.mmap_sem)
     vma = find_vma(mm, start)
     while True:
         if vma is None:
-            return -ENOMEM
+            error = -ENOMEM
+            break  # goto out_unlock
         if start < vma.vm_start:
             start = vma.vm_start
             if start >= end:
-                return -ENOMEM
+                error = -ENOMEM
+                break  # goto out_unlock
             unmapped_error = -ENOMEM
         f = vma.vm_file
         fstart = (start - vma.vm_start) + (vma.vm_pgoff << PAGE_SHIFT)
@@ -1628,15 +1645,20 @@ def sys_msync(mm: mm_struct, start: int, length: int, flags: int) -> int:
         start = vma.vm_end
         if (flags & MS_SYNC) and f is not None and (vma.vm_flags & VM_SHARED):
             mm.kernel.branch("sys_msync:fsync")
+            up_read(sb, mm.mmap_sem)
             error = vfs_fsync_range(f, fstart, fend, 1)
             if error or start >= end:
-                return error or unmapped_error
+                return error or unmapped_error  # goto out
+            down_read(sb, mm.mmap_sem)
             vma = find_vma(mm, start)
         else:
             if start >= end:
-                return unmapped_error
+                error = 0
+                break  # goto out_unlock
             later = [v for v in mm.mmap if v.vm_start >= vma.vm_end]
             vma = later[0] if later else None
+    up_read(sb, mm.mmap_sem)  # out_unlock:
+    return error or unmapped_error
 
 
 def __split_vma(mm: mm_struct, vma: vm_area_struct, addr: int, new_below: int) -> None:
@@ -1704,5 +1726,10 @@ def do_munmap(mm: mm_struct, start: int, length: int) -> int:
 
 
 def sys_munmap(mm: mm_struct, addr: int, length: int) -> int:
-    """munmap(2) → vm_munmap() (mm/mmap.c, under mmap_sem write: one mm, one task)."""
-    return do_munmap(mm, addr, length)
+    """munmap(2) → vm_munmap() (mm/mmap.c): do_munmap() under mmap_sem (write), which
+    keeps page faults of the mm out."""
+    sb = mm.kernel.sb  # current: the task runs on the DAX file's kernel
+    down_write(sb, mm.mmap_sem)
+    ret = do_munmap(mm, addr, length)
+    up_write(sb, mm.mmap_sem)
+    return ret

@@ -29,7 +29,7 @@ reported as `LIVELOCK` — in the kernel it would fault forever, which is a find
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from fuzzplug.kernel.fs import (
@@ -37,16 +37,22 @@ from fuzzplug.kernel.fs import (
     TAG_NAMES,
     TaskHang,
     block_device,
+    down_read,
     exceptional_entry,
     file,
     inode,
     pmem_pfn_flags,
     radix_tree_exceptional_entry,
+    rw_semaphore,
     super_block,
+    task_struct,
+    up_read,
 )
 from fuzzplug.kernel.arch import mmu_access
+from fuzzplug.kernel.footprint import ANY, R, RECORDER, track_container, track_fields
 from fuzzplug.kernel.mm import do_page_fault, vma_page_prot
 from fuzzplug.kernel.physmem import PhysMemory
+from fuzzplug.kernel.sched import Chooser, Scheduler, StepEvent
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
     Config,
@@ -129,6 +135,9 @@ class DaxKernel(Kernel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fail_site: tuple[str, int] | None = None  # (site, allocations there to go)
+        # The DAX file's super block, whose `current` is the running task (the system calls
+        # that reach the mm without the file, msync and munmap, take mmap_sem through it).
+        self.sb: super_block | None = None
 
     def should_fail_alloc(self, site: str) -> bool:
         armed = self.fail_site
@@ -155,6 +164,7 @@ class DaxMachine:
     sb: super_block
     inode: inode
     file: file
+    tasks: list = field(default_factory=list)  # the task_structs of a run with several tasks
 
     @property
     def mapping(self):
@@ -202,6 +212,8 @@ def boot(model: ModuleType, scene: DaxScene) -> DaxMachine:
     lo, hi = scene.memmap.device
     bdev = block_device(k, lo, hi - lo + 1, pmem_pfn_flags(scene.config.DEVMAP))
     sb = super_block(k, bdev, free_blocks=set(range(1, bdev.nr_blocks)))
+    k.sb = sb
+    k.mm.mmap_sem = rw_semaphore("mmap_sem")
     ino = inode(sb)
     m = DaxMachine(model, k, sb, ino, file(ino.i_mapping))
     for lblk, token in enumerate(scene.layout):
@@ -264,12 +276,22 @@ def _reached_pfn(k: Kernel, since: int) -> int:
 
 def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None) -> Access:
     """One user load or store at `addr` (see the module docstring): each attempt through
-    the MMU once; a refused attempt is a fault (at most MAX_FAULTS_PER_ACCESS of them); the
-    attempt the MMU serves does the access at the pfn it reached."""
+    the MMU once; a refused attempt is a fault, taken under mmap_sem (read); the attempt the
+    MMU serves does the access at the pfn it reached.
+
+    Alone, an access that still faults after MAX_FAULTS_PER_ACCESS faults is a LIVELOCK.
+    With other tasks (`Kernel.sched`), each retry is a switch point, and a fault that
+    changed nothing it read (no cell it touched differs from before it, and no other task
+    wrote one of them while it ran, even to put it back: nothing to do, and nobody else did
+    anything) would be repeated exactly: the access waits until one of those
+    cells changes (`sched.Wait.SPIN`), and is a LIVELOCK when nothing else can run; so is one
+    that faults MAX_FAULTS_PER_ACCESS times in a row without another task taking a step."""
     k = m.k
+    sched = k.sched
     flags = FAULT_FLAG_USER | (FAULT_FLAG_WRITE if write else 0)
     handle_mm_fault = m.model.mm_model.handle_mm_fault
     faults = 0
+    quiet = 0  # faults in a row with no step of another task among them
     while True:
         since = len(k.events)
         error_code = mmu_access(k, addr, write)
@@ -279,9 +301,14 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
                 m.memory.store(pfn, token)
                 return Access(AccessStatus.OK, None, faults)
             return Access(AccessStatus.OK, m.memory.load(pfn), faults)
-        if faults == MAX_FAULTS_PER_ACCESS:
+        if (quiet if sched is not None else faults) == MAX_FAULTS_PER_ACCESS:
             return Access(AccessStatus.LIVELOCK, None, faults)
+        if sched is not None:
+            mark = len(sched.trace)
+            before = cell_values(m)
+        down_read(m.sb, k.mm.mmap_sem)
         ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
+        up_read(m.sb, k.mm.mmap_sem)
         faults += 1
         if ret & VM_FAULT_OOM:
             return Access(AccessStatus.OOM, None, faults)
@@ -289,6 +316,35 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             return Access(AccessStatus.SIGBUS, None, faults)
         if ret & VM_FAULT_SIGSEGV:
             return Access(AccessStatus.SIGSEGV, None, faults)
+        if sched is None:
+            continue
+        # The fault's cells: every cell its steps touched (and this attempt's MMU walk).
+        me = sched.current.tid
+        cells = set(RECORDER.fp.touched())
+        for e in sched.trace[mark:]:
+            if e.tid == me:
+                cells |= e.fp.touched()
+        quiet = 0 if any(e.tid != me for e in sched.trace[mark:]) else quiet + 1
+        after = cell_values(m)
+        for kind, key in cells:  # deciding to wait reads them
+            RECORDER.fp.touch(kind, key, R)
+        # Another task wrote one of them while the fault ran (and perhaps put it back): the
+        # next fault reads another sequence of values and may take another path. Retry.
+        written = set()
+        for e in sched.trace[mark:]:
+            if e.tid != me:
+                written |= e.fp.writes()
+        kinds = {kind for kind, key in written if key == ANY}
+        interfered = any(c in written or c[0] in kinds for c in cells)
+        if not interfered and not cells_differ(before, after, cells):
+            frozen = frozenset(cells)
+            if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: fault changed "
+                              "nothing, wait for a change",
+                              frozen, lambda: cells_differ(after, cell_values(m), frozen)):
+                return Access(AccessStatus.LIVELOCK, None, faults)
+            quiet = 0
+        else:
+            sched.point(f"{'store' if write else 'load'} {addr:#x}: retry")
 
 
 def user_load(m: DaxMachine, addr: int) -> Access:
@@ -380,6 +436,204 @@ def run_op(m: DaxMachine, name: str, **args: int) -> OpResult:
     return OpResult(ret, None, "", tuple(m.sb.current.steps[steps_before:]))
 
 
+# --- several tasks -----------------------------------------------------------------------------
+
+def _page_cell(p: page) -> tuple[str, object]:
+    return ("page", p.pfn)
+
+
+_PAGE_FIELDS = {f: _page_cell for f in ("_refcount", "_mapcount", "anon", "dirty",
+                                        "referenced", "allocated", "mapping")}
+_VMA_FIELDS = {f: (lambda v: ("vmas", ANY)) for f in ("vm_start", "vm_end", "vm_flags",
+                                                       "vm_page_prot", "vm_pgoff", "vm_ops")}
+_VMA_FIELDS["anon_vma"] = lambda v: ("anon_vma", ANY)
+_KERNEL_FIELDS = {"alloc_count": lambda k: ("k", "alloc"), "fail_at": lambda k: ("k", "alloc"),
+                  "fail_site": lambda k: ("k", "alloc"),
+                  "next_anon_pfn": lambda k: ("k", "anon"), "tainted": lambda k: ("k", "taint")}
+_INODE_FIELDS = {"i_size": lambda i: ("inode", "i_size"),
+                 "i_disksize": lambda i: ("inode", "i_disksize")}
+_MAPPING_FIELDS = {"nrpages": lambda a: ("mapping", "nr"), "nrexceptional": lambda a: ("mapping", "nr"),
+                   "wb_err_seq": lambda a: ("mapping", "wb"), "wb_err": lambda a: ("mapping", "wb"),
+                   "as_eio": lambda a: ("mapping", "wb")}
+_FILE_FIELDS = {"f_wb_err": lambda f: ("file", "wb")}
+
+
+def _track_page(p: object) -> None:
+    if isinstance(p, page):
+        track_fields(p, _PAGE_FIELDS)
+
+
+def _track_vma(v: object) -> None:
+    if isinstance(v, vm_area_struct):
+        track_fields(v, _VMA_FIELDS)
+
+
+def track(m: DaxMachine) -> None:
+    """Make the machine's state report the cells each step touches
+    (`fuzzplug.kernel.footprint`): every container and field the models read or change
+    during a call, as the cells `cell_values` names. Installed after boot, for runs with
+    several tasks; it changes no value."""
+    k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
+    mm.pgtable = track_container(mm.pgtable, "pte")
+    mm.pud_tables = track_container(mm.pud_tables, "pud")
+    mm.pmd_tables = track_container(mm.pmd_tables, "pmd")
+    mm.pte_tables = track_container(mm.pte_tables, "ptetab")
+    mm.rss_stat = track_container(mm.rss_stat, "rss")
+    mm.mmap = track_container(mm.mmap, "vmas", on_store=_track_vma)
+    k.htab = track_container(k.htab, "hpte")
+    k.pages = track_container(k.pages, "page", on_store=_track_page)
+    k.warned_once = track_container(k.warned_once, "warned")
+    mapping.page_tree = track_container(mapping.page_tree, "entry")
+    mapping.tags = track_container(mapping.tags, "entry", mutable_values=True)
+    mapping.i_mmap = track_container(mapping.i_mmap, "vmas", on_store=_track_vma)
+    ino.i_blocks = track_container(ino.i_blocks, "block")
+    sb.free_blocks = track_container(sb.free_blocks, "free")
+    sb.locked_pages = track_container(sb.locked_pages, "page_lock")
+    mem.ram = track_container(mem.ram, "mem")
+    mem.media = track_container(mem.media, "mem")
+    mem.cache = track_container(mem.cache, "mem")
+    mem.zero_page_stores = track_container(mem.zero_page_stores, "zero_stores")
+    track_fields(k, _KERNEL_FIELDS)
+    track_fields(ino, _INODE_FIELDS)
+    track_fields(mapping, _MAPPING_FIELDS)
+    track_fields(m.file, _FILE_FIELDS)
+
+
+def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
+    """The value of every cell of the machine's state, by kind then key (the cells `track`
+    reports; read without recording). What a step changed is where two of these differ."""
+    fp, RECORDER.fp = RECORDER.fp, None
+    try:
+        k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
+        entries = {}
+        for index, e in dict.items(mapping.page_tree):
+            value = ("page", e.pfn) if isinstance(e, page) else e
+            entries[index] = (value, frozenset(mapping.tags.get(index, ())))
+        mems = {}
+        for pfn in set(mem.ram) | set(mem.media) | set(mem.cache):
+            mems[pfn] = (mem.ram.get(pfn), mem.media.get(pfn), mem.cache.get(pfn))
+        sems = [mm.mmap_sem, ino.i_rwsem, ino.i_mmap_sem, mapping.i_mmap_rwsem]
+        sched = k.sched
+        return {
+            "pte": dict(dict.items(mm.pgtable)),
+            "hpte": dict(dict.items(k.htab)),
+            "pud": {t: True for t in set.__iter__(mm.pud_tables)},
+            "pmd": {t: True for t in set.__iter__(mm.pmd_tables)},
+            "ptetab": {t: True for t in set.__iter__(mm.pte_tables)},
+            "rss": dict(dict.items(mm.rss_stat)),
+            "page": {pfn: (p.state(), p.mapping is mapping) for pfn, p in dict.items(k.pages)},
+            "entry": entries,
+            "block": dict(dict.items(ino.i_blocks)),
+            "free": {b: True for b in set.__iter__(sb.free_blocks)},
+            "page_lock": {pfn: True for pfn in set.__iter__(sb.locked_pages)},
+            "mem": mems,
+            "zero_stores": {ANY: tuple(list.__iter__(mem.zero_page_stores))},
+            "inode": {"i_size": ino.i_size, "i_disksize": ino.i_disksize},
+            "mapping": {"nr": (mapping.nrpages, mapping.nrexceptional),
+                        "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
+            "file": {"wb": m.file.f_wb_err},
+            "k": {"alloc": (k.alloc_count, k.fail_at, k.fail_site), "anon": k.next_anon_pfn,
+                  "taint": k.tainted},
+            "warned": {site: True for site in set.__iter__(k.warned_once)},
+            "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
+                                for v in list.__iter__(mm.mmap))
+                     + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
+            "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
+            "lock": {sem.name: (sem.readers, sem.writer) for sem in sems},
+            "wq": ({key: len(q) for key, q in sched.waitqueues.items()}
+                   if sched is not None else {}),
+        }
+    finally:
+        RECORDER.fp = fp
+
+
+def cells_differ(a: dict, b: dict, cells) -> bool:
+    """Whether any of `cells` (`(kind, key)`, `ANY` for the whole kind) has another value in
+    `b` than in `a` (two `cell_values`)."""
+    for kind, key in cells:
+        ka, kb = a.get(kind, {}), b.get(kind, {})
+        if key == ANY:
+            if ka != kb:
+                return True
+        elif ka.get(key) != kb.get(key):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call of a task's program: what it returned (`OpResult`), and the kernel's trace
+    events and branch ids of its steps."""
+
+    result: OpResult
+    events: tuple
+    branches: tuple
+
+
+@dataclass(slots=True)
+class TasksRun:
+    """A run of several tasks on one machine: per task, its calls' records (in program
+    order; a call the task never finished ends as a HANG, a task dead after a BUG stops);
+    the steps in the order they ran; and, when every task that was left waited, what each
+    waited for (a deadlock, or a lost wake-up)."""
+
+    calls: list[list[CallRecord]]
+    trace: list[StepEvent]
+    deadlock: list[tuple[int, str]]
+    abandoned: bool
+    completions: list[int] = field(default_factory=list)  # the task of each finished call
+
+
+def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
+              chooser: Chooser) -> TasksRun:
+    """Run each program as a task of its own on the machine (tracked, `track`), the
+    scheduler letting them take steps as `chooser` decides (`fuzzplug.kernel.sched`). A
+    task starts each call at a switch point; a BUG ends its call and its program (the locks
+    it held stay held, as after an oops)."""
+    k = m.k
+    track(m)
+    sched = Scheduler(k, m.sb, chooser)
+    k.sched = sched
+    records: list[list[CallRecord]] = [[] for _ in programs]
+    marks = [(0, 0) for _ in programs]  # where each task's current call began in its logs
+
+    def body_of(tid: int, program: list[tuple[str, dict]]):
+        def body(task) -> None:
+            for i, (name, args) in enumerate(program):
+                if i:
+                    task.call = i
+                    sched.point(f"{name}")
+                events, branches = sched.so_far(task)
+                marks[tid] = e0, b0 = len(events), len(branches)
+                res = run_op(m, name, **args)
+                events, branches = sched.so_far(task)
+                records[tid].append(CallRecord(res, tuple(events[e0:]),
+                                               tuple(branches[b0:])))
+                task.finished += 1
+                sched.completions.append(tid)
+                if res.stop is not None:
+                    return
+        return body
+
+    for tid, program in enumerate(programs):
+        ts = task_struct()
+        m.tasks.append(ts)
+        first = program[0][0] if program else "exit"
+        sched.spawn(ts, body_of(tid, program), first)
+    try:
+        sched.run()
+    finally:
+        k.sched = None
+    for task in sched.tasks:
+        if not task.done and task.call < len(programs[task.tid]):
+            where = task.pending.label if task.pending is not None else "abandoned"
+            e0, b0 = marks[task.tid]
+            records[task.tid].append(CallRecord(OpResult(None, Stop.HANG, where),
+                                                tuple(task.events[e0:]),
+                                                tuple(task.branches[b0:])))
+    return TasksRun(records, sched.trace, sched.deadlock, sched.abandoned, sched.completions)
+
+
 # --- what the oracle compares ---------------------------------------------------------------------
 
 def describe_entry(entry: object) -> dict:
@@ -448,7 +702,8 @@ def leaks(m: DaxMachine) -> list[str]:
         expected = p._mapcount + (1 if p.mapping is m.mapping else 0)
         if p._refcount != expected:
             out.append(f"page {pfn:#x}: refcount {p._refcount}, expected {expected}")
-    out += [f"lock held: {name}" for name in m.sb.current.held]
+    for ts in m.tasks or [m.sb.current]:
+        out += [f"lock held: {name}" for name in ts.held]
     out += [f"entry {i} locked" for i, e in sorted(m.mapping.page_tree.items())
             if radix_tree_exceptional_entry(e) and e.val & _LOCK]
     out += [f"page {pfn:#x} locked" for pfn in sorted(m.sb.locked_pages)]

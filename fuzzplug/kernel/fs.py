@@ -49,6 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from fuzzplug.kernel.footprint import S, W, touch
 from fuzzplug.kernel.mm import pfn_to_page
 from fuzzplug.kernel.physmem import ZEROES
 from fuzzplug.kernel.state import Kernel, PageKind, page, vm_area_struct
@@ -110,17 +111,31 @@ class task_struct:
 
 @dataclass(slots=True, eq=False)
 class rw_semaphore:
-    """`struct rw_semaphore` (i_rwsem, i_mmap_sem, i_mmap_rwsem): readers or one writer."""
+    """`struct rw_semaphore` (mmap_sem, i_rwsem, i_mmap_sem, i_mmap_rwsem): readers or one
+    writer. (A waiting writer does not hold new readers back here, as the kernel's does; no
+    modelled path takes a read lock it already holds, where that would matter.)"""
 
     name: str
     readers: int = 0
     writer: bool = False
 
 
+def _wait_for(sb: "super_block", label: str, ready, function: str, waits_for: str) -> None:
+    """A sleeping lock's acquisition: with several tasks, a switch point where the task
+    waits until `ready()`; alone, a lock it cannot take is a sleep that never ends."""
+    sched = sb.k.sched
+    if sched is not None:
+        sched.acquire(label, ready)
+        assert ready(), f"{label}: resumed without the lock"
+    elif not ready():
+        raise TaskHang(function, waits_for)
+
+
 def down_read(sb: "super_block", sem: rw_semaphore) -> None:
-    if sem.writer:
-        raise TaskHang("down_read", f"{sem.name} (held for write)")
+    _wait_for(sb, f"down_read({sem.name})", lambda: not sem.writer, "down_read",
+              f"{sem.name} (held for write)")
     sem.readers += 1
+    touch("lock", sem.name, S)
     sb.current.held.append(f"{sem.name}:r")
     sb.current.record(f"down_read({sem.name})")
 
@@ -128,14 +143,16 @@ def down_read(sb: "super_block", sem: rw_semaphore) -> None:
 def up_read(sb: "super_block", sem: rw_semaphore) -> None:
     assert sem.readers > 0, f"up_read of {sem.name} not held"
     sem.readers -= 1
+    touch("lock", sem.name, S)
     sb.current.held.remove(f"{sem.name}:r")
     sb.current.record(f"up_read({sem.name})")
 
 
 def down_write(sb: "super_block", sem: rw_semaphore) -> None:
-    if sem.writer or sem.readers:
-        raise TaskHang("down_write", f"{sem.name} (held)")
+    _wait_for(sb, f"down_write({sem.name})", lambda: not sem.writer and not sem.readers,
+              "down_write", f"{sem.name} (held)")
     sem.writer = True
+    touch("lock", sem.name, W)
     sb.current.held.append(f"{sem.name}:w")
     sb.current.record(f"down_write({sem.name})")
 
@@ -143,6 +160,7 @@ def down_write(sb: "super_block", sem: rw_semaphore) -> None:
 def up_write(sb: "super_block", sem: rw_semaphore) -> None:
     assert sem.writer, f"up_write of {sem.name} not held"
     sem.writer = False
+    touch("lock", sem.name, W)
     sb.current.held.remove(f"{sem.name}:w")
     sb.current.record(f"up_write({sem.name})")
 
@@ -161,9 +179,32 @@ def entry_unlocked(sb: "super_block", index: int) -> None:
     sb.current.record(f"entry_unlock({index})")
 
 
+def wait_entry_unlocked(mapping: "address_space", index: int, function: str) -> None:
+    """prepare_to_wait_exclusive() on the entry's wait queue (dax_entry_waitqueue(): the
+    queue is hashed, the key is the mapping and the index), then schedule() with tree_lock
+    dropped: the task sleeps until dax_wake_mapping_entry_waiter() wakes it, then looks
+    again. Alone, nobody ever unlocks the entry: the sleep never ends."""
+    sb = mapping.host.i_sb
+    sched = sb.k.sched
+    if sched is None:
+        raise TaskHang(function, f"the entry lock of index {index}")
+    sched.sleep(("entry", index), f"{function}: sleep on entry {index}")
+
+
+def wake_entry_waiters(mapping: "address_space", index: int, wake_all: bool) -> None:
+    """__wake_up() of the entry's wait queue: one exclusive waiter with the entry's key (or
+    all of them) woken. Alone, there is nobody to wake."""
+    sched = mapping.host.i_sb.k.sched
+    if sched is not None:
+        sched.wake_up(("entry", index), wake_all)
+
+
 def step(sb: "super_block", name: str) -> None:
     """Mark the start of a named step of a kernel path (see the lock/step table in the
-    version models' docstrings)."""
+    version models' docstrings): a switch point, where another task may run first."""
+    sched = sb.k.sched
+    if sched is not None:
+        sched.point(name)
     sb.current.record(name)
 
 
@@ -332,8 +373,12 @@ class super_block:
 # --- page locks (include/linux/pagemap.h) ---------------------------------------------------------
 
 def lock_page(sb: super_block, p: page) -> None:
-    if p.pfn in sb.locked_pages:
-        raise TaskHang("lock_page", f"page {p.pfn:#x}")
+    """lock_page(): with several tasks, a switch point where the task waits until the page
+    is unlocked (unlock_page() wakes every waiter on the page: no wake-up is lost there);
+    alone, a locked page stays locked."""
+    pfn = p.pfn
+    _wait_for(sb, f"lock_page({pfn:#x})", lambda: pfn not in sb.locked_pages, "lock_page",
+              f"page {pfn:#x}")
     sb.locked_pages.add(p.pfn)
     sb.current.held.append(f"page_lock:{p.pfn:#x}")
     sb.current.record(f"lock_page({p.pfn:#x})")

@@ -33,6 +33,7 @@ from fuzzplug.kernel.arch import access_error, mmu_access
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
     PMD_TABLE_SHIFT,
+    PTE_TABLE_SHIFT,
     PUD_TABLE_SHIFT,
     Arch,
     EventKind,
@@ -468,3 +469,15 @@ def do_page_fault(k: Kernel, address: int, flags: int, error_code: int,
 
 def linear_page_index(vma: vm_area_struct, address: int) -> int:
     return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
+
+
+def pte_lock(mm: mm_struct, address: int, where: str) -> None:
+    """spin_lock() of the split PTE lock of the page table that maps `address`
+    (pte_lockptr(), include/linux/mm.h, as pte_offset_map_lock() and get_locked_pte() take
+    it). With several tasks (`fuzzplug.kernel.sched`) it is a switch point: another CPU
+    may take the lock first. The section it guards runs as one step, up to the next switch
+    point, and none lies inside it (nothing sleeps under a spinlock), so two tasks' sections
+    never overlap, and the PTEs they touch are recorded cell by cell. Alone, a no-op."""
+    sched = mm.kernel.sched
+    if sched is not None:
+        sched.point(f"{where}: ptl {(address >> PAGE_SHIFT) >> PTE_TABLE_SHIFT:#x}")

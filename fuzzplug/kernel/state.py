@@ -269,6 +269,9 @@ class mm_struct:
     rss_stat: dict[mm_counter, int] = field(
         default_factory=lambda: {c: 0 for c in mm_counter})
     mmap: list["vm_area_struct"] = field(default_factory=list)
+    # mmap_sem (`fuzzplug.kernel.fs.rw_semaphore`) for a target whose tasks take it (page
+    # faults read, munmap write: dax_fault); None where one task runs alone (insert_pfn).
+    mmap_sem: object | None = None
 
     def _check_invariants(self) -> list[str]:
         broken = [f"{c.value} = {n} < 0" for c, n in self.rss_stat.items() if n < 0]
@@ -410,6 +413,10 @@ class Kernel:
         self.page_mkwrite_handler: FaultHandler | None = None
         # The data in memory, for a target that models it (dax_fault); None: pfns only.
         self.memory: PhysMemory | None = None
+        # The scheduler of a run with several tasks (fuzzplug.kernel.sched), whose switch
+        # points the models pass (the PTE lock, fuzzplug.kernel.mm.pte_lock); None for a
+        # run of one task, where every switch point is a no-op.
+        self.sched = None
 
     # --- the record ---------------------------------------------------------------------
     def event(self, kind: EventKind, function: str, **detail) -> None:

@@ -13,9 +13,12 @@ time returned VM_FAULT_NOPAGE either way). `tests/test_model_siblings.py` keeps 
 from `v4_14_f2c57d91b0d9` to insert_pfn(). Upstream's unrelated changes of those versions
 (the vm_fault_t conversion, pfn_t_special) are left out.
 
-Not modelled: concurrency (the page-table lock is taken and dropped, but nothing runs in
-between, so every pte_same() re-check succeeds, and compares raw values as x86 does),
-swapping (no swap area is configured: the only non-present entries are those an insert
+Concurrency: where the C takes the page-table lock (get_locked_pte, handle_pte_fault's
+re-check, finish_mkwrite_fault, wp_page_copy, zap_pte_range), `pte_lock` is a switch point
+of the dax_fault target's tasks (`fuzzplug.kernel.sched`): another task may run first, and
+the pte_same() re-checks (raw values, as x86 compares them) see what it did; the locked
+section runs as one step. The insert_pfn target runs one task: there nothing runs in
+between and every re-check succeeds. Not modelled: swapping (no swap area is configured: the only non-present entries are those an insert
 built from a non-present prot, which decode as the architecture decodes swap entries; see
 do_swap_page and zap_pte_range), transparent huge pages (faults are handled at PTE level),
 memcg charging, NUMA balancing faults (do_numa_page: PROTNONE entries exist, PAGE_NONE
@@ -69,6 +72,7 @@ from fuzzplug.kernel.mm import (
     pfn_to_page,
     pfn_valid,
     pmd_alloc,
+    pte_lock,
     pud_alloc,
     put_page,
     set_page_dirty,
@@ -234,6 +238,7 @@ def zap_pte_range(vma: vm_area_struct, addr: int, end: int,
                 break
             addr = min(later) << PTE_TABLE_SHIFT << PAGE_SHIFT
             continue
+        pte_lock(mm, addr, "zap_pte_range")  # pte_offset_map_lock()
         while addr < table_end:
             pte = pte_ptr(mm, addr >> PAGE_SHIFT)
             ptent = pte[0]
@@ -333,6 +338,7 @@ def __get_locked_pte(mm: mm_struct, addr: int) -> pte_ptr | None:
         k.branch("__get_locked_pte:pte_table_allocated")
         mm.pte_tables.add(vpn >> PTE_TABLE_SHIFT)
     k.branch("__get_locked_pte:ok")
+    pte_lock(mm, addr, "get_locked_pte")  # pte_alloc_map_lock()
     return pte_ptr(mm, vpn)
 
 
@@ -571,6 +577,7 @@ def wp_page_copy(vmf: vm_fault) -> int:
         cow_user_page(k, new_page, pte_pfn(vmf.orig_pte))
 
     # Re-check the pte - we dropped the lock
+    pte_lock(mm, vmf.address, "wp_page_copy")  # pte_offset_map_lock()
     vmf.pte = pte_ptr(mm, vmf.address >> PAGE_SHIFT)
     page_copied = 0
     if pte_same(vmf.pte[0], vmf.orig_pte):
@@ -619,6 +626,7 @@ def finish_mkwrite_fault(vmf: vm_fault) -> int:
     k = vma.vm_mm.kernel
     k.WARN_ON_ONCE(not (vma.vm_flags & VM_SHARED), "finish_mkwrite_fault",
                    "!(vmf->vma->vm_flags & VM_SHARED)")
+    pte_lock(vma.vm_mm, vmf.address, "finish_mkwrite_fault")  # pte_offset_map_lock()
     vmf.pte = pte_ptr(vma.vm_mm, vmf.address >> PAGE_SHIFT)
     # We might have raced with another page fault while we released the pte lock.
     if not pte_same(vmf.pte[0], vmf.orig_pte):
@@ -828,7 +836,12 @@ def handle_pte_fault(vmf: vm_fault) -> int:
     if not pte_present(vmf.orig_pte):
         return do_swap_page(vmf)
 
+    pte_lock(mm, vmf.address, "handle_pte_fault")
     entry = vmf.orig_pte
+    if not pte_same(vmf.pte[0], entry):
+        # Another CPU changed the entry since it was read without the lock.
+        k.branch("handle_pte_fault:raced")
+        return 0
     if vmf.flags & FAULT_FLAG_WRITE:
         if not pte_write(entry):
             k.branch("handle_pte_fault:write:wp")

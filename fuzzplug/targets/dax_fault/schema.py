@@ -21,6 +21,18 @@ Calls (any number, in order):
     munmap addr=0x100000 len=0x1000    munmap()
     fail_alloc nth=1 site=any          the nth next allocation (at `site`, or at any) fails
 
+Tasks and the schedule (issue #13; `fuzzplug.targets.dax_fault.tasks`):
+
+    task id=1                          the calls after it are task 1's (ids modulo MAX_TASKS;
+                                       before any `task` line, calls are task 0's)
+    sched task=1 steps=2               a run of the schedule: task 1 takes up to 2 steps
+
+An input whose calls all belong to one task runs as before (sequentially, `task`/`sched`
+lines ignored): every one-task input keeps its meaning and verdict. With calls in two or
+more tasks, each task runs its calls in order on its own CPU and the `sched` runs, in input
+order, decide which task takes each step; when they run out, round robin (see
+`fuzzplug.kernel.sched.FollowSchedule`).
+
 Op ids are append-only (`fuzzplug.core.opslang`). The binary form is total; the scene is
 normalised deterministically (`Scene.from_ops`, documented there), so every byte string is
 a valid, runnable scene. Addresses are bytes, file offsets and lengths are pages, tokens
@@ -56,6 +68,14 @@ FIRST_MIB = 0x100
 """Memmap pfns lie above the first MiB: no kernel's zero page (in the kernel image) or pmem
 lives there, and x86's PAT treats memory there as not RAM (lookup_memtype(): UC-), which
 would give the zero page's PTE a cache mode no real kernel gives it."""
+
+MAX_TASKS = 3
+"""`task id=` is reduced modulo this: at most three tasks (CPUs)."""
+MAX_RUN_STEPS = 64
+"""`sched steps=` is clamped to this many steps."""
+TASK_OPS = frozenset({"task", "sched"})
+"""The ops that say which task the calls belong to and how the tasks interleave: neither
+scene ops nor calls of a task."""
 
 ALLOC_SITES = ("any", "pud_alloc", "pmd_alloc", "pte_alloc", "anon_vma_prepare",
                "alloc_page_vma", "radix_tree_preload", "__page_cache_alloc")
@@ -121,6 +141,10 @@ SCHEMA = Schema(
         OpSpec("fail_alloc", 14, doc="the nth next allocation (at site) fails; nth=0 disarms",
                args=(ArgSpec("nth", ArgKind.INT, 1),
                      ArgSpec("site", ArgKind.CHOICE, 0, names=ALLOC_SITES))),
+        OpSpec("task", 15, doc="the calls after it belong to task id (modulo MAX_TASKS)",
+               args=(ArgSpec("id", ArgKind.INT, 1),)),
+        OpSpec("sched", 16, doc="a run of the schedule: task takes up to steps steps",
+               args=(ArgSpec("task", ArgKind.INT, 0), ArgSpec("steps", ArgKind.INT, 1))),
     ),
 )
 VMA_OPS = ("vma", "vma2", "vma3")

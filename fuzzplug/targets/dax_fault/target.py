@@ -54,7 +54,8 @@ from fuzzplug.targets.dax_fault.rules import (
     INTENDED_RULES,
     MKWRITE_ONE_FAULT,
 )
-from fuzzplug.targets.dax_fault.schema import ALLOC_SITES, SCHEMA, Scene, call_args
+from fuzzplug.targets.dax_fault import tasks
+from fuzzplug.targets.dax_fault.schema import ALLOC_SITES, SCHEMA, TASK_OPS, Scene, call_args
 
 # --- one side of one op -------------------------------------------------------------------------
 
@@ -446,6 +447,10 @@ class DaxFaultTarget(MutatesPostModel):
 
     def evaluate(self, ops) -> Outcome:
         scene = Scene.from_ops(ops).dax
+        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
+        program = tasks.split(calls)
+        if program.concurrent:
+            return tasks.evaluate(self, scene, calls, program)
         pre = Side(daxfile.boot(self.pre_model, scene))
         post = Side(daxfile.boot(self.post_model, scene))
         rec_pre = SideRecord(pre.m.k.version, MachineRecord(pre.m))
@@ -453,8 +458,11 @@ class DaxFaultTarget(MutatesPostModel):
         views = (normalised_view(pre.m), normalised_view(post.m))
         finding = None
         rules_applied: list[str] = []
-        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
         for index, op in enumerate(calls):
+            if op.name in TASK_OPS:  # one task: the schedule has nothing to decide
+                rec_pre.add(index, OpRun(ret="-"))
+                rec_post.add(index, OpRun(ret="-"))
+                continue
             args = call_args(op)
             a, ra = run_side(pre, op.name, args)
             b, rb = run_side(post, op.name, args)
@@ -474,6 +482,22 @@ class DaxFaultTarget(MutatesPostModel):
         else:
             verdict = Verdict.SAME
         return Outcome(verdict, finding, rec_pre, rec_post, rules_applied)
+
+    def story(self, ops) -> str | None:
+        """How the tasks of an input with several interleave on each version, per CPU
+        (`replay` prints it); None for a one-task input."""
+        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
+        program = tasks.split(calls)
+        if not program.concurrent:
+            return None
+        return tasks.story(self, Scene.from_ops(ops).dax, calls, program)
+
+    def interleavings(self) -> ModuleType:
+        """The exhaustive checker over schedules (`fuzzplug exhaustive dax_fault --tasks
+        2`)."""
+        from fuzzplug.targets.dax_fault import interleavings
+
+        return interleavings
 
     def branch_ids(self) -> dict[str, frozenset[str]]:
         from fuzzplug.core.semcov import declared_branch_ids

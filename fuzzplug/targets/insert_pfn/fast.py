@@ -116,9 +116,9 @@ class RecordingKernel(Kernel):
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched"})
 _MM_FIELDS = ("kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables", "rss_stat",
-              "mmap")
+              "mmap", "mmap_sem")
 _VMA_FIELDS = ("vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff", "vm_ops",
                "vm_mm", "anon_vma", "vm_file")
 

@@ -1,0 +1,221 @@
+"""Every interleaving of a few tasks, up to commuting steps: dynamic partial-order reduction.
+
+A run of several tasks is a sequence of steps (`fuzzplug.kernel.sched.StepEvent`: which task,
+which tasks could have run instead, and the step's footprint). Two runs that differ only by
+the order of adjacent steps that commute (different tasks, `footprint.dependent` false:
+neither writes a cell the other touches) end in the same state with the same results: they
+are one *trace* (Mazurkiewicz). The explorer runs at least one run of every trace, and
+usually about one, instead of every interleaving.
+
+The algorithm is Flanagan and Godefroid's (POPL 2005) with sleep sets (Godefroid 1996), in
+its stateless form: each run starts from the initial state (the caller's `run`, given a
+`Chooser`), replays a prefix of choices, then takes the lowest-numbered task that may run and
+is not asleep. After the run, every *race* is found: a step j of task p and each step i
+< j of another task that is dependent with j and does not happen before p's previous step
+(vector clocks over program order and dependence). For each race, the run that lets p go
+before i must be tried: p is added to the backtrack set of the node before i (all the
+tasks that may run there, when p may not). The next run branches at the deepest node with a
+backtrack choice not yet explored and not asleep. Sleep sets keep a task that was explored
+at a node asleep in the branches after it as long as the steps taken commute with its
+step; a run in which every task that may run is asleep repeats an explored trace and is
+abandoned.
+
+Sound when (1) runs are deterministic (the same choices give the same steps: checked, a
+replayed choice must be enabled), (2) footprints are complete (`fuzzplug.kernel.footprint`,
+checked by `tests/test_footprint.py`), and (3) a step can enable or disable another task
+only by touching a cell of that task's pending step (locks, wait queues and the cells a
+spinning access waits on are cells). `reduce=False` explores every interleaving instead
+(every enabled task at every node), which `tests/test_dax_tasks.py` compares with the reduction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from fuzzplug.kernel.footprint import ANY, Footprint, R, S, dependent
+
+
+@dataclass(slots=True)
+class Node:
+    """The state before one step of the current run: the tasks that could run, the one
+    taken, those explored (and their steps' footprints), those still to try, and those
+    asleep on entry (with their steps' footprints)."""
+
+    enabled: tuple[int, ...]
+    choice: int
+    sleep: dict[int, Footprint]
+    done: set[int] = field(default_factory=set)
+    backtrack: set[int] = field(default_factory=set)
+    fps: dict[int, Footprint] = field(default_factory=dict)
+
+
+class _Chooser:
+    """Replays the stack's choices, then takes the lowest task that may run and is not
+    asleep; keeps the sleep sets and records the new nodes."""
+
+    def __init__(self, stack: list[Node], depth: int, reduce: bool):
+        self.stack = stack
+        self.depth = depth  # nodes 0..depth-1 are replayed
+        self.reduce = reduce
+        self.at = 0
+        self.sleep: dict[int, Footprint] = {}
+
+    def choose(self, sched, enabled: list[int], forced: bool = False) -> int | None:
+        at = self.at
+        if at < self.depth:
+            node = self.stack[at]
+            assert tuple(enabled) == node.enabled, \
+                "a replayed run reached another state: the models are not deterministic"
+            self.sleep = node.sleep
+            return node.choice
+        if at < len(self.stack):
+            del self.stack[at:]
+        awake = ([t for t in enabled if t not in self.sleep] if self.reduce and not forced
+                 else list(enabled))
+        if not awake:
+            return None
+        tid = awake[0]
+        self.stack.append(Node(tuple(enabled), tid, dict(self.sleep), done={tid}))
+        return tid
+
+    def observe(self, event) -> None:
+        node = self.stack[self.at]
+        self.at += 1
+        node.fps[node.choice] = event.fp
+        if not self.reduce:
+            return
+        asleep = dict(node.sleep)
+        for tid in node.done:
+            if tid != node.choice:
+                asleep[tid] = node.fps[tid]
+        self.sleep = {t: f for t, f in asleep.items()
+                      if t != node.choice and not dependent(f, event.fp)}
+
+
+def _conflict(a: str, b: str) -> bool:
+    return not (a == b and a in (R, S))
+
+
+def _dependent_earlier(trace: list, j: int, index: dict) -> set[int]:
+    """The steps before j (of other tasks) that are dependent with step j, from the index
+    kind → list of (step, key, mode) of the steps before j."""
+    fp = trace[j].fp
+    out: set[int] = set()
+    if "*" in fp.cells:  # reads everything: every earlier write
+        for entries in index.values():
+            out.update(i for i, _, mode in entries if mode != R)
+        return out
+    for kind, keys in fp.cells.items():
+        for i, key, mode in index.get(kind, ()):
+            if i in out:
+                continue
+            if key == ANY:
+                if any(_conflict(mode, m) for m in keys.values()):
+                    out.add(i)
+            else:
+                m = keys.get(key)
+                if m is not None and _conflict(mode, m):
+                    out.add(i)
+                    continue
+                m = keys.get(ANY)
+                if m is not None and _conflict(mode, m):
+                    out.add(i)
+    for i, _, mode in index.get("*", ()):
+        if fp.has_writes():
+            out.add(i)
+    return out
+
+
+def races(trace: list) -> list[tuple[int, int]]:
+    """The races of a run: (i, j) with j a step of task p, i < j a step of another task
+    dependent with j that does not happen before p's step before j. Every such i, not only
+    the last: the last is the one Flanagan and Godefroid take, which is enough when it
+    could have run beside j; here a lock's release is the last step dependent with the
+    next acquire but never co-enabled with it (the acquirer waits), so the acquire before
+    it must be a race too, or the order with the other task first is never tried
+    (`tests/test_dax_tasks.py` caught it against the unreduced search)."""
+    clocks: list[dict[int, int]] = []
+    last_of: dict[int, int] = {}
+    index: dict[str, list[tuple[int, object, str]]] = {}
+    out = []
+    for j, e in enumerate(trace):
+        p = e.tid
+        prev = last_of.get(p)
+        cp = clocks[prev] if prev is not None else {}
+        deps = _dependent_earlier(trace, j, index)
+        for i in sorted(deps):
+            q = trace[i].tid
+            if q != p and cp.get(q, -1) < i:
+                out.append((i, j))
+        clock = dict(cp)
+        for i in deps:
+            for t, v in clocks[i].items():
+                if clock.get(t, -1) < v:
+                    clock[t] = v
+        clock[p] = j
+        clocks.append(clock)
+        last_of[p] = j
+        for kind, keys in e.fp.cells.items():
+            bucket = index.setdefault(kind, [])
+            for key, mode in keys.items():
+                bucket.append((j, key, mode))
+    return out
+
+
+@dataclass(slots=True)
+class Exploration:
+    """What an exploration did: runs made (complete, and abandoned by the sleep sets)."""
+
+    runs: int = 0
+    abandoned: int = 0
+    complete: bool = True  # False when the run budget ran out first
+
+
+def explore(run: Callable[[object], object], *, reduce: bool = True,
+            max_runs: int | None = None, stats: Exploration | None = None) -> Iterator[object]:
+    """Yield a run of every trace (`reduce`) or of every interleaving (not `reduce`). `run`
+    makes one run from the initial state with the chooser it is given and returns an
+    object with `trace` (the steps) and `abandoned` (the chooser gave up); abandoned runs
+    are not yielded. With `max_runs`, stop after that many runs (`stats.complete` says
+    whether the exploration finished)."""
+    stats = stats if stats is not None else Exploration()
+    stack: list[Node] = []
+    depth = 0
+    while True:
+        if max_runs is not None and stats.runs >= max_runs:
+            stats.complete = False
+            return
+        chooser = _Chooser(stack, depth, reduce)
+        result = run(chooser)
+        stats.runs += 1
+        trace = result.trace
+        assert len(stack) >= len(trace), "a step without a node"
+        del stack[len(trace):]
+        if reduce:
+            for i, j in races(trace):
+                node = stack[i]
+                p = trace[j].tid
+                if p in node.enabled:
+                    node.backtrack.add(p)
+                else:
+                    node.backtrack.update(node.enabled)
+        else:
+            for node in stack:
+                node.backtrack.update(node.enabled)
+        if result.abandoned:
+            stats.abandoned += 1
+        else:
+            yield result
+        depth = -1
+        for i in range(len(stack) - 1, -1, -1):
+            node = stack[i]
+            todo = sorted(node.backtrack - node.done - set(node.sleep))
+            if todo:
+                node.choice = todo[0]
+                node.done.add(todo[0])
+                depth = i + 1
+                break
+        if depth < 0:
+            return
+        del stack[depth:]

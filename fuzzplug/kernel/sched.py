@@ -1,0 +1,419 @@
+"""Tasks whose kernel paths interleave as the locks allow (issue #13).
+
+A run of the dax_fault target may have several tasks, each a program of calls (user loads
+and stores on one CPU, write(2) on another...). Each task runs in a greenlet of its own:
+the models are plain Python functions calling each other, as the C does, and a greenlet can
+be suspended at any depth of those calls and resumed later, which neither a generator (every
+function would have to become one) nor a thread (one runs at a time anyway, and a switch
+costs 17 to 74 times more: README, "Races: two tasks under a schedule") gives as cheaply.
+
+Switch points. A task stops, and another may run, only at a *switch point*: where its kernel
+path takes a sleeping lock (`down_read`, `down_write`, `lock_page`: `fuzzplug.kernel.fs`),
+waits for a DAX entry lock (a wait queue below), takes the PTE lock of a page table (a
+spinlock: `fuzzplug.kernel.mm.pte_lock`), starts a named step (`fs.step`), starts a call, or
+retries a user access after a fault (`fuzzplug.kernel.daxfile`). Between two switch points a
+task runs alone: a *step*. That is sound because everything a step touches is either the
+task's own, or protected by a lock it holds, or a cell whose order with other tasks' steps
+the switch point before it decides (the lockless PTE read of handle_pte_fault() is
+re-checked under the PTE lock, as in the C). A spinlock's section (the PTE lock, tree_lock,
+the inode's i_lock) never contains a switch point: the kernel does not sleep there either.
+
+What a task waits for, at the switch point it stopped at (`Pending`):
+
+- `POINT`: nothing; it may run.
+- `ACQUIRE`: a lock; it may run when the lock is free for it (the semaphores and page locks:
+  their wake-ups never get lost in the kernel, so the model lets the availability decide).
+- `SLEEP`: a wake-up on a wait queue (a DAX entry lock: `get_unlocked_mapping_entry()` sleeps
+  exclusively until `dax_wake_mapping_entry_waiter()` wakes it; a wake-up that is never sent
+  leaves it asleep, which is how a lost wake-up shows).
+- `SPIN`: a change of state. A user access whose fault changed nothing it read (the fault
+  found nothing to do, and nobody else did anything) would fault again exactly the same way;
+  it waits until one of the cells that fault read changes. When nothing else can run, the
+  access is a livelock (the kernel would fault forever).
+
+The scheduler. `Scheduler.run` lets the tasks take steps in the order a `Chooser` decides,
+among the tasks that may run; when none may and some are not finished, they all wait: a
+deadlock (or a lost wake-up), recorded with what each waits for. Every step is recorded as a
+`StepEvent`: the task, the switch point it started at, the tasks that could have run, and
+its footprint (`fuzzplug.kernel.footprint`), which the exhaustive checker's partial-order
+reduction needs.
+
+Without a scheduler (`Kernel.sched` is None: every single-task run, and the insert_pfn
+target) switch points cost one attribute test and a lock that cannot be taken is the
+`fs.TaskHang` of a sequential run, exactly as before.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import greenlet
+
+from fuzzplug.kernel.footprint import EVERYTHING, R, RECORDER, W, Footprint, touch
+
+
+class Wait(enum.Enum):
+    """What a task stopped at a switch point waits for."""
+
+    POINT = "point"
+    ACQUIRE = "acquire"
+    SLEEP = "sleep"
+    SPIN = "spin"
+
+
+@dataclass(slots=True)
+class Waiter:
+    """One task on a wait queue (`wait_queue_entry_t`); `woken` once a wake-up took it off."""
+
+    tid: int
+    woken: bool = False
+
+
+@dataclass(slots=True)
+class Pending:
+    """A task stopped at a switch point: what the point is (its label: the lock, the step,
+    the call), and what the task waits for there."""
+
+    kind: Wait
+    label: str
+    ready: Callable[[], bool] | None = None  # ACQUIRE, SPIN: may it run now?
+    waiter: Waiter | None = None  # SLEEP
+    cells: frozenset = frozenset()  # SPIN: the cells it waits on
+
+
+@dataclass(slots=True)
+class StepEvent:
+    """One step of a run: which task, from which switch point, which tasks could have run
+    instead, the task's call (index in its program), and what the step touched."""
+
+    tid: int
+    label: str
+    enabled: tuple[int, ...]
+    call: int
+    fp: Footprint = field(default_factory=Footprint)
+    events: tuple = ()  # the kernel's trace events the step made
+    branches: tuple = ()
+    forced: bool = False  # no task could run: a livelocked access ends (the chooser told)
+
+
+class Chooser(Protocol):
+    """Decides which task takes the next step."""
+
+    def choose(self, sched: "Scheduler", enabled: list[int], forced: bool = False) -> int | None:
+        """One of `enabled` (never empty), or None to abandon the run (the exhaustive
+        checker's sleep sets: every task that may run would repeat a run already made).
+        `forced`: the scheduler has no choice (a livelocked access ends); told, not asked."""
+        ...
+
+    def observe(self, event: StepEvent) -> None:
+        """The step just taken (with its footprint)."""
+        ...
+
+
+class Task:
+    """One task: its greenlet, its `fs.task_struct`, where it stopped, its program's results
+    so far, and the trace events and branch ids of its steps."""
+
+    __slots__ = ("tid", "ts", "glet", "pending", "done", "call", "events", "branches",
+                 "results", "livelocked", "steps_taken", "finished")
+
+    def __init__(self, tid: int, ts: object):
+        self.tid = tid
+        self.ts = ts
+        self.glet: greenlet.greenlet | None = None
+        self.pending: Pending | None = Pending(Wait.POINT, "start")
+        self.done = False
+        self.call = 0
+        self.events: list = []
+        self.branches: list[str] = []
+        self.results: list = []
+        self.livelocked = False
+        self.steps_taken = 0
+        self.finished = 0  # calls of its program it has finished
+
+
+class Scheduler:
+    """Runs tasks on one kernel, one step at a time (see the module docstring). `sb` is the
+    super block whose `current` is the running task's `task_struct`."""
+
+    def __init__(self, k, sb, chooser: Chooser, *, max_steps: int = 20000):
+        self.k = k
+        self.sb = sb
+        self.chooser = chooser
+        self.tasks: list[Task] = []
+        self.trace: list[StepEvent] = []
+        self.current: Task | None = None
+        self.deadlock: list[tuple[int, str]] = []
+        self.abandoned = False
+        self.waitqueues: dict[object, list[Waiter]] = {}
+        self.completions: list[int] = []  # the task of each finished call, in order
+        self.max_steps = max_steps
+        self._main: greenlet.greenlet | None = None
+        self._e0 = self._b0 = 0
+
+    # --- setting up -------------------------------------------------------------------------
+    def spawn(self, ts: object, body: Callable[[Task], None], label: str = "start") -> Task:
+        """A new task (id = its rank) that will run `body(task)`, stopped at its first
+        switch point (`label`: the start of its first call)."""
+        task = Task(len(self.tasks), ts)
+        task.pending = Pending(Wait.POINT, label)
+
+        def run() -> None:
+            try:
+                body(task)
+            finally:
+                task.done = True
+                task.pending = None
+
+        task.glet = greenlet.greenlet(run)
+        self.tasks.append(task)
+        return task
+
+    # --- the loop ---------------------------------------------------------------------------
+    def _may_run(self, task: Task) -> bool:
+        p = task.pending
+        if p.kind is Wait.POINT:
+            return True
+        if p.kind is Wait.SLEEP:
+            return p.waiter.woken
+        return p.ready()
+
+    def run(self) -> None:
+        """Run every task to its end, or until they all wait (a deadlock), or until the
+        chooser abandons the run."""
+        self._main = greenlet.getcurrent()
+        k, sb = self.k, self.sb
+        saved = sb.current
+        try:
+            while True:
+                live = [t for t in self.tasks if not t.done]
+                if not live:
+                    break
+                enabled = [t.tid for t in live if self._may_run(t)]
+                resume_with = None
+                if enabled:
+                    if len(self.trace) >= self.max_steps:
+                        raise AssertionError("a run took more steps than any program can")
+                    tid = self.chooser.choose(self, enabled)
+                    if tid is None:
+                        self.abandoned = True
+                        break
+                else:
+                    spinning = [t for t in live if t.pending.kind is Wait.SPIN]
+                    if not spinning:
+                        self.deadlock = [(t.tid, t.pending.label) for t in live]
+                        break
+                    # Nothing can change what the spinning access reads: it would fault
+                    # forever. Its access ends as a livelock; its task goes on.
+                    tid = spinning[0].tid
+                    resume_with = "livelock"
+                    enabled = [tid]
+                    self.chooser.choose(self, enabled, forced=True)
+                task = self.tasks[tid]
+                event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
+                                  forced=resume_with is not None)
+                if task.pending.kind is Wait.SPIN:
+                    for kind, key in task.pending.cells:
+                        event.fp.touch(kind, key, R)
+                e0, b0 = len(k.events), len(k.branches)
+                self._e0, self._b0 = e0, b0
+                self.current = task
+                sb.current = task.ts
+                RECORDER.fp = event.fp
+                try:
+                    if task.glet:  # started: resume it where it stopped
+                        task.glet.switch(resume_with)
+                    else:
+                        task.glet.switch()
+                finally:
+                    RECORDER.fp = None
+                    self.current = None
+                task.steps_taken += 1
+                event.events = tuple(k.events[e0:])
+                event.branches = tuple(k.branches[b0:])
+                task.events.extend(event.events)
+                task.branches.extend(event.branches)
+                self.trace.append(event)
+                self.chooser.observe(event)
+        finally:
+            self._teardown()
+            sb.current = saved
+
+    def _teardown(self) -> None:
+        """Unwind the tasks left waiting (a deadlock, an abandoned run): their greenlets end
+        at the switch point they stopped at, recording nothing."""
+        for task in self.tasks:
+            if not task.done and task.glet is not None and task.glet:
+                task.glet.throw(greenlet.GreenletExit)
+
+    # --- called from the running task ---------------------------------------------------------
+    def so_far(self, task: Task) -> tuple[list, list[str]]:
+        """The running task's trace events and branch ids, its current step's included."""
+        return (task.events + self.k.events[self._e0:],
+                task.branches + self.k.branches[self._b0:])
+
+    def switch(self, pending: Pending) -> object:
+        """Stop the running task at a switch point; returns when the scheduler resumes it
+        (with "livelock" for a SPIN nobody can end)."""
+        task = self.current
+        assert task is not None and greenlet.getcurrent() is task.glet, \
+            "a switch point outside a task's step"
+        task.pending = pending
+        value = self._main.switch()
+        task.pending = None
+        if value == "livelock":
+            task.livelocked = True
+        return value
+
+    def point(self, label: str) -> None:
+        self.switch(Pending(Wait.POINT, label))
+
+    def acquire(self, label: str, ready: Callable[[], bool]) -> None:
+        self.switch(Pending(Wait.ACQUIRE, label, ready=ready))
+
+    def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
+        """Wait until `changed()`: True when it did, False for a livelock."""
+        return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells)) is None
+
+    def next_call(self) -> None:
+        self.current.call += 1
+
+    # --- wait queues (include/linux/wait.h), keyed as the caller's hash + key would be -------
+    def sleep(self, key: object, label: str) -> None:
+        """prepare_to_wait_exclusive() then schedule(): queue the running task on `key`'s
+        wait queue and sleep until a wake-up takes it off; finish_wait() after."""
+        waiter = Waiter(self.current.tid)
+        queue = self.waitqueues.setdefault(key, [])
+        queue.append(waiter)
+        touch("wq", key, W)
+        self.switch(Pending(Wait.SLEEP, label, waiter=waiter))
+        if waiter in queue:  # finish_wait(): off the queue if a wake-up has not taken it
+            queue.remove(waiter)
+
+    def wake_up(self, key: object, wake_all: bool) -> int:
+        """__wake_up() of the queue of `key`: the first exclusive waiter (or all of them)
+        taken off and made runnable; the number woken."""
+        touch("wq", key, W)
+        queue = self.waitqueues.get(key)
+        if not queue:
+            return 0
+        woken = queue[:] if wake_all else queue[:1]
+        for waiter in woken:
+            queue.remove(waiter)
+            waiter.woken = True
+        return len(woken)
+
+
+# --- switch points, as the models call them --------------------------------------------------
+
+def sched_of(k) -> Scheduler | None:
+    return k.sched
+
+
+def switch_point(k, label: str) -> None:
+    """A point where another task may run (nothing to wait for)."""
+    s = k.sched
+    if s is not None:
+        s.point(label)
+
+
+# --- choosers --------------------------------------------------------------------------------
+
+class FollowSchedule:
+    """The schedule of an input: runs `(task, steps)` in order, each letting `task` take up
+    to `steps` steps (a run whose task cannot run, or that blocks, ends early: the next run
+    is taken). When the runs are used up, the task that ran last goes on while it can, then
+    the lowest-numbered task after it that can (round robin from it)."""
+
+    def __init__(self, runs: list[tuple[int, int]]):
+        self.runs = list(runs)
+        self.index = 0
+        self.left: int | None = None
+        self.last: int | None = None
+
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
+        if forced:
+            self.last = enabled[0]
+            return enabled[0]
+        while self.index < len(self.runs):
+            tid, steps = self.runs[self.index]
+            if self.left is None:
+                self.left = steps
+            if self.left > 0 and tid in enabled:
+                self.left -= 1
+                self.last = tid
+                return tid
+            self.index += 1
+            self.left = None
+        n = len(sched.tasks)
+        start = self.last if self.last is not None else 0
+        for i in range(n):
+            tid = (start + i) % n
+            if tid in enabled:
+                self.last = tid
+                return tid
+        raise AssertionError("choose() with no task enabled")
+
+    def observe(self, event: StepEvent) -> None:
+        pass
+
+
+class Serial:
+    """Whole calls one after another: the tasks of `order` in turn, each running until it
+    has finished one more call of its program (the lowest-numbered task that can run when
+    the one due cannot, or when `order` is used up). The oracle's first try at matching an
+    outcome of one version with a run of the other (`fuzzplug.targets.dax_fault.tasks`):
+    an outcome whose calls did not overlap is met again by running them in the same
+    order."""
+
+    def __init__(self, order: list[int]):
+        self.order = list(order)
+        self.k = 0
+        self.goal: int | None = None
+
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
+        if forced:
+            return enabled[0]
+        while self.k < len(self.order):
+            task = sched.tasks[self.order[self.k]]
+            if self.goal is None:
+                self.goal = task.finished + 1
+            if task.finished >= self.goal or task.done:
+                self.k += 1
+                self.goal = None
+                continue
+            if task.tid in enabled:
+                return task.tid
+            break
+        return enabled[0]
+
+    def observe(self, event: StepEvent) -> None:
+        pass
+
+
+class FollowPrefix:
+    """A run that starts with the given choices and then takes, at each step, the
+    lowest-numbered task that may run (the exhaustive checker's first run of a branch;
+    `fuzzplug.kernel.dpor` adds its sleep sets)."""
+
+    def __init__(self, prefix: list[int]):
+        self.prefix = list(prefix)
+        self.at = 0
+
+    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
+        if self.at < len(self.prefix):
+            tid = self.prefix[self.at]
+            self.at += 1
+            assert tid in enabled, "a replayed choice is not enabled: the run is not deterministic"
+            return tid
+        self.at += 1
+        return enabled[0]
+
+    def observe(self, event: StepEvent) -> None:
+        pass
+
+
+__all__ = ["EVERYTHING", "Chooser", "FollowPrefix", "FollowSchedule", "Pending", "Scheduler", "Serial",
+           "StepEvent", "Task", "Wait", "Waiter", "sched_of", "switch_point"]

@@ -1,0 +1,385 @@
+"""dax_fault with several tasks: programs, a schedule, and what "the same behaviour" means
+when the two versions take different numbers of steps (issue #13).
+
+An input's calls are split into per-task programs by its `task id=` lines and its `sched`
+lines give the schedule (`fuzzplug.targets.dax_fault.schema`). Each version boots the same
+scene and runs the same programs, one task per CPU, under the same schedule
+(`fuzzplug.kernel.daxfile.run_tasks` with `fuzzplug.kernel.sched.FollowSchedule`): the
+schedule is consumed one choice per switch point, on each side independently.
+
+Alignment. The series changes the number of switch points (v4.13 allocates and locks a page
+for a hole, v4.14 inserts the zero page; a store to a zero-page PTE takes one fault less),
+so the n-th step of one side is not the n-th step of the other, and a schedule that stops
+task 0 "after its third step" stops it at different points of its path on each side. The
+oracle therefore compares *outcomes*, never steps: the outcome of a run is, per task and in
+each task's program order, every completed call's return as user space sees it (the
+`user_view`) and its printed kernel events (WARN, BUG, bad PTE, signal),
+then the state both versions leave when every task has ended (the `normalised_view`, with
+the series' intended differences folded as in the one-task oracle), and any deadlock.
+Two outcomes are *the same* when that comparison finds no difference other than those the
+intended rules allow (`compare`).
+
+Fairness. Under one schedule the sides may simply have interleaved differently, so a
+difference under the schedule is not yet a finding: it is one only when the post-series
+outcome is one the pre-series kernel cannot produce under *any* interleaving of the same
+programs, or the other way round (the outcome sets of the two versions differ). Both sets
+are searched: first the run that makes the same calls whole in the order they finished
+(`fuzzplug.kernel.sched.Serial`: most outcomes of a schedule are those of a serial order),
+then with the exhaustive checker's partial-order reduction
+(`fuzzplug.kernel.dpor`), which runs one interleaving of every class of equivalent ones, so
+"cannot produce" is a proof for the models when the search completes (it does for the
+small programs a finding minimises to; otherwise it stops after `SEARCH_RUNS` runs, and a
+finding then means "not within that many interleavings": `fuzzplug exhaustive dax_fault
+--tasks 2` or a minimised reproducer settles it). Neither version is blamed for an
+interleaving the other could also take; a version is blamed for a behaviour the other
+never has. A deadlock (every task left waits) is a finding on its own, on either side.
+
+The finding's differences are those against the *closest* outcome of the other version
+(fewest differences, then the first in a fixed order), so the fuzzer, `replay` and the
+exhaustive checker give one signature for one race.
+
+`fail_alloc` calls are not run in a run of several tasks: which allocation is the n-th
+depends on the interleaving, and the versions do not allocate alike (rule
+fewer_allocations); the one-task oracle covers allocation failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fuzzplug.core.opslang import Op
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
+from fuzzplug.kernel import dpor
+from fuzzplug.kernel import daxfile
+from fuzzplug.kernel.daxfile import Access, DaxMachine, TasksRun
+from fuzzplug.kernel.observe import observables, signature, signature_diffs
+from fuzzplug.kernel.sched import Chooser, FollowSchedule, Serial
+from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
+from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, call_args
+
+SEARCH_RUNS = 400
+"""Runs a search of one version's interleavings may take (per version) in `evaluate`."""
+
+
+# --- the input as programs and a schedule ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Tasks:
+    """An input's calls as programs: per task (renumbered 0, 1... in order of id), its
+    calls as (index among the input's non-scene ops, op); the schedule's runs as (task,
+    steps) in the new numbering (runs of tasks without calls dropped)."""
+
+    programs: tuple[tuple[tuple[int, Op], ...], ...]
+    runs: tuple[tuple[int, int], ...]
+
+    @property
+    def concurrent(self) -> bool:
+        return len(self.programs) >= 2
+
+
+def split(calls: list[Op]) -> Tasks:
+    """The programs and schedule of an input's non-scene ops (see the module docstring)."""
+    current = 0
+    by_task: dict[int, list[tuple[int, Op]]] = {}
+    raw_runs: list[tuple[int, int]] = []
+    for index, op in enumerate(calls):
+        if op.name == "task":
+            current = op["id"] % MAX_TASKS
+        elif op.name == "sched":
+            if op["steps"] > 0:
+                raw_runs.append((op["task"] % MAX_TASKS, min(op["steps"], MAX_RUN_STEPS)))
+        else:
+            by_task.setdefault(current, []).append((index, op))
+    ids = sorted(by_task)
+    rank = {tid: r for r, tid in enumerate(ids)}
+    programs = tuple(tuple(by_task[tid]) for tid in ids)
+    if len(programs) >= 2:  # fail_alloc is not run with several tasks
+        programs = tuple(tuple((i, op) for i, op in p if op.name != "fail_alloc")
+                         for p in programs)
+    runs = tuple((rank[t], s) for t, s in raw_runs if t in rank)
+    return Tasks(programs, runs)
+
+
+def model_programs(tasks: Tasks) -> list[list[tuple[str, dict]]]:
+    return [[(op.name, call_args(op)) for _, op in program] for program in tasks.programs]
+
+
+# --- one run's outcome ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """One call of a task's program as the oracle compares it."""
+
+    index: int  # among the input's non-scene ops
+    name: str
+    user: str
+    faults: int | None
+    observed: tuple
+    branches: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What the oracle compares of one run of several tasks (see the module docstring):
+    per task its calls' outcomes (a call never finished is a HANG, a call after a BUG of its
+    task is "dead"), the deadlock (task, what it waits for), and the final normalised
+    state."""
+
+    calls: tuple[tuple[CallOutcome, ...], ...]
+    deadlock: tuple[tuple[int, str], ...]
+    view: tuple
+
+
+def outcome_of(tasks: Tasks, run: TasksRun, m: DaxMachine) -> RunOutcome:
+    from fuzzplug.targets.dax_fault.target import normalised_view, user_view
+
+    per_task = []
+    for program, records in zip(tasks.programs, run.calls):
+        out = []
+        for n, (index, op) in enumerate(program):
+            if n < len(records):
+                r = records[n]
+                faults = r.result.ret.faults if isinstance(r.result.ret, Access) else None
+                out.append(CallOutcome(index, op.name, user_view(r.result), faults,
+                                       tuple(observables(list(r.events))),
+                                       tuple(sorted(set(r.branches)))))
+            else:
+                out.append(CallOutcome(index, op.name, "dead", None, (), ()))
+        per_task.append(tuple(out))
+    return RunOutcome(tuple(per_task), tuple(run.deadlock),
+                      tuple(sorted(normalised_view(m).items(), key=lambda kv: kv[0])))
+
+
+@dataclass(slots=True)
+class Comparison:
+    """The differences between two outcomes (pre, post), the rules that allowed some, and
+    the call where the first difference shows (None: the final state only)."""
+
+    diffs: list[str]
+    rules: list[str]
+    at: CallOutcome | None
+    pre_branches: tuple = ()
+    post_branches: tuple = ()
+
+    @property
+    def same(self) -> bool:
+        return not self.diffs
+
+
+def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
+    """Outcome `a` (pre-series) against `b` (post-series), as the module docstring says:
+    calls in each task's program order (return and printed events; fault counts only name
+    rule mkwrite_one_fault, they are not compared), then the final state and deadlocks."""
+    from fuzzplug.targets.dax_fault.target import _MAP_KINDS, view_diff
+
+    diffs: list[str] = []
+    rules: list[str] = []
+    at = None
+    branches = ((), ())
+    for ta, tb in zip(a.calls, b.calls):
+        for ca, cb in zip(ta, tb):
+            d: list[str] = []
+            if ca.user != cb.user:
+                sa, sb = ca.user.split()[0], cb.user.split()[0]
+                d.append(f"ret:{sa}->{sb}" if sa != sb else "load:value")
+            if (ca.name == "store" and ca.faults is not None and cb.faults is not None
+                    and cb.faults < ca.faults and ca.user == cb.user
+                    and MKWRITE_ONE_FAULT.name not in rules):
+                rules.append(MKWRITE_ONE_FAULT.name)  # reported, not compared (see above)
+            d += events_diff(list(ca.observed), list(cb.observed))
+            if d and at is None:
+                at = cb
+                branches = (ca.branches, cb.branches)
+            diffs += [x for x in d if x not in diffs]
+    if bool(a.deadlock) != bool(b.deadlock):
+        diffs.append("deadlock:pre" if a.deadlock else "deadlock:post")
+    state = view_diff(dict(a.view), dict(b.view))
+    diffs += [_MAP_KINDS.get(x, x) for x in signature_diffs(state) if x not in diffs]
+    return Comparison(diffs, rules if not diffs else [], at, *branches)
+
+
+# --- running the versions ----------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Run:
+    """One run of one version: the machine, the scheduler's record, its outcome."""
+
+    m: DaxMachine
+    result: TasksRun
+    outcome: RunOutcome
+
+    @property
+    def trace(self):
+        return self.result.trace
+
+    @property
+    def abandoned(self) -> bool:
+        return self.result.abandoned
+
+
+def run_version(model, scene, tasks: Tasks, chooser: Chooser) -> Run:
+    """One run of `tasks` on a fresh machine of `model` with the given chooser."""
+    m = daxfile.boot(model, scene)
+    result = daxfile.run_tasks(m, model_programs(tasks), chooser)
+    return Run(m, result, outcome_of(tasks, result, m))
+
+
+@dataclass(slots=True)
+class Search:
+    """Every outcome one version has over the interleavings the search ran."""
+
+    outcomes: dict[RunOutcome, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Each outcome → the schedule (`runs_of`) of the first run that had it."""
+    stats: dpor.Exploration = field(default_factory=dpor.Exploration)
+
+    @property
+    def complete(self) -> bool:
+        return self.stats.complete
+
+
+def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
+           stop_at=None) -> Search:
+    """The outcomes of every interleaving of `tasks` on `model` (one run per class of
+    equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
+    outcome for which it is true (`complete` is then False)."""
+    s = Search()
+    for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
+                            max_runs=max_runs, stats=s.stats):
+        if run.outcome not in s.outcomes:
+            s.outcomes[run.outcome] = runs_of(run.trace)
+        if stop_at is not None and stop_at(run.outcome):
+            s.stats.complete = False
+            break
+    return s
+
+
+def runs_of(trace) -> tuple[tuple[int, int], ...]:
+    """A run's choices as schedule runs (task, steps), which `FollowSchedule` replays: the
+    steps a task took in a row (steps the scheduler forced, with no task able to run, are
+    not choices)."""
+    out: list[list[int]] = []
+    for e in trace:
+        if e.forced:
+            continue
+        if out and out[-1][0] == e.tid:
+            out[-1][1] += 1
+        else:
+            out.append([e.tid, 1])
+    return tuple((t, n) for t, n in out)
+
+
+def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
+    """The comparison of `mine` with the closest of `others` (fewest differences, then the
+    smallest sorted list of them, then the first found)."""
+    best = None
+    for other in others:
+        c = compare(mine, other) if mine_is_pre else compare(other, mine)
+        key = (len(c.diffs), sorted(c.diffs))
+        if best is None or key < best[0]:
+            best = (key, c)
+    return best[1]
+
+
+def finding_of(c: Comparison, last: tuple[int, str]) -> Finding:
+    where = c.at
+    if where is not None:
+        index, op = where.index, f"tasks_{where.name}"
+    else:  # the final state only: no call to name (any of them may have made it)
+        index, op = last[0], "tasks"
+    return Finding(index, op, c.diffs, signature(op, c.diffs, list(c.pre_branches),
+                                                 list(c.post_branches)),
+                   family(op, c.diffs), None, sorted(c.pre_branches), sorted(c.post_branches))
+
+
+# --- the oracle ---------------------------------------------------------------------------------
+
+def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
+    """The oracle for an input with several tasks (see the module docstring)."""
+    from fuzzplug.targets.dax_fault.target import MachineRecord, _hole_rules, story
+
+    schedule = list(tasks.runs)
+    pre = run_version(target.pre_model, scene, tasks, FollowSchedule(schedule))
+    post = run_version(target.post_model, scene, tasks, FollowSchedule(schedule))
+    records = []
+    for run in (pre, post):
+        rec = SideRecord(run.m.k.version, MachineRecord(run.m))
+        by_index = {}
+        for program, calls_done in zip(tasks.programs, run.result.calls):
+            for (index, _), r in zip(program, calls_done):
+                by_index[index] = OpRun(ret=story(r.result), events=list(r.events),
+                                        branches=list(r.branches),
+                                        oops=r.result.stop is not None)
+        for index, op in enumerate(calls):
+            rec.add(index, by_index.get(index, OpRun(ret="-")))
+        records.append(rec)
+    last = max(((i, op.name) for program in tasks.programs for i, op in program))
+    direct = compare(pre.outcome, post.outcome)
+    deadlocks = [side for side, run in (("pre", pre), ("post", post)) if run.result.deadlock]
+    if deadlocks:
+        diffs = [f"deadlock:{'both' if len(deadlocks) == 2 else deadlocks[0]}"]
+        diffs += [d for d in direct.diffs if not d.startswith("deadlock")]
+        c = Comparison(diffs, [], direct.at, direct.pre_branches, direct.post_branches)
+        return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
+    if direct.same:
+        rules = direct.rules + _hole_rules(*_initial_and_final(target, scene, pre, post))
+        return Outcome(Verdict.INTENDED if rules else Verdict.SAME, None, *records, rules)
+    # A difference under this schedule: does the other version have this outcome under
+    # another interleaving?
+    for mine_run, other_model, mine_is_pre in ((post, target.pre_model, False),
+                                               (pre, target.post_model, True)):
+        mine = mine_run.outcome
+
+        def matches(o, mine=mine, mine_is_pre=mine_is_pre):
+            return (compare(mine, o) if mine_is_pre else compare(o, mine)).same
+
+        # First the calls whole, in the order they finished in this run; then a search.
+        serial = run_version(other_model, scene, tasks, Serial(mine_run.result.completions))
+        if matches(serial.outcome):
+            continue
+        s = search(other_model, scene, tasks, max_runs=SEARCH_RUNS, stop_at=matches)
+        if any(matches(o) for o in s.outcomes):
+            continue
+        c = closest(mine, s.outcomes, mine_is_pre)
+        return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
+    return Outcome(Verdict.SAME, None, *records, [])
+
+
+def _initial_and_final(target, scene, pre: Run, post: Run):
+    from fuzzplug.targets.dax_fault.target import normalised_view
+
+    before = (normalised_view(daxfile.boot(target.pre_model, scene)),
+              normalised_view(daxfile.boot(target.post_model, scene)))
+    return before, (dict(pre.outcome.view), dict(post.outcome.view))
+
+
+# --- the story ---------------------------------------------------------------------------------
+
+def story(target, scene, calls: list[Op], tasks: Tasks) -> str:
+    """The run of each version under the input's schedule, told per CPU: which task takes
+    which steps in which order (consecutive steps of one task on one line), and what each
+    call returned."""
+    lines = []
+    for label, model in (("pre", target.pre_model), ("post", target.post_model)):
+        run = run_version(model, scene, tasks, FollowSchedule(list(tasks.runs)))
+        lines.append(f"-- {label} ({run.m.k.version}), under the input's schedule:")
+        group: list[str] = []
+        who = None
+        for e in run.trace:
+            if e.tid != who and group:
+                lines.append(f"   CPU{who}: " + " > ".join(group))
+                group = []
+            who = e.tid
+            group.append(e.label)
+            for ev in observables(list(e.events)):
+                group.append(f"[{ev[0].upper()} {ev[1]}]")
+        if group:
+            lines.append(f"   CPU{who}: " + " > ".join(group))
+        for tid, (program, calls_done) in enumerate(zip(tasks.programs, run.outcome.calls)):
+            told = ", ".join(f"{c.name} -> {c.user}"
+                             + (f" ({c.faults} faults)" if c.faults is not None else "")
+                             for c in calls_done)
+            lines.append(f"   CPU{tid} returns: {told}")
+        if run.result.deadlock:
+            lines.append("   DEADLOCK: " + "; ".join(f"CPU{t} waits at {w}"
+                                                    for t, w in run.result.deadlock))
+    return "\n".join(lines) + "\n"
