@@ -44,11 +44,16 @@ def run(args) -> int:
 
 
 def _run_tasks(target, args) -> int:
-    from fuzzplug.errors import FuzzplugError
+    from fuzzplug.errors import FuzzplugError, InputError
 
     checker = getattr(target, "interleavings", None)
     if checker is None or args.tasks != 2:
         raise FuzzplugError(f"{target.name}: no exhaustive checker of {args.tasks} tasks")
+    unsupported = [flag for flag, given in (("--json", args.json), ("--findings", args.findings),
+                                            ("--jobs", args.jobs)) if given]
+    if unsupported:
+        raise InputError(f"{', '.join(unsupported)}: not supported with --tasks (the "
+                         "interleavings checker runs in one process and prints text)")
     module = checker()
     report = module.run(target, args.depth, reduce=not args.no_reduce,
                         progress=not args.no_progress)
