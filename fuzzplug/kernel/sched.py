@@ -393,27 +393,5 @@ class Serial:
         pass
 
 
-class FollowPrefix:
-    """A run that starts with the given choices and then takes, at each step, the
-    lowest-numbered task that may run (the exhaustive checker's first run of a branch;
-    `fuzzplug.kernel.dpor` adds its sleep sets)."""
-
-    def __init__(self, prefix: list[int]):
-        self.prefix = list(prefix)
-        self.at = 0
-
-    def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
-        if self.at < len(self.prefix):
-            tid = self.prefix[self.at]
-            self.at += 1
-            assert tid in enabled, "a replayed choice is not enabled: the run is not deterministic"
-            return tid
-        self.at += 1
-        return enabled[0]
-
-    def observe(self, event: StepEvent) -> None:
-        pass
-
-
-__all__ = ["EVERYTHING", "Chooser", "FollowPrefix", "FollowSchedule", "Pending", "Scheduler", "Serial",
+__all__ = ["EVERYTHING", "Chooser", "FollowSchedule", "Pending", "Scheduler", "Serial",
            "StepEvent", "Task", "Wait", "Waiter", "sched_of", "switch_point"]
