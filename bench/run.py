@@ -304,18 +304,8 @@ def mutated_inputs(rng: random.Random, n: int) -> list[bytes]:
 
     domain = domain_for(TARGET)
     mutator = OpMutator(TARGET.schema, None, domain.calls(), domain.scenes)
-    pool = list(SEEDS.values())
-    out = []
-    for _ in range(n):
-        a = rng.choice(pool)
-        if rng.random() < 0.5:
-            data = mutator.crossover(a, rng.choice(pool), 512, rng.randrange(1 << 30))
-        else:
-            data = mutator.mutate(a, 512, rng.randrange(1 << 30))
-        out.append(data)
-        if rng.random() < 0.05:  # libFuzzer keeps a few of its inputs in the corpus
-            pool.append(data)
-    return out
+    # libFuzzer keeps a few of its inputs in the corpus
+    return mutator.generations(list(SEEDS.values()), n, rng, keep=0.05)
 
 
 # --- 2. exec/s by sequence length ----------------------------------------------------------------

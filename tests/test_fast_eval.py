@@ -75,18 +75,7 @@ def _mutated(rng: random.Random, n: int) -> list[bytes]:
     """`n` inputs as the op mutator makes them from the seeds, generation after generation."""
     domain = domain_for(TARGET)
     mutator = OpMutator(SCHEMA, None, domain.calls(), domain.scenes)
-    pool = list(SEEDS.values())
-    out = []
-    for _ in range(n):
-        a = rng.choice(pool)
-        if rng.random() < 0.5:
-            data = mutator.crossover(a, rng.choice(pool), 512, rng.randrange(1 << 30))
-        else:
-            data = mutator.mutate(a, 512, rng.randrange(1 << 30))
-        out.append(data)
-        if rng.random() < 0.3:
-            pool.append(data)
-    return out
+    return mutator.generations(list(SEEDS.values()), n, rng, keep=0.3)
 
 
 @pytest.mark.parametrize("name", sorted(SEEDS), ids=lambda n: n[:12])

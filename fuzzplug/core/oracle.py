@@ -34,6 +34,14 @@ class Verdict(enum.Enum):
     INTENDED = "intended"  # differences, all of them the patch's stated intent
     DIVERGENT = "divergent"  # a change of behaviour beyond the intent
 
+    @classmethod
+    def of(cls, finding: object, rules_applied: object) -> "Verdict":
+        """An evaluation's verdict: divergent with a finding, else intended when a rule
+        allowed a difference, else same."""
+        if finding is not None:
+            return cls.DIVERGENT
+        return cls.INTENDED if rules_applied else cls.SAME
+
 
 @dataclass(slots=True)
 class OpRun:

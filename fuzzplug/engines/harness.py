@@ -212,18 +212,16 @@ class Harness:
             counters = self.counters.counters(self.features(ops, outcome))
             self.counters.hit_counters(counters)
         divergent = outcome.verdict is Verdict.DIVERGENT
+        if divergent:
+            known = _Seen(counters, outcome.signature, outcome.finding.family,
+                          self.known.match(outcome.signature, ops) if self.suppressing
+                          else None)
+        else:
+            known = _Seen(counters, None, None, None)
         if seen is not None:
             if len(seen) >= self.SEEN:
                 self._seen_old, self._seen = seen, {}
-            self._seen[data] = known = _Seen(
-                counters, outcome.signature if divergent else None,
-                outcome.finding.family if divergent else None,
-                self.known.match(outcome.signature, ops) if divergent and self.suppressing
-                else None)
-        elif divergent:
-            known = _Seen((), outcome.signature, outcome.finding.family,
-                          self.known.match(outcome.signature, ops) if self.suppressing
-                          else None)
+            self._seen[data] = known
         if divergent:
             self._divergent(data, ops, outcome, known)
 

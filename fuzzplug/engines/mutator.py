@@ -119,6 +119,24 @@ class OpMutator:
         tail = calls2[rng.randint(0, len(calls2)):] if calls2 else []
         return self._fit(scene1 if rng.random() < 0.75 else scene2, head + tail, max_size)
 
+    def generations(self, seeds: list[bytes], n: int, rng: random.Random, keep: float,
+                    max_size: int = 512) -> list[bytes]:
+        """`n` inputs as libFuzzer would have this mutator make them from `seeds`, generation
+        after generation: each a crossover (half the time) or a mutation of a pool input, and
+        kept in the pool with probability `keep` (for benchmarks and equality tests)."""
+        pool = list(seeds)
+        out = []
+        for _ in range(n):
+            a = rng.choice(pool)
+            if rng.random() < 0.5:
+                data = self.crossover(a, rng.choice(pool), max_size, rng.randrange(1 << 30))
+            else:
+                data = self.mutate(a, max_size, rng.randrange(1 << 30))
+            out.append(data)
+            if rng.random() < keep:
+                pool.append(data)
+        return out
+
     # --- the op-level changes ----------------------------------------------------------------
 
     def _decode(self, data: bytes) -> tuple[Op, ...]:

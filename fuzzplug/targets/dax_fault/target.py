@@ -475,13 +475,7 @@ class DaxFaultTarget(MutatesPostModel):
                 break
             if judgement.stop:
                 break
-        if finding is not None:
-            verdict = Verdict.DIVERGENT
-        elif rules_applied:
-            verdict = Verdict.INTENDED
-        else:
-            verdict = Verdict.SAME
-        return Outcome(verdict, finding, rec_pre, rec_post, rules_applied)
+        return Outcome(Verdict.of(finding, rules_applied), finding, rec_pre, rec_post, rules_applied)
 
     def story(self, ops) -> str | None:
         """How the tasks of an input with several interleave on each version, per CPU

@@ -322,7 +322,7 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     if direct.same:
         rules = direct.rules + _hole_rules(*_initial_and_final(target, scene, pre, post))
-        return Outcome(Verdict.INTENDED if rules else Verdict.SAME, None, *records, rules)
+        return Outcome(Verdict.of(None, rules), None, *records, rules)
     # A difference under this schedule: does the other version have this outcome under
     # another interleaving?
     for mine_run, other_model, mine_is_pre in ((post, target.pre_model, False),

@@ -496,13 +496,7 @@ class FastEvaluation:
             if applied:
                 rules_applied.extend(applied)
             index += 1
-        if finding is not None:
-            verdict = Verdict.DIVERGENT
-        elif rules_applied:
-            verdict = Verdict.INTENDED
-        else:
-            verdict = Verdict.SAME
-        return Outcome(verdict, finding, pre, post, rules_applied)
+        return Outcome(Verdict.of(finding, rules_applied), finding, pre, post, rules_applied)
 
 
 # --- features ---------------------------------------------------------------------------------

@@ -867,13 +867,7 @@ class InsertPfnTarget(MutatesPostModel):
             if finding is not None:
                 break
             rules_applied.extend(applied)
-        if finding is not None:
-            verdict = Verdict.DIVERGENT
-        elif rules_applied:
-            verdict = Verdict.INTENDED
-        else:
-            verdict = Verdict.SAME
-        return Outcome(verdict, finding, pre, post, rules_applied)
+        return Outcome(Verdict.of(finding, rules_applied), finding, pre, post, rules_applied)
 
     def branch_ids(self) -> dict[str, frozenset[str]]:
         from fuzzplug.core.semcov import declared_branch_ids
