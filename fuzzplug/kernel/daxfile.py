@@ -318,12 +318,16 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             return Access(AccessStatus.SIGSEGV, None, faults)
         if sched is None:
             continue
-        # The fault's cells: every cell its steps touched (and this attempt's MMU walk).
+        # The fault's cells: every cell of data its steps touched (and this attempt's MMU
+        # walk). Not the locks and wait queues it took and dropped: how many readers a
+        # semaphore has when the fault is over changes nothing a retried fault would do
+        # (no modelled fault path tries a lock and goes another way when it is taken), so
+        # a lock another task holds or drops is no reason to retry, nor a change to wait for.
         me = sched.current.tid
-        cells = set(RECORDER.fp.touched())
+        cells = {c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS}
         for e in sched.trace[mark:]:
             if e.tid == me:
-                cells |= e.fp.touched()
+                cells |= {c for c in e.fp.touched() if c[0] not in _SYNC_KINDS}
         quiet = 0 if any(e.tid != me for e in sched.trace[mark:]) else quiet + 1
         after = cell_values(m)
         for kind, key in cells:  # deciding to wait reads them
@@ -345,6 +349,10 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             quiet = 0
         else:
             sched.point(f"{'store' if write else 'load'} {addr:#x}: retry")
+
+
+_SYNC_KINDS = frozenset({"lock", "wq"})
+"""Cells of synchronisation, not data (`user_access`)."""
 
 
 def user_load(m: DaxMachine, addr: int) -> Access:
@@ -447,9 +455,11 @@ _PAGE_FIELDS = {f: _page_cell for f in ("_refcount", "_mapcount", "anon", "dirty
 _VMA_FIELDS = {f: (lambda v: ("vmas", ANY)) for f in ("vm_start", "vm_end", "vm_flags",
                                                        "vm_page_prot", "vm_pgoff", "vm_ops")}
 _VMA_FIELDS["anon_vma"] = lambda v: ("anon_vma", ANY)
-_KERNEL_FIELDS = {"alloc_count": lambda k: ("k", "alloc"), "fail_at": lambda k: ("k", "alloc"),
-                  "fail_site": lambda k: ("k", "alloc"),
-                  "next_anon_pfn": lambda k: ("k", "anon"), "tainted": lambda k: ("k", "taint")}
+# The allocation counter and the armed failure are not cells: a run of several tasks arms
+# no failure (`fail_alloc` is not run there, `track` checks it), and then nothing reads the
+# count (`Kernel.should_fail_alloc` compares it with a `fail_at` that is None), so two
+# allocations commute; `cell_values` leaves the unarmed counter out for the same reason.
+_KERNEL_FIELDS = {"next_anon_pfn": lambda k: ("k", "anon"), "tainted": lambda k: ("k", "taint")}
 _INODE_FIELDS = {"i_size": lambda i: ("inode", "i_size"),
                  "i_disksize": lambda i: ("inode", "i_disksize")}
 _MAPPING_FIELDS = {"nrpages": lambda a: ("mapping", "nr"), "nrexceptional": lambda a: ("mapping", "nr"),
@@ -493,6 +503,7 @@ def track(m: DaxMachine) -> None:
     mem.media = track_container(mem.media, "mem")
     mem.cache = track_container(mem.cache, "mem")
     mem.zero_page_stores = track_container(mem.zero_page_stores, "zero_stores")
+    assert k.fail_at is None and k.fail_site is None, "a run of several tasks arms no failure"
     track_fields(k, _KERNEL_FIELDS)
     track_fields(ino, _INODE_FIELDS)
     track_fields(mapping, _MAPPING_FIELDS)
@@ -532,8 +543,7 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
             "mapping": {"nr": (mapping.nrpages, mapping.nrexceptional),
                         "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
             "file": {"wb": m.file.f_wb_err},
-            "k": {"alloc": (k.alloc_count, k.fail_at, k.fail_site), "anon": k.next_anon_pfn,
-                  "taint": k.tainted},
+            "k": {"anon": k.next_anon_pfn, "taint": k.tainted},
             "warned": {site: True for site in set.__iter__(k.warned_once)},
             "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
                                 for v in list.__iter__(mm.mmap))
