@@ -304,7 +304,7 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         if (quiet if sched is not None else faults) == MAX_FAULTS_PER_ACCESS:
             return Access(AccessStatus.LIVELOCK, None, faults)
         if sched is not None:
-            mark = len(sched.trace)
+            watch = sched.watch()
             before = cell_values(m)
         down_read(m.sb, k.mm.mmap_sem)
         ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
@@ -323,21 +323,16 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         # semaphore has when the fault is over changes nothing a retried fault would do
         # (no modelled fault path tries a lock and goes another way when it is taken), so
         # a lock another task holds or drops is no reason to retry, nor a change to wait for.
-        me = sched.current.tid
+        sched.unwatch(watch)
         cells = {c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS}
-        for e in sched.trace[mark:]:
-            if e.tid == me:
-                cells |= {c for c in e.fp.touched() if c[0] not in _SYNC_KINDS}
-        quiet = 0 if any(e.tid != me for e in sched.trace[mark:]) else quiet + 1
+        cells |= {c for c in watch.touched if c[0] not in _SYNC_KINDS}
+        quiet = 0 if watch.others else quiet + 1
         after = cell_values(m)
         for kind, key in cells:  # deciding to wait reads them
             RECORDER.fp.touch(kind, key, R)
         # Another task wrote one of them while the fault ran (and perhaps put it back): the
         # next fault reads another sequence of values and may take another path. Retry.
-        written = set()
-        for e in sched.trace[mark:]:
-            if e.tid != me:
-                written |= e.fp.writes()
+        written = watch.written
         kinds = {kind for kind, key in written if key == ANY}
         interfered = any(c in written or c[0] in kinds for c in cells)
         if not interfered and not cells_differ(before, after, cells):

@@ -84,6 +84,19 @@ class Pending:
 
 
 @dataclass(slots=True)
+class Watch:
+    """What happened while a task's fault ran (`Scheduler.watch`): the cells the task's
+    finished steps touched, whether another task took a step, and the cells other tasks
+    wrote. Kept by the scheduler as steps end, so that the task holds the answer itself
+    (its state, not an index into the run's trace)."""
+
+    tid: int
+    touched: set = field(default_factory=set)
+    others: bool = False
+    written: set = field(default_factory=set)
+
+
+@dataclass(slots=True)
 class StepEvent:
     """One step of a run: which task, from which switch point, which tasks could have run
     instead, the task's call (index in its program), and what the step touched."""
@@ -150,6 +163,7 @@ class Scheduler:
         self.waitqueues: dict[object, list[Waiter]] = {}
         self.completions: list[int] = []  # the task of each finished call, in order
         self.max_steps = max_steps
+        self.watches: list[Watch] = []
         self._main: greenlet.greenlet | None = None
         self._e0 = self._b0 = 0
 
@@ -236,6 +250,12 @@ class Scheduler:
                 task.events.extend(event.events)
                 task.branches.extend(event.branches)
                 self.trace.append(event)
+                for w in self.watches:
+                    if w.tid == tid:
+                        w.touched |= event.fp.touched()
+                    else:
+                        w.others = True
+                        w.written |= event.fp.writes()
                 self.chooser.observe(event)
         finally:
             self._teardown()
@@ -276,6 +296,16 @@ class Scheduler:
     def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
         """Wait until `changed()`: True when it did, False for a livelock."""
         return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells)) is None
+
+    def watch(self) -> Watch:
+        """Start recording what happens while the running task's fault runs (its steps
+        after the current one, and every other task's)."""
+        w = Watch(self.current.tid)
+        self.watches.append(w)
+        return w
+
+    def unwatch(self, w: Watch) -> None:
+        self.watches.remove(w)
 
     def next_call(self) -> None:
         self.current.call += 1
@@ -394,4 +424,4 @@ class Serial:
 
 
 __all__ = ["EVERYTHING", "Chooser", "FollowSchedule", "Pending", "Scheduler", "Serial",
-           "StepEvent", "Task", "Wait", "Waiter", "sched_of", "switch_point"]
+           "StepEvent", "Task", "Wait", "Waiter", "Watch", "sched_of", "switch_point"]
