@@ -164,11 +164,46 @@ def test_the_harness_runs_over_its_seeds_as_a_subprocess(tmp_path):
     assert "Done 300 runs" in proc.stderr
 
 
-@pytest.mark.parametrize("flag", [["--json"], ["--findings", "out"], ["--jobs", "2"]])
+@pytest.mark.parametrize("flag", [["--json"], ["--findings", "out"]])
 def test_exhaustive_over_tasks_refuses_the_options_it_does_not_honour(flag, capsys):
-    """`exhaustive --tasks 2` with --json, --findings or --jobs says so in one line, status 2,
+    """`exhaustive --tasks 2` with --json or --findings says so in one line, status 2,
     before any work (it does not silently ignore them)."""
     status = main(["exhaustive", "dax_fault", "--tasks", "2", "--depth", "1", *flag])
     err = capsys.readouterr().err
     assert status == 2
     assert "not supported with --tasks" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["--tasks", "2", "--depth", "x"],
+                                  ["--tasks", "2", "--depth", "1/2/3"],
+                                  ["--tasks", "2", "--depth", "0"],
+                                  ["--tasks", "2", "--calls", "faults"],
+                                  ["--tasks", "2", "--scenes", "9"],
+                                  ["--tasks", "2", "--scenes", "a,b"],
+                                  ["--calls", "syscalls"],
+                                  ["--depth", "1/1"]])
+def test_exhaustive_says_in_one_line_what_is_wrong_with_a_bound(args, capsys):
+    """A bound it cannot read (a depth, a call set, a scene) is one line on stderr and
+    status 2, before any work."""
+    status = main(["exhaustive", "dax_fault", "--no-progress", *args])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_interleavings_report_is_the_same_in_one_process_or_two(capsys):
+    """`exhaustive --tasks 2` splits the pairs into fixed shares: one process or two give the
+    same report (pairs, runs, signatures, reproducers), only the time differs."""
+    outs = []
+    for jobs in ("1", "2"):
+        assert main(["exhaustive", "dax_fault", "--tasks", "2", "--depth", "2/1", "--calls",
+                     "syscalls/syscalls", "--scenes", "0,2", "--jobs", jobs,
+                     "--no-progress"]) == 0
+        out = capsys.readouterr().out
+        outs.append([line for line in out.splitlines() if not line.startswith("pairs:")]
+                    + [line.split(";")[0] + line.split(";")[1] for line in out.splitlines()
+                       if line.startswith("pairs:")])
+    assert outs[0] == outs[1]
+    assert any(line.startswith("proved:") for line in outs[0])
+    assert "task 0: 1..2 calls from syscalls" in outs[0][0]
+    assert "pairs: 300" in outs[0][-1]  # (5 + 25) x 5 programs, two scenes

@@ -181,8 +181,8 @@ def test_the_reduction_gives_the_outcomes_and_signatures_of_the_unreduced_search
     c = interleavings.CALLS
     pairs = [((c[0],), (c[7],)), ((c[1],), (c[7],)), ((c[2],), (c[7],)), ((c[0],), (c[5],)),
              ((c[3], c[5]), (c[6],)), ((c[5],), (c[6],))]
-    reduced = interleavings.Report(1, ["x86_64 shared"])
-    full = interleavings.Report(1, ["x86_64 shared"])
+    reduced = interleavings.Report(None, ["x86_64 shared"])
+    full = interleavings.Report(None, ["x86_64 shared"])
     for a, b in pairs:
         interleavings.check_pair(TARGET, (), a, b, reduce=True, report=reduced, keep_sets=True)
         interleavings.check_pair(TARGET, (), a, b, reduce=False, report=full, keep_sets=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from fuzzplug.commands import add_pair_options, load_target_for
@@ -12,8 +13,8 @@ def add_parser(sub) -> None:
                                           "target's small domain, and say what is proven")
     p.add_argument("target")
     add_pair_options(p)
-    p.add_argument("--depth", type=int, default=2, help="calls per sequence at most "
-                                                        "(default 2)")
+    p.add_argument("--depth", default="2", help="calls per sequence at most (default 2; "
+                                                "with --tasks, K0/K1 gives each task its own)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--jobs", type=int, help="worker processes (default: the CPUs, at most 4)")
     p.add_argument("--findings", help="also write the signatures as findings folders here")
@@ -23,16 +24,28 @@ def add_parser(sub) -> None:
     p.add_argument("--tasks", type=int, default=1,
                    help="2: every interleaving of every pair of programs of up to --depth "
                         "calls (a target with interleavings)")
+    p.add_argument("--calls", help="with --tasks: the target's named set of calls the "
+                                   "programs take (SET, or SET0/SET1 per task)")
+    p.add_argument("--scenes", help="with --tasks: the small domain's scenes to check "
+                                    "(numbers, comma-separated; default all)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from fuzzplug.engines.exhaustive import print_json, render, run_exhaustive, write_findings
 
+    from fuzzplug.errors import InputError
+
     target = load_target_for(args)
     if args.tasks > 1:
         return _run_tasks(target, args)
-    report = run_exhaustive(target, args.depth, jobs=args.jobs,
+    if args.calls or args.scenes:
+        raise InputError("--calls and --scenes go with --tasks")
+    try:
+        depth = int(args.depth)
+    except ValueError:
+        raise InputError(f"--depth {args.depth!r}: a number of calls") from None
+    report = run_exhaustive(target, depth, jobs=args.jobs,
                             progress=not args.no_progress, reduce=not args.no_reduce)
     if args.findings:
         write_findings(target, report, args.findings)
@@ -49,13 +62,17 @@ def _run_tasks(target, args) -> int:
     checker = getattr(target, "interleavings", None)
     if checker is None or args.tasks != 2:
         raise FuzzplugError(f"{target.name}: no exhaustive checker of {args.tasks} tasks")
-    unsupported = [flag for flag, given in (("--json", args.json), ("--findings", args.findings),
-                                            ("--jobs", args.jobs)) if given]
+    unsupported = [flag for flag, given in (("--json", args.json), ("--findings", args.findings))
+                   if given]
     if unsupported:
         raise InputError(f"{', '.join(unsupported)}: not supported with --tasks (the "
-                         "interleavings checker runs in one process and prints text)")
+                         "interleavings checker prints text)")
     module = checker()
-    report = module.run(target, args.depth, reduce=not args.no_reduce,
-                        progress=not args.no_progress)
+    bound = module.parse_bound(args.depth, args.calls, args.scenes)
+    jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
+    if jobs < 1:
+        raise InputError(f"--jobs {jobs}: at least one process")
+    report = module.run(target, bound, reduce=not args.no_reduce,
+                        progress=not args.no_progress, jobs=jobs)
     sys.stdout.write(module.render(target, report))
     return 0 if not report.unproven else 1

@@ -1,23 +1,37 @@
 """`fuzzplug exhaustive dax_fault --tasks 2 --depth K`: every interleaving of every pair of
 small programs, and what it proves.
 
-The bound. Scenes: those of dax_fault's small domain (`domain.small_domain`). Calls
-(`CALLS`): a load and a store at the hole (file page 1), a store at the block (page 0),
-write(2) over the hole and over the block, a hole punch of the hole, truncate to one page,
-fsync. Programs: every sequence of 1..K of those calls. Pairs: every unordered pair of
-programs, run as task 0 and task 1 (the order of the two tasks does not matter: the
-search runs every interleaving, whichever task is numbered 0, and the outcome lists the
-tasks by number, so (B, A) is (A, B) renamed). For each pair and each version, every
-interleaving of the two tasks at the models' switch points is run, up to the commuting of
-independent steps (`fuzzplug.kernel.dpor`: one run of every Mazurkiewicz trace; sound by
-the argument in its docstring), and its outcome recorded (`tasks.RunOutcome`).
+The bound. Scenes: those of dax_fault's small domain (`domain.small_domain`), or those
+`--scenes` names. Calls: three memory accesses (`ACCESSES`: a load and a store at the hole,
+file page 1, a store at the block, page 0) and five system calls (`SYSCALLS`: write(2) over
+the hole and over the block, a hole punch of the hole, truncate to one page, fsync); a task
+takes its calls from one of the sets `CALL_SETS` names (`--calls all`, the default, or
+`--calls syscalls`; `--calls accesses/syscalls` gives task 0 the accesses and task 1 the
+system calls). Programs: every sequence of 1..K calls of the task's set (`--depth K`, or
+`--depth K0/K1` per task). Pairs: every pair of programs, run as task 0 and task 1; when
+both tasks take the same set and depth, every unordered pair (the order of the two tasks
+does not matter: the search runs every interleaving, whichever task is numbered 0, and the
+outcome lists the tasks by number, so (B, A) is (A, B) renamed). For each pair and each
+version, every interleaving of the two tasks at the models' switch points is run, up to
+the commuting of independent steps (`fuzzplug.kernel.dpor`: one run of every Mazurkiewicz
+trace; sound by the argument in its docstring), and its outcome recorded
+(`tasks.RunOutcome`).
 
 What it proves: for the models, in each scene, for each pair, the set of outcomes of
 v4.14 equals the set of v4.13 (up to the intended rules, `tasks.compare`) except for the
 outcomes listed, each named by the signature its reproducer gives through the target's
 oracle (`Target.evaluate` on the pair with the schedule that produced it), so that
-`replay` and the fuzzer name it alike. A pair whose search did not finish within
-`MAX_RUNS` runs a version is listed as not proven.
+`replay` and the fuzzer name it alike. Outcomes of one scene whose comparison with the
+closest outcome of the other version shows the same differences are named by the first
+one's reproducer (the oracle is run once per such class, not once per outcome). A pair
+whose search did not finish within `MAX_RUNS` runs a version is listed as not proven.
+
+What it costs (README, "Races: two tasks under a schedule"): the classes of interleavings
+grow fast with the number of memory accesses, since two faults on one page, or a fault and
+a write(2) with a hole punch, touch the same entries, PTEs and wait queues at almost every
+step (v4.13's hole pages most of all). One call each over every call and scene, and three
+system calls each, are proved in minutes; programs of several accesses against several
+system calls are not (a single pair can take more than 50,000 runs).
 """
 
 from __future__ import annotations
@@ -44,8 +58,78 @@ CALLS = (
     Op.make(SCHEMA, "truncate", pages=1),
     Op.make(SCHEMA, "fsync"),
 )
+ACCESSES = CALLS[:3]
+SYSCALLS = CALLS[3:]
+CALL_SETS = {"all": CALLS, "accesses": ACCESSES, "syscalls": SYSCALLS}
 MAX_RUNS = 20000
 """Runs a search of one version's interleavings of one pair may take."""
+SHARES = 16
+"""The pairs are checked in this many shares (every SHARES-th pair of the list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """What the checker covers: per task, its set of calls (a `CALL_SETS` name) and the
+    most calls of its programs; the scenes (indices into the small domain)."""
+
+    sets: tuple[str, str]
+    depths: tuple[int, int]
+    scenes: tuple[int, ...]
+
+    @property
+    def symmetric(self) -> bool:
+        return self.sets[0] == self.sets[1] and self.depths[0] == self.depths[1]
+
+    def describe(self) -> str:
+        if self.symmetric:
+            return (f"two tasks, each a program of 1..{self.depths[0]} calls from "
+                    f"{self.sets[0]} ({_calls_text(CALL_SETS[self.sets[0]])})")
+        return "; ".join(f"task {t}: 1..{self.depths[t]} calls from {self.sets[t]} "
+                         f"({_calls_text(CALL_SETS[self.sets[t]])})" for t in (0, 1))
+
+
+def _calls_text(calls) -> str:
+    return ", ".join(format_text(SCHEMA, [c]).strip() for c in calls)
+
+
+def parse_bound(depth: str, calls: str | None = None, scenes: str | None = None) -> Bound:
+    """The bound of `--depth K` or `K0/K1`, `--calls SET` or `SET0/SET1`, `--scenes i,j`
+    (InputError, with one line, for anything else)."""
+    from fuzzplug.errors import InputError
+
+    def two(text: str, what: str) -> tuple[str, str]:
+        parts = text.split("/")
+        if len(parts) == 1:
+            return parts[0], parts[0]
+        if len(parts) == 2:
+            return parts[0], parts[1]
+        raise InputError(f"--{what} {text!r}: one value, or two separated by '/'")
+
+    d0, d1 = two(str(depth), "depth")
+    try:
+        depths = (int(d0), int(d1))
+    except ValueError:
+        raise InputError(f"--depth {depth!r}: a number of calls, or two as K0/K1") from None
+    if min(depths) < 1:
+        raise InputError(f"--depth {depth!r}: a program has at least one call")
+    sets = two(calls or "all", "calls")
+    for name in sets:
+        if name not in CALL_SETS:
+            raise InputError(f"--calls {calls!r}: {name!r} is not one of "
+                             f"{', '.join(CALL_SETS)}")
+    n = len(small_domain().scenes)
+    if scenes is None:
+        chosen = tuple(range(n))
+    else:
+        try:
+            chosen = tuple(int(x) for x in scenes.split(","))
+        except ValueError:
+            raise InputError(f"--scenes {scenes!r}: scene numbers 0..{n - 1}, comma-"
+                             "separated") from None
+        if not chosen or any(not 0 <= i < n for i in chosen):
+            raise InputError(f"--scenes {scenes!r}: scene numbers 0..{n - 1}, comma-"
+                             "separated")
+    return Bound(sets, depths, chosen)
 
 
 def schedule_ops(runs) -> list[Op]:
@@ -69,7 +153,7 @@ class Hit:
 
 @dataclass(slots=True)
 class Report:
-    depth: int
+    bound: Bound | None
     scenes: list[str]
     pairs: int = 0
     runs: dict[str, int] = field(default_factory=lambda: {"pre": 0, "post": 0})
@@ -78,13 +162,38 @@ class Report:
     hits: dict[str, Hit] = field(default_factory=dict)
     seconds: float = 0.0
     outcome_sets: dict = field(default_factory=dict)  # (scene, pair) → (pre, post) sets
+    named: dict = field(default_factory=dict)  # (scene, side, differences) → signature
+    jobs: int = 1
+
+    def merge(self, other: "Report") -> None:
+        """Add a worker's report on other pairs (hits keep the first reproducer)."""
+        self.pairs += other.pairs
+        for side in self.runs:
+            self.runs[side] += other.runs[side]
+        self.abandoned += other.abandoned
+        self.unproven += other.unproven
+        for sig, hit in other.hits.items():
+            mine = self.hits.get(sig)
+            if mine is None:
+                self.hits[sig] = hit
+            else:
+                mine.count += hit.count
 
 
-def programs(depth: int) -> list[tuple[Op, ...]]:
+def programs(depth: int, calls=CALLS) -> list[tuple[Op, ...]]:
     out = []
     for n in range(1, depth + 1):
-        out += list(itertools.product(CALLS, repeat=n))
+        out += list(itertools.product(calls, repeat=n))
     return out
+
+
+def pairs(bound: Bound) -> list[tuple[tuple[Op, ...], tuple[Op, ...]]]:
+    """The pairs of programs of the bound (unordered when both tasks are alike)."""
+    a = programs(bound.depths[0], CALL_SETS[bound.sets[0]])
+    if bound.symmetric:
+        return [(a[i], a[j]) for i, j in itertools.combinations_with_replacement(range(len(a)), 2)]
+    b = programs(bound.depths[1], CALL_SETS[bound.sets[1]])
+    return list(itertools.product(a, b))
 
 
 def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op, ...], *,
@@ -109,46 +218,88 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
             if any((tasks.compare(o, outcome) if side == "post"
                     else tasks.compare(outcome, o)).same for o in found[other]):
                 continue
-            repro = ops + tuple(schedule_ops(runs))
-            sig = target.evaluate(repro).signature or f"(no divergence on replay: {side})"
-            hit = report.hits.get(sig)
-            if hit is None:
-                report.hits[sig] = Hit(sig, side, repro, scene_name)
-            else:
-                hit.count += 1
+            c = tasks.closest(outcome, found[other], side == "pre")
+            at = c.at.name if c.at is not None else ""
+            cls = (scene_name, side, at, tuple(sorted(c.diffs)))
+            sig = report.named.get(cls)
+            if sig is None:
+                repro = ops + tuple(schedule_ops(runs))
+                sig = target.evaluate(repro).signature or f"(no divergence on replay: {side})"
+                report.named[cls] = sig
+                if sig not in report.hits:
+                    report.hits[sig] = Hit(sig, side, repro, scene_name, 0)
+            report.hits[sig].count += 1
 
 
-def run(target, depth: int, *, reduce: bool = True, scenes: tuple[int, ...] | None = None,
-        progress: bool = True, keep_sets: bool = False) -> Report:
+_WORKER: dict = {}
+
+
+def _check_chunk(chunk: list[tuple[int, int]]) -> Report:
+    """A worker's share: (scene index, pair index) items, checked into a report of its own."""
+    target, bound, reduce, all_pairs = (_WORKER[k] for k in ("target", "bound", "reduce",
+                                                              "pairs"))
     dom = small_domain()
-    indices = scenes if scenes is not None else tuple(range(len(dom.scenes)))
-    report = Report(depth, [dom.scene_name(i) for i in indices])
-    progs = programs(depth)
-    pairs = list(itertools.combinations_with_replacement(range(len(progs)), 2))
+    report = Report(bound, [])
+    for si, pi in chunk:
+        a, b = all_pairs[pi]
+        check_pair(target, dom.scenes[si], a, b, reduce=reduce, report=report,
+                   scene_name=dom.scene_name(si))
+        report.pairs += 1
+    return report
+
+
+def run(target, bound: Bound, *, reduce: bool = True, progress: bool = True,
+        keep_sets: bool = False, jobs: int = 1) -> Report:
+    """Check every pair of programs of the bound in each of its scenes (in `jobs` worker
+    processes: each takes every `jobs`-th pair of a scene, so that the slow pairs spread)."""
+    import multiprocessing
+
+    dom = small_domain()
+    report = Report(bound, [dom.scene_name(i) for i in bound.scenes], jobs=jobs)
+    all_pairs = pairs(bound)
+    items = [(si, pi) for si in bound.scenes for pi in range(len(all_pairs))]
+    total = len(items)
     t0 = time.monotonic()
-    total = len(pairs) * len(indices)
-    done = 0
-    for si in indices:
-        for i, j in pairs:
-            check_pair(target, dom.scenes[si], progs[i], progs[j], reduce=reduce,
-                       report=report, keep_sets=keep_sets, scene_name=dom.scene_name(si))
+    tty = progress and sys.stderr.isatty()
+    if keep_sets:
+        for si, pi in items:
+            a, b = all_pairs[pi]
+            check_pair(target, dom.scenes[si], a, b, reduce=reduce, report=report,
+                       keep_sets=True, scene_name=dom.scene_name(si))
             report.pairs += 1
-            done += 1
-            if progress and sys.stderr.isatty():
-                sys.stderr.write(f"\r{done}/{total} pairs")
-    if progress and sys.stderr.isatty():
+    else:
+        # The same shares whatever the number of processes, merged in their order: the
+        # report does not depend on --jobs or on which worker finished first.
+        shares = [items[i::SHARES] for i in range(SHARES)]
+        _WORKER.update(target=target, bound=bound, reduce=reduce, pairs=all_pairs)
+        try:
+            if jobs <= 1:
+                parts = map(_check_chunk, shares)
+                pool = None
+            else:
+                pool = multiprocessing.get_context("fork").Pool(jobs)
+                parts = pool.imap(_check_chunk, shares)
+            for n, part in enumerate(parts, 1):
+                report.merge(part)
+                if tty:
+                    sys.stderr.write(f"\r{n}/{SHARES} shares of {total} pairs")
+            if pool is not None:
+                pool.close()
+                pool.join()
+        finally:
+            _WORKER.clear()
+    if tty:
         sys.stderr.write("\n")
     report.seconds = time.monotonic() - t0
     return report
 
 
 def render(target, report: Report) -> str:
-    lines = [f"dax_fault: two tasks, every pair of programs of 1..{report.depth} calls from "
-             f"{len(CALLS)} ({', '.join(format_text(SCHEMA, [c]).strip() for c in CALLS)})",
+    lines = [f"dax_fault: {report.bound.describe()}",
              f"scenes: {'; '.join(report.scenes)}",
              f"pairs: {report.pairs}; runs: v4.13 {report.runs['pre']}, v4.14 "
              f"{report.runs['post']} (abandoned by the sleep sets: {report.abandoned}); "
-             f"{report.seconds:.1f} s"]
+             f"{report.seconds:.1f} s ({report.jobs} process{'es' if report.jobs > 1 else ''})"]
     if report.unproven:
         lines.append(f"NOT PROVEN: {len(report.unproven)} pair searches hit {MAX_RUNS} runs")
     else:
