@@ -225,3 +225,27 @@ def test_the_harness_runs_two_task_inputs_as_a_subprocess(tmp_path):
     proc = subprocess.run([sys.executable, str(HARNESS), str(ok)], capture_output=True,
                           text=True, cwd=tmp_path, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_the_checker_names_the_race_it_finds_known_and_an_unlisted_one_new(monkeypatch):
+    """The interleavings checker's report marks each signature with its known-list status:
+    the generic/344 race (a load then a store of the hole against write(2) over it) is
+    known; with that entry taken out of the list it is NEW, and `new_signatures` (the
+    command's exit status) says so."""
+    c = interleavings.CALLS
+    bound = interleavings.parse_bound("2/1", "accesses/syscalls", "0")
+    report = interleavings.Report(bound, ["x86_64 shared"])
+    interleavings.check_pair(TARGET, (), (c[0], c[1]), (c[3],), reduce=True, report=report,
+                             scene_name="x86_64 shared")
+    assert RACE_SIGNATURE in report.hits
+    assert report.hits[RACE_SIGNATURE].side == "post"
+    text = interleavings.render(TARGET, report)
+    line = next(x for x in text.splitlines() if RACE_SIGNATURE in x)
+    assert "known: cause write_fault_races_write_over_zero_page" in line
+    assert RACE_SIGNATURE not in interleavings.new_signatures(TARGET, report)
+    listed = TARGET.known_findings()
+    monkeypatch.setattr(type(TARGET), "known_findings",
+                        lambda self: {s: r for s, r in listed.items() if s != RACE_SIGNATURE})
+    monkeypatch.setattr(type(TARGET), "known_causes", lambda self: {}, raising=False)
+    assert RACE_SIGNATURE in interleavings.new_signatures(TARGET, report)
+    assert "NEW: not in the known list" in interleavings.render(TARGET, report)

@@ -41,6 +41,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.domain import small_domain
@@ -294,6 +295,13 @@ def run(target, bound: Bound, *, reduce: bool = True, progress: bool = True,
     return report
 
 
+def new_signatures(target, report: Report) -> list[str]:
+    """The report's signatures the target's known list does not match."""
+    known = KnownList.of(target)
+    return [sig for sig, hit in sorted(report.hits.items())
+            if known.match(sig, hit.reproducer) is None]
+
+
 def render(target, report: Report) -> str:
     lines = [f"dax_fault: {report.bound.describe()}",
              f"scenes: {'; '.join(report.scenes)}",
@@ -307,11 +315,19 @@ def render(target, report: Report) -> str:
                      "models' switch points was run (one per class of interleavings that "
                      "differ only in the order of independent steps); the two versions' "
                      "outcome sets differ only by the signatures below.")
+    known = KnownList.of(target)
+    unknown = 0
     for sig, hit in sorted(report.hits.items()):
-        lines.append(f"  {sig}  (only {hit.side}; {hit.count} outcome(s); first in scene "
-                     f"{hit.scene})")
+        match = known.match(sig, hit.reproducer)
+        unknown += match is None
+        status = match.describe() if match is not None else "NEW: not in the known list"
+        lines.append(f"  {sig}  [{status}] (only {hit.side}; {hit.count} outcome(s); first in "
+                     f"scene {hit.scene})")
         for line in format_text(SCHEMA, hit.reproducer).splitlines():
             lines.append(f"      {line}")
     if not report.hits:
         lines.append("  no divergent outcome")
+    elif unknown:
+        lines.append(f"{unknown} signature(s) not in the known list: triage them "
+                     "(`fuzzplug replay` of the reproducer tells the story)")
     return "\n".join(lines) + "\n"
