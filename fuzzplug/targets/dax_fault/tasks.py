@@ -34,9 +34,26 @@ finding then means "not within that many interleavings": `fuzzplug exhaustive da
 interleaving the other could also take; a version is blamed for a behaviour the other
 never has. A deadlock (every task left waits) is a finding on its own, on either side.
 
-The finding's differences are those against the *closest* outcome of the other version
-(fewest differences, then the first in a fixed order), so the fuzzer, `replay` and the
-exhaustive checker give one signature for one race.
+The other version's search does not depend on the schedule, and the fuzzer mutates
+schedules far more often than programs: `SearchCache` keeps each whole search (within the
+budget, never cut short at the first match) per model, scene and programs, so a cached
+search gives the verdict a new one would.
+
+Signatures. The finding's differences are those against the *closest* outcome of the
+other version (fewest differences, then fewest of whole entries, then the first in sorted
+order). A race shows under many schedules, and the calls' branch ids vary with them (where
+a retry ran, whether an entry was found locked, which fault found the PTE first), so a
+two-task signature names what the race does and nothing of how the schedule reached it
+(`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
+printed kernel event, then a return, then a loaded value; neither which call finished first
+nor which task is numbered 0 decides), the primary observables sorted, and no branch ids
+(the hash part is the empty set's). The branch ids every interleaving that shows the
+difference takes were measured as an alternative: one hash for every schedule of one pair
+of programs, but another when a call is added to a task, and a search of the finding's own
+version to compute. The cost of having none: two causes whose races show the same
+observables at the same op share a signature (README, "Signatures of races"); the scene
+and the known list's `when` tell them apart. One-task signatures are the target's own
+(`fuzzplug.targets.dax_fault.target.compare_op`) and keep their hash.
 
 `fail_alloc` calls are not run in a run of several tasks: which allocation is the n-th
 depends on the interleaving, and the versions do not allocate alike (rule
