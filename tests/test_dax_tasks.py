@@ -233,6 +233,28 @@ def test_a_race_has_the_same_signature_whichever_task_is_numbered_first():
     assert (outcome.verdict, outcome.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
 
 
+def test_a_race_is_named_by_the_call_that_shows_it_not_by_the_call_listed_first():
+    """ppc64 hash, DEBUG_VM: a load against a store and a load of one block. Under one
+    schedule task 0's load is the first differing call in the tasks' order (it reads
+    through the stale HPTE the store left), under another only task 1's calls differ, and
+    the tasks may be numbered either way: one signature, the store's (it WARNs), its
+    observables in one order."""
+    programs = ("config arch=ppc64 DEBUG_VM=1\nload addr=0x100000\ntask id=1\n"
+                "store addr=0x100000\nload addr=0x100000\n")
+    swapped = ("config arch=ppc64 DEBUG_VM=1\nstore addr=0x100000\nload addr=0x100000\n"
+               "task id=1\nload addr=0x100000\n")
+    load_first = TARGET.evaluate(_ops(programs + "sched task=0 steps=8\nsched task=1 steps=8\n"
+                                                 "sched task=0 steps=1\nsched task=1 steps=2\n"))
+    store_only = TARGET.evaluate(_ops(programs + "sched task=0 steps=9\nsched task=1 steps=10\n"))
+    renumbered = TARGET.evaluate(_ops(swapped + "sched task=1 steps=8\nsched task=0 steps=8\n"
+                                                "sched task=1 steps=1\nsched task=0 steps=2\n"))
+    assert load_first.finding.diffs[0].startswith("bad_hpte:hash_page:")
+    assert not store_only.finding.diffs[0].startswith("bad_hpte:hash_page:")
+    assert load_first.signature == store_only.signature == renumbered.signature
+    assert load_first.signature.startswith("tasks_store/bad_hpte:__hash_page_4K:")
+    assert load_first.finding.family == "tasks_store__bad_hpte"
+
+
 def test_a_state_difference_is_named_against_the_outcome_differing_in_a_field_not_a_whole_entry():
     """ppc64 radix, a store against write(2) to the same page: v4.14's outcome has a
     SOFT_DIRTY PTE that v4.13 never has; of v4.13's outcomes, one has the PTE without

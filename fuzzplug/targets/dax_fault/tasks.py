@@ -46,8 +46,9 @@ a retry ran, whether an entry was found locked, which fault found the PTE first)
 two-task signature names what the race does and nothing of how the schedule reached it
 (`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
 printed kernel event, then a return, then a loaded value; neither which call finished first
-nor which task is numbered 0 decides), the primary observables sorted, and no branch ids
-(the hash part is the empty set's). The branch ids every interleaving that shows the
+nor which task is numbered 0 decides), the primary observables in a fixed order (returns,
+values, then printed events, each sorted), and no branch ids (the hash part is the empty
+set's). The branch ids every interleaving that shows the
 difference takes were measured as an alternative: one hash for every schedule of one pair
 of programs, but another when a call is added to a task, and a search of the finding's own
 version to compute. The cost of having none: two causes whose races show the same
@@ -411,18 +412,30 @@ def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
     return best[1]
 
 
+def _named_order(diff: str) -> tuple[int, str]:
+    """The order of a two-task signature's observables, as a one-task signature has them:
+    returns, then loaded values, then printed events and deadlocks (each sorted), then the
+    state."""
+    if diff.startswith("ret:"):
+        return 0, diff
+    if diff == "load:value":
+        return 1, diff
+    return (2 if ":" in diff else 3), diff
+
+
 def finding_of(c: Comparison, last: tuple[int, str]) -> Finding:
     """The finding of a comparison whose outcomes differ, named by what the race does, not
     by the schedule that shows it (see the module docstring, "Signatures"): the op of the
     call `named_call` chose (`tasks_<op>`, or `tasks` for the final state alone), the
-    primary differences in sorted order, and no branch ids (the hash part is that of the
-    empty set). The branch ids that call took on each side stay in the record."""
+    primary differences in a fixed order (`_named_order`, not the tasks' order), and no
+    branch ids (the hash part is that of the empty set). The branch ids that call took on
+    each side stay in the record."""
     where = c.at
     if where is not None:
         index, op = where.index, f"tasks_{where.name}"
     else:  # the final state only: no call to name (any of them may have made it)
         index, op = last[0], "tasks"
-    named = sorted(c.diffs)
+    named = sorted(c.diffs, key=_named_order)
     return Finding(index, op, c.diffs, signature(op, named, [], []), family(op, named), None,
                    sorted(set(c.pre_branches)), sorted(set(c.post_branches)))
 
