@@ -48,12 +48,12 @@ two-task signature names what the race does and nothing of how the schedule reac
 printed kernel event, then a return, then a loaded value; neither which call finished first
 nor which task is numbered 0 decides), the primary observables in a fixed order (returns,
 values, then printed events, each sorted), and no branch ids (the hash part is the empty
-set's). The branch ids every interleaving that shows the
-difference takes were measured as an alternative: one hash for every schedule of one pair
-of programs, but another when a call is added to a task, and a search of the finding's own
-version to compute. The cost of having none: two causes whose races show the same
-observables at the same op share a signature (README, "Signatures of races"); the scene
-and the known list's `when` tell them apart. One-task signatures are the target's own
+set's). The branch ids every interleaving that shows the difference takes were measured as
+an alternative: one hash for every schedule of one pair of programs, but another when a
+call is added to a task, and a search of the finding's own version to compute. The cost of
+having none: two causes whose races show the same observables at the same op share a
+signature, and only the scene (a cause's `when` in the known list) tells them apart (the
+one known case: README, "Signatures of races"). One-task signatures are the target's own
 (`fuzzplug.targets.dax_fault.target.compare_op`) and keep their hash.
 
 `fail_alloc` calls are not run in a run of several tasks: which allocation is the n-th
