@@ -1,6 +1,7 @@
 """dax_fault with several tasks (issue #13): the input's programs and schedule, the lock
-rules, the oracle's outcome comparison, determinism, the deadlock detector, the
-partial-order reduction against the unreduced search, and the harness on two-task inputs."""
+rules, the oracle's outcome comparison, determinism, signatures that do not depend on the schedule,
+the cache of the other version's searches, the deadlock detector, the partial-order
+reduction against the unreduced search, and the harness on two-task inputs."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "harnesses" / "fuzz_dax_fault.py"
 RACE = (ROOT / "corpora" / "dax_fault"
         / "divergent_write_fault_races_write_over_zero_page.ops").read_text()
-RACE_SIGNATURE = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/56fa0003"
+RACE_SIGNATURE = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/da39a3ee"
 DEFAULT_SCENE = Scene.from_ops(()).dax
 
 
@@ -199,6 +200,120 @@ def test_a_lock_release_does_not_hide_the_other_order_of_two_lock_holders():
     for model in (TARGET.pre_model, TARGET.post_model):
         s = tasks.search(model, DEFAULT_SCENE, t)
         assert len({dict(o.view).get("file.block.1") for o in s.outcomes}) == 2
+
+
+def _race_schedules() -> list[tuple[Op, ...]]:
+    """The race seed's programs under the schedule of every outcome either version has
+    (one run of each outcome, as the exhaustive checker replays them)."""
+    ops = tuple(op for op in _ops(RACE) if op.name != "sched")
+    t = _split(RACE)
+    return [ops + tuple(interleavings.schedule_ops(runs))
+            for model in (TARGET.post_model, TARGET.pre_model)
+            for runs in tasks.search(model, DEFAULT_SCENE, t).outcomes.values()]
+
+
+def test_a_race_has_one_signature_under_every_schedule_that_shows_it():
+    """The generic/344 race under every schedule of the seed's programs that diverges: one
+    signature, though the differing store took other branch ids under other schedules
+    (which the signature therefore does not hash)."""
+    findings = [o.finding for o in map(TARGET.evaluate, _race_schedules())
+                if o.verdict is Verdict.DIVERGENT]
+    assert len(findings) >= 5
+    assert {f.signature for f in findings} == {RACE_SIGNATURE}
+    assert len({tuple(f.post_branches) for f in findings}) >= 2
+
+
+def test_a_race_has_the_same_signature_whichever_task_is_numbered_first():
+    """The seed with its tasks swapped (the write is task 0), under the seed's schedule
+    renumbered: the same signature."""
+    swapped = ("write page=1 pages=1 val=0x40\ntask id=1\nload addr=0x101000\n"
+               "store addr=0x101000 val=0x66\nsched task=1 steps=13\n"
+               "sched task=0 steps=4\nsched task=1 steps=30\n")
+    outcome = TARGET.evaluate(_ops(swapped))
+    assert (outcome.verdict, outcome.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
+
+
+def test_a_race_is_named_by_the_call_that_shows_it_not_by_the_call_listed_first():
+    """ppc64 hash, DEBUG_VM: a load against a store and a load of one block. Under one
+    schedule task 0's load is the first differing call in the tasks' order (it reads
+    through the stale HPTE the store left), under another only task 1's calls differ, and
+    the tasks may be numbered either way: one signature, the store's (it WARNs), its
+    observables in one order."""
+    programs = ("config arch=ppc64 DEBUG_VM=1\nload addr=0x100000\ntask id=1\n"
+                "store addr=0x100000\nload addr=0x100000\n")
+    swapped = ("config arch=ppc64 DEBUG_VM=1\nstore addr=0x100000\nload addr=0x100000\n"
+               "task id=1\nload addr=0x100000\n")
+    load_first = TARGET.evaluate(_ops(programs + "sched task=0 steps=8\nsched task=1 steps=8\n"
+                                                 "sched task=0 steps=1\nsched task=1 steps=2\n"))
+    store_only = TARGET.evaluate(_ops(programs + "sched task=0 steps=9\nsched task=1 steps=10\n"))
+    renumbered = TARGET.evaluate(_ops(swapped + "sched task=1 steps=8\nsched task=0 steps=8\n"
+                                                "sched task=1 steps=1\nsched task=0 steps=2\n"))
+    assert load_first.finding.diffs[0].startswith("bad_hpte:hash_page:")
+    assert not store_only.finding.diffs[0].startswith("bad_hpte:hash_page:")
+    assert load_first.signature == store_only.signature == renumbered.signature
+    assert load_first.signature.startswith("tasks_store/bad_hpte:__hash_page_4K:")
+    assert load_first.finding.family == "tasks_store__bad_hpte"
+
+
+def test_a_state_difference_is_named_against_the_outcome_differing_in_a_field_not_a_whole_entry():
+    """ppc64 radix, a store against write(2) to the same page: v4.14's outcome has a
+    SOFT_DIRTY PTE that v4.13 never has; of v4.13's outcomes, one has the PTE without
+    SOFT_DIRTY and one has no PTE (write(2) unmapped it): the finding names the first
+    (the radix cause's `state:pte.SOFT_DIRTY`), not `map.presence`."""
+    outcome = TARGET.evaluate(_ops("config arch=ppc64_radix\nstore addr=0x101000\ntask id=1\n"
+                                   "write page=1\nsched task=0 steps=9\n"
+                                   "sched task=1 steps=5\n"))
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.finding.diffs == ["pte.SOFT_DIRTY"]
+    assert outcome.signature == "tasks/state:pte.SOFT_DIRTY/da39a3ee"
+
+
+def _verdicts(inputs) -> list[tuple]:
+    return [(o.verdict, o.signature, o.finding and o.finding.op_index,
+             o.finding and o.finding.diffs) for o in map(TARGET.evaluate, inputs)]
+
+
+@pytest.mark.slow
+def test_the_search_cache_gives_the_same_verdicts_cold_warm_and_in_any_order():
+    """Inputs sharing programs (the race seed's under several schedules, with the `sched`
+    lines after the calls or among them, which moves the calls' indices; and a pair that
+    agrees), evaluated in one order and in the reverse order from a cold cache, and each
+    alone from a cold cache: the same verdicts, signatures, op indices and differences."""
+    race = _race_schedules()[::29]
+    moved = [ops[:1] + tuple(op for op in ops if op.name == "sched") +
+             tuple(op for op in ops[1:] if op.name != "sched") for ops in race]
+    agree = [_ops("load addr=0x100000\ntask id=1\nfsync\n" + sched)
+             for sched in ("", "sched task=1 steps=2\n", "sched task=0 steps=1\n")]
+    inputs = race + moved + agree
+    tasks.SEARCHES.clear()
+    forward = _verdicts(inputs)
+    assert tasks.SEARCHES.hits > 0
+    tasks.SEARCHES.clear()
+    backward = _verdicts(inputs[::-1])[::-1]
+    alone = []
+    for ops in inputs:
+        tasks.SEARCHES.clear()
+        alone += _verdicts([ops])
+    assert forward == backward == alone
+    assert {v[0] for v in forward} >= {Verdict.DIVERGENT, Verdict.SAME}
+    assert [v[2] for v in forward[:len(race)]] != [v[2] for v in forward[len(race):2 * len(race)]]
+
+
+def test_the_search_cache_keeps_the_most_recently_used_searches_up_to_its_size():
+    """An LRU: a third set of programs drops the least recently used of two; a search the
+    cache returns has the outcomes a new search has."""
+    cache = tasks.SearchCache(size=2)
+    a, b, c = (_split(f"load addr=0x100000\ntask id=1\n{call}\n")
+               for call in ("fsync", "truncate pages=1", "write page=0 pages=1 val=0x40"))
+    first = cache.search(TARGET.post_model, DEFAULT_SCENE, a)
+    cache.search(TARGET.post_model, DEFAULT_SCENE, b)
+    assert cache.search(TARGET.post_model, DEFAULT_SCENE, a) is first
+    cache.search(TARGET.post_model, DEFAULT_SCENE, c)  # drops b, the least recently used
+    assert len(cache) == 2 and (cache.hits, cache.misses) == (1, 3)
+    cache.search(TARGET.post_model, DEFAULT_SCENE, b)
+    assert cache.misses == 4
+    fresh = tasks.search(TARGET.post_model, DEFAULT_SCENE, a, max_runs=tasks.SEARCH_RUNS)
+    assert list(first.outcomes) == list(fresh.outcomes)
 
 
 def _env() -> dict[str, str]:

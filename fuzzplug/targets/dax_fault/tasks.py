@@ -34,9 +34,27 @@ finding then means "not within that many interleavings": `fuzzplug exhaustive da
 interleaving the other could also take; a version is blamed for a behaviour the other
 never has. A deadlock (every task left waits) is a finding on its own, on either side.
 
-The finding's differences are those against the *closest* outcome of the other version
-(fewest differences, then the first in a fixed order), so the fuzzer, `replay` and the
-exhaustive checker give one signature for one race.
+The other version's search does not depend on the schedule, and the fuzzer mutates
+schedules far more often than programs: `SearchCache` keeps each whole search (within the
+budget, never cut short at the first match) per model, scene and programs, so a cached
+search gives the verdict a new one would.
+
+Signatures. The finding's differences are those against the *closest* outcome of the
+other version (fewest differences, then fewest of whole entries, then the first in sorted
+order). A race shows under many schedules, and the calls' branch ids vary with them (where
+a retry ran, whether an entry was found locked, which fault found the PTE first), so a
+two-task signature names what the race does and nothing of how the schedule reached it
+(`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
+printed kernel event, then a return, then a loaded value; neither which call finished first
+nor which task is numbered 0 decides), the primary observables in a fixed order (returns,
+values, then printed events, each sorted), and no branch ids (the hash part is the empty
+set's). The branch ids every interleaving that shows the difference takes were measured as
+an alternative: one hash for every schedule of one pair of programs, but another when a
+call is added to a task, and a search of the finding's own version to compute. The cost of
+having none: two causes whose races show the same observables at the same op share a
+signature, and only the scene (a cause's `when` in the known list) tells them apart (the
+one known case: README, "Signatures of races"). One-task signatures are the target's own
+(`fuzzplug.targets.dax_fault.target.compare_op`) and keep their hash.
 
 `fail_alloc` calls are not run in a run of several tasks: which allocation is the n-th
 depends on the interleaving, and the versions do not allocate alike (rule
@@ -45,6 +63,7 @@ fewer_allocations); the one-task oracle covers allocation failures.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from fuzzplug.core.opslang import Op
@@ -153,7 +172,8 @@ def outcome_of(tasks: Tasks, run: TasksRun, m: DaxMachine) -> RunOutcome:
 @dataclass(slots=True)
 class Comparison:
     """The differences between two outcomes (pre, post), the rules that allowed some, and
-    the call where the first difference shows (None: the final state only)."""
+    the call that names them (`named_call`; None: the final state only) with its branch
+    ids on each side (for the record, not the signature)."""
 
     diffs: list[str]
     rules: list[str]
@@ -166,16 +186,38 @@ class Comparison:
         return not self.diffs
 
 
+def _call_rank(diffs: list[str]) -> int:
+    """How strongly a call's differences show: a printed kernel event (WARN, BUG, bad PTE,
+    bad HPTE, signal) 0, a return 1, a loaded value 2."""
+    return min(2 if d == "load:value" else 1 if d.startswith("ret:") else 0 for d in diffs)
+
+
+def named_call(differing: list[tuple[CallOutcome, list[str]]]) -> int | None:
+    """Which of the calls whose return or printed events differ (each as (post side's
+    call, its differences), in task then program order) names a two-task finding: the
+    one whose differences show most strongly (`_call_rank`), then the one with the most
+    differences (on ppc64's hash MMU the store that rebuilds a hashed PTE, not a load that
+    then reads through the stale HPTE), then the first op name in alphabetical order, then
+    the first listed. Neither the schedule (which call finished first) nor the tasks'
+    numbering (which task is 0) decides it."""
+    if not differing:
+        return None
+    return min(range(len(differing)),
+               key=lambda i: (_call_rank(differing[i][1]), -len(differing[i][1]),
+                              differing[i][0].name, i))
+
+
 def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
     """Outcome `a` (pre-series) against `b` (post-series), as the module docstring says:
     calls in each task's program order (return and printed events; fault counts only name
-    rule mkwrite_one_fault, they are not compared), then the final state and deadlocks."""
+    rule mkwrite_one_fault, they are not compared), then the final state and deadlocks.
+    The differing call that names the finding is `named_call`'s."""
     from fuzzplug.targets.dax_fault.target import _MAP_KINDS, view_diff
 
     diffs: list[str] = []
     rules: list[str] = []
-    at = None
-    branches = ((), ())
+    differing: list[tuple[CallOutcome, list[str]]] = []
+    branches: list[tuple[tuple, tuple]] = []
     for ta, tb in zip(a.calls, b.calls):
         for ca, cb in zip(ta, tb):
             d: list[str] = []
@@ -187,15 +229,18 @@ def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
                     and MKWRITE_ONE_FAULT.name not in rules):
                 rules.append(MKWRITE_ONE_FAULT.name)  # reported, not compared (see above)
             d += events_diff(list(ca.observed), list(cb.observed))
-            if d and at is None:
-                at = cb
-                branches = (ca.branches, cb.branches)
+            if d:
+                differing.append((cb, d))
+                branches.append((ca.branches, cb.branches))
             diffs += [x for x in d if x not in diffs]
     if bool(a.deadlock) != bool(b.deadlock):
         diffs.append("deadlock:pre" if a.deadlock else "deadlock:post")
     state = view_diff(dict(a.view), dict(b.view))
     diffs += [_MAP_KINDS.get(x, x) for x in signature_diffs(state) if x not in diffs]
-    return Comparison(diffs, rules if not diffs else [], at, *branches)
+    named = named_call(differing)
+    if named is None:
+        return Comparison(diffs, rules if not diffs else [], None)
+    return Comparison(diffs, [], differing[named][0], *branches[named])
 
 
 # --- running the versions ----------------------------------------------------------------------
@@ -268,27 +313,131 @@ def runs_of(trace) -> tuple[tuple[int, int], ...]:
     return tuple((t, n) for t, n in out)
 
 
+# --- the other version's searches, cached ------------------------------------------------------
+
+SEARCH_CACHE_SIZE = 256
+"""Searches `SearchCache` keeps (the least recently used is dropped first)."""
+
+
+def program_key(tasks: Tasks) -> tuple:
+    """What a search of `tasks` depends on besides the model and the scene: each task's
+    calls as the model runs them (`model_programs`), without their indices in the input."""
+    return tuple(tuple((op.name, tuple(sorted(call_args(op).items()))) for _, op in program)
+                 for program in tasks.programs)
+
+
+def relabelled(s: Search, tasks: Tasks) -> Search:
+    """`s`, a search of the same programs with other indices in the input (`sched` lines
+    placed elsewhere), with the calls' indices of `tasks`: what `search` returns for
+    `tasks` (the runs do not depend on the indices; the outcomes' order is kept)."""
+    def relabel(o: RunOutcome) -> RunOutcome:
+        calls = tuple(tuple(CallOutcome(index, c.name, c.user, c.faults, c.observed,
+                                        c.branches)
+                            for (index, _), c in zip(program, outcome_calls))
+                      for program, outcome_calls in zip(tasks.programs, o.calls))
+        return RunOutcome(calls, o.deadlock, o.view)
+
+    return Search({relabel(o): runs for o, runs in s.outcomes.items()}, s.stats)
+
+
+class SearchCache:
+    """Per process, the other version's search of the oracle (`evaluate`), keyed by the
+    model (the module itself: a mutant's copy of v4.14 has v4.14's VERSION but is another
+    model), the scene and the programs (`program_key`): the fuzzer mutates an input's
+    schedule far more often than its programs, and the search does not depend on the
+    schedule. Only whole searches are kept (`search` with `max_runs=SEARCH_RUNS` and no
+    `stop_at`: every outcome within the budget), so a kept search answers any question
+    `evaluate` asks of it exactly as a new one would, and the same input gets the same
+    verdict and signature with the cache cold or warm. Bounded: the `size` most recently
+    used searches (256 searches of v4.13 over pairs of two-call programs kept 6,870
+    outcomes in 40 MiB)."""
+
+    def __init__(self, size: int = SEARCH_CACHE_SIZE):
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[Tasks, Search]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.hits = self.misses = 0
+
+    def search(self, model, scene, tasks: Tasks) -> Search:
+        """`search(model, scene, tasks, max_runs=SEARCH_RUNS)`, from the cache when an
+        input with the same model, scene and programs asked before."""
+        key = (model, scene, program_key(tasks))
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            found = search(model, scene, tasks, max_runs=SEARCH_RUNS)
+            self._entries[key] = (tasks, found)
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            return found
+        self.hits += 1
+        self._entries.move_to_end(key)
+        first, found = entry
+        if all(tuple(i for i, _ in p) == tuple(i for i, _ in q)
+               for p, q in zip(first.programs, tasks.programs)):
+            return found
+        return relabelled(found, tasks)
+
+
+SEARCHES = SearchCache()
+"""The oracle's cache of the other version's searches (`SearchCache`)."""
+
+
+def _whole_entries(diffs: list[str]) -> int:
+    """How many of the differences are of a whole entry (present on one side only, or
+    mapping another pfn) rather than of a field of an entry both sides have."""
+    return sum(1 for d in diffs if d.endswith(".presence") or d == "map.pfn")
+
+
 def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
-    """The comparison of `mine` with the closest of `others` (fewest differences, then the
-    smallest sorted list of them, then the first found)."""
+    """The comparison of `mine` with the closest of `others`: the fewest differences, then
+    the fewest of them of whole entries (a PTE that differs in one bit is closer than one
+    that is absent: otherwise a ppc64 radix outcome that differs from its nearest v4.13
+    outcome in SOFT_DIRTY alone was named by `map.presence` against one where write(2)
+    had unmapped the page, which sorts first), then the smallest sorted list of them,
+    then the first found."""
     best = None
     for other in others:
         c = compare(mine, other) if mine_is_pre else compare(other, mine)
-        key = (len(c.diffs), sorted(c.diffs))
+        key = (len(c.diffs), _whole_entries(c.diffs), sorted(c.diffs))
         if best is None or key < best[0]:
             best = (key, c)
     return best[1]
 
 
+def _named_order(diff: str) -> tuple[int, str]:
+    """The order of a two-task signature's observables, as a one-task signature has them:
+    returns, then loaded values, then printed events and deadlocks (each sorted), then the
+    state."""
+    if diff.startswith("ret:"):
+        return 0, diff
+    if diff == "load:value":
+        return 1, diff
+    return (2 if ":" in diff else 3), diff
+
+
 def finding_of(c: Comparison, last: tuple[int, str]) -> Finding:
+    """The finding of a comparison whose outcomes differ, named by what the race does, not
+    by the schedule that shows it (see the module docstring, "Signatures"): the op of the
+    call `named_call` chose (`tasks_<op>`, or `tasks` for the final state alone), the
+    primary differences in a fixed order (`_named_order`, not the tasks' order), and no
+    branch ids (the hash part is that of the empty set). The branch ids that call took on
+    each side stay in the record."""
     where = c.at
     if where is not None:
         index, op = where.index, f"tasks_{where.name}"
     else:  # the final state only: no call to name (any of them may have made it)
         index, op = last[0], "tasks"
-    return Finding(index, op, c.diffs, signature(op, c.diffs, list(c.pre_branches),
-                                                 list(c.post_branches)),
-                   family(op, c.diffs), None, sorted(c.pre_branches), sorted(c.post_branches))
+    named = sorted(c.diffs, key=_named_order)
+    return Finding(index, op, c.diffs, signature(op, named, [], []), family(op, named), None,
+                   sorted(set(c.pre_branches)), sorted(set(c.post_branches)))
 
 
 # --- the oracle ---------------------------------------------------------------------------------
@@ -332,11 +481,12 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         def matches(o, mine=mine, mine_is_pre=mine_is_pre):
             return (compare(mine, o) if mine_is_pre else compare(o, mine)).same
 
-        # First the calls whole, in the order they finished in this run; then a search.
+        # First the calls whole, in the order they finished in this run; then the search
+        # (cached: the same programs come back under other schedules).
         serial = run_version(other_model, scene, tasks, Serial(mine_run.result.completions))
         if matches(serial.outcome):
             continue
-        s = search(other_model, scene, tasks, max_runs=SEARCH_RUNS, stop_at=matches)
+        s = SEARCHES.search(other_model, scene, tasks)
         if any(matches(o) for o in s.outcomes):
             continue
         c = closest(mine, s.outcomes, mine_is_pre)
