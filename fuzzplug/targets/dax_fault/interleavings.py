@@ -256,7 +256,7 @@ def run(target, bound: Bound, *, reduce: bool = True, progress: bool = True,
     import multiprocessing
 
     dom = small_domain()
-    report = Report(bound, [dom.scene_name(i) for i in bound.scenes], jobs=jobs)
+    report = Report(bound, [f"{i} {dom.scene_name(i)}" for i in bound.scenes], jobs=jobs)
     all_pairs = pairs(bound)
     items = [(si, pi) for si in bound.scenes for pi in range(len(all_pairs))]
     total = len(items)
