@@ -31,7 +31,8 @@ ROOT = Path(__file__).parents[1]
 CORPUS = ROOT / "corpora" / "dax_fault"
 SCENARIOS = sorted(CORPUS.glob("*.ops"))
 KNOWN = ROOT / "fuzzplug" / "targets" / "dax_fault" / "known.toml"
-STATUSES = {"real-bug", "latent", "benign-fixed-upstream", "config-only", "pre-existing-bug"}
+STATUSES = {"real-bug", "latent", "benign-fixed-upstream", "benign-consequence", "config-only",
+            "pre-existing-bug"}
 
 
 def _ops(text: str):

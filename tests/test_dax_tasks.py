@@ -5,6 +5,7 @@ reduction against the unreduced search, and the harness on two-task inputs."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzplug.core.opslang import Op, encode, parse_text
+from fuzzplug.core.opslang import Op, decode, encode, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.kernel import dpor
 from fuzzplug.kernel import daxfile, fs
@@ -364,3 +365,15 @@ def test_the_checker_names_the_race_it_finds_known_and_an_unlisted_one_new(monke
     monkeypatch.setattr(type(TARGET), "known_causes", lambda self: {}, raising=False)
     assert RACE_SIGNATURE in interleavings.new_signatures(TARGET, report)
     assert "NEW: not in the known list" in interleavings.render(TARGET, report)
+
+
+def test_tasks_whose_every_call_is_a_dropped_fail_alloc_are_the_same_on_both_sides():
+    """A crash the fuzzer found (libFuzzer, PYTHONHASHSEED=8): two tasks whose only calls
+    are fail_alloc, which a run of several tasks does not run. Both sides run nothing: the
+    verdict is same, not an exception."""
+    ops = _ops("fail_alloc nth=1 site=__page_cache_alloc\ntask id=1\n"
+               "fail_alloc nth=2 site=pte_alloc\n")
+    assert tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene]).concurrent
+    assert TARGET.evaluate(ops).verdict is Verdict.SAME
+    crash = base64.b64decode("AQ4BB/0Z/P/3/wAAAYMCAA==")  # the crash file's bytes
+    assert TARGET.evaluate(decode(SCHEMA, crash)).verdict is Verdict.SAME

@@ -211,6 +211,11 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
         report.abandoned += s.stats.abandoned
         if not s.complete:
             report.unproven.append(format_text(SCHEMA, ops))
+        elif reduce:
+            # The oracle that names a class answers from this whole search, not from a
+            # new one cut at its fuzzing budget (which can miss the outcome that is
+            # closest, and name the class by a difference the versions do not have).
+            tasks.SEARCHES.put(model, scene, t, s)
         found[side] = s.outcomes
     if keep_sets:
         report.outcome_sets[ops] = (frozenset(found["pre"]), frozenset(found["post"]))

@@ -365,6 +365,14 @@ class SearchCache:
         self._entries.clear()
         self.hits = self.misses = 0
 
+    def put(self, model, scene, tasks: Tasks, found: Search) -> None:
+        """Keep a search made elsewhere (the exhaustive checker's, with its larger budget:
+        the oracle it then runs on a reproducer of the same programs answers from it)."""
+        self._entries[(model, scene, program_key(tasks))] = (tasks, found)
+        self._entries.move_to_end((model, scene, program_key(tasks)))
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
     def search(self, model, scene, tasks: Tasks) -> Search:
         """`search(model, scene, tasks, max_runs=SEARCH_RUNS)`, from the cache when an
         input with the same model, scene and programs asked before."""
@@ -401,12 +409,17 @@ def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
     the fewest of them of whole entries (a PTE that differs in one bit is closer than one
     that is absent: otherwise a ppc64 radix outcome that differs from its nearest v4.13
     outcome in SOFT_DIRTY alone was named by `map.presence` against one where write(2)
-    had unmapped the page, which sorts first), then the smallest sorted list of them,
-    then the first found."""
+    had unmapped the page, which sorts first), then the fewest differences of state (a
+    printed event or a return names what the other version's code did; a state
+    difference of the same count can be a harmless other order: on ppc64 with DEBUG_VM, a
+    store, fsync, a store was named `state:file` against a v4.14 run where fsync came
+    before the store's data, rather than by the set_pte_at() WARN v4.14 needs for that
+    order), then the smallest sorted list of them, then the first found."""
     best = None
     for other in others:
         c = compare(mine, other) if mine_is_pre else compare(other, mine)
-        key = (len(c.diffs), _whole_entries(c.diffs), sorted(c.diffs))
+        key = (len(c.diffs), _whole_entries(c.diffs), sum(":" not in d for d in c.diffs),
+               sorted(c.diffs))
         if best is None or key < best[0]:
             best = (key, c)
     return best[1]
@@ -461,7 +474,10 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         for index, op in enumerate(calls):
             rec.add(index, by_index.get(index, OpRun(ret="-")))
         records.append(rec)
-    last = max(((i, op.name) for program in tasks.programs for i, op in program))
+    # The last call (a final-state finding names it); none when every task's calls were
+    # fail_alloc, which a run of several tasks drops: both sides then run nothing.
+    last = max(((i, op.name) for program in tasks.programs for i, op in program),
+               default=(0, "tasks"))
     direct = compare(pre.outcome, post.outcome)
     deadlocks = [side for side, run in (("pre", pre), ("post", post)) if run.result.deadlock]
     if deadlocks:
