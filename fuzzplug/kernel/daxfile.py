@@ -309,6 +309,8 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         down_read(m.sb, k.mm.mmap_sem)
         ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
         up_read(m.sb, k.mm.mmap_sem)
+        if sched is not None:
+            sched.unwatch(watch)
         faults += 1
         if ret & VM_FAULT_OOM:
             return Access(AccessStatus.OOM, None, faults)
@@ -323,7 +325,6 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         # semaphore has when the fault is over changes nothing a retried fault would do
         # (no modelled fault path tries a lock and goes another way when it is taken), so
         # a lock another task holds or drops is no reason to retry, nor a change to wait for.
-        sched.unwatch(watch)
         cells = {c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS}
         cells |= {c for c in watch.touched if c[0] not in _SYNC_KINDS}
         quiet = 0 if watch.others else quiet + 1

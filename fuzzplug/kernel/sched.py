@@ -180,6 +180,8 @@ class Scheduler:
             finally:
                 task.done = True
                 task.pending = None
+                # A fault a BUG ended never stopped its watch.
+                self.watches = [w for w in self.watches if w.tid != task.tid]
 
         task.glet = greenlet.greenlet(run)
         self.tasks.append(task)

@@ -40,8 +40,8 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version (fewest differences, then fewest of whole entries, then the first in sorted
-order). A race shows under many schedules, and the calls' branch ids vary with them (where
+other version (fewest differences, then fewest of whole entries, then fewest of state,
+then the first in sorted order: `closest`). A race shows under many schedules, and the calls' branch ids vary with them (where
 a retry ran, whether an entry was found locked, which fault found the PTE first), so a
 two-task signature names what the race does and nothing of how the schedule reached it
 (`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
@@ -368,8 +368,9 @@ class SearchCache:
     def put(self, model, scene, tasks: Tasks, found: Search) -> None:
         """Keep a search made elsewhere (the exhaustive checker's, with its larger budget:
         the oracle it then runs on a reproducer of the same programs answers from it)."""
-        self._entries[(model, scene, program_key(tasks))] = (tasks, found)
-        self._entries.move_to_end((model, scene, program_key(tasks)))
+        key = (model, scene, program_key(tasks))
+        self._entries[key] = (tasks, found)
+        self._entries.move_to_end(key)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
@@ -381,9 +382,7 @@ class SearchCache:
         if entry is None:
             self.misses += 1
             found = search(model, scene, tasks, max_runs=SEARCH_RUNS)
-            self._entries[key] = (tasks, found)
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            self.put(model, scene, tasks, found)
             return found
         self.hits += 1
         self._entries.move_to_end(key)
