@@ -93,34 +93,35 @@ def test_every_pair_evaluates_the_seeds_and_random_inputs_the_same_fast_and_read
     200 near-seed and 400 mutated inputs; their verdicts are not all the same."""
     target = TARGET.with_pair(*pair)
     rng = random.Random("..".join(pair))
-    seeds = list(SEEDS.values())
-    inputs = seeds + [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 160)))
-                      for _ in range(200)]
-    inputs += [_near(rng, rng.choice(seeds)) for _ in range(200)]
-    inputs += _mutated(rng, 400)
-    verdicts = set()
-    for data in inputs:
-        ops = decode(SCHEMA, data)
-        assert_same_outcome(target, ops)
-        verdicts.add(target.evaluate(ops).verdict)
-    assert len(verdicts) >= 2
+    inputs = list(SEEDS.values()) + _mix(rng, 200, 200, 400)
+    assert len(_same_fast_and_readable(target, inputs)) >= 2
 
 
 def test_random_near_and_mutated_inputs_evaluate_the_same_fast_and_readable():
     """3,000 inputs: random bytes, seeds with a few bytes changed, and the op mutator's
     output over generations (longer sequences that reuse addresses and pfns)."""
-    rng = random.Random(10)
+    inputs = _mix(random.Random(10), 1000, 1000, 1000)
+    # same, intended and divergent inputs among them
+    assert len(_same_fast_and_readable(TARGET, inputs)) == 3
+
+
+def _mix(rng: random.Random, n_random: int, n_near: int, n_mutated: int) -> list[bytes]:
+    """Random bytes, seeds with a few bytes changed, and the op mutator's generations."""
     seeds = list(SEEDS.values())
     inputs = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 160)))
-              for _ in range(1000)]
-    inputs += [_near(rng, rng.choice(seeds)) for _ in range(1000)]
-    inputs += _mutated(rng, 1000)
+              for _ in range(n_random)]
+    inputs += [_near(rng, rng.choice(seeds)) for _ in range(n_near)]
+    return inputs + _mutated(rng, n_mutated)
+
+
+def _same_fast_and_readable(target, inputs: list[bytes]) -> set:
+    """Assert each input's fast and readable outcomes are the same; their verdicts."""
     verdicts = set()
     for data in inputs:
         ops = decode(SCHEMA, data)
-        assert_same_outcome(TARGET, ops)
-        verdicts.add(TARGET.evaluate(ops).verdict)
-    assert len(verdicts) == 3  # same, intended and divergent inputs among them
+        assert_same_outcome(target, ops)
+        verdicts.add(target.evaluate(ops).verdict)
+    return verdicts
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
