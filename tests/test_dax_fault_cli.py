@@ -164,16 +164,6 @@ def test_the_harness_runs_over_its_seeds_as_a_subprocess(tmp_path):
     assert "Done 300 runs" in proc.stderr
 
 
-@pytest.mark.parametrize("flag", [["--json"], ["--findings", "out"]])
-def test_exhaustive_over_tasks_refuses_the_options_it_does_not_honour(flag, capsys):
-    """`exhaustive --tasks 2` with --json or --findings says so in one line, status 2,
-    before any work (it does not silently ignore them)."""
-    status = main(["exhaustive", "dax_fault", "--tasks", "2", "--depth", "1", *flag])
-    err = capsys.readouterr().err
-    assert status == 2
-    assert "not supported with --tasks" in err and len(err.strip().splitlines()) == 1
-
-
 @pytest.mark.parametrize("args", [["--tasks", "2", "--depth", "x"],
                                   ["--tasks", "2", "--depth", "1/2/3"],
                                   ["--tasks", "2", "--depth", "0"],

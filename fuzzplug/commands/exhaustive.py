@@ -35,8 +35,11 @@ def run(args) -> int:
     from fuzzplug.engines.exhaustive import print_json, render, run_exhaustive, write_findings
 
     from fuzzplug.errors import InputError
+    from fuzzplug.io import check_output_dir
 
     target = load_target_for(args)
+    if args.findings:
+        check_output_dir(args.findings)  # before the run, which can be long
     if args.tasks > 1:
         return _run_tasks(target, args)
     if args.calls or args.scenes:
@@ -57,16 +60,14 @@ def run(args) -> int:
 
 
 def _run_tasks(target, args) -> int:
+    """The target's interleavings checker (`--tasks 2`): its report as text or JSON, its
+    signatures as findings folders, as the one-task checker does them."""
+    from fuzzplug.engines.exhaustive import print_json
     from fuzzplug.errors import FuzzplugError, InputError
 
     checker = getattr(target, "interleavings", None)
     if checker is None or args.tasks != 2:
         raise FuzzplugError(f"{target.name}: no exhaustive checker of {args.tasks} tasks")
-    unsupported = [flag for flag, given in (("--json", args.json), ("--findings", args.findings))
-                   if given]
-    if unsupported:
-        raise InputError(f"{', '.join(unsupported)}: not supported with --tasks (the "
-                         "interleavings checker prints text)")
     module = checker()
     bound = module.parse_bound(args.depth, args.calls, args.scenes)
     jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
@@ -74,5 +75,10 @@ def _run_tasks(target, args) -> int:
         raise InputError(f"--jobs {jobs}: at least one process")
     report = module.run(target, bound, reduce=not args.no_reduce,
                         progress=not args.no_progress, jobs=jobs)
-    sys.stdout.write(module.render(target, report))
+    if args.findings:
+        module.write_findings(target, report, args.findings)
+    if args.json:
+        print_json(target, report)
+    else:
+        sys.stdout.write(module.render(target, report))
     return 0 if not report.unproven and not module.new_signatures(target, report) else 1

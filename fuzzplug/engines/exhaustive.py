@@ -447,27 +447,39 @@ def render(target, report: Report) -> str:
     return "\n".join(lines)
 
 
-def write_findings(target, report: Report, fdir: str | Path) -> None:
+def write_findings(target, report: Report, fdir: str | Path) -> Path:
     """The signatures as findings folders and summary.json, as `fuzzplug fuzz` writes them."""
-    from fuzzplug.core.findings import FindingEntry, write_entry, write_summary
+    from fuzzplug.core.findings import FindingEntry
+
+    entries = [FindingEntry(hit.signature, hit.count, encode(target.schema, hit.ops),
+                            match=report.known.match(hit.signature, hit.ops))
+               for hit in sorted(report.hits.values(), key=Hit.rank)]
+    return write_report_folder(target, fdir, report, entries, depth=report.depth)
+
+
+def write_report_folder(target, fdir: str | Path, report, entries: list, **fields) -> Path:
+    """The findings folder of an exhaustive check, this one or another with a report of the
+    same kind (`to_json(target)`; the interleavings checker of a target with tasks): a
+    folder per entry (`fuzzplug.core.findings.write_entry`) and summary.json with the
+    target, its pair, the engine, `fields`, the report's JSON without its signatures, and
+    the findings."""
+    from fuzzplug.core.findings import write_entry, write_summary
     from fuzzplug.io import ensure_dir
 
     fdir = ensure_dir(fdir)
-    entries = []
-    for hit in sorted(report.hits.values(), key=Hit.rank):
-        entry = FindingEntry(hit.signature, hit.count, encode(target.schema, hit.ops),
-                             match=report.known.match(hit.signature, hit.ops))
+    for entry in entries:
         write_entry(target, fdir, entry)
-        entries.append(entry)
     summary = {"target": target.name, "pair": pair_name(target), "engine": "exhaustive",
-               "depth": report.depth,
+               **fields,
                "report": {k: v for k, v in report.to_json(target).items()
                           if k != "signatures"},
                "findings": [{"signature": e.signature, "count": e.count,
                              "folder": e.folder_name(), "bytes": len(e.data),
                              "known": e.known} for e in entries]}
     write_summary(fdir, summary)
+    return fdir
 
 
-def print_json(target, report: Report) -> None:
+def print_json(target, report) -> None:
+    """The report (this checker's, or another's with `to_json(target)`) as JSON."""
     sys.stdout.write(json.dumps(report.to_json(target), indent=1, sort_keys=True) + "\n")

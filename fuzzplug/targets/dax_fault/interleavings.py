@@ -40,9 +40,11 @@ import itertools
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from fuzzplug.core.known import KnownList
-from fuzzplug.core.opslang import Op, format_text
+from fuzzplug.core.known import KnownList, KnownMatch
+from fuzzplug.core.opslang import Op, encode, format_text
+from fuzzplug.targets import pair_name
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.domain import small_domain
 from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, SCHEMA, Scene
@@ -87,6 +89,10 @@ class Bound:
                     f"{self.sets[0]} ({_calls_text(CALL_SETS[self.sets[0]])})")
         return "; ".join(f"task {t}: 1..{self.depths[t]} calls from {self.sets[t]} "
                          f"({_calls_text(CALL_SETS[self.sets[t]])})" for t in (0, 1))
+
+    def to_json(self) -> dict:
+        return {"description": self.describe(), "sets": list(self.sets),
+                "depths": list(self.depths), "scenes": list(self.scenes)}
 
 
 def _calls_text(calls) -> str:
@@ -179,6 +185,48 @@ class Report:
                 self.hits[sig] = hit
             else:
                 mine.count += hit.count
+
+    @property
+    def proven(self) -> bool:
+        return not self.unproven
+
+    def statement(self) -> str:
+        """The line that says what the run proved, or that it did not."""
+        if self.unproven:
+            return f"NOT PROVEN: {len(self.unproven)} pair searches hit {MAX_RUNS} runs"
+        return ("proved: for every pair in every scene, every interleaving at the models' "
+                "switch points was run (one per class of interleavings that differ only in "
+                "the order of independent steps); the two versions' outcome sets differ "
+                "only by the signatures below.")
+
+    def to_json(self, target) -> dict:
+        """The report as `--json` prints it (`fuzzplug.engines.exhaustive.print_json`):
+        the bound, the counts, what is proven, and each signature (by signature) with its
+        status in the known list and its reproducer."""
+        known = KnownList.of(target)
+        return {
+            "target": target.name, "pair": pair_name(target), "engine": "exhaustive",
+            "tasks": len(self.bound.sets), "bound": self.bound.to_json(),
+            "scenes": list(self.scenes), "pairs": self.pairs, "runs": dict(self.runs),
+            "abandoned": self.abandoned, "seconds": round(self.seconds, 3),
+            "jobs": self.jobs, "proven": self.proven, "unproven": list(self.unproven),
+            "statement": self.statement(),
+            "signatures": [_hit_json(hit, known.match(sig, hit.reproducer))
+                           for sig, hit in sorted(self.hits.items())],
+        }
+
+
+def status(match: KnownMatch | None) -> str:
+    """How the report marks a signature: its match in the known list, or NEW."""
+    return match.describe() if match is not None else "NEW: not in the known list"
+
+
+def _hit_json(hit: Hit, match: KnownMatch | None) -> dict:
+    return {"signature": hit.signature, "side": hit.side, "count": hit.count,
+            "scene": hit.scene, "status": status(match), "known": match is not None,
+            "known_causes": list(match.causes) if match else None,
+            "known_by": match.to_json()["by"] if match else None,
+            "reproducer": format_text(SCHEMA, hit.reproducer)}
 
 
 def programs(depth: int, calls=CALLS) -> list[tuple[Op, ...]]:
@@ -313,21 +361,14 @@ def render(target, report: Report) -> str:
              f"pairs: {report.pairs}; runs: v4.13 {report.runs['pre']}, v4.14 "
              f"{report.runs['post']} (abandoned by the sleep sets: {report.abandoned}); "
              f"{report.seconds:.1f} s ({report.jobs} process{'es' if report.jobs > 1 else ''})"]
-    if report.unproven:
-        lines.append(f"NOT PROVEN: {len(report.unproven)} pair searches hit {MAX_RUNS} runs")
-    else:
-        lines.append("proved: for every pair in every scene, every interleaving at the "
-                     "models' switch points was run (one per class of interleavings that "
-                     "differ only in the order of independent steps); the two versions' "
-                     "outcome sets differ only by the signatures below.")
+    lines.append(report.statement())
     known = KnownList.of(target)
     unknown = 0
     for sig, hit in sorted(report.hits.items()):
         match = known.match(sig, hit.reproducer)
         unknown += match is None
-        status = match.describe() if match is not None else "NEW: not in the known list"
-        lines.append(f"  {sig}  [{status}] (only {hit.side}; {hit.count} outcome(s); first in "
-                     f"scene {hit.scene})")
+        lines.append(f"  {sig}  [{status(match)}] (only {hit.side}; {hit.count} outcome(s); "
+                     f"first in scene {hit.scene})")
         for line in format_text(SCHEMA, hit.reproducer).splitlines():
             lines.append(f"      {line}")
     if not report.hits:
@@ -336,3 +377,17 @@ def render(target, report: Report) -> str:
         lines.append(f"{unknown} signature(s) not in the known list: triage them "
                      "(`fuzzplug replay` of the reproducer tells the story)")
     return "\n".join(lines) + "\n"
+
+
+def write_findings(target, report: Report, fdir) -> Path:
+    """The signatures as findings folders and summary.json, as the one-task checker writes
+    them (`fuzzplug.engines.exhaustive.write_report_folder`): each folder's input is the
+    signature's reproducer, the pair with the schedule that had it."""
+    from fuzzplug.core.findings import FindingEntry
+    from fuzzplug.engines.exhaustive import write_report_folder
+
+    known = KnownList.of(target)
+    entries = [FindingEntry(sig, hit.count, encode(SCHEMA, hit.reproducer),
+                            match=known.match(sig, hit.reproducer))
+               for sig, hit in sorted(report.hits.items())]
+    return write_report_folder(target, fdir, report, entries, tasks=len(report.bound.sets))
