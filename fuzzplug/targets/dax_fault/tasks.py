@@ -28,9 +28,13 @@ are searched: first the run that makes the same calls whole in the order they fi
 then with the exhaustive checker's partial-order reduction
 (`fuzzplug.kernel.dpor`), which runs one interleaving of every class of equivalent ones, so
 "cannot produce" is a proof for the models when the search completes (it does for the
-small programs a finding minimises to; otherwise it stops after `SEARCH_RUNS` runs, and a
-finding then means "not within that many interleavings": `fuzzplug exhaustive dax_fault
---tasks 2` or a minimised reproducer settles it). Neither version is blamed for an
+small programs a finding minimises to). The search first takes up to `SEARCH_RUNS` runs;
+an outcome it did not find there, while runs were left, is looked for again in a search of
+up to `CONFIRM_RUNS` (ten times more, made only for an outcome that would otherwise be a
+finding: most outcomes match within the first budget, and a cut search can miss the one
+that matches), and a finding of a search cut even there means "not within that many
+interleavings": `fuzzplug exhaustive dax_fault --tasks 2` or a minimised reproducer
+settles it. Neither version is blamed for an
 interleaving the other could also take; a version is blamed for a behaviour the other
 never has. A deadlock (every task left waits) is a finding on its own, on either side.
 
@@ -78,6 +82,9 @@ from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, call_arg
 
 SEARCH_RUNS = 400
 """Runs a search of one version's interleavings may take (per version) in `evaluate`."""
+CONFIRM_RUNS = 4000
+"""Runs the search may take before an outcome it did not find within `SEARCH_RUNS` is a
+finding (`evaluate`)."""
 
 
 # --- the input as programs and a schedule ------------------------------------------------------
@@ -345,10 +352,13 @@ class SearchCache:
     model (the module itself: a mutant's copy of v4.14 has v4.14's VERSION but is another
     model), the scene and the programs (`program_key`): the fuzzer mutates an input's
     schedule far more often than its programs, and the search does not depend on the
-    schedule. Only whole searches are kept (`search` with `max_runs=SEARCH_RUNS` and no
-    `stop_at`: every outcome within the budget), so a kept search answers any question
-    `evaluate` asks of it exactly as a new one would, and the same input gets the same
-    verdict and signature with the cache cold or warm. Bounded: the `size` most recently
+    schedule. Only whole searches are kept (`search` with `max_runs` and no `stop_at`:
+    every outcome within the budget), and a search of a bigger budget replaces a cut one:
+    the exploration's order is fixed, so a search of `SEARCH_RUNS` is the first runs of one
+    of `CONFIRM_RUNS`, and a kept search answers any question `evaluate` asks of it exactly
+    as a new one would (it asks the bigger one only what the smaller could not settle).
+    The same input gets the same verdict and signature with the cache cold or warm.
+    Bounded: the `size` most recently
     used searches (256 searches of v4.13 over pairs of two-call programs kept 6,870
     outcomes in 40 MiB)."""
 
@@ -374,14 +384,16 @@ class SearchCache:
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
-    def search(self, model, scene, tasks: Tasks) -> Search:
-        """`search(model, scene, tasks, max_runs=SEARCH_RUNS)`, from the cache when an
-        input with the same model, scene and programs asked before."""
+    def search(self, model, scene, tasks: Tasks, runs: int | None = None) -> Search:
+        """`search(model, scene, tasks, max_runs=runs)` (default `SEARCH_RUNS`), from the
+        cache when an input with the same model, scene and programs asked before with at
+        least that budget (or the search was complete)."""
+        runs = SEARCH_RUNS if runs is None else runs
         key = (model, scene, program_key(tasks))
         entry = self._entries.get(key)
-        if entry is None:
+        if entry is None or not (entry[1].complete or entry[1].stats.runs >= runs):
             self.misses += 1
-            found = search(model, scene, tasks, max_runs=SEARCH_RUNS)
+            found = search(model, scene, tasks, max_runs=runs)
             self.put(model, scene, tasks, found)
             return found
         self.hits += 1
@@ -502,6 +514,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         if matches(serial.outcome):
             continue
         s = SEARCHES.search(other_model, scene, tasks)
+        if not s.complete and not any(matches(o) for o in s.outcomes):
+            s = SEARCHES.search(other_model, scene, tasks, CONFIRM_RUNS)
         if any(matches(o) for o in s.outcomes):
             continue
         c = closest(mine, s.outcomes, mine_is_pre)
