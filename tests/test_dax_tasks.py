@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fuzzplug.core.opslang import Op, decode, encode, parse_text
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.kernel import dpor
 from fuzzplug.kernel import daxfile, fs
@@ -369,6 +370,60 @@ def test_the_search_cache_gives_a_bigger_search_for_a_cut_one_and_keeps_it():
     whole = cache.search(TARGET.post_model, DEFAULT_SCENE, done, runs=400)
     assert whole.complete
     assert cache.search(TARGET.post_model, DEFAULT_SCENE, done, runs=4000) is whole
+
+
+def test_a_lock_holders_other_steps_are_not_raced_with_the_acquire_that_waits_for_it(
+        monkeypatch):
+    """Two tasks of system calls serialised by i_rwsem (punch, write, truncate against two
+    punches and a truncate): dropping the races that cannot be reversed (the acquire waited
+    for the other task to drop the lock) leaves both versions' outcome sets as they were,
+    with fewer runs and none abandoned by the sleep sets."""
+    t = _split("punch_hole page=1 pages=1\nwrite page=1 pages=1 val=0x40\ntruncate pages=1\n"
+               "task id=1\npunch_hole page=1 pages=1\npunch_hole page=1 pages=1\n"
+               "truncate pages=1\n")
+    for model in (TARGET.pre_model, TARGET.post_model):
+        kept = tasks.search(model, DEFAULT_SCENE, t)
+        with monkeypatch.context() as m:
+            m.setattr(dpor, "reversible", lambda trace, i, j: True)
+            every = tasks.search(model, DEFAULT_SCENE, t)
+        assert kept.complete and every.complete
+        assert set(kept.outcomes) == set(every.outcomes)
+        assert kept.stats.abandoned == 0 < every.stats.abandoned
+        assert kept.stats.runs < every.stats.runs
+
+
+def test_a_step_budget_cuts_a_search_whose_runs_are_long():
+    """`max_steps` stops the exploration once its runs have taken that many steps (the
+    search is then not complete); a budget it does not reach changes nothing."""
+    t = _split(RACE)
+    whole = tasks.search(TARGET.post_model, DEFAULT_SCENE, t)
+    assert whole.complete and whole.stats.steps > 100
+    cut = tasks.search(TARGET.post_model, DEFAULT_SCENE, t, max_steps=100)
+    assert not cut.complete and 100 <= cut.stats.steps < whole.stats.steps
+    same = tasks.search(TARGET.post_model, DEFAULT_SCENE, t, max_steps=whole.stats.steps + 1)
+    assert same.complete and list(same.outcomes) == list(whole.outcomes)
+
+
+@pytest.mark.slow
+def test_two_stores_retrying_each_others_faults_end_as_a_livelock_not_a_runaway_run():
+    """Without pte_special, a load and a store of the hole against a store of it: on v4.14
+    each store's fault is retried because the other's took and dropped the entry lock it
+    read, forever. The access ends as a livelock after MAX_FAULTS_AMONG_TASKS faults (the
+    scheduler's step limit failed the run before), and the oracle names the known cause."""
+    ops = _ops("config HAVE_PTE_SPECIAL=0 DEVMAP=0\nload addr=0x101000\n"
+               "store addr=0x101000 val=0x66\ntask id=1\nstore addr=0x101000 val=0x66\n"
+               "sched task=0 steps=20\nsched task=1 steps=12\n")
+    tasks.SEARCHES.clear()
+    outcome = TARGET.evaluate(ops)
+    tasks.SEARCHES.clear()
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert "livelock" in outcome.signature
+    assert KnownList.of(TARGET).match(outcome.signature, ops) is not None
+    run = tasks.run_version(TARGET.post_model, Scene.from_ops(ops).dax, _split(
+        "load addr=0x101000\nstore addr=0x101000 val=0x66\ntask id=1\n"
+        "store addr=0x101000 val=0x66\n"), FollowSchedule([(0, 20), (1, 12)] * 200))
+    assert max(c.faults for calls in run.outcome.calls for c in calls) <= \
+        daxfile.MAX_FAULTS_AMONG_TASKS
 
 
 def _env() -> dict[str, str]:

@@ -82,6 +82,9 @@ from fuzzplug.kernel.types import (
 )
 
 MAX_FAULTS_PER_ACCESS = 8
+MAX_FAULTS_AMONG_TASKS = 64
+"""With other tasks: the faults one access may take, each retried because another task
+wrote what it read, before it is a LIVELOCK (`user_access`)."""
 DEFAULT_START = 0x100000
 
 # The DAX exceptional-entry bits, the same in v4.13 (include/linux/dax.h) and v4.14
@@ -285,7 +288,11 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
     wrote one of them while it ran, even to put it back: nothing to do, and nobody else did
     anything) would be repeated exactly: the access waits until one of those
     cells changes (`sched.Wait.SPIN`), and is a LIVELOCK when nothing else can run; so is one
-    that faults MAX_FAULTS_PER_ACCESS times in a row without another task taking a step."""
+    that faults MAX_FAULTS_PER_ACCESS times in a row without another task taking a step,
+    and one that faults MAX_FAULTS_AMONG_TASKS times in all: two stores to the zero page
+    without pte_special (v4.14) are each retried because the other's fault took and
+    dropped the entry lock it read, forever, as the kernel's would be; without that bound
+    their runs went on until the scheduler's step limit failed them."""
     k = m.k
     sched = k.sched
     flags = FAULT_FLAG_USER | (FAULT_FLAG_WRITE if write else 0)
@@ -301,7 +308,8 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
                 m.memory.store(pfn, token)
                 return Access(AccessStatus.OK, None, faults)
             return Access(AccessStatus.OK, m.memory.load(pfn), faults)
-        if (quiet if sched is not None else faults) == MAX_FAULTS_PER_ACCESS:
+        if ((quiet if sched is not None else faults) == MAX_FAULTS_PER_ACCESS
+                or faults == MAX_FAULTS_AMONG_TASKS):
             return Access(AccessStatus.LIVELOCK, None, faults)
         if sched is not None:
             watch = sched.watch()

@@ -120,12 +120,14 @@ class rw_semaphore:
     writer: bool = False
 
 
-def _wait_for(sb: "super_block", label: str, ready, function: str, waits_for: str) -> None:
+def _wait_for(sb: "super_block", label: str, ready, function: str, waits_for: str,
+              blocked_by: tuple[str, ...]) -> None:
     """A sleeping lock's acquisition: with several tasks, a switch point where the task
-    waits until `ready()`; alone, a lock it cannot take is a sleep that never ends."""
+    waits until `ready()` (until no other task has one of the holds `blocked_by`); alone, a
+    lock it cannot take is a sleep that never ends."""
     sched = sb.k.sched
     if sched is not None:
-        sched.acquire(label, ready)
+        sched.acquire(label, ready, blocked_by)
         assert ready(), f"{label}: resumed without the lock"
     elif not ready():
         raise TaskHang(function, waits_for)
@@ -133,7 +135,7 @@ def _wait_for(sb: "super_block", label: str, ready, function: str, waits_for: st
 
 def down_read(sb: "super_block", sem: rw_semaphore) -> None:
     _wait_for(sb, f"down_read({sem.name})", lambda: not sem.writer, "down_read",
-              f"{sem.name} (held for write)")
+              f"{sem.name} (held for write)", (f"{sem.name}:w",))
     sem.readers += 1
     touch("lock", sem.name, S)
     sb.current.held.append(f"{sem.name}:r")
@@ -150,7 +152,7 @@ def up_read(sb: "super_block", sem: rw_semaphore) -> None:
 
 def down_write(sb: "super_block", sem: rw_semaphore) -> None:
     _wait_for(sb, f"down_write({sem.name})", lambda: not sem.writer and not sem.readers,
-              "down_write", f"{sem.name} (held)")
+              "down_write", f"{sem.name} (held)", (f"{sem.name}:w", f"{sem.name}:r"))
     sem.writer = True
     touch("lock", sem.name, W)
     sb.current.held.append(f"{sem.name}:w")
@@ -188,7 +190,8 @@ def wait_entry_unlocked(mapping: "address_space", index: int, function: str) -> 
     sched = sb.k.sched
     if sched is None:
         raise TaskHang(function, f"the entry lock of index {index}")
-    sched.sleep(("entry", index), f"{function}: sleep on entry {index}")
+    sched.sleep(("entry", index), f"{function}: sleep on entry {index}",
+                (f"entry_lock:{index}",))
 
 
 def wake_entry_waiters(mapping: "address_space", index: int, wake_all: bool) -> None:
@@ -378,7 +381,7 @@ def lock_page(sb: super_block, p: page) -> None:
     alone, a locked page stays locked."""
     pfn = p.pfn
     _wait_for(sb, f"lock_page({pfn:#x})", lambda: pfn not in sb.locked_pages, "lock_page",
-              f"page {pfn:#x}")
+              f"page {pfn:#x}", (f"page_lock:{pfn:#x}",))
     sb.locked_pages.add(p.pfn)
     sb.current.held.append(f"page_lock:{p.pfn:#x}")
     sb.current.record(f"lock_page({p.pfn:#x})")

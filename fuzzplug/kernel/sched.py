@@ -81,6 +81,7 @@ class Pending:
     ready: Callable[[], bool] | None = None  # ACQUIRE, SPIN: may it run now?
     waiter: Waiter | None = None  # SLEEP
     cells: frozenset = frozenset()  # SPIN: the cells it waits on
+    blocked_by: tuple[str, ...] = ()  # ACQUIRE, SLEEP: the holds (`task_struct.held`) it waits out
 
 
 @dataclass(slots=True)
@@ -109,6 +110,8 @@ class StepEvent:
     events: tuple = ()  # the kernel's trace events the step made
     branches: tuple = ()
     forced: bool = False  # no task could run: a livelocked access ends (the chooser told)
+    held: tuple[str, ...] = ()  # the locks the task held when the step began
+    blocked_by: tuple[str, ...] = ()  # its switch point's: another task's holds it waited out
 
 
 class Chooser(Protocol):
@@ -229,7 +232,8 @@ class Scheduler:
                     self.chooser.choose(self, enabled, forced=True)
                 task = self.tasks[tid]
                 event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
-                                  forced=resume_with is not None)
+                                  forced=resume_with is not None, held=tuple(task.ts.held),
+                                  blocked_by=task.pending.blocked_by)
                 if task.pending.kind is Wait.SPIN:
                     for kind, key in task.pending.cells:
                         event.fp.touch(kind, key, R)
@@ -292,8 +296,9 @@ class Scheduler:
     def point(self, label: str) -> None:
         self.switch(Pending(Wait.POINT, label))
 
-    def acquire(self, label: str, ready: Callable[[], bool]) -> None:
-        self.switch(Pending(Wait.ACQUIRE, label, ready=ready))
+    def acquire(self, label: str, ready: Callable[[], bool],
+                blocked_by: tuple[str, ...] = ()) -> None:
+        self.switch(Pending(Wait.ACQUIRE, label, ready=ready, blocked_by=blocked_by))
 
     def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
         """Wait until `changed()`: True when it did, False for a livelock."""
@@ -313,14 +318,15 @@ class Scheduler:
         self.current.call += 1
 
     # --- wait queues (include/linux/wait.h), keyed as the caller's hash + key would be -------
-    def sleep(self, key: object, label: str) -> None:
+    def sleep(self, key: object, label: str, blocked_by: tuple[str, ...] = ()) -> None:
         """prepare_to_wait_exclusive() then schedule(): queue the running task on `key`'s
-        wait queue and sleep until a wake-up takes it off; finish_wait() after."""
+        wait queue and sleep until a wake-up takes it off; finish_wait() after.
+        `blocked_by`: the hold whose release wakes it (the entry lock)."""
         waiter = Waiter(self.current.tid)
         queue = self.waitqueues.setdefault(key, [])
         queue.append(waiter)
         touch("wq", key, W)
-        self.switch(Pending(Wait.SLEEP, label, waiter=waiter))
+        self.switch(Pending(Wait.SLEEP, label, waiter=waiter, blocked_by=blocked_by))
         if waiter in queue:  # finish_wait(): off the queue if a wake-up has not taken it
             queue.remove(waiter)
 

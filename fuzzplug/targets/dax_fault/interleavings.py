@@ -263,7 +263,7 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
             # The oracle that names a class answers from this whole search, not from a
             # new one cut at its fuzzing budget (which can miss the outcome that is
             # closest, and name the class by a difference the versions do not have).
-            tasks.SEARCHES.put(model, scene, t, s)
+            tasks.SEARCHES.put(model, scene, t, s, MAX_RUNS)
         found[side] = s.outcomes
     if keep_sets:
         report.outcome_sets[ops] = (frozenset(found["pre"]), frozenset(found["post"]))

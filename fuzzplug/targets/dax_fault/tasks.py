@@ -85,6 +85,10 @@ SEARCH_RUNS = 400
 CONFIRM_RUNS = 4000
 """Runs the search may take before an outcome it did not find within `SEARCH_RUNS` is a
 finding (`evaluate`)."""
+STEPS_PER_RUN = 60
+"""The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
+steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
+the step budget stops its search where 400 or 4,000 such runs would take minutes)."""
 
 
 # --- the input as programs and a schedule ------------------------------------------------------
@@ -290,13 +294,13 @@ class Search:
 
 
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
-           stop_at=None) -> Search:
+           max_steps: int | None = None, stop_at=None) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
     outcome for which it is true (`complete` is then False)."""
     s = Search()
     for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
-                            max_runs=max_runs, stats=s.stats):
+                            max_runs=max_runs, max_steps=max_steps, stats=s.stats):
         if run.outcome not in s.outcomes:
             s.outcomes[run.outcome] = runs_of(run.trace)
         if stop_at is not None and stop_at(run.outcome):
@@ -364,7 +368,7 @@ class SearchCache:
 
     def __init__(self, size: int = SEARCH_CACHE_SIZE):
         self.size = size
-        self._entries: OrderedDict[tuple, tuple[Tasks, Search]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[Tasks, Search, int]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -375,11 +379,13 @@ class SearchCache:
         self._entries.clear()
         self.hits = self.misses = 0
 
-    def put(self, model, scene, tasks: Tasks, found: Search) -> None:
-        """Keep a search made elsewhere (the exhaustive checker's, with its larger budget:
-        the oracle it then runs on a reproducer of the same programs answers from it)."""
+    def put(self, model, scene, tasks: Tasks, found: Search, runs: int) -> None:
+        """Keep a search made with a budget of `runs` runs (here, and `runs *
+        STEPS_PER_RUN` steps), here or elsewhere (the exhaustive checker's, with its
+        larger budget and no step budget: the oracle it then runs on a reproducer of the
+        same programs answers from it)."""
         key = (model, scene, program_key(tasks))
-        self._entries[key] = (tasks, found)
+        self._entries[key] = (tasks, found, runs)
         self._entries.move_to_end(key)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
@@ -391,14 +397,15 @@ class SearchCache:
         runs = SEARCH_RUNS if runs is None else runs
         key = (model, scene, program_key(tasks))
         entry = self._entries.get(key)
-        if entry is None or not (entry[1].complete or entry[1].stats.runs >= runs):
+        if entry is None or not (entry[1].complete or entry[2] >= runs):
             self.misses += 1
-            found = search(model, scene, tasks, max_runs=runs)
-            self.put(model, scene, tasks, found)
+            found = search(model, scene, tasks, max_runs=runs,
+                           max_steps=runs * STEPS_PER_RUN)
+            self.put(model, scene, tasks, found, runs)
             return found
         self.hits += 1
         self._entries.move_to_end(key)
-        first, found = entry
+        first, found, _ = entry
         if all(tuple(i for i, _ in p) == tuple(i for i, _ in q)
                for p, q in zip(first.programs, tasks.programs)):
             return found
