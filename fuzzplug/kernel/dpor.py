@@ -128,10 +128,12 @@ def _dependent_earlier(trace: list, j: int, index: dict) -> set[int]:
 
 
 def reversible(trace: list, i: int, j: int) -> bool:
-    """Whether step j could have run before step i: not when j starts by taking a lock (or
-    waking from a wait on one) that i's task held when i began: j waited for that task to
-    drop it, at i or after (a lock's release and the acquire it lets go, or a step inside
-    the holder's critical section and the acquire waiting for it)."""
+    """Whether step j could have run before step i: not when j starts by taking a
+    sleeping lock (a semaphore, a page lock) that i's task held when i began: j waited for
+    that task to drop it, at i or after (a lock's release and the acquire it lets go, or a
+    step inside the holder's critical section and the acquire waiting for it). A wake-up
+    from the DAX entry wait queue is no such step: the woken task may run while the waker
+    holds the entry lock again (it then looks and sleeps again)."""
     needs = trace[j].blocked_by
     return not needs or not any(hold in trace[i].held for hold in needs)
 

@@ -190,8 +190,7 @@ def wait_entry_unlocked(mapping: "address_space", index: int, function: str) -> 
     sched = sb.k.sched
     if sched is None:
         raise TaskHang(function, f"the entry lock of index {index}")
-    sched.sleep(("entry", index), f"{function}: sleep on entry {index}",
-                (f"entry_lock:{index}",))
+    sched.sleep(("entry", index), f"{function}: sleep on entry {index}")
 
 
 def wake_entry_waiters(mapping: "address_space", index: int, wake_all: bool) -> None:

@@ -81,7 +81,8 @@ class Pending:
     ready: Callable[[], bool] | None = None  # ACQUIRE, SPIN: may it run now?
     waiter: Waiter | None = None  # SLEEP
     cells: frozenset = frozenset()  # SPIN: the cells it waits on
-    blocked_by: tuple[str, ...] = ()  # ACQUIRE, SLEEP: the holds (`task_struct.held`) it waits out
+    blocked_by: tuple[str, ...] = ()  # ACQUIRE: another task's holds (`task_struct.held`)
+    # that keep it waiting, exactly those (its `ready` is their absence)
 
 
 @dataclass(slots=True)
@@ -318,15 +319,16 @@ class Scheduler:
         self.current.call += 1
 
     # --- wait queues (include/linux/wait.h), keyed as the caller's hash + key would be -------
-    def sleep(self, key: object, label: str, blocked_by: tuple[str, ...] = ()) -> None:
+    def sleep(self, key: object, label: str) -> None:
         """prepare_to_wait_exclusive() then schedule(): queue the running task on `key`'s
-        wait queue and sleep until a wake-up takes it off; finish_wait() after.
-        `blocked_by`: the hold whose release wakes it (the entry lock)."""
+        wait queue and sleep until a wake-up takes it off; finish_wait() after. (No
+        `blocked_by`: a woken task may run while another holds the entry lock again, as
+        when the waker takes it back first; it looks, finds it locked and sleeps again.)"""
         waiter = Waiter(self.current.tid)
         queue = self.waitqueues.setdefault(key, [])
         queue.append(waiter)
         touch("wq", key, W)
-        self.switch(Pending(Wait.SLEEP, label, waiter=waiter, blocked_by=blocked_by))
+        self.switch(Pending(Wait.SLEEP, label, waiter=waiter))
         if waiter in queue:  # finish_wait(): off the queue if a wake-up has not taken it
             queue.remove(waiter)
 
