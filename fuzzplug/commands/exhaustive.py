@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from fuzzplug.commands import add_pair_options, load_target_for
@@ -62,19 +61,16 @@ def run(args) -> int:
 def _run_tasks(target, args) -> int:
     """The target's interleavings checker (`--tasks 2`): its report as text or JSON, its
     signatures as findings folders, as the one-task checker does them."""
-    from fuzzplug.engines.exhaustive import print_json
-    from fuzzplug.errors import FuzzplugError, InputError
+    from fuzzplug.engines.exhaustive import print_json, worker_count
+    from fuzzplug.errors import FuzzplugError
 
     checker = getattr(target, "interleavings", None)
     if checker is None or args.tasks != 2:
         raise FuzzplugError(f"{target.name}: no exhaustive checker of {args.tasks} tasks")
     module = checker()
     bound = module.parse_bound(args.depth, args.calls, args.scenes)
-    jobs = args.jobs if args.jobs is not None else min(os.cpu_count() or 1, 4)
-    if jobs < 1:
-        raise InputError(f"--jobs {jobs}: at least one process")
     report = module.run(target, bound, reduce=not args.no_reduce,
-                        progress=not args.no_progress, jobs=jobs)
+                        progress=not args.no_progress, jobs=worker_count(args.jobs))
     if args.findings:
         module.write_findings(target, report, args.findings)
     if args.json:

@@ -299,6 +299,13 @@ class Progress:
         self.stream.flush()
 
 
+def worker_count(jobs: int | None) -> int:
+    """`--jobs` checked (at least one process), or the default: the CPUs, at most 4."""
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs must be positive, got {jobs}")
+    return jobs or min(os.cpu_count() or 1, 4)
+
+
 def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: bool = True,
                    judge: Judge | None = None, stop_on_first: bool = False,
                    domain: Domain | None = None, reduce: bool = True,
@@ -311,14 +318,12 @@ def run_exhaustive(target, depth: int, *, jobs: int | None = None, progress: boo
     `seconds` bounds a sequential run (the report then says it timed out)."""
     if depth < 1:
         raise InputError(f"--depth must be at least 1, got {depth}")
-    if jobs is not None and jobs < 1:
-        raise InputError(f"--jobs must be positive, got {jobs}")
+    jobs = worker_count(jobs)
     domain = domain or domain_for(target)
     if not reduce:
         domain = unreduced(domain)
     log = get_logger(target=target.name, depth=depth)
     n_scenes = len(domain.scenes)
-    jobs = jobs or min(os.cpu_count() or 1, 4)
     started = time.monotonic()
     bar = Progress(n_scenes, enabled=progress)
     results: list[SceneResult] = []

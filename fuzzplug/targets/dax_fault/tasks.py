@@ -521,9 +521,11 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         if matches(serial.outcome):
             continue
         s = SEARCHES.search(other_model, scene, tasks)
-        if not s.complete and not any(matches(o) for o in s.outcomes):
+        found = any(matches(o) for o in s.outcomes)
+        if not found and not s.complete:
             s = SEARCHES.search(other_model, scene, tasks, CONFIRM_RUNS)
-        if any(matches(o) for o in s.outcomes):
+            found = any(matches(o) for o in s.outcomes)
+        if found:
             continue
         c = closest(mine, s.outcomes, mine_is_pre)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
