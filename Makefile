@@ -54,7 +54,7 @@ coverage: $(STAMP)
 	if [ -d $(COVERAGE_CORPUS) ]; then \
 	  find $(COVERAGE_CORPUS) -maxdepth 1 -type f ! -name '.*' -exec cp {} $(COV)/corpus/ \; ; fi
 	FUZZPLUG_RECORD=$(COV)/record $(BIN)/python -m coverage run --branch \
-	  --data-file=$(COV)/.coverage --source=fuzzplug.kernel,fuzzplug.targets \
+	  --data-file=$(COV)/.coverage --source=fuzzplug.kernel,fuzzplug.explore,fuzzplug.targets \
 	  harnesses/fuzz_$(COVERAGE_TARGET).py $(COV)/new $(COV)/corpus \
 	  -atheris_runs=$$(( $$(find $(COV)/corpus -type f | wc -l) + 1 ))
 	$(BIN)/python -m coverage html --data-file=$(COV)/.coverage -d $(COV)/html

@@ -1,7 +1,7 @@
 """Scenes and helpers for the DAX model tests (not a test module).
 
 A scene is booted on `fuzzplug.kernel.dax_v4_13` or `dax_v4_14` with
-`fuzzplug.kernel.daxfile.boot`; ops run through `daxfile.run_op`, as the dax_fault target
+`fuzzplug.explore.daxfile.boot`; ops run through `daxfile.run_op`, as the dax_fault target
 will run them. The numbers: the file is mapped at A(0) = 0x100000 onwards, file page i at
 A(i) in the default VMA (MAP_SHARED, PROT_READ|PROT_WRITE, 4 pages from file page 0); the
 pmem device is the memory map's device range 0x80-0x8f, block b at pfn DEV + b (block 0 is
@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 
 from fuzzplug.kernel import dax_v4_13, dax_v4_14
-from fuzzplug.kernel.daxfile import (
+from fuzzplug.explore.daxfile import (
     Access,
     AccessStatus,
     DaxMachine,

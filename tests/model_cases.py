@@ -597,7 +597,7 @@ def writes_to_a_kernel_only_writable_entry(model):
 
 
 class _OtherCpu:
-    """A stand-in for the scheduler of `fuzzplug.kernel.sched` (`Kernel.sched`): at the
+    """A stand-in for the scheduler of `fuzzplug.runtime.sched` (`Kernel.sched`): at the
     first switch point whose label starts with `where`, another CPU runs `then()`."""
 
     def __init__(self, where: str, then: Callable[[], None]):

@@ -1,6 +1,6 @@
 """Durability: what reaches the media (survives a power failure) and when, in both versions.
 
-A store through a mapping lands in the CPU cache (`fuzzplug.kernel.physmem`); only the
+A store through a mapping lands in the CPU cache (`fuzzplug.runtime.physmem`); only the
 write-back of its mapping entry (fsync, msync, a punch's writeback) flushes it; write(2) is
 non-temporal and durable at once. The series must not change any of this: v4.13 tags the
 entry dirty in dax_pfn_mkwrite, v4.14 in the DAX fault itself.
@@ -9,7 +9,7 @@ entry dirty in dax_pfn_mkwrite, v4.14 in the DAX fault itself.
 from __future__ import annotations
 
 from dax_scenes import A, A0, BOTH, PRIVATE, SHARED, SHARED_2, block_pfn, load, machine, run, store
-from fuzzplug.kernel.daxfile import file_view
+from fuzzplug.explore.daxfile import file_view
 from fuzzplug.kernel.types import PAGE_SIZE
 
 

@@ -38,7 +38,7 @@ from dax_scenes import (
     store,
 )
 from fuzzplug.kernel import dax_v4_13, dax_v4_14, fs
-from fuzzplug.kernel.daxfile import (
+from fuzzplug.explore.daxfile import (
     AccessStatus,
     VmaSpec,
     file_view,

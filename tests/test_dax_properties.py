@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dax_scenes import A0, MODELS
-from fuzzplug.kernel.daxfile import (
+from fuzzplug.explore.daxfile import (
     OPS,
     DaxScene,
     VmaSpec,

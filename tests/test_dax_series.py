@@ -30,7 +30,7 @@ from dax_scenes import (
     store,
 )
 from fuzzplug.kernel import dax_v4_13, dax_v4_14
-from fuzzplug.kernel.daxfile import (
+from fuzzplug.explore.daxfile import (
     AccessStatus,
     file_view,
     hole_pages,

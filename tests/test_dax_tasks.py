@@ -16,9 +16,10 @@ import pytest
 from fuzzplug.core.opslang import Op, decode, encode, parse_text
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.oracle import Verdict
-from fuzzplug.kernel import dpor
-from fuzzplug.kernel import daxfile, fs
-from fuzzplug.kernel.sched import FollowSchedule, Scheduler, switch_point
+from fuzzplug.explore import dpor
+from fuzzplug.explore import daxfile
+from fuzzplug.kernel import fs
+from fuzzplug.runtime.sched import FollowSchedule, Scheduler, switch_point
 from fuzzplug.targets.dax_fault import interleavings, tasks
 from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 from fuzzplug.targets.dax_fault.target import TARGET

@@ -17,7 +17,7 @@ from fuzzplug.engines.domain import Domain, domain_for, schema_domain
 from fuzzplug.engines.exhaustive import explore_scene, run_exhaustive, unreduced
 from fuzzplug.engines.stepper import ReplayStepper, stepper_for
 from fuzzplug.errors import InputError
-from fuzzplug.kernel.clone import clone_kernel, kernel_key
+from fuzzplug.explore.clone import clone_kernel, kernel_key
 from fuzzplug.targets.insert_pfn import TARGET
 from fuzzplug.targets.insert_pfn.stepper import InsertPfnStepper
 

@@ -27,7 +27,7 @@ from fuzzplug.core.opslang import decode, encode
 from fuzzplug.engines.domain import domain_for
 from fuzzplug.engines.mutator import OpMutator
 from fuzzplug.farm.files import compile_seeds
-from fuzzplug.kernel.clone import kernel_key
+from fuzzplug.explore.clone import kernel_key
 from fuzzplug.selftest.mutants import apply_mutant
 from fuzzplug.targets.insert_pfn import TARGET, fast
 from fuzzplug.targets.insert_pfn import features as readable_features

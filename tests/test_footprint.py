@@ -1,4 +1,4 @@
-"""Footprints (`fuzzplug.kernel.footprint`) are complete for writes: every cell a step
+"""Footprints (`fuzzplug.runtime.footprint`) are complete for writes: every cell a step
 changes is among the cells the step recorded as written."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from fuzzplug.core.opslang import parse_text
-from fuzzplug.kernel import dpor
-from fuzzplug.kernel import daxfile
-from fuzzplug.kernel.footprint import ANY
+from fuzzplug.explore import dpor
+from fuzzplug.explore import daxfile
+from fuzzplug.runtime.footprint import ANY
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 from fuzzplug.targets.dax_fault.target import TARGET

@@ -14,7 +14,7 @@ import pytest
 import model_cases as mc
 from fuzzplug.kernel import v4_13, v4_14
 from fuzzplug.kernel.mm import do_user_fault, find_vma, vma_page_prot
-from fuzzplug.kernel.physmem import PhysMemory
+from fuzzplug.runtime.physmem import PhysMemory
 from fuzzplug.kernel.state import EventKind, VmOps, vm_area_struct
 from fuzzplug.kernel.types import (
     FAULT_FLAG_USER,

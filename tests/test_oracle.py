@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fuzzplug.core.opslang import parse_text
 from fuzzplug.core.oracle import Verdict, family, primary_diffs, signature
-from fuzzplug.kernel import observe
-from fuzzplug.kernel.observe import signature_diffs
+from fuzzplug.explore import observe
+from fuzzplug.explore.observe import signature_diffs
 from fuzzplug.targets.insert_pfn import TARGET
 
 

@@ -1,8 +1,8 @@
-"""The data model of physical memory (`fuzzplug.kernel.physmem`): RAM, pmem media, CPU cache."""
+"""The data model of physical memory (`fuzzplug.runtime.physmem`): RAM, pmem media, CPU cache."""
 
 from __future__ import annotations
 
-from fuzzplug.kernel.physmem import ZEROES, PhysMemory
+from fuzzplug.runtime.physmem import ZEROES, PhysMemory
 from fuzzplug.kernel.state import Memmap
 
 MEMMAP = Memmap(ram=(0x10, 0x1F), device=(0x80, 0x8F), zero=0x1)

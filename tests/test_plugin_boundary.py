@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "fuzzplug"
 GENERIC = ("core", "engines", "triage", "selftest", "farm", "commands")
 """The generic packages; with the shell's modules (cli, io, log, errors...) the core."""
+MODEL_WORLD = ("kernel", "runtime", "explore")
+"""The kernel models, the runtime they run on and the layer that explores them: shared by
+the targets that run on the kernel models, outside the generic core (`test_layering.py`)."""
 
 
 def _own_folders() -> dict[str, tuple[str, Path | None]]:
@@ -59,14 +62,14 @@ def _generic_sources() -> list[Path]:
     """Every module of fuzzplug outside the kernel models and the targets' own folders."""
     own = [folder for _, folder in _own_folders().values() if folder is not None]
     return sorted(p for p in PACKAGE.rglob("*.py")
-                  if not p.is_relative_to(PACKAGE / "kernel")
+                  if not any(p.is_relative_to(PACKAGE / world) for world in MODEL_WORLD)
                   and not any(p.is_relative_to(folder) for folder in own))
 
 
 def test_no_generic_module_names_an_installed_target_or_its_package():
-    """Outside `fuzzplug/targets/<name>/` and `fuzzplug/kernel/`, no source text (code,
-    comments, docstrings) names a target or its package; `targets/__init__.py`'s BUILTIN
-    table is the one allowed mention."""
+    """Outside `fuzzplug/targets/<name>/` and the model world (kernel, runtime, explore), no
+    source text (code, comments, docstrings) names a target or its package;
+    `targets/__init__.py`'s BUILTIN table is the one allowed mention."""
     targets = _own_folders()
     assert targets, "no target installed"
     words = [re.compile(rf"\b{re.escape(name)}\b") for name in targets]
@@ -90,8 +93,9 @@ def test_the_builtin_table_names_every_builtin_target_once():
 
 
 def test_the_generic_packages_import_no_target_package_or_kernel_model():
-    """No `import` statement of a generic module names `fuzzplug.targets.<x>` or
-    `fuzzplug.kernel` (lazy imports inside functions included)."""
+    """No `import` statement of a generic module names `fuzzplug.targets.<x>` or the model
+    world (`fuzzplug.kernel`, `fuzzplug.runtime`, `fuzzplug.explore`; lazy imports inside
+    functions included)."""
     found = []
     for path in _generic_sources():
         for node in ast.walk(ast.parse(path.read_text())):
@@ -101,7 +105,8 @@ def test_the_generic_packages_import_no_target_package_or_kernel_model():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             for name in names:
-                if name.startswith(("fuzzplug.kernel", "fuzzplug.targets.")):
+                if name.startswith(("fuzzplug.kernel", "fuzzplug.runtime", "fuzzplug.explore",
+                                    "fuzzplug.targets.")):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     assert found == [], "\n".join(found)
 
@@ -129,7 +134,7 @@ def test_importing_the_core_imports_no_target_module():
     assert "fuzzplug.engines.exhaustive" in modules and "fuzzplug.commands.fuzz" in modules
     packages = [package for package, _ in _own_folders().values() if package != "fuzzplug"]
     leaked = [m for m in modules
-              if m.startswith("fuzzplug.kernel")
+              if m.startswith(("fuzzplug.kernel", "fuzzplug.runtime", "fuzzplug.explore"))
               or any(m == p or m.startswith(p + ".") for p in packages)]
     assert leaked == []
 

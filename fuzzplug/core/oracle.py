@@ -2,7 +2,7 @@
 
 A target runs an op sequence on both models and compares each op's two `OpRun`s itself
 (what is observable is the target's business: for the kernel models,
-`fuzzplug.kernel.observe` says which events and which state count); what counts as the
+`fuzzplug.explore.observe` says which events and which state count); what counts as the
 intended delta is the target's own declarative rule table. This module holds what every
 target shares: the verdicts, the records of a run, and the naming of a divergence.
 

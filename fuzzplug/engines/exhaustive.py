@@ -17,7 +17,7 @@ Reductions, each sound for the reason given:
 3. **State merging.** Two prefixes that leave both models in the same state
    (`Stepper.key`: for a target on the kernel models, every PTE, page-table page, struct
    page, counter, WARN_ON_ONCE site, the allocation-failure countdown, the anonymous pool
-   cursor, the taint and the dead-task flags; see `fuzzplug.kernel.clone.kernel_key`) have
+   cursor, the taint and the dead-task flags; see `fuzzplug.explore.clone.kernel_key`) have
    the same future: the same calls give the same returns, events, branch ids and states,
    hence the same signatures. Breadth first, a state is expanded once, at the smallest
    depth it is reached, with the most calls left; any sequence through a later copy of it

@@ -1,16 +1,23 @@
-"""The kernel models, shared by every target that runs on them.
+"""The kernel models, shared by every target that runs on them: models of kernel code only.
 
 Python models of Linux code, written from the kernel source function by function and
-branch by branch (each docstring names the C function and file):
+branch by branch (each docstring names the C function, file and version):
 
 - `types`: kernel values (`pte_t`, `pfn_t`, `pgprot_t`, flags, errno and VM_FAULT codes);
 - `state`: kernel objects (`struct page`, `vm_area_struct`, `mm_struct`) and the `Kernel`
   that records a run (events, branch ids, fault injection);
-- `arch`: the architecture hooks (x86-64, ppc64, arm64) with their debug checks;
-- `mm`: mm helpers the patch does not touch, and the user-access entry;
+- `arch`: the architecture hooks (x86-64, ppc64 hash and radix, arm64) with their debug
+  checks and what each MMU sets on an access;
+- `mm`: mm helpers the patch does not touch, and the page-fault entry;
+- `fs`: the file side of a DAX run (block device, ext4 inode and block map, the page-cache
+  radix tree, the locks), unchanged by the series;
 - `v4_13`, `v4_14`: mm/memory.c before and after the patch, as sibling modules;
   `v4_14_f2c57d91b0d9`, `v4_14_f2c57d91b0d9_cae85cb8add3`: v4.14 with the upstream fixes of
   the patch applied one at a time, each a sibling of the one before (the backport chain);
-- `observe`: what the oracle observes of a `Kernel` (events, state, incidental branches);
-- `clone`: cloning a `Kernel` and keying its state, for steppers.
+- `dax_v4_13`, `dax_v4_14`: fs/dax.c and ext4's DAX fault paths before and after the series.
+
+What the models run on (switch points, footprints, physical memory) is `fuzzplug.runtime`,
+below them; what drives, explores and observes them (the DAX machine, cloning, DPOR, the
+oracle's view of a `Kernel`) is `fuzzplug.explore`, above them. No model imports the
+differential core (`tests/test_layering.py`).
 """

@@ -49,9 +49,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from fuzzplug.kernel.footprint import S, W, touch
+from fuzzplug.runtime.footprint import S, W, touch
 from fuzzplug.kernel.mm import pfn_to_page
-from fuzzplug.kernel.physmem import ZEROES
+from fuzzplug.runtime.physmem import ZEROES
 from fuzzplug.kernel.state import Kernel, PageKind, page, vm_area_struct
 from fuzzplug.kernel.types import (
     EINVAL,

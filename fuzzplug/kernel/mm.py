@@ -474,7 +474,7 @@ def linear_page_index(vma: vm_area_struct, address: int) -> int:
 def pte_lock(mm: mm_struct, address: int, where: str) -> None:
     """spin_lock() of the split PTE lock of the page table that maps `address`
     (pte_lockptr(), include/linux/mm.h, as pte_offset_map_lock() and get_locked_pte() take
-    it). With several tasks (`fuzzplug.kernel.sched`) it is a switch point: another CPU
+    it). With several tasks (`fuzzplug.runtime.sched`) it is a switch point: another CPU
     may take the lock first. The section it guards runs as one step, up to the next switch
     point, and none lies inside it (nothing sleeps under a spinlock), so two tasks' sections
     never overlap, and the PTEs they touch are recorded cell by cell. Alone, a no-op."""

@@ -12,6 +12,10 @@ counter helpers in `fuzzplug.kernel.mm`). Every stateful class has `_check_invar
 it returns the list of kernel invariants that do not hold (a model may legitimately break
 one, e.g. a negative mapcount is a real kernel bug that `print_bad_pte` reports), while
 structural corruption of the model itself is asserted.
+
+Sources (read, not copied), v4.13.9 and v4.14.5 alike: include/linux/mm_types.h (struct
+page, vm_area_struct, mm_struct), include/linux/mm.h (the rss counters, page flags used),
+arch/powerpc/include/asm/book3s/64/hash*.h (the hash page table's slots).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from fuzzplug.kernel.types import (
 )
 
 if TYPE_CHECKING:
-    from fuzzplug.kernel.physmem import PhysMemory
+    from fuzzplug.runtime.physmem import PhysMemory
 
 
 class Arch(enum.Enum):
@@ -413,7 +417,7 @@ class Kernel:
         self.page_mkwrite_handler: FaultHandler | None = None
         # The data in memory, for a target that models it (dax_fault); None: pfns only.
         self.memory: PhysMemory | None = None
-        # The scheduler of a run with several tasks (fuzzplug.kernel.sched), whose switch
+        # The scheduler of a run with several tasks (fuzzplug.runtime.sched), whose switch
         # points the models pass (the PTE lock, fuzzplug.kernel.mm.pte_lock); None for a
         # run of one task, where every switch point is a no-op.
         self.sched = None

@@ -15,7 +15,7 @@ from `v4_14_f2c57d91b0d9` to insert_pfn(). Upstream's unrelated changes of those
 
 Concurrency: where the C takes the page-table lock (get_locked_pte, handle_pte_fault's
 re-check, finish_mkwrite_fault, wp_page_copy, zap_pte_range), `pte_lock` is a switch point
-of the dax_fault target's tasks (`fuzzplug.kernel.sched`): another task may run first, and
+of the dax_fault target's tasks (`fuzzplug.runtime.sched`): another task may run first, and
 the pte_same() re-checks (raw values, as x86 compares them) see what it did; the locked
 section runs as one step. The insert_pfn target runs one task: there nothing runs in
 between and every re-check succeeds. Not modelled: swapping (no swap area is configured: the only non-present entries are those an insert

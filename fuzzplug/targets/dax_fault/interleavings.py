@@ -13,7 +13,7 @@ both tasks take the same set and depth, every unordered pair (the order of the t
 does not matter: the search runs every interleaving, whichever task is numbered 0, and the
 outcome lists the tasks by number, so (B, A) is (A, B) renamed). For each pair and each
 version, every interleaving of the two tasks at the models' switch points is run, up to
-the commuting of independent steps (`fuzzplug.kernel.dpor`: one run of every Mazurkiewicz
+the commuting of independent steps (`fuzzplug.explore.dpor`: one run of every Mazurkiewicz
 trace; sound by the argument in its docstring), and its outcome recorded
 (`tasks.RunOutcome`).
 

@@ -31,12 +31,12 @@ An input whose calls all belong to one task runs as before (sequentially, `task`
 lines ignored): every one-task input keeps its meaning and verdict. With calls in two or
 more tasks, each task runs its calls in order on its own CPU and the `sched` runs, in input
 order, decide which task takes each step; when they run out, round robin (see
-`fuzzplug.kernel.sched.FollowSchedule`).
+`fuzzplug.runtime.sched.FollowSchedule`).
 
 Op ids are append-only (`fuzzplug.core.opslang`). The binary form is total; the scene is
 normalised deterministically (`Scene.from_ops`, documented there), so every byte string is
 a valid, runnable scene. Addresses are bytes, file offsets and lengths are pages, tokens
-are the data a page holds (`fuzzplug.kernel.physmem`).
+are the data a page holds (`fuzzplug.runtime.physmem`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
-from fuzzplug.kernel.configop import BOOL, config_op
-from fuzzplug.kernel.daxfile import DaxScene, VmaSpec
+from fuzzplug.explore.configop import BOOL, config_op
+from fuzzplug.explore.daxfile import DaxScene, VmaSpec
 from fuzzplug.kernel.state import ANON_POOL_START, Arch, Config, Memmap
 from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE
 

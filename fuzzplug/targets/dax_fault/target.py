@@ -3,7 +3,7 @@
 
 Runs one op sequence (`fuzzplug.targets.dax_fault.schema`) on the v4.13 DAX model
 (`fuzzplug.kernel.dax_v4_13`, over the mm model `v4_13`) and the v4.14 one (`dax_v4_14` over
-`v4_14`), op by op, each through `fuzzplug.kernel.daxfile.run_op`, and compares after each
+`v4_14`), op by op, each through `fuzzplug.explore.daxfile.run_op`, and compares after each
 op what user space sees and what the rest of the kernel sees:
 
 - user space: how the op ended (a load's value, OK/SIGBUS/SIGSEGV/OOM/LIVELOCK, a system
@@ -41,9 +41,10 @@ from fuzzplug.core.oracle import (
     family,
 )
 from fuzzplug.farm.files import FarmOptions
-from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, daxfile, fs, mm
-from fuzzplug.kernel.daxfile import Access, AccessStatus, DaxMachine, OpResult
-from fuzzplug.kernel.observe import observables, signature, signature_diffs
+from fuzzplug.explore import daxfile
+from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, fs, mm
+from fuzzplug.explore.daxfile import Access, AccessStatus, DaxMachine, OpResult
+from fuzzplug.explore.observe import observables, signature, signature_diffs
 from fuzzplug.kernel.state import EventKind
 from fuzzplug.kernel.types import PAGE_SHIFT, errname
 from fuzzplug.targets import MutatesPostModel, corpus_dir

@@ -4,7 +4,7 @@ when the two versions take different numbers of steps (issue #13).
 An input's calls are split into per-task programs by its `task id=` lines and its `sched`
 lines give the schedule (`fuzzplug.targets.dax_fault.schema`). Each version boots the same
 scene and runs the same programs, one task per CPU, under the same schedule
-(`fuzzplug.kernel.daxfile.run_tasks` with `fuzzplug.kernel.sched.FollowSchedule`): the
+(`fuzzplug.explore.daxfile.run_tasks` with `fuzzplug.runtime.sched.FollowSchedule`): the
 schedule is consumed one choice per switch point, on each side independently.
 
 Alignment. The series changes the number of switch points (v4.13 allocates and locks a page
@@ -24,9 +24,9 @@ difference under the schedule is not yet a finding: it is one only when the post
 outcome is one the pre-series kernel cannot produce under *any* interleaving of the same
 programs, or the other way round (the outcome sets of the two versions differ). Both sets
 are searched: first the run that makes the same calls whole in the order they finished
-(`fuzzplug.kernel.sched.Serial`: most outcomes of a schedule are those of a serial order),
+(`fuzzplug.runtime.sched.Serial`: most outcomes of a schedule are those of a serial order),
 then with the exhaustive checker's partial-order reduction
-(`fuzzplug.kernel.dpor`), which runs one interleaving of every class of equivalent ones, so
+(`fuzzplug.explore.dpor`), which runs one interleaving of every class of equivalent ones, so
 "cannot produce" is a proof for the models when the search completes (it does for the
 small programs a finding minimises to). The search first takes up to `SEARCH_RUNS` runs;
 an outcome it did not find there, while runs were left, is looked for again in a search of
@@ -72,11 +72,11 @@ from dataclasses import dataclass, field
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
-from fuzzplug.kernel import dpor
-from fuzzplug.kernel import daxfile
-from fuzzplug.kernel.daxfile import Access, DaxMachine, TasksRun
-from fuzzplug.kernel.observe import observables, signature, signature_diffs
-from fuzzplug.kernel.sched import Chooser, FollowSchedule, Serial
+from fuzzplug.explore import dpor
+from fuzzplug.explore import daxfile
+from fuzzplug.explore.daxfile import Access, DaxMachine, TasksRun
+from fuzzplug.explore.observe import observables, signature, signature_diffs
+from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
 from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, call_args
 

@@ -31,7 +31,7 @@ from functools import cache
 
 from fuzzplug.core.opslang import Op, OpSpec
 from fuzzplug.engines.domain import Domain, Scene
-from fuzzplug.kernel.clone import Renaming
+from fuzzplug.explore.clone import Renaming
 from fuzzplug.targets.insert_pfn.target import DEFAULT_END, DEFAULT_START, SCHEMA
 
 ARCHES = next(a.names for a in SCHEMA.spec("config").args if a.name == "arch")

@@ -57,7 +57,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.targets.insert_pfn.features import ENTRY_BITS, _bucket, vma_class
 from fuzzplug.kernel.mm import do_user_fault
-from fuzzplug.kernel.observe import entry_key, observables, signature, state_diff
+from fuzzplug.explore.observe import entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
     Event,

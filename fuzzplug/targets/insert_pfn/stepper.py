@@ -10,7 +10,7 @@ from collections.abc import Hashable
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding
-from fuzzplug.kernel.clone import check_kernel_layout, clone_kernel, kernel_key, renamed_key
+from fuzzplug.explore.clone import check_kernel_layout, clone_kernel, kernel_key, renamed_key
 from fuzzplug.targets.insert_pfn.target import Scene, compare_op
 
 

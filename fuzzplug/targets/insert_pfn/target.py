@@ -2,7 +2,7 @@
 
 Runs one op sequence on the v4.13 model (`fuzzplug.kernel.v4_13`) and the v4.14 model
 (`fuzzplug.kernel.v4_14`), op by op, and compares what a caller and the rest of the kernel
-can observe (see `fuzzplug.kernel.observe` and `fuzzplug.core.oracle`). The only
+can observe (see `fuzzplug.explore.observe` and `fuzzplug.core.oracle`). The only
 differences allowed are those in `INTENDED_RULES`, the commit message's stated intent;
 everything else is divergent.
 
@@ -38,7 +38,7 @@ from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.farm.files import FarmOptions
 from fuzzplug.errors import InputError
-from fuzzplug.kernel.configop import BOOL, config_op
+from fuzzplug.explore.configop import BOOL, config_op
 from fuzzplug.kernel import (
     arch,
     mm,
@@ -48,7 +48,7 @@ from fuzzplug.kernel import (
     v4_14_f2c57d91b0d9_cae85cb8add3,
 )
 from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
-from fuzzplug.kernel.observe import entry_diff, entry_key, observables, signature, state_diff
+from fuzzplug.explore.observe import entry_diff, entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
     ANON_POOL_START,

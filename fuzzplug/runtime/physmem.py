@@ -29,8 +29,10 @@ in v4.14.5 for what is used here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from fuzzplug.kernel.state import Memmap
+if TYPE_CHECKING:  # the memory map is the models' (any object with .device and .zero)
+    from fuzzplug.kernel.state import Memmap
 
 ZEROES = 0  # the token of a page of zero bytes
 

@@ -49,10 +49,10 @@ from fuzzplug.kernel.fs import (
     up_read,
 )
 from fuzzplug.kernel.arch import mmu_access
-from fuzzplug.kernel.footprint import ANY, R, RECORDER, track_container, track_fields
+from fuzzplug.runtime.footprint import ANY, R, RECORDER, track_container, track_fields
 from fuzzplug.kernel.mm import do_page_fault, vma_page_prot
-from fuzzplug.kernel.physmem import PhysMemory
-from fuzzplug.kernel.sched import Chooser, Scheduler, StepEvent
+from fuzzplug.runtime.physmem import PhysMemory
+from fuzzplug.runtime.sched import Chooser, Scheduler, StepEvent
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
     Config,
@@ -484,7 +484,7 @@ def _track_vma(v: object) -> None:
 
 def track(m: DaxMachine) -> None:
     """Make the machine's state report the cells each step touches
-    (`fuzzplug.kernel.footprint`): every container and field the models read or change
+    (`fuzzplug.runtime.footprint`): every container and field the models read or change
     during a call, as the cells `cell_values` names. Installed after boot, for runs with
     several tasks; it changes no value."""
     k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
@@ -601,7 +601,7 @@ class TasksRun:
 def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
               chooser: Chooser) -> TasksRun:
     """Run each program as a task of its own on the machine (tracked, `track`), the
-    scheduler letting them take steps as `chooser` decides (`fuzzplug.kernel.sched`). A
+    scheduler letting them take steps as `chooser` decides (`fuzzplug.runtime.sched`). A
     task starts each call at a switch point; a BUG ends its call and its program (the locks
     it held stay held, as after an oops)."""
     k = m.k

@@ -11,7 +11,7 @@ Switch points. A task stops, and another may run, only at a *switch point*: wher
 path takes a sleeping lock (`down_read`, `down_write`, `lock_page`: `fuzzplug.kernel.fs`),
 waits for a DAX entry lock (a wait queue below), takes the PTE lock of a page table (a
 spinlock: `fuzzplug.kernel.mm.pte_lock`), starts a named step (`fs.step`), starts a call, or
-retries a user access after a fault (`fuzzplug.kernel.daxfile`). Between two switch points a
+retries a user access after a fault (`fuzzplug.explore.daxfile`). Between two switch points a
 task runs alone: a *step*. That is sound because everything a step touches is either the
 task's own, or protected by a lock it holds, or a cell whose order with other tasks' steps
 the switch point before it decides (the lockless PTE read of handle_pte_fault() is
@@ -35,7 +35,7 @@ The scheduler. `Scheduler.run` lets the tasks take steps in the order a `Chooser
 among the tasks that may run; when none may and some are not finished, they all wait: a
 deadlock (or a lost wake-up), recorded with what each waits for. Every step is recorded as a
 `StepEvent`: the task, the switch point it started at, the tasks that could have run, and
-its footprint (`fuzzplug.kernel.footprint`), which the exhaustive checker's partial-order
+its footprint (`fuzzplug.runtime.footprint`), which the exhaustive checker's partial-order
 reduction needs.
 
 Without a scheduler (`Kernel.sched` is None: every single-task run, and the insert_pfn
@@ -51,7 +51,7 @@ from typing import Callable, Protocol
 
 import greenlet
 
-from fuzzplug.kernel.footprint import EVERYTHING, R, RECORDER, W, Footprint, touch
+from fuzzplug.runtime.footprint import EVERYTHING, R, RECORDER, W, Footprint, touch
 
 
 class Wait(enum.Enum):

@@ -1,6 +1,6 @@
 """Every interleaving of a few tasks, up to commuting steps: dynamic partial-order reduction.
 
-A run of several tasks is a sequence of steps (`fuzzplug.kernel.sched.StepEvent`: which task,
+A run of several tasks is a sequence of steps (`fuzzplug.runtime.sched.StepEvent`: which task,
 which tasks could have run instead, and the step's footprint). Two runs that differ only by
 the order of adjacent steps that commute (different tasks, `footprint.dependent` false:
 neither writes a cell the other touches) end in the same state with the same results: they
@@ -21,7 +21,7 @@ step; a run in which every task that may run is asleep repeats an explored trace
 abandoned.
 
 Sound when (1) runs are deterministic (the same choices give the same steps: checked, a
-replayed choice must be enabled), (2) footprints are complete (`fuzzplug.kernel.footprint`,
+replayed choice must be enabled), (2) footprints are complete (`fuzzplug.runtime.footprint`,
 checked by `tests/test_footprint.py`), and (3) a step can enable or disable another task
 only by touching a cell of that task's pending step (locks, wait queues and the cells a
 spinning access waits on are cells). `reduce=False` explores every interleaving instead
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from fuzzplug.kernel.footprint import ANY, Footprint, R, S, dependent
+from fuzzplug.runtime.footprint import ANY, Footprint, R, S, dependent
 
 
 @dataclass(slots=True)

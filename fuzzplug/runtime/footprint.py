@@ -1,10 +1,10 @@
 """What a step of a task reads and writes: its footprint, recorded by the state itself.
 
-Issue #13 interleaves tasks at their switch points (`fuzzplug.kernel.sched`). Two steps of
+Issue #13 interleaves tasks at their switch points (`fuzzplug.runtime.sched`). Two steps of
 different tasks *commute* when neither writes a piece of state the other reads or writes:
 running them in either order from the same state ends in the same state, and each leaves
 the other enabled or not as it found it. The exhaustive checker's partial-order reduction
-(`fuzzplug.kernel.dpor`) runs only one order of each pair of commuting steps, so it needs,
+(`fuzzplug.explore.dpor`) runs only one order of each pair of commuting steps, so it needs,
 for every step, the *cells* of state it touched and how (its footprint).
 
 A cell is a pair `(kind, key)`: `("pte", vpn)`, `("entry", index)` (a radix-tree slot with
@@ -20,14 +20,14 @@ container (dict, set or list) for a tracked subclass that reports every lookup a
 to `RECORDER`, and `track_fields` gives an object a tracked class whose listed fields are
 properties that report reads and writes (the kernel objects' other fields, such as the
 configuration, never change during a run). The machine that owns the containers says
-which are tracked (`fuzzplug.kernel.daxfile.track`); locks and wait queues report their
-own cells (`fuzzplug.kernel.fs`, `fuzzplug.kernel.sched`). Recording is on only while a
+which are tracked (`fuzzplug.explore.daxfile.track`); locks and wait queues report their
+own cells (`fuzzplug.kernel.fs`, `fuzzplug.runtime.sched`). Recording is on only while a
 task's step runs (`RECORDER.fp` is its footprint); the scheduler's own looks at the state
 (enabledness, the checks between steps) record nothing.
 
 That the recording is complete is checked, not assumed: `tests/test_footprint.py` runs
 two-task programs and, for every step, compares every cell's value before and after it
-(`fuzzplug.kernel.daxfile.cell_values`): each cell that changed is in the step's recorded
+(`fuzzplug.explore.daxfile.cell_values`): each cell that changed is in the step's recorded
 writes. Reads cannot be checked that way; that the reduction loses nothing is checked by
 comparing it with the unreduced search (`tests/test_dax_tasks.py`).
 """

@@ -45,7 +45,7 @@ def check_kernel_layout(k: Kernel) -> None:
     for have, known, what in layout:
         if have != known:
             raise AssertionError(f"{what} fields changed ({sorted(have ^ known)}): update "
-                                 "fuzzplug.kernel.clone clone_kernel and kernel_key")
+                                 "fuzzplug.explore.clone clone_kernel and kernel_key")
 
 
 def clone_kernel(k: Kernel) -> Kernel:

@@ -1,0 +1,12 @@
+"""What drives, explores and observes the kernel models: fuzzplug's exploration layer,
+above the models and below the targets.
+
+- `daxfile`: a DAX file on ext4 in a booted kernel (the scene, the CPU's loads and stores
+  through the MMU, the dax_fault ops, several tasks under a scheduler, the views the oracle
+  compares);
+- `dpor`: every interleaving of a few tasks up to commuting steps (dynamic partial-order
+  reduction with sleep sets);
+- `clone`: forking a modelled `Kernel` and keying its state, for steppers;
+- `observe`: what the oracle observes of a `Kernel` (events, state, incidental branches);
+- `configop`: the `config` scene op that every target on the kernel models spells the same.
+"""
