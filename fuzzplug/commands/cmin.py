@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.io import add_form_option
 from fuzzplug.triage.cmin import report, run_cmin
 
 
@@ -19,11 +20,12 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT_DIR", required=True,
                    help="where the kept inputs go, named by sha1 (with a .cmin-state.json "
                         "journal so an interrupted run resumes)")
+    add_form_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     target = load_target_for(args)
-    result = run_cmin(target, args.in_dirs, args.output)
+    result = run_cmin(target, args.in_dirs, args.output, form=args.form)
     sys.stdout.write(report(result, args.output))
     return 0

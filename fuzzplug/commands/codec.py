@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from fuzzplug.core.opslang import encode, format_text
-from fuzzplug.io import TEXT, atomic_write, load_text_ops, read_input
+from fuzzplug.io import TEXT, add_form_option, atomic_write, load_text_ops, read_input
 from fuzzplug.targets import load_target
 
 
@@ -21,6 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("file", help="a binary input (libFuzzer corpus file, crash file) or a "
                                 "findings folder")
     p.add_argument("-o", "--output", help="write here (default: stdout)")
+    add_form_option(p)
     p.set_defaults(func=run_decode)
 
 
@@ -38,7 +39,7 @@ def run_decode(args) -> int:
     """A text scenario is printed in its canonical form; a binary input as the scenario it
     decodes to, its scene normalised, each normalisation said in a `#` comment first."""
     target = load_target(args.target)
-    loaded = read_input(target.schema, args.file, target=target)
+    loaded = read_input(target.schema, args.file, target=target, form=args.form)
     notes = "" if loaded.form == TEXT else "".join(
         f"# scene normalised: {note}\n" for note in loaded.normalised)
     text = notes + format_text(target.schema, loaded.ops)

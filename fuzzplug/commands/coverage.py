@@ -8,6 +8,7 @@ import sys
 
 from fuzzplug.commands import add_pair_options, load_target_for
 from fuzzplug.core.semcov import coverage, input_files, load_inputs
+from fuzzplug.io import add_form_option
 
 
 def add_parser(sub) -> None:
@@ -21,13 +22,14 @@ def add_parser(sub) -> None:
                    help="a single JSON object: {target, inputs, versions, branches: [{branch, "
                         "status, declared_in, inputs: {version: n}}...] (unreached first), "
                         "totals}")
+    add_form_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     target = load_target_for(args)
     report = coverage(target, load_inputs(target.schema, input_files(args.dirs),
-                                         target=target))
+                                         target=target, form=args.form))
     rows, totals, versions = report.rows(), report.totals(), report.versions()
     if args.json:
         sys.stdout.write(json.dumps({"target": target.name, "inputs": report.inputs,

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fuzzplug.errors import OutputError
-from fuzzplug.io import atomic_write, check_output_dir, read_input
+from fuzzplug.io import add_form_option, atomic_write, check_output_dir, read_input
 from fuzzplug.targets import load_target
 from fuzzplug.triage.export import export_id, pytest_source
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
                    help="the test file (ending in .py), or a folder for it: an existing one, "
                         "or one to create, written with a trailing / (default: "
                         "./test_regression_<signature id>.py)")
+    add_form_option(p)
     p.set_defaults(func=run)
 
 
@@ -48,7 +49,7 @@ def output_path(output: str | None, name: str) -> Path:
 
 def run(args) -> int:
     target = load_target(args.target)
-    loaded = read_input(target.schema, args.file, target=target)
+    loaded = read_input(target.schema, args.file, target=target, form=args.form)
     ops = loaded.ops
     outcome = target.evaluate(ops)
     name = f"test_regression_{export_id(target, ops, outcome)}.py"

@@ -9,7 +9,7 @@ from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.opslang import encode, format_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError, OutputError
-from fuzzplug.io import TEXT, atomic_write, read_input
+from fuzzplug.io import TEXT, add_form_option, atomic_write, read_input
 from fuzzplug.targets import check_scene, pair_name
 from fuzzplug.triage.minimize import minimize_ops
 
@@ -26,6 +26,7 @@ def add_parser(sub) -> None:
                         "(default: ./<input name>.min in the current folder; for a "
                         "findings folder, ./<folder name>.min)")
     add_pair_options(p)
+    add_form_option(p)
     p.set_defaults(func=run)
 
 
@@ -45,7 +46,7 @@ def _size(target, ops, n_bytes: int) -> str:
 
 def run(args) -> int:
     target = load_target_for(args, input_pair(args.file))
-    loaded = read_input(target.schema, args.file, target=target)
+    loaded = read_input(target.schema, args.file, target=target, form=args.form)
     ops = loaded.ops
     file_size = None if loaded.form == TEXT else len(loaded.data)
     # A findings folder is named after its signature: OUT is <folder>.min, not repro.bin.min.

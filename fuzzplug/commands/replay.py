@@ -10,7 +10,7 @@ import sys
 from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text
-from fuzzplug.io import read_input
+from fuzzplug.io import add_form_option, read_input
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.trace import side_by_side
 
@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--check", action="store_true",
                    help="exit 1 if a scenario's `# expect:` or `# signature:` header "
                         "disagrees with what it gives (for CI)")
+    add_form_option(p)
     p.set_defaults(func=run)
 
 
@@ -47,7 +48,8 @@ def run(args) -> int:
     loaded = []
     for path in args.files:
         target = load_target_for(args, input_pair(path))
-        loaded.append((path, target, read_input(target.schema, path, target=target)))
+        loaded.append((path, target, read_input(target.schema, path, target=target,
+                                                  form=args.form)))
     lists: dict[str | None, KnownList] = {}
     failed = 0
     for path, target, item in loaded:

@@ -96,9 +96,10 @@ def input_files(dirs: list[str] | tuple[str, ...]) -> list[Path]:
     return sorted(found.values(), key=lambda p: (str(p.parent), p.name))
 
 
-def load_input(schema, path: str | Path, *, target=None) -> tuple[Op, ...]:
-    """`fuzzplug.io.load_ops`: an input's ops, in the form its content has."""
-    return load_ops(schema, path, target=target)
+def load_input(schema, path: str | Path, *, target=None,
+               form: str | None = None) -> tuple[Op, ...]:
+    """`fuzzplug.io.load_ops`: an input's ops, in the form its content has (or `form`)."""
+    return load_ops(schema, path, target=target, form=form)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +125,14 @@ class LoadedInput:
         return self.canonical if self.is_text else self.data
 
 
-def load_inputs(schema, paths: list[Path], *, target=None) -> list[LoadedInput]:
+def load_inputs(schema, paths: list[Path], *, target=None,
+                form: str | None = None) -> list[LoadedInput]:
     """Read and parse every input first (all or nothing): `InputError` names the first
     unusable file (unreadable, empty, text that is not a scenario, a syntax error, a
-    scene the target refuses, not encodable)."""
+    scene the target refuses, not encodable). `form` forces every input's form."""
     loaded = []
     for path in paths:
-        item = read_input(schema, path, target=target)
+        item = read_input(schema, path, target=target, form=form)
         try:
             canonical = encode(schema, item.ops)
         except InputError as exc:

@@ -191,13 +191,14 @@ def _check_out_dir(out: Path, in_dirs: list[str]) -> None:
 
 
 def run_cmin(target, in_dirs: list[str], out_dir: str, *,
-             journal_every: float = JOURNAL_EVERY) -> CminResult:
-    """Minimise the inputs under `in_dirs` into `out_dir` (see the module docstring)."""
+             journal_every: float = JOURNAL_EVERY, form: str | None = None) -> CminResult:
+    """Minimise the inputs under `in_dirs` into `out_dir` (see the module docstring);
+    `form` forces every input's form (`fuzzplug.io.read_input`)."""
     log = get_logger(target=target.name, out=str(out_dir))
     out = Path(out_dir)
     _check_out_dir(out, in_dirs)
     # All or nothing, and no writes yet.
-    inputs = load_inputs(target.schema, input_files(in_dirs), target=target)
+    inputs = load_inputs(target.schema, input_files(in_dirs), target=target, form=form)
     ensure_dir(out)
     journal = journal_path(out)
     legacy = out / LEGACY_STATE_NAME
