@@ -21,7 +21,7 @@ Expected behaviour, from Linux v4.13.9:
   above 1 MiB has its page's memtype (WB), memremap'd device memory a WB reservation, and
   anything else (MMIO, RAM below 640 KiB) no reservation (UC-); elsewhere nothing.
 - pte_none(), pte_dirty() and the swap-entry decoding of each architecture; the MMU's own
-  access is tested through the models in test_model_branches.py.
+  access is tested through the models in test_model_branches_mmu.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The shared mm models' extension points that the dax_fault models plug into.
 
-Each test boots the insert_pfn scene (the one-VMA kernel of `tests/model_cases.py`) and uses
+Each test boots the insert_pfn scene (the one-VMA kernel of `tests/model_cases/`) and uses
 one extension point the way `fuzzplug.kernel.dax_v4_13`/`dax_v4_14` do: vm_ops callbacks
 set on the Kernel, a second VMA in `mm.mmap` found by `find_vma`, the `details` of a zap
 (unmap_mapping_range's even_cows=0), a fault handler that completes a COW itself

@@ -2,7 +2,7 @@
 
 The fixed models (`fuzzplug.kernel.v4_14_f2c57d91b0d9`, `v4_14_f2c57d91b0d9_cae85cb8add3`)
 are v4.14 with one fix each (`tests/test_model_siblings.py`); everything `tests/
-test_model_branches.py` says of v4.14 outside insert_pfn() holds for them. Expected values
+test_model_branches_*.py` say of v4.14 outside insert_pfn() holds for them. Expected values
 come from the stable 4.14 postings of the fixes (the linux-mm archive) and the architecture
 hooks: x86's ptep_set_access_flags() stores when the entry changed and dirty is set,
 hash__ptep_set_access_flags() ORs the access bits into the entry keeping its hash bits,
