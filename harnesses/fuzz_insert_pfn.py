@@ -9,7 +9,7 @@ counters and ppc64 hash page table.
 FUZZPLUG_PAIR=PRE..POST compares another pair of the target's chain of versions (v4.13,
 v4.14, v4.14 with each upstream fix of the patch; `fuzzplug versions insert_pfn`); libFuzzer's
 -fork/-jobs children inherit it.
-Knowingly suppressed: the pair's intended delta (fuzzplug/targets/insert_pfn/target.py,
+Knowingly suppressed: the pair's intended delta (fuzzplug/targets/insert_pfn/rules.py,
 INTENDED_RULES and FIX_RULES) and its triaged known findings
 (fuzzplug/targets/insert_pfn/known.toml; FUZZPLUG_NO_KNOWN=1 reports them too).
 Feedback: FUZZPLUG_FEEDBACK (fuzzplug/engines/feedback.py): by default the models' branch

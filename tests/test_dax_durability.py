@@ -9,7 +9,7 @@ entry dirty in dax_pfn_mkwrite, v4.14 in the DAX fault itself.
 from __future__ import annotations
 
 from dax_scenes import A, A0, BOTH, PRIVATE, SHARED, SHARED_2, block_pfn, load, machine, run, store
-from fuzzplug.explore.daxfile import file_view
+from fuzzplug.explore.daxview import file_view
 from fuzzplug.kernel.types import PAGE_SIZE
 
 

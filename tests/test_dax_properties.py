@@ -18,11 +18,9 @@ from fuzzplug.explore.daxfile import (
     DaxScene,
     VmaSpec,
     boot,
-    check_invariants,
-    leaks,
     run_op,
-    snapshot,
 )
+from fuzzplug.explore.daxview import check_invariants, leaks, snapshot
 from fuzzplug.kernel.state import Arch, Config
 from fuzzplug.kernel.types import PAGE_SIZE
 

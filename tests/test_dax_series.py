@@ -30,14 +30,13 @@ from dax_scenes import (
     store,
 )
 from fuzzplug.kernel import dax_v4_13, dax_v4_14
-from fuzzplug.explore.daxfile import (
-    AccessStatus,
+from fuzzplug.explore.daxfile import AccessStatus, run_op
+from fuzzplug.explore.daxview import (
     file_view,
     hole_pages,
     leaks,
     mapping_view,
     observable_events,
-    run_op,
 )
 from fuzzplug.kernel.state import Arch
 from fuzzplug.kernel.types import PAGE_SIZE, pte_dirty, pte_write, pte_young

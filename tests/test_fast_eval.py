@@ -29,10 +29,11 @@ from fuzzplug.engines.mutator import OpMutator
 from fuzzplug.farm.files import compile_seeds
 from fuzzplug.explore.clone import kernel_key
 from fuzzplug.selftest.mutants import apply_mutant
-from fuzzplug.targets.insert_pfn import TARGET, fast
+from fuzzplug.targets.insert_pfn import TARGET, fast, reference
 from fuzzplug.targets.insert_pfn import features as readable_features
 from fuzzplug.targets.insert_pfn.mutants import MUTANTS
-from fuzzplug.targets.insert_pfn.target import CHAIN, Scene
+from fuzzplug.targets.insert_pfn.chain import CHAIN
+from fuzzplug.targets.insert_pfn.scene import Scene
 
 ROOT = Path(__file__).parents[1]
 SCHEMA = TARGET.schema
@@ -162,7 +163,7 @@ def _kernels(rng: random.Random, n: int):
         for ops in (first, second):
             k = scene.boot(rng.choice(models))
             for op in ops:
-                from fuzzplug.targets.insert_pfn.target import run_op
+                from fuzzplug.targets.insert_pfn.compare import run_op
 
                 run_op(k, rng.choice(models), op, False)
             kernels.append(k)
@@ -183,7 +184,7 @@ def test_a_booted_copy_is_the_kernel_the_scene_boots():
     """`fast._boot` of a scene's template is `Scene.boot`'s kernel, with nothing shared
     with the template or another copy."""
     domain = domain_for(TARGET)
-    evaluation = fast.FastEvaluation(sys.modules[TARGET.__module__])
+    evaluation = fast.FastEvaluation(reference)
     for scene_ops in domain.scenes:
         template = evaluation.template(tuple(scene_ops))
         want = Scene.from_ops(tuple(scene_ops)).boot(TARGET.post_model)

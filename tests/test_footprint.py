@@ -7,7 +7,7 @@ import pytest
 
 from fuzzplug.core.opslang import parse_text
 from fuzzplug.explore import dpor
-from fuzzplug.explore import daxfile
+from fuzzplug.explore import daxfile, daxtasks, daxtrack
 from fuzzplug.runtime.footprint import ANY
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
@@ -31,12 +31,12 @@ class Checking:
         self.missing: list = []
 
     def choose(self, sched, enabled, forced=False):
-        self.before = daxfile.cell_values(self.m)
+        self.before = daxtrack.cell_values(self.m)
         return self.inner.choose(sched, enabled, forced)
 
     def observe(self, event):
         self.inner.observe(event)
-        after = daxfile.cell_values(self.m)
+        after = daxtrack.cell_values(self.m)
         written = event.fp.writes()
         kinds = {kind for kind, key in written if key == ANY}
         for kind in self.before.keys() | after.keys():
@@ -61,7 +61,7 @@ def test_every_cell_a_step_changes_is_in_its_recorded_writes(text, model):
     def run(chooser):
         m = daxfile.boot(model, scene)
         checking = Checking(m, chooser)
-        result = daxfile.run_tasks(m, tasks.model_programs(t), checking)
+        result = daxtasks.run_tasks(m, tasks.model_programs(t), checking)
         missing.extend(checking.missing)
         return result
 

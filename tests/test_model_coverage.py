@@ -9,7 +9,7 @@ import model_cases as mc
 from fuzzplug.core.opslang import parse_header, parse_text
 from fuzzplug.targets import select_pair
 from fuzzplug.targets.insert_pfn import TARGET
-from fuzzplug.targets.insert_pfn.target import CHAIN
+from fuzzplug.targets.insert_pfn.chain import CHAIN
 
 MODELS = tuple(version.model for version in CHAIN)
 DECLARED = {}

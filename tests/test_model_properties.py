@@ -29,7 +29,8 @@ from fuzzplug.kernel import v4_13, v4_14
 from fuzzplug.kernel.mm import pfn_valid
 from fuzzplug.kernel.state import ANON_POOL_START, EventKind, Kernel, PageKind
 from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE
-from fuzzplug.targets.insert_pfn.target import SCHEMA, TARGET
+from fuzzplug.targets.insert_pfn.schema import SCHEMA
+from fuzzplug.targets.insert_pfn.target import TARGET
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -189,7 +190,7 @@ def test_an_insert_then_the_zap_of_its_page_gives_back_every_count_it_took(
 
 
 def _pfn_t(pfn: int, names: str):
-    from fuzzplug.targets.insert_pfn.target import PFN_FLAG_BITS
+    from fuzzplug.targets.insert_pfn.schema import PFN_FLAG_BITS
 
     bits = 0
     for name, bit in PFN_FLAG_BITS:

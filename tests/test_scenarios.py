@@ -16,13 +16,9 @@ from fuzzplug.core.opslang import decode, encode, parse_header
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.io import load_ops
 from fuzzplug.targets import parse_pair, select_pair
-from fuzzplug.targets.insert_pfn.target import (
-    CHAIN,
-    FIX_RULES,
-    INTENDED_RULES,
-    TARGET,
-    rules_between,
-)
+from fuzzplug.targets.insert_pfn.chain import CHAIN
+from fuzzplug.targets.insert_pfn.rules import FIX_RULES, INTENDED_RULES, rules_between
+from fuzzplug.targets.insert_pfn.target import TARGET
 
 SCENARIOS = sorted((Path(__file__).parents[1] / "corpora" / "insert_pfn").glob("*.ops"))
 SEED, BOTH_FIXES = CHAIN[0].name, CHAIN[-1].name

@@ -2,8 +2,12 @@
 above the models and below the targets.
 
 - `daxfile`: a DAX file on ext4 in a booted kernel (the scene, the CPU's loads and stores
-  through the MMU, the dax_fault ops, several tasks under a scheduler, the views the oracle
-  compares);
+  through the MMU, the dax_fault ops);
+- `daxtrack`: the cells of a DAX machine's state each step touches (its footprint), for
+  runs of several tasks;
+- `daxtasks`: several tasks on one DAX machine under a scheduler;
+- `daxview`: the views of a DAX machine the oracle compares (the file, the mapping, hole
+  pages, leaks, the snapshot);
 - `dpor`: every interleaving of a few tasks up to commuting steps (dynamic partial-order
   reduction with sleep sets);
 - `clone`: forking a modelled `Kernel` and keying its state, for steppers;

@@ -1,5 +1,5 @@
 """A DAX file on ext4 in a booted kernel: its scene, booting it on a version model, the user's
-loads and stores, the ops of the dax_fault target, and what the oracle compares.
+loads and stores, and the ops of the dax_fault target (`run_op`, `OPS`).
 
 The version models are `fuzzplug.kernel.dax_v4_13` and `dax_v4_14` (each on its mm model,
 `v4_13` / `v4_14`). This module is the same for both: it builds the scene, drives the model
@@ -24,6 +24,10 @@ code, and when that returns without an error the instruction re-executes: VM_FAU
 means exactly that, the handler did its work and the access is retried. The retries are
 bounded (`MAX_FAULTS_PER_ACCESS`): an access that still faults after that many faults is
 reported as `LIVELOCK` — in the kernel it would fault forever, which is a finding.
+
+Beside it: `daxtrack` (the cells of the machine's state a step touches, for runs of several
+tasks), `daxtasks` (running several tasks on one machine, `run_tasks`) and `daxview` (what
+the oracle compares: the file, the mapping, hole pages, leaks, `snapshot`).
 """
 
 from __future__ import annotations
@@ -33,35 +37,27 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from fuzzplug.kernel.fs import (
-    PAGECACHE_TAG_DIRTY,
-    TAG_NAMES,
     TaskHang,
     block_device,
     down_read,
-    exceptional_entry,
     file,
     inode,
     pmem_pfn_flags,
-    radix_tree_exceptional_entry,
     rw_semaphore,
     super_block,
-    task_struct,
     up_read,
 )
 from fuzzplug.kernel.arch import mmu_access
-from fuzzplug.runtime.footprint import ANY, R, RECORDER, track_container, track_fields
+from fuzzplug.runtime.footprint import ANY, R, RECORDER
 from fuzzplug.kernel.mm import do_page_fault, vma_page_prot
 from fuzzplug.runtime.physmem import PhysMemory
-from fuzzplug.runtime.sched import Chooser, Scheduler, StepEvent
 from fuzzplug.kernel.state import (
-    OBSERVABLE_KINDS,
     Config,
     EventKind,
     Kernel,
     Memmap,
     Oops,
     VmOps,
-    page,
     vm_area_struct,
 )
 from fuzzplug.kernel.types import (
@@ -80,16 +76,22 @@ from fuzzplug.kernel.types import (
     VM_WRITE,
     pte_t,
 )
+from fuzzplug.explore.daxtrack import cell_values, cells_differ
+
+# The views the oracle compares live in `daxview`; these stay importable from here too.
+from fuzzplug.explore.daxview import (  # noqa: F401
+    file_view,
+    hole_pages,
+    leaks,
+    mapping_view,
+    observable_events,
+)
 
 MAX_FAULTS_PER_ACCESS = 8
 MAX_FAULTS_AMONG_TASKS = 64
 """With other tasks: the faults one access may take, each retried because another task
 wrote what it read, before it is a LIVELOCK (`user_access`)."""
 DEFAULT_START = 0x100000
-
-# The DAX exceptional-entry bits, the same in v4.13 (include/linux/dax.h) and v4.14
-# (fs/dax.c): decoded by meaning, so both versions' entries read alike.
-_LOCK, _PMD, _ZERO, _EMPTY, _SECTOR_SHIFT = 1 << 2, 1 << 3, 1 << 4, 1 << 5, 6
 
 
 # --- the scene ------------------------------------------------------------------------------------
@@ -446,311 +448,3 @@ def run_op(m: DaxMachine, name: str, **args: int) -> OpResult:
         return OpResult(None, Stop.HANG, f"{hang.function}: {hang.waits_for}",
                         tuple(m.sb.current.steps[steps_before:]))
     return OpResult(ret, None, "", tuple(m.sb.current.steps[steps_before:]))
-
-
-# --- several tasks -----------------------------------------------------------------------------
-
-def _page_cell(p: page) -> tuple[str, object]:
-    return ("page", p.pfn)
-
-
-_PAGE_FIELDS = {f: _page_cell for f in ("_refcount", "_mapcount", "anon", "dirty",
-                                        "referenced", "allocated", "mapping")}
-_VMA_FIELDS = {f: (lambda v: ("vmas", ANY)) for f in ("vm_start", "vm_end", "vm_flags",
-                                                       "vm_page_prot", "vm_pgoff", "vm_ops")}
-_VMA_FIELDS["anon_vma"] = lambda v: ("anon_vma", ANY)
-# The allocation counter and the armed failure are not cells: a run of several tasks arms
-# no failure (`fail_alloc` is not run there, `track` checks it), and then nothing reads the
-# count (`Kernel.should_fail_alloc` compares it with a `fail_at` that is None), so two
-# allocations commute; `cell_values` leaves the unarmed counter out for the same reason.
-_KERNEL_FIELDS = {"next_anon_pfn": lambda k: ("k", "anon"), "tainted": lambda k: ("k", "taint")}
-_INODE_FIELDS = {"i_size": lambda i: ("inode", "i_size"),
-                 "i_disksize": lambda i: ("inode", "i_disksize")}
-_MAPPING_FIELDS = {"nrpages": lambda a: ("mapping", "nr"), "nrexceptional": lambda a: ("mapping", "nr"),
-                   "wb_err_seq": lambda a: ("mapping", "wb"), "wb_err": lambda a: ("mapping", "wb"),
-                   "as_eio": lambda a: ("mapping", "wb")}
-_FILE_FIELDS = {"f_wb_err": lambda f: ("file", "wb")}
-
-
-def _track_page(p: object) -> None:
-    if isinstance(p, page):
-        track_fields(p, _PAGE_FIELDS)
-
-
-def _track_vma(v: object) -> None:
-    if isinstance(v, vm_area_struct):
-        track_fields(v, _VMA_FIELDS)
-
-
-def track(m: DaxMachine) -> None:
-    """Make the machine's state report the cells each step touches
-    (`fuzzplug.runtime.footprint`): every container and field the models read or change
-    during a call, as the cells `cell_values` names. Installed after boot, for runs with
-    several tasks; it changes no value."""
-    k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
-    mm.pgtable = track_container(mm.pgtable, "pte")
-    mm.pud_tables = track_container(mm.pud_tables, "pud")
-    mm.pmd_tables = track_container(mm.pmd_tables, "pmd")
-    mm.pte_tables = track_container(mm.pte_tables, "ptetab")
-    mm.rss_stat = track_container(mm.rss_stat, "rss")
-    mm.mmap = track_container(mm.mmap, "vmas", on_store=_track_vma)
-    k.htab = track_container(k.htab, "hpte")
-    k.pages = track_container(k.pages, "page", on_store=_track_page)
-    k.warned_once = track_container(k.warned_once, "warned")
-    mapping.page_tree = track_container(mapping.page_tree, "entry")
-    mapping.tags = track_container(mapping.tags, "entry", mutable_values=True)
-    mapping.i_mmap = track_container(mapping.i_mmap, "vmas", on_store=_track_vma)
-    ino.i_blocks = track_container(ino.i_blocks, "block")
-    sb.free_blocks = track_container(sb.free_blocks, "free")
-    sb.locked_pages = track_container(sb.locked_pages, "page_lock")
-    mem.ram = track_container(mem.ram, "mem")
-    mem.media = track_container(mem.media, "mem")
-    mem.cache = track_container(mem.cache, "mem")
-    mem.zero_page_stores = track_container(mem.zero_page_stores, "zero_stores")
-    assert k.fail_at is None and k.fail_site is None, "a run of several tasks arms no failure"
-    track_fields(k, _KERNEL_FIELDS)
-    track_fields(ino, _INODE_FIELDS)
-    track_fields(mapping, _MAPPING_FIELDS)
-    track_fields(m.file, _FILE_FIELDS)
-
-
-def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
-    """The value of every cell of the machine's state, by kind then key (the cells `track`
-    reports; read without recording). What a step changed is where two of these differ."""
-    fp, RECORDER.fp = RECORDER.fp, None
-    try:
-        k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
-        entries = {}
-        for index, e in dict.items(mapping.page_tree):
-            value = ("page", e.pfn) if isinstance(e, page) else e
-            entries[index] = (value, frozenset(mapping.tags.get(index, ())))
-        mems = {}
-        for pfn in set(mem.ram) | set(mem.media) | set(mem.cache):
-            mems[pfn] = (mem.ram.get(pfn), mem.media.get(pfn), mem.cache.get(pfn))
-        sems = [mm.mmap_sem, ino.i_rwsem, ino.i_mmap_sem, mapping.i_mmap_rwsem]
-        sched = k.sched
-        return {
-            "pte": dict(dict.items(mm.pgtable)),
-            "hpte": dict(dict.items(k.htab)),
-            "pud": {t: True for t in set.__iter__(mm.pud_tables)},
-            "pmd": {t: True for t in set.__iter__(mm.pmd_tables)},
-            "ptetab": {t: True for t in set.__iter__(mm.pte_tables)},
-            "rss": dict(dict.items(mm.rss_stat)),
-            "page": {pfn: (p.state(), p.mapping is mapping) for pfn, p in dict.items(k.pages)},
-            "entry": entries,
-            "block": dict(dict.items(ino.i_blocks)),
-            "free": {b: True for b in set.__iter__(sb.free_blocks)},
-            "page_lock": {pfn: True for pfn in set.__iter__(sb.locked_pages)},
-            "mem": mems,
-            "zero_stores": {ANY: tuple(list.__iter__(mem.zero_page_stores))},
-            "inode": {"i_size": ino.i_size, "i_disksize": ino.i_disksize},
-            "mapping": {"nr": (mapping.nrpages, mapping.nrexceptional),
-                        "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
-            "file": {"wb": m.file.f_wb_err},
-            "k": {"anon": k.next_anon_pfn, "taint": k.tainted},
-            "warned": {site: True for site in set.__iter__(k.warned_once)},
-            "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
-                                for v in list.__iter__(mm.mmap))
-                     + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
-            "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
-            "lock": {sem.name: (sem.readers, sem.writer) for sem in sems},
-            "wq": ({key: len(q) for key, q in sched.waitqueues.items()}
-                   if sched is not None else {}),
-        }
-    finally:
-        RECORDER.fp = fp
-
-
-def cells_differ(a: dict, b: dict, cells) -> bool:
-    """Whether any of `cells` (`(kind, key)`, `ANY` for the whole kind) has another value in
-    `b` than in `a` (two `cell_values`)."""
-    for kind, key in cells:
-        ka, kb = a.get(kind, {}), b.get(kind, {})
-        if key == ANY:
-            if ka != kb:
-                return True
-        elif ka.get(key) != kb.get(key):
-            return True
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One call of a task's program: what it returned (`OpResult`), and the kernel's trace
-    events and branch ids of its steps."""
-
-    result: OpResult
-    events: tuple
-    branches: tuple
-
-
-@dataclass(slots=True)
-class TasksRun:
-    """A run of several tasks on one machine: per task, its calls' records (in program
-    order; a call the task never finished ends as a HANG, a task dead after a BUG stops);
-    the steps in the order they ran; and, when every task that was left waited, what each
-    waited for (a deadlock, or a lost wake-up)."""
-
-    calls: list[list[CallRecord]]
-    trace: list[StepEvent]
-    deadlock: list[tuple[int, str]]
-    abandoned: bool
-    completions: list[int] = field(default_factory=list)  # the task of each finished call
-
-
-def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
-              chooser: Chooser) -> TasksRun:
-    """Run each program as a task of its own on the machine (tracked, `track`), the
-    scheduler letting them take steps as `chooser` decides (`fuzzplug.runtime.sched`). A
-    task starts each call at a switch point; a BUG ends its call and its program (the locks
-    it held stay held, as after an oops)."""
-    k = m.k
-    track(m)
-    sched = Scheduler(k, m.sb, chooser)
-    k.sched = sched
-    records: list[list[CallRecord]] = [[] for _ in programs]
-    marks = [(0, 0) for _ in programs]  # where each task's current call began in its logs
-
-    def body_of(tid: int, program: list[tuple[str, dict]]):
-        def body(task) -> None:
-            for i, (name, args) in enumerate(program):
-                if i:
-                    task.call = i
-                    sched.point(f"{name}")
-                events, branches = sched.so_far(task)
-                marks[tid] = e0, b0 = len(events), len(branches)
-                res = run_op(m, name, **args)
-                events, branches = sched.so_far(task)
-                records[tid].append(CallRecord(res, tuple(events[e0:]),
-                                               tuple(branches[b0:])))
-                task.finished += 1
-                sched.completions.append(tid)
-                if res.stop is not None:
-                    return
-        return body
-
-    for tid, program in enumerate(programs):
-        ts = task_struct()
-        m.tasks.append(ts)
-        first = program[0][0] if program else "exit"
-        sched.spawn(ts, body_of(tid, program), first)
-    try:
-        sched.run()
-    finally:
-        k.sched = None
-    for task in sched.tasks:
-        if not task.done and task.call < len(programs[task.tid]):
-            where = task.pending.label if task.pending is not None else "abandoned"
-            e0, b0 = marks[task.tid]
-            records[task.tid].append(CallRecord(OpResult(None, Stop.HANG, where),
-                                                tuple(task.events[e0:]),
-                                                tuple(task.branches[b0:])))
-    return TasksRun(records, sched.trace, sched.deadlock, sched.abandoned, sched.completions)
-
-
-# --- what the oracle compares ---------------------------------------------------------------------
-
-def describe_entry(entry: object) -> dict:
-    """A mapping entry by meaning, the same for both versions: a page-cache page (a v4.13
-    hole page) or a DAX entry (locked, PMD, zero page, empty, sector)."""
-    if isinstance(entry, page):
-        return {"kind": "page", "pfn": entry.pfn}
-    assert isinstance(entry, exceptional_entry)
-    v = entry.val
-    if v & _EMPTY:
-        kind = "empty"
-    elif v & _ZERO:
-        kind = "zero"
-    else:
-        kind = "block"
-    out = {"kind": kind, "locked": bool(v & _LOCK), "pmd": bool(v & _PMD)}
-    if kind == "block":
-        out["sector"] = v >> _SECTOR_SHIFT
-    return out
-
-
-def file_view(m: DaxMachine) -> dict:
-    """The file as a user and the media see it: i_size (pages), and per page of the block
-    map the block, what a load of it returns now (`visible`: a dirty cache line or the
-    media) and what survives a power failure (`durable`: the media)."""
-    base = m.sb.s_bdev.base_pfn
-    pages = {}
-    for lblk, block in sorted(m.inode.i_blocks.items()):
-        pfn = base + block
-        pages[lblk] = {"block": block, "visible": m.memory.load(pfn),
-                       "durable": m.memory.durable(pfn)}
-    return {"i_size": m.inode.i_size // PAGE_SIZE, "pages": pages}
-
-
-def mapping_view(m: DaxMachine) -> dict:
-    """The page-cache mapping: every entry by meaning, its tags, the counters."""
-    mapping = m.mapping
-    return {
-        "entries": {i: describe_entry(e) for i, e in sorted(mapping.page_tree.items())},
-        "tags": {i: sorted(TAG_NAMES[t] for t in tags)
-                 for i, tags in sorted(mapping.tags.items())},
-        "nrpages": mapping.nrpages,
-        "nrexceptional": mapping.nrexceptional,
-        "wb_err": mapping.wb_err,
-    }
-
-
-def hole_pages(m: DaxMachine) -> dict:
-    """Page-cache pages allocated for holes (v4.13): those still in the mapping, and every
-    RAM page the run has used (refcount and mapcount), so a page freed or leaked shows."""
-    lo, hi = m.k.memmap.ram
-    return {p.pfn: {"refcount": p._refcount, "mapcount": p._mapcount,
-                    "in_mapping": p.mapping is m.mapping}
-            for pfn, p in sorted(m.k.pages.items()) if lo <= pfn <= hi and not p.pristine()}
-
-
-def leaks(m: DaxMachine) -> list[str]:
-    """References and locks that should not be there after an op: page-cache pages whose
-    count is not the cache's one plus one per mapping, pages no longer cached but still
-    referenced, locks still held, entries or pages still locked."""
-    out = []
-    lo, hi = m.k.memmap.ram
-    for pfn, p in sorted(m.k.pages.items()):
-        if not lo <= pfn <= hi or p.pristine():
-            continue
-        expected = p._mapcount + (1 if p.mapping is m.mapping else 0)
-        if p._refcount != expected:
-            out.append(f"page {pfn:#x}: refcount {p._refcount}, expected {expected}")
-    for ts in m.tasks or [m.sb.current]:
-        out += [f"lock held: {name}" for name in ts.held]
-    out += [f"entry {i} locked" for i, e in sorted(m.mapping.page_tree.items())
-            if radix_tree_exceptional_entry(e) and e.val & _LOCK]
-    out += [f"page {pfn:#x} locked" for pfn in sorted(m.sb.locked_pages)]
-    return out
-
-
-def snapshot(m: DaxMachine) -> dict:
-    """Everything the oracle may compare after an op, JSON-ready: the kernel's snapshot
-    (PTEs, struct pages, counters, page tables, taint), the file, the mapping, hole pages,
-    the memory data (RAM, media, dirty cache lines, stores to the zero page), leaks."""
-    return {
-        "kernel": m.k.snapshot(),
-        "file": file_view(m),
-        "mapping": mapping_view(m),
-        "hole_pages": hole_pages(m),
-        "memory": m.memory.to_json(),
-        "free_blocks": len(m.sb.free_blocks),
-        "vmas": [(v.vm_start, v.vm_end, v.vm_pgoff, bool(v.vm_flags & VM_SHARED))
-                 for v in m.k.mm.mmap],
-        "leaks": leaks(m),
-    }
-
-
-def observable_events(m: DaxMachine, since: int = 0) -> list[tuple[str, str]]:
-    """The WARN/BUG/bad-PTE/signal events since event index `since`, as (kind, function)."""
-    return [(e.kind.value, e.function) for e in m.k.events[since:] if e.kind in OBSERVABLE_KINDS]
-
-
-def dirty_indices(m: DaxMachine) -> list[int]:
-    """The mapping's indices tagged DIRTY (what fsync would write back)."""
-    return sorted(i for i, tags in m.mapping.tags.items() if PAGECACHE_TAG_DIRTY in tags)
-
-
-def check_invariants(m: DaxMachine) -> list[str]:
-    """The kernel's and the mapping's invariants (see their _check_invariants)."""
-    return m.k._check_invariants() + m.mapping._check_invariants()

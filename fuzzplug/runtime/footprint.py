@@ -20,14 +20,14 @@ container (dict, set or list) for a tracked subclass that reports every lookup a
 to `RECORDER`, and `track_fields` gives an object a tracked class whose listed fields are
 properties that report reads and writes (the kernel objects' other fields, such as the
 configuration, never change during a run). The machine that owns the containers says
-which are tracked (`fuzzplug.explore.daxfile.track`); locks and wait queues report their
+which are tracked (`fuzzplug.explore.daxtrack.track`); locks and wait queues report their
 own cells (`fuzzplug.kernel.fs`, `fuzzplug.runtime.sched`). Recording is on only while a
 task's step runs (`RECORDER.fp` is its footprint); the scheduler's own looks at the state
 (enabledness, the checks between steps) record nothing.
 
 That the recording is complete is checked, not assumed: `tests/test_footprint.py` runs
 two-task programs and, for every step, compares every cell's value before and after it
-(`fuzzplug.explore.daxfile.cell_values`): each cell that changed is in the step's recorded
+(`fuzzplug.explore.daxtrack.cell_values`): each cell that changed is in the step's recorded
 writes. Reads cannot be checked that way; that the reduction loses nothing is checked by
 comparing it with the unreduced search (`tests/test_dax_tasks.py`).
 """

@@ -14,7 +14,7 @@ op what user space sees and what the rest of the kernel sees:
   (ppc64's hash MMU) every HPTE; the struct pages
   the run touched; the rss counters and page-table counts; the mapping's entries by
   meaning, their tags, nrpages/nrexceptional and its writeback error; the free blocks;
-  the VMAs; leaked references and locks (`daxfile.leaks`); data stored to the zero page.
+  the VMAs; leaked references and locks (`daxview.leaks`); data stored to the zero page.
 
 The differences allowed are the rules of `fuzzplug.targets.dax_fault.rules`, and only
 those; a side that BUGs or hangs is dead for the rest of the run (later ops are not run on
@@ -41,7 +41,7 @@ from fuzzplug.core.oracle import (
     family,
 )
 from fuzzplug.farm.files import FarmOptions
-from fuzzplug.explore import daxfile
+from fuzzplug.explore import daxfile, daxview
 from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, fs, mm
 from fuzzplug.explore.daxfile import Access, AccessStatus, DaxMachine, OpResult
 from fuzzplug.explore.observe import observables, signature, signature_diffs
@@ -105,7 +105,7 @@ class StateNote:
 
 
 class MachineRecord:
-    """A side's machine as `SideRecord` wants it: `snapshot()` is `daxfile.snapshot`."""
+    """A side's machine as `SideRecord` wants it: `snapshot()` is `daxview.snapshot`."""
 
     __slots__ = ("m",)
 
@@ -113,7 +113,7 @@ class MachineRecord:
         self.m = m
 
     def snapshot(self) -> dict:
-        return daxfile.snapshot(self.m)
+        return daxview.snapshot(self.m)
 
 
 # --- the normalised view: what is compared, with rules 1-2 applied ------------------------------
@@ -165,7 +165,7 @@ def normalised_view(m: DaxMachine) -> dict[str, object]:
     mapping = m.mapping
     holes = zeroes = 0
     for index, entry in mapping.page_tree.items():
-        desc = daxfile.describe_entry(entry)
+        desc = daxview.describe_entry(entry)
         if desc["kind"] == "page":
             holes += 1
             desc = {"kind": "hole"}
@@ -178,7 +178,7 @@ def normalised_view(m: DaxMachine) -> dict[str, object]:
     view["mapping.nrpages"] = mapping.nrpages - holes
     view["mapping.nrexceptional"] = mapping.nrexceptional - zeroes
     view["mapping.wb_err"] = mapping.wb_err
-    fv = daxfile.file_view(m)
+    fv = daxview.file_view(m)
     view["file.i_size"] = fv["i_size"]
     for lblk, page in fv["pages"].items():
         view[f"file.block.{lblk}"] = page["block"]
@@ -191,7 +191,7 @@ def normalised_view(m: DaxMachine) -> dict[str, object]:
     view["memory.zero_page_stores"] = tuple(memory.zero_page_stores)
     view["free_blocks"] = len(m.sb.free_blocks)
     view["vmas"] = tuple((v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags) for v in k.mm.mmap)
-    for text in daxfile.leaks(m):
+    for text in daxview.leaks(m):
         view[f"leak.{_leak_kind(text)}.{text}"] = True
     return view
 
@@ -306,13 +306,13 @@ def _story_state(m: DaxMachine) -> dict[str, str]:
         j = pte.to_json()
         out[f"pte {vpn << PAGE_SHIFT:#x}"] = f"pfn {j['pfn']:#x} {j['flags']}"
     for index, entry in m.mapping.page_tree.items():
-        desc = daxfile.describe_entry(entry)
+        desc = daxview.describe_entry(entry)
         tags = sorted(fs.TAG_NAMES[t] for t in m.mapping.tags.get(index, ()))
         extra = f" pfn {desc['pfn']:#x}" if "pfn" in desc else ""
         extra += f" sector {desc['sector']}" if "sector" in desc else ""
         extra += " locked" if desc.get("locked") else ""
         out[f"entry {index}"] = f"{desc['kind']}{extra}{' ' + '|'.join(tags) if tags else ''}"
-    for lblk, page in daxfile.file_view(m)["pages"].items():
+    for lblk, page in daxview.file_view(m)["pages"].items():
         out[f"file page {lblk}"] = (f"block {page['block']} visible {page['visible']:#x} "
                                     f"durable {page['durable']:#x}")
     return out

@@ -4,7 +4,7 @@ when the two versions take different numbers of steps (issue #13).
 An input's calls are split into per-task programs by its `task id=` lines and its `sched`
 lines give the schedule (`fuzzplug.targets.dax_fault.schema`). Each version boots the same
 scene and runs the same programs, one task per CPU, under the same schedule
-(`fuzzplug.explore.daxfile.run_tasks` with `fuzzplug.runtime.sched.FollowSchedule`): the
+(`fuzzplug.explore.daxtasks.run_tasks` with `fuzzplug.runtime.sched.FollowSchedule`): the
 schedule is consumed one choice per switch point, on each side independently.
 
 Alignment. The series changes the number of switch points (v4.13 allocates and locks a page
@@ -73,8 +73,9 @@ from dataclasses import dataclass, field
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.explore import dpor
-from fuzzplug.explore import daxfile
-from fuzzplug.explore.daxfile import Access, DaxMachine, TasksRun
+from fuzzplug.explore import daxfile, daxtasks
+from fuzzplug.explore.daxfile import Access, DaxMachine
+from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
 from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
@@ -276,7 +277,7 @@ class Run:
 def run_version(model, scene, tasks: Tasks, chooser: Chooser) -> Run:
     """One run of `tasks` on a fresh machine of `model` with the given chooser."""
     m = daxfile.boot(model, scene)
-    result = daxfile.run_tasks(m, model_programs(tasks), chooser)
+    result = daxtasks.run_tasks(m, model_programs(tasks), chooser)
     return Run(m, result, outcome_of(tasks, result, m))
 
 

@@ -32,7 +32,7 @@ from functools import cache
 from fuzzplug.core.opslang import Op, OpSpec
 from fuzzplug.engines.domain import Domain, Scene
 from fuzzplug.explore.clone import Renaming
-from fuzzplug.targets.insert_pfn.target import DEFAULT_END, DEFAULT_START, SCHEMA
+from fuzzplug.targets.insert_pfn.schema import DEFAULT_END, DEFAULT_START, SCHEMA
 
 ARCHES = next(a.names for a in SCHEMA.spec("config").args if a.name == "arch")
 """Every architecture of the op language's `config arch=` (x86_64, ppc64 with the hash MMU,

@@ -4,10 +4,12 @@
 kernels from the scene ops, make each call on both sides (`run_op` → `_call`), compare
 returns, observable events, the whole state and the promise (`compare_op`), stop at the
 first difference. `FastEvaluation.evaluate` here is what `InsertPfnTarget.evaluate` runs:
-the same steps, function for function (`_run_op` mirrors `run_op`, `_call` mirrors
-`target._call`, `_compare_op` mirrors `compare_op`), for whatever pair the target compares
-(its `pre_model`, `post_model` and rules: every pair of the chain, `with_pair`), with the
-work that does not change from one input to the next done once:
+the same steps, function for function (`_run_op` mirrors `compare.run_op`, `_call`
+mirrors `calls._call`, `_compare_op` mirrors `compare.compare_op`), for whatever pair the
+target compares (its `pre_model`, `post_model` and rules: every pair of the chain,
+`with_pair`), with the work that does not change from one input to the next done once.
+What it reads of the readable oracle (the flag tables, `Scene`, the rules' judges) it
+reads from the module `reference.py` gathers them in:
 
 - **scenes**: `Scene.from_ops` (validation, flag tables, `vma_page_prot`) once per distinct
   scene; each side boots as a copy of a booted template kernel (`_boot`), not through
@@ -193,7 +195,7 @@ _INSERT_PFN, _INSERT_PFN_PROT, _INSERT_MIXED, _MKWRITE, _FAULT, _ZAP, _FAIL_ALLO
 
 
 class _Plan:
-    """One call op, read once: what `target._call` reads from the op on every call."""
+    """One call op, read once: what `calls._call` reads from the op on every call."""
 
     __slots__ = ("code", "name", "addr", "pfn", "arg", "vpn", "ruled")
 
@@ -209,7 +211,7 @@ class _Plan:
         args = dict(op.args)
         self.addr = args["addr"] if code != _FAIL_ALLOC else 0
         self.pfn = args["pfn"] if code <= _MKWRITE else 0
-        self.vpn = (self.addr & U64) >> PAGE_SHIFT  # target._entry_at
+        self.vpn = (self.addr & U64) >> PAGE_SHIFT  # rules._entry_at
         if code == _INSERT_PFN_PROT:
             self.arg = pgprot_t(t._to_kernel(t.PROT_BITS, args["prot"]))
         elif code in (_INSERT_MIXED, _MKWRITE):
@@ -231,7 +233,7 @@ _MKWRITE_FAULT = FAULT_FLAG_WRITE | FAULT_FLAG_USER
 
 
 def _call(k: Kernel, model: ModuleType, plan: _Plan, dax: bool, dax_view) -> str:
-    """`target._call` over a plan."""
+    """`calls._call` over a plan."""
     code = plan.code
     vma = k.vma
     if code == _INSERT_MIXED:
@@ -244,7 +246,7 @@ def _call(k: Kernel, model: ModuleType, plan: _Plan, dax: bool, dax_view) -> str
             ret = mkwrite(vma, plan.addr, plan.arg)
             k.event(_RET, "vm_insert_mixed_mkwrite", ret=errname(ret))
             return dax_view(ret) if dax else errname(ret)
-        # target._mkwrite_equivalent
+        # calls._mkwrite_equivalent
         ret = model.vm_insert_mixed(vma, plan.addr, plan.arg)
         k.event(_RET, "vm_insert_mixed", ret=errname(ret))
         if ret in (0, -EBUSY):
@@ -266,7 +268,7 @@ _DEAD = "dead"
 
 def _run_op(k: Kernel, model: ModuleType, plan: _Plan, dead: bool, dax: bool,
             dax_view) -> OpRun:
-    """`target.run_op` over a plan."""
+    """`compare.run_op` over a plan."""
     if dead:
         return OpRun(ret=_DEAD, oops=True)
     events, branches = k.events, k.branches
@@ -331,7 +333,7 @@ def _observables(events: list[Event]) -> list[tuple]:
 
 
 def _raw_ret(run: OpRun) -> int | None:
-    """`target._raw_ret`."""
+    """`compare._raw_ret`."""
     for e in run.events:
         if e.kind is _RET and e.function == "vm_insert_mixed_mkwrite":
             return 0 if e.get("ret") == "0" else -1
@@ -339,7 +341,7 @@ def _raw_ret(run: OpRun) -> int | None:
 
 
 class _PairRules:
-    """What `target.compare_op` reads of a pair's rules on every op, read once per pair."""
+    """What `compare.compare_op` reads of a pair's rules on every op, read once per pair."""
 
     __slots__ = ("seed", "zero_pfn", "reuse_store")
 
@@ -353,7 +355,7 @@ def _compare_op(t: ModuleType, rules: _PairRules, kpre: Kernel, kpost: Kernel,
                 pre_model: ModuleType, post_model: ModuleType, op: Op, plan: _Plan,
                 index: int, dead_pre: bool, dead_post: bool, carried: frozenset[int],
                 ) -> tuple[OpRun, OpRun, Finding | None, tuple[str, ...], frozenset[int]]:
-    """`target.compare_op` over a plan (`t` is the target module, for its rules). A ruled
+    """`compare.compare_op` over a plan (`t` is the `reference` module, for its rules). A ruled
     op goes through the rules' own judges (`_Sides`, `_judge_*`, `promise_diffs`) as the
     reference does; the others, which no rule touches, skip them."""
     seed = rules.seed
@@ -425,7 +427,8 @@ class FastEvaluation:
     """`InsertPfnTarget.reference_evaluate`, with what does not change between inputs kept:
     the scenes' template kernels and the calls' plans (both bounded, emptied when full).
     Neither depends on the models, so one instance serves every pair of models (a
-    target's copies with a mutant share it)."""
+    target's copies with a mutant share it). `target_module`: the readable oracle's names,
+    `fuzzplug.targets.insert_pfn.reference`."""
 
     LIMIT = 1 << 12
     """Scenes and plans kept, each. A libFuzzer run meets a new scene in about one

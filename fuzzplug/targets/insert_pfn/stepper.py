@@ -11,7 +11,8 @@ from collections.abc import Hashable
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding
 from fuzzplug.explore.clone import check_kernel_layout, clone_kernel, kernel_key, renamed_key
-from fuzzplug.targets.insert_pfn.target import Scene, compare_op
+from fuzzplug.targets.insert_pfn.compare import compare_op
+from fuzzplug.targets.insert_pfn.scene import Scene
 
 
 class InsertPfnStepper:

@@ -1,0 +1,160 @@
+"""The op language's binary form, for libFuzzer: varints, :func:`encode`, the total
+:func:`decode` (the format table is the package's docstring), and the libFuzzer dictionary
+(:func:`dictionary`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from fuzzplug.core.opslang.ops import Op, validate
+from fuzzplug.core.opslang.spec import (
+    _M_ADDR,
+    _M_CHOICE,
+    _M_FLAGS,
+    _M_RANGE,
+    RANGE_PART,
+    RANGE_SHIFT,
+    U64_MAX,
+    ArgKind,
+    OpSpec,
+    Schema,
+)
+
+MAX_VARINT_BYTES = 10
+"""A varint stops after this many bytes (enough for 64 bits)."""
+ADDR_SHIFT = 12
+"""An ``addr`` arg is encoded as ``v >> ADDR_SHIFT`` then ``v & ADDR_LOW_MASK``."""
+ADDR_LOW_MASK = (1 << ADDR_SHIFT) - 1
+
+_DICT_NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _put_varint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Read a varint at ``pos``: (value masked to 64 bits, next pos), or (-1, end) if cut off."""
+    start = pos
+    stop = min(pos + MAX_VARINT_BYTES, end)
+    value = 0
+    shift = 0
+    while pos < stop:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value & U64_MAX, pos
+        shift += 7
+    if pos - start == MAX_VARINT_BYTES:
+        return value & U64_MAX, pos
+    return -1, end
+
+
+def encode(schema: Schema, ops: Iterable[Op], *, check: bool = True) -> bytes:
+    """The binary form of ``ops``; :class:`InputError` unless :func:`validate` accepts it.
+    ``check=False`` skips the validation, for callers that only rearrange ops the decoder
+    or ``Op.make`` produced (the custom mutator, on every execution)."""
+    ops = tuple(ops)
+    if check:
+        validate(schema, ops)
+    by_name: Mapping[str, OpSpec] = schema._by_name
+    out = bytearray((schema.version,))
+    for op in ops:
+        spec = by_name[op.name]
+        out.append(spec.op_id)
+        for arg, (_, value) in zip(spec.args, op.args):
+            if arg.addr:
+                _put_varint(out, value >> ADDR_SHIFT)
+                _put_varint(out, value & ADDR_LOW_MASK)
+            elif arg.kind is ArgKind.RANGE:
+                _put_varint(out, value & RANGE_PART)
+                _put_varint(out, value >> RANGE_SHIFT)
+            else:
+                _put_varint(out, value)
+    return bytes(out)
+
+
+def decode(schema: Schema, data: bytes) -> tuple[Op, ...]:
+    """Decode any byte string into a valid op sequence; never raises (see the format table)."""
+    end = len(data)
+    plans = schema._plans
+    n_ops = len(plans)
+    limit = schema.max_ops
+    out: list[Op] = []
+    scene_seen = 0  # bitmask over op ids
+    calls = False
+    pos = 1  # byte 0 is the version: any value decodes with today's rules
+    while pos < end and len(out) < limit:
+        op_id = data[pos] % n_ops
+        pos += 1
+        name, scene, arg_plans = plans[op_id]
+        args = []
+        for arg_name, default, mode, param in arg_plans:
+            value = default
+            if pos < end:
+                raw, pos = _read_varint(data, pos, end)
+                if raw >= 0 and mode == _M_ADDR:
+                    low, pos = _read_varint(data, pos, end)
+                    raw = -1 if low < 0 else ((raw << ADDR_SHIFT) | (low & ADDR_LOW_MASK)) & U64_MAX
+                elif raw >= 0 and mode == _M_RANGE:
+                    high, pos = _read_varint(data, pos, end)
+                    raw = -1 if high < 0 else ((high & RANGE_PART) << RANGE_SHIFT) | (raw & RANGE_PART)
+                if raw >= 0:
+                    if mode == _M_FLAGS:
+                        value = raw & param
+                    elif mode == _M_CHOICE:
+                        value = raw % param
+                    else:
+                        value = raw
+            args.append((arg_name, value))
+        if scene:
+            bit = 1 << op_id
+            if calls or scene_seen & bit:
+                continue
+            scene_seen |= bit
+        else:
+            calls = True
+        out.append(Op(name, tuple(args)))
+    return tuple(out)
+
+
+def dictionary(schema: Schema) -> str:
+    """A libFuzzer/AFL dictionary: the version byte, each op with its default args, and
+    each op once more per other choice of each of its CHOICE args (the architectures of a
+    `config arch=`, so that a choice added at the end is one splice away).
+
+    Each op entry is a whole op (op byte then the varints of its args), so libFuzzer can
+    splice ops in and out. Entry names are ``version``, ``op_<name>`` and
+    ``op_<name>_<arg>_<choice>``.
+    """
+    lines = [
+        f"# libFuzzer dictionary for the {_DICT_NAME_BAD.sub('_', schema.name)} op language, "
+        f"binary format version {schema.version}.",
+        "# Generated by fuzzplug.core.opslang.dictionary(); each op entry is one whole op",
+        "# (op byte, then LEB128 varints of its args: the defaults, or one other choice).",
+        f'version="{_dict_bytes(bytes((schema.version,)))}"',
+    ]
+    for spec in schema._by_id:
+        default_op = Op(spec.name, schema._defaults[spec.name])
+        body = encode(schema, (default_op,))[1:]
+        lines.append(f'op_{spec.name}="{_dict_bytes(body)}"')
+        for arg in spec.args:
+            if arg.kind is not ArgKind.CHOICE:
+                continue
+            for index, choice in enumerate(arg.names):
+                if index == arg.default:
+                    continue
+                variant = Op.make(schema, spec.name, **{arg.name: index})
+                body = encode(schema, (variant,))[1:]
+                entry = _DICT_NAME_BAD.sub("_", f"op_{spec.name}_{arg.name}_{choice}")
+                lines.append(f'{entry}="{_dict_bytes(body)}"')
+    return "\n".join(lines) + "\n"
+
+
+def _dict_bytes(data: bytes) -> str:
+    return "".join(f"\\x{byte:02x}" for byte in data)
