@@ -29,10 +29,15 @@ in v4.14.5 for what is used here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # the memory map is the models' (any object with .device and .zero)
-    from fuzzplug.kernel.state import Memmap
+
+class Memmap(Protocol):
+    """What physical memory needs of the models' memory map (`fuzzplug.kernel.state.Memmap`):
+    the pmem device's pfn range (inclusive) and the zero page's pfn."""
+
+    device: tuple[int, int]
+    zero: int
 
 ZEROES = 0  # the token of a page of zero bytes
 
