@@ -141,6 +141,9 @@ class DaxKernel(Kernel):
         # The DAX file's super block, whose `current` is the running task (the system calls
         # that reach the mm without the file, msync and munmap, take mmap_sem through it).
         self.sb: super_block | None = None
+        # RAM is the page allocator's here: page-cache pages freed go back to it (the per-cpu
+        # list) and are handed out again (`fuzzplug.kernel.fs.__page_cache_alloc`).
+        self.pcp_list = []
 
     def should_fail_alloc(self, site: str) -> bool:
         armed = self.fail_site
@@ -496,6 +499,7 @@ def track(m: DaxMachine) -> None:
     mm.mmap = track_container(mm.mmap, "vmas", on_store=_track_vma)
     k.htab = track_container(k.htab, "hpte")
     k.pages = track_container(k.pages, "page", on_store=_track_page)
+    k.pcp_list = track_container(k.pcp_list, "pcp")
     k.warned_once = track_container(k.warned_once, "warned")
     mapping.page_tree = track_container(mapping.page_tree, "entry")
     mapping.tags = track_container(mapping.tags, "entry", mutable_values=True)
@@ -548,6 +552,7 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
                         "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
             "file": {"wb": m.file.f_wb_err},
             "k": {"anon": k.next_anon_pfn, "taint": k.tainted},
+            "pcp": {ANY: tuple(p.pfn for p in list.__iter__(k.pcp_list))},
             "warned": {site: True for site in set.__iter__(k.warned_once)},
             "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
                                 for v in list.__iter__(mm.mmap))

@@ -530,21 +530,32 @@ def pte_mkclean(pte: pte_t) -> pte_t:
 # --- the page allocator for page-cache pages (mm/page_alloc.c, __page_cache_alloc) ---------------
 
 def __page_cache_alloc(sb: super_block, zero: bool) -> page | None:
-    """__page_cache_alloc(): a free RAM page of the memory map (lowest first), refcount 1,
-    no mapping, zeroed for __GFP_ZERO; None for fault injection or when RAM is used up.
-    Page-cache pages come from the memory map's RAM range, anonymous pages from the mm
-    models' pool, so hole pages do not shift the pfns of later COW copies."""
+    """__page_cache_alloc() → alloc_pages() — mm/page_alloc.c: an order-0 page, refcount
+    1, no mapping, zeroed for __GFP_ZERO (prep_new_page()); None for fault injection or
+    when RAM is used up. rmqueue_pcplist() takes the first page of the CPU's list, the page
+    freed last (`fuzzplug.kernel.mm.free_hot_cold_page`); when the list is empty,
+    rmqueue_bulk() refills it from the buddy lists, here the lowest RAM page of the memory
+    map never handed out (a pristine RAM page stands for one). Page-cache pages come from
+    the memory map's RAM range, anonymous pages from the mm models' pool, so hole pages do
+    not shift the pfns of later COW copies."""
     k = sb.k
     if k.should_fail_alloc("__page_cache_alloc"):
         return None
+    if k.pcp_list:
+        p = k.pcp_list.pop(0)  # list_first_entry(), list_del()
+        assert p._refcount == 0 and p.pfn not in sb.locked_pages, "a free page in use"
+        p._refcount = 1  # post_alloc_hook(): set_page_refcounted()
+        if zero and k.memory is not None:
+            k.memory.clear_page(p.pfn)  # clear_highpage()
+        return p
     lo, hi = k.memmap.ram
     for pfn in range(lo, hi + 1):
         p = pfn_to_page(k, pfn)
         if (p.kind is PageKind.RAM and p.pristine() and p.mapping is None
                 and pfn not in sb.locked_pages):
-            # A pristine RAM page stands for free memory here; its one reference becomes
-            # the allocator's. A page once used is never pristine again, so it is not
-            # handed out twice (like the anonymous pool).
+            # A pristine RAM page stands for a page the buddy allocator still holds; its
+            # one reference becomes the allocator's. A page once handed out is never
+            # pristine again: when it is freed it comes back through the list above.
             if zero and k.memory is not None:
                 k.memory.clear_page(pfn)
             return p
