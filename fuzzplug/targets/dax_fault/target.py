@@ -291,6 +291,7 @@ class Side:
     hole_fill_since_armed: bool = False
     armed_sites: frozenset[str] = frozenset()
     unfilled: list[UnfilledHole] = field(default_factory=list)
+    tables_not_made: set[int] = field(default_factory=set)
 
 
 def run_side(side: Side, name: str, args: dict[str, int]) -> tuple[OpRun, OpResult | None]:
@@ -419,6 +420,9 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
         hole = _unfilled_hole(pre, post, name, addr)
         if hole is not None and hole not in pre.unfilled:
             pre.unfilled.append(hole)
+            table = hole.addr >> (PAGE_SHIFT + PTE_TABLE_SHIFT)
+            if table in post.m.k.mm.pte_tables and table not in pre.m.k.mm.pte_tables:
+                pre.tables_not_made.add(table)
     diffs: list[str] = []
     ua = user_view(ra) if ra is not None else "dead"
     ub = user_view(rb) if rb is not None else "dead"
@@ -491,12 +495,16 @@ def _fold_unfilled_holes(pre: Side, post: Side,
     """Rule fewer_allocations after a hole page v4.13 could not get: while v4.13's entry
     there is still the unlocked empty entry the failure left and v4.14's the zero entry
     (`_still_unfilled`), those two entries compare equal, v4.13's empty entry is left out
-    of nrexceptional, and v4.14's zero-page PTE at the address read (with its HPTEs) and,
-    when v4.13 has no PTE table there, the table it sits in are left out, when v4.13 has
-    none of them. Everything else is compared; a hole whose entries changed is dropped for
-    good. Returns `views` itself when nothing was folded."""
+    of nrexceptional, and v4.14's zero-page PTE at the address read (with its HPTEs) is
+    left out where v4.13 has none; and while v4.13 still lacks the PTE table its failed
+    read did not make and v4.14 made, that table is left out of v4.14's count (tables are
+    not freed on unmap, so it outlives the entries). Everything else is compared; a hole
+    whose entries changed, a table v4.13 got since, are dropped for good. Returns `views`
+    itself when nothing was folded."""
     pre.unfilled = [h for h in pre.unfilled if _still_unfilled(pre, post, h)]
-    if not pre.unfilled:
+    pre.tables_not_made = {t for t in pre.tables_not_made
+                           if t in post.m.k.mm.pte_tables and t not in pre.m.k.mm.pte_tables}
+    if not pre.unfilled and not pre.tables_not_made:
         return views
     a, b = dict(views[0]), dict(views[1])
     for index in sorted({hole.index for hole in pre.unfilled}):
@@ -509,9 +517,7 @@ def _fold_unfilled_holes(pre: Side, post: Side,
             for key in [key for key in b if key.startswith(f"h{pte_key}.")]:
                 if key not in a and b[key][0] == "hole":
                     del b[key]
-    for table in sorted({hole.addr >> (PAGE_SHIFT + PTE_TABLE_SHIFT) for hole in pre.unfilled}):
-        if table in post.m.k.mm.pte_tables and table not in pre.m.k.mm.pte_tables:
-            b["pgtable.pte"] -= 1
+    b["pgtable.pte"] -= len(pre.tables_not_made)
     return a, b
 
 
