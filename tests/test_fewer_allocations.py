@@ -86,3 +86,17 @@ def test_the_verdict_does_not_depend_on_an_earlier_run():
             "load addr=0x101000\nload addr=0x103000\n" + WITNESS)
     a, b = _evaluate(text), _evaluate(text)
     assert (a.verdict, a.signature) == (b.verdict, b.signature)
+
+
+def test_the_missing_pte_is_matched_after_the_hole_is_filled_through_another_mapping():
+    """The failed read's missing PTE outlives its entry: v4.13 fills the hole through a
+    second mapping (a hole page there, as v4.14's zero page), while at the first address
+    v4.13 still has no PTE and v4.14 its zero-page PTE. Intended; a load at the first
+    address then faults on v4.13 only (cause v4_13_failed_hole_read_leaves_no_pte)."""
+    text = ("vma2 start=0x108000 pages=4 pgoff=0 shared=1 write=1\n"
+            "fail_alloc nth=1 site=__page_cache_alloc\nload addr=0x101000\n"
+            "load addr=0x109000\n")
+    assert _evaluate(text).verdict is Verdict.INTENDED
+    outcome = _evaluate(text + "load addr=0x101000\n")
+    assert outcome.signature == "load/faults:fewer/da39a3ee"
+    assert outcome.finding.op_index == 3

@@ -291,6 +291,7 @@ class Side:
     hole_fill_since_armed: bool = False
     armed_sites: frozenset[str] = frozenset()
     unfilled: list[UnfilledHole] = field(default_factory=list)
+    ptes_not_made: set[int] = field(default_factory=set)
     tables_not_made: set[int] = field(default_factory=set)
 
 
@@ -420,6 +421,7 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
         hole = _unfilled_hole(pre, post, name, addr)
         if hole is not None and hole not in pre.unfilled:
             pre.unfilled.append(hole)
+            pre.ptes_not_made.add(hole.addr)
             table = hole.addr >> (PAGE_SHIFT + PTE_TABLE_SHIFT)
             if table in post.m.k.mm.pte_tables and table not in pre.m.k.mm.pte_tables:
                 pre.tables_not_made.add(table)
@@ -495,28 +497,33 @@ def _fold_unfilled_holes(pre: Side, post: Side,
     """Rule fewer_allocations after a hole page v4.13 could not get: while v4.13's entry
     there is still the unlocked empty entry the failure left and v4.14's the zero entry
     (`_still_unfilled`), those two entries compare equal, v4.13's empty entry is left out
-    of nrexceptional, and v4.14's zero-page PTE at the address read (with its HPTEs) is
-    left out where v4.13 has none; and while v4.13 still lacks the PTE table its failed
-    read did not make and v4.14 made, that table is left out of v4.14's count (tables are
-    not freed on unmap, so it outlives the entries). Everything else is compared; a hole
-    whose entries changed, a table v4.13 got since, are dropped for good. Returns `views`
-    itself when nothing was folded."""
+    of nrexceptional; while v4.13 still has no PTE at the address read and v4.14 its
+    zero-page PTE there, that PTE (with its HPTEs) is left out; and while v4.13 still lacks
+    the PTE table its failed read did not make and v4.14 made, that table is left out of
+    v4.14's count. The three last apart: the PTE outlives the entries when v4.13 fills the
+    hole through another mapping, the table outlives both (tables are not freed on unmap).
+    Everything else is compared; a hole whose entries changed, a PTE either side changed,
+    a table v4.13 got since, are dropped for good. Returns `views` itself when nothing was
+    folded."""
+    a, b = views
     pre.unfilled = [h for h in pre.unfilled if _still_unfilled(pre, post, h)]
+    pre.ptes_not_made = {addr for addr in pre.ptes_not_made
+                         if f"pte.{addr:#x}" not in a
+                         and b.get(f"pte.{addr:#x}", ("",))[0] == "hole"}
     pre.tables_not_made = {t for t in pre.tables_not_made
                            if t in post.m.k.mm.pte_tables and t not in pre.m.k.mm.pte_tables}
-    if not pre.unfilled and not pre.tables_not_made:
+    if not (pre.unfilled or pre.ptes_not_made or pre.tables_not_made):
         return views
-    a, b = dict(views[0]), dict(views[1])
+    a, b = dict(a), dict(b)
     for index in sorted({hole.index for hole in pre.unfilled}):
         a[f"entry.{index}"] = b[f"entry.{index}"]
         a["mapping.nrexceptional"] -= 1
-    for hole in pre.unfilled:  # each address a failed read left unmapped
-        pte_key = f"pte.{hole.addr:#x}"
-        if pte_key not in a and b.get(pte_key, ("",))[0] == "hole":
-            del b[pte_key]
-            for key in [key for key in b if key.startswith(f"h{pte_key}.")]:
-                if key not in a and b[key][0] == "hole":
-                    del b[key]
+    for addr in sorted(pre.ptes_not_made):  # each address a failed read left unmapped
+        pte_key = f"pte.{addr:#x}"
+        del b[pte_key]
+        for key in [key for key in b if key.startswith(f"h{pte_key}.")]:
+            if key not in a and b[key][0] == "hole":
+                del b[key]
     b["pgtable.pte"] -= len(pre.tables_not_made)
     return a, b
 
