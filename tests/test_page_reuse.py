@@ -95,7 +95,7 @@ def test_under_debug_vm_a_page_freed_while_mapped_is_a_bad_page_and_not_reused(m
     assert any(e.kind is EventKind.WARN and e.function == "bad_page" for e in m.k.events)
 
 
-def test_an_anonymous_kernel_without_a_free_list_reuses_nothing():
+def test_an_insert_pfn_kernel_has_no_free_list_and_reuses_nothing():
     """The insert_pfn target's kernels have no free list (RAM pages are the mapped
     object's): put_page to zero leaves the page where it was, flags and all."""
     k = Kernel(Config(), Memmap(), vm_start=0x100000, vm_end=0x104000, vm_flags=0,
