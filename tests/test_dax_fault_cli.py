@@ -55,6 +55,25 @@ def test_replay_shows_the_verdict_the_signature_and_both_sides(capsys):
     assert "<== first difference" in out and "v4.14: livelock (8 faults)" in out
 
 
+def test_replay_of_a_second_hole_read_with_one_ram_page_reuses_the_freed_page(tmp_path):
+    """`fuzzplug replay` as a subprocess (issue 21): with one page of RAM, v4.13's second
+    hole read gets the page write(2) freed (ok, not OOM) and every op is compared; the
+    failed hole read of the other scenario is compared past."""
+    reuse = CORPUS / "intended_a_freed_hole_page_is_reused.ops"
+    fail = CORPUS / "intended_no_page_cache_allocation_to_fail.ops"
+    proc = _fuzzplug("replay", "--check", "dax_fault", str(reuse), str(fail), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert f"{reuse}: intended" in out and f"{fail}: intended" in out
+    blocks = out.split("== ")
+    reused = next(b for b in blocks if b.startswith(str(reuse)))
+    assert "#2 load addr=0x103000\n   v4.13: ok 0x0 (1 fault)" in reused
+    assert "#3 load addr=0x101000\n   v4.13: ok 0x40" in reused
+    failed = next(b for b in blocks if b.startswith(str(fail)))
+    assert "v4.13: OOM (1 fault)" in failed and "#4 load addr=0x101000" in failed
+    assert "v4.13: ok 0x66 (0 faults)" in failed
+
+
 def test_seeds_dict_and_options_describe_the_target(tmp_path, capsys):
     """`seeds` writes one binary per scenario, `dict` one entry per op, `options` the
     target's max_len and timeout."""

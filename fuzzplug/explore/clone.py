@@ -24,7 +24,8 @@ from fuzzplug.kernel.types import PAGE_SHIFT, PTE_PFN_MASK, pte_t
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched",
+    "pcp_list"})
 _MM_FIELDS = frozenset({"kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables",
                         "rss_stat", "mmap", "mmap_sem"})
 _PAGE_FIELDS = frozenset({"pfn", "kind", "_refcount", "_mapcount", "anon", "dirty",
@@ -53,6 +54,7 @@ def clone_kernel(k: Kernel) -> Kernel:
     start empty: they belong to the op that made them). Built field by field (the layout
     is checked by `check_kernel_layout`): copy.deepcopy is six times slower."""
     assert k.memory is None, "clone_kernel forks runs that model no page data"
+    assert k.pcp_list is None, "clone_kernel forks runs whose freed RAM pages are not reused"
     c = Kernel.__new__(Kernel)
     d = c.__dict__
     d.update(k.__dict__)
@@ -93,6 +95,9 @@ def kernel_key(k: Kernel) -> tuple:
     vma = k.vma
     pages = tuple(sorted((pfn, p.state()) for pfn, p in k.pages.items() if not p.pristine()))
     fail = None if k.fail_at is None else k.fail_at - k.alloc_count
+    # Freed RAM pages are reused only where RAM is the page allocator's (dax_fault), whose
+    # runs are not forked: no free list to key.
+    assert k.pcp_list is None, "kernel_key of a kernel whose freed RAM pages are reused"
     return (
         tuple(sorted(mm.pgtable.items())),
         tuple(sorted(mm.pud_tables)), tuple(sorted(mm.pmd_tables)),

@@ -143,6 +143,9 @@ class DaxKernel(Kernel):
         # The DAX file's super block, whose `current` is the running task (the system calls
         # that reach the mm without the file, msync and munmap, take mmap_sem through it).
         self.sb: super_block | None = None
+        # RAM is the page allocator's here: page-cache pages freed go back to it (the per-cpu
+        # list) and are handed out again (`fuzzplug.kernel.fs.__page_cache_alloc`).
+        self.pcp_list = []
 
     def should_fail_alloc(self, site: str) -> bool:
         armed = self.fail_site

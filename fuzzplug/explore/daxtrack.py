@@ -60,6 +60,7 @@ def track(m: DaxMachine) -> None:
     mm.mmap = track_container(mm.mmap, "vmas", on_store=_track_vma)
     k.htab = track_container(k.htab, "hpte")
     k.pages = track_container(k.pages, "page", on_store=_track_page)
+    k.pcp_list = track_container(k.pcp_list, "pcp")
     k.warned_once = track_container(k.warned_once, "warned")
     mapping.page_tree = track_container(mapping.page_tree, "entry")
     mapping.tags = track_container(mapping.tags, "entry", mutable_values=True)
@@ -112,12 +113,15 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
                         "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
             "file": {"wb": m.file.f_wb_err},
             "k": {"anon": k.next_anon_pfn, "taint": k.tainted},
+            "pcp": {ANY: tuple(p.pfn for p in list.__iter__(k.pcp_list))},
             "warned": {site: True for site in set.__iter__(k.warned_once)},
             "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
                                 for v in list.__iter__(mm.mmap))
                      + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
             "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
-            "lock": {sem.name: (sem.readers, sem.writer) for sem in sems},
+            "lock": {sem.name: (sem.readers, sem.writer,
+                                tuple((id(t), m) for t, m in list.__iter__(sem.wait_list)))
+                     for sem in sems},
             "wq": ({key: len(q) for key, q in sched.waitqueues.items()}
                    if sched is not None else {}),
         }

@@ -112,30 +112,57 @@ class task_struct:
 @dataclass(slots=True, eq=False)
 class rw_semaphore:
     """`struct rw_semaphore` (mmap_sem, i_rwsem, i_mmap_sem, i_mmap_rwsem): readers or one
-    writer. (A waiting writer does not hold new readers back here, as the kernel's does; no
-    modelled path takes a read lock it already holds, where that would matter.)"""
+    writer, and the wait list (kernel/locking/rwsem-xadd.c, v4.13): the tasks that found it
+    taken, in arrival order, each waiting to read or to write. A reader may not pass a
+    waiting writer (rwsem_down_read_failed(): with a waiter queued, __down_read()'s count
+    is negative, the reader queues behind it and __rwsem_mark_wake() wakes readers only
+    from the front, up to the first writer). A writer takes the lock whenever it is free,
+    before a writer queued earlier (the front writer is only woken; "other writers are able
+    to steal it"), but not before the readers queued ahead of it (up_write() and up_read()
+    grant the front readers the lock before they return). With one task nobody ever
+    waits."""
 
     name: str
     readers: int = 0
     writer: bool = False
+    wait_list: list = field(default_factory=list)  # (task_struct, "r" or "w"), FIFO
+
+
+def _queued_ahead(sem: rw_semaphore, ts: "task_struct") -> list:
+    """The waiters queued before the task (every waiter, if it is not queued)."""
+    for i, (t, _) in enumerate(sem.wait_list):
+        if t is ts:
+            return sem.wait_list[:i]
+    return sem.wait_list
 
 
 def _wait_for(sb: "super_block", label: str, ready, function: str, waits_for: str,
-              blocked_by: tuple[str, ...]) -> None:
+              blocked_by: tuple[str, ...], sem: rw_semaphore | None = None,
+              mode: str = "") -> None:
     """A sleeping lock's acquisition: with several tasks, a switch point where the task
     waits until `ready()` (until no other task has one of the holds `blocked_by`); alone, a
-    lock it cannot take is a sleep that never ends."""
+    lock it cannot take is a sleep that never ends. A task that finds a semaphore `sem`
+    taken queues on its wait list (reading or writing, `mode`) until it gets it."""
     sched = sb.k.sched
     if sched is not None:
+        ts = sb.current
+        if sem is not None and not ready():
+            sem.wait_list.append((ts, mode))  # list_add_tail(&waiter.list, &sem->wait_list)
+            touch("lock", sem.name, W)
         sched.acquire(label, ready, blocked_by)
         assert ready(), f"{label}: resumed without the lock"
+        if sem is not None and any(t is ts for t, _ in sem.wait_list):
+            sem.wait_list[:] = [(t, m) for t, m in sem.wait_list if t is not ts]
+            touch("lock", sem.name, W)
     elif not ready():
         raise TaskHang(function, waits_for)
 
 
 def down_read(sb: "super_block", sem: rw_semaphore) -> None:
-    _wait_for(sb, f"down_read({sem.name})", lambda: not sem.writer, "down_read",
-              f"{sem.name} (held for write)", (f"{sem.name}:w",))
+    ts = sb.current
+    _wait_for(sb, f"down_read({sem.name})",
+              lambda: not sem.writer and all(m != "w" for _, m in _queued_ahead(sem, ts)),
+              "down_read", f"{sem.name} (held for write)", (f"{sem.name}:w",), sem, "r")
     sem.readers += 1
     touch("lock", sem.name, S)
     sb.current.held.append(f"{sem.name}:r")
@@ -151,8 +178,11 @@ def up_read(sb: "super_block", sem: rw_semaphore) -> None:
 
 
 def down_write(sb: "super_block", sem: rw_semaphore) -> None:
-    _wait_for(sb, f"down_write({sem.name})", lambda: not sem.writer and not sem.readers,
-              "down_write", f"{sem.name} (held)", (f"{sem.name}:w", f"{sem.name}:r"))
+    ts = sb.current
+    _wait_for(sb, f"down_write({sem.name})",
+              lambda: (not sem.writer and not sem.readers
+                       and all(m != "r" for _, m in _queued_ahead(sem, ts))),
+              "down_write", f"{sem.name} (held)", (f"{sem.name}:w", f"{sem.name}:r"), sem, "w")
     sem.writer = True
     touch("lock", sem.name, W)
     sb.current.held.append(f"{sem.name}:w")
@@ -530,21 +560,32 @@ def pte_mkclean(pte: pte_t) -> pte_t:
 # --- the page allocator for page-cache pages (mm/page_alloc.c, __page_cache_alloc) ---------------
 
 def __page_cache_alloc(sb: super_block, zero: bool) -> page | None:
-    """__page_cache_alloc(): a free RAM page of the memory map (lowest first), refcount 1,
-    no mapping, zeroed for __GFP_ZERO; None for fault injection or when RAM is used up.
-    Page-cache pages come from the memory map's RAM range, anonymous pages from the mm
-    models' pool, so hole pages do not shift the pfns of later COW copies."""
+    """__page_cache_alloc() → alloc_pages() — mm/page_alloc.c: an order-0 page, refcount
+    1, no mapping, zeroed for __GFP_ZERO (prep_new_page()); None for fault injection or
+    when RAM is used up. rmqueue_pcplist() takes the first page of the CPU's list, the page
+    freed last (`fuzzplug.kernel.mm.free_hot_cold_page`); when the list is empty,
+    rmqueue_bulk() refills it from the buddy lists, here the lowest RAM page of the memory
+    map never handed out (a pristine RAM page stands for one). Page-cache pages come from
+    the memory map's RAM range, anonymous pages from the mm models' pool, so hole pages do
+    not shift the pfns of later COW copies."""
     k = sb.k
     if k.should_fail_alloc("__page_cache_alloc"):
         return None
+    if k.pcp_list:
+        p = k.pcp_list.pop(0)  # list_first_entry(), list_del()
+        assert p._refcount == 0 and p.pfn not in sb.locked_pages, "a free page in use"
+        p._refcount = 1  # post_alloc_hook(): set_page_refcounted()
+        if zero and k.memory is not None:
+            k.memory.clear_page(p.pfn)  # clear_highpage()
+        return p
     lo, hi = k.memmap.ram
     for pfn in range(lo, hi + 1):
         p = pfn_to_page(k, pfn)
         if (p.kind is PageKind.RAM and p.pristine() and p.mapping is None
                 and pfn not in sb.locked_pages):
-            # A pristine RAM page stands for free memory here; its one reference becomes
-            # the allocator's. A page once used is never pristine again, so it is not
-            # handed out twice (like the anonymous pool).
+            # A pristine RAM page stands for a page the buddy allocator still holds; its
+            # one reference becomes the allocator's. A page once handed out is never
+            # pristine again: when it is freed it comes back through the list above.
             if zero and k.memory is not None:
                 k.memory.clear_page(pfn)
             return p

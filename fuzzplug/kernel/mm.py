@@ -182,6 +182,35 @@ def put_page(k: Kernel, p: page) -> None:
     if p._refcount == 0 and p.anon:
         p.anon = False
     k.event(EventKind.REF, "put_page", pfn=p.pfn, refcount=p._refcount)
+    if p._refcount == 0 and k.pcp_list is not None and p.kind is PageKind.RAM:
+        free_hot_cold_page(k, p)  # __put_page() -> __put_single_page()
+
+
+def free_hot_cold_page(k: Kernel, p: page) -> None:
+    """free_hot_cold_page(page, false) — mm/page_alloc.c (v4.13), as __put_single_page()
+    (mm/swap.c) calls it when the last reference to a RAM page goes (a kernel whose RAM is
+    the page allocator's, `Kernel.pcp_list`): free_pcp_prepare() checks the page only under
+    DEBUG_VM (free_pages_check(): a mapped page or one with a mapping is reported by
+    bad_page(), "BUG: Bad page state", and not freed), clears its flags
+    (PAGE_FLAGS_CHECK_AT_PREP: PG_dirty, PG_referenced...), then list_add() puts it at the
+    head of the CPU's list, where the next allocation takes it first (__rmqueue_pcplist():
+    list_first_entry() for a hot allocation). Not modelled: the list's drain to the buddy
+    lists at pcp->high (far above the RAM of a scene) and one list per CPU (an allocation
+    that finds its own list empty drains every CPU's before it fails, drain_all_pages() in
+    __alloc_pages_direct_reclaim(), so it fails only when no page is free anywhere; which
+    free page a hole gets is not compared). PG_locked is not checked: the models drop a
+    truncated page's last reference with the page still locked, where the kernel's pagevec
+    reference (not modelled) keeps it until after unlock_page(); no switch point lies
+    between, so no other task sees the difference."""
+    if k.config.DEBUG_VM and (p._mapcount != 0 or p.mapping is not None):
+        reason = "non-NULL mapping" if p.mapping is not None else "nonzero mapcount"
+        k.WARN_ON(True, "bad_page", f"BUG: Bad page state ({reason})")
+        return
+    p.dirty = False
+    p.referenced = False
+    if any(q is p for q in k.pcp_list):  # freed twice (a reference taken on a free page):
+        return  # list corruption in the kernel; the model keeps one entry
+    k.pcp_list.insert(0, p)
 
 
 def page_add_file_rmap(k: Kernel, p: page) -> None:

@@ -394,6 +394,12 @@ class Kernel:
         self.alloc_count = 0  # allocations attempted so far
         self.fail_at: int | None = None  # the allocation number that fails
         self.next_anon_pfn = ANON_POOL_START
+        # The page allocator's per-cpu list of freed order-0 pages (struct per_cpu_pages,
+        # mm/page_alloc.c), hot first: RAM pages whose last reference went
+        # (`fuzzplug.kernel.mm.free_hot_cold_page`), handed out again before any page never
+        # used (`fuzzplug.kernel.fs.__page_cache_alloc`). None where RAM pages are not the
+        # allocator's but the mapped object's own (insert_pfn): a freed one is not reused.
+        self.pcp_list: list[page] | None = None
         self.tainted = False
         # struct pages are made on first sight (fuzzplug.kernel.mm.pfn_to_page), pristine.
         self.pages: dict[int, page] = {}

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -46,7 +46,8 @@ from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, fs, mm
 from fuzzplug.explore.daxfile import Access, AccessStatus, DaxMachine, OpResult
 from fuzzplug.explore.observe import observables, signature, signature_diffs
 from fuzzplug.kernel.state import EventKind
-from fuzzplug.kernel.types import PAGE_SHIFT, errname
+from fuzzplug.kernel.state import PTE_TABLE_SHIFT
+from fuzzplug.kernel.types import PAGE_SHIFT, PAGE_SIZE, errname
 from fuzzplug.targets import MutatesPostModel, corpus_dir
 from fuzzplug.targets.dax_fault.rules import (
     FEWER_ALLOCATIONS,
@@ -66,6 +67,11 @@ _HOLE_ALLOC_SITE = "__page_cache_alloc"
 _HOLE_FILL_BRANCH = "dax_insert_mapping_entry:hole_fill"
 # v4.13 could not get a page-cache page for a hole (injected, or RAM used up).
 _HOLE_PAGE_ALLOC_FAILED = "pagecache_get_page:alloc_failed"
+# The arming sites whose count v4.13's hole allocations shift: the hole page itself, the
+# tree preloads (add_to_page_cache's and the hole fill's), and "the N-th allocation" of any
+# site. A failure armed at another site (the page tables, anon_vma, a COW page) counts the
+# same allocations on both sides, and fires at the same one.
+_SHIFTED_SITES = frozenset({"any", _HOLE_ALLOC_SITE, "radix_tree_preload"})
 
 
 def user_view(res: OpResult) -> str:
@@ -262,16 +268,31 @@ def view_diff(a: dict[str, object], b: dict[str, object]) -> list[str]:
 
 # --- the per-op comparison --------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class UnfilledHole:
+    """A hole read whose page v4.13 could not get (rule fewer_allocations): file page
+    `index`, read at `addr`. v4.13 left an unlocked empty entry and no PTE there (nor, if it
+    had none, the PTE table) where v4.14 has its zero-page entry and PTE."""
+
+    index: int
+    addr: int
+
+
 @dataclass(slots=True)
 class Side:
     """One side's run: the machine, whether it is dead (a BUG or a hang ended a call), and,
-    while an injected failure is armed, the event index it was armed at and whether a hole
-    fill has run since (for rule fewer_allocations)."""
+    for rule fewer_allocations: while an injected failure is armed on either side, the
+    event index it was first armed at and whether a hole fill has run since; the sites
+    armed before the op now running; and (v4.13) the holes whose page it could not get."""
 
     m: DaxMachine
     dead: bool = False
     armed_since: int | None = None
     hole_fill_since_armed: bool = False
+    armed_sites: frozenset[str] = frozenset()
+    unfilled: list[UnfilledHole] = field(default_factory=list)
+    ptes_not_made: set[int] = field(default_factory=set)
+    tables_not_made: set[int] = field(default_factory=set)
 
 
 def run_side(side: Side, name: str, args: dict[str, int]) -> tuple[OpRun, OpResult | None]:
@@ -281,6 +302,7 @@ def run_side(side: Side, name: str, args: dict[str, int]) -> tuple[OpRun, OpResu
         return OpRun(ret="dead", oops=True), None
     k = side.m.k
     e0, b0 = len(k.events), len(k.branches)
+    side.armed_sites = _armed_sites(side)
     if name == "fail_alloc":
         site = ALLOC_SITES[args["site"]]
         args = {"nth": args["nth"], "site": None if site == "any" else site}
@@ -341,6 +363,15 @@ def _failure_pending(side: Side) -> bool:
     return k.fail_at is not None or k.fail_site is not None
 
 
+def _armed_sites(side: Side) -> frozenset[str]:
+    """The sites of the failures armed on the side (`any`: the N-th allocation)."""
+    k = side.m.k
+    sites = {"any"} if k.fail_at is not None else set()
+    if k.fail_site is not None:
+        sites.add(k.fail_site[0])
+    return frozenset(sites)
+
+
 def _v4_13_made_hole_allocations(side: Side) -> bool:
     """Whether v4.13 made an allocation v4.14 does not since the failure was armed: a
     page-cache page for a hole (with its add_to_page_cache preload), or a hole fill's
@@ -364,28 +395,44 @@ class Judgement:
 
 
 def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
-               ra: OpResult | None, rb: OpResult | None,
-               views: tuple[dict, dict]) -> tuple[Judgement, tuple[dict, dict]]:
+               ra: OpResult | None, rb: OpResult | None, views: tuple[dict, dict],
+               addr: int | None = None) -> tuple[Judgement, tuple[dict, dict]]:
     """Compare one op's two runs and the state after it (see the module docstring).
     `views` are both sides' normalised views before the op; returns the judgement and the
     views after it."""
     if ra is None and rb is None:  # both dead since an earlier op
         return Judgement(None, []), views
-    fails_a, fails_b = _alloc_fails(a), _alloc_fails(b)
-    if ((fails_a != fails_b and _v4_13_made_hole_allocations(pre))
-            or _HOLE_PAGE_ALLOC_FAILED in a.branches):
-        return Judgement(None, [FEWER_ALLOCATIONS.name], stop=True), views
-    for side in (pre, post):
-        if not _failure_pending(side):
-            side.armed_since = None
     rules: list[str] = []
+    fails_a, fails_b = _alloc_fails(a), _alloc_fails(b)
+    hole_failed = _HOLE_PAGE_ALLOC_FAILED in a.branches and ra is not None
+    if hole_failed and _HOLE_ALLOC_SITE in fails_a:  # v4.14 has no such allocation to fail
+        fails_a = list(fails_a)
+        fails_a.remove(_HOLE_ALLOC_SITE)
+    armed = pre.armed_sites | post.armed_sites
+    if (fails_a != fails_b and armed & _SHIFTED_SITES
+            and _v4_13_made_hole_allocations(pre)):
+        # The same arming names different allocations on the two sides: from here on they
+        # failed different allocations by construction.
+        return Judgement(None, [FEWER_ALLOCATIONS.name], stop=True), views
+    if not (_failure_pending(pre) or _failure_pending(post)):
+        pre.armed_since = post.armed_since = None
+    if hole_failed:
+        rules.append(FEWER_ALLOCATIONS.name)
+        hole = _unfilled_hole(pre, post, name, addr)
+        if hole is not None and hole not in pre.unfilled:
+            pre.unfilled.append(hole)
+            pre.ptes_not_made.add(hole.addr)
+            table = hole.addr >> (PAGE_SHIFT + PTE_TABLE_SHIFT)
+            if table in post.m.k.mm.pte_tables and table not in pre.m.k.mm.pte_tables:
+                pre.tables_not_made.add(table)
     diffs: list[str] = []
     ua = user_view(ra) if ra is not None else "dead"
     ub = user_view(rb) if rb is not None else "dead"
-    if ua != ub:
+    oom_13 = hole_failed and ua == AccessStatus.OOM.value  # the access the failure ended
+    if ua != ub and not oom_13:
         sa, sb = ua.split()[0], ub.split()[0]  # a load's value is named apart: no tokens
         diffs.append(f"ret:{sa}->{sb}" if sa != sb else "load:value")
-    if ra is not None and rb is not None:
+    if ra is not None and rb is not None and not oom_13:
         if isinstance(ra.ret, Access) and isinstance(rb.ret, Access):
             n13, n14 = ra.ret.faults, rb.ret.faults
             if name == "store" and n14 == n13 - 1 and ua == ub:
@@ -394,10 +441,16 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
                 diffs.append("faults:more")
             elif n14 < n13:
                 diffs.append("faults:fewer")
-    diffs += events_diff(observables(_kernel_events(a)), observables(_kernel_events(b)))
+    events_a = observables(_kernel_events(a))
+    if oom_13:
+        events_a = [e for e in events_a if e != _OOM_SIGNAL]
+    diffs += events_diff(events_a, observables(_kernel_events(b)))
     after = (normalised_view(pre.m) if ra is not None else views[0],
              normalised_view(post.m) if rb is not None else views[1])
-    state = view_diff(*after)
+    compared = _fold_unfilled_holes(pre, post, after)
+    if compared is not after and not hole_failed:
+        rules.append(FEWER_ALLOCATIONS.name)
+    state = view_diff(*compared)
     diffs += [_MAP_KINDS.get(d, d) for d in signature_diffs(state)]
     if not diffs:
         return Judgement(None, rules + _hole_rules(views, after)), after
@@ -405,6 +458,74 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
                       family(name, diffs), None, sorted(set(a.branches)),
                       sorted(set(b.branches)))
     return Judgement(finding, []), after
+
+
+_OOM_SIGNAL = ("signal", "mm_fault_error", "OOM")
+"""The OOM a failed allocation makes of a user access (`fuzzplug.kernel.mm.mm_fault_error`),
+as `observables` names it."""
+
+
+def _unfilled_hole(pre: Side, post: Side, name: str, addr: int | None) -> UnfilledHole | None:
+    """The hole a load at `addr` whose hole page v4.13 could not get left unfilled, if the
+    op left what the failure leaves: v4.13's unlocked empty entry where v4.14 has a zero
+    entry."""
+    if name != "load" or addr is None:
+        return None
+    addr &= ~(PAGE_SIZE - 1)
+    vma = next((v for v in pre.m.k.mm.mmap if v.vm_start <= addr < v.vm_end), None)
+    if vma is None:
+        return None
+    index = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    hole = UnfilledHole(index, addr)
+    return hole if _still_unfilled(pre, post, hole) else None
+
+
+def _still_unfilled(pre: Side, post: Side, hole: UnfilledHole) -> bool:
+    """Whether v4.13's entry at the hole is still the unlocked empty entry its failed read
+    left, and v4.14's the zero-page entry its read made."""
+    a = pre.m.mapping.page_tree.get(hole.index)
+    b = post.m.mapping.page_tree.get(hole.index)
+    if a is None or b is None:
+        return False
+    da, db = daxview.describe_entry(a), daxview.describe_entry(b)
+    return (da["kind"] == "empty" and not da["locked"] and db["kind"] == "zero"
+            and not db["locked"])
+
+
+def _fold_unfilled_holes(pre: Side, post: Side,
+                         views: tuple[dict, dict]) -> tuple[dict, dict]:
+    """Rule fewer_allocations after a hole page v4.13 could not get: while v4.13's entry
+    there is still the unlocked empty entry the failure left and v4.14's the zero entry
+    (`_still_unfilled`), those two entries compare equal, v4.13's empty entry is left out
+    of nrexceptional; while v4.13 still has no PTE at the address read and v4.14 its
+    zero-page PTE there, that PTE (with its HPTEs) is left out; and while v4.13 still lacks
+    the PTE table its failed read did not make and v4.14 made, that table is left out of
+    v4.14's count. The three last apart: the PTE outlives the entries when v4.13 fills the
+    hole through another mapping, the table outlives both (tables are not freed on unmap).
+    Everything else is compared; a hole whose entries changed, a PTE either side changed,
+    a table v4.13 got since, are dropped for good. Returns `views` itself when nothing was
+    folded."""
+    a, b = views
+    pre.unfilled = [h for h in pre.unfilled if _still_unfilled(pre, post, h)]
+    pre.ptes_not_made = {addr for addr in pre.ptes_not_made
+                         if f"pte.{addr:#x}" not in a
+                         and b.get(f"pte.{addr:#x}", ("",))[0] == "hole"}
+    pre.tables_not_made = {t for t in pre.tables_not_made
+                           if t in post.m.k.mm.pte_tables and t not in pre.m.k.mm.pte_tables}
+    if not (pre.unfilled or pre.ptes_not_made or pre.tables_not_made):
+        return views
+    a, b = dict(a), dict(b)
+    for index in sorted({hole.index for hole in pre.unfilled}):
+        a[f"entry.{index}"] = b[f"entry.{index}"]
+        a["mapping.nrexceptional"] -= 1
+    for addr in sorted(pre.ptes_not_made):  # each address a failed read left unmapped
+        pte_key = f"pte.{addr:#x}"
+        del b[pte_key]
+        for key in [key for key in b if key.startswith(f"h{pte_key}.")]:
+            if key not in a and b[key][0] == "hole":
+                del b[key]
+    b["pgtable.pte"] -= len(pre.tables_not_made)
+    return a, b
 
 
 def _holes(view: dict) -> int:
@@ -469,7 +590,8 @@ class DaxFaultTarget(MutatesPostModel):
             b, rb = run_side(post, op.name, args)
             rec_pre.add(index, a)
             rec_post.add(index, b)
-            judgement, views = compare_op(pre, post, op.name, index, a, b, ra, rb, views)
+            judgement, views = compare_op(pre, post, op.name, index, a, b, ra, rb, views,
+                                          args.get("addr"))
             rules_applied += [r for r in judgement.rules if r not in rules_applied]
             if judgement.finding is not None:
                 finding = judgement.finding

@@ -118,7 +118,8 @@ class RecordingKernel(Kernel):
 _KERNEL_FIELDS = frozenset({
     "config", "memmap", "events", "branches", "warned_once", "alloc_count", "fail_at",
     "next_anon_pfn", "tainted", "pages", "version", "mm", "vma", "fault_handler",
-    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched"})
+    "pfn_mkwrite_handler", "page_mkwrite_handler", "memory", "htab", "trap", "sched",
+    "pcp_list"})
 _MM_FIELDS = ("kernel", "pgtable", "pud_tables", "pmd_tables", "pte_tables", "rss_stat",
               "mmap", "mmap_sem")
 _VMA_FIELDS = ("vm_start", "vm_end", "vm_flags", "vm_page_prot", "vm_pgoff", "vm_ops",
@@ -132,7 +133,7 @@ def _template(scene, kernel_class: type[Kernel] = RecordingKernel) -> Kernel:
     if not _LAYOUT_CHECKED:
         _check_layout(k)
     assert not (k.events or k.branches or k.pages or k.htab or k.mm.pgtable
-                or k.memory is not None), "a booted kernel is empty"
+                or k.memory is not None or k.pcp_list is not None), "a booted kernel is empty"
     template = _new(kernel_class)
     template.__dict__.update(k.__dict__)
     return template
