@@ -122,7 +122,7 @@ def table(target, entries: list[FindingEntry]) -> str:
         return "no divergent signature recorded\n"
     lines = [f"{len(entries)} unique divergent signature(s):", ""]
     for e in sorted(entries, key=lambda e: (-e.count, e.signature)):
-        ops = decode(target.schema, e.data)
+        ops = _ops(target, e)  # normalised, as repro.ops holds it: it parses back
         lines.append(f"{e.signature}{e.known_tag()}")
         lines.append(f"  count: {e.count}   reproducer: {n_calls(target, ops)} call(s), "
                      f"{len(e.data)} bytes  ({e.folder_name()}/repro.ops)")
