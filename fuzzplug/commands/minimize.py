@@ -45,7 +45,7 @@ def _size(target, ops, n_bytes: int) -> str:
 
 
 def run(args) -> int:
-    target = load_target_for(args, input_pair(args.file))
+    target = load_target_for(args, input_pair(args.file), source=args.file)
     loaded = read_input(target.schema, args.file, target=target, form=args.form)
     ops = loaded.ops
     file_size = None if loaded.form == TEXT else len(loaded.data)

@@ -47,7 +47,7 @@ def run(args) -> int:
     # --pre/--post choose one, before any runs
     loaded = []
     for path in args.files:
-        target = load_target_for(args, input_pair(path))
+        target = load_target_for(args, input_pair(path), source=path)
         loaded.append((path, target, read_input(target.schema, path, target=target,
                                                   form=args.form)))
     lists: dict[str | None, KnownList] = {}

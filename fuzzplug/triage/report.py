@@ -162,9 +162,11 @@ def _calls(n: int) -> str:
     return f"{n} call{'' if n == 1 else 's'}"
 
 
-def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
-    """Known signatures the runs suppressed: `summary.json`'s `known_hits` (suppressed
-    ones) and the inboxes' `suppressed.*.json`, signature → {count, causes, by}."""
+def _suppressed_counts(dirs: list[str], target: str,
+                       pair: str | None) -> dict[str, dict]:
+    """Known signatures the runs of `target` on `pair` suppressed: `summary.json`'s
+    `known_hits` (suppressed ones) and the inboxes' `suppressed.*.json`, signature →
+    {count, causes, by}."""
     out: dict[str, dict] = {}
 
     def add(sig: str, entry: dict) -> None:
@@ -179,6 +181,9 @@ def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
                 continue
             try:
                 summary = json.loads(path.read_text())
+                if (summary.get("target", target) != target
+                        or (summary.get("pair") or pair) != pair):
+                    continue  # another target's run, or another pair's
                 hits = [h for h in summary.get("known_hits", []) if h.get("suppressed")]
             except (OSError, ValueError, AttributeError):
                 raise InputError(f"{path}: not a fuzzplug summary.json") from None
@@ -186,7 +191,10 @@ def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
                 add(hit["signature"], hit)
         for inbox in sorted(p for p in root.rglob(".inbox-*")
                             if p.is_dir() and INBOX_NAME.fullmatch(p.name)):
-            for sig, entry in read_inbox(inbox).suppressed.items():
+            found = read_inbox(inbox)
+            if (found.target or target) != target or (found.pair or pair) != pair:
+                continue
+            for sig, entry in found.suppressed.items():
                 add(sig, entry)
     return out
 
@@ -201,13 +209,15 @@ def build_report(target, dirs: list[str]) -> Report:
     ours = [g for g in groups if g.target == target.name and g.pair == pair
             and not g.signature.startswith("<")]
     sigs = {g.signature: _from_group(target, g) for g in ours}
-    for sig, entry in sorted(_suppressed_counts(dirs).items()):
+    for sig, entry in sorted(_suppressed_counts(dirs, target.name, pair).items()):
         if sig in sigs:
             sigs[sig].hits += entry["count"]
         else:
             match = known.match(sig) or KnownMatch(tuple(entry["causes"]),
                                                    entry["by"] == "signature")
             sigs[sig] = Signature(sig, entry["count"], match)
+    if not sigs:
+        raise InputError(_nothing_found(target, pair, dirs, groups))
     order = lambda s: (-s.hits, s.signature)  # noqa: E731
     new = sorted((s for s in sigs.values() if s.match is None), key=order)
     sections: dict[str, CauseSection] = {}
@@ -226,6 +236,21 @@ def build_report(target, dirs: list[str]) -> Report:
     causes = sorted(sections.values(), key=lambda c: (c.label.rank, listed.index(c.id)))
     return Report(target.name, target.description, list(dirs), new, causes, unclassified,
                   skipped=len(groups) - len(ours))
+
+
+def _nothing_found(target, pair: str | None, dirs: list[str], groups: list[Group]) -> str:
+    """Why a report would be empty: the folders hold another target's (or pair's)
+    findings, or none at all."""
+    where = ", ".join(dirs)
+    others = sorted({g.target if g.target != target.name else f"{g.target} {g.pair}"
+                     for g in groups if g.target != target.name or g.pair != pair})
+    if others:
+        return (f"{where}: no findings of {target.name}"
+                + (f" {pair}" if pair and target.name in {g.target for g in groups} else "")
+                + f"; the findings there are {', '.join(others)}'s")
+    return (f"{where}: no divergent signature of {target.name} recorded there (no findings "
+            "folders, crash files or inboxes, and no known signature a run's summary.json "
+            "counts); nothing to report")
 
 
 # --- rendering ---------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from fuzzplug.core.opslang import Op, decode
 from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import load_target, pair_name, select_pair, target_names
+from fuzzplug.targets import check_scene, load_target, pair_name, select_pair, target_names
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -160,8 +160,10 @@ def _inbox_reproducers(inbox: Path, default_target: str | None,
                 pass
             hits = sum(n for sig, n in counts.items() if signature_id(sig) == sig_id
                        and isinstance(n, int))
-            out.append(Reproducer(path, found.target or default_target, "inbox",
-                                  pair=found.pair or default_pair, hits=max(hits, 1)))
+            target = found.target or default_target
+            # the default pair is the default target's: another target's inbox keeps its own
+            pair = found.pair or (default_pair if target == default_target else None)
+            out.append(Reproducer(path, target, "inbox", pair=pair, hits=max(hits, 1)))
     return out
 
 
@@ -200,7 +202,8 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
                 count = (record or {}).get("count")
                 found.setdefault(path.resolve(), Reproducer(
                     path, target, "finding", record,
-                    pair=(record or {}).get("pair") or default_pair,
+                    pair=(record or {}).get("pair")
+                    or (default_pair if target == default_target else None),
                     hits=count if isinstance(count, int) and count > 0 else 1))
     return sorted(found.values(), key=lambda r: str(r.path))
 
@@ -211,11 +214,14 @@ def _target(rep: Reproducer):
 
 
 def _load(rep: Reproducer) -> tuple[Op, ...]:
-    """A reproducer's ops: every kind is a binary input (an empty file is refused)."""
+    """A reproducer's ops: every kind is a binary input (an empty file is refused), its
+    scene normalised as the binary form does (`fuzzplug.targets.check_scene`), so that the
+    text printed of it (`report`) parses back to the same ops."""
     data = read_bytes(rep.path)
     if not data:
         raise InputError(f"{rep.path}: empty file, expected a binary op sequence")
-    return decode(_target(rep).schema, data)
+    target = _target(rep)
+    return check_scene(target, decode(target.schema, data))[0]
 
 
 def _check(rep: Reproducer) -> None:
