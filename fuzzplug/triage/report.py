@@ -28,6 +28,7 @@ from pathlib import Path
 from fuzzplug.core.findings import INBOX_NAME, read_inbox
 from fuzzplug.core.known import KnownList, KnownMatch, Status
 from fuzzplug.core.opslang import Op, format_text
+from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import Group, triage
@@ -159,7 +160,7 @@ def _from_group(target, group: Group) -> Signature:
 
 
 def _calls(n: int) -> str:
-    return f"{n} call{'' if n == 1 else 's'}"
+    return plural(n, "call")
 
 
 def _suppressed_counts(dirs: list[str], target: str,
@@ -258,11 +259,12 @@ def _nothing_found(target, pair: str | None, dirs: list[str], groups: list[Group
 def _headline(report: Report) -> list[str]:
     sigs = report.signatures()
     known = len(sigs) - len(report.new)
-    lines = [f"{len(sigs)} divergent signature{'s' if len(sigs) != 1 else ''}, "
-             f"{sum(s.hits for s in sigs)} hits: {len(report.new)} new, {known} known "
-             f"({len(report.causes)} root cause{'s' if len(report.causes) != 1 else ''})"]
+    lines = [f"{plural(len(sigs), 'divergent signature')}, "
+             f"{plural(sum(s.hits for s in sigs), 'hit')}: {len(report.new)} new, {known} known "
+             f"({plural(len(report.causes), 'root cause')})"]
     if report.skipped:
-        lines.append(f"({report.skipped} group(s) of other targets or verdicts left out)")
+        lines.append(f"({plural(report.skipped, 'group')} of other targets or verdicts left "
+                     "out)")
     return lines
 
 
@@ -270,7 +272,7 @@ def _sig_line(s: Signature, others: list[str]) -> str:
     extra = f", with {' + '.join(others)}" if others else ""
     where = "" if s.path is not None else ", suppressed: no reproducer kept"
     bad = "" if s.reproduces else ", DOES NOT REPRODUCE"
-    return f"{s.signature} ({s.hits} hits{extra}{where}{bad})"
+    return f"{s.signature} ({plural(s.hits, 'hit')}{extra}{where}{bad})"
 
 
 def _render_text(report: Report) -> str:
@@ -341,7 +343,7 @@ def _render_md(report: Report) -> str:
             lines += ["", c.analysis]
     if report.unclassified:
         lines += ["", "### known, no cause given", ""]
-        lines += [f"- `{s.signature}` ({s.hits} hits)" for s in report.unclassified]
+        lines += [f"- `{s.signature}` ({plural(s.hits, 'hit')})" for s in report.unclassified]
     return "\n".join(lines) + "\n"
 
 

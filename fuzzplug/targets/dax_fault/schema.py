@@ -144,12 +144,12 @@ SCHEMA = Schema(
         OpSpec("munmap", 13, doc="munmap() of [addr, addr+len)", args=(
             _addr(), ArgSpec("len", ArgKind.INT, PAGE_SIZE, hex=True))),
         OpSpec("fail_alloc", 14, doc="the nth next allocation (at site) fails; nth=0 disarms",
-               args=(ArgSpec("nth", ArgKind.INT, 1),
+               control=True, args=(ArgSpec("nth", ArgKind.INT, 1),
                      ArgSpec("site", ArgKind.CHOICE, 0, names=ALLOC_SITES))),
         OpSpec("task", 15, doc="the calls after it belong to task id (0 to MAX_TASKS - 1)",
-               args=(ArgSpec("id", ArgKind.INT, 1, always=True),)),
+               control=True, args=(ArgSpec("id", ArgKind.INT, 1, always=True),)),
         OpSpec("sched", 16, doc="a run of the schedule: task takes up to steps steps",
-               args=(ArgSpec("task", ArgKind.INT, 0, always=True),
+               control=True, args=(ArgSpec("task", ArgKind.INT, 0, always=True),
                      ArgSpec("steps", ArgKind.INT, 1, always=True))),
     ),
 )

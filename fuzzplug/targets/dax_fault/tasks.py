@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
+from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
 from fuzzplug.explore import daxfile, daxtasks
 from fuzzplug.explore.daxfile import Access, DaxMachine
@@ -610,7 +611,7 @@ def story(target, scene, calls: list[Op], tasks: Tasks) -> str:
             lines.append(f"   CPU{who}: " + " > ".join(group))
         for tid, (program, calls_done) in enumerate(zip(tasks.programs, run.outcome.calls)):
             told = ", ".join(f"{c.name} -> {c.user}"
-                             + (f" ({c.faults} faults)" if c.faults is not None else "")
+                             + (f" ({plural(c.faults, 'fault')})" if c.faults is not None else "")
                              for c in calls_done)
             lines.append(f"   CPU{tid} returns: {told}")
         if run.result.deadlock:
