@@ -368,8 +368,8 @@ def render(target, report: Report) -> str:
     for sig, hit in sorted(report.hits.items()):
         match = known.match(sig, hit.reproducer)
         unknown += match is None
-        lines.append(f"  {sig}  [{status(match)}] (only {hit.side}; {plural(hit.count, 'outcome')}; "
-                     f"first in scene {hit.scene})")
+        lines.append(f"  {sig}  [{status(match)}] (only {hit.side}; "
+                     f"{plural(hit.count, 'outcome')}; first in scene {hit.scene})")
         for line in format_text(SCHEMA, hit.reproducer).splitlines():
             lines.append(f"      {line}")
     if not report.hits:
