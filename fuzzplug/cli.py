@@ -56,7 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"fuzzplug.commands.{info.name}")
         module.add_parser(sub)
+    _describe_targets(sub)
+    # the verbs in the order of use (argparse keeps them in its private list of choices)
+    rank = {verb: i for i, verb in enumerate(VERB_ORDER)}
+    sub._choices_actions.sort(key=lambda a: (rank.get(a.dest, len(rank)), a.dest))
     return parser
+
+
+VERB_ORDER = ("targets", "versions", "fuzz", "replay", "report", "backport", "encode",
+              "decode", "minimize", "cmin", "triage", "export", "coverage", "hypothesis",
+              "exhaustive", "selftest", "seeds", "dict", "options")
+"""How `fuzzplug --help` lists the verbs: finding, reading, triage, other engines, farm
+files (the README's table); a verb not listed comes last, by name."""
+
+
+def _describe_targets(sub) -> None:
+    """Every verb's positional TARGET gets a help naming the installed targets, read from
+    the entry-point metadata (`fuzzplug.targets.target_names`), so that no target is
+    imported to print a usage."""
+    from fuzzplug.targets import target_names
+
+    names = target_names()
+    text = (f"the target: {', '.join(names)} (`fuzzplug targets` describes them; a plugin "
+            "installed adds its own)")
+    for verb_parser in sub.choices.values():
+        for action in verb_parser._actions:
+            if action.dest == "target" and not action.option_strings and not action.help:
+                action.help, action.metavar = text, "TARGET"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,19 @@ def test_the_seed_scenarios_and_known_findings_are_package_data():
         assert sorted((ROOT / "corpora" / name).glob("*.ops")), name
 
 
+def test_the_data_files_are_package_data_alone_so_setuptools_warns_of_no_ignored_package():
+    """include_package_data is off: with it, setuptools 69 and later take corpora/<target>/
+    for packages absent from `packages` and print "Package would be ignored" at every
+    install; package_data alone carries the same files (every shipped non-Python file under
+    fuzzplug/ and corpora/ matches a package_data glob)."""
+    assert SETUP["options"]["include_package_data"].strip() == "False"
+    shipped = [p.relative_to(ROOT) for p in [*ROOT.glob("corpora/*/*"),
+                                             *ROOT.glob("fuzzplug/targets/*/*")]
+               if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert shipped
+    assert all(p.suffix in (".ops", ".toml") for p in shipped), shipped
+
+
 def test_the_test_extras_pin_the_pyinstaller_of_oss_fuzz():
     """setup.cfg pins PyInstaller to OSS-Fuzz's version, and that is the one installed."""
     import PyInstaller

@@ -135,12 +135,22 @@ def test_the_summary_line_counts_signatures_by_their_most_severe_label():
     combo = KnownMatch(("pfn_mismatch_warn", "no_vm_write"), True)
     benign = KnownMatch(("no_vm_write",), True)
     hits = [KnownHit("a", 5, ppc64), KnownHit("b", 2, combo), KnownHit("c", 1, benign)]
-    assert summary_line(0, hits, KNOWN) == ("0 new; 3 known signatures hit: 1 real bug "
-                                            "(needs cae85cb8add3), 1 relaxed upstream "
-                                            "(f2c57d91b0d9), 1 benign")
+    assert summary_line(0, hits, KNOWN) == (
+        "0 new; 3 known signatures hit, from 3 causes: real bug: 1 cause, 1 signature (needs "
+        "cae85cb8add3); relaxed upstream: 1 cause, 1 signature (f2c57d91b0d9); benign: "
+        "1 cause, 1 signature")
     hidden = [KnownHit("d", 1, KnownMatch(("ppc64_set_pte_at_on_present_pte",
                                            "pfn_mismatch_warn"), False))]
-    assert summary_line(2, hidden, KNOWN) == ("2 new; 1 known signature hit: 1 real bug "
-                                              "(needs cae85cb8add3); also in combinations: "
-                                              "f2c57d91b0d9")
+    assert summary_line(2, hidden, KNOWN) == (
+        "2 new; 1 known signature hit, from 2 causes: real bug: 1 cause, 1 signature (needs "
+        "cae85cb8add3); relaxed upstream: 1 cause, in combinations only (f2c57d91b0d9)")
     assert summary_line(1, [], KnownList(TARGET.schema, {})) == "1 new; 0 known signatures hit"
+
+
+def test_the_summary_line_tells_causes_from_signatures():
+    """Ten signatures of one cause read as one cause in ten signatures, not as ten bugs."""
+    ppc64 = KnownMatch(("ppc64_set_pte_at_on_present_pte",), False)
+    hits = [KnownHit(f"s{i}", 1, ppc64) for i in range(10)]
+    assert summary_line(0, hits, KNOWN) == (
+        "0 new; 10 known signatures hit, from 1 cause: real bug: 1 cause, 10 signatures "
+        "(needs cae85cb8add3)")

@@ -151,6 +151,18 @@ def test_the_cli_reports_a_survivor_and_the_kill_rate_as_json(capsys):
 
 
 @pytest.mark.slow
+def test_a_survivors_log_line_gives_its_elapsed_seconds(capsys):
+    """`mutant_finished` logs the mutant's run time, a number, for a survivor too (never
+    `elapsed_s=None`)."""
+    assert main(["--log-format", "json", "selftest", "insert_pfn", "--mutant",
+                 "reuse_returns_ebusy", "--budget", "2", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+              if line.startswith("{")]
+    [finished] = [e for e in events if e.get("event") == "mutant_finished"]
+    assert isinstance(finished["elapsed_s"], float) and finished["elapsed_s"] >= 2
+
+
+@pytest.mark.slow
 def test_selftest_kills_through_the_harness_in_bytecode_and_both_modes():
     """The self-test runs in every feedback mode (the mutant instrumented when the models
     are)."""

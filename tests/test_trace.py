@@ -77,7 +77,7 @@ def test_a_header_that_disagrees_is_flagged_and_check_fails(tmp_path, capsys):
     assert ("MISMATCH: # signature: vm_insert_mixed_mkwrite/warn:x/00000000, but the "
             "signature is vm_insert_mixed_mkwrite/bad_hpte:__hash_page_4K:") in out
     assert main(["replay", "insert_pfn", str(path), str(PPC64), "--check"]) == 1
-    assert "1 of 2 input(s) disagree with their headers" in capsys.readouterr().err
+    assert "1 of 2 inputs disagrees with its header" in capsys.readouterr().err
 
 
 def test_replay_says_whether_a_divergence_is_known_and_by_which_causes(tmp_path, capsys):

@@ -115,16 +115,19 @@ def test_a_broken_record_json_is_a_one_line_error(tmp_path):
         triage([str(tmp_path / "findings")])
 
 
-def test_the_verb_prints_one_row_per_signature(crashes, capsys):
-    """`triage DIR`: a header, then one row per signature with hits, files and the shortest."""
+def test_the_verb_prints_a_short_block_per_signature(crashes, capsys):
+    """`triage DIR`: per signature (most hits first) the signature, then its hits, files,
+    target and one seen time when first and last agree, then the shortest path; every line
+    short enough to read (the path is no longer last on a 550-column row)."""
     assert main(["triage", str(crashes), "--target", "insert_pfn"]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[2].split()[:2] == ["HITS", "FILES"]
-    rows = [line for line in out.splitlines() if "insert_pfn" in line]
-    assert len(rows) == 2
-    assert rows[0].split()[:2] == ["3", "3"] and signature(PPC64) in rows[0]
-    assert rows[0].endswith(str(crashes / "crash-ppc64"))
-    assert rows[1].split()[:2] == ["1", "1"] and signature(PFN_MISMATCH) in rows[1]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "2 signatures in 4 files"
+    blocks = [lines[i:i + 3] for i, line in enumerate(lines) if line.startswith("vm_")]
+    assert [b[0].split()[0] for b in blocks] == [signature(PPC64), signature(PFN_MISMATCH)]
+    assert blocks[0][1].startswith("  3 hits, 3 files, reproduces; insert_pfn; ")
+    assert blocks[1][1].startswith("  1 hit, 1 file, reproduces; insert_pfn; seen ")
+    assert blocks[0][2].startswith(f"  shortest: {crashes / 'crash-ppc64'} (")
+    assert all(len(line) < 200 for b in blocks for line in b[1:])
 
 
 def test_the_hits_column_adds_up_the_records_counts(tmp_path, capsys):
@@ -136,9 +139,9 @@ def test_the_hits_column_adds_up_the_records_counts(tmp_path, capsys):
     assert (record["hits"], record["n_files"]) == (1234, 1)
     assert record["known_causes"] == ["ppc64_set_pte_at_on_present_pte"]
     assert main(["triage", str(fdir)]) == 0
-    row = capsys.readouterr().out.splitlines()[3]
-    assert row.split()[:2] == ["1234", "1"]
-    assert "[known: cause ppc64_set_pte_at_on_present_pte]" in row
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].endswith("[known: cause ppc64_set_pte_at_on_present_pte]")
+    assert lines[3].startswith("  1,234 hits, 1 file, ")
 
 
 def test_the_verb_in_json_gives_one_object_per_signature(crashes, capsys):

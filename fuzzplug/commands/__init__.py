@@ -18,34 +18,65 @@ def add_pair_options(parser) -> None:
                         help="the post side's model version (default: the target's)")
 
 
-def load_target_for(args, pair: str | None = None):
+def load_target_for(args, pair: str | None = None, source=None):
     """The target `args.target`, comparing the pair `--pre`/`--post` ask for, else `pair`
-    (`PRE..POST`, from an input's header or record), else its default pair."""
-    from fuzzplug.targets import load_target, select_pair
+    (`PRE..POST`, from the input `source`'s header or record), else its default pair. An
+    input that belongs to another target (its record.json names one) or names a pair the
+    target does not have is refused, naming the input, not the options."""
+    from fuzzplug.errors import InputError
+    from fuzzplug.targets import Versioned, load_target, select_pair
 
     target = load_target(args.target)
+    if source is not None:
+        owner = input_target(source)
+        if owner is not None and owner != target.name:
+            verb = getattr(args, "verb", None) or "replay"
+            raise InputError(f"{source}: a finding of target {owner}, not {target.name} "
+                             f"(its record.json says so); try `fuzzplug {verb} {owner} ...`")
     pre, post = getattr(args, "pre", None), getattr(args, "post", None)
     if pre or post:
         return select_pair(target, pre, post)
+    if pair and source is not None and not isinstance(target, Versioned):
+        raise InputError(f"{source}: names the pair {pair} (its `# pair:` line or "
+                         f"record.json), but target {target.name} has one pair of models; "
+                         "is it another target's input?")
     return select_pair(target, pair=pair) if pair else target
+
+
+def _record_of(path):
+    """The record.json beside a findings reproducer (a findings folder or its repro.bin),
+    or None."""
+    import json
+
+    from fuzzplug.io import input_path
+
+    p = input_path(path)
+    record = p.with_name("record.json")
+    if p.name != "repro.bin" or not record.is_file():
+        return None
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def input_target(path) -> str | None:
+    """The target a findings reproducer's record.json names, if any."""
+    name = (_record_of(path) or {}).get("target")
+    return name if isinstance(name, str) and name else None
 
 
 def input_pair(path) -> str | None:
     """The pair an input names, if any: a scenario's `# pair: PRE..POST` header, or the
     `pair` of a findings folder's `record.json` (beside its `repro.bin`). A finding replays
     on the pair it was found on."""
-    import json
-
     from fuzzplug.core.opslang import parse_header
     from fuzzplug.io import input_path, read_bytes
 
     p = input_path(path)
-    record = p.with_name("record.json")
-    if p.name == "repro.bin" and record.is_file():
-        try:
-            pair = json.loads(record.read_text()).get("pair")
-        except (OSError, ValueError, AttributeError):
-            pair = None
+    if p.name == "repro.bin" and p.with_name("record.json").is_file():
+        pair = (_record_of(path) or {}).get("pair")
         return pair if isinstance(pair, str) and pair else None
     data = read_bytes(p)
     if not data.lstrip().startswith(b"#"):

@@ -1,4 +1,7 @@
-"""`fuzzplug export TARGET FILE --pytest [-o PATH]`: a reproducer as a regression test."""
+"""`fuzzplug export TARGET FILE [--pytest] [--pre V --post V] [-o PATH]`: a reproducer as
+a regression test, judged on the pair the input names (a scenario's `# pair:`, a finding's
+record.json) unless --pre/--post say otherwise. An existing file is never replaced by
+another input's test: exit 2 (the same test written again is allowed)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.errors import OutputError
 from fuzzplug.io import add_form_option, atomic_write, check_output_dir, read_input
-from fuzzplug.targets import load_target
+from fuzzplug.targets import pair_name
 from fuzzplug.triage.export import export_id, pytest_source
 
 
@@ -18,8 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("target")
     p.add_argument("file", help="an input: binary, text scenario, or a findings folder "
                                 "(its repro.bin)")
-    p.add_argument("--pytest", action="store_true", required=True,
-                   help="export as a pytest module (the only format)")
+    p.add_argument("--pytest", action="store_true",
+                   help="export as a pytest module (the only format, and the default)")
+    add_pair_options(p)
     p.add_argument("-o", "--output", metavar="PATH",
                    help="the test file (ending in .py), or a folder for it: an existing one, "
                         "or one to create, written with a trailing / (default: "
@@ -48,7 +53,7 @@ def output_path(output: str | None, name: str) -> Path:
 
 
 def run(args) -> int:
-    target = load_target(args.target)
+    target = load_target_for(args, input_pair(args.file), source=args.file)
     loaded = read_input(target.schema, args.file, target=target, form=args.form)
     ops = loaded.ops
     outcome = target.evaluate(ops)
@@ -56,7 +61,26 @@ def run(args) -> int:
     path = output_path(args.output, name)
     if path.resolve() == loaded.path.resolve():
         raise OutputError(f"{path}: would overwrite the input; choose another -o")
-    atomic_write(path, pytest_source(target, ops, outcome, source=str(args.file)))
+    text = pytest_source(target, ops, outcome, source=str(args.file))
+    if path.exists() and _body(path) != _body_of(text):
+        raise OutputError(f"{path}: exists and tests another reproducer (two inputs with "
+                          "one signature get one name); choose another -o, or remove it")
+    atomic_write(path, text)
+    pair = pair_name(target)
     sys.stdout.write(f"wrote {path}: {outcome.verdict.value}"
-                     f"{' ' + outcome.signature if outcome.signature else ''}\n")
+                     f"{' ' + outcome.signature if outcome.signature else ''}"
+                     f"{f' on {pair}' if pair else ''}\n")
     return 0
+
+
+def _body_of(text: str) -> str:
+    """A test module without its docstring (which names the file it was exported from):
+    two exports of the same reproducer on the same pair have the same body."""
+    return text.split('"""\n', 1)[-1] if text.startswith('"""') else text
+
+
+def _body(path: Path) -> str | None:
+    try:
+        return _body_of(path.read_text())
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from fuzzplug.core.findings import table
     from fuzzplug.core.known import KnownList, summary_line
+    from fuzzplug.core.words import plural
     from fuzzplug.engines.hypothesis_engine import known_hits, run_hypothesis, write_report
 
     target = load_target_for(args)
@@ -43,6 +44,6 @@ def run(args) -> int:
     new = sum(1 for e in entries if not e.known)
     sys.stdout.write(summary_line(new, known_hits(result, entries), KnownList.of(target))
                      + "\n")
-    sys.stdout.write(f"{result.runs} Hypothesis run(s) in {result.seconds:.1f} s; "
+    sys.stdout.write(f"{plural(result.runs, 'Hypothesis run')} in {result.seconds:.1f} s; "
                      f"findings in {fdir}\n")
     return 0

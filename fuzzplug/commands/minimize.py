@@ -8,6 +8,7 @@ from pathlib import Path
 from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.opslang import encode, format_text
 from fuzzplug.core.oracle import Verdict
+from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError, OutputError
 from fuzzplug.io import TEXT, add_form_option, atomic_write, read_input
 from fuzzplug.targets import check_scene, pair_name
@@ -30,22 +31,14 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _calls(target, ops) -> int:
-    return sum(1 for op in ops if not target.schema.spec(op.name).scene)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _size(target, ops, n_bytes: int) -> str:
     """Calls, ops and canonical binary bytes, for the before/after lines."""
-    return (f"{_plural(_calls(target, ops), 'call')}, {_plural(len(ops), 'op')}, "
-            f"{n_bytes} bytes")
+    return (f"{plural(target.schema.calls(ops), 'call')}, {plural(len(ops), 'op')}, "
+            f"{plural(n_bytes, 'byte')}")
 
 
 def run(args) -> int:
-    target = load_target_for(args, input_pair(args.file))
+    target = load_target_for(args, input_pair(args.file), source=args.file)
     loaded = read_input(target.schema, args.file, target=target, form=args.form)
     ops = loaded.ops
     file_size = None if loaded.form == TEXT else len(loaded.data)

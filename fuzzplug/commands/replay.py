@@ -10,6 +10,7 @@ import sys
 from fuzzplug.commands import add_pair_options, input_pair, load_target_for
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text
+from fuzzplug.core.words import plural
 from fuzzplug.io import add_form_option, read_input
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.trace import side_by_side
@@ -47,7 +48,7 @@ def run(args) -> int:
     # --pre/--post choose one, before any runs
     loaded = []
     for path in args.files:
-        target = load_target_for(args, input_pair(path))
+        target = load_target_for(args, input_pair(path), source=path)
         loaded.append((path, target, read_input(target.schema, path, target=target,
                                                   form=args.form)))
     lists: dict[str | None, KnownList] = {}
@@ -80,7 +81,7 @@ def run(args) -> int:
             sys.stdout.write(text)
         sys.stdout.write(side_by_side(target, item.ops, outcome, notes=item.normalised))
     if failed and args.check:
-        sys.stderr.write(f"fuzzplug: {failed} of {len(loaded)} input(s) disagree with their "
-                         "headers\n")
+        verb = "disagrees with its header" if failed == 1 else "disagree with their headers"
+        sys.stderr.write(f"fuzzplug: {failed} of {plural(len(loaded), 'input')} {verb}\n")
         return 1
     return 0

@@ -27,6 +27,7 @@ from pathlib import Path
 from fuzzplug.core.known import KnownMatch
 from fuzzplug.core.opslang import decode, encode, format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
+from fuzzplug.core.words import plural
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.targets import check_scene, pair_name
 
@@ -61,7 +62,9 @@ class FindingEntry:
 
 
 def n_calls(target, ops) -> int:
-    return sum(1 for op in ops if not target.schema.spec(op.name).scene)
+    """The calls among `ops`: no scene lines, no control lines (`OpSpec.control`: task,
+    sched, fail_alloc), in every target alike."""
+    return target.schema.calls(ops)
 
 
 def _ops(target, entry: FindingEntry):
@@ -120,12 +123,13 @@ def table(target, entries: list[FindingEntry]) -> str:
     """The unique findings as a table: signature, count, the shortest reproducer."""
     if not entries:
         return "no divergent signature recorded\n"
-    lines = [f"{len(entries)} unique divergent signature(s):", ""]
+    lines = [f"{plural(len(entries), 'unique divergent signature')}:", ""]
     for e in sorted(entries, key=lambda e: (-e.count, e.signature)):
-        ops = decode(target.schema, e.data)
+        ops = _ops(target, e)  # normalised, as repro.ops holds it: it parses back
         lines.append(f"{e.signature}{e.known_tag()}")
-        lines.append(f"  count: {e.count}   reproducer: {n_calls(target, ops)} call(s), "
-                     f"{len(e.data)} bytes  ({e.folder_name()}/repro.ops)")
+        lines.append(f"  count: {e.count:,}   reproducer: "
+                     f"{plural(n_calls(target, ops), 'call')}, {plural(len(e.data), 'byte')}"
+                     f"  ({e.folder_name()}/repro.ops)")
         for line in format_text(target.schema, ops).splitlines():
             lines.append(f"    {line}")
         lines.append("")

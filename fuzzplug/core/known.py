@@ -35,9 +35,10 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fuzzplug.core.opslang import Op, Schema
+from fuzzplug.core.words import plural
 from fuzzplug.errors import OpsSyntaxError, TargetError
 
 __all__ = ["Cause", "KnownHit", "KnownList", "KnownMatch", "Status", "causes_from_toml",
@@ -278,44 +279,42 @@ class KnownHit:
                 "fixes": list(known.fixes(self.match.causes)), "suppressed": self.suppressed}
 
 
-@dataclass(slots=True)
-class _Group:
-    signatures: int = 0
-    causes: list[str] = field(default_factory=list)
-
-
 def summary_line(new: int, hits: Iterable[KnownHit], known: KnownList) -> str:
-    """`0 new; 9 known signatures hit: 1 real bug (needs cae85cb8add3), 1 relaxed upstream
-    (f2c57d91b0d9), 2 latent, 5 benign`: each known signature counts once, under the most
-    severe label of its causes; the parentheses give the fixes of that label's causes
-    (`needs` for a real bug). A fix whose label no signature counts under (its causes met
-    only in combination with a more severe one) is added at the end."""
+    """`0 new; 9 known signatures hit, from 6 causes: real bug: 1 cause, 1 signature (needs
+    cae85cb8add3); relaxed upstream: 1 cause, 1 signature (f2c57d91b0d9); latent: 2 causes,
+    3 signatures; benign: 2 causes, 4 signatures`: per label, most severe first, the causes
+    of that label the run met and the signatures that count under it (each signature once,
+    under the most severe label of its causes), then that label's fixes (`needs` for a real
+    bug). A label whose causes were met only together with a more severe one has no
+    signature of its own: `in combinations only`. Signatures the list gives no cause count
+    under `unclassified`, without causes."""
     hits = list(hits)
-    groups: dict[Status, _Group] = {}
+    signatures: dict[Status, int] = {}
     met: dict[Status, list[str]] = {}
     for hit in hits:
-        group = groups.setdefault(known.label(hit.match), _Group())
-        group.signatures += 1
+        label = known.label(hit.match)
+        signatures[label] = signatures.get(label, 0) + 1
         for cause_id in hit.match.causes:
             cause = known.causes.get(cause_id)
-            label = cause.label if cause else Status.UNCLASSIFIED
-            met.setdefault(label, [])
-            if cause_id not in met[label]:
-                met[label].append(cause_id)
-    noun = "signature" if len(hits) == 1 else "signatures"
-    line = f"{new} new; {len(hits)} known {noun} hit"
-    parts, shown = [], set()
-    for label in sorted(groups, key=lambda s: s.rank):
+            own = cause.label if cause else Status.UNCLASSIFIED
+            if cause_id not in met.setdefault(own, []):
+                met[own].append(cause_id)
+    causes = sum(len(ids) for ids in met.values())
+    line = f"{new} new; {plural(len(hits), 'known signature')} hit"
+    if causes:
+        line += f", from {plural(causes, 'cause')}"
+    parts = []
+    for label in sorted(set(signatures) | set(met), key=lambda s: s.rank):
+        counts = []
+        if met.get(label):
+            counts.append(plural(len(met[label]), "cause"))
+        counts.append(plural(signatures[label], "signature") if signatures.get(label)
+                      else "in combinations only")
+        text = f"{label.value}: {', '.join(counts)}"
         fixes = known.fixes(sorted(met.get(label, ())))
-        shown |= set(fixes)
-        text = f"{groups[label].signatures} {label.value}"
         if fixes:
             text += f" ({'needs ' if label is Status.REAL_BUG else ''}{', '.join(fixes)})"
         parts.append(text)
-    rest = [f for label in sorted(met, key=lambda s: s.rank) if label not in groups
-            for f in known.fixes(sorted(met[label])) if f not in shown]
     if parts:
-        line += ": " + ", ".join(parts)
-    if rest:
-        line += f"; also in combinations: {', '.join(dict.fromkeys(rest))}"
+        line += ": " + "; ".join(parts)
     return line

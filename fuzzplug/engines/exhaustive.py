@@ -66,6 +66,7 @@ from pathlib import Path
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import Op, encode, format_text
 from fuzzplug.core.oracle import Finding, Verdict
+from fuzzplug.core.words import plural
 from fuzzplug.engines.domain import Domain, domain_for
 from fuzzplug.engines.stepper import stepper_for
 from fuzzplug.errors import InputError
@@ -168,7 +169,7 @@ class Report:
                             "known": self.known.match(h.signature, h.ops) is not None,
                             "calls": h.calls, "nodes": h.count,
                             "scene": self.domain.scene_name(h.scene_index),
-                            "reproducer": format_text(target.schema, h.ops)}
+                            "reproducer": reproducer_text(target.schema, h.ops)}
                            for h in hits],
             "proven": self.proven, "statement": self.statement(), "notes": self.notes,
             "stopped": self.stopped, "timed_out": self.timed_out,
@@ -416,6 +417,15 @@ def unreduced(domain: Domain) -> Domain:
 
 # --- output ------------------------------------------------------------------------------------
 
+def reproducer_text(schema, ops) -> str:
+    """A reproducer as printed: the text form without the scene lines that only repeat
+    their defaults (a bare `config`; a missing scene op takes its defaults, so the text
+    means the same and parses back to it)."""
+    kept = [op for op in ops if not (schema.spec(op.name).scene
+                                     and op == Op.make(schema, op.name))]
+    return format_text(schema, kept)
+
+
 def render(target, report: Report) -> str:
     """The human-readable report."""
     d = report.domain
@@ -435,16 +445,16 @@ def render(target, report: Report) -> str:
         "",
     ]
     hits = sorted(report.hits.values(), key=Hit.rank)
-    lines.append(f"{len(hits)} divergent signature(s):" if hits else
+    lines.append(f"{plural(len(hits), 'divergent signature')}:" if hits else
                  "no divergent signature")
     for hit in hits:
         match = report.known.match(hit.signature, hit.ops)
         known = f" [{match.describe()}]" if match is not None else ""
         lines.append("")
         lines.append(f"{hit.signature}{known}")
-        lines.append(f"  shortest reproducer: {hit.calls} call(s); reached at {hit.count:,} "
-                     f"node(s); scene: {d.scene_name(hit.scene_index)}")
-        for line in format_text(target.schema, hit.ops).splitlines():
+        lines.append(f"  shortest reproducer: {plural(hit.calls, 'call')}; reached at "
+                     f"{plural(hit.count, 'node')}; scene: {d.scene_name(hit.scene_index)}")
+        for line in reproducer_text(target.schema, hit.ops).splitlines():
             lines.append(f"    {line}")
     for note in report.notes:
         lines.append(f"note: {note}")

@@ -41,11 +41,12 @@ from pathlib import Path
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import decode, dictionary, format_text
 from fuzzplug.core.oracle import Verdict
+from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.log import get_logger
 from fuzzplug.selftest.mutants import Mutant, apply_mutant, get_mutant, mutants_for
-from fuzzplug.targets import PAIR_ENV, pair_name
+from fuzzplug.targets import PAIR_ENV, check_scene, pair_name
 
 POLL_SECONDS = 0.05
 GRACE_SECONDS = 30.0  # beyond the budget: interpreter start, instrumentation, shutdown
@@ -239,8 +240,8 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
                         result.status = Status.KILLED
                         result.seconds = time.monotonic() - started
                         result.signature, data = killed
-                        result.reproducer = format_text(target.schema,
-                                                        decode(target.schema, data))
+                        result.reproducer = format_text(target.schema, check_scene(
+                            target, decode(target.schema, data))[0])
                         break
                     if done:
                         break
@@ -262,7 +263,9 @@ def run_mutant(target, mutant: Mutant, *, budget: int, seed: int, seeds: dict[st
                 result.status = Status.EQUIVALENT
         elif mutant.equivalent:
             result.notes.append("declared equivalent, but killed: the claim is wrong")
-    log.info("mutant_finished", status=result.status.value, elapsed_s=result.seconds,
+    # elapsed_s: the mutant's whole run (a survivor has no time to kill, result.seconds)
+    log.info("mutant_finished", status=result.status.value,
+             elapsed_s=round(time.monotonic() - started, 1),
              signature=result.signature, execs=result.execs)
     return result
 
@@ -379,7 +382,7 @@ def render(report: SelftestReport) -> str:
         lines.append(f"survived: {', '.join(survivors)}")
     if gaps:
         rest = len(counted) - len(gaps)
-        lines.append(f"without the {len(gaps)} documented oracle gap(s) "
+        lines.append(f"without the {plural(len(gaps), 'documented oracle gap')} "
                      f"({', '.join(gaps)}): {len(report.killed)}/{rest} "
                      f"({100 * len(report.killed) / rest if rest else 100:.1f}%)")
     return "\n".join(lines) + "\n"

@@ -1,10 +1,12 @@
 """Exporting a reproducer as a self-contained regression test: `fuzzplug export --pytest`.
 
 The test file embeds the reproducer in text form, replays it through
-`load_target(TARGET).evaluate(parse_text(...))` and asserts the verdict and signature that
-the input gave when it was exported. It imports only fuzzplug's public entry points
-(`fuzzplug.targets.load_target`, `fuzzplug.core.opslang.parse_text`), so it runs from any folder
-where fuzzplug is importable.
+`select_pair(load_target(TARGET), pair=PAIR).evaluate(parse_text(...))` (PAIR: the pair of
+versions it was judged on, None for a target without versions) and asserts the verdict and
+signature that the input gave when it was exported. It imports only fuzzplug's public entry
+points (`fuzzplug.targets.load_target` and `select_pair`,
+`fuzzplug.core.opslang.parse_text`), so it runs from any folder where fuzzplug is
+importable.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 
 from fuzzplug.core.opslang import Op, encode, format_text
 from fuzzplug.core.oracle import Outcome, signature_id
+from fuzzplug.targets import pair_name
 
 __all__ = ["export_id", "pytest_source"]
 
@@ -42,8 +45,9 @@ def pytest_source(target, ops: tuple[Op, ...], outcome: Outcome, *, source: str)
         literal = '"""\\\n' + text + '"""'
     source = "".join(c if c.isprintable() and c not in '"\\' else "?" for c in source)
     sig = outcome.signature
+    pair = pair_name(target)
     doc = (f"divergent with signature {sig}" if sig is not None
-           else f"verdict {outcome.verdict.value}")
+           else f"verdict {outcome.verdict.value}") + (f", on the pair {pair}" if pair else "")
     return f'''"""Regression test exported by `fuzzplug export` (target {target.name}).
 
 Expected: {doc}.
@@ -53,9 +57,10 @@ changes on purpose, re-export; when this fails unexpectedly, `fuzzplug replay` t
 """
 
 from fuzzplug.core.opslang import parse_text
-from fuzzplug.targets import load_target
+from fuzzplug.targets import load_target, select_pair
 
 TARGET = {target.name!r}
+PAIR = {pair!r}
 REPRODUCER = {literal}
 EXPECTED_VERDICT = {outcome.verdict.value!r}
 EXPECTED_SIGNATURE = {sig!r}
@@ -63,7 +68,7 @@ EXPECTED_SIGNATURE = {sig!r}
 
 def {_test_name(outcome)}():
     """The reproducer still gives the verdict and signature recorded when it was exported."""
-    target = load_target(TARGET)
+    target = select_pair(load_target(TARGET), pair=PAIR)
     outcome = target.evaluate(parse_text(target.schema, REPRODUCER))
     assert outcome.verdict.value == EXPECTED_VERDICT
     assert outcome.signature == EXPECTED_SIGNATURE

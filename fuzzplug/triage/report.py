@@ -28,6 +28,7 @@ from pathlib import Path
 from fuzzplug.core.findings import INBOX_NAME, read_inbox
 from fuzzplug.core.known import KnownList, KnownMatch, Status
 from fuzzplug.core.opslang import Op, format_text
+from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import Group, triage
@@ -159,12 +160,14 @@ def _from_group(target, group: Group) -> Signature:
 
 
 def _calls(n: int) -> str:
-    return f"{n} call{'' if n == 1 else 's'}"
+    return plural(n, "call")
 
 
-def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
-    """Known signatures the runs suppressed: `summary.json`'s `known_hits` (suppressed
-    ones) and the inboxes' `suppressed.*.json`, signature → {count, causes, by}."""
+def _suppressed_counts(dirs: list[str], target: str,
+                       pair: str | None) -> dict[str, dict]:
+    """Known signatures the runs of `target` on `pair` suppressed: `summary.json`'s
+    `known_hits` (suppressed ones) and the inboxes' `suppressed.*.json`, signature →
+    {count, causes, by}."""
     out: dict[str, dict] = {}
 
     def add(sig: str, entry: dict) -> None:
@@ -179,6 +182,9 @@ def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
                 continue
             try:
                 summary = json.loads(path.read_text())
+                if (summary.get("target", target) != target
+                        or (summary.get("pair") or pair) != pair):
+                    continue  # another target's run, or another pair's
                 hits = [h for h in summary.get("known_hits", []) if h.get("suppressed")]
             except (OSError, ValueError, AttributeError):
                 raise InputError(f"{path}: not a fuzzplug summary.json") from None
@@ -186,7 +192,10 @@ def _suppressed_counts(dirs: list[str]) -> dict[str, dict]:
                 add(hit["signature"], hit)
         for inbox in sorted(p for p in root.rglob(".inbox-*")
                             if p.is_dir() and INBOX_NAME.fullmatch(p.name)):
-            for sig, entry in read_inbox(inbox).suppressed.items():
+            found = read_inbox(inbox)
+            if (found.target or target) != target or (found.pair or pair) != pair:
+                continue
+            for sig, entry in found.suppressed.items():
                 add(sig, entry)
     return out
 
@@ -201,13 +210,15 @@ def build_report(target, dirs: list[str]) -> Report:
     ours = [g for g in groups if g.target == target.name and g.pair == pair
             and not g.signature.startswith("<")]
     sigs = {g.signature: _from_group(target, g) for g in ours}
-    for sig, entry in sorted(_suppressed_counts(dirs).items()):
+    for sig, entry in sorted(_suppressed_counts(dirs, target.name, pair).items()):
         if sig in sigs:
             sigs[sig].hits += entry["count"]
         else:
             match = known.match(sig) or KnownMatch(tuple(entry["causes"]),
                                                    entry["by"] == "signature")
             sigs[sig] = Signature(sig, entry["count"], match)
+    if not sigs:
+        raise InputError(_nothing_found(target, pair, dirs, groups))
     order = lambda s: (-s.hits, s.signature)  # noqa: E731
     new = sorted((s for s in sigs.values() if s.match is None), key=order)
     sections: dict[str, CauseSection] = {}
@@ -228,16 +239,32 @@ def build_report(target, dirs: list[str]) -> Report:
                   skipped=len(groups) - len(ours))
 
 
+def _nothing_found(target, pair: str | None, dirs: list[str], groups: list[Group]) -> str:
+    """Why a report would be empty: the folders hold another target's (or pair's)
+    findings, or none at all."""
+    where = ", ".join(dirs)
+    others = sorted({g.target if g.target != target.name else f"{g.target} {g.pair}"
+                     for g in groups if g.target != target.name or g.pair != pair})
+    if others:
+        return (f"{where}: no findings of {target.name}"
+                + (f" {pair}" if pair and target.name in {g.target for g in groups} else "")
+                + f"; the findings there are {', '.join(others)}'s")
+    return (f"{where}: no divergent signature of {target.name} recorded there (no findings "
+            "folders, crash files or inboxes, and no known signature a run's summary.json "
+            "counts); nothing to report")
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 def _headline(report: Report) -> list[str]:
     sigs = report.signatures()
     known = len(sigs) - len(report.new)
-    lines = [f"{len(sigs)} divergent signature{'s' if len(sigs) != 1 else ''}, "
-             f"{sum(s.hits for s in sigs)} hits: {len(report.new)} new, {known} known "
-             f"({len(report.causes)} root cause{'s' if len(report.causes) != 1 else ''})"]
+    lines = [f"{plural(len(sigs), 'divergent signature')}, "
+             f"{plural(sum(s.hits for s in sigs), 'hit')}: {len(report.new)} new, {known} known "
+             f"({plural(len(report.causes), 'root cause')})"]
     if report.skipped:
-        lines.append(f"({report.skipped} group(s) of other targets or verdicts left out)")
+        lines.append(f"({plural(report.skipped, 'group')} of other targets or verdicts left "
+                     "out)")
     return lines
 
 
@@ -245,7 +272,7 @@ def _sig_line(s: Signature, others: list[str]) -> str:
     extra = f", with {' + '.join(others)}" if others else ""
     where = "" if s.path is not None else ", suppressed: no reproducer kept"
     bad = "" if s.reproduces else ", DOES NOT REPRODUCE"
-    return f"{s.signature} ({s.hits} hits{extra}{where}{bad})"
+    return f"{s.signature} ({plural(s.hits, 'hit')}{extra}{where}{bad})"
 
 
 def _render_text(report: Report) -> str:
@@ -316,7 +343,7 @@ def _render_md(report: Report) -> str:
             lines += ["", c.analysis]
     if report.unclassified:
         lines += ["", "### known, no cause given", ""]
-        lines += [f"- `{s.signature}` ({s.hits} hits)" for s in report.unclassified]
+        lines += [f"- `{s.signature}` ({plural(s.hits, 'hit')})" for s in report.unclassified]
     return "\n".join(lines) + "\n"
 
 

@@ -44,9 +44,10 @@ from fuzzplug.core.findings import INBOX_NAME, read_inbox
 from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import Op, decode
 from fuzzplug.core.oracle import Verdict, signature_id
+from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import load_target, pair_name, select_pair, target_names
+from fuzzplug.targets import check_scene, load_target, pair_name, select_pair, target_names
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -160,8 +161,10 @@ def _inbox_reproducers(inbox: Path, default_target: str | None,
                 pass
             hits = sum(n for sig, n in counts.items() if signature_id(sig) == sig_id
                        and isinstance(n, int))
-            out.append(Reproducer(path, found.target or default_target, "inbox",
-                                  pair=found.pair or default_pair, hits=max(hits, 1)))
+            target = found.target or default_target
+            # the default pair is the default target's: another target's inbox keeps its own
+            pair = found.pair or (default_pair if target == default_target else None)
+            out.append(Reproducer(path, target, "inbox", pair=pair, hits=max(hits, 1)))
     return out
 
 
@@ -200,7 +203,8 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
                 count = (record or {}).get("count")
                 found.setdefault(path.resolve(), Reproducer(
                     path, target, "finding", record,
-                    pair=(record or {}).get("pair") or default_pair,
+                    pair=(record or {}).get("pair")
+                    or (default_pair if target == default_target else None),
                     hits=count if isinstance(count, int) and count > 0 else 1))
     return sorted(found.values(), key=lambda r: str(r.path))
 
@@ -211,11 +215,14 @@ def _target(rep: Reproducer):
 
 
 def _load(rep: Reproducer) -> tuple[Op, ...]:
-    """A reproducer's ops: every kind is a binary input (an empty file is refused)."""
+    """A reproducer's ops: every kind is a binary input (an empty file is refused), its
+    scene normalised as the binary form does (`fuzzplug.targets.check_scene`), so that the
+    text printed of it (`report`) parses back to the same ops."""
     data = read_bytes(rep.path)
     if not data:
         raise InputError(f"{rep.path}: empty file, expected a binary op sequence")
-    return decode(_target(rep).schema, data)
+    target = _target(rep)
+    return check_scene(target, decode(target.schema, data))[0]
 
 
 def _check(rep: Reproducer) -> None:
@@ -224,7 +231,7 @@ def _check(rep: Reproducer) -> None:
     ops = rep.ops = _load(rep)
     rep.size = len(read_bytes(rep.path))
     rep.mtime = rep.path.stat().st_mtime
-    rep.calls = sum(1 for op in ops if not target.schema.spec(op.name).scene)
+    rep.calls = target.schema.calls(ops)
     first, second = target.evaluate(ops), target.evaluate(ops)
     rep.verdict, rep.signature = first.verdict.value, first.signature
     if (first.verdict, first.signature) != (second.verdict, second.signature):
@@ -279,27 +286,27 @@ def _target_cell(group: Group) -> str:
 
 
 def render(groups: list[Group]) -> str:
-    """One row per signature, then the problems of the files that do not reproduce."""
+    """Three lines per signature (most hits first): the signature and how it is known; its
+    hits, files, whether it reproduces, its target and when it was seen (one time when the
+    first and the last are the same); the shortest reproducer's path and calls. Then the
+    problems of the files that do not reproduce."""
     if not groups:
         return "no crash files or findings reproducers found\n"
     files = sum(len(g.members) for g in groups)
-    rows = [("HITS", "FILES", "REPRODUCES", "CALLS", "FIRST_SEEN", "LAST_SEEN", "TARGET",
-             "SIGNATURE", "SHORTEST")]
+    lines = [f"{plural(len(groups), 'signature')} in {plural(files, 'file')}"]
     problems = []
     for g in groups:
         record = g.to_json()
         bad = sum(1 for m in g.members if not m.reproduces)
-        repro = "yes" if not bad else f"NO ({bad} of {len(g.members)})"
-        rows.append((str(record["hits"]), str(record["n_files"]), repro,
-                     str(record["shortest"]["calls"]), record["first_seen"],
-                     record["last_seen"], _target_cell(g),
-                     g.signature + (f" [{g.match.describe()}]" if g.match else ""),
-                     record["shortest"]["path"]))
+        repro = "reproduces" if not bad else f"DOES NOT REPRODUCE ({bad} of {len(g.members)})"
+        first, last = record["first_seen"], record["last_seen"]
+        seen = f"seen {first}" if first == last else f"first seen {first}, last {last}"
+        short = record["shortest"]
+        lines += ["", g.signature + (f"  [{g.match.describe()}]" if g.match else "  [new]"),
+                  f"  {plural(record['hits'], 'hit')}, {plural(record['n_files'], 'file')}, "
+                  f"{repro}; {_target_cell(g)}; {seen}",
+                  f"  shortest: {short['path']} ({plural(short['calls'], 'call')})"]
         problems += record["problems"]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = [f"{len(groups)} signature(s) in {files} file(s)", ""]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
     if problems:
         lines += ["", "not reproducing:"] + [f"  {p}" for p in problems]
     return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -203,6 +203,9 @@ class OpSpec:
     scene: bool = False
     """Scene ops describe the setup and precede every call."""
     doc: str = ""
+    control: bool = False
+    """A control op is neither scene nor call: it arms an injected failure or says which
+    task runs the calls after it. Counts of calls (`Schema.calls`) leave it out."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -305,6 +308,12 @@ class Schema:
         if not 0 <= op_id < len(self.ops):
             raise IndexError(f"schema {self.name}: no op id {op_id}")
         return self._by_id[op_id]
+
+    def calls(self, ops) -> int:
+        """How many of `ops` are calls: neither scene ops nor control ops (what a reproducer
+        of "N calls" counts)."""
+        return sum(1 for op in ops
+                   if not (self._by_name[op.name].scene or self._by_name[op.name].control))
 
     @property
     def op_names(self) -> tuple[str, ...]:

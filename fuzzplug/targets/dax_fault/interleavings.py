@@ -44,6 +44,7 @@ from pathlib import Path
 
 from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import Op, encode, format_text
+from fuzzplug.core.words import plural
 from fuzzplug.targets import pair_name
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.domain import small_domain
@@ -367,14 +368,14 @@ def render(target, report: Report) -> str:
     for sig, hit in sorted(report.hits.items()):
         match = known.match(sig, hit.reproducer)
         unknown += match is None
-        lines.append(f"  {sig}  [{status(match)}] (only {hit.side}; {hit.count} outcome(s); "
-                     f"first in scene {hit.scene})")
+        lines.append(f"  {sig}  [{status(match)}] (only {hit.side}; "
+                     f"{plural(hit.count, 'outcome')}; first in scene {hit.scene})")
         for line in format_text(SCHEMA, hit.reproducer).splitlines():
             lines.append(f"      {line}")
     if not report.hits:
         lines.append("  no divergent outcome")
     elif unknown:
-        lines.append(f"{unknown} signature(s) not in the known list: triage them "
+        lines.append(f"{plural(unknown, 'signature')} not in the known list: triage them "
                      "(`fuzzplug replay` of the reproducer tells the story)")
     return "\n".join(lines) + "\n"
 

@@ -23,9 +23,14 @@ Calls (any number, in order):
 
 Tasks and the schedule (issue #13; `fuzzplug.targets.dax_fault.tasks`):
 
-    task id=1                          the calls after it are task 1's (ids modulo MAX_TASKS;
+    task id=1                          the calls after it are task 1's (ids 0 to MAX_TASKS - 1;
                                        before any `task` line, calls are task 0's)
     sched task=1 steps=2               a run of the schedule: task 1 takes up to 2 steps
+                                       (at most MAX_RUN_STEPS; 0: a run of none, skipped)
+
+    Defaults: `task id=1`, `sched task=0 steps=1`; the text form always writes them. Text
+    refuses an id of MAX_TASKS or more, more than MAX_RUN_STEPS steps, and a `task` line
+    naming the task the calls already go to (`tasks.check_tasks`); binary normalises them.
 
 An input whose calls all belong to one task runs as before (sequentially, `task`/`sched`
 lines ignored): every one-task input keeps its meaning and verdict. With calls in two or
@@ -139,12 +144,13 @@ SCHEMA = Schema(
         OpSpec("munmap", 13, doc="munmap() of [addr, addr+len)", args=(
             _addr(), ArgSpec("len", ArgKind.INT, PAGE_SIZE, hex=True))),
         OpSpec("fail_alloc", 14, doc="the nth next allocation (at site) fails; nth=0 disarms",
-               args=(ArgSpec("nth", ArgKind.INT, 1),
+               control=True, args=(ArgSpec("nth", ArgKind.INT, 1),
                      ArgSpec("site", ArgKind.CHOICE, 0, names=ALLOC_SITES))),
-        OpSpec("task", 15, doc="the calls after it belong to task id (modulo MAX_TASKS)",
-               args=(ArgSpec("id", ArgKind.INT, 1),)),
+        OpSpec("task", 15, doc="the calls after it belong to task id (0 to MAX_TASKS - 1)",
+               control=True, args=(ArgSpec("id", ArgKind.INT, 1, always=True),)),
         OpSpec("sched", 16, doc="a run of the schedule: task takes up to steps steps",
-               args=(ArgSpec("task", ArgKind.INT, 0), ArgSpec("steps", ArgKind.INT, 1))),
+               control=True, args=(ArgSpec("task", ArgKind.INT, 0, always=True),
+                     ArgSpec("steps", ArgKind.INT, 1, always=True))),
     ),
 )
 VMA_OPS = ("vma", "vma2", "vma3")

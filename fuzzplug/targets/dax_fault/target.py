@@ -600,6 +600,11 @@ class DaxFaultTarget(MutatesPostModel):
                 break
         return Outcome(Verdict.of(finding, rules_applied), finding, rec_pre, rec_post, rules_applied)
 
+    def check_scene(self, ops):
+        """The `SceneChecked` capability: the `task` and `sched` lines' values checked
+        (`tasks.check_tasks`; the scene lines are normalised by `Scene.from_ops`)."""
+        return tasks.check_tasks(tuple(ops))
+
     def story(self, ops) -> str | None:
         """How the tasks of an input with several interleave on each version, per CPU
         (`replay` prints it); None for a one-task input."""

@@ -72,14 +72,16 @@ from dataclasses import dataclass, field
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
+from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
 from fuzzplug.explore import daxfile, daxtasks
 from fuzzplug.explore.daxfile import Access, DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
 from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
+from fuzzplug.targets import SceneIssue
 from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
-from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, call_args
+from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, SCHEMA, call_args
 
 SEARCH_RUNS = 400
 """Runs a search of one version's interleavings may take (per version) in `evaluate`."""
@@ -129,6 +131,50 @@ def split(calls: list[Op]) -> Tasks:
                          for p in programs)
     runs = tuple((rank[t], s) for t, s in raw_runs if t in rank)
     return Tasks(programs, runs)
+
+
+def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
+    """The `task` and `sched` lines checked: a task id (`task id=`, `sched task=`) below
+    MAX_TASKS, a run of at most MAX_RUN_STEPS steps, and no `task` line naming the task the
+    calls already go to (before any `task` line, task 0: `task id=0` there changes nothing,
+    and a race written so would silently run as one task). The text loader refuses each at
+    its line; the binary form, which accepts every byte string, normalises it to what it
+    runs: an id modulo MAX_TASKS, the steps clamped, and a `task` line that changes nothing
+    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). Returns
+    the ops normalised and the issues, in op order; the verdict is unchanged."""
+    out, issues, current = list(ops), [], 0
+    for index, op in enumerate(ops):
+        if op.name == "task":
+            tid = op["id"]
+            if tid >= MAX_TASKS:
+                tid %= MAX_TASKS
+                out[index] = Op.make(SCHEMA, "task", id=tid)
+                issues.append(SceneIssue(index, f"task id={op['id']} is out of range (tasks "
+                                         f"are 0 to {MAX_TASKS - 1})",
+                                         f"taken as task id={tid}"))
+            elif tid == current:
+                out[index] = Op.make(SCHEMA, "sched", task=tid, steps=0)
+                issues.append(SceneIssue(index, f"task id={tid}: the calls here are already "
+                                         f"task {tid}'s (before any task line, task 0's); "
+                                         "name another task to start its program",
+                                         f"a no-op, taken as sched task={tid} steps=0"))
+            current = tid
+        elif op.name == "sched":
+            tid, steps = op["task"], op["steps"]
+            problems = []
+            if tid >= MAX_TASKS:
+                problems.append(f"sched task={tid} is out of range (tasks are 0 to "
+                                f"{MAX_TASKS - 1})")
+                tid %= MAX_TASKS
+            if steps > MAX_RUN_STEPS:
+                problems.append(f"sched steps={steps} is out of range (a run takes at most "
+                                f"{MAX_RUN_STEPS} steps)")
+                steps = MAX_RUN_STEPS
+            if problems:
+                out[index] = Op.make(SCHEMA, "sched", task=tid, steps=steps)
+                issues.append(SceneIssue(index, "; ".join(problems),
+                                         f"taken as sched task={tid} steps={steps}"))
+    return tuple(out), issues
 
 
 def model_programs(tasks: Tasks) -> list[list[tuple[str, dict]]]:
@@ -565,7 +611,7 @@ def story(target, scene, calls: list[Op], tasks: Tasks) -> str:
             lines.append(f"   CPU{who}: " + " > ".join(group))
         for tid, (program, calls_done) in enumerate(zip(tasks.programs, run.outcome.calls)):
             told = ", ".join(f"{c.name} -> {c.user}"
-                             + (f" ({c.faults} faults)" if c.faults is not None else "")
+                             + (f" ({plural(c.faults, 'fault')})" if c.faults is not None else "")
                              for c in calls_done)
             lines.append(f"   CPU{tid} returns: {told}")
         if run.result.deadlock:

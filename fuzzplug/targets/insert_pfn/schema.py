@@ -133,7 +133,8 @@ SCHEMA = Schema(
         OpSpec("zap", 8, doc="unmap [addr, addr+len) (zap_page_range_single)", args=(
             _addr(), ArgSpec("len", ArgKind.INT, PAGE_SIZE, hex=True),
         )),
-        OpSpec("fail_alloc", 9, doc="the nth next allocation fails (0: none)", args=(
+        OpSpec("fail_alloc", 9, doc="the nth next allocation fails (0: none)", control=True,
+               args=(
             ArgSpec("nth", ArgKind.INT, 1),
         )),
     ),
