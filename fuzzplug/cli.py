@@ -15,6 +15,7 @@ import pkgutil
 import sys
 
 from fuzzplug import __version__
+from fuzzplug.core.known import user_known
 from fuzzplug.errors import FuzzplugError
 from fuzzplug.log import configure
 
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with user_known(getattr(args, "known", None)):  # --known: the user's known files
+            return int(args.func(args) or 0)
     except FuzzplugError as exc:
         sys.stderr.write(f"fuzzplug: error: {exc}\n")
         return 2

@@ -195,3 +195,29 @@ def test_build_sh_needs_no_checkout_for_the_seeds(installed, tmp_path):
     assert members == compile_seeds(load_target("insert_pfn"))
     assert (out / "fuzz_insert_pfn.dict").read_text()
     assert "max_len = 512" in (out / "fuzz_insert_pfn.options").read_text()
+
+
+@slow
+def test_known_add_and_the_users_known_file_work_from_the_install(installed, tmp_path):
+    """From the install: `known add` writes a user's known file outside the package,
+    `replay --known` and FUZZPLUG_KNOWN read it, and the harness refuses a missing one with
+    one line and exit 2."""
+    scenario = tmp_path / "combination.ops"
+    scenario.write_text("config HAVE_PTE_SPECIAL=0 arch=ppc64 DEBUG_VM=1\nfault addr=0x100000\n"
+                        "zap addr=0x100000\nfault addr=0x100000\n"
+                        "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
+    farm = tmp_path / "farm.toml"
+    result = installed.run(installed.fuzzplug, "known", "add", "insert_pfn", scenario,
+                           "--to", farm)
+    assert result.returncode == 0, result.stderr
+    for extra, env in ((["--known", str(farm)], {}), ([], {"FUZZPLUG_KNOWN": str(farm)})):
+        result = installed.run(installed.fuzzplug, "replay", "insert_pfn", scenario, "--json",
+                               *extra, **env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["known"]["by"] == "signature"
+    result = installed.run(installed.python, "-m", "fuzzplug.engines.harness",
+                           "--target=insert_pfn", "-runs=10",
+                           FUZZPLUG_KNOWN=str(tmp_path / "missing.toml"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"fuzzplug.engines.harness: error: {tmp_path / 'missing.toml'}: no such known file")

@@ -1,7 +1,8 @@
 """One module per CLI verb: `add_parser(subparsers)` and `run(args) -> int`.
 
 The helpers here are shared by the verbs (this package's own module, not a verb): the
-`--pre`/`--post` options of a target with versions (`fuzzplug.targets.Versioned`).
+`--pre`/`--post` options of a target with versions (`fuzzplug.targets.Versioned`), and
+`--known FILE` on every verb that matches divergences against the known list.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ def add_pair_options(parser) -> None:
                              "`fuzzplug versions TARGET`)")
     parser.add_argument("--post", metavar="VERSION",
                         help="the post side's model version (default: the target's)")
+
+
+def add_known_option(parser) -> None:
+    """`--known FILE` (repeatable): a user's known file merged into the target's known list
+    for this command, after those `FUZZPLUG_KNOWN` names (`fuzzplug.core.known`; the CLI
+    sets the variable for the command, so the harness and workers it starts read them)."""
+    parser.add_argument("--known", action="append", metavar="FILE",
+                        help="a known file of your own ([[cause]] and [[finding]] tables, "
+                             "as a target's known.toml) merged into the target's list; "
+                             "repeatable; added to FUZZPLUG_KNOWN's")
 
 
 def load_target_for(args, pair: str | None = None, source=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fuzzplug.commands import add_known_option
 from fuzzplug.io import atomic_write, check_output_dir
 from fuzzplug.targets import load_target
 
@@ -27,6 +28,7 @@ def add_parser(sub) -> None:
                    help="exhaustive worker processes (default: the CPUs, at most 4)")
     p.add_argument("--progress", action="store_true",
                    help="the exhaustive search's progress bar on stderr")
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 
 
 def add_parser(sub) -> None:
@@ -27,6 +27,7 @@ def add_parser(sub) -> None:
                                    "programs take (SET, or SET0/SET1 per task)")
     p.add_argument("--scenes", help="with --tasks: the small domain's scenes to check "
                                     "(numbers, comma-separated; default all)")
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

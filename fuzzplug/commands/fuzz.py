@@ -3,7 +3,7 @@ the known/new summary line; `--fail-on-new` exits 1 on a divergence not in the k
 
 from __future__ import annotations
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 from fuzzplug.engines.fuzz import print_table, run_fuzz
 from fuzzplug.engines.mutator import MODES as MUTATORS
 
@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
                    help="exit 1 if the run found a divergence the known list does not "
                         "recognise (for CI)")
     add_engine_options(p)
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 
 
 def add_parser(sub) -> None:
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
                    help="calls per generated sequence at most (default 24)")
     p.add_argument("--max-examples", type=int, default=200,
                    help="examples per Hypothesis run (default 200)")
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

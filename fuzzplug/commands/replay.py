@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from fuzzplug.commands import add_pair_options, input_pair, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, input_pair, load_target_for
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import format_text
 from fuzzplug.core.words import plural
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
                    help="exit 1 if a scenario's `# expect:` or `# signature:` header "
                         "disagrees with what it gives (for CI)")
     add_form_option(p)
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

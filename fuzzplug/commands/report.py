@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 from fuzzplug.io import atomic_write
 from fuzzplug.triage.report import FORMATS, build_report, render
 
@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
                    help="text (a mailing-list reply, the default), md (a bug tracker) or json")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write here, atomically (default: stdout)")
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

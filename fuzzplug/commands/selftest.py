@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 from fuzzplug.commands.fuzz import add_engine_options
 from fuzzplug.errors import InputError
 
@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--fail-under", type=float, metavar="PCT",
                    help="exit 1 if the kill rate is below PCT percent")
     add_engine_options(p)
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from fuzzplug.commands import add_pair_options, load_target_for
+from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
 from fuzzplug.errors import InputError
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import render, triage
@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
                    help="one JSON object per signature (target, signature, verdict, hits, "
                         "n_files, reproduces, known, known_causes, shortest, first_seen, "
                         "last_seen, files, problems)")
+    add_known_option(p)
     p.set_defaults(func=run)
 
 

@@ -24,6 +24,15 @@ Matching suppresses (`fuzz`, the harness, the Hypothesis engine) and classifies 
 `report`, the summary line); it never changes a verdict or a signature. The oracle's
 intended delta is the target's rule table and nothing here.
 
+A farm's own known list (`FUZZPLUG_KNOWN`, a list of TOML files separated by `os.pathsep`;
+the CLI's `--known FILE` adds to it for one command, so processes it starts inherit it) is
+merged into every target's (`KnownList.of`): the same `[[cause]]` and `[[finding]]` tables,
+each with an optional `target` (default: every target) and `pairs` (default: the target's
+default pair). A user entry adds to the target's list; one with the id of a target's cause,
+or the signature of a target's finding, replaces it whole: the farm's word on its own
+kernels wins, and what is in effect is one entry, in one place. `explain` says, for a
+divergence no set of causes explains, which of its observables none explains and why.
+
 A signature's primary observables are read from the signature itself
 (`fuzzplug.core.oracle.signature`: `op/<observables joined by +>/<hash>`); a state-only
 signature's single observable names the kinds of state that differ together
@@ -32,17 +41,25 @@ signature's single observable names the kinds of state that differ together
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import os
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from fuzzplug.core.opslang import Op, Schema
 from fuzzplug.core.words import plural
-from fuzzplug.errors import OpsSyntaxError, TargetError
+from fuzzplug.errors import InputError, OpsSyntaxError, TargetError
 
-__all__ = ["Cause", "KnownHit", "KnownList", "KnownMatch", "Status", "causes_from_toml",
-           "parse_signature", "summary_line"]
+__all__ = ["KNOWN_ENV", "Cause", "KnownHit", "KnownList", "KnownMatch", "Status",
+           "Unexplained", "causes_from_toml", "parse_signature", "read_known_file",
+           "summary_line", "user_known", "user_known_paths"]
+
+KNOWN_ENV = "FUZZPLUG_KNOWN"
+"""The farm's own known files, separated by `os.pathsep`, merged into every target's list."""
 
 
 class Status(enum.Enum):
@@ -170,13 +187,25 @@ class KnownList:
         self._cache: dict[tuple, KnownMatch | None] = {}
 
     @classmethod
-    def of(cls, target) -> "KnownList":
+    def of(cls, target, extra: Iterable[str | Path] = ()) -> "KnownList":
         """The known list of `target`: its known findings, and its causes if it has the
-        `KnownCauses` capability."""
+        `KnownCauses` capability, merged with the user's known files (`FUZZPLUG_KNOWN`,
+        then `extra`) as the module docstring says."""
         from fuzzplug.targets import KnownCauses
 
-        causes = target.known_causes() if isinstance(target, KnownCauses) else {}
-        return cls(target.schema, target.known_findings(), causes)
+        causes = dict(target.known_causes() if isinstance(target, KnownCauses) else {})
+        findings = dict(target.known_findings())
+        paths = [*user_known_paths(), *(Path(p) for p in extra)]
+        if not paths:
+            return cls(target.schema, findings, causes)
+        for path in paths:
+            user_findings, user_causes = _user_entries(target, path)
+            causes.update(user_causes)
+            findings.update(user_findings)
+        try:
+            return cls(target.schema, findings, causes)
+        except TargetError as exc:
+            raise InputError(f"{os.pathsep.join(map(str, paths))}: {exc}") from None
 
     def _parse_when(self, cause: Cause, line: str) -> _When:
         tokens = line.split()
@@ -248,6 +277,22 @@ class KnownList:
                     return KnownMatch(tuple(c.id for c in combo), exact=False)
         return None  # not reached: the whole usable set covers
 
+    def explain(self, sig: str, ops: Iterable[Op] | None = None) -> tuple["Unexplained", ...]:
+        """The primary observables of `sig` that no cause applying to it (at its op, its
+        `when` holding for `ops`) declares, each with the causes that declare it but do
+        not apply, and why. Empty for a divergence its causes explain."""
+        op, observables, _ = parse_signature(sig)
+        ops = tuple(ops) if ops is not None else None
+        out = []
+        for observable in observables:
+            declaring = [c for c in self.causes.values() if observable in c.observables]
+            if any((not c.ops or op in c.ops) and self._holds(c, ops) for c in declaring):
+                continue
+            why = tuple((c.id, f"shows at {', '.join(c.ops)}" if c.ops and op not in c.ops
+                         else f"needs {'; '.join(c.when)}") for c in declaring)
+            out.append(Unexplained(observable, why))
+        return tuple(out)
+
     def label(self, match: KnownMatch) -> Status:
         """The most severe label among the match's causes."""
         labels = [self.causes[c].label for c in match.causes if c in self.causes]
@@ -262,6 +307,145 @@ class KnownList:
                 if fix not in out:
                     out.append(fix)
         return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Unexplained:
+    """A primary observable of a divergence no applicable known cause declares, with the
+    causes that declare it but do not apply to this input (cause id, why not)."""
+
+    observable: str
+    declared_by: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """`state:pte (no known cause declares it)` or `warn:... (declared by A, which
+        needs config arch=ppc64)`."""
+        if not self.declared_by:
+            return f"{self.observable} (no known cause declares it)"
+        return f"{self.observable} (declared by " + "; ".join(
+            f"{cause}, which {why}" for cause, why in self.declared_by) + ")"
+
+    def to_json(self) -> dict:
+        return {"observable": self.observable,
+                "declared_by": [{"cause": c, "why": why} for c, why in self.declared_by]}
+
+
+# --- the user's known files ---------------------------------------------------------------------
+
+def user_known_paths() -> tuple[Path, ...]:
+    """The files `FUZZPLUG_KNOWN` names, in order."""
+    text = os.environ.get(KNOWN_ENV, "")
+    return tuple(Path(p) for p in text.split(os.pathsep) if p.strip())
+
+
+@contextlib.contextmanager
+def user_known(paths: Iterable[str | Path] | None) -> Iterator[None]:
+    """For the duration, `FUZZPLUG_KNOWN` has `paths` after the files it names (the CLI's
+    `--known`; processes started meanwhile inherit it). Each is read first, so a missing
+    or malformed file is an `InputError` before anything runs."""
+    paths = [Path(p).resolve() for p in paths or ()]
+    if not paths:
+        yield
+        return
+    for path in paths:
+        read_known_file(path)
+    before = os.environ.get(KNOWN_ENV)
+    os.environ[KNOWN_ENV] = os.pathsep.join(str(p) for p in (*user_known_paths(), *paths))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(KNOWN_ENV, None)
+        else:
+            os.environ[KNOWN_ENV] = before
+
+
+_files: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
+def read_known_file(path: str | Path) -> dict:
+    """A user's known file, parsed and checked (`[[cause]]` and `[[finding]]` tables, as in
+    a target's known.toml, each with an optional `target` and `pairs`); read again only
+    when it changed. `InputError` naming the file for a missing or malformed one."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = _files.get(p)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such known file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a folder, not a known file") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not a known file (TOML): {exc}") from None
+    _check_user_file(p, data)
+    _files[p] = (stamp, data)
+    return data
+
+
+def _check_user_file(path: Path, data: dict) -> None:
+    unknown = sorted(set(data) - {"cause", "finding"})
+    if unknown:
+        raise InputError(f"{path}: unknown table or key {unknown[0]!r}: a known file holds "
+                         "[[cause]] and [[finding]] tables")
+    for kind, required in (("cause", "id"), ("finding", "signature")):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list):
+            raise InputError(f"{path}: {kind} must be an array of tables ([[{kind}]])")
+        for entry in entries:
+            name = entry.get(required, "?") if isinstance(entry, dict) else "?"
+            where = f"{path}: [[{kind}]] {name!r}"
+            if not isinstance(entry, dict) or not isinstance(entry.get(required), str):
+                raise InputError(f"{where}: needs {required} = \"...\"")
+            if not isinstance(entry.get("target", ""), str):
+                raise InputError(f"{where}: target must be a target's name")
+            pairs = entry.get("pairs", [])
+            if not isinstance(pairs, list) or not all(isinstance(x, str) for x in pairs):
+                raise InputError(f"{where}: pairs must be a list of PRE..POST")
+            if kind == "finding":
+                causes = entry.get("causes", [])
+                if not isinstance(causes, list) or not all(isinstance(x, str) for x in causes):
+                    raise InputError(f"{where}: causes must be a list of cause ids")
+    try:
+        causes_from_toml(data)
+    except TargetError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def _user_entries(target, path: Path) -> tuple[dict[str, dict], dict[str, Cause]]:
+    """The entries of one user file for `target` and the pair it compares."""
+    from fuzzplug.targets import load_target, pair_name
+
+    data = read_known_file(path)
+    pair = pair_name(target)
+    default_pair = pair
+    if pair is not None:
+        try:
+            default_pair = pair_name(load_target(target.name))
+        except TargetError:
+            pass
+
+    def applies(entry: Mapping) -> bool:
+        if entry.get("target", target.name) != target.name:
+            return False
+        return pair is None or pair in entry.get("pairs", [default_pair])
+
+    cause_tables = [c for c in data.get("cause", []) if applies(c)]
+    causes = causes_from_toml({"cause": cause_tables})
+    records = {c["id"]: c for c in cause_tables}
+    findings = {}
+    for entry in data.get("finding", []):
+        if applies(entry):
+            findings[entry["signature"]] = dict(
+                entry, causes=list(entry.get("causes", [])),
+                cause_records=[records[c] for c in entry.get("causes", []) if c in records],
+                known_file=str(path))
+    return findings, causes
 
 
 @dataclass(slots=True)

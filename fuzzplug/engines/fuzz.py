@@ -41,7 +41,14 @@ from fuzzplug.core.findings import (
     write_inbox_marker,
     write_summary,
 )
-from fuzzplug.core.known import KnownHit, KnownList, KnownMatch, summary_line
+from fuzzplug.core.known import (
+    KNOWN_ENV,
+    KnownHit,
+    KnownList,
+    KnownMatch,
+    summary_line,
+    user_known_paths,
+)
 from fuzzplug.core.opslang import decode, dictionary, encode
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
@@ -176,6 +183,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         env[PAIR_ENV] = pair
     else:
         env.pop(PAIR_ENV, None)
+    if user_known_paths():  # the harness runs in the work folder: absolute paths
+        env[KNOWN_ENV] = os.pathsep.join(str(p.resolve()) for p in user_known_paths())
     if no_known:
         env["FUZZPLUG_NO_KNOWN"] = "1"
     else:
@@ -254,6 +263,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         "exit_status": proc.returncode, "libfuzzer": {k: v for k, v in stats.items()},
         "crash_files": sorted(p.name for p in Path(crashes).iterdir()),
         "suppressed_known": not no_known,
+        "known_files": [str(p.resolve()) for p in user_known_paths()],
         "interrupted": interrupted,
         "adopted_inboxes": adopted,
         "new": len(result.new),

@@ -12,7 +12,9 @@ compares that pair instead of its default; libFuzzer's -fork/-jobs children inhe
 environment, so every worker compares the same pair.
 
 Knowingly suppressed: the divergences the target's known list for the pair recognises, by
-signature or by cause (`fuzzplug.core.known`), unless FUZZPLUG_NO_KNOWN=1; each suppressed
+signature or by cause (`fuzzplug.core.known`), merged with the farm's own known files that
+FUZZPLUG_KNOWN names (separated by `os.pathsep`; -fork/-jobs children inherit it), unless
+FUZZPLUG_NO_KNOWN=1; each suppressed
 signature is counted, and logged once (`known_divergence_suppressed`, on stderr) when first
 met. With FUZZPLUG_RECORD=DIR (set by `fuzzplug fuzz`), a divergence is recorded under DIR
 instead of raised, so one run continues past findings: for each signature the shortest input
@@ -281,13 +283,19 @@ def main(target_name: str | None = None, argv: list[str] | None = None) -> None:
         from fuzzplug.engines.mutator import setup_kwargs
         from fuzzplug.targets import load_target, pair_from_environment
 
-        target = pair_from_environment(load_target(target_name))  # FUZZPLUG_PAIR
-        mutant = os.environ.get("FUZZPLUG_MUTANT")
-        if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
-            from fuzzplug.selftest.mutants import apply_mutant
+        from fuzzplug.errors import FuzzplugError
 
-            target = apply_mutant(target, mutant)
-        harness = Harness(target, feedback.counters_for(atheris, mode))
+        try:
+            target = pair_from_environment(load_target(target_name))  # FUZZPLUG_PAIR
+            mutant = os.environ.get("FUZZPLUG_MUTANT")
+            if mutant:  # `fuzzplug selftest`: the same harness on a mutated post-patch model
+                from fuzzplug.selftest.mutants import apply_mutant
+
+                target = apply_mutant(target, mutant)
+            harness = Harness(target, feedback.counters_for(atheris, mode))
+        except FuzzplugError as exc:  # FUZZPLUG_KNOWN, FUZZPLUG_PAIR: one line, status 2
+            sys.stderr.write(f"fuzzplug.engines.harness: error: {exc}\n")
+            raise SystemExit(2) from None
     atheris.Setup(argv, harness.test_one_input,
                   **setup_kwargs(atheris, target, decoded=harness.decoded))
     atheris.Fuzz()

@@ -5,7 +5,8 @@ The findings below the folders — findings folders, crash files, the inboxes of
 the runs suppressed (each run's `summary.json` and inboxes count them, without a
 reproducer), grouped by root cause with the target's known list (`fuzzplug.core.known`):
 
-1. every signature the known list does not recognise, marked NEW, most hits first;
+1. every signature the known list does not recognise, marked NEW, most hits first, with
+   the observables of it that no applicable known cause explains (`KnownList.explain`);
 2. every root cause met, most severe label first (then in the known list's order): its
    label and status, the upstream fixes to take along, the signatures it shows in (a
    combination is listed under each of its causes, with the others named), the hits, the
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import INBOX_NAME, read_inbox
-from fuzzplug.core.known import KnownList, KnownMatch, Status
+from fuzzplug.core.known import KnownList, KnownMatch, Status, Unexplained
 from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
@@ -52,10 +53,14 @@ class Signature:
     calls: int = 0
     text: str = ""  # the shortest reproducer in the text form
     scene: str = ""  # its scene ops, one line
+    ops: tuple[Op, ...] | None = None  # the shortest reproducer's ops
+    unexplained: tuple[Unexplained, ...] = ()  # a new one: what no known cause explains
 
     def to_json(self) -> dict:
         out = {"signature": self.signature, "hits": self.hits, "files": self.files,
                "known": self.match.to_json() if self.match else None}
+        if self.match is None:
+            out["unexplained"] = [u.to_json() for u in self.unexplained]
         if self.path is not None:
             out.update(reproduces=self.reproduces, configuration=self.scene,
                        reproducer={"path": self.path, "calls": self.calls, "text": self.text})
@@ -156,7 +161,8 @@ def _from_group(target, group: Group) -> Signature:
         path = path.with_name("repro.ops")  # the same input, in the form people read
     return Signature(group.signature, group.hits, group.match, len(group.members),
                      all(m.reproduces for m in group.members), str(path), short.calls,
-                     format_text(target.schema, short.ops), _scene(target, short.ops))
+                     format_text(target.schema, short.ops), _scene(target, short.ops),
+                     short.ops)
 
 
 def _calls(n: int) -> str:
@@ -221,6 +227,8 @@ def build_report(target, dirs: list[str]) -> Report:
         raise InputError(_nothing_found(target, pair, dirs, groups))
     order = lambda s: (-s.hits, s.signature)  # noqa: E731
     new = sorted((s for s in sigs.values() if s.match is None), key=order)
+    for s in new:
+        s.unexplained = known.explain(s.signature, s.ops)
     sections: dict[str, CauseSection] = {}
     unclassified = []
     for s in sorted(sigs.values(), key=order):
@@ -285,6 +293,7 @@ def _render_text(report: Report) -> str:
     for s in report.new:
         lines += ["", f"== NEW: {s.signature}", f"hits: {s.hits}"
                   + ("" if s.reproduces else " (DOES NOT REPRODUCE)")]
+        lines += [f"unexplained: {u.describe()}" for u in s.unexplained]
         if s.path is not None:
             lines += [f"configuration: {s.scene}",
                       f"shortest reproducer ({_calls(s.calls)}, {s.path}):"]
@@ -325,6 +334,8 @@ def _render_md(report: Report) -> str:
     for s in report.new:
         lines += ["", f"### NEW: `{s.signature}`", "", f"- hits: {s.hits}"
                   + ("" if s.reproduces else " (**does not reproduce**)")]
+        lines += [f"- unexplained: `{u.observable}` {u.describe()[len(u.observable) + 1:]}"
+                  for u in s.unexplained]
         if s.path is not None:
             lines += [f"- configuration: `{s.scene}`", ""] + repro(s)
     for c in report.causes:

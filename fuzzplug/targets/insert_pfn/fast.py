@@ -198,10 +198,11 @@ _INSERT_PFN, _INSERT_PFN_PROT, _INSERT_MIXED, _MKWRITE, _FAULT, _ZAP, _FAIL_ALLO
 class _Plan:
     """One call op, read once: what `calls._call` reads from the op on every call."""
 
-    __slots__ = ("code", "name", "addr", "pfn", "arg", "vpn", "ruled")
+    __slots__ = ("code", "name", "addr", "pfn", "arg", "vpn", "ruled", "op")
 
     def __init__(self, op: Op, target_module: ModuleType):
         t = target_module
+        op = self.op = t.normal_call(op)[0]  # the op as the scene check has it
         code = _CODES.get(op.name)
         if code is None:
             t.SCHEMA.spec(op.name)  # the reference's error for an unknown op
@@ -489,8 +490,9 @@ class FastEvaluation:
         for op in ops:
             if op.name in scene_names:
                 continue
+            plan = plan_of(op)
             a, b, finding, applied, carried = _compare_op(
-                t, rules, kpre, kpost, pre_model, post_model, op, plan_of(op), index,
+                t, rules, kpre, kpost, pre_model, post_model, plan.op, plan, index,
                 dead_pre, dead_post, carried)
             dead_pre, dead_post = dead_pre or a.oops, dead_post or b.oops
             pre.runs.append(a)

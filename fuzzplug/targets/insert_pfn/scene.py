@@ -17,7 +17,7 @@ from fuzzplug.kernel.state import (
     Memmap,
     VmOps,
 )
-from fuzzplug.kernel.types import PAGE_MASK, PAGE_SIZE, U64
+from fuzzplug.kernel.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, U64
 from fuzzplug.targets import SceneIssue
 from fuzzplug.targets.insert_pfn.schema import SCHEMA, VM_FLAG_BITS, VM_OPS_BITS, _to_kernel
 
@@ -68,6 +68,17 @@ _DEFAULT_MEMMAP = Op.make(SCHEMA, "memmap")
 _TOP_PAGE = U64 & PAGE_MASK  # the last page an address can start
 _EMPTY_RANGE = (0x1, 0x0)  # LO above HI: no pfn
 _POOL = f"the page allocator's reserved pfns {ANON_POOL_START:#x}-{ANON_POOL_END - 1:#x}"
+_POOL_SIZE = ANON_POOL_END - ANON_POOL_START
+_PTE_PFN_BITS = 40  # the pfn a PTE holds: bits 12..51 of the entry (PTE_PFN_MASK)
+_PTE_PFNS = 1 << _PTE_PFN_BITS
+PFN_CALLS = frozenset({"vm_insert_pfn", "vm_insert_pfn_prot", "vm_insert_mixed",
+                       "vm_insert_mixed_mkwrite"})
+"""The calls that name a pfn for the driver (`pfn=`)."""
+
+
+def _in_pool(pfn: int) -> bool:
+    """Whether a pfn, as a PTE stores it (its low 40 bits), is one of the allocator's."""
+    return ANON_POOL_START <= pfn % _PTE_PFNS < ANON_POOL_END
 
 
 def _with(op: Op, **values: int) -> Op:
@@ -93,7 +104,48 @@ def _normal_vma(op: Op) -> tuple[Op, list[tuple[str, str]]]:
         end = start + PAGE_SIZE
         notes.append((f"vma start={op['start']:#x} is not below end={op['end']:#x} (a VMA "
                       "holds at least one page)", f"the VMA is the page at {start:#x}"))
-    return (_with(op, start=start, end=end) if notes else op), notes
+    pgoff, end = _driver_pages(op, start, end, notes)
+    return (_with(op, start=start, end=end, pgoff=pgoff) if notes else op), notes
+
+
+def _driver_pages(op: Op, start: int, end: int,
+                  notes: list[tuple[str, str]]) -> tuple[int, int]:
+    """The VMA's pgoff and end with none of the pfns its driver maps among the allocator's
+    reserved pfns: the driver's fault maps page pgoff+i of the VMA at pfn pgoff+i
+    (`linear_page_index`), so a VMA whose pages reach the pool would map the allocator's
+    pages, which a driver never owns. A pgoff in the pool moves up by the pool's size; a VMA whose
+    pages run into the pool ends at the last page below it."""
+    pgoff, pages = op["pgoff"], (end - start) >> PAGE_SHIFT
+    first = pgoff % _PTE_PFNS
+    if ANON_POOL_START <= first < ANON_POOL_END:
+        moved = pgoff + _POOL_SIZE
+        notes.append((f"vma pgoff={pgoff:#x} is one of {_POOL} (the driver's fault maps "
+                      "page pgoff+i of the VMA at pfn pgoff+i)",
+                      f"pgoff taken as {moved:#x}"))
+        pgoff, first = moved, moved % _PTE_PFNS
+    room = (ANON_POOL_START - first) % _PTE_PFNS  # pages before the pfns reach the pool
+    if pages > room:
+        new_end = start + (room << PAGE_SHIFT)
+        notes.append((f"vma pgoff={pgoff:#x} with {pages:#x} pages reaches {_POOL} at page "
+                      f"{room:#x} (the driver's fault maps page pgoff+i of the VMA at pfn "
+                      "pgoff+i)", f"end taken as {new_end:#x}"))
+        end = new_end
+    return pgoff, end
+
+
+def normal_call(op: Op) -> tuple[Op, list[tuple[str, str]]]:
+    """A call naming a pfn among the allocator's reserved pfns (as a PTE stores it) names
+    the pfn just above the pool instead: a driver inserts its own memory, never the page
+    allocator's. Each change as (problem, what the binary form does)."""
+    if op.name not in PFN_CALLS:
+        return op, []
+    pfn = op["pfn"]
+    if not _in_pool(pfn):
+        return op, []
+    moved = pfn + _POOL_SIZE
+    return _with(op, pfn=moved), [
+        (f"{op.name} pfn={pfn:#x} is one of {_POOL} (a driver inserts its own memory, "
+         "never the page allocator's)", f"pfn taken as {moved:#x}")]
 
 
 def _clamp(lo: int, hi: int) -> tuple[int, int]:
@@ -130,14 +182,17 @@ def _normal_memmap(op: Op) -> tuple[Op, list[tuple[str, str]]]:
 def check_scene(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
     """The scene checked against itself and the documented layout (README "The op
     language"): VMA bounds page-aligned, start below end; no RAM, device memory or zero
-    page among the page allocator's reserved pfns. Returns the ops normalised (what
-    `evaluate` runs) and the issues, in op order."""
+    page among the page allocator's reserved pfns, and no pfn a driver maps there either
+    (the pages of the VMA, a call's `pfn=`). Returns the ops normalised (what `evaluate`
+    runs) and the issues, in op order."""
     out, issues = list(ops), []
     for index, op in enumerate(ops):
         if op.name == "vma":
             out[index], notes = _normal_vma(op)
         elif op.name == "memmap":
             out[index], notes = _normal_memmap(op)
+        elif op.name in PFN_CALLS:
+            out[index], notes = normal_call(op)
         else:
             continue
         issues += [SceneIssue(index, problem, normalised) for problem, normalised in notes]

@@ -12,7 +12,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding
 from fuzzplug.explore.clone import check_kernel_layout, clone_kernel, kernel_key, renamed_key
 from fuzzplug.targets.insert_pfn.compare import compare_op
-from fuzzplug.targets.insert_pfn.scene import Scene
+from fuzzplug.targets.insert_pfn.scene import Scene, normal_call
 
 
 class InsertPfnStepper:
@@ -41,6 +41,7 @@ class InsertPfnStepper:
 
     def step(self, op: Op) -> Finding | None:
         kpre, kpost = self.kpre, self.kpost
+        op = normal_call(op)[0]
         a, b, finding, _, self.carried = compare_op(self.target, kpre, kpost, op, self.calls,
                                                     self.dead_pre, self.dead_post,
                                                     self.carried)

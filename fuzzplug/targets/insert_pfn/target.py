@@ -40,7 +40,7 @@ from fuzzplug.targets.insert_pfn.compare import compare_op
 from fuzzplug.targets.insert_pfn.fast import FastEvaluation
 from fuzzplug.targets.insert_pfn.known import known_causes_of, known_findings_of, pair_text
 from fuzzplug.targets.insert_pfn.rules import INTENDED_RULES, rules_between
-from fuzzplug.targets.insert_pfn.scene import Scene, check_scene
+from fuzzplug.targets.insert_pfn.scene import Scene, check_scene, normal_call
 from fuzzplug.targets.insert_pfn.schema import SCHEMA
 from fuzzplug.targets.insert_pfn.trace import _pte_change, _pte_text
 
@@ -102,7 +102,7 @@ class InsertPfnTarget(MutatesPostModel):
         rules_applied: list[str] = []
         dead_pre = dead_post = False
         carried: frozenset[int] = frozenset()
-        calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
+        calls = [normal_call(op)[0] for op in ops if not SCHEMA.spec(op.name).scene]
         for index, op in enumerate(calls):
             a, b, finding, applied, carried = compare_op(self, kpre, kpost, op, index,
                                                          dead_pre, dead_post, carried)
