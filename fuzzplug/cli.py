@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 VERB_ORDER = ("targets", "versions", "fuzz", "replay", "report", "backport", "encode",
-              "decode", "minimize", "cmin", "triage", "export", "coverage", "hypothesis",
-              "exhaustive", "selftest", "seeds", "dict", "options")
+              "decode", "minimize", "cmin", "triage", "known", "export", "coverage",
+              "hypothesis", "exhaustive", "selftest", "seeds", "dict", "options")
 """How `fuzzplug --help` lists the verbs: finding, reading, triage, other engines, farm
 files (the README's table); a verb not listed comes last, by name."""
 
