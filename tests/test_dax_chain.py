@@ -6,12 +6,14 @@ ppc64 causes go with their fixes and `fuzzplug backport dax_fault` names both.""
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from fuzzplug.cli import main
-from fuzzplug.core.opslang import parse_header
+from fuzzplug.core.known import KnownList
+from fuzzplug.core.opslang import parse_header, parse_text
 from fuzzplug.io import load_ops
 from fuzzplug.explore.daxbind import on_mm_model
 from fuzzplug.kernel import dax_v4_14, v4_14, v4_14_f2c57d91b0d9
@@ -27,8 +29,7 @@ F2C, BOTH = "v4.14+f2c57d91b0d9", "v4.14+f2c57d91b0d9+cae85cb8add3"
 
 
 def test_a_fixed_versions_dax_model_is_v4_14s_code_faulting_through_the_fixed_mm_model():
-    """on_mm_model rebinds the mm model and every mm function dax_v4_14 imported; the DAX
-    functions stay v4.14's (same source file), and the same module comes back each time."""
+    """on_mm_model rebinds dax_v4_14's mm model and mm functions, once, leaving the original."""
     fixed = on_mm_model(dax_v4_14, v4_14_f2c57d91b0d9)
     assert fixed is on_mm_model(dax_v4_14, v4_14_f2c57d91b0d9)
     assert fixed.mm_model is v4_14_f2c57d91b0d9 and fixed.VERSION == F2C
@@ -41,15 +42,14 @@ def test_a_fixed_versions_dax_model_is_v4_14s_code_faulting_through_the_fixed_mm
 
 
 def test_versions_lists_the_four_versions_of_the_chain(capsys):
-    """`fuzzplug versions dax_fault`: v4.13 and v4.14 (the defaults), then the two fixes."""
+    """`fuzzplug versions dax_fault`: v4.13, v4.14, then the two fixes, oldest first."""
     assert main(["versions", "dax_fault"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert names == [V13, V14, F2C, BOTH]
 
 
 def test_each_pair_judges_with_the_rules_of_the_commits_between_its_versions():
-    """The series' rules only on a pair that spans v4.13 → v4.14; each fix's on a pair that
-    spans it."""
+    """The series' rules only on a pair spanning v4.13 -> v4.14; a fix's on a pair spanning it."""
     def names(pre, post):
         return {r.name for r in TARGET.with_pair(pre, post).rules}
 
@@ -63,7 +63,7 @@ def test_each_pair_judges_with_the_rules_of_the_commits_between_its_versions():
 
 
 def test_a_hole_read_on_a_pair_without_the_series_is_the_same_not_intended():
-    """Both sides map the zero page: no series rule is claimed on v4.14..v4.14+f2c57d91b0d9."""
+    """A hole read is intended on v4.13..v4.14 but same on v4.14..v4.14+f2c57d91b0d9."""
     ops = load_ops(SCHEMA, CORPUS / "intended_hole_read_maps_the_zero_page.ops")
     assert TARGET.evaluate(ops).verdict.value == "intended"
     assert TARGET.with_pair(V14, F2C).evaluate(ops).verdict.value == "same"
@@ -79,22 +79,21 @@ ALSO = sorted(p for p in CORPUS.glob("*.ops") if _also_expect(p))
 
 
 def test_the_race_and_the_ppc64_seeds_say_what_the_fixes_make_of_them():
-    """The generic/344 race seed and both ppc64 seeds give verdicts on other pairs."""
+    """The generic/344 race seed and both ppc64 seeds carry `# also_expect:` verdicts."""
     assert {p.name for p in ALSO} >= {RACE.name, "divergent_ppc64_hash_stale_hpte.ops",
                                       "divergent_ppc64_set_pte_at_on_present_pte.ops"}
 
 
 @pytest.mark.parametrize("path", ALSO, ids=lambda p: p.stem)
 def test_every_seed_gets_the_verdicts_it_expects_on_other_pairs(path):
-    """`# also_expect: PAIR VERDICT; ...`: the verdict of the seed's ops on each pair."""
+    """Each `# also_expect: PAIR VERDICT` of a seed holds on that pair."""
     ops = load_ops(SCHEMA, path)
     for pair, verdict in _also_expect(path):
         assert select_pair(TARGET, pair=pair).evaluate(ops).verdict.value == verdict, pair
 
 
 def test_replay_of_the_race_seed_is_divergent_on_v4_14_and_the_same_with_f2c57d91b0d9(capsys):
-    """`replay --pre v4.13 --post v4.14+f2c57d91b0d9`: the generic/344 WARN is gone (same);
-    on the series' pair the seed is its known cause."""
+    """`replay` of the race seed: divergent on v4.13..v4.14, same on v4.13..v4.14+f2c57d91b0d9."""
     assert main(["replay", "dax_fault", str(RACE), "--json"]) == 0
     first = json.loads(capsys.readouterr().out.splitlines()[0])
     assert first["verdict"] == "divergent"
@@ -106,8 +105,7 @@ def test_replay_of_the_race_seed_is_divergent_on_v4_14_and_the_same_with_f2c57d9
 
 
 def test_the_known_list_is_by_pair():
-    """The race is known on the series' pair only; the stale HPTE seen later on the
-    cae85cb8add3 pairs only; a cause without `pairs` is the series'."""
+    """The race is known on the series' pair only, the seen-later HPTE on the cae85cb8add3 pairs."""
     race = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/da39a3ee"
     later = "load/bad_hpte:hash_page:user_access_through_a_stale_HPTE/da39a3ee"
     assert race in TARGET.known_findings() and later not in TARGET.known_findings()
@@ -119,8 +117,7 @@ def test_the_known_list_is_by_pair():
 
 
 def test_backport_answers_take_both_fixes_and_names_what_each_removes(capsys):
-    """`fuzzplug backport dax_fault --depth 1 --format json`: f2c57d91b0d9 removes the
-    generic/344 race, cae85cb8add3 the two ppc64 causes, and the answer takes both."""
+    """`backport dax_fault --depth 1`: f2c removes the race, cae the ppc64 causes; take both."""
     assert main(["backport", "dax_fault", "--depth", "1", "--jobs", "1",
                  "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -134,5 +131,50 @@ def test_backport_answers_take_both_fixes_and_names_what_each_removes(capsys):
 
 
 def test_a_mutant_is_only_offered_for_the_series_pair():
-    """The mutants edit dax_v4_14.py on its own mm model; a fixed version has none."""
+    """The mutants of dax_v4_14.py are offered on the series' pair, none on a fix pair."""
     assert TARGET.mutants() and TARGET.with_pair(F2C, BOTH).mutants() == ()
+
+
+_KNOWN = tomllib.loads((ROOT / "fuzzplug" / "targets" / "dax_fault" / "known.toml").read_text())
+
+
+@pytest.mark.parametrize("cause", [c for c in _KNOWN["cause"] if c.get("reproducer")],
+                         ids=lambda c: c["id"])
+def test_a_causes_own_reproducer_shows_that_cause_on_each_of_its_pairs(cause):
+    """A cause's reproducer diverges, on each pair it lists, as that cause alone explains."""
+    for pair in cause.get("pairs", [f"{V13}..{V14}"]):
+        target = select_pair(TARGET, pair=pair)
+        ops = parse_text(SCHEMA, cause["reproducer"])
+        outcome = target.evaluate(ops)
+        alone = KnownList(SCHEMA, {}, {cause["id"]: target.known_causes()[cause["id"]]})
+        assert alone.match(outcome.signature, ops) is not None, pair
+
+
+def test_each_pair_of_the_chain_has_a_consistent_known_list():
+    """For every pair of the chain, the known list's findings name causes the pair knows."""
+    versions = TARGET.versions()
+    for i, pre in enumerate(versions):
+        for post in versions[i + 1:]:
+            KnownList.of(TARGET.with_pair(pre, post))
+
+
+STALE = "config arch=ppc64\nload addr=0x100000\nstore addr=0x100000 val=0x66\n"
+
+
+def test_the_reused_entry_is_carried_while_it_stays_and_compared_once_it_is_used():
+    """cae pair: the reuse and a second store are intended; a load via the stale HPTE is not."""
+    pair = TARGET.with_pair(F2C, BOTH)
+    assert pair.evaluate(parse_text(SCHEMA, STALE)).verdict.value == "intended"
+    outcome = pair.evaluate(parse_text(SCHEMA, STALE + "store addr=0x100000 val=0x67\n"))
+    assert outcome.verdict.value == "intended"
+    later = pair.evaluate(parse_text(SCHEMA, STALE + "load addr=0x100000\n"))
+    assert later.signature == "load/bad_hpte:hash_page:user_access_through_a_stale_HPTE/da39a3ee"
+    assert later.signature in pair.known_findings()
+
+
+def test_exhaustive_takes_a_pair_of_the_chain(capsys):
+    """`exhaustive --pre v4.14 --post v4.14+f2c57d91b0d9 --depth 1` names the pair, finds none."""
+    assert main(["exhaustive", "dax_fault", "--pre", V14, "--post", F2C, "--depth", "1",
+                 "--jobs", "1", "--no-progress", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pair"] == f"{V14}..{F2C}" and report["signatures"] == []
