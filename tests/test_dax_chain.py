@@ -150,6 +150,15 @@ def test_a_causes_own_reproducer_shows_that_cause_on_each_of_its_pairs(cause):
         assert alone.match(outcome.signature, ops) is not None, pair
 
 
+def test_every_pair_the_known_list_names_is_a_pair_of_the_chain():
+    """Each `pairs` entry of known.toml is PRE..POST of two chain versions, the older first."""
+    versions = TARGET.versions()
+    for entry in _KNOWN["cause"] + _KNOWN["finding"]:
+        for pair in entry.get("pairs", []):
+            pre, post = pair.split("..")
+            assert versions.index(pre) < versions.index(post), pair
+
+
 def test_each_pair_of_the_chain_has_a_consistent_known_list():
     """For every pair of the chain, the known list's findings name causes the pair knows."""
     versions = TARGET.versions()
