@@ -470,7 +470,7 @@ def _without_kept(view: dict, addrs, keeps: frozenset[str]) -> dict:
     return out
 
 
-def _judge_reuse_store(pre: Side, a: OpRun, b: OpRun, addr: int | None, events_a: list,
+def _judge_reuse_store(a: OpRun, b: OpRun, addr: int | None, events_a: list,
                        events_b: list, rules: PairRules, applied: list[str]) -> list:
     """Rule reuse_stores_with_ptep_set_access_flags (cae85cb8add3): where the pre side
     stored a reused entry with set_pte_at() and the post side with
@@ -576,7 +576,7 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
     if ZERO_PFN_MISMATCH_IS_SILENT.name in rules.names:
         events_b = _judge_zero_pfn_mismatch(a, b, events_a, events_b, applied)
     if REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name in rules.names:
-        events_a = _judge_reuse_store(pre, a, b, addr, events_a, events_b, rules, applied)
+        events_a = _judge_reuse_store(a, b, addr, events_a, events_b, rules, applied)
     diffs += events_diff(events_a, events_b)
     after = (normalised_view(pre.m) if ra is not None else views[0],
              normalised_view(post.m) if rb is not None else views[1])
