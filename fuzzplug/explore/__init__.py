@@ -5,6 +5,8 @@ above the models and below the targets.
   through the MMU, the dax_fault ops);
 - `daxtrack`: the cells of a DAX machine's state each step touches (its footprint), for
   runs of several tasks;
+- `daxbind`: a DAX version model run on another mm model (fs/dax.c of v4.14 over a fixed
+  mm/memory.c), without a copy of the model;
 - `daxtasks`: several tasks on one DAX machine under a scheduler;
 - `daxview`: the views of a DAX machine the oracle compares (the file, the mapping, hole
   pages, leaks, the snapshot);

@@ -270,10 +270,11 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
         report.outcome_sets[ops] = (frozenset(found["pre"]), frozenset(found["post"]))
     for side, other in (("post", "pre"), ("pre", "post")):
         for outcome, runs in found[side].items():
-            if any((tasks.compare(o, outcome) if side == "post"
-                    else tasks.compare(outcome, o)).same for o in found[other]):
+            if any((tasks.compare(o, outcome, target.rule_names) if side == "post"
+                    else tasks.compare(outcome, o, target.rule_names)).same
+                   for o in found[other]):
                 continue
-            c = tasks.closest(outcome, found[other], side == "pre")
+            c = tasks.closest(outcome, found[other], side == "pre", target.rule_names)
             at = c.at.name if c.at is not None else ""
             cls = (scene_name, side, at, tuple(sorted(c.diffs)))
             sig = report.named.get(cls)
@@ -359,8 +360,9 @@ def new_signatures(target, report: Report) -> list[str]:
 def render(target, report: Report) -> str:
     lines = [f"dax_fault: {report.bound.describe()}",
              f"scenes: {'; '.join(report.scenes)}",
-             f"pairs: {report.pairs}; runs: v4.13 {report.runs['pre']}, v4.14 "
-             f"{report.runs['post']} (abandoned by the sleep sets: {report.abandoned}); "
+             f"pairs: {report.pairs}; runs: {target.pair[0]} {report.runs['pre']}, "
+             f"{target.pair[1]} {report.runs['post']} (abandoned by the sleep sets: "
+             f"{report.abandoned}); "
              f"{report.seconds:.1f} s ({report.jobs} process{'es' if report.jobs > 1 else ''})"]
     lines.append(report.statement())
     known = KnownList.of(target)

@@ -12,20 +12,29 @@ Everything not allowed here is divergent: SIGBUS/SIGSEGV/OOM/LIVELOCK, load valu
 the file holds (visible and durable), tags, blocks, WARN/BUG/bad-PTE events, leaks, and the
 final PTEs, struct pages, counters and mapping entries outside rules 1 and 2. How each rule
 is applied is in `fuzzplug.targets.dax_fault.target` (`normalised_view`, `compare_op`).
+
+After v4.14 the chain (`chain.py`) has the two upstream fixes of patch 1; their rules
+(`FIX_RULES`) are the insert_pfn target's of the same names, stated as what a DAX fault shows
+of them. A pair's intended delta is the rules of the commits between its versions
+(`rules_between`): the series' rules on a pair that spans v4.13 → v4.14 only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fuzzplug.targets.dax_fault.chain import CAE, F2C, SERIES, commits_between
+
 
 @dataclass(frozen=True, slots=True)
 class IntendedRule:
-    """One entry of the intended delta: what it allows and the sentence it rests on."""
+    """One entry of the intended delta: what it allows, the sentence it rests on, and the
+    commit of the chain whose intent it is (the series' rules: its first patch's id)."""
 
     name: str
     allows: str
     source: str
+    commit: str = SERIES
 
 
 HOLE_READ_ZERO_PAGE = IntendedRule(
@@ -130,3 +139,75 @@ APPLICABLE_RULES = (HOLE_READ_ZERO_PAGE, HOLE_REPLACEMENT, MKWRITE_ONE_FAULT, FE
 do. pfn_mkwrite_is_the_fault_handler is why branch ids and steps are never compared (it
 allows nothing that is: a store after a load of a block is `same`); the WARN rule allows
 nothing."""
+
+# --- the fixes of the series' patch 1 (the chain after v4.14) ---------------------------------
+# Each fix changes insert_pfn() alone (mm/memory.c); its intent is the insert_pfn target's
+# FIX_RULES of the same name (fuzzplug/targets/insert_pfn/rules.py), stated here as what a
+# DAX fault, the only caller of vm_insert_mixed_mkwrite(), shows of it. Each applies to a
+# pair that spans its commit, where the pre side runs the code the fix replaced.
+
+ZERO_PFN_MISMATCH_IS_SILENT = IntendedRule(
+    name="zero_pfn_mismatch_is_silent",
+    commit=F2C,
+    allows="In an op whose write fault finds, in insert_pfn()'s mkwrite path, a present "
+           "entry for another pfn on both sides (the PTE still maps the zero page while a "
+           "block was allocated under it: the race with write(2), fstests generic/344): "
+           "the pre side's WARN_ON_ONCE(pte_pfn(*pte) != pfn_t_to_pfn(pfn)) may be absent "
+           "on the post side when the mapped pfn is the zero pfn. The warning is one "
+           "warning with its condition spelt anew (WARN_ON_ONCE(!is_zero_pfn(...)) inside "
+           "the mismatch test): the two are compared as one, and a post-side print at a "
+           "mismatch with another pfn, where the pre side had spent its once on the zero "
+           "pfn, is allowed too. Both sides still return -EBUSY, which the DAX fault calls "
+           "done: returns, fault counts, the file and the state must be equal.",
+    source="f2c57d91b0d9 commit message: \"So just restrict the warning only to the case "
+           "when the PFN in PTE is not zero page\"; \"the race is otherwise harmless\"; its "
+           "code comment: \"If they don't match, we are likely racing with block "
+           "allocation and mapping invalidation so just skip the update\"; the insert_pfn "
+           "target's rule of the same name.")
+
+REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS = IntendedRule(
+    name="reuse_stores_with_ptep_set_access_flags",
+    commit=CAE,
+    allows="In an access whose fault reuses, in insert_pfn()'s mkwrite path, a present "
+           "entry for the requested pfn (a store after a load of a block: the "
+           "write-protect fault is the DAX fault), the upgraded entry is stored with "
+           "ptep_set_access_flags(), update_mmu_cache() only when that changed it, instead "
+           "of set_pte_at() and update_mmu_cache(). Allowed to differ, in that op and at "
+           "the access's address only: (1) the entry's bits the architecture's "
+           "ptep_set_access_flags() keeps where set_pte_at() rewrites them (ppc64 hash: "
+           "H_PAGE_HASHPTE and the slot bits; ppc64 radix: _PAGE_SOFT_DIRTY; x86-64 and "
+           "arm64: none); (2) that page's HPTEs (ppc64 hash); (3) the pre side's reports "
+           "from the old store: set_pte_at()'s VM_WARN_ON and stale-HPTE report, and the "
+           "second HPTE of update_mmu_cache()'s preload (__hash_page_4K). The entry's "
+           "difference is carried over later ops for as long as neither side changes that "
+           "address's PTE or HPTEs; anything else a later op shows is compared as usual.",
+    source="cae85cb8add3 commit message: \"on some architectures set_pte_at() cannot cope "
+           "with a situation where there is already some (different) valid entry present. "
+           "Use ptep_set_access_flags() instead to modify the pfn which is built to deal "
+           "with modifying existing PTE.\"; the insert_pfn target's rule of the same name, "
+           "with its architecture hooks.")
+
+REUSE_RETURNS_EBUSY = IntendedRule(
+    name="reuse_returns_ebusy",
+    commit=CAE,
+    allows="Nothing a DAX fault shows: the reuse path's raw return is -EBUSY where it was "
+           "0, and dax_iomap_pte_fault(), vm_insert_mixed_mkwrite()'s only caller, calls "
+           "both VM_FAULT_NOPAGE (listed so that the fix's rules are the insert_pfn "
+           "target's; a difference it would make is compared like any other).",
+    source="cae85cb8add3 as posted for stable 4.14 (the present case ends in \"goto "
+           "out_unlock\" with retval = -EBUSY); fs/dax.c dax_iomap_pte_fault(): \"-EBUSY "
+           "is fine\"; the insert_pfn target's rule of the same name.")
+
+FIX_RULES: tuple[IntendedRule, ...] = (
+    ZERO_PFN_MISMATCH_IS_SILENT, REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS, REUSE_RETURNS_EBUSY)
+"""The fixes' intended deltas, each from its commit message: they apply to every pair that
+spans the fix."""
+
+RULES = INTENDED_RULES + FIX_RULES
+
+
+def rules_between(pre: str, post: str) -> tuple[IntendedRule, ...]:
+    """The intended delta of a pair: the rules of the commits between them (the series'
+    when the pair spans v4.13 → v4.14)."""
+    commits = commits_between(pre, post)
+    return tuple(rule for rule in RULES if rule.commit in commits)

@@ -19,10 +19,17 @@ op what user space sees and what the rest of the kernel sees:
 The differences allowed are the rules of `fuzzplug.targets.dax_fault.rules`, and only
 those; a side that BUGs or hangs is dead for the rest of the run (later ops are not run on
 it), as in the insert_pfn target.
+
+The models form a chain (`fuzzplug.targets.dax_fault.chain`): v4.13, v4.14, then v4.14 with
+each upstream fix of patch 1 (f2c57d91b0d9, then cae85cb8add3: `dax_v4_14` on the fixed mm
+model). `with_pair(pre, post)` (the `Versioned` capability) compares any two of them, under
+the rules of the commits between them (the series' INTENDED_RULES, each fix's FIX_RULES:
+`PairRules`, the fixes' judges below) and with the known findings listed for that pair.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import tomllib
 from dataclasses import dataclass, field
@@ -45,16 +52,23 @@ from fuzzplug.explore import daxfile, daxview
 from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, fs, mm
 from fuzzplug.explore.daxfile import Access, AccessStatus, DaxMachine, OpResult
 from fuzzplug.explore.observe import observables, signature, signature_diffs
-from fuzzplug.kernel.state import EventKind
-from fuzzplug.kernel.state import PTE_TABLE_SHIFT
+from fuzzplug.kernel.state import PTE_TABLE_SHIFT, Arch, EventKind
 from fuzzplug.kernel.types import PAGE_SHIFT, PAGE_SIZE, errname
 from fuzzplug.targets import MutatesPostModel, corpus_dir
+from fuzzplug.targets.dax_fault.chain import (
+    SERIES_PAIR,
+    VERSIONS,
+    chain_version,
+)
 from fuzzplug.targets.dax_fault.rules import (
     FEWER_ALLOCATIONS,
     HOLE_READ_ZERO_PAGE,
     HOLE_REPLACEMENT,
     INTENDED_RULES,
     MKWRITE_ONE_FAULT,
+    REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS,
+    ZERO_PFN_MISMATCH_IS_SILENT,
+    rules_between,
 )
 from fuzzplug.targets.dax_fault import tasks
 from fuzzplug.targets.dax_fault.schema import ALLOC_SITES, SCHEMA, TASK_OPS, Scene, call_args
@@ -384,6 +398,164 @@ def _v4_13_made_hole_allocations(side: Side) -> bool:
                and e.function == _HOLE_ALLOC_SITE for e in side.m.k.events[side.armed_since:])
 
 
+# --- the fixes' rules (the pairs after v4.14) ----------------------------------------------------
+
+SERIES_RULE_NAMES = frozenset(rule.name for rule in INTENDED_RULES)
+
+MISMATCH = "insert_pfn:present:mkwrite:pfn_mismatch"
+MISMATCH_ZERO_PFN = "insert_pfn:present:mkwrite:pfn_mismatch:zero_pfn"
+REUSE = "insert_pfn:present:mkwrite:reuse"
+REUSE_STORED = ("insert_pfn:present:mkwrite:reuse:changed",
+                "insert_pfn:present:mkwrite:reuse:unchanged")
+"""The branches of insert_pfn()'s mkwrite path on a present entry (the mm models' ids): a
+pre side that reuses the entry without REUSE_STORED runs the set_pte_at() store that
+cae85cb8add3 replaced."""
+SEED_WARN = ("warn", "insert_pfn", "pte_pfn(*pte) != pfn_t_to_pfn(pfn)")
+F2C_WARN = ("warn", "insert_pfn", "!is_zero_pfn(pte_pfn(*pte))")
+OLD_STORE_REPORTS = ("set_pte_at", "__hash_page_4K")
+"""Functions whose reports come from the store cae85cb8add3 replaced: set_pte_at() (its
+VM_WARN_ON, its filter's stale HPTE) and update_mmu_cache()'s hash preload."""
+STORE_KEEPS = {
+    Arch.x86_64: frozenset(),
+    Arch.arm64: frozenset(),
+    Arch.ppc64: frozenset({"HASHPTE", "F_SECOND", "F_GIX0", "F_GIX1", "F_GIX2"}),
+    Arch.ppc64_radix: frozenset({"SOFT_DIRTY"}),
+}
+"""Per architecture, the PTE bits ptep_set_access_flags() leaves as they were where
+set_pte_at() rewrites them (rule reuse_stores_with_ptep_set_access_flags)."""
+
+
+@dataclass(slots=True)
+class PairRules:
+    """The rules of the pair an evaluation compares, as `compare_op` applies them: whether
+    the series' rules apply (the pair spans v4.13 → v4.14), the fixes' rule names, and the
+    addresses whose entry rule reuse_stores_with_ptep_set_access_flags let differ in an
+    earlier op (address → both sides' view of it then), carried while neither changes."""
+
+    names: frozenset[str]
+    carried: dict[int, tuple] = field(default_factory=dict)
+
+    @property
+    def series(self) -> bool:
+        return HOLE_READ_ZERO_PAGE.name in self.names
+
+
+def _fired(run: OpRun, warn: tuple) -> list:
+    return [e for e in _kernel_events(run) if e.kind is EventKind.WARN
+            and (e.kind.value, e.function, e.get("condition")) == warn]
+
+
+def _judge_zero_pfn_mismatch(a: OpRun, b: OpRun, events_a: list, events_b: list,
+                             applied: list[str]) -> list:
+    """Rule zero_pfn_mismatch_is_silent (f2c57d91b0d9), as the insert_pfn target judges it:
+    returns the post side's events with its warning named as the pre side's."""
+    pre_warn = _fired(a, SEED_WARN)
+    return zero_pfn_mismatch_events(a.branches, b.branches, events_a, events_b, applied,
+                                    fired=bool(pre_warn),
+                                    spent=bool(pre_warn) and not any(
+                                        e.get("printed", True) for e in pre_warn))
+
+
+def zero_pfn_mismatch_events(branches_a, branches_b, events_a: list, events_b: list,
+                             applied: list[str], fired: bool | None = None,
+                             spent: bool = False) -> list:
+    """Rule zero_pfn_mismatch_is_silent on one call's printed events (`events_a` is edited
+    in place; the post side's are returned): where both sides took the mismatch path and
+    the pre side's mismatch WARN fired (`fired`; by default, was printed), the post side's
+    warning is named as the pre side's; the pre side's print is left out when the post side
+    took the zero-pfn branch without printing, and the post side's when the pre side's once
+    was spent (`spent`: fired, not printed)."""
+    if MISMATCH not in branches_a or MISMATCH not in branches_b:
+        return events_b
+    if not (SEED_WARN in events_a if fired is None else fired):
+        return events_b  # the pre side does not run the code the fix replaced
+    events_b = [SEED_WARN if e == F2C_WARN else e for e in events_b]
+    if MISMATCH_ZERO_PFN in branches_b and SEED_WARN in events_a \
+            and SEED_WARN not in events_b:
+        events_a.remove(SEED_WARN)
+        applied.append(ZERO_PFN_MISMATCH_IS_SILENT.name)
+    elif SEED_WARN in events_b and SEED_WARN not in events_a and spent:
+        events_b.remove(SEED_WARN)
+        applied.append(ZERO_PFN_MISMATCH_IS_SILENT.name)
+    return events_b
+
+
+def _at(view: dict, addr: int) -> tuple:
+    """A view's PTE and HPTEs at `addr` (what rule reuse_stores_with_ptep_set_access_flags
+    speaks of)."""
+    pte = f"pte.{addr:#x}"
+    return tuple(sorted((k, v) for k, v in view.items()
+                        if k == pte or k.startswith(f"hpte.{addr:#x}.")))
+
+
+def _without_kept(view: dict, addrs, keeps: frozenset[str]) -> dict:
+    """The view with, at each address, the PTE bits `keeps` and the HPTEs left out."""
+    out = dict(view)
+    for addr in addrs:
+        for key in [k for k in out if k.startswith(f"hpte.{addr:#x}.")]:
+            del out[key]
+        pte = out.get(f"pte.{addr:#x}")
+        if pte is not None:
+            out[f"pte.{addr:#x}"] = (pte[0], tuple(f for f in pte[1] if f not in keeps))
+    return out
+
+
+def _judge_reuse_store(a: OpRun, b: OpRun, addr: int | None, events_a: list,
+                       events_b: list, rules: PairRules, applied: list[str]) -> list:
+    """Rule reuse_stores_with_ptep_set_access_flags (cae85cb8add3): where the pre side
+    stored a reused entry with set_pte_at() and the post side with
+    ptep_set_access_flags(), the pre side's reports of the old store are left out
+    (returned: the pre side's events still compared) and the access's address is carried
+    (`rules.carried`; `_ruled_views` leaves its kept bits and HPTEs out)."""
+    if addr is None or not _reuses_differently(a.branches, b.branches):
+        return events_a
+    events_a = old_store_reports(a.branches, b.branches, events_a, events_b, applied)
+    rules.carried[addr & ~(PAGE_SIZE - 1)] = None  # its views are taken after the op
+    return events_a
+
+
+def _reuses_differently(branches_a, branches_b) -> bool:
+    """Whether the pre side reused a present entry with the store cae85cb8add3 replaced
+    (set_pte_at()) and the post side with ptep_set_access_flags()."""
+    return (REUSE in branches_a and not any(x in branches_a for x in REUSE_STORED)
+            and any(x in branches_b for x in REUSE_STORED))
+
+
+def old_store_reports(branches_a, branches_b, events_a: list, events_b: list,
+                      applied: list[str]) -> list:
+    """Rule reuse_stores_with_ptep_set_access_flags on one call's printed events: where the
+    pre side reused the entry with set_pte_at() and the post side with
+    ptep_set_access_flags(), the pre side's events without the old store's reports (those
+    of `OLD_STORE_REPORTS` the post side has not)."""
+    if not _reuses_differently(branches_a, branches_b):
+        return events_a
+    reports = [e for e in events_a if e[1] in OLD_STORE_REPORTS and e not in events_b]
+    if reports:
+        events_a = [e for e in events_a if e not in reports]
+        if REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name not in applied:
+            applied.append(REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name)
+    return events_a
+
+
+def _ruled_views(pre: Side, after: tuple[dict, dict], rules: PairRules,
+                 applied: list[str]) -> tuple[dict, dict]:
+    """The views compared after an op, with the carried addresses' kept bits and HPTEs left
+    out; an address either side changed since it was carried is compared again."""
+    if not rules.carried:
+        return after
+    keeps = STORE_KEEPS[pre.m.k.config.arch]
+    for addr, seen in list(rules.carried.items()):
+        now = (_at(after[0], addr), _at(after[1], addr))
+        if seen is None:  # carried by this op
+            rules.carried[addr] = now
+            if now[0] != now[1] and REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name not in applied:
+                applied.append(REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name)
+        elif now != seen:
+            del rules.carried[addr]
+    addrs = tuple(rules.carried)
+    return (_without_kept(after[0], addrs, keeps), _without_kept(after[1], addrs, keeps))
+
+
 @dataclass(slots=True)
 class Judgement:
     """The comparison of one op: its finding (or None), the rules that allowed a
@@ -395,21 +567,26 @@ class Judgement:
 
 
 def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
-               ra: OpResult | None, rb: OpResult | None, views: tuple[dict, dict],
+               ra: OpResult | None, rb: OpResult | None,
+               views: tuple[dict, dict], rules: PairRules | None = None,
                addr: int | None = None) -> tuple[Judgement, tuple[dict, dict]]:
     """Compare one op's two runs and the state after it (see the module docstring).
-    `views` are both sides' normalised views before the op; returns the judgement and the
+    `views` are both sides' normalised views before the op; `rules` the pair's (default:
+    the series'), `addr` the op's user address if it has one; returns the judgement and the
     views after it."""
+    if rules is None:
+        rules = PairRules(SERIES_RULE_NAMES)
     if ra is None and rb is None:  # both dead since an earlier op
         return Judgement(None, []), views
-    rules: list[str] = []
     fails_a, fails_b = _alloc_fails(a), _alloc_fails(b)
-    hole_failed = _HOLE_PAGE_ALLOC_FAILED in a.branches and ra is not None
+    series = rules.series
+    applied: list[str] = []
+    hole_failed = series and _HOLE_PAGE_ALLOC_FAILED in a.branches and ra is not None
     if hole_failed and _HOLE_ALLOC_SITE in fails_a:  # v4.14 has no such allocation to fail
         fails_a = list(fails_a)
         fails_a.remove(_HOLE_ALLOC_SITE)
     armed = pre.armed_sites | post.armed_sites
-    if (fails_a != fails_b and armed & _SHIFTED_SITES
+    if (series and fails_a != fails_b and armed & _SHIFTED_SITES
             and _v4_13_made_hole_allocations(pre)):
         # The same arming names different allocations on the two sides: from here on they
         # failed different allocations by construction.
@@ -417,7 +594,7 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
     if not (_failure_pending(pre) or _failure_pending(post)):
         pre.armed_since = post.armed_since = None
     if hole_failed:
-        rules.append(FEWER_ALLOCATIONS.name)
+        applied.append(FEWER_ALLOCATIONS.name)
         hole = _unfilled_hole(pre, post, name, addr)
         if hole is not None and hole not in pre.unfilled:
             pre.unfilled.append(hole)
@@ -435,25 +612,30 @@ def compare_op(pre: Side, post: Side, name: str, index: int, a: OpRun, b: OpRun,
     if ra is not None and rb is not None and not oom_13:
         if isinstance(ra.ret, Access) and isinstance(rb.ret, Access):
             n13, n14 = ra.ret.faults, rb.ret.faults
-            if name == "store" and n14 == n13 - 1 and ua == ub:
-                rules.append(MKWRITE_ONE_FAULT.name)
+            if name == "store" and n14 == n13 - 1 and ua == ub and series:
+                applied.append(MKWRITE_ONE_FAULT.name)
             elif n14 > n13:
                 diffs.append("faults:more")
             elif n14 < n13:
                 diffs.append("faults:fewer")
-    events_a = observables(_kernel_events(a))
+    events_a, events_b = observables(_kernel_events(a)), observables(_kernel_events(b))
     if oom_13:
         events_a = [e for e in events_a if e != _OOM_SIGNAL]
-    diffs += events_diff(events_a, observables(_kernel_events(b)))
+    if ZERO_PFN_MISMATCH_IS_SILENT.name in rules.names:
+        events_b = _judge_zero_pfn_mismatch(a, b, events_a, events_b, applied)
+    if REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name in rules.names:
+        events_a = _judge_reuse_store(a, b, addr, events_a, events_b, rules, applied)
+    diffs += events_diff(events_a, events_b)
     after = (normalised_view(pre.m) if ra is not None else views[0],
              normalised_view(post.m) if rb is not None else views[1])
     compared = _fold_unfilled_holes(pre, post, after)
     if compared is not after and not hole_failed:
-        rules.append(FEWER_ALLOCATIONS.name)
-    state = view_diff(*compared)
+        applied.append(FEWER_ALLOCATIONS.name)
+    state = view_diff(*_ruled_views(pre, compared, rules, applied))
     diffs += [_MAP_KINDS.get(d, d) for d in signature_diffs(state)]
     if not diffs:
-        return Judgement(None, rules + _hole_rules(views, after)), after
+        holes = _hole_rules(views, after) if series else []
+        return Judgement(None, applied + holes), after
     finding = Finding(index, name, diffs, signature(name, diffs, a.branches, b.branches),
                       family(name, diffs), None, sorted(set(a.branches)),
                       sorted(set(b.branches)))
@@ -552,20 +734,54 @@ def _known_toml() -> dict:
     return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
 
 
+def _pair_text(pre: str, post: str) -> str:
+    return f"{pre}..{post}"
+
+
+_SERIES_TEXT = _pair_text(*SERIES_PAIR)
+
 SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
 
 
 class DaxFaultTarget(MutatesPostModel):
-    """The dax_fault target (satisfies `fuzzplug.targets.Target`)."""
+    """The dax_fault target (satisfies `fuzzplug.targets.Target` and `Versioned`): by
+    default v4.13 against v4.14, the series; `with_pair` compares any two versions of the
+    chain (`chain.CHAIN`: then each fix of the series' patch 1)."""
 
     name = "dax_fault"
     description = ("DAX common 4k zero page (b2770da64254..): ext4 DAX faults, write, punch, "
-                   "truncate, fsync, msync, munmap, v4.13 vs v4.14")
+                   "truncate, fsync, msync, munmap, v4.13 vs v4.14, and the fixes upstream "
+                   "took after it")
     schema = SCHEMA
     pre_model: ModuleType = dax_v4_13
     post_model: ModuleType = dax_v4_14
+    pair = SERIES_PAIR
     rules = INTENDED_RULES
+
+    @property
+    def rule_names(self) -> frozenset[str]:
+        return frozenset(rule.name for rule in self.rules)
+
+    def versions(self) -> tuple[str, ...]:
+        """The chain, oldest first (`chain.CHAIN`)."""
+        return VERSIONS
+
+    def with_pair(self, pre: str, post: str) -> "DaxFaultTarget":
+        """A copy comparing chain version `pre` with `post`, under the rules of the commits
+        between them."""
+        rules = rules_between(pre, post)
+        clone = copy.copy(self)
+        clone.pre_model = chain_version(pre).model
+        clone.post_model = chain_version(post).model
+        clone.pair = (pre, post)
+        clone.rules = rules
+        return clone
+
+    def commit_of(self, version: str) -> str | None:
+        """The change that makes `version` from its predecessor in the chain."""
+        found = chain_version(version)
+        return None if found.commit is None else f'{found.commit} ("{found.subject}")'
 
     def evaluate(self, ops) -> Outcome:
         scene = Scene.from_ops(ops).dax
@@ -578,6 +794,7 @@ class DaxFaultTarget(MutatesPostModel):
         rec_pre = SideRecord(pre.m.k.version, MachineRecord(pre.m))
         rec_post = SideRecord(post.m.k.version, MachineRecord(post.m))
         views = (normalised_view(pre.m), normalised_view(post.m))
+        pair_rules = PairRules(self.rule_names)
         finding = None
         rules_applied: list[str] = []
         for index, op in enumerate(calls):
@@ -591,7 +808,7 @@ class DaxFaultTarget(MutatesPostModel):
             rec_pre.add(index, a)
             rec_post.add(index, b)
             judgement, views = compare_op(pre, post, op.name, index, a, b, ra, rb, views,
-                                          args.get("addr"))
+                                          pair_rules, args.get("addr"))
             rules_applied += [r for r in judgement.rules if r not in rules_applied]
             if judgement.finding is not None:
                 finding = judgement.finding
@@ -628,14 +845,26 @@ class DaxFaultTarget(MutatesPostModel):
                 for m in (self.pre_model, self.post_model)}
 
     def known_findings(self) -> dict[str, dict]:
+        """The triaged signatures of this pair (`known.toml`: a finding without `pairs`
+        belongs to the series' pair)."""
         data = _known_toml()
+        pair = _pair_text(*self.pair)
         causes = {c["id"]: c for c in data.get("cause", [])}
         return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
-                for f in data.get("finding", [])}
+                for f in data.get("finding", []) if pair in f.get("pairs", [_SERIES_TEXT])}
 
     def known_causes(self) -> dict[str, Cause]:
-        """The `[[cause]]`s of known.toml (the `KnownCauses` capability)."""
-        return causes_from_toml(_known_toml())
+        """The `[[cause]]`s of known.toml that explain divergences of this pair by their
+        observables (`pairs`, else the series' pair), and every cause a finding of this
+        pair names (the `KnownCauses` capability)."""
+        data = _known_toml()
+        pair = _pair_text(*self.pair)
+        named = {c for f in data.get("finding", []) if pair in f.get("pairs", [_SERIES_TEXT])
+                 for c in f["causes"]}
+        listed = {c["id"] for c in data.get("cause", [])
+                  if pair in c.get("pairs", [_SERIES_TEXT])}
+        return {cid: cause for cid, cause in causes_from_toml(data).items()
+                if cid in listed | named}
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
@@ -654,9 +883,13 @@ class DaxFaultTarget(MutatesPostModel):
         return small_domain()
 
     def mutants(self):
+        """The mutants of `dax_v4_14.py`: for a pair whose post side is v4.14's DAX code on
+        its own mm model (the series' pair, v4.13..v4.14); none for a fixed version, whose
+        DAX model is that code bound to another mm model (`daxbind`), which the mutant
+        machinery does not rebuild."""
         from fuzzplug.targets.dax_fault.mutants import MUTANTS
 
-        return MUTANTS
+        return MUTANTS if self.post_model is dax_v4_14 else ()
 
 
 

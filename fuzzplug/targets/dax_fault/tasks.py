@@ -265,12 +265,30 @@ def named_call(differing: list[tuple[CallOutcome, list[str]]]) -> int | None:
                               differing[i][0].name, i))
 
 
-def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
+def compare(a: RunOutcome, b: RunOutcome, names: frozenset[str] | None = None) -> Comparison:
     """Outcome `a` (pre-series) against `b` (post-series), as the module docstring says:
     calls in each task's program order (return and printed events; fault counts only name
     rule mkwrite_one_fault, they are not compared), then the final state and deadlocks.
-    The differing call that names the finding is `named_call`'s."""
-    from fuzzplug.targets.dax_fault.target import _MAP_KINDS, view_diff
+    The differing call that names the finding is `named_call`'s. `names`: the pair's rules
+    (default the series'). Of the fixes' rules, zero_pfn_mismatch_is_silent applies per
+    call as in the one-task oracle (`target.zero_pfn_mismatch_events`, on printed events),
+    and of reuse_stores_with_ptep_set_access_flags the part a call shows: the pre side's
+    reports of the old store (`target.old_store_reports`). Its part on the entry (the kept
+    bits and the HPTEs, carried while the entry stays as it was) needs the state after each
+    op, which a run of several tasks does not compare: the final state is compared whole."""
+    from fuzzplug.targets.dax_fault.target import (
+        _MAP_KINDS,
+        REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS,
+        SERIES_RULE_NAMES,
+        ZERO_PFN_MISMATCH_IS_SILENT,
+        old_store_reports,
+        view_diff,
+        zero_pfn_mismatch_events,
+    )
+
+    names = SERIES_RULE_NAMES if names is None else names
+    zero_pfn = ZERO_PFN_MISMATCH_IS_SILENT.name in names
+    reuse = REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name in names
 
     diffs: list[str] = []
     rules: list[str] = []
@@ -284,9 +302,17 @@ def compare(a: RunOutcome, b: RunOutcome) -> Comparison:
                 d.append(f"ret:{sa}->{sb}" if sa != sb else "load:value")
             if (ca.name == "store" and ca.faults is not None and cb.faults is not None
                     and cb.faults < ca.faults and ca.user == cb.user
+                    and MKWRITE_ONE_FAULT.name in names
                     and MKWRITE_ONE_FAULT.name not in rules):
                 rules.append(MKWRITE_ONE_FAULT.name)  # reported, not compared (see above)
-            d += events_diff(list(ca.observed), list(cb.observed))
+            observed_a, observed_b = list(ca.observed), list(cb.observed)
+            if zero_pfn:
+                observed_b = zero_pfn_mismatch_events(ca.branches, cb.branches, observed_a,
+                                                      observed_b, rules)
+            if reuse:
+                observed_a = old_store_reports(ca.branches, cb.branches, observed_a,
+                                               observed_b, rules)
+            d += events_diff(observed_a, observed_b)
             if d:
                 differing.append((cb, d))
                 branches.append((ca.branches, cb.branches))
@@ -469,7 +495,8 @@ def _whole_entries(diffs: list[str]) -> int:
     return sum(1 for d in diffs if d.endswith(".presence") or d == "map.pfn")
 
 
-def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
+def closest(mine: RunOutcome, others, mine_is_pre: bool,
+            names: frozenset[str] | None = None) -> Comparison:
     """The comparison of `mine` with the closest of `others`: the fewest differences, then
     the fewest of them of whole entries (a PTE that differs in one bit is closer than one
     that is absent: otherwise a ppc64 radix outcome that differs from its nearest v4.13
@@ -482,7 +509,7 @@ def closest(mine: RunOutcome, others, mine_is_pre: bool) -> Comparison:
     order), then the smallest sorted list of them, then the first found."""
     best = None
     for other in others:
-        c = compare(mine, other) if mine_is_pre else compare(other, mine)
+        c = compare(mine, other, names) if mine_is_pre else compare(other, mine, names)
         key = (len(c.diffs), _whole_entries(c.diffs), sum(":" not in d for d in c.diffs),
                sorted(c.diffs))
         if best is None or key < best[0]:
@@ -543,7 +570,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
     # fail_alloc, which a run of several tasks drops: both sides then run nothing.
     last = max(((i, op.name) for program in tasks.programs for i, op in program),
                default=(0, "tasks"))
-    direct = compare(pre.outcome, post.outcome)
+    names = target.rule_names
+    direct = compare(pre.outcome, post.outcome, names)
     deadlocks = [side for side, run in (("pre", pre), ("post", post)) if run.result.deadlock]
     if deadlocks:
         diffs = [f"deadlock:{'both' if len(deadlocks) == 2 else deadlocks[0]}"]
@@ -551,7 +579,9 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         c = Comparison(diffs, [], direct.at, direct.pre_branches, direct.post_branches)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     if direct.same:
-        rules = direct.rules + _hole_rules(*_initial_and_final(target, scene, pre, post))
+        rules = [r for r in direct.rules + _hole_rules(*_initial_and_final(target, scene, pre,
+                                                                         post))
+                 if r in target.rule_names]  # the series' rules, on a pair that spans it
         return Outcome(Verdict.of(None, rules), None, *records, rules)
     # A difference under this schedule: does the other version have this outcome under
     # another interleaving?
@@ -560,7 +590,7 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         mine = mine_run.outcome
 
         def matches(o, mine=mine, mine_is_pre=mine_is_pre):
-            return (compare(mine, o) if mine_is_pre else compare(o, mine)).same
+            return (compare(mine, o, names) if mine_is_pre else compare(o, mine, names)).same
 
         # First the calls whole, in the order they finished in this run; then the search
         # (cached: the same programs come back under other schedules).
@@ -574,7 +604,7 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
             found = any(matches(o) for o in s.outcomes)
         if found:
             continue
-        c = closest(mine, s.outcomes, mine_is_pre)
+        c = closest(mine, s.outcomes, mine_is_pre, names)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     return Outcome(Verdict.SAME, None, *records, [])
 
