@@ -47,7 +47,7 @@ from fuzzplug.kernel import (
     v4_14_f2c57d91b0d9,
     v4_14_f2c57d91b0d9_cae85cb8add3,
 )
-from fuzzplug.kernel.mm import do_user_fault, vma_page_prot
+from fuzzplug.kernel.mm import do_user_fault, fault_result_name, vma_page_prot
 from fuzzplug.explore.observe import entry_diff, entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
@@ -97,7 +97,6 @@ from fuzzplug.kernel.types import (
     pte_t,
     pte_write,
     pte_young,
-    vm_fault_name,
 )
 from fuzzplug.targets import MutatesPostModel, SceneIssue, corpus_dir
 
@@ -362,7 +361,7 @@ def _call(k: Kernel, model: ModuleType, op: Op, dax: bool) -> str:
         return _mkwrite_equivalent(k, model, op)
     if name == "fault":
         flags = _to_kernel(FAULT_FLAG_BITS, op["flags"]) | FAULT_FLAG_USER
-        return vm_fault_name(do_user_fault(k, op["addr"], flags, model.handle_mm_fault))
+        return fault_result_name(do_user_fault(k, op["addr"], flags, model.handle_mm_fault))
     if name == "zap":
         model.zap_page_range_single(vma, op["addr"], op["len"])
         return "void"
@@ -379,11 +378,15 @@ def _mkwrite_equivalent(k: Kernel, model: ModuleType, op: Op) -> str:
     entry DAX maps it faults and goes through do_wp_page() (dax_pfn_mkwrite →
     finish_mkwrite_fault → wp_page_reuse with the VMA's pfn_mkwrite); on an entry that
     already permits the store the MMU does it without a fault (it sets the hardware's
-    accessed/dirty bits, never SOFT_DIRTY)."""
+    accessed/dirty bits, never SOFT_DIRTY). A write access that never completes (ppc64
+    hash: a stale HPTE) is what the caller sees: "livelock"."""
     ret = model.vm_insert_mixed(k.vma, op["addr"], _pfn_t(op))
     k.event(EventKind.RET, "vm_insert_mixed", ret=errname(ret))
     if ret in (0, -EBUSY):
-        do_user_fault(k, op["addr"], FAULT_FLAG_WRITE | FAULT_FLAG_USER, model.handle_mm_fault)
+        access = do_user_fault(k, op["addr"], FAULT_FLAG_WRITE | FAULT_FLAG_USER,
+                               model.handle_mm_fault)
+        if access is arch.ACCESS_LIVELOCK:
+            return fault_result_name(access)
     return dax_view(ret)
 
 
