@@ -53,8 +53,9 @@ bit, so `set_pte_at` drops it when the configuration has no special bit.
 Every hook records an ARCH event (function, address, old and new entry); the MMU's own
 access records an MMU event. On the hash MMU an access the hash fault handled is translated
 again, as the CPU re-executes the instruction after the interrupt; one that a stale HPTE
-refuses after every hash fault never completes (`ACCESS_LIVELOCK`). Branch ids of the MMU step and the hash code are declared here
-(`mmu_access:<arch>:...`, `__hash_page_4K:...`) and read by the coverage scan.
+refuses after every hash fault never completes (`ACCESS_LIVELOCK`). Branch ids of the MMU
+step and the hash code are declared here (`mmu_access:<arch>:...`, `__hash_page_4K:...`) and
+read by the coverage scan.
 """
 
 from __future__ import annotations
