@@ -21,7 +21,9 @@ Expected behaviour, from Linux v4.13.9:
   above 1 MiB has its page's memtype (WB), memremap'd device memory a WB reservation, and
   anything else (MMIO, RAM below 640 KiB) no reservation (UC-); elsewhere nothing.
 - pte_none(), pte_dirty() and the swap-entry decoding of each architecture; the MMU's own
-  access is tested through the models in test_model_branches_mmu.py.
+  access is tested through the models in test_model_branches_mmu.py, and here the hash MMU's
+  translation again after a hash fault (the CPU re-executes the instruction after
+  do_hash_page's return from the interrupt, arch/powerpc/kernel/exceptions-64s.S).
 """
 
 from __future__ import annotations
@@ -358,6 +360,55 @@ def test_ppc64_hash_set_pte_filter_strips_the_hash_bits_and_the_hpte_is_left_beh
     assert [(ev.function, ev.get("condition")) for ev in k.events
             if ev.kind is EventKind.BAD_HPTE] == [("set_pte_at", arch.STALE_HPTE)]
     assert k.untracked_hptes() == [(mc.A0 >> PAGE_SHIFT, 0)]
+
+
+def _hashed_read_only(k: Kernel):
+    """A read-only, young entry hashed in by the preload of a data fault: slot 0, read-only."""
+    p = ptep(k)
+    p._store(e(RO))
+    arch.update_mmu_cache(k.vma, mc.A0, p)
+    return p
+
+
+def test_ppc64_hash_a_store_the_tracked_hpte_refuses_is_hashed_then_translated_again():
+    """A protection fault on the HPTE the (writable) entry tracks: __hash_page_4K() updates
+    it to read/write, returns 0, and the re-executed store hits it: the access completes,
+    one MMU event at the entry's pfn."""
+    k = kernel("ppc64")
+    p = _hashed_read_only(k)
+    p._store(pte_t(p[0].val | _PAGE_RW))
+    k.branches.clear()
+    assert arch.mmu_access(k, mc.A0, True) is None
+    assert k.branches == ["__hash_page_4K:updatepp", "mmu_access:ppc64:hash_page",
+                          "mmu_access:ppc64:hpte_hit"]
+    assert k.htab == {(mc.A0 >> PAGE_SHIFT, 0): hpte(PFN, rw=True)}
+    assert [ev.get("pfn") for ev in k.events if ev.kind is EventKind.MMU] == [PFN]
+
+
+def test_ppc64_hash_a_store_a_stale_hpte_refuses_never_completes():
+    """set_pte_at() over the hashed entry strands its read-only HPTE in slot 0; the writable
+    entry's preload hashes a read/write one into slot 1. A store finds slot 0 first, is
+    refused, and each hash fault updates slot 1 and returns 0: the re-executed store faults
+    on slot 0 again. mmu_access() says the access never completes (ACCESS_LIVELOCK, a
+    BAD_HPTE event), without reaching do_page_fault() and without an MMU event; a load is
+    served by the stale HPTE."""
+    k = kernel("ppc64")
+    p = _hashed_read_only(k)
+    arch.set_pte_at(k.mm, mc.A0, p, e(RW | _PAGE_DIRTY))
+    arch.update_mmu_cache(k.vma, mc.A0, p)
+    vpn = mc.A0 >> PAGE_SHIFT
+    assert k.htab == {(vpn, 0): hpte(PFN, rw=False), (vpn, 1): hpte(PFN, rw=True)}
+    k.events.clear()
+    k.branches.clear()
+    assert arch.mmu_access(k, mc.A0, True) is arch.ACCESS_LIVELOCK
+    assert k.branches.count("mmu_access:ppc64:hash_page") == arch.HASH_FAULTS_PER_ACCESS
+    assert k.branches[-1] == "mmu_access:ppc64:livelock"
+    assert [(ev.function, ev.get("condition"), ev.get("pfn")) for ev in k.events
+            if ev.kind is EventKind.BAD_HPTE] == [("hash_page", arch.FAULTS_FOREVER_ON_STALE,
+                                                   PFN)]
+    assert not [ev for ev in k.events if ev.kind is EventKind.MMU]
+    assert arch.mmu_access(k, mc.A0, False) is None
+    assert k.branches[-1] == "mmu_access:ppc64:hpte_hit"
 
 
 def test_ppc64_radix_set_pte_filter_is_the_identity():

@@ -68,6 +68,28 @@ def test_replay_json_gives_one_object_per_input_with_the_documented_keys(capsys)
     assert [r["verdict"] for r in records] == ["divergent", "intended"]
 
 
+STORE_ON_STALE_HPTE = ("config arch=ppc64\n"
+                       "vm_insert_mixed addr=0x100000 pfn=0x80\n"
+                       "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"
+                       "fault addr=0x100000 flags=FAULT_FLAG_WRITE\n")
+
+
+def test_replay_judges_a_store_that_faults_forever_on_a_stale_hpte_divergent(tmp_path):
+    """Issue 21's example, through the installed CLI: on cae85cb8add3's adjacent pair the pre
+    side's store never completes (livelock on the stale HPTE), the post side's does."""
+    scenario = tmp_path / "store_on_stale_hpte.ops"
+    scenario.write_text(STORE_ON_STALE_HPTE)
+    r = _fuzzplug("replay", "insert_pfn", str(scenario), "--pre", "v4.14+f2c57d91b0d9",
+                  "--post", "v4.14+f2c57d91b0d9+cae85cb8add3", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["verdict"] == "divergent"
+    assert record["signature"] == ("fault/ret:livelock->0+bad_hpte:hash_page:"
+                                   "user_access_faults_forever_on_a_stale_HPTE/da39a3ee")
+    assert (record["pre"]["ret"][-1], record["post"]["ret"][-1]) == ("livelock", "0")
+    assert record["known"]["causes"] == ["ppc64_hash_stale_hpte_seen_later"]
+
+
 def test_replay_is_deterministic(capsys):
     """The same input twice gives the same verdict, signature and traces."""
     main(["replay", "insert_pfn", str(PPC64), str(PPC64), "--json"])

@@ -113,11 +113,13 @@ def test_a_new_observable_beside_a_known_one_stays_new():
 def test_a_cause_applies_only_where_its_predicate_and_op_hold():
     """A cause's observables count only at its op and where its `when` holds for the input."""
     sig = f"vm_insert_mixed_mkwrite/{PPC64_WARN}/0000abcd"
-    assert KNOWN.match(sig, _ops("config arch=ppc64\n")) is not None
-    assert KNOWN.match(sig, _ops("config arch=x86_64\n")) is None
-    assert KNOWN.match(sig, ()) is None  # default scene: x86-64
+    assert KNOWN.match(sig, _ops("config arch=ppc64 DEBUG_VM=1\n")) is not None
+    assert KNOWN.match(sig, _ops("config arch=ppc64_radix DEBUG_VM=1\n")) is not None
+    assert KNOWN.match(sig, _ops("config arch=ppc64\n")) is None  # DEBUG_VM=0: no VM_WARN_ON
+    assert KNOWN.match(sig, ()) is None  # default scene: x86-64, DEBUG_VM=0
     assert KNOWN.match(sig, None) is None
-    assert KNOWN.match(f"fault/{PPC64_WARN}/0000abcd", _ops("config arch=ppc64\n")) is None
+    assert KNOWN.match(f"fault/{PPC64_WARN}/0000abcd",
+                       _ops("config arch=ppc64 DEBUG_VM=1\n")) is None
     oom = "vm_insert_mixed_mkwrite/signal:mm_fault_error:OOM/0000abcd"
     assert KNOWN.match(oom, _ops("fail_alloc nth=1\n")) is not None
     assert KNOWN.match(oom, _ops("zap\n")) is None

@@ -142,15 +142,18 @@ def test_ppc64_radix_faults_an_absent_entry_and_a_store_to_a_read_only_one(model
 def test_ppc64_hash_faults_hash_the_entry_in_and_later_accesses_hit_the_hpte(model):
     """No preload for an old entry; the load misses the hash table and __hash_page_4K()
     inserts a read-only HPTE (the entry is clean), marks the entry accessed and records
-    the slot; the store is refused by that HPTE, and __hash_page_4K() marks the entry dirty
-    (not soft-dirty) and updates the HPTE to read/write; the last load hits it."""
+    the slot, and the re-executed load hits it; the store is refused by that HPTE,
+    __hash_page_4K() marks the entry dirty (not soft-dirty) and updates the HPTE to
+    read/write, and the re-executed store hits it; the last load hits it at once."""
     k = mc.mmu_serves_a_load_and_a_store_on_ppc64_hash(model)
     insert = mc.calls(k)[0]
     load, store, again = _accesses(k)
     vpn = A0 >> PAGE_SHIFT
     assert insert.branches[-1] == "update_mmu_cache:ppc64:not_young"
-    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page")
-    assert store.branches == ("__hash_page_4K:updatepp", "mmu_access:ppc64:hash_page")
+    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page",
+                             "mmu_access:ppc64:hpte_hit")
+    assert store.branches == ("__hash_page_4K:updatepp", "mmu_access:ppc64:hash_page",
+                              "mmu_access:ppc64:hpte_hit")
     assert again.branches == ("mmu_access:ppc64:hpte_hit",)
     assert k.htab == {(vpn, 0): hpte(MMIO, rw=True)}
     assert mc.pte_at(k, A0) == entry(MMIO, _PAGE_PRESENT | _PAGE_USER | _PAGE_RW | _PAGE_SPECIAL
@@ -188,7 +191,8 @@ def test_ppc64_hash_update_mmu_cache_does_not_preload_outside_a_fault(model):
     k = mc.insert_from_a_system_call_on_ppc64_hash(model)
     insert, load = mc.calls(k)
     assert insert.branches[-1] == "update_mmu_cache:ppc64:not_from_a_fault"
-    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page")
+    assert load.branches == ("__hash_page_4K:insert", "mmu_access:ppc64:hash_page",
+                             "mmu_access:ppc64:hpte_hit")
     assert k.htab == {(A0 >> PAGE_SHIFT, 0): hpte(DEV, rw=False)}
 
 
@@ -229,6 +233,25 @@ def test_ppc64_hash_a_load_after_the_zap_reaches_the_unmapped_pfn_through_a_stal
         ("hash_page", {"condition": arch.ACCESS_THROUGH_STALE, "addr": A0, "pfn": DEV})]
     assert k.mm.pgtable == {}
     assert k._check_invariants() == [f"hpte {A0:#x} slot 0: not tracked by its linux PTE"]
+
+
+@covers("mmu_access:ppc64:livelock")
+@BOTH
+def test_ppc64_hash_a_store_a_stale_read_only_hpte_refuses_faults_forever(model):
+    """The stale read-only HPTE in slot 0 refuses the store; each hash fault updates the
+    tracked HPTE in slot 1 and the re-executed store faults on slot 0 again: after
+    HASH_FAULTS_PER_ACCESS hash faults the access is reported as never completing
+    (ACCESS_LIVELOCK, BAD_HPTE "faults forever"), with no MMU event and no page fault."""
+    k = mc.store_through_a_stale_read_only_hpte_faults_forever(model)
+    store = _accesses(k)[-1]
+    vpn = A0 >> PAGE_SHIFT
+    assert store.ret is arch.ACCESS_LIVELOCK
+    assert store.branches == ("__hash_page_4K:updatepp", "mmu_access:ppc64:hash_page") * 2 + (
+        "mmu_access:ppc64:livelock",)
+    assert details(store.events, EventKind.BAD_HPTE) == [
+        ("hash_page", {"condition": arch.FAULTS_FOREVER_ON_STALE, "addr": A0, "pfn": DEV})]
+    assert not [e for e in store.events if e.kind in (EventKind.MMU, EventKind.SIGNAL)]
+    assert k.htab == {(vpn, 0): hpte(DEV, rw=False), (vpn, 1): hpte(DEV, rw=True)}
 
 
 @covers("__hash_page_4K:hpte_remove")

@@ -23,7 +23,9 @@ architecture's page-fault handler (`fuzzplug.kernel.mm.do_page_fault`) with the 
 code, and when that returns without an error the instruction re-executes: VM_FAULT_NOPAGE
 means exactly that, the handler did its work and the access is retried. The retries are
 bounded (`MAX_FAULTS_PER_ACCESS`): an access that still faults after that many faults is
-reported as `LIVELOCK` — in the kernel it would fault forever, which is a finding.
+reported as `LIVELOCK` — in the kernel it would fault forever, which is a finding. So is
+an attempt the MMU's own fault handling never lets complete (`arch.ACCESS_LIVELOCK`: on
+ppc64's hash MMU a stale HPTE that refuses the access after every hash fault).
 
 Beside it: `daxtrack` (the cells of the machine's state a step touches, for runs of several
 tasks), `daxtasks` (running several tasks on one machine, `run_tasks`) and `daxview` (what
@@ -47,7 +49,7 @@ from fuzzplug.kernel.fs import (
     super_block,
     up_read,
 )
-from fuzzplug.kernel.arch import mmu_access
+from fuzzplug.kernel.arch import ACCESS_LIVELOCK, mmu_access
 from fuzzplug.runtime.footprint import ANY, R, RECORDER
 from fuzzplug.kernel.mm import do_page_fault, vma_page_prot
 from fuzzplug.runtime.physmem import PhysMemory
@@ -313,6 +315,23 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
                 m.memory.store(pfn, token)
                 return Access(AccessStatus.OK, None, faults)
             return Access(AccessStatus.OK, m.memory.load(pfn), faults)
+        if error_code is ACCESS_LIVELOCK:
+            # The MMU's own fault handling never lets the instruction complete (ppc64 hash:
+            # a stale HPTE refuses it after every hash fault) and no page fault is taken.
+            # Alone, a LIVELOCK; with other tasks, it spins until a cell its attempt read
+            # changes (another task's unmap, say), as a fault that changed nothing does.
+            if sched is None:
+                return Access(AccessStatus.LIVELOCK, None, faults)
+            cells = frozenset(c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS)
+            now = cell_values(m)
+            for kind, key in cells:  # deciding to wait reads them
+                RECORDER.fp.touch(kind, key, R)
+            if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: faults forever in "
+                              "the MMU, wait for a change",
+                              cells, lambda: cells_differ(now, cell_values(m), cells)):
+                return Access(AccessStatus.LIVELOCK, None, faults)
+            quiet = 0
+            continue
         if ((quiet if sched is not None else faults) == MAX_FAULTS_PER_ACCESS
                 or faults == MAX_FAULTS_AMONG_TASKS):
             return Access(AccessStatus.LIVELOCK, None, faults)

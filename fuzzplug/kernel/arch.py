@@ -51,8 +51,11 @@ bit, so `set_pte_at` drops it when the configuration has no special bit.
   store to a PTE_WRITE (DBM) entry clears PTE_RDONLY.
 
 Every hook records an ARCH event (function, address, old and new entry); the MMU's own
-access records an MMU event. Branch ids of the MMU step and the hash code are declared here
-(`mmu_access:<arch>:...`, `__hash_page_4K:...`) and read by the coverage scan.
+access records an MMU event. On the hash MMU an access the hash fault handled is translated
+again, as the CPU re-executes the instruction after the interrupt; one that a stale HPTE
+refuses after every hash fault never completes (`ACCESS_LIVELOCK`). Branch ids of the MMU
+step and the hash code are declared here (`mmu_access:<arch>:...`, `__hash_page_4K:...`) and
+read by the coverage scan.
 """
 
 from __future__ import annotations
@@ -139,7 +142,8 @@ class ArchHooks(Protocol):
 
     def pte_to_swp_entry(self, pte: pte_t) -> swp_entry_t: ...
 
-    def mmu_access(self, k: Kernel, addr: int, write: bool) -> int | None: ...
+    def mmu_access(self, k: Kernel, addr: int,
+                   write: bool) -> int | None | AccessLivelock: ...
 
     def access_error(self, vma: vm_area_struct, error_code: int) -> bool: ...
 
@@ -154,6 +158,23 @@ def _mmu(k: Kernel, addr: int, old: pte_t, new: pte_t, write: bool,
     reached (the entry's, unless a hash MMU translated it through an HPTE of its own)."""
     k.event(EventKind.MMU, "mmu_access", addr=addr, old=old.val, new=new.val,
             write=int(write), pfn=pte_pfn(new) if pfn is None else pfn)
+
+
+class AccessLivelock:
+    """The type of ACCESS_LIVELOCK."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ACCESS_LIVELOCK"
+
+
+ACCESS_LIVELOCK = AccessLivelock()
+"""What `mmu_access` returns for an access that never completes and never reaches the
+page-fault handler: the MMU's own fault handling (ppc64 hash: __hash_page()) succeeds every
+time and the re-executed instruction faults again (`PPC64Hash.mmu_access`). Not an error
+code: the caller reports the access as not completing (the insert_pfn target's `fault`
+returns "livelock", the dax_fault target's access is a LIVELOCK)."""
 
 
 def _xchg_clear(k: Kernel, name: str, addr: int, ptep: pte_ptr) -> pte_t:
@@ -434,6 +455,17 @@ class PPC64Radix(PPC64):
 STALE_HPTE = "stale HPTE: linux PTE dropped H_PAGE_HASHPTE"
 TWO_HPTES = "two HPTEs translate one address"
 ACCESS_THROUGH_STALE = "user access through a stale HPTE"
+FAULTS_FOREVER_ON_STALE = "user access faults forever on a stale HPTE"
+
+# The hash faults one attempt of an instruction may take before it is a livelock
+# (PPC64Hash.mmu_access). An access that can complete needs at most one: a miss
+# (DSISR_NOHPTE) gets an HPTE inserted, the only one for the page, and a protection fault on
+# the HPTE the linux PTE tracks gets that HPTE updated to the PTE's permission, which
+# hash_page_mm() has just checked permits the access. A second one means the MMU found an
+# HPTE __hash_page_4K() does not touch (a stale one, in an earlier slot than the tracked
+# one); it updates the tracked HPTE again, to the same permission, and the third translation
+# is the second again: the state repeats, and so would the fault, forever.
+HASH_FAULTS_PER_ACCESS = 2
 
 
 class PPC64Hash(PPC64):
@@ -572,40 +604,59 @@ class PPC64Hash(PPC64):
         takes the lowest slot when there are two, which the architecture leaves undefined)
         and uses the HPTE it finds if its permission allows (a store needs "rw"): no
         interrupt, and the linux PTE is not looked at. Otherwise a data storage interrupt
-        goes to __hash_page() -> hash_page_mm(): a present entry that permits the access is
-        hashed by __hash_page_4K() and the access completes; else do_page_fault()."""
+        (0x300) goes to do_hash_page (arch/powerpc/kernel/exceptions-64s.S: DSISR_NOHPTE and
+        DSISR_PROTFAULT are not among its "weird error" bits) -> __hash_page() ->
+        hash_page_mm() (arch/powerpc/mm/hash_utils_64.c): a present entry that permits the
+        access is hashed by __hash_page_4K() (arch/powerpc/mm/hash64_4k.c), which returns 0,
+        and do_hash_page returns from the interrupt (fast_exc_return_irq: rfid), so the CPU
+        executes the instruction again and translates it again through the hash table;
+        else (1) do_page_fault(), with the DSISR as its error code.
+
+        A stale HPTE in an earlier slot than the one the linux PTE tracks is found first by
+        every translation: when it refuses the access, each hash fault updates the tracked
+        HPTE, returns 0, and the re-executed instruction faults on the stale one again,
+        without end and without reaching do_page_fault(). After HASH_FAULTS_PER_ACCESS hash
+        faults the model reports that (a BAD_HPTE event, "user access faults forever on a
+        stale HPTE") and returns ACCESS_LIVELOCK: the access does not complete."""
         vpn = addr >> PAGE_SHIFT
-        found = sorted(slot for (v, slot) in k.htab if v == vpn)
-        dsisr = DSISR_ISSTORE if write else 0
-        if found:
-            slot = found[0]
-            h = k.htab[vpn, slot]
-            if h.rw or not write:
-                k.branch("mmu_access:ppc64:hpte_hit")
-                if (vpn, slot) in k.untracked_hptes():
-                    k.event(EventKind.BAD_HPTE, "hash_page", condition=ACCESS_THROUGH_STALE,
-                            addr=addr, pfn=h.pfn)
-                _mmu(k, addr, k.mm.pgtable.get(vpn, pte_t(0)), k.mm.pgtable.get(vpn, pte_t(0)),
-                     write, pfn=h.pfn)
-                return None
-            dsisr |= DSISR_PROTFAULT
-        else:
-            dsisr |= DSISR_NOHPTE
-        ptep = pte_ptr(k.mm, vpn)
-        old = ptep[0]
-        access = self.user_access_bits(write)
-        # hash_page_mm(): no PTE, or one that is not present or does not permit the access
-        # (its pre-check; __hash_page_4K() checks again) sends the fault up: rc = 1.
-        rc = 1
-        if ((vpn >> PTE_TABLE_SHIFT) in k.mm.pte_tables and pte_present(old)
-                and check_pte_access(access, ppc64_pte_val(old))):
-            rc = self.__hash_page_4K(k, addr, access, ptep)
-        if rc:
-            k.branch("mmu_access:ppc64:page_fault")
-            return dsisr
-        k.branch("mmu_access:ppc64:hash_page")
-        _mmu(k, addr, old, ptep[0], write)
-        return None
+        before = k.mm.pgtable.get(vpn, pte_t(0))
+        hash_faults = 0
+        while True:
+            found = sorted(slot for (v, slot) in k.htab if v == vpn)
+            dsisr = DSISR_ISSTORE if write else 0
+            if found:
+                slot = found[0]
+                h = k.htab[vpn, slot]
+                if h.rw or not write:
+                    k.branch("mmu_access:ppc64:hpte_hit")
+                    if (vpn, slot) in k.untracked_hptes():
+                        k.event(EventKind.BAD_HPTE, "hash_page",
+                                condition=ACCESS_THROUGH_STALE, addr=addr, pfn=h.pfn)
+                    _mmu(k, addr, before, k.mm.pgtable.get(vpn, pte_t(0)), write, pfn=h.pfn)
+                    return None
+                dsisr |= DSISR_PROTFAULT
+            else:
+                dsisr |= DSISR_NOHPTE
+            if hash_faults == HASH_FAULTS_PER_ACCESS:
+                k.branch("mmu_access:ppc64:livelock")
+                k.event(EventKind.BAD_HPTE, "hash_page", condition=FAULTS_FOREVER_ON_STALE,
+                        addr=addr, pfn=k.htab[vpn, found[0]].pfn)
+                return ACCESS_LIVELOCK
+            ptep = pte_ptr(k.mm, vpn)
+            access = self.user_access_bits(write)
+            # hash_page_mm(): no PTE, or one that is not present or does not permit the
+            # access (its pre-check; __hash_page_4K() checks again) sends the fault up:
+            # rc = 1.
+            rc = 1
+            if ((vpn >> PTE_TABLE_SHIFT) in k.mm.pte_tables and pte_present(ptep[0])
+                    and check_pte_access(access, ppc64_pte_val(ptep[0]))):
+                rc = self.__hash_page_4K(k, addr, access, ptep)
+            if rc:
+                k.branch("mmu_access:ppc64:page_fault")
+                return dsisr
+            # rc == 0: return from the interrupt; the instruction is executed again.
+            k.branch("mmu_access:ppc64:hash_page")
+            hash_faults += 1
 
 
 # --- arm64 ----------------------------------------------------------------------------------
@@ -828,10 +879,11 @@ def pte_to_swp_entry(k: Kernel, pte: pte_t) -> swp_entry_t:
     return arch_hooks(k).pte_to_swp_entry(pte)
 
 
-def mmu_access(k: Kernel, addr: int, write: bool) -> int | None:
+def mmu_access(k: Kernel, addr: int, write: bool) -> int | None | AccessLivelock:
     """The MMU's own handling of a user load or store at `addr`: None when it completed
-    without a page fault (having set what its hardware, or ppc64's hash fault, sets), else
-    the architecture's fault information for its page-fault handler."""
+    without a page fault (having set what its hardware, or ppc64's hash fault, sets),
+    ACCESS_LIVELOCK when it never completes in the MMU's own fault handling (ppc64 hash: a
+    stale HPTE), else the architecture's fault information for its page-fault handler."""
     return arch_hooks(k).mmu_access(k, addr, write)
 
 

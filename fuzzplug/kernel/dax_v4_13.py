@@ -57,8 +57,10 @@ steps, the tracked locks record themselves; the PTE lock is inside the mm model'
 - fsync/msync (ext4_sync_file → dax_writeback_mapping_range): no inode lock;
   fsync:tag_towrite → per entry: fsync:writeback_one (entry lock; mkclean takes
   i_mmap_rwsem read and PTE locks; the cache flush) → entry unlocked.
-- munmap: the mm's mmap_sem (not tracked: one mm, one task) → zap (PTE locks) →
-  i_mmap_rwsem write to unlink the VMA.
+- munmap (sys_munmap): [mm's mmap_sem write, tracked: it waits for the faults of the
+  mm's tasks, each taken under mmap_sem read by the user's access, and keeps new ones
+  out] → do_munmap: the VMA splits (i_mmap_rwsem write) → zap (PTE locks) → i_mmap_rwsem
+  write to unlink the VMA → [mmap_sem released].
 """
 
 from __future__ import annotations
@@ -1634,9 +1636,12 @@ def ext4_file_write_iter(iocb: kiocb, frm: iov_iter) -> int:
 
 
 def ext4_dax_huge_fault(vmf: vm_fault, pe_size: int) -> int:
-    """ext4_dax_huge_fault() — fs/ext4/file.c (v4.13): a write fault (FAULT_FLAG_WRITE,
-    shared or COW alike) takes sb_start_pagefault, updates the file time and starts a
-    journal handle (no modelled effect); the fault runs under i_mmap_sem (read)."""
+    """ext4_dax_huge_fault() — fs/ext4/file.c, which the series does not touch: the v4.13.9
+    code in both models (v4.14.5's also wants VM_SHARED before it treats the fault as a
+    write, so that a COW fault starts no journal handle: a v4.14 change outside the series,
+    left out of the backport view). A write fault (FAULT_FLAG_WRITE, shared or COW alike)
+    takes sb_start_pagefault, updates the file time and starts a journal handle (no
+    modelled effect); the fault runs under i_mmap_sem (read)."""
     ino = file_inode(vmf.vma.vm_file)
     sb = ino.i_sb
     write = bool(vmf.flags & FAULT_FLAG_WRITE)

@@ -1524,9 +1524,12 @@ def ext4_file_write_iter(iocb: kiocb, frm: iov_iter) -> int:
 
 
 def ext4_dax_huge_fault(vmf: vm_fault, pe_size: int) -> int:
-    """ext4_dax_huge_fault() — fs/ext4/file.c (v4.13): a write fault (FAULT_FLAG_WRITE,
-    shared or COW alike) takes sb_start_pagefault, updates the file time and starts a
-    journal handle (no modelled effect); the fault runs under i_mmap_sem (read)."""
+    """ext4_dax_huge_fault() — fs/ext4/file.c, which the series does not touch: the v4.13.9
+    code in both models (v4.14.5's also wants VM_SHARED before it treats the fault as a
+    write, so that a COW fault starts no journal handle: a v4.14 change outside the series,
+    left out of the backport view). A write fault (FAULT_FLAG_WRITE, shared or COW alike)
+    takes sb_start_pagefault, updates the file time and starts a journal handle (no
+    modelled effect); the fault runs under i_mmap_sem (read)."""
     ino = file_inode(vmf.vma.vm_file)
     sb = ino.i_sb
     write = bool(vmf.flags & FAULT_FLAG_WRITE)

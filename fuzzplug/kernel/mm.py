@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from fuzzplug.kernel.arch import access_error, mmu_access
+from fuzzplug.kernel.arch import ACCESS_LIVELOCK, AccessLivelock, access_error, mmu_access
 from fuzzplug.kernel.state import (
     ANON_POOL_END,
     PMD_TABLE_SHIFT,
@@ -438,20 +438,32 @@ SIGBUS_MCEERR = "SIGBUS BUS_MCEERR_AR"
 
 
 def do_user_fault(k: Kernel, address: int, flags: int,
-                  handle_mm_fault: Callable[[vm_area_struct, int, int], int]) -> int:
+                  handle_mm_fault: Callable[[vm_area_struct, int, int], int]
+                  ) -> int | AccessLivelock:
     """A user load (`flags` without FAULT_FLAG_WRITE) or store at `address`: one attempt
     of the instruction.
 
     The MMU goes first (`fuzzplug.kernel.arch.mmu_access`): an access the entry permits is
     done by the hardware (x86: A, and D for a store; ppc64 hash: an HPTE hit, or
-    __hash_page() hashing the PTE in; radix: R and C; arm64: AF, and DBM clearing PTE_RDONLY)
-    and no fault handler runs: 0. Only an access it refuses reaches the architecture's page
-    fault handler (`do_page_fault`) with the error code it gives. Returns the VM_FAULT_*
-    result. One call is one access: the retry after VM_FAULT_NOPAGE is the next access."""
+    __hash_page() hashing the PTE in and the instruction translated again; radix: R and C;
+    arm64: AF, and DBM clearing PTE_RDONLY) and no fault handler runs: 0. Only an access it
+    refuses reaches the architecture's page fault handler (`do_page_fault`) with the error
+    code it gives. Returns the VM_FAULT_* result, or ACCESS_LIVELOCK for an access that
+    never completes in the MMU's own fault handling (ppc64 hash: a stale HPTE refuses it
+    after every hash fault; no page-fault handler runs). One call is one access: the retry
+    after VM_FAULT_NOPAGE is the next access."""
     error_code = mmu_access(k, address, bool(flags & FAULT_FLAG_WRITE))
     if error_code is None:
         return 0
+    if error_code is ACCESS_LIVELOCK:
+        return ACCESS_LIVELOCK
     return do_page_fault(k, address, flags, error_code, handle_mm_fault)
+
+
+def fault_result_name(ret: int | AccessLivelock) -> str:
+    """do_user_fault()'s result as text: the VM_FAULT_* names, or "livelock" for an access
+    that never completes (the word the dax_fault target's accesses use)."""
+    return "livelock" if ret is ACCESS_LIVELOCK else vm_fault_name(ret)
 
 
 def do_page_fault(k: Kernel, address: int, flags: int, error_code: int,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from fuzzplug.kernel.arch import set_pte_at
+from fuzzplug.kernel.mm import maybe_mkwrite
 from fuzzplug.kernel.state import Kernel
-from fuzzplug.kernel.types import pgprot_t
+from fuzzplug.kernel.types import pgprot_t, pte_mkdirty
 
 from .registry import case
 from .scene import (
@@ -188,6 +189,25 @@ def load_through_a_stale_hpte_after_the_zap(model):
     orphan_hpte(k, model, A0)
     zap(k, model, A0)
     user_fault(k, model, A0)
+    return k
+
+
+@case()
+def store_through_a_stale_read_only_hpte_faults_forever(model):
+    """ppc64 hash, hand-made as b2770da64254's mkwrite reuse does it: vm_insert_mixed()
+    (the preload hashes the read-only entry into slot 0), then set_pte_at() of the entry
+    made dirty and writable (maybe_mkwrite(pte_mkdirty())) over it, which strands the
+    read-only HPTE, and update_mmu_cache(), whose preload hashes a read/write one into slot
+    1. A user store is refused by the stale HPTE in slot 0, found first; every hash fault
+    updates slot 1 and the re-executed store faults on slot 0 again: it never completes."""
+    from fuzzplug.kernel.arch import update_mmu_cache
+
+    k = boot(model, SHARED_RW_MIXED, arch="ppc64")
+    call(k, model, "vm_insert_mixed", A0, DEV_PFN)
+    ptep = model.get_locked_pte(k.mm, A0)
+    set_pte_at(k.mm, A0, ptep, maybe_mkwrite(pte_mkdirty(pte_at(k, A0)), k.vma))
+    update_mmu_cache(k.vma, A0, ptep)
+    user_fault(k, model, A0, write=True)
     return k
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from fuzzplug.core.opslang import Op
-from fuzzplug.kernel.mm import do_user_fault
+from fuzzplug.kernel import arch
+from fuzzplug.kernel.mm import do_user_fault, fault_result_name
 from fuzzplug.kernel.state import EventKind, Kernel
 from fuzzplug.kernel.types import (
     EBUSY,
@@ -16,7 +17,6 @@ from fuzzplug.kernel.types import (
     __pfn_to_pfn_t,
     errname,
     pgprot_t,
-    vm_fault_name,
 )
 from fuzzplug.targets.insert_pfn.schema import (
     FAULT_FLAG_BITS,
@@ -62,7 +62,7 @@ def _call(k: Kernel, model: ModuleType, op: Op, dax: bool) -> str:
         return _mkwrite_equivalent(k, model, op)
     if name == "fault":
         flags = _to_kernel(FAULT_FLAG_BITS, op["flags"]) | FAULT_FLAG_USER
-        return vm_fault_name(do_user_fault(k, op["addr"], flags, model.handle_mm_fault))
+        return fault_result_name(do_user_fault(k, op["addr"], flags, model.handle_mm_fault))
     if name == "zap":
         model.zap_page_range_single(vma, op["addr"], op["len"])
         return "void"
@@ -79,9 +79,13 @@ def _mkwrite_equivalent(k: Kernel, model: ModuleType, op: Op) -> str:
     entry DAX maps it faults and goes through do_wp_page() (dax_pfn_mkwrite →
     finish_mkwrite_fault → wp_page_reuse with the VMA's pfn_mkwrite); on an entry that
     already permits the store the MMU does it without a fault (it sets the hardware's
-    accessed/dirty bits, never SOFT_DIRTY)."""
+    accessed/dirty bits, never SOFT_DIRTY). A write access that never completes (ppc64
+    hash: a stale HPTE) is what the caller sees: "livelock"."""
     ret = model.vm_insert_mixed(k.vma, op["addr"], _pfn_t(op))
     k.event(EventKind.RET, "vm_insert_mixed", ret=errname(ret))
     if ret in (0, -EBUSY):
-        do_user_fault(k, op["addr"], FAULT_FLAG_WRITE | FAULT_FLAG_USER, model.handle_mm_fault)
+        access = do_user_fault(k, op["addr"], FAULT_FLAG_WRITE | FAULT_FLAG_USER,
+                               model.handle_mm_fault)
+        if access is arch.ACCESS_LIVELOCK:
+            return fault_result_name(access)
     return dax_view(ret)

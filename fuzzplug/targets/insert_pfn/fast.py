@@ -58,7 +58,8 @@ from types import ModuleType
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.targets.insert_pfn.features import ENTRY_BITS, _bucket, vma_class
-from fuzzplug.kernel.mm import do_user_fault
+from fuzzplug.kernel.arch import ACCESS_LIVELOCK
+from fuzzplug.kernel.mm import do_user_fault, fault_result_name
 from fuzzplug.explore.observe import entry_key, observables, signature, state_diff
 from fuzzplug.kernel.state import (
     OBSERVABLE_KINDS,
@@ -80,7 +81,6 @@ from fuzzplug.kernel.types import (
     errname,
     pgprot_t,
     pte_t,
-    vm_fault_name,
 )
 
 # --- events -----------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def _call(k: Kernel, model: ModuleType, plan: _Plan, dax: bool, dax_view) -> str
     if code == _INSERT_MIXED:
         return errname(model.vm_insert_mixed(vma, plan.addr, plan.arg))
     if code == _FAULT:
-        return vm_fault_name(do_user_fault(k, plan.addr, plan.arg, model.handle_mm_fault))
+        return fault_result_name(do_user_fault(k, plan.addr, plan.arg, model.handle_mm_fault))
     if code == _MKWRITE:
         mkwrite = getattr(model, "vm_insert_mixed_mkwrite", None)
         if mkwrite is not None:
@@ -252,7 +252,9 @@ def _call(k: Kernel, model: ModuleType, plan: _Plan, dax: bool, dax_view) -> str
         ret = model.vm_insert_mixed(vma, plan.addr, plan.arg)
         k.event(_RET, "vm_insert_mixed", ret=errname(ret))
         if ret in (0, -EBUSY):
-            do_user_fault(k, plan.addr, _MKWRITE_FAULT, model.handle_mm_fault)
+            access = do_user_fault(k, plan.addr, _MKWRITE_FAULT, model.handle_mm_fault)
+            if access is ACCESS_LIVELOCK:
+                return fault_result_name(access)
         return dax_view(ret)
     if code == _INSERT_PFN:
         return errname(model.vm_insert_pfn(vma, plan.addr, plan.pfn))
