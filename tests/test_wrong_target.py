@@ -14,7 +14,6 @@ from fuzzplug.targets import load_target
 
 ROOT = Path(__file__).parents[1]
 PPC64 = ROOT / "corpora" / "insert_pfn" / "divergent_ppc64_set_pte_at_on_present_pte.ops"
-F2C = ROOT / "corpora" / "insert_pfn" / "intended_f2c_zero_pfn_mismatch_is_silent.ops"
 
 
 @pytest.fixture(name="insert_pfn_findings")
@@ -51,11 +50,14 @@ def test_replay_of_another_targets_finding_names_that_target(insert_pfn_findings
     assert "a finding of target insert_pfn, not dax_fault" in err and "--pre" not in err
 
 
-def test_replay_of_a_scenario_naming_a_pair_the_target_lacks_says_so(capsys):
+def test_replay_of_a_scenario_naming_a_pair_the_target_lacks_says_so(tmp_path, capsys):
     """A scenario whose `# pair:` the target does not have is named, not the options."""
-    assert main(["replay", "dax_fault", str(F2C)]) == 2
+    scenario = tmp_path / "other.ops"
+    scenario.write_text("# pair: v4.13..v9.9\nfault addr=0x100000\n")
+    assert main(["replay", "insert_pfn", str(scenario)]) == 2
     err = _error(capsys)
-    assert "names the pair v4.14..v4.14+f2c57d91b0d9" in err and "--pre" not in err
+    assert f"{scenario}: names the pair v4.13..v9.9" in err and "--pre" not in err
+    assert "no version 'v9.9'" in err
 
 
 def test_report_on_a_folder_without_findings_is_refused(tmp_path, capsys):

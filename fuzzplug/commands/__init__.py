@@ -51,7 +51,15 @@ def load_target_for(args, pair: str | None = None, source=None):
         raise InputError(f"{source}: names the pair {pair} (its `# pair:` line or "
                          f"record.json), but target {target.name} has one pair of models; "
                          "is it another target's input?")
-    return select_pair(target, pair=pair) if pair else target
+    if not pair:
+        return target
+    try:
+        return select_pair(target, pair=pair)
+    except InputError as exc:
+        if source is None:
+            raise
+        raise InputError(f"{source}: names the pair {pair} (its `# pair:` line or "
+                         f"record.json), which target {target.name} lacks: {exc}") from None
 
 
 def _record_of(path):
