@@ -512,11 +512,11 @@ def render_markdown(report: BackportReport) -> str:
     for e in report.changes:
         lines.append(f"- change `{e.change.id}` on `{e.before}..{e.version}`: {e.verdict} "
                      f"({', '.join(e.rules) or 'no rule'})"
-                     + "".join(f"; `{cause}` {'taken back' if ok else 'NOT taken back'} "
-                               f"against {report.base}" for cause, ok in e.reverted.items())
+                     + "".join(f"; `{cause}` against {report.base}: "
+                               + ("shown before the fix, not with it" if ok
+                                  else "NOT taken back by the fix")
+                               for cause, ok in e.reverted.items())
                      + ".")
-    if report.scope():
-        lines += ["", "## Scope", ""] + [f"- {line}" for line in report.scope()]
     lines += ["", "Shortest reproducer of each class, in the last version it shows in:", ""]
     for c in report.classes:
         version = next(v for v in reversed(cols) if c.cell(v).present)
