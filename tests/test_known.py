@@ -9,10 +9,13 @@ import pytest
 
 from fuzzplug.core.known import (
     Cause,
+    Companion,
     KnownHit,
     KnownList,
     KnownMatch,
     Status,
+    advice_from_toml,
+    causes_from_toml,
     parse_signature,
     summary_line,
 )
@@ -129,6 +132,40 @@ def test_a_malformed_predicate_is_a_target_error():
     """A `when` that is not an op line of the schema is refused when the list is built."""
     with pytest.raises(TargetError, match="when 'config arch=sparc'"):
         KnownList(TARGET.schema, {}, {"x": Cause("x", when=("config arch=sparc",))})
+
+
+def test_the_advice_tables_are_read_into_scope_companions_and_changes():
+    """`[scope]`, `[[companion]]` and `[[change]]` become an `Advice`; a companion's one
+    wording names the fixes it goes with and where it matters."""
+    advice = advice_from_toml({
+        "scope": {"covers": "one task", "out_of_scope": [
+            {"what": "races", "why": "one task", "shown_by": "another target"}]},
+        "companion": [{"commit": "abc", "subject": "s", "with": ["def"], "where": "on x"}],
+        "change": [{"id": "c", "commit": "def", "rule": "r", "title": "t",
+                    "label": "pre-existing bug", "fixes": ["abc"]}]})
+    assert advice.scope == "one task"
+    assert advice.out_of_scope[0].describe() == "races (one task): another target"
+    assert advice.companion("abc") == Companion("abc", "s", "", ("def",), "on x")
+    assert advice.companion("abc").describe() == 'abc ("s"): companion fix of def, where on x'
+    assert advice.changes[0].label is Status.PRE_EXISTING and advice.changes[0].fixes == ("abc",)
+
+
+@pytest.mark.parametrize("data", [{"change": [{"id": "c", "commit": "d", "rule": "r"}]},
+                                  {"change": [{"id": "c", "commit": "d", "rule": "r",
+                                               "title": "t", "label": "severe"}]},
+                                  {"companion": [{"subject": "no commit"}]}])
+def test_a_malformed_advice_table_is_a_target_error(data):
+    """A change without a title or with an unknown label, a companion without a commit."""
+    with pytest.raises(TargetError, match="malformed backport advice"):
+        advice_from_toml(data)
+
+
+def test_a_cause_reach_is_read_in_order_and_a_malformed_one_refused():
+    """`reach`, a table of where → what, keeps its order; a list instead is a TargetError."""
+    [cause] = causes_from_toml({"cause": [{"id": "x", "reach": {"b": "1", "a": "2"}}]}).values()
+    assert cause.reach == (("b", "1"), ("a", "2"))
+    with pytest.raises(TargetError, match="malformed"):
+        causes_from_toml({"cause": [{"id": "x", "reach": ["b"]}]})
 
 
 def test_the_summary_line_counts_signatures_by_their_most_severe_label():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzplug.core.known import KnownList
+from fuzzplug.core.known import Advice, KnownList
 from fuzzplug.core.opslang import Op
 from fuzzplug.engines.domain import domain_for, schema_domain
 from fuzzplug.engines.stepper import ReplayStepper, stepper_for
@@ -22,6 +22,7 @@ from fuzzplug.farm.files import MAX_LEN, TIMEOUT, FarmOptions, farm_options, opt
 from fuzzplug.selftest.mutants import mutants_for
 from fuzzplug.targets import (
     BUILTIN,
+    Advised,
     FarmTuned,
     KnownCauses,
     Mutable,
@@ -31,6 +32,7 @@ from fuzzplug.targets import (
     Target,
     Traced,
     _entry_points,
+    advice_of,
     check_scene,
     load_target,
     target_names,
@@ -170,11 +172,12 @@ class Bare:
         return None
 
 
-CAPABILITIES = (SmallDomain, Steppable, Mutable, FarmTuned, KnownCauses, SceneChecked, Traced)
+CAPABILITIES = (SmallDomain, Steppable, Mutable, FarmTuned, KnownCauses, SceneChecked, Traced,
+                Advised)
 
 
 def test_insert_pfn_has_every_optional_capability():
-    """The built-in target implements the protocol and all seven capabilities."""
+    """The built-in target implements the protocol and all eight capabilities."""
     target = load_target("insert_pfn")
     for protocol in (Target, *CAPABILITIES):
         assert isinstance(target, protocol), protocol.__name__
@@ -187,6 +190,7 @@ def test_a_target_with_the_required_members_only_gets_every_fallback():
     for protocol in CAPABILITIES:
         assert not isinstance(bare, protocol), protocol.__name__
     assert KnownList.of(bare).causes == {}
+    assert advice_of(bare) == Advice()
     ops = (Op.make(bare.schema, "vma", start=0x100800),)
     assert check_scene(bare, ops) == (ops, [])
     assert domain_for(bare).values == schema_domain(bare.schema).values

@@ -100,8 +100,9 @@ def test_the_markdown_and_json_forms_say_the_same(findings, capsys):
         "ppc64_set_pte_at_on_present_pte", "pfn_mismatch_warn", "no_vm_write"]
     assert record["fixes"] == [
         {"commit": "cae85cb8add3", "cause": "ppc64_set_pte_at_on_present_pte",
-         "label": "real bug"},
-        {"commit": "f2c57d91b0d9", "cause": "pfn_mismatch_warn", "label": "relaxed upstream"}]
+         "label": "real bug", "companion": None},
+        {"commit": "f2c57d91b0d9", "cause": "pfn_mismatch_warn", "label": "relaxed upstream",
+         "companion": None}]
     assert record["totals"] == {"signatures": 3, "hits": 347, "new": 0, "known": 3,
                                 "causes": 3}
 
@@ -122,3 +123,39 @@ def test_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
     assert main(["report", "insert_pfn", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such directory" in err
+
+
+RADIX = "config arch=ppc64_radix\nvm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n"
+NO_SPECIAL = "config HAVE_PTE_SPECIAL=0\nvm_insert_mixed_mkwrite addr=0x100000 pfn=0x1 flags=0\n"
+
+
+def test_a_companion_fix_is_worded_as_backport_words_it(tmp_path, capsys):
+    """66b2ca086210, outside the chain, is the companion fix of cae85cb8add3 in `report`'s
+    header, in the words `backport` prints (`Companion.note()`), in every format."""
+    from fuzzplug.triage.backport import run_backport
+
+    write_entry(TARGET, tmp_path / "f", _entry(RADIX, 5))
+    companion = TARGET.advice().companion("66b2ca086210")
+    out = _report(str(tmp_path / "f"), capsys=capsys)
+    assert (f"66b2ca086210 ({companion.note()}; pre-existing bug: "
+            "radix_soft_dirty_lost_by_v4_13)") in out
+    assert "fixed upstream apart" not in out
+    md = _report(str(tmp_path / "f"), "--format", "md", capsys=capsys)
+    assert f"`66b2ca086210` ({companion.note()};" in md
+    record = json.loads(_report(str(tmp_path / "f"), "--format", "json", capsys=capsys))
+    [fix] = [f for f in record["fixes"] if f["commit"] == "66b2ca086210"]
+    assert fix["companion"]["with"] == ["cae85cb8add3"]
+    answer = run_backport(TARGET, depth=0).answer()
+    assert companion.describe() in answer and companion.note() in answer
+
+
+def test_a_cause_section_says_where_it_is_reached_per_architecture(tmp_path, capsys):
+    """The latent insert_page() cause: its reach per architecture, in text and JSON."""
+    write_entry(TARGET, tmp_path / "f", _entry(NO_SPECIAL, 2))
+    out = _report(str(tmp_path / "f"), capsys=capsys)
+    section = out.split("== latent:")[1]
+    assert "reach:\n" in section and "\n  - ARM, MIPS, SPARC: not reached" in section
+    record = json.loads(_report(str(tmp_path / "f"), "--format", "json", capsys=capsys))
+    [cause] = [c for c in record["causes"] if c["id"] == "insert_page_ignores_mkwrite"]
+    assert any(where.startswith("every other MMU architecture") and what.startswith("reached")
+               for where, what in cause["reach"])

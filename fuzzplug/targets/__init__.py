@@ -31,6 +31,10 @@ with a fallback when a target lacks it:
   labels, upstream fixes and the observables they are made of (`fuzzplug.core.known`:
   matching by cause, the summary line, `fuzzplug report`; fallback: exact signatures only,
   every known finding `unclassified`);
+- `Advised`: `advice()`, what the known list tells a backporter beside the divergence
+  classes (`fuzzplug.core.known.Advice`: the scope of the claims and what shows what is out
+  of it, companion fixes outside the chain, each fix's intended changes; `fuzzplug backport`
+  and `fuzzplug report`; fallback: none of it said);
 - `SceneChecked`: `check_scene(ops)`, the scene a sequence sets up checked against itself
   and the target's documented layout: the text loader refuses a contradiction with
   `file:line`, the binary form is normalised and the trace says how (fallback: no check);
@@ -57,7 +61,7 @@ from fuzzplug.errors import InputError, TargetError
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
 
-    from fuzzplug.core.known import Cause
+    from fuzzplug.core.known import Advice, Cause
     from fuzzplug.core.opslang import Op, Schema
     from fuzzplug.core.oracle import Outcome
     from fuzzplug.engines.domain import Domain
@@ -171,6 +175,22 @@ class KnownCauses(Protocol):
 
     def known_causes(self) -> "dict[str, Cause]":
         ...
+
+
+@runtime_checkable
+class Advised(Protocol):
+    """A target whose known list advises a backporter (`fuzzplug.core.known.Advice`): the
+    scope of its claims, companion fixes, and the intended changes of its chain's fixes."""
+
+    def advice(self) -> "Advice":
+        ...
+
+
+def advice_of(target) -> "Advice":
+    """`target.advice()` if the target has the capability, else an empty `Advice`."""
+    from fuzzplug.core.known import Advice
+
+    return target.advice() if isinstance(target, Advised) else Advice()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,19 @@ divergence classes:
 - one row per class, one column per version compared with the first: `present` (seen, and
   seen with the patch alone), `gone` (seen with the patch alone, not here), `new` (seen
   here, not with the patch alone), `-` (seen in neither);
-- per fix (each column after the patch's, against the column before it): what it removes
-  and what it introduces; then the answer a backporter pastes into a review: which fixes to
-  take, what they remove, and what remains with all of them (with each class's status from
-  the known list).
+- per fix (each column after the patch's, against the column before it): what it removes,
+  what it introduces, and its intended changes: what its own rules allow against the
+  version before it, as the target's advice lists them (`fuzzplug.core.known.FixChange`),
+  each shown by running its reproducer on the fix's own pair (intended, by the named rule)
+  and, for a change that takes a cause's post-side behaviour back, on the pairs (first
+  version, before) and (first version, with the fix);
+- the answer a backporter pastes into a review: which fixes to take, the changes of theirs
+  that are more than their stated intent, the companion fixes outside the chain (one
+  wording with `fuzzplug report`: `Companion.describe()`), what they remove, what remains
+  with all of them (with each class's status from the known list), the risks no upstream
+  fix removes, per architecture (a remaining real bug, relaxed or latent class with no
+  fix, and where its cause is reached), and the scope of these claims with what shows what
+  is out of it (`Advice.scope`, `Advice.out_of_scope`).
 
 Everything is deterministic: the reproducers and signatures are sorted, the exhaustive
 search is, and no timing is printed (the logs on stderr have them).
@@ -32,14 +41,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from fuzzplug.core.known import KnownList, Status
+from fuzzplug.core.known import Advice, FixChange, KnownList, Status
 from fuzzplug.core.opslang import format_text, parse_text
 from fuzzplug.core.oracle import Verdict
-from fuzzplug.errors import InputError
+from fuzzplug.errors import InputError, TargetError
 from fuzzplug.log import get_logger
-from fuzzplug.targets import Versioned
+from fuzzplug.targets import Versioned, advice_of
 
 PRESENT, GONE, NEW, ABSENT = "present", "gone", "new", "-"
+CHANGED = "changed"
 UNTRIAGED = "untriaged"
 
 
@@ -73,6 +83,8 @@ class DivergenceClass:
     fixes: tuple[str, ...] = ()
     """The upstream commits the known list says fix or relax it."""
     cells: dict[str, Cell] = field(default_factory=dict)
+    reach: tuple[tuple[str, str], ...] = ()
+    """Where its cause is reached, per architecture (the known list's `reach`)."""
 
     def cell(self, version: str) -> Cell:
         return self.cells.setdefault(version, Cell())
@@ -90,6 +102,43 @@ class Exploration:
 
 
 @dataclass(slots=True)
+class ChangeEvidence:
+    """An intended change of a fix, and what running its reproducer showed: on the fix's own
+    pair (`before`..`version`) the verdict and the rules applied; for each cause it takes
+    back, whether the pair (first version, before) shows that cause and the pair (first
+    version, with the fix) no longer does."""
+
+    change: FixChange
+    before: str
+    version: str
+    verdict: str
+    rules: tuple[str, ...]
+    reverted: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> bool:
+        return (self.verdict == Verdict.INTENDED.value and self.change.rule in self.rules
+                and all(self.reverted.values()))
+
+    def describe(self) -> str:
+        c = self.change
+        text = f"{c.where}: {c.title}" if c.where else c.title
+        text += f" [{c.id}: {c.label.value}, rule {c.rule}"
+        if c.fixes:
+            text += f"; take {', '.join(c.fixes)} along"
+        return text + ("" if self.shown else "; NOT shown by its reproducer") + "]"
+
+    def to_json(self) -> dict:
+        c = self.change
+        return {"id": c.id, "commit": c.commit, "rule": c.rule, "title": c.title,
+                "label": c.label.value, "where": c.where, "reverts": list(c.reverts),
+                "fixes": list(c.fixes), "analysis": c.analysis, "reproducer": c.reproducer,
+                "pair": f"{self.before}..{self.version}", "verdict": self.verdict,
+                "rules_applied": list(self.rules), "reverted": self.reverted,
+                "shown": self.shown}
+
+
+@dataclass(slots=True)
 class BackportReport:
     target: str
     base: str
@@ -99,11 +148,20 @@ class BackportReport:
     reproducers: int
     classes: list[DivergenceClass]
     explored: dict[str, Exploration]
+    advice: Advice = field(default_factory=Advice)
+    changes: list[ChangeEvidence] = field(default_factory=list)
 
     @property
     def seed(self) -> str:
         """The first column: the patch alone."""
         return self.columns[0]
+
+    def change_state(self, evidence: ChangeEvidence, version: str) -> str:
+        """`changed` in the fix's column and after it (the chain is cumulative), `-` before;
+        `NOT shown` where its reproducer did not show it."""
+        if self.columns.index(version) < self.columns.index(evidence.version):
+            return ABSENT
+        return CHANGED if evidence.shown else "NOT shown"
 
     def state(self, cls: DivergenceClass, version: str) -> str:
         here = cls.cell(version).present
@@ -122,8 +180,42 @@ class BackportReport:
                        if c.cell(before).present and not c.cell(after).present]
             introduces = [c for c in self.classes
                           if c.cell(after).present and not c.cell(before).present]
+            changes = [e for e in self.changes if e.version == after]
             out.append({"version": after, "from": before, "commit": self.commits[after],
-                        "removes": removes, "introduces": introduces})
+                        "removes": removes, "introduces": introduces, "changes": changes})
+        return out
+
+    def chain_commits(self) -> set[str]:
+        return {_short(commit) for commit in self.commits.values()}
+
+    def companions(self) -> list[str]:
+        """The upstream fixes outside the chain that a remaining class or a fix's change
+        calls for, each once, in order, as `Companion.describe()` words them (the bare
+        commit when the advice does not describe it)."""
+        chain = self.chain_commits()
+        wanted = [f for e in self.changes for f in e.change.fixes]
+        wanted += [f for c in self.classes if c.cell(self.columns[-1]).present
+                   and c.status != UNTRIAGED for f in c.fixes]
+        out = []
+        for commit in dict.fromkeys(f for f in wanted if f not in chain):
+            companion = self.advice.companion(commit)
+            out.append(companion.describe() if companion else commit)
+        return out
+
+    def risks(self) -> list[DivergenceClass]:
+        """The classes that remain with every fix, labelled real bug, relaxed upstream or
+        latent, that no upstream fix (of the chain or a companion) removes."""
+        last = self.columns[-1]
+        severe = {Status.REAL_BUG.value, Status.RELAXED_UPSTREAM.value, Status.LATENT.value}
+        return [c for c in self.classes if c.cell(last).present and c.label in severe
+                and not c.fixes]
+
+    def scope(self) -> list[str]:
+        """The scope of the claims, then each thing out of it with what shows it."""
+        out = []
+        if self.advice.scope:
+            out.append(f"The claims (proven, gone, remains) hold for {self.advice.scope}.")
+        out += [f"Out of scope: {o.describe()}." for o in self.advice.out_of_scope]
         return out
 
     def answer(self) -> str:
@@ -149,6 +241,13 @@ class BackportReport:
             if f["introduces"]:
                 parts.append(f"{_short(f['commit'])} introduces: "
                              f"{'; '.join(_label(c) for c in f['introduces'])}.")
+            beyond = [e for e in f["changes"] if e.change.label is not Status.BY_DESIGN]
+            if beyond:
+                parts.append(f"Beyond its stated intent, {_short(f['commit'])}'s rules also "
+                             f"allow, on {'; on '.join(e.describe() for e in beyond)}.")
+        companions = self.companions()
+        if companions:
+            parts.append("Companion fixes (outside the chain): " + "; ".join(companions) + ".")
         with_all = "both" if len(take) == 2 else "all of them" if take else "the whole chain"
         if gone:
             parts.append(f"With {with_all}, these are gone: "
@@ -158,11 +257,11 @@ class BackportReport:
             triaged = [c for c in remain if c.status != UNTRIAGED]
             if triaged:
                 groups: dict[str, list[str]] = {}
-                chain = {_short(commit) for commit in self.commits.values()}
+                chain = self.chain_commits()
                 for c in sorted(triaged, key=lambda c: _rank(c.label)):
                     outside = [f for f in c.fixes if f not in chain]
                     groups.setdefault(c.label, []).append(
-                        c.id + (f" (fixed upstream apart: {', '.join(outside)})"
+                        c.id + (f" (companion fix: {', '.join(outside)})"
                                 if outside else ""))
                 parts.append(f"What remains against {self.base}, each analysed in the known "
                              "list: " + "; ".join(f"{label}: {', '.join(ids)}"
@@ -174,7 +273,16 @@ class BackportReport:
         else:
             parts.append(f"With {with_all}, nothing of the patch's divergence from "
                          f"{self.base} remains in this search.")
-        return " ".join(parts)
+        paragraphs = [" ".join(parts)]
+        risks = self.risks()
+        if risks:
+            paragraphs.append("Risks no upstream fix removes, per architecture: " + " ".join(
+                f"{c.id} ({c.label})" + (" — " + "; ".join(f"{where}: {what}"
+                                                           for where, what in c.reach)
+                                         if c.reach else "") + "." for c in risks))
+        if self.scope():
+            paragraphs.append(" ".join(self.scope()))
+        return "\n\n".join(paragraphs)
 
     def to_json(self) -> dict:
         return {
@@ -185,7 +293,7 @@ class BackportReport:
                              "statement": e.statement}
                          for v, e in self.explored.items()},
             "classes": [{"id": c.id, "title": c.title, "status": c.status, "label": c.label,
-                         "fixes": list(c.fixes),
+                         "fixes": list(c.fixes), "reach": [list(r) for r in c.reach],
                          "cells": {v: {"state": self.state(c, v),
                                        "signatures": sorted(c.cell(v).signatures),
                                        "reproducer": c.cell(v).reproducer}
@@ -193,8 +301,16 @@ class BackportReport:
                         for c in self.classes],
             "fixes": [{"version": f["version"], "from": f["from"], "commit": f["commit"],
                        "removes": [c.id for c in f["removes"]],
-                       "introduces": [c.id for c in f["introduces"]]}
+                       "introduces": [c.id for c in f["introduces"]],
+                       "changes": [e.change.id for e in f["changes"]]}
                       for f in self.fixes()],
+            "changes": [e.to_json() for e in self.changes],
+            "companions": self.companions(),
+            "risks": [{"id": c.id, "label": c.label, "reach": [list(r) for r in c.reach]}
+                      for c in self.risks()],
+            "scope": {"covers": self.advice.scope,
+                      "out_of_scope": [{"what": o.what, "why": o.why, "shown_by": o.shown_by}
+                                       for o in self.advice.out_of_scope]},
             "answer": self.answer(),
         }
 
@@ -286,13 +402,44 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                     cause_id, cause.title if cause and cause.title else cause_id,
                     (cause.status if cause and cause.status else "triaged"),
                     cause.label.value if cause else Status.UNCLASSIFIED.value,
-                    tuple(cause.fixes) if cause else ()))
+                    tuple(cause.fixes) if cause else (), reach=cause.reach if cause else ()))
                 cls.cell(version).offer(sig, text, calls)
         log.info("backport_version_done", version=version, signatures=len(seen))
     rows = [c for c in classes.values() if any(c.cell(v).present for v in columns)]
     commits = {v: target.commit_of(v) or v for v in columns}
+    advice = advice_of(target)
+    changes = [_show_change(target, versions, change) for change in advice.changes]
     return BackportReport(target.name, base, columns, commits, depth, len(reproducers),
-                          rows, explored)
+                          rows, explored, advice, changes)
+
+
+def _show_change(target, versions: tuple[str, ...], change: FixChange) -> ChangeEvidence:
+    """Run a fix's change's reproducer on the fix's own pair, and for each cause it takes
+    back on (first version, before) and (first version, with the fix)."""
+    made = [v for v in versions[1:] if _short(target.commit_of(v) or "") == change.commit]
+    if not made:
+        raise TargetError(f"target {target.name!r}: change {change.id!r} names "
+                         f"{change.commit}, which makes no version of the chain")
+    after = made[0]
+    before = versions[versions.index(after) - 1]
+    pair = target.with_pair(before, after)
+    ops = parse_text(pair.schema, change.reproducer + "\n")
+    outcome = pair.evaluate(ops)
+    reverted = {}
+    for cause_id in change.reverts:
+        shows = []
+        for version in (before, after):
+            if version == versions[0]:
+                shows.append(False)
+                continue
+            against = target.with_pair(versions[0], version)
+            out = against.evaluate(ops)
+            match = KnownList.of(against).match(out.signature, ops)
+            shows.append(out.verdict is Verdict.DIVERGENT and match is not None
+                         and cause_id in match.causes)
+        reverted[cause_id] = shows == [True, False]
+    return ChangeEvidence(change, before, after, outcome.verdict.value,
+                          tuple(outcome.rules_applied), reverted)
 
 
 def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict, dict]:
@@ -314,7 +461,7 @@ def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict, dic
                     own[cause.id] = cause.reproducer + "\n"
                 classes.setdefault(cause.id, DivergenceClass(
                     cause.id, cause.title or cause.id, cause.status or "triaged",
-                    cause.label.value, tuple(cause.fixes)))
+                    cause.label.value, tuple(cause.fixes), reach=cause.reach))
     return sorted(reproducers), classes, own
 
 
@@ -333,13 +480,25 @@ def render_markdown(report: BackportReport) -> str:
         name = c.title if c.status == UNTRIAGED else f"{c.title} (`{c.id}`)"
         lines.append(f"| {_md(name)} | {c.label} | "
                      + " | ".join(report.state(c, v) for v in cols) + " |")
+    if report.changes:
+        lines += ["", "## Intended changes of the fixes", "",
+                  "What each fix's own rules allow against the version before it "
+                  f"(`{CHANGED}` from that fix on; its reproducer run on the fix's pair):", "",
+                  "| change | label | where | " + " | ".join(f"`{v}`" for v in cols) + " |",
+                  "|---|---|---|" + "---|" * len(cols)]
+        for e in report.changes:
+            lines.append(f"| {_md(e.change.title)} (`{e.change.id}`, rule "
+                         f"`{e.change.rule}`) | {e.change.label.value} | {_md(e.change.where)} | "
+                         + " | ".join(report.change_state(e, v) for v in cols) + " |")
     lines += ["", "## Per fix", ""]
     for f in report.fixes():
         lines.append(f"### {f['commit']}: {f['from']} → {f['version']}")
         lines.append("")
         lines.append("- removes: " + (", ".join(f"`{c.id}`" for c in f["removes"]) or "nothing"))
-        lines.append("- introduces: "
+        lines.append(f"- introduces (against {report.base}): "
                      + (", ".join(f"`{c.id}`" for c in f["introduces"]) or "nothing"))
+        lines.append(f"- changes (its rules allow, against {f['from']}): "
+                     + ("; ".join(_md(e.describe()) for e in f["changes"]) or "none listed"))
         lines.append("")
     lines += ["## Evidence", ""]
     lines.append(f"- {report.reproducers} reproducers of the known list, run on every pair "
@@ -347,9 +506,17 @@ def render_markdown(report: BackportReport) -> str:
     for v, e in report.explored.items():
         lines.append(f"- `{report.base}..{v}`, exhaustive to depth {e.depth}: "
                      f"{e.sequences:,} sequences, {e.signatures} divergent signature(s); "
-                     f"{'proven' if e.proven else 'NOT proven'}.")
+                     f"{_proven(report, e)}.")
     if not report.explored:
         lines.append("- no exhaustive search (depth 0).")
+    for e in report.changes:
+        lines.append(f"- change `{e.change.id}` on `{e.before}..{e.version}`: {e.verdict} "
+                     f"({', '.join(e.rules) or 'no rule'})"
+                     + "".join(f"; `{cause}` against {report.base}: "
+                               + ("shown before the fix, not with it" if ok
+                                  else "NOT taken back by the fix")
+                               for cause, ok in e.reverted.items())
+                     + ".")
     lines += ["", "Shortest reproducer of each class, in the last version it shows in:", ""]
     for c in report.classes:
         version = next(v for v in reversed(cols) if c.cell(v).present)
@@ -368,22 +535,40 @@ def render_text(report: BackportReport) -> str:
     cols = report.columns
     header = ["CLASS", "LABEL"] + list(cols)
     rows = [[c.id, c.label] + [report.state(c, v) for v in cols] for c in report.classes]
-    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     lines = [f"backport: {report.target}, each version compared with {report.base}", ""]
-    for row in [header] + rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    lines += _columns([header] + rows)
+    if report.changes:
+        lines += ["", "intended changes of the fixes (each against the version before it):"]
+        lines += _columns([["CHANGE", "LABEL"] + list(cols)]
+                          + [[e.change.id, e.change.label.value]
+                             + [report.change_state(e, v) for v in cols]
+                             for e in report.changes])
     lines.append("")
     for f in report.fixes():
         lines.append(f"{f['commit']} ({f['from']} -> {f['version']}):")
         lines.append("  removes:    " + (", ".join(c.id for c in f["removes"]) or "nothing"))
-        lines.append("  introduces: " + (", ".join(c.id for c in f["introduces"]) or "nothing"))
+        lines.append("  introduces: " + (", ".join(c.id for c in f["introduces"]) or "nothing")
+                     + f" (against {report.base})")
+        lines.append(f"  changes:    " + ("none listed" if not f["changes"] else
+                                           f"(its rules allow, against {f['from']})"))
+        lines += [f"    {e.describe()}" for e in f["changes"]]
     lines += ["", report.answer(), ""]
     lines.append(f"evidence: {report.reproducers} known reproducers on every pair"
                  + "".join(f"; {report.base}..{v} exhaustive to depth {e.depth}: "
-                           f"{e.sequences:,} sequences, "
-                           f"{'proven' if e.proven else 'NOT proven'}"
+                           f"{e.sequences:,} sequences, {_proven(report, e)}"
                            for v, e in report.explored.items()))
     return "\n".join(lines) + "\n"
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def _proven(report: BackportReport, e: Exploration) -> str:
+    if not e.proven:
+        return "NOT proven"
+    return "proven within the scope the answer states" if report.advice.scope else "proven"
 
 
 def render_json(report: BackportReport) -> str:

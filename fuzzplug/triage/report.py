@@ -8,7 +8,9 @@ reproducer), grouped by root cause with the target's known list (`fuzzplug.core.
 1. every signature the known list does not recognise, marked NEW, most hits first, with
    the observables of it that no applicable known cause explains (`KnownList.explain`);
 2. every root cause met, most severe label first (then in the known list's order): its
-   label and status, the upstream fixes to take along, the signatures it shows in (a
+   label and status, the upstream fixes to take along (a companion fix outside the
+   target's chain worded as `fuzzplug backport` words it: `Companion.describe()` of the
+   target's advice), where it is reached per architecture (`reach`), the signatures it shows in (a
    combination is listed under each of its causes, with the others named), the hits, the
    configurations that reach it (the scene of each signature's shortest reproducer), and
    the shortest reproducer in the text form, preferring one where the cause is alone;
@@ -27,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import INBOX_NAME, read_inbox
-from fuzzplug.core.known import KnownList, KnownMatch, Status, Unexplained
+from fuzzplug.core.known import Advice, KnownList, KnownMatch, Status, Unexplained
 from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
-from fuzzplug.targets import pair_name
+from fuzzplug.targets import advice_of, pair_name
 from fuzzplug.triage.triage import Group, triage
 
 __all__ = ["FORMATS", "Report", "build_report", "render"]
@@ -78,6 +80,7 @@ class CauseSection:
     fixes: tuple[str, ...]
     analysis: str
     signatures: list[Signature] = field(default_factory=list)
+    reach: tuple[tuple[str, str], ...] = ()
 
     @property
     def hits(self) -> int:
@@ -101,6 +104,7 @@ class CauseSection:
         short = self.shortest()
         return {"id": self.id, "title": self.title, "label": self.label.value,
                 "status": self.status, "fixes": list(self.fixes), "hits": self.hits,
+                "reach": [list(r) for r in self.reach],
                 "analysis": self.analysis, "configurations": self.configurations(),
                 "signatures": [dict(s.to_json(), with_causes=self.others(s))
                                for s in self.signatures],
@@ -118,6 +122,7 @@ class Report:
     causes: list[CauseSection]
     unclassified: list[Signature]
     skipped: int = 0  # signatures of other targets found in the folders
+    advice: Advice = field(default_factory=Advice)
 
     def signatures(self) -> list[Signature]:
         seen: dict[str, Signature] = {}
@@ -133,6 +138,13 @@ class Report:
                 out.setdefault(fix, cause)
         return list(out.items())
 
+    def fix_note(self, fix: str, cause: "CauseSection") -> str:
+        """What the header says of a fix: the cause it is for, and a companion fix's
+        wording (`Companion.note()`, the same as `fuzzplug backport`'s)."""
+        companion = self.advice.companion(fix)
+        why = f"{cause.label.value}: {cause.id}"
+        return f"{companion.note()}; {why}" if companion else why
+
     def to_json(self) -> dict:
         sigs = self.signatures()
         return {"target": self.target, "description": self.description,
@@ -140,7 +152,9 @@ class Report:
                 "totals": {"signatures": len(sigs), "hits": sum(s.hits for s in sigs),
                            "new": len(self.new), "known": len(sigs) - len(self.new),
                            "causes": len(self.causes)},
-                "fixes": [{"commit": fix, "cause": cause.id, "label": cause.label.value}
+                "fixes": [{"commit": fix, "cause": cause.id, "label": cause.label.value,
+                           "companion": (c.to_json() if (c := self.advice.companion(fix))
+                                         else None)}
                           for fix, cause in self.fixes()],
                 "new": [s.to_json() for s in self.new],
                 "causes": [c.to_json() for c in self.causes],
@@ -240,11 +254,12 @@ def build_report(target, dirs: list[str]) -> Report:
         for cause_id in causes:
             c = known.causes[cause_id]
             sections.setdefault(cause_id, CauseSection(
-                c.id, c.title, c.label, c.status, c.fixes, c.analysis)).signatures.append(s)
+                c.id, c.title, c.label, c.status, c.fixes, c.analysis,
+                reach=c.reach)).signatures.append(s)
     listed = list(known.causes)
     causes = sorted(sections.values(), key=lambda c: (c.label.rank, listed.index(c.id)))
     return Report(target.name, target.description, list(dirs), new, causes, unclassified,
-                  skipped=len(groups) - len(ours))
+                  skipped=len(groups) - len(ours), advice=advice_of(target))
 
 
 def _nothing_found(target, pair: str | None, dirs: list[str], groups: list[Group]) -> str:
@@ -289,7 +304,7 @@ def _render_text(report: Report) -> str:
     lines += _headline(report)
     if report.fixes():
         lines.append("upstream fixes to take along: " + ", ".join(
-            f"{fix} ({cause.label.value}: {cause.id})" for fix, cause in report.fixes()))
+            f"{fix} ({report.fix_note(fix, cause)})" for fix, cause in report.fixes()))
     for s in report.new:
         lines += ["", f"== NEW: {s.signature}", f"hits: {s.hits}"
                   + ("" if s.reproduces else " (DOES NOT REPRODUCE)")]
@@ -304,6 +319,11 @@ def _render_text(report: Report) -> str:
                   f"upstream fixes: {', '.join(c.fixes) if c.fixes else 'none'}",
                   f"signatures: {len(c.signatures)}, hits: {c.hits}"]
         lines += [f"  {_sig_line(s, c.others(s))}" for s in c.signatures]
+        if c.reach:
+            lines.append("reach:")
+            for where, what in c.reach:
+                lines += textwrap.wrap(f"{where}: {what}", WIDTH, initial_indent="  - ",
+                                       subsequent_indent="    ", break_on_hyphens=False)
         if c.configurations():
             lines.append("configurations: " + " | ".join(c.configurations()))
         short = c.shortest()
@@ -325,7 +345,7 @@ def _render_md(report: Report) -> str:
     lines += _headline(report)
     if report.fixes():
         lines += ["", "**Upstream fixes to take along:** " + ", ".join(
-            f"`{fix}` ({cause.label.value}: `{cause.id}`)" for fix, cause in report.fixes())]
+            f"`{fix}` ({report.fix_note(fix, cause)})" for fix, cause in report.fixes())]
 
     def repro(s: Signature) -> list[str]:
         return [f"Shortest reproducer ({_calls(s.calls)}, `{s.path}`):", "", "```",
@@ -345,6 +365,9 @@ def _render_md(report: Report) -> str:
                   f"- signatures: {len(c.signatures)}, hits: {c.hits}"]
         lines += [f"  - `{s.signature}` ({_sig_line(s, c.others(s)).split(' (', 1)[1]}"
                   for s in c.signatures]
+        if c.reach:
+            lines.append("- reach:")
+            lines += [f"  - {where}: {what}" for where, what in c.reach]
         if c.configurations():
             lines.append("- configurations: " + ", ".join(f"`{x}`" for x in c.configurations()))
         short = c.shortest()

@@ -67,6 +67,10 @@ STORE_KEEPS = {
 }
 """Per architecture, the PTE bits ptep_set_access_flags() leaves as they were where
 set_pte_at() rewrites them (rule `reuse_stores_with_ptep_set_access_flags`)."""
+REUSE_HPTE_DIFFS = frozenset({"hpte.presence", "hpte.perm"})
+"""What the same rule allows of the page's HPTEs (ppc64 hash): the old store's stranded HPTE
+and its preload's second one (`hpte.presence`), and the one HPTE the new store updates in
+place (`hpte.perm`). Never `hpte.pfn`: the reuse is for the requested pfn, on both sides."""
 
 
 @dataclass(slots=True)
@@ -118,7 +122,7 @@ def _judge_reuse_store(sides: _Sides, kpre: Kernel, kpost: Kernel, op: Op,
         return
     vpn = _vpn(op)
     entry = set(entry_diff(kpre, kpost, vpn))
-    allowed = STORE_KEEPS[kpre.config.arch] | {"hpte.presence", "hpte.pfn", "hpte.perm"}
+    allowed = STORE_KEEPS[kpre.config.arch] | REUSE_HPTE_DIFFS
     rule = "reuse_stores_with_ptep_set_access_flags"
     if entry and entry <= allowed:
         sides.skip.add(vpn)

@@ -7,7 +7,7 @@ import functools
 import tomllib
 from importlib import resources
 
-from fuzzplug.core.known import Cause, causes_from_toml
+from fuzzplug.core.known import Advice, Cause, advice_from_toml, causes_from_toml
 from fuzzplug.targets.insert_pfn.chain import SEED_PAIR
 
 
@@ -41,3 +41,9 @@ def known_causes_of(pair: str) -> dict[str, Cause]:
     causes = causes_from_toml(data)
     listed = {c["id"] for c in data.get("cause", []) if pair in c.get("pairs", [seed])}
     return {cid: cause for cid, cause in causes.items() if cid in listed | named}
+
+
+def advice() -> Advice:
+    """What known.toml tells a backporter beside the classes: `[scope]`, `[[companion]]`,
+    `[[change]]` (the same for every pair)."""
+    return advice_from_toml(_known_toml())

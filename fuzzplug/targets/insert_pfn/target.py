@@ -27,7 +27,7 @@ import copy
 import inspect
 from pathlib import Path
 
-from fuzzplug.core.known import Cause
+from fuzzplug.core.known import Advice, Cause
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Outcome, SideRecord, Verdict
 from fuzzplug.farm.files import FarmOptions
@@ -38,7 +38,12 @@ from fuzzplug.targets.insert_pfn import reference
 from fuzzplug.targets.insert_pfn.chain import SEED_PAIR, VERSIONS, chain_version
 from fuzzplug.targets.insert_pfn.compare import compare_op
 from fuzzplug.targets.insert_pfn.fast import FastEvaluation
-from fuzzplug.targets.insert_pfn.known import known_causes_of, known_findings_of, pair_text
+from fuzzplug.targets.insert_pfn.known import (
+    advice,
+    known_causes_of,
+    known_findings_of,
+    pair_text,
+)
 from fuzzplug.targets.insert_pfn.rules import INTENDED_RULES, rules_between
 from fuzzplug.targets.insert_pfn.scene import Scene, check_scene, normal_call
 from fuzzplug.targets.insert_pfn.schema import SCHEMA
@@ -129,6 +134,11 @@ class InsertPfnTarget(MutatesPostModel):
         """The `[[cause]]`s of known.toml that explain divergences of this pair (the
         `KnownCauses` capability; a cause without `pairs` is the seed pair's)."""
         return known_causes_of(pair_text(*self.pair))
+
+    def advice(self) -> Advice:
+        """The `Advised` capability: known.toml's scope, companion fixes and the fixes'
+        intended changes."""
+        return advice()
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
