@@ -197,3 +197,22 @@ def test_exhaustive_takes_a_pair_of_the_chain(capsys):
                  "--jobs", "1", "--no-progress", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["pair"] == f"{V14}..{F2C}" and report["signatures"] == []
+
+
+def test_the_series_backport_answer_states_scope_changes_companions_and_risks(capsys):
+    """`backport dax_fault --format json`: each fix's own changes shown on its pair, the
+    radix soft-dirty change with 66b2ca086210 as companion, the latent no-pte_special risk
+    with its reach per architecture, and the scope of the claims with what is out of it."""
+    assert main(["backport", "dax_fault", "--depth", "1", "--jobs", "1", "--format",
+                 "json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    changes = {c["id"]: c for c in answer["changes"]}
+    assert changes["f2c_race_warn_silent"]["shown"] is True
+    assert changes["f2c_race_warn_silent"]["verdict"] == "intended"
+    radix = changes["cae_radix_reuse_drops_soft_dirty"]
+    assert radix["shown"] is True and radix["fixes"] == ["66b2ca086210"]
+    assert any(c.startswith("66b2ca086210") for c in answer["companions"])
+    risks = {r["id"]: r for r in answer["risks"]}
+    assert "zero_page_not_unmapped_without_pte_special" in risks
+    assert "races other than the known reproducers'" in json.dumps(answer["scope"])
+    assert "take 66b2ca086210 along" in answer["answer"]

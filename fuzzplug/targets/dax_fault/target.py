@@ -37,7 +37,7 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from fuzzplug.core.known import Cause, causes_from_toml
+from fuzzplug.core.known import Advice, Cause, advice_from_toml, causes_from_toml
 from fuzzplug.core.oracle import (
     Finding,
     OpRun,
@@ -865,6 +865,11 @@ class DaxFaultTarget(MutatesPostModel):
                   if pair in c.get("pairs", [_SERIES_TEXT])}
         return {cid: cause for cid, cause in causes_from_toml(data).items()
                 if cid in listed | named}
+
+    def advice(self) -> Advice:
+        """The `Advised` capability: known.toml's scope, companion fixes and the fixes'
+        intended changes as DAX shows them (the same for every pair)."""
+        return advice_from_toml(_known_toml())
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
