@@ -56,7 +56,9 @@ steps, the tracked locks record themselves; the PTE lock is inside the mm model'
   → truncate:free_blocks → [released].
 - fsync/msync (ext4_sync_file → dax_writeback_mapping_range): no inode lock;
   fsync:tag_towrite → per entry: fsync:writeback_one (entry lock; mkclean takes
-  i_mmap_rwsem read and PTE locks; the cache flush) → entry unlocked.
+  i_mmap_rwsem read and PTE locks, and keeps the PTE lock across a switch point between
+  ptep_clear_flush() and set_pte_at(), `pte_window`: another task's user access sees the
+  entry empty there; the cache flush) → entry unlocked.
 - munmap: the mm's mmap_sem (not tracked: one mm, one task) → zap (PTE locks) →
   i_mmap_rwsem write to unlink the VMA.
 """
@@ -154,6 +156,7 @@ from fuzzplug.kernel.mm import (
     page_add_file_rmap,
     page_add_new_anon_rmap,
     pte_lock,
+    pte_window,
     put_page,
     vm_fault,
     zap_details,
@@ -1120,6 +1123,7 @@ def dax_mapping_entry_mkclean(mapping: address_space, index: int, pfn: int) -> N
             continue
         k.branch("dax_mapping_entry_mkclean:wrprotect")
         pte = ptep_clear_flush(vma, address, ptep)
+        pte_window(vma.vm_mm, address, "dax_mapping_entry_mkclean")
         pte = pte_wrprotect(pte)
         pte = pte_mkclean(pte)
         set_pte_at(vma.vm_mm, address, ptep, pte)
