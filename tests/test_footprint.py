@@ -17,6 +17,11 @@ PROGRAMS = (
     "load addr=0x101000\nstore addr=0x101000 val=0x66\ntask id=1\nwrite page=1 pages=1 val=0x40\n",
     "store addr=0x100000 val=0x66\ntask id=1\npunch_hole page=0 pages=1\n",
     "config HAVE_PTE_SPECIAL=0\nload addr=0x101000\ntask id=1\ntruncate pages=1\nfsync\n",
+    # a private mapping: the COW fault's anon_vma, wp_page_copy's PTE window
+    "vma start=0x100000 pages=4 pgoff=0 shared=0 write=1\nload addr=0x100000\n"
+    "store addr=0x100000 val=0x66\ntask id=1\nload addr=0x100000\n",
+    # fsync's mkclean window against a store
+    "store addr=0x100000 val=0x66\nfsync\ntask id=1\nstore addr=0x100000 val=0x77\n",
 )
 
 

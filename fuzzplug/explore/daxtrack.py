@@ -119,9 +119,10 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
                                 for v in list.__iter__(mm.mmap))
                      + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
             "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
-            "lock": {sem.name: (sem.readers, sem.writer,
-                                tuple((id(t), m) for t, m in list.__iter__(sem.wait_list)))
-                     for sem in sems},
+            "lock": {**{sem.name: (sem.readers, sem.writer,
+                                   tuple((id(t), m) for t, m in list.__iter__(sem.wait_list)))
+                        for sem in sems},
+                     **(dict(sched.spinlocks) if sched is not None else {})},
             "wq": ({key: len(q) for key, q in sched.waitqueues.items()}
                    if sched is not None else {}),
         }

@@ -24,7 +24,9 @@ Sound when (1) runs are deterministic (the same choices give the same steps: che
 replayed choice must be enabled), (2) footprints are complete (`fuzzplug.runtime.footprint`,
 checked by `tests/test_footprint.py`), and (3) a step can enable or disable another task
 only by touching a cell of that task's pending step (locks, wait queues and the cells a
-spinning access waits on are cells). `reduce=False` explores every interleaving instead
+spinning access waits on are cells; a PTE lock held across a switch point,
+`Scheduler.spin_hold`, is written by the steps that enter and leave its window and read by
+every step that takes it). `reduce=False` explores every interleaving instead
 (every enabled task at every node), which `tests/test_dax_tasks.py` compares with the reduction.
 """
 
@@ -129,7 +131,8 @@ def _dependent_earlier(trace: list, j: int, index: dict) -> set[int]:
 
 def reversible(trace: list, i: int, j: int) -> bool:
     """Whether step j could have run before step i: not when j starts by taking a
-    sleeping lock (a semaphore, a page lock) that i's task held when i began: j waited for
+    sleeping lock (a semaphore, a page lock), or a PTE lock another task held across a
+    switch point (`Scheduler.spin_hold`), that i's task held when i began: j waited for
     that task to drop it, at i or after (a lock's release and the acquire it lets go, or a
     step inside the holder's critical section and the acquire waiting for it). A wake-up
     from the DAX entry wait queue is no such step: the woken task may run while the waker

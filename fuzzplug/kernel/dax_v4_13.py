@@ -56,7 +56,9 @@ steps, the tracked locks record themselves; the PTE lock is inside the mm model'
   → truncate:free_blocks → [released].
 - fsync/msync (ext4_sync_file → dax_writeback_mapping_range): no inode lock;
   fsync:tag_towrite → per entry: fsync:writeback_one (entry lock; mkclean takes
-  i_mmap_rwsem read and PTE locks; the cache flush) → entry unlocked.
+  i_mmap_rwsem read and PTE locks, and keeps the PTE lock across a switch point between
+  ptep_clear_flush() and set_pte_at(), `pte_window`: another task's user access sees the
+  entry empty there; the cache flush) → entry unlocked.
 - munmap (sys_munmap): [mm's mmap_sem write, tracked: it waits for the faults of the
   mm's tasks, each taken under mmap_sem read by the user's access, and keeps new ones
   out] → do_munmap: the VMA splits (i_mmap_rwsem write) → zap (PTE locks) → i_mmap_rwsem
@@ -156,6 +158,7 @@ from fuzzplug.kernel.mm import (
     page_add_file_rmap,
     page_add_new_anon_rmap,
     pte_lock,
+    pte_window,
     put_page,
     vm_fault,
     zap_details,
@@ -1122,6 +1125,7 @@ def dax_mapping_entry_mkclean(mapping: address_space, index: int, pfn: int) -> N
             continue
         k.branch("dax_mapping_entry_mkclean:wrprotect")
         pte = ptep_clear_flush(vma, address, ptep)
+        pte_window(vma.vm_mm, address, "dax_mapping_entry_mkclean")
         pte = pte_wrprotect(pte)
         pte = pte_mkclean(pte)
         set_pte_at(vma.vm_mm, address, ptep, pte)

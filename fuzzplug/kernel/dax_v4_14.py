@@ -115,6 +115,7 @@ from fuzzplug.kernel.mm import (
     page_add_file_rmap,
     page_add_new_anon_rmap,
     pte_lock,
+    pte_window,
     put_page,
     vm_fault,
     zap_details,
@@ -1009,6 +1010,7 @@ def dax_mapping_entry_mkclean(mapping: address_space, index: int, pfn: int) -> N
             continue
         k.branch("dax_mapping_entry_mkclean:wrprotect")
         pte = ptep_clear_flush(vma, address, ptep)
+        pte_window(vma.vm_mm, address, "dax_mapping_entry_mkclean")
         pte = pte_wrprotect(pte)
         pte = pte_mkclean(pte)
         set_pte_at(vma.vm_mm, address, ptep, pte)

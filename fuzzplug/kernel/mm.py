@@ -512,13 +512,35 @@ def linear_page_index(vma: vm_area_struct, address: int) -> int:
     return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
 
 
+def ptl_name(address: int) -> str:
+    """The split PTE lock of the page table mapping `address` (pte_lockptr()), by name."""
+    return f"ptl:{(address >> PAGE_SHIFT) >> PTE_TABLE_SHIFT:#x}"
+
+
 def pte_lock(mm: mm_struct, address: int, where: str) -> None:
     """spin_lock() of the split PTE lock of the page table that maps `address`
     (pte_lockptr(), include/linux/mm.h, as pte_offset_map_lock() and get_locked_pte() take
     it). With several tasks (`fuzzplug.runtime.sched`) it is a switch point: another CPU
-    may take the lock first. The section it guards runs as one step, up to the next switch
-    point, and none lies inside it (nothing sleeps under a spinlock), so two tasks' sections
-    never overlap, and the PTEs they touch are recorded cell by cell. Alone, a no-op."""
+    may take the lock first, and a task that holds it in a window (`pte_window`) keeps the
+    others waiting here. The section it guards runs as one step, up to the next switch
+    point, and none lies inside it but a window, so two tasks' sections never overlap, and
+    the PTEs they touch are recorded cell by cell. Alone, a no-op."""
     sched = mm.kernel.sched
     if sched is not None:
-        sched.point(f"{where}: ptl {(address >> PAGE_SHIFT) >> PTE_TABLE_SHIFT:#x}")
+        name = ptl_name(address)
+        sched.spin_lock(name, f"{where}: {name}")
+
+
+def pte_window(mm: mm_struct, address: int, where: str) -> None:
+    """Between ptep_clear_flush() and set_pte_at() of the PTE at `address`, under its PTE
+    lock (dax_mapping_entry_mkclean() in fs/dax.c, wp_page_copy() in mm/memory.c, v4.13
+    and v4.14 alike): the entry is empty, and another CPU's user access, whose MMU walks
+    the page table without the lock, sees pte_none and faults; its fault then waits for
+    the PTE lock (handle_pte_fault(), finish_fault() and insert_pfn() re-check the entry
+    under it). With several tasks, a switch point at which the task keeps the PTE lock
+    (`Scheduler.spin_hold`): any other step may run but one that takes this lock. Alone,
+    a no-op."""
+    sched = mm.kernel.sched
+    if sched is not None:
+        name = ptl_name(address)
+        sched.spin_hold(name, f"{where}: pte cleared, {name} held")

@@ -14,7 +14,9 @@ Concurrency: where the C takes the page-table lock (get_locked_pte, handle_pte_f
 re-check, finish_mkwrite_fault, wp_page_copy, zap_pte_range), `pte_lock` is a switch point
 of the dax_fault target's tasks (`fuzzplug.runtime.sched`): another task may run first, and
 the pte_same() re-checks (raw values, as x86 compares them) see what it did; the locked
-section runs as one step. The insert_pfn target runs one task: there nothing runs in
+section runs as one step, but for wp_page_copy's window between ptep_clear_flush() and
+set_pte_at(), a switch point at which the task keeps the PTE lock (`pte_window`): another
+CPU's MMU walk sees the entry empty and faults, and its fault waits for the lock. The insert_pfn target runs one task: there nothing runs in
 between and every re-check succeeds. Not modelled: swapping (no swap area is configured: the only non-present entries are those an insert
 built from a non-present prot, which decode as the architecture decodes swap entries; see
 do_swap_page and zap_pte_range), transparent huge pages (faults are handled at PTE level),
@@ -70,6 +72,7 @@ from fuzzplug.kernel.mm import (
     pfn_valid,
     pmd_alloc,
     pte_lock,
+    pte_window,
     pud_alloc,
     put_page,
     set_page_dirty,
@@ -582,6 +585,7 @@ def wp_page_copy(vmf: vm_fault) -> int:
         entry = pfn_pte(new_page.pfn, vma.vm_page_prot)  # mk_pte()
         entry = maybe_mkwrite(pte_mkdirty(entry), vma)
         ptep_clear_flush(vma, vmf.address, vmf.pte)
+        pte_window(mm, vmf.address, "wp_page_copy")
         page_add_new_anon_rmap(k, new_page, vma, vmf.address)
         set_pte_at(mm, vmf.address, vmf.pte, entry)  # set_pte_at_notify()
         update_mmu_cache(vma, vmf.address, vmf.pte)

@@ -299,9 +299,10 @@ class TrackedSet(set):
 
 
 class TrackedList(list):
-    """A list that reports every access as the cell `(kind, ANY)`."""
+    """A list that reports every access as the cell `(kind, ANY)`; `on_store` is called
+    with each value put in it (to track the objects it holds)."""
 
-    __slots__ = ("kind",)
+    __slots__ = ("kind", "on_store")
 
     def _r(self):
         fp = RECORDER.fp
@@ -339,8 +340,14 @@ class TrackedList(list):
         self._r()
         return list.index(self, *args)
 
+    def _stored(self, values):
+        if self.on_store is not None:
+            for value in values:
+                self.on_store(value)
+
     def __setitem__(self, i, v):
         self._w()
+        self._stored(v if isinstance(i, slice) else (v,))
         list.__setitem__(self, i, v)
 
     def __delitem__(self, i):
@@ -349,14 +356,18 @@ class TrackedList(list):
 
     def append(self, x):
         self._w()
+        self._stored((x,))
         list.append(self, x)
 
     def extend(self, xs):
         self._w()
+        xs = list(xs)
+        self._stored(xs)
         list.extend(self, xs)
 
     def insert(self, i, x):
         self._w()
+        self._stored((x,))
         list.insert(self, i, x)
 
     def remove(self, x):
@@ -379,7 +390,8 @@ class TrackedList(list):
 def track_container(container, kind: str, *, mutable_values: bool = False,
                     on_store: Callable | None = None):
     """A tracked copy of a dict, set or list, reporting as `kind` (the caller puts it in
-    place of the original)."""
+    place of the original); `on_store` (dicts and lists) is called with every value the
+    container holds and every value stored in it later."""
     if isinstance(container, dict):
         out = TrackedDict(container)
         out.kind, out.mutable_values, out.on_store = kind, mutable_values, on_store
@@ -393,7 +405,10 @@ def track_container(container, kind: str, *, mutable_values: bool = False,
         return out
     if isinstance(container, list):
         out = TrackedList(container)
-        out.kind = kind
+        out.kind, out.on_store = kind, on_store
+        if on_store is not None:  # the objects it holds already (the VMAs mapped at boot)
+            for value in list.__iter__(out):
+                on_store(value)
         return out
     raise TypeError(f"cannot track a {type(container).__name__}")
 

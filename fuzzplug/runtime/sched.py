@@ -16,13 +16,19 @@ task runs alone: a *step*. That is sound because everything a step touches is ei
 task's own, or protected by a lock it holds, or a cell whose order with other tasks' steps
 the switch point before it decides (the lockless PTE read of handle_pte_fault() is
 re-checked under the PTE lock, as in the C). A spinlock's section (the PTE lock, tree_lock,
-the inode's i_lock) never contains a switch point: the kernel does not sleep there either.
+the inode's i_lock) contains no switch point, as the kernel does not sleep there either,
+with one exception (`spin_hold`): where a PTE is cleared and set again under the PTE lock
+(`ptep_clear_flush()` then `set_pte_at()`), another CPU's user access walks the page table
+without the lock and sees the entry empty. There the task stops holding the PTE lock: the
+other tasks may run any step but one that takes that lock (`spin_lock` waits).
 
 What a task waits for, at the switch point it stopped at (`Pending`):
 
 - `POINT`: nothing; it may run.
 - `ACQUIRE`: a lock; it may run when the lock is free for it (the semaphores and page locks:
-  their wake-ups never get lost in the kernel, so the model lets the availability decide).
+  their wake-ups never get lost in the kernel, so the model lets the availability decide;
+  and the PTE lock, a spinlock, which another task may hold across a switch point of its
+  own: `spin_hold`).
 - `SLEEP`: a wake-up on a wait queue (a DAX entry lock: `get_unlocked_mapping_entry()` sleeps
   exclusively until `dax_wake_mapping_entry_waiter()` wakes it; a wake-up that is never sent
   leaves it asleep, which is how a lost wake-up shows).
@@ -165,6 +171,8 @@ class Scheduler:
         self.deadlock: list[tuple[int, str]] = []
         self.abandoned = False
         self.waitqueues: dict[object, list[Waiter]] = {}
+        # A spinlock held across a switch point (`spin_hold`): its name → the holder's id.
+        self.spinlocks: dict[str, int] = {}
         self.completions: list[int] = []  # the task of each finished call, in order
         self.max_steps = max_steps
         self.watches: list[Watch] = []
@@ -300,6 +308,36 @@ class Scheduler:
     def acquire(self, label: str, ready: Callable[[], bool],
                 blocked_by: tuple[str, ...] = ()) -> None:
         self.switch(Pending(Wait.ACQUIRE, label, ready=ready, blocked_by=blocked_by))
+
+    def spin_lock(self, name: str, label: str) -> None:
+        """spin_lock() of `name` (the PTE lock of a page table): a switch point where the
+        task waits while another task holds the lock across a switch point of its own
+        (`spin_hold`); otherwise the lock is free, since a section without such a point
+        runs inside one step. The task's section then runs as (part of) its next step.
+        Taking a free lock and dropping it within a step changes nothing another task can
+        see: the step reads the lock's cell, so two such sections commute (their PTEs are
+        recorded cell by cell), and each is dependent with the steps that take the lock
+        into a switch point or out of it."""
+        tid = self.current.tid
+        self.acquire(label, lambda: self.spinlocks.get(name, tid) == tid, (name,))
+        touch("lock", name, R)
+
+    def spin_hold(self, name: str, label: str) -> None:
+        """A switch point inside the running task's section of the spinlock `name`, which it
+        keeps while stopped there: another task may run any step that does not take `name`
+        (a user access's MMU walk takes no lock; a fault then waits in `spin_lock`, as the
+        kernel's waits on the PTE lock another CPU holds). The step that enters the window
+        and the one that leaves it write the lock's cell; the holder's `held` names the lock
+        while it is stopped (`dpor.reversible`: a task's `spin_lock` cannot have run before
+        the step that released the lock it waited for)."""
+        task = self.current
+        self.spinlocks[name] = task.tid
+        task.ts.held.append(name)
+        touch("lock", name, W)
+        self.point(label)
+        del self.spinlocks[name]
+        task.ts.held.remove(name)
+        touch("lock", name, W)
 
     def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
         """Wait until `changed()`: True when it did, False for a livelock."""

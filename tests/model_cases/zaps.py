@@ -133,6 +133,10 @@ class _OtherCpu:
             self.fired = True
             self.then()
 
+    def spin_lock(self, name: str, label: str) -> None:
+        """The PTE lock's switch point (`Scheduler.spin_lock`): the other CPU may go first."""
+        self.point(label)
+
 
 @case()
 def a_zap_races_a_write_fault_between_the_lockless_read_and_the_pte_lock(model):
