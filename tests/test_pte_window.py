@@ -12,7 +12,7 @@ import pytest
 
 from fuzzplug.core.opslang import parse_text
 from fuzzplug.core.oracle import Verdict
-from fuzzplug.explore import daxfile, dpor
+from fuzzplug.explore import daxfile, daxtasks, daxtrack, daxview, dpor
 from fuzzplug.runtime.footprint import ANY
 from fuzzplug.targets.dax_fault import interleavings, tasks
 from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
@@ -90,7 +90,7 @@ def test_a_load_in_fsyncs_mkclean_window_faults_on_the_empty_pte_and_reads_the_s
     assert [c.result.ret for c in run.result.calls[0]][1] == 0  # fsync
     pte = daxfile.pte_at(run.m.k, 0x100000)
     assert pte.val & 1 and not pte.val & 0x2 and not pte.val & 0x40  # present, !RW, !DIRTY
-    assert daxfile.dirty_indices(run.m) == []
+    assert daxview.dirty_indices(run.m) == []
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.VERSION)
@@ -159,11 +159,11 @@ def test_the_steps_around_and_inside_a_window_record_every_cell_they_change(mode
 
     class Checking(InWindow):
         def choose(self, sched, enabled, forced=False):
-            self.before = daxfile.cell_values(m)
+            self.before = daxtrack.cell_values(m)
             return super().choose(sched, enabled, forced)
 
         def observe(self, event):
-            after = daxfile.cell_values(m)
+            after = daxtrack.cell_values(m)
             written = event.fp.writes()
             labels.append(event.label)
             kinds = {kind for kind, key in written if key == ANY}
@@ -174,6 +174,6 @@ def test_the_steps_around_and_inside_a_window_record_every_cell_they_change(mode
                             and (kind, key) not in written:
                         missing.append((event.tid, event.label, kind, key))
 
-    daxfile.run_tasks(m, tasks.model_programs(t), Checking())
+    daxtasks.run_tasks(m, tasks.model_programs(t), Checking())
     assert any(WINDOW in label for label in labels)
     assert not missing, missing[:5]
