@@ -56,7 +56,7 @@ def test_replay_shows_the_verdict_the_signature_and_both_sides(capsys):
 
 
 def test_replay_of_a_second_hole_read_with_one_ram_page_reuses_the_freed_page(tmp_path):
-    """`fuzzplug replay` as a subprocess (issue 21): with one page of RAM, v4.13's second
+    """`fuzzplug replay` as a subprocess: with one page of RAM, v4.13's second
     hole read gets the page write(2) freed (ok, not OOM) and every op is compared; the
     failed hole read of the other scenario is compared past."""
     reuse = CORPUS / "intended_a_freed_hole_page_is_reused.ops"

@@ -196,11 +196,11 @@ def test_the_reduction_gives_the_outcomes_and_signatures_of_the_unreduced_search
     assert reduced.runs["pre"] + reduced.runs["post"] < full.runs["pre"] + full.runs["post"]
 
 
-# Item 6 of issue 21: the reduction against the unreduced search on the shapes of the known
+# The reduction against the unreduced search on the shapes of the known
 # races, on the ppc64 hash (DEBUG_VM) scene and the no-pte_special scene of the small
 # domain. Each case names the versions whose unreduced search finishes within the
 # checker's budget (`interleavings.MAX_RUNS`); the others were measured and are cut there
-# (NOTES-window.md: v4.13's hole faults and two-fault stores multiply the interleavings).
+# (docs/races.md: v4.13's hole faults and two-fault stores multiply the interleavings).
 _C = interleavings.CALLS
 _LOAD_BLOCK = Op.make(SCHEMA, "load", addr=interleavings.BLOCK)
 FULL_SEARCH_CASES = [
@@ -388,7 +388,7 @@ sched task=1 steps=2
 sched steps=3
 sched task=1 steps=4
 """
-# Before the PTE window (issue 21 item 5) the example was write(2) of the hole and a store
+# Before the PTE window was modelled the example was write(2) of the hole and a store
 # of the block against a store of the hole and fsync; fsync's mkclean window changed the
 # order v4.13's search takes, and its first 400 runs now have every v4.14 outcome of those
 # programs, so the example moved to these (found by searching v4.14's outcomes for one the

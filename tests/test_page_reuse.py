@@ -38,7 +38,7 @@ def test_a_hole_page_freed_by_a_store_is_the_next_hole_page(model):
 
 @V13
 def test_without_reuse_the_second_hole_read_would_find_ram_used_up(model):
-    """The same run with the freed page kept off the list (as before issue 21): the second
+    """The same run with the freed page kept off the list (no reuse): the second
     hole read is OOM. The reuse is what makes the test above pass."""
     m = machine(model, layout=HOLES, memmap=ONE_RAM_PAGE)
     load(m, A(0))

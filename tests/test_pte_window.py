@@ -1,5 +1,5 @@
-"""The window between ptep_clear_flush() and set_pte_at() under the PTE lock (issue 21,
-item 5): `dax_mapping_entry_mkclean()` (fs/dax.c) and `wp_page_copy()` (mm/memory.c), in
+"""The window between ptep_clear_flush() and set_pte_at() under the PTE lock:
+`dax_mapping_entry_mkclean()` (fs/dax.c) and `wp_page_copy()` (mm/memory.c), in
 v4.13 and v4.14 alike, clear a present PTE and set it again while holding the PTE lock.
 Another CPU's user access walks the page table without that lock, sees the entry empty and
 faults; its fault waits for the lock. The model stops the clearing task there

@@ -1,6 +1,6 @@
 """`fs.rw_semaphore`'s writer preference (kernel/locking/rwsem-xadd.c, v4.13): a reader
 that finds a writer waiting queues behind it; readers queued ahead of a writer get the lock
-first; a free lock goes to a writer before a writer queued earlier (issue 21)."""
+first; a free lock goes to a writer before a writer queued earlier."""
 
 from __future__ import annotations
 
