@@ -7,8 +7,8 @@ fuzzplug.kernel import v4_14 as mm_model` (which `daxfile` faults through:
 `vm_insert_mixed_mkwrite`, `zap_page_range_single`). A fix of mm/memory.c alone leaves
 fs/dax.c as it was, so the DAX model of "v4.14 + that fix" is the v4.14 DAX model's code
 with those names bound to the fixed mm model: `on_mm_model(dax_v4_14, v4_14_f2c57d91b0d9)`.
-Nothing is copied: the DAX model's own source file is executed again into a fresh module
-(as `fuzzplug.selftest`'s mutants are; its `__file__` stays the source's, so
+Nothing is copied: the DAX model's own code (its loader's, so a packed harness has it too)
+is executed again into a fresh module (its `__file__` stays the source's, so
 `inspect.getsource` and the declared branch ids read it), then every global the source
 bound to its mm model, or to a function defined there, is rebound to the other mm model's
 object of the same name. The module's `VERSION` is the mm model's: the version names the
@@ -18,7 +18,6 @@ tree, and the tree differs from the DAX model's by the mm model's commits only.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import sys
 import types
 
@@ -31,10 +30,14 @@ def on_mm_model(dax_model: types.ModuleType, mm_model: types.ModuleType) -> type
     if mm_model is base:
         return dax_model
     name = f"{dax_model.__name__}.on.{mm_model.__name__.rpartition('.')[2]}"
-    spec = importlib.util.spec_from_file_location(name, dax_model.__file__)
-    module = importlib.util.module_from_spec(spec)
+    # The code object comes from the DAX model's own loader, which has it wherever the
+    # model was imported from: a source file, a wheel, or a PyInstaller bundle (no source).
+    code = dax_model.__spec__.loader.get_code(dax_model.__name__)
+    module = types.ModuleType(name, dax_model.__doc__)
+    module.__file__ = dax_model.__file__
+    module.__package__ = dax_model.__package__
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(code, vars(module))
     rebound = []
     for key, value in list(vars(module).items()):
         if value is base:
