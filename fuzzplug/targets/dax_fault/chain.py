@@ -11,10 +11,6 @@ of the DAX model, and the version names are the insert_pfn chain's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
-
-from fuzzplug.errors import InputError
 from fuzzplug.explore.daxbind import on_mm_model
 from fuzzplug.kernel import (
     dax_v4_13,
@@ -22,6 +18,7 @@ from fuzzplug.kernel import (
     v4_14_f2c57d91b0d9,
     v4_14_f2c57d91b0d9_cae85cb8add3,
 )
+from fuzzplug.targets.chain import Chain, ChainVersion
 
 SERIES = "b2770da64254"
 """The series' first patch, which the fixes fix (Fixes: b2770da64254); the series' DAX
@@ -30,22 +27,7 @@ F2C = "f2c57d91b0d9"
 CAE = "cae85cb8add3"
 
 
-@dataclass(frozen=True, slots=True)
-class ChainVersion:
-    """One version of the chain: its DAX model (over its mm model, `model.mm_model`), and
-    the commit that makes it from the version before (None for the first)."""
-
-    model: ModuleType
-    commit: str | None
-    subject: str
-    upstream: str
-
-    @property
-    def name(self) -> str:
-        return self.model.VERSION
-
-
-CHAIN: tuple[ChainVersion, ...] = (
+CHAIN = Chain("dax_fault", (
     ChainVersion(dax_v4_13, None, "Linux v4.13, before the series", "v4.13"),
     ChainVersion(dax_v4_14, SERIES,
                  "DAX common 4k zero page: b2770da64254 (mm: add vm_insert_mixed_mkwrite()) "
@@ -56,28 +38,13 @@ CHAIN: tuple[ChainVersion, ...] = (
     ChainVersion(on_mm_model(dax_v4_14, v4_14_f2c57d91b0d9_cae85cb8add3), CAE,
                  "mm/memory.c: fix modifying of page protection by insert_pfn()",
                  "v5.1, Fixes: b2770da64254; stable 4.14 (AUTOSEL), after f2c57d91b0d9"),
-)
+))
 """v4.13 → v4.14 (the series) → v4.14 + f2c57d91b0d9 → v4.14 + f2c57d91b0d9 +
 cae85cb8add3. Any two versions compare, the older as pre; the default pair is the
 series'."""
-VERSIONS = tuple(v.name for v in CHAIN)
+VERSIONS = CHAIN.names
 SERIES_PAIR = (dax_v4_13.VERSION, dax_v4_14.VERSION)
 
 
-def chain_version(name: str) -> ChainVersion:
-    """The chain's version called `name`; `InputError` if there is none."""
-    for version in CHAIN:
-        if version.name == name:
-            return version
-    raise InputError(f"dax_fault has no version {name!r}; its versions: "
-                     f"{', '.join(VERSIONS)}")
-
-
-def commits_between(pre: str, post: str) -> tuple[str, ...]:
-    """The commits that make `post` from `pre`, in order; `InputError` unless `pre` comes
-    before `post` in the chain."""
-    i, j = VERSIONS.index(chain_version(pre).name), VERSIONS.index(chain_version(post).name)
-    if i >= j:
-        raise InputError(f"{pre}..{post}: the pre version must come before the post version "
-                         f"in the chain ({' → '.join(VERSIONS)})")
-    return tuple(v.commit for v in CHAIN[i + 1:j + 1])
+chain_version = CHAIN.version
+commits_between = CHAIN.commits_between

@@ -29,7 +29,6 @@ the rules of the commits between them (the series' INTENDED_RULES, each fix's FI
 
 from __future__ import annotations
 
-import copy
 import functools
 import tomllib
 from dataclasses import dataclass, field
@@ -55,11 +54,8 @@ from fuzzplug.explore.observe import observables, signature, signature_diffs
 from fuzzplug.kernel.state import PTE_TABLE_SHIFT, Arch, EventKind
 from fuzzplug.kernel.types import PAGE_SHIFT, PAGE_SIZE, errname
 from fuzzplug.targets import MutatesPostModel, corpus_dir
-from fuzzplug.targets.dax_fault.chain import (
-    SERIES_PAIR,
-    VERSIONS,
-    chain_version,
-)
+from fuzzplug.targets.chain import ChainedTarget
+from fuzzplug.targets.dax_fault.chain import CHAIN, SERIES_PAIR
 from fuzzplug.targets.dax_fault.rules import (
     FEWER_ALLOCATIONS,
     HOLE_READ_ZERO_PAGE,
@@ -744,7 +740,7 @@ SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
 
 
-class DaxFaultTarget(MutatesPostModel):
+class DaxFaultTarget(ChainedTarget, MutatesPostModel):
     """The dax_fault target (satisfies `fuzzplug.targets.Target` and `Versioned`): by
     default v4.13 against v4.14, the series; `with_pair` compares any two versions of the
     chain (`chain.CHAIN`: then each fix of the series' patch 1)."""
@@ -756,6 +752,7 @@ class DaxFaultTarget(MutatesPostModel):
     schema = SCHEMA
     pre_model: ModuleType = dax_v4_13
     post_model: ModuleType = dax_v4_14
+    chain = CHAIN
     pair = SERIES_PAIR
     rules = INTENDED_RULES
 
@@ -763,25 +760,9 @@ class DaxFaultTarget(MutatesPostModel):
     def rule_names(self) -> frozenset[str]:
         return frozenset(rule.name for rule in self.rules)
 
-    def versions(self) -> tuple[str, ...]:
-        """The chain, oldest first (`chain.CHAIN`)."""
-        return VERSIONS
-
-    def with_pair(self, pre: str, post: str) -> "DaxFaultTarget":
-        """A copy comparing chain version `pre` with `post`, under the rules of the commits
-        between them."""
-        rules = rules_between(pre, post)
-        clone = copy.copy(self)
-        clone.pre_model = chain_version(pre).model
-        clone.post_model = chain_version(post).model
-        clone.pair = (pre, post)
-        clone.rules = rules
-        return clone
-
-    def commit_of(self, version: str) -> str | None:
-        """The change that makes `version` from its predecessor in the chain."""
-        found = chain_version(version)
-        return None if found.commit is None else f'{found.commit} ("{found.subject}")'
+    def rules_between(self, pre: str, post: str):
+        """The intended delta of a pair (`rules.rules_between`)."""
+        return rules_between(pre, post)
 
     def evaluate(self, ops) -> Outcome:
         scene = Scene.from_ops(ops).dax

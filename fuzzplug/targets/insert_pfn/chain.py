@@ -4,39 +4,20 @@ the commit that makes it from the version before (`CHAIN`, `commits_between`).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
-
-from fuzzplug.errors import InputError
 from fuzzplug.kernel import (
     v4_13,
     v4_14,
     v4_14_f2c57d91b0d9,
     v4_14_f2c57d91b0d9_cae85cb8add3,
 )
+from fuzzplug.targets.chain import Chain, ChainVersion
 
 SEED = "b2770da64254"
 F2C = "f2c57d91b0d9"
 CAE = "cae85cb8add3"
 
 
-@dataclass(frozen=True, slots=True)
-class ChainVersion:
-    """One version of the chain: its model, and the commit that makes it from the version
-    before (None for the first)."""
-
-    model: ModuleType
-    commit: str | None
-    subject: str
-    upstream: str
-    """Where upstream has the commit (its release; the stable 4.14 posting for the fixes)."""
-
-    @property
-    def name(self) -> str:
-        return self.model.VERSION
-
-
-CHAIN: tuple[ChainVersion, ...] = (
+CHAIN = Chain("insert_pfn", (
     ChainVersion(v4_13, None, "Linux v4.13, before the patch", "v4.13"),
     ChainVersion(v4_14, SEED, "mm: add vm_insert_mixed_mkwrite()", "v4.14-rc1"),
     ChainVersion(v4_14_f2c57d91b0d9, F2C, "mm: Fix warning in insert_pfn()",
@@ -44,28 +25,13 @@ CHAIN: tuple[ChainVersion, ...] = (
     ChainVersion(v4_14_f2c57d91b0d9_cae85cb8add3, CAE,
                  "mm/memory.c: fix modifying of page protection by insert_pfn()",
                  "v5.1, Fixes: b2770da64254; stable 4.14 (AUTOSEL), after f2c57d91b0d9"),
-)
+))
 """v4.13 → v4.14 (the seed) → v4.14 + f2c57d91b0d9 → v4.14 + f2c57d91b0d9 + cae85cb8add3:
 each model is the one before with exactly one commit applied (`tests/test_model_siblings.py`).
 Any two versions compare, the older as pre; the default pair is the seed's."""
-VERSIONS = tuple(v.name for v in CHAIN)
+VERSIONS = CHAIN.names
 SEED_PAIR = (v4_13.VERSION, v4_14.VERSION)
 
 
-def chain_version(name: str) -> ChainVersion:
-    """The chain's version called `name`; `InputError` if there is none."""
-    for version in CHAIN:
-        if version.name == name:
-            return version
-    raise InputError(f"insert_pfn has no version {name!r}; its versions: "
-                     f"{', '.join(VERSIONS)}")
-
-
-def commits_between(pre: str, post: str) -> tuple[str, ...]:
-    """The commits that make `post` from `pre`, in order; `InputError` unless `pre` comes
-    before `post` in the chain."""
-    i, j = VERSIONS.index(chain_version(pre).name), VERSIONS.index(chain_version(post).name)
-    if i >= j:
-        raise InputError(f"{pre}..{post}: the pre version must come before the post version "
-                         f"in the chain ({' → '.join(VERSIONS)})")
-    return tuple(v.commit for v in CHAIN[i + 1:j + 1])
+chain_version = CHAIN.version
+commits_between = CHAIN.commits_between

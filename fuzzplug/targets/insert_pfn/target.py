@@ -23,7 +23,6 @@ and what it reads of the readable one). This module holds the target itself
 
 from __future__ import annotations
 
-import copy
 import inspect
 from pathlib import Path
 
@@ -34,8 +33,9 @@ from fuzzplug.farm.files import FarmOptions
 from fuzzplug.kernel import arch, mm, v4_13, v4_14
 from fuzzplug.kernel.types import pte_t
 from fuzzplug.targets import MutatesPostModel, SceneIssue, corpus_dir
+from fuzzplug.targets.chain import ChainedTarget
 from fuzzplug.targets.insert_pfn import reference
-from fuzzplug.targets.insert_pfn.chain import SEED_PAIR, VERSIONS, chain_version
+from fuzzplug.targets.insert_pfn.chain import CHAIN, SEED_PAIR
 from fuzzplug.targets.insert_pfn.compare import compare_op
 from fuzzplug.targets.insert_pfn.fast import FastEvaluation
 from fuzzplug.targets.insert_pfn.known import (
@@ -54,7 +54,7 @@ SHARED_MODELS = (mm, arch)
 helpers, and the architecture code (the MMU step and ppc64's hash MMU)."""
 
 
-class InsertPfnTarget(MutatesPostModel):
+class InsertPfnTarget(ChainedTarget, MutatesPostModel):
     """The insert_pfn target (satisfies `fuzzplug.targets.Target` and `Versioned`): by
     default v4.13 against v4.14, the seed; `with_pair` compares any two versions of the
     chain."""
@@ -65,6 +65,7 @@ class InsertPfnTarget(MutatesPostModel):
     schema = SCHEMA
     pre_model = v4_13
     post_model = v4_14
+    chain = CHAIN
     pair = SEED_PAIR
     rules = INTENDED_RULES
 
@@ -72,25 +73,9 @@ class InsertPfnTarget(MutatesPostModel):
     def rule_names(self) -> frozenset[str]:
         return frozenset(rule.name for rule in self.rules)
 
-    def versions(self) -> tuple[str, ...]:
-        """The chain, oldest first (`CHAIN`)."""
-        return VERSIONS
-
-    def with_pair(self, pre: str, post: str) -> "InsertPfnTarget":
-        """A copy comparing chain version `pre` with `post`, under the rules of the commits
-        between them."""
-        rules = rules_between(pre, post)
-        clone = copy.copy(self)
-        clone.pre_model = chain_version(pre).model
-        clone.post_model = chain_version(post).model
-        clone.pair = (pre, post)
-        clone.rules = rules
-        return clone
-
-    def commit_of(self, version: str) -> str | None:
-        """The commit that makes `version` from its predecessor in the chain."""
-        found = chain_version(version)
-        return None if found.commit is None else f'{found.commit} ("{found.subject}")'
+    def rules_between(self, pre: str, post: str):
+        """The intended delta of a pair (`rules.rules_between`)."""
+        return rules_between(pre, post)
 
     def evaluate(self, ops: tuple[Op, ...]) -> Outcome:
         """The oracle's outcome for `ops`: `reference_evaluate`'s, computed by the fast
