@@ -14,5 +14,7 @@ above the models and below the targets.
   reduction with sleep sets);
 - `clone`: forking a modelled `Kernel` and keying its state, for steppers;
 - `observe`: what the oracle observes of a `Kernel` (events, state, incidental branches);
-- `configop`: the `config` scene op that every target on the kernel models spells the same.
+- `configop`: the `config` scene op that every target on the kernel models spells the same;
+- `mkwrite`: what insert_pfn()'s mkwrite path reports (branch ids, warnings, the store
+  cae85cb8add3 replaced, the bits ptep_set_access_flags() keeps), for the fixes' rules.
 """

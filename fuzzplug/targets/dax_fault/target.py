@@ -50,8 +50,18 @@ from fuzzplug.farm.files import FarmOptions
 from fuzzplug.explore import daxfile, daxview
 from fuzzplug.kernel import arch, dax_v4_13, dax_v4_14, fs, mm
 from fuzzplug.explore.daxfile import Access, AccessStatus, DaxMachine, OpResult
+from fuzzplug.explore.mkwrite import (
+    F2C_WARN,
+    MISMATCH,
+    MISMATCH_ZERO_PFN,
+    OLD_STORE_REPORTS,
+    REUSE,
+    REUSE_STORED,
+    SEED_WARN,
+    STORE_KEEPS,
+)
 from fuzzplug.explore.observe import observables, signature, signature_diffs
-from fuzzplug.kernel.state import PTE_TABLE_SHIFT, Arch, EventKind
+from fuzzplug.kernel.state import PTE_TABLE_SHIFT, EventKind
 from fuzzplug.kernel.types import PAGE_SHIFT, PAGE_SIZE, errname
 from fuzzplug.targets import MutatesPostModel, corpus_dir
 from fuzzplug.targets.chain import ChainedTarget
@@ -398,27 +408,6 @@ def _v4_13_made_hole_allocations(side: Side) -> bool:
 
 SERIES_RULE_NAMES = frozenset(rule.name for rule in INTENDED_RULES)
 
-MISMATCH = "insert_pfn:present:mkwrite:pfn_mismatch"
-MISMATCH_ZERO_PFN = "insert_pfn:present:mkwrite:pfn_mismatch:zero_pfn"
-REUSE = "insert_pfn:present:mkwrite:reuse"
-REUSE_STORED = ("insert_pfn:present:mkwrite:reuse:changed",
-                "insert_pfn:present:mkwrite:reuse:unchanged")
-"""The branches of insert_pfn()'s mkwrite path on a present entry (the mm models' ids): a
-pre side that reuses the entry without REUSE_STORED runs the set_pte_at() store that
-cae85cb8add3 replaced."""
-SEED_WARN = ("warn", "insert_pfn", "pte_pfn(*pte) != pfn_t_to_pfn(pfn)")
-F2C_WARN = ("warn", "insert_pfn", "!is_zero_pfn(pte_pfn(*pte))")
-OLD_STORE_REPORTS = ("set_pte_at", "__hash_page_4K")
-"""Functions whose reports come from the store cae85cb8add3 replaced: set_pte_at() (its
-VM_WARN_ON, its filter's stale HPTE) and update_mmu_cache()'s hash preload."""
-STORE_KEEPS = {
-    Arch.x86_64: frozenset(),
-    Arch.arm64: frozenset(),
-    Arch.ppc64: frozenset({"HASHPTE", "F_SECOND", "F_GIX0", "F_GIX1", "F_GIX2"}),
-    Arch.ppc64_radix: frozenset({"SOFT_DIRTY"}),
-}
-"""Per architecture, the PTE bits ptep_set_access_flags() leaves as they were where
-set_pte_at() rewrites them (rule reuse_stores_with_ptep_set_access_flags)."""
 
 
 @dataclass(slots=True)

@@ -11,8 +11,18 @@ from typing import TYPE_CHECKING
 
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, events_diff, family
+from fuzzplug.explore.mkwrite import (
+    F2C_WARN,
+    MISMATCH,
+    MISMATCH_ZERO_PFN,
+    OLD_STORE_REPORTS,
+    REUSE,
+    REUSE_STORED,
+    SEED_WARN,
+)
+from fuzzplug.explore.mkwrite import STORE_KEEPS as PTE_BITS_KEPT
 from fuzzplug.explore.observe import entry_diff, entry_key, observables, signature, state_diff
-from fuzzplug.kernel.state import Arch, EventKind, Kernel, Oops
+from fuzzplug.kernel.state import EventKind, Kernel, Oops
 from fuzzplug.kernel.types import EBUSY, errname, pte_t
 from fuzzplug.targets.insert_pfn.calls import _call
 from fuzzplug.targets.insert_pfn.rules import (
@@ -48,25 +58,9 @@ def _raw_ret(run: OpRun) -> int | None:
     return None
 
 
-REUSE = "insert_pfn:present:mkwrite:reuse"
-MISMATCH = "insert_pfn:present:mkwrite:pfn_mismatch"
-MISMATCH_ZERO_PFN = "insert_pfn:present:mkwrite:pfn_mismatch:zero_pfn"
-REUSE_STORED = ("insert_pfn:present:mkwrite:reuse:changed",
-                "insert_pfn:present:mkwrite:reuse:unchanged")
-SEED_WARN = ("warn", "insert_pfn", "pte_pfn(*pte) != pfn_t_to_pfn(pfn)")
-F2C_WARN = ("warn", "insert_pfn", "!is_zero_pfn(pte_pfn(*pte))")
-OLD_STORE_REPORTS = ("set_pte_at", "__hash_page_4K")
-"""Functions whose reports come from the store cae85cb8add3 replaced: set_pte_at() (its
-VM_WARN_ON, its filter's stale HPTE) and update_mmu_cache()'s hash preload."""
-STORE_KEEPS = {
-    Arch.x86_64: frozenset(),
-    Arch.arm64: frozenset(),
-    Arch.ppc64: frozenset({"pte.HASHPTE", "pte.F_SECOND", "pte.F_GIX0", "pte.F_GIX1",
-                           "pte.F_GIX2"}),
-    Arch.ppc64_radix: frozenset({"pte.SOFT_DIRTY"}),
-}
-"""Per architecture, the PTE bits ptep_set_access_flags() leaves as they were where
-set_pte_at() rewrites them (rule `reuse_stores_with_ptep_set_access_flags`)."""
+STORE_KEEPS = {arch: frozenset(f"pte.{bit}" for bit in bits)
+               for arch, bits in PTE_BITS_KEPT.items()}
+"""`fuzzplug.explore.mkwrite.STORE_KEEPS` as this target's state diff names the bits."""
 REUSE_HPTE_DIFFS = frozenset({"hpte.presence", "hpte.perm"})
 """What the same rule allows of the page's HPTEs (ppc64 hash): the old store's stranded HPTE
 and its preload's second one (`hpte.presence`), and the one HPTE the new store updates in
