@@ -335,6 +335,8 @@ class EventKind(enum.Enum):
     PAGE_FLAG = "page_flag"  # set_page_dirty, mark_page_accessed
     CALL = "call"  # a modelled entry point was called (the op)
     RET = "ret"  # ...and returned
+    ALERT = "alert"  # a pr_alert() another part of the kernel prints about the mm (check_mm's
+    # "BUG: non-zero pgtables_bytes on freeing mm"): a report, not an oops
 
     # Members are singletons, equal only to themselves: hashed by identity, in C, instead
     # of Enum.__hash__ (hash of the name, in Python). Every event, counter update and
@@ -344,7 +346,7 @@ class EventKind(enum.Enum):
 
 # Kinds a caller or the rest of the kernel can observe (the oracle compares these).
 OBSERVABLE_KINDS = frozenset({EventKind.BUG, EventKind.WARN, EventKind.BAD_PTE, EventKind.SIGNAL,
-                              EventKind.BAD_HPTE})
+                              EventKind.BAD_HPTE, EventKind.ALERT})
 
 
 @dataclass(frozen=True, slots=True)
