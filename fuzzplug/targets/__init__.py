@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from fuzzplug.selftest.mutants import Mutant
 
 GROUP = "fuzzplug.targets"
-BUILTIN = {"insert_pfn": "fuzzplug.targets.insert_pfn:TARGET", "dax_fault": "fuzzplug.targets.dax_fault:TARGET"}  # noqa: E501 (one line: the boundary test allows this one)
+BUILTIN = {"insert_pfn": "fuzzplug.targets.insert_pfn:TARGET", "dax_fault": "fuzzplug.targets.dax_fault:TARGET", "insert_pfn_pmd": "fuzzplug.targets.insert_pfn_pmd:TARGET"}  # noqa: E501 (one line: the boundary test allows this one)
 
 
 @runtime_checkable
