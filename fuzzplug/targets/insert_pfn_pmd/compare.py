@@ -46,7 +46,7 @@ INCIDENTAL_PREFIXES = ("mmu_access_huge:", "set_pmd_at:", "pmdp_set_access_flags
                        "pudp_set_access_flags:", "pgtable_trans_huge_deposit:")
 SET_ENTRY_REPORTS = {("warn", "set_pmd_at"), ("warn", "set_pte_at"),
                      ("bad_hpte", "set_pmd_at")}
-ACCOUNTING = frozenset({"deposited", "accounting.pgtables_bytes", "pgtable.live"})
+ACCOUNTING = frozenset({"accounting.pgtables_bytes", "pgtable.live"})
 VM_BUG = {("bug", "pmdp_set_access_flags", "address & ~HPAGE_PMD_MASK"),
           ("bug", "pudp_set_access_flags", "address & ~HPAGE_PUD_MASK")}
 
@@ -148,13 +148,19 @@ def state_diff(pre: HugeKernel, post: HugeKernel, carried: dict | None = None) -
 class Carried:
     """What an earlier op's rule allowed to go on differing: the entries it left different
     ((level, address) → both sides' entries, compared again once either changes), the
-    accounting of deposited tables, the leak fixed, and whether the pre task died of the
-    VM_BUG_ON a rule removed (nothing after is compared)."""
+    difference of the page-table accounting it allowed (`delta`: pre minus post of
+    pgtables_bytes and of the live page-table pages, allowed while it stays exactly that),
+    and whether the pre task died of the VM_BUG_ON a rule removed (nothing after is
+    compared)."""
 
     entries: dict = field(default_factory=dict)
-    accounting: bool = False
-    leak: bool = False
+    delta: tuple[int, int] = (0, 0)
     ended: bool = False
+
+
+def _accounting_delta(pre: HugeKernel, post: HugeKernel) -> tuple[int, int]:
+    return (pre.mm5.pgtables_bytes - post.mm5.pgtables_bytes,
+            len(pre.mm5.pgtables_live) - len(post.mm5.pgtables_live))
 
 
 def _fired(events: list[tuple], kinds: set) -> list[tuple]:
@@ -194,26 +200,21 @@ def compare_op(pre_model: ModuleType, post_model: ModuleType, rule_names: frozen
             found = _entry_descriptors(level, *pair)
             if found and not found & {f"{level}.pfn", f"{level}.presence"}:
                 carried.entries[level, key] = pair
-        carried.accounting = True
         diffs_state = state_diff(kpre, kpost, carried.entries)
 
-    if LEAK_FIXED.name in rule_names and "pgtable.live" in diffs_state \
-            and len(kpre.mm5.pgtables_live) > len(kpost.mm5.pgtables_live) \
-            and (carried.leak or any(x in b.branches for x in PRESENT_UPDATES)
-                 or "insert_pfn_pmd:present:write:pfn_mismatch" in b.branches
-                 or "insert_pfn_pmd:present" in b.branches):
+    delta = _accounting_delta(kpre, kpost)
+    if PRESENT_UPDATE.name in applied:
+        carried.delta = delta
+    elif LEAK_FIXED.name in rule_names and delta[0] == carried.delta[0] \
+            and delta[1] > carried.delta[1] \
+            and any(x.startswith("insert_pfn_pmd:present") for x in b.branches):
         applied.append(LEAK_FIXED.name)
-        carried.leak = True
-
-    if carried.leak:
-        diffs_state = [d for d in diffs_state if d != "pgtable.live"]
-    if carried.accounting:
-        before = len(diffs_state)
+        carried.delta = delta
+    if delta == carried.delta:
         diffs_state = [d for d in diffs_state if d not in ACCOUNTING]
-        if len(diffs_state) != before and PRESENT_UPDATE.name not in applied:
-            applied.append(PRESENT_UPDATE.name)
+    if carried.delta[0] > 0 and PGTABLES_BYTES_GONE.name in rule_names:
         alerts = [e for e in ev_a if e[0] == "alert" and e not in ev_b]
-        if alerts and PGTABLES_BYTES_GONE.name in rule_names:
+        if alerts:
             ev_a = [e for e in ev_a if e not in alerts]
             applied.append(PGTABLES_BYTES_GONE.name)
 
