@@ -223,3 +223,81 @@ def test_the_versions_of_the_chain_name_the_commits_applied_on_v4_14():
     for before, after, commit in FIXES:
         assert after.VERSION == f"{before.VERSION}+{commit}"
         assert commit in after.__doc__
+
+
+# --- the v5.0 era: the insert_pfn_pmd chain -------------------------------------------------
+# v5.0 → v5.0 + the v1 posting → v5.0 + c6f3c5ee40c1 → + fce86ff5802b. Each sibling holds
+# what its change touches: the v1 posting changes insert_pfn_pmd() and insert_pfn_pud(),
+# c6f3c5ee40c1 (v2) then insert_pfn_pmd() only (the table it frees); fce86ff5802b changes vmf_insert_pfn_pmd(), vmf_insert_pfn_pud() and
+# the four callers that pass them `vmf`.
+from fuzzplug.kernel import (  # noqa: E402
+    v5_0,
+    v5_0_c6f3c5ee40c1,
+    v5_0_c6f3c5ee40c1_fce86ff5802b,
+    v5_0_c6f3c5ee40c1_v1,
+)
+
+V5_TOUCHED = {
+    "v1": ("insert_pfn_pmd", "insert_pfn_pud"),
+    "c6f3c5ee40c1": ("insert_pfn_pmd",),  # the leak fix: insert_pfn_pud has no table
+    "fce86ff5802b": ("vmf_insert_pfn_pmd", "vmf_insert_pfn_pud", "__dev_dax_pmd_fault",
+                     "__dev_dax_pud_fault", "dax_iomap_pmd_fault", "dax_insert_pfn_mkwrite"),
+}
+V5_PAIRS = [(v5_0, v5_0_c6f3c5ee40c1_v1, "v1"),
+            (v5_0_c6f3c5ee40c1_v1, v5_0_c6f3c5ee40c1, "c6f3c5ee40c1"),
+            (v5_0_c6f3c5ee40c1, v5_0_c6f3c5ee40c1_fce86ff5802b, "fce86ff5802b")]
+
+
+def _without_docstring(fn: ast.FunctionDef) -> list[str]:
+    body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
+    return [ast.dump(s) for s in body] + [ast.dump(fn.args)]
+
+
+@pytest.mark.parametrize("before,after,change", V5_PAIRS)
+def test_each_v5_0_sibling_keeps_the_functions_in_the_same_order(before, after, change):
+    """The same functions, in the same order, in both modules of each v5.0-era pair."""
+    assert _order(before) == _order(after)
+
+
+@pytest.mark.parametrize("before,after,change", V5_PAIRS)
+def test_each_v5_0_sibling_changes_only_the_functions_its_change_touches(before, after, change):
+    """Every function outside the change's set is identical (docstrings aside); every one
+    inside it differs."""
+    a, b = _functions(before), _functions(after)
+    differing = sorted(name for name in a
+                       if _without_docstring(a[name]) != _without_docstring(b[name]))
+    assert differing == sorted(V5_TOUCHED[change])
+
+
+@pytest.mark.parametrize("before,after,change", V5_PAIRS)
+def test_each_v5_0_sibling_differs_at_module_level_only_by_imports(before, after, change):
+    """Besides functions, the docstring and VERSION, only the imports may change."""
+    def rest(model):
+        return [s for s in _module_level(model) if not s.startswith("ImportFrom")]
+
+    assert rest(before) == rest(after)
+
+
+def test_the_v2_posting_adds_exactly_the_pgtable_leak_fix_to_the_v1_posting():
+    """c6f3c5ee40c1 over v1, in insert_pfn_pmd(): `pgtable = None` after the deposit and
+    `pte_free(mm, pgtable)` wherever the function leaves through out_unlock."""
+    old = inspect.getsource(v5_0_c6f3c5ee40c1_v1.insert_pfn_pmd).splitlines()
+    new = inspect.getsource(v5_0_c6f3c5ee40c1.insert_pfn_pmd).splitlines()
+    added = [line[2:].strip() for line in difflib.ndiff(old, new) if line.startswith("+ ")]
+    removed = [line for line in difflib.ndiff(old, new) if line.startswith("- ")]
+    assert removed == []
+    assert added.count("pte_free(mm, pgtable)") == 3
+    assert added.count("pgtable = None") == 1
+    assert set(added) <= {"pte_free(mm, pgtable)", "pgtable = None", "if pgtable is not None:",
+                          "# out_unlock:", ""}
+
+
+def test_fce86ff5802b_makes_vmf_insert_pfn_pmd_take_the_vm_fault_and_mask_the_address():
+    """vmf_insert_pfn_pmd(vmf, pfn, write) computes `addr = vmf.address & PMD_MASK`; the
+    earlier siblings take (vma, addr, pmd, pfn, write)."""
+    new = _functions(v5_0_c6f3c5ee40c1_fce86ff5802b)["vmf_insert_pfn_pmd"]
+    old = _functions(v5_0_c6f3c5ee40c1)["vmf_insert_pfn_pmd"]
+    assert [a.arg for a in new.args.args] == ["vmf", "pfn", "write"]
+    assert [a.arg for a in old.args.args] == ["vma", "addr", "pmd", "pfn", "write"]
+    assert "addr = vmf.address & PMD_MASK" in inspect.getsource(
+        v5_0_c6f3c5ee40c1_fce86ff5802b.vmf_insert_pfn_pmd)

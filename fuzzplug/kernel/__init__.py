@@ -14,7 +14,14 @@ branch by branch (each docstring names the C function, file and version):
 - `v4_13`, `v4_14`: mm/memory.c before and after the patch, as sibling modules;
   `v4_14_f2c57d91b0d9`, `v4_14_f2c57d91b0d9_cae85cb8add3`: v4.14 with the upstream fixes of
   the patch applied one at a time, each a sibling of the one before (the backport chain);
-- `dax_v4_13`, `dax_v4_14`: fs/dax.c and ext4's DAX fault paths before and after the series.
+- `dax_v4_13`, `dax_v4_14`: fs/dax.c and ext4's DAX fault paths before and after the series;
+- the v5.0 era (the insert_pfn_pmd chain): `huge_types` (`pmd_t`, `pud_t`), `huge_state`
+  (`HugeKernel`: the mm's huge entries, deposited tables, page-table accounting; the DAX
+  backings), `huge_arch` (set_pmd_at, pmdp_set_access_flags, the deposit, the MMU on huge
+  entries, per architecture), `huge_v5_0` (the unchanged paths: the fault, zapping, exit
+  and check_mm, device and fs DAX around the changed functions), and the siblings `v5_0`,
+  `v5_0_c6f3c5ee40c1_v1`, `v5_0_c6f3c5ee40c1`, `v5_0_c6f3c5ee40c1_fce86ff5802b` (what each
+  change touches: mm/huge_memory.c's inserts and their DAX callers).
 
 What the models run on (switch points, footprints, physical memory) is `fuzzplug.runtime`,
 below them; what drives, explores and observes them (the DAX machine, cloning, DPOR, the

@@ -45,6 +45,7 @@ from fuzzplug.kernel.huge_types import (
     HPAGE_PMD_MASK,
     HPAGE_PUD_MASK,
     PMD_NONE,
+    PMD_SHIFT,
     PUD_NONE,
     pmd_devmap,
     pmd_present,
@@ -203,9 +204,14 @@ def pgtable_trans_huge_deposit(mm: mm_struct_v5_0, pmdp: pmd_ptr, pgtable: int) 
 
 
 def pgtable_trans_huge_withdraw(mm: mm_struct_v5_0, pmdp: pmd_ptr) -> int | None:
-    """Withdraw the table deposited under the PMD: the slot's (hash, which clears it) or
-    the oldest (FIFO); None when there is none (a NULL pgtable_t in C)."""
+    """Withdraw the table deposited under the PMD: the slot's (hash, which clears it and
+    zeroes the table: `memset(pgtable, 0, PTE_FRAG_SIZE)`, an oops on a NULL slot) or the
+    oldest (FIFO); None when there is none (a NULL pgtable_t in C)."""
+    k = _kernel(mm)
     tables = mm.pmd_huge_pte.get(pmdp.index)
+    if k.config.arch is Arch.ppc64:
+        k.BUG_ON(not tables, "pgtable_trans_huge_withdraw",
+                 "memset(pgtable = NULL, 0, PTE_FRAG_SIZE): no deposited table")
     if not tables:
         return None
     pgtable = tables.pop(0)
@@ -249,7 +255,9 @@ def mmu_access_huge(k: HugeKernel, addr: int, write: bool, ptr) -> bool:
     served it, False when it raises a page fault. x86-64's page walker and radix set
     ACCESSED, and DIRTY for a store, in hardware; ppc64's hash MMU misses and
     __hash_page_thp() checks the access (check_pte_access()), sets ACCESSED (DIRTY for a
-    store) and H_PAGE_HASHPTE, and inserts the HPTEs."""
+    store) and H_PAGE_HASHPTE, and inserts the HPTEs, whose slots it records in the PMD's
+    deposited table. An oops there (a PMD without a deposited table) ends the task: `Oops`
+    propagates to the caller, as from any modelled BUG."""
     old = ptr[0]
     if not _permits(old, write):
         k.branch("mmu_access_huge:fault")
@@ -257,6 +265,12 @@ def mmu_access_huge(k: HugeKernel, addr: int, write: bool, ptr) -> bool:
     new = old.val | _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
     if k.config.arch is Arch.ppc64:
         k.branch("mmu_access_huge:hash_page_thp")
+        # __hash_page_thp() keeps the HPTE slots in the deposited table
+        # (get_hpte_slot_array()): a huge PMD without one (v5.0's dax_pmd_load_hole()
+        # deposits none) faults in the kernel.
+        index = addr >> PMD_SHIFT
+        k.BUG_ON(isinstance(old, pmd_t) and not k.mm5.pmd_huge_pte.get(index),
+                 "__hash_page_thp", "get_hpte_slot_array(): no deposited table")
         new |= H_PAGE_HASHPTE
     else:
         k.branch("mmu_access_huge:hardware")

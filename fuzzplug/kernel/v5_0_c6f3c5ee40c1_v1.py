@@ -10,7 +10,7 @@ table vmf_insert_pfn_pmd() preallocated (ppc64 hash) is neither deposited nor fr
 path: the leak review sent back ("Changes from v1: Fix the pgtable leak", in the v2
 posting).
 
-Source (read, not copied): the v2 posting of 2019-04-02 in the linux-mm archive, whose
+The functions are mm/huge_memory.c's; the rest is as in `v5_0`. Source (read, not copied): the v2 posting of 2019-04-02 in the linux-mm archive, whose
 insert_pfn_pmd()/insert_pfn_pud() hunks are this posting's plus `pgtable = NULL` after the
 deposit and `if (pgtable) pte_free(mm, pgtable)` after `out_unlock:` (its changelog names
 the leak as the only change); the rest as in `v5_0`.
@@ -93,7 +93,7 @@ from fuzzplug.kernel.types import (
     pfn_t_to_pfn,
 )
 
-VERSION = "v5.0+c6f3c5ee40c1-v1"
+VERSION = "v5.0+v1"
 
 
 def _k(vma) -> HugeKernel:

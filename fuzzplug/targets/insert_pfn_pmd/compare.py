@@ -46,7 +46,7 @@ INCIDENTAL_PREFIXES = ("mmu_access_huge:", "set_pmd_at:", "pmdp_set_access_flags
                        "pudp_set_access_flags:", "pgtable_trans_huge_deposit:")
 SET_ENTRY_REPORTS = {("warn", "set_pmd_at"), ("warn", "set_pte_at"),
                      ("bad_hpte", "set_pmd_at")}
-ACCOUNTING = frozenset({"deposited", "accounting.pgtables_bytes", "pgtable.live"})
+ACCOUNTING = frozenset({"accounting.pgtables_bytes", "pgtable.live"})
 VM_BUG = {("bug", "pmdp_set_access_flags", "address & ~HPAGE_PMD_MASK"),
           ("bug", "pudp_set_access_flags", "address & ~HPAGE_PUD_MASK")}
 
@@ -108,21 +108,26 @@ def _entry_descriptors(level: str, x: dict | None, y: dict | None) -> set[str]:
     return out
 
 
-def state_diff(pre: HugeKernel, post: HugeKernel, carried_bits: frozenset[str] = frozenset(),
-               ) -> list[str]:
+def entry_pair(pre: HugeKernel, post: HugeKernel, level: str, addr: str) -> tuple:
+    """The two sides' entries at `addr` (a key of the snapshot's `pmds`/`puds`)."""
+    return (pre.snapshot()[level + "s"].get(addr), post.snapshot()[level + "s"].get(addr))
+
+
+def state_diff(pre: HugeKernel, post: HugeKernel, carried: dict | None = None) -> list[str]:
     """The observable state that differs, as descriptors: `pmd.presence`, `pmd.pfn`,
     `pmd.<bit>` (and `pud.`), `deposited`, `accounting.pgtables_bytes`, `pgtable.live`,
-    `pgtable.pmd`, `mm.huge_zero_page`, `mm.exited`, `file.<field>`. The bits of the
-    entries at `carried_bits` (addresses) are left out: a rule accounted for them."""
+    `pgtable.pmd`, `mm.huge_zero_page`, `mm.exited`, `file.<field>`. An entry in `carried`
+    ((level, address) → the two sides' entries when a rule allowed their difference) is
+    left out while both sides still hold exactly those entries."""
     a, b = pre.snapshot(), post.snapshot()
+    carried = carried or {}
     out: set[str] = set()
     for level in ("pmd", "pud"):
         xs, ys = a[level + "s"], b[level + "s"]
         for addr in set(xs) | set(ys):
-            found = _entry_descriptors(level, xs.get(addr), ys.get(addr))
-            if addr in carried_bits:
-                found = {d for d in found if d.endswith((".pfn", ".presence"))}
-            out |= found
+            if carried.get((level, addr)) == (xs.get(addr), ys.get(addr)):
+                continue
+            out |= _entry_descriptors(level, xs.get(addr), ys.get(addr))
     if a["deposited"] != b["deposited"]:
         out.add("deposited")
     if a["pgtables_bytes"] != b["pgtables_bytes"]:
@@ -141,14 +146,21 @@ def state_diff(pre: HugeKernel, post: HugeKernel, carried_bits: frozenset[str] =
 
 @dataclass(slots=True)
 class Carried:
-    """What an earlier op's rule allowed to go on differing: entry bits at addresses, the
-    accounting of deposited tables, the leak fixed, and whether the pre task died of the
-    VM_BUG_ON a rule removed (nothing after is compared)."""
+    """What an earlier op's rule allowed to go on differing: the entries it left different
+    ((level, address) → both sides' entries, compared again once either changes), the
+    difference of the page-table accounting it allowed (`delta`: pre minus post of
+    pgtables_bytes and of the live page-table pages, allowed while it stays exactly that),
+    and whether the pre task died of the VM_BUG_ON a rule removed (nothing after is
+    compared)."""
 
-    bits: set[str] = field(default_factory=set)
-    accounting: bool = False
-    leak: bool = False
+    entries: dict = field(default_factory=dict)
+    delta: tuple[int, int] = (0, 0)
     ended: bool = False
+
+
+def _accounting_delta(pre: HugeKernel, post: HugeKernel) -> tuple[int, int]:
+    return (pre.mm5.pgtables_bytes - post.mm5.pgtables_bytes,
+            len(pre.mm5.pgtables_live) - len(post.mm5.pgtables_live))
 
 
 def _fired(events: list[tuple], kinds: set) -> list[tuple]:
@@ -169,7 +181,7 @@ def compare_op(pre_model: ModuleType, post_model: ModuleType, rule_names: frozen
     ev_a, ev_b = observables(a.events), observables(b.events)
     ret_a, ret_b = a.ret, b.ret
     applied: list[str] = []
-    diffs_state = state_diff(kpre, kpost, frozenset(carried.bits))
+    diffs_state = state_diff(kpre, kpost, carried.entries)
 
     if ALIGNED.name in rule_names and _fired(ev_a, VM_BUG) and not _fired(ev_b, VM_BUG):
         applied.append(ALIGNED.name)
@@ -182,28 +194,27 @@ def compare_op(pre_model: ModuleType, post_model: ModuleType, rule_names: frozen
         applied.append(PRESENT_UPDATE.name)
         ev_a = [e for e in ev_a if (e[0], e[1]) not in SET_ENTRY_REPORTS]
         ev_b = [e for e in ev_b if (e[0], e[1]) not in SET_ENTRY_REPORTS]
-        addr = op["addr"]
-        carried.bits |= {f"{addr & PMD_MASK:#x}", f"{addr & PUD_MASK:#x}"}
-        carried.accounting = True
-        diffs_state = state_diff(kpre, kpost, frozenset(carried.bits))
+        for level, mask in (("pmd", PMD_MASK), ("pud", PUD_MASK)):
+            key = f"{op['addr'] & mask:#x}"
+            pair = entry_pair(kpre, kpost, level, key)
+            found = _entry_descriptors(level, *pair)
+            if found and not found & {f"{level}.pfn", f"{level}.presence"}:
+                carried.entries[level, key] = pair
+        diffs_state = state_diff(kpre, kpost, carried.entries)
 
-    if LEAK_FIXED.name in rule_names and "pgtable.live" in diffs_state \
-            and len(kpre.mm5.pgtables_live) > len(kpost.mm5.pgtables_live) \
-            and (carried.leak or any(x in b.branches for x in PRESENT_UPDATES)
-                 or "insert_pfn_pmd:present:write:pfn_mismatch" in b.branches
-                 or "insert_pfn_pmd:present" in b.branches):
+    delta = _accounting_delta(kpre, kpost)
+    if PRESENT_UPDATE.name in applied:
+        carried.delta = delta
+    elif LEAK_FIXED.name in rule_names and delta[0] == carried.delta[0] \
+            and delta[1] > carried.delta[1] \
+            and any(x.startswith("insert_pfn_pmd:present") for x in b.branches):
         applied.append(LEAK_FIXED.name)
-        carried.leak = True
-
-    if carried.leak:
-        diffs_state = [d for d in diffs_state if d != "pgtable.live"]
-    if carried.accounting:
-        before = len(diffs_state)
+        carried.delta = delta
+    if delta == carried.delta:
         diffs_state = [d for d in diffs_state if d not in ACCOUNTING]
-        if len(diffs_state) != before and PRESENT_UPDATE.name not in applied:
-            applied.append(PRESENT_UPDATE.name)
+    if carried.delta[0] > 0 and PGTABLES_BYTES_GONE.name in rule_names:
         alerts = [e for e in ev_a if e[0] == "alert" and e not in ev_b]
-        if alerts and PGTABLES_BYTES_GONE.name in rule_names:
+        if alerts:
             ev_a = [e for e in ev_a if e not in alerts]
             applied.append(PGTABLES_BYTES_GONE.name)
 

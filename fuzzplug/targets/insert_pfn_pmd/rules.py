@@ -27,9 +27,9 @@ PRESENT_UPDATE = IntendedRule(
          "the pre side stored a new entry with set_pmd_at() (set_pud_at()): the pre side's "
          "reports of that store (ppc64's DEBUG_VM WARNs in set_pmd_at()/set_pte_at(), the "
          "hash HPTEs it strands) may be missing on the post side, the entry's bits other "
-         "than its pfn and presence may differ (then and after), and so may the deposited "
-         "tables and the page-table accounting the second deposit made (then and after, "
-         "with check_mm()'s report at exit).",
+         "than its pfn and presence may differ (then, and after while both sides keep those "
+         "entries), and so may the page-table accounting and the live page-table pages the "
+         "second deposit made (then, and after while the difference stays the same).",
     source="\"With some architectures like ppc64, set_pmd_at() cannot cope with a situation "
            "where there is already some (different) valid entry present. Use "
            "pmdp_set_access_flags() instead to modify the pfn which is built to deal with "
@@ -39,8 +39,8 @@ PRESENT_UPDATE = IntendedRule(
 PGTABLES_BYTES_GONE = IntendedRule(
     name="no_pgtables_bytes_report",
     says="check_mm()'s \"BUG: non-zero pgtables_bytes on freeing mm\" printed by the pre "
-         "side only, at exit, after the accounting differed under "
-         "present_entry_updated_with_access_flags.",
+         "side only, at exit, while the pre side's pgtables_bytes exceeds the post side's "
+         "by what present_entry_updated_with_access_flags allowed.",
     source="\"Without this patch we also see the below message in kernel log \"BUG: "
            "non-zero pgtables_bytes on freeing mm:\"\" (c6f3c5ee40c1)",
     commit=C6F)
@@ -48,7 +48,7 @@ LEAK_FIXED = IntendedRule(
     name="pgtable_leak_fixed",
     says="On the present-entry path, the table vmf_insert_pfn_pmd() preallocated is freed "
          "on the post side where the pre side left it allocated: fewer live page-table "
-         "pages on the post side, then and after.",
+         "pages on the post side, then, and after while the difference stays the same.",
     source="\"Changes from v1: * Fix the pgtable leak\" (the v2 posting, c6f3c5ee40c1)",
     commit=C6F)
 ALIGNED = IntendedRule(

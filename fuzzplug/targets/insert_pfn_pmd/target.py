@@ -18,6 +18,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Outcome, SideRecord, Verdict
 from fuzzplug.farm.files import FarmOptions
 from fuzzplug.kernel import huge_arch, huge_v5_0, v5_0, v5_0_c6f3c5ee40c1
+from fuzzplug.kernel.huge_types import pmd_pfn, pmd_t
 from fuzzplug.targets import SceneIssue, corpus_dir
 from fuzzplug.targets.chain import ChainedTarget
 from fuzzplug.targets.insert_pfn_pmd.chain import CHAIN, DEFAULT_PAIR
@@ -31,7 +32,8 @@ SHARED_MODELS = (huge_v5_0, huge_arch)
 
 
 class InsertPfnPmdTarget(ChainedTarget):
-    """The insert_pfn_pmd target (`fuzzplug.targets.Target`, `Versioned`, `SceneChecked`):
+    """The insert_pfn_pmd target (`fuzzplug.targets.Target`, `Versioned`, `SceneChecked`,
+    `Traced`):
     by default v5.0 against v5.0 + c6f3c5ee40c1; `with_pair` compares any two versions."""
 
     name = "insert_pfn_pmd"
@@ -107,6 +109,32 @@ class InsertPfnPmdTarget(ChainedTarget):
 
     def check_scene(self, ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
         return check_scene(ops)
+
+    def describe_event(self, event: dict) -> str | None:
+        """The `Traced` capability: an architecture hook's or the MMU's old and new huge
+        entry as pfn and flags (`none -> pfn 0x200200 PRESENT|USER|...|PSE|DEVMAP`, then
+        `+RW +DIRTY` for a change of bits); other events are the trace's own."""
+        if event.get("kind") not in ("arch", "mmu") or "old" not in event:
+            return None
+        old, new = pmd_t(event["old"]), pmd_t(event["new"])
+        head = f"{event['kind']} {event['function']} {event.get('addr', 0):#x}"
+        if old.val == new.val:
+            return head
+        return f"{head}: {_text(old)} -> {_change(old, new)}"
+
+
+def _text(entry: pmd_t) -> str:
+    if not entry.val:
+        return "none"
+    return f"pfn {pmd_pfn(entry):#x} {entry.to_json()['flags']}"
+
+
+def _change(old: pmd_t, new: pmd_t) -> str:
+    if not old.val or not new.val or pmd_pfn(old) != pmd_pfn(new):
+        return _text(new)
+    a = set(old.to_json()["flags"].split("|"))
+    b = set(new.to_json()["flags"].split("|"))
+    return " ".join([f"+{f}" for f in sorted(b - a)] + [f"-{f}" for f in sorted(a - b)])
 
 
 TARGET = InsertPfnPmdTarget()
