@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_TIME ?= 60
-TARGETS ?= insert_pfn dax_fault
+TARGETS ?= insert_pfn dax_fault insert_pfn_pmd
 JOBS ?= 1
 
 .PHONY: all venv test test-fast fuzz bench coverage clean
