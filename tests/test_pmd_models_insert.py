@@ -186,3 +186,40 @@ def test_check_mm_is_silent_when_the_accounting_is_zero():
     k = fsdax(v5_0)
     check_mm(k.mm5)
     assert kinds(k, EventKind.ALERT) == []
+
+
+def test_a_map_sync_write_fault_inserts_through_dax_insert_pfn_mkwrite_after_fsync():
+    """fs/dax.c dax_iomap_pmd_fault: a synchronous write (VM_SYNC, IOMAP_F_DIRTY) returns
+    VM_FAULT_NEEDDSYNC; ext4_dax_huge_fault → dax_finish_sync_fault fsyncs and
+    dax_insert_pfn_mkwrite inserts the entry writable."""
+    k = fsdax(v5_0_c6f3c5ee40c1_fce86ff5802b, inode_dirty=True)
+    k.vm_sync = True
+    assert do_user_access(k, ADDR, True) == VM_FAULT_NOPAGE
+    assert ["dax_iomap_pmd_fault:needdsync", "ext4_dax_huge_fault:dax_finish_sync_fault",
+            "dax_insert_pfn_mkwrite:pmd"] == [b for b in k.branches if b.startswith(
+                ("dax_iomap_pmd_fault:needdsync", "ext4_dax_huge_fault:", "dax_insert_pfn_mkwrite"))]
+    assert not k.file.inode_dirty
+    assert k.mm5.pmds[ADDR >> 21].val & _PAGE_RW
+
+
+def test_a_fault_on_a_present_writable_pmd_sets_it_young_at_the_aligned_address():
+    """mm/memory.c __handle_mm_fault → mm/huge_memory.c huge_pmd_set_accessed:
+    pmdp_set_access_flags at `vmf->address & HPAGE_PMD_MASK` (no VM_BUG_ON on x86 with
+    DEBUG_VM, even in c6f3c5ee40c1)."""
+    from fuzzplug.kernel.huge_v5_0 import handle_mm_fault
+    from fuzzplug.kernel.types import FAULT_FLAG_WRITE
+
+    k = devdax(v5_0_c6f3c5ee40c1, debug=True)
+    do_user_access(k, ADDR, False)
+    assert handle_mm_fault(k.vma, ADDR, FAULT_FLAG_WRITE) == 0
+    assert "__handle_mm_fault:pmd:huge_pmd_set_accessed" in k.branches
+    assert k.mm5.pmds[ADDR >> 21].val & _PAGE_DIRTY
+    assert kinds(k, EventKind.BUG) == []
+
+
+def test_a_private_device_dax_mapping_is_sigbus():
+    """drivers/dax/device.c check_vma: "fail, attempted private mapping"."""
+    k = devdax(v5_0)
+    k.vma.vm_flags &= ~VM_SHARED
+    assert do_user_access(k, ADDR, False) == VM_FAULT_SIGBUS
+    assert "check_vma:private_mapping" in k.branches

@@ -14,15 +14,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fuzzplug.core.known import Advice, Cause
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Outcome, SideRecord, Verdict
 from fuzzplug.farm.files import FarmOptions
 from fuzzplug.kernel import huge_arch, huge_v5_0, v5_0, v5_0_c6f3c5ee40c1
 from fuzzplug.kernel.huge_types import pmd_pfn, pmd_t
-from fuzzplug.targets import SceneIssue, corpus_dir
+from fuzzplug.targets import MutatesPostModel, SceneIssue, corpus_dir
 from fuzzplug.targets.chain import ChainedTarget
 from fuzzplug.targets.insert_pfn_pmd.chain import CHAIN, DEFAULT_PAIR
 from fuzzplug.targets.insert_pfn_pmd.compare import Carried, compare_op
+from fuzzplug.targets.insert_pfn_pmd.known import (
+    advice,
+    known_causes_of,
+    known_findings_of,
+    pair_text,
+)
 from fuzzplug.targets.insert_pfn_pmd.rules import rules_between
 from fuzzplug.targets.insert_pfn_pmd.scene import Scene, check_scene
 from fuzzplug.targets.insert_pfn_pmd.schema import SCHEMA
@@ -31,9 +38,9 @@ SHARED_MODELS = (huge_v5_0, huge_arch)
 """The shared v5.0 modules whose branches record ids of their own."""
 
 
-class InsertPfnPmdTarget(ChainedTarget):
+class InsertPfnPmdTarget(ChainedTarget, MutatesPostModel):
     """The insert_pfn_pmd target (`fuzzplug.targets.Target`, `Versioned`, `SceneChecked`,
-    `Traced`):
+    `Traced`, `KnownCauses`, `Advised`, `SmallDomain`, `Featured`, `Mutable`, `FarmTuned`):
     by default v5.0 against v5.0 + c6f3c5ee40c1; `with_pair` compares any two versions."""
 
     name = "insert_pfn_pmd"
@@ -88,21 +95,35 @@ class InsertPfnPmdTarget(ChainedTarget):
                 for m in (self.pre_model, self.post_model)}
 
     def known_findings(self) -> dict[str, dict]:
-        """The triaged signatures of this pair (`known.toml` beside this module, when there
-        is one: `[[finding]]`s with `signature`, `causes` and `pairs`, `[[cause]]`s by id;
-        a finding without `pairs` belongs to the default pair)."""
-        import tomllib
+        """The triaged signatures of this pair (`known.toml`, read by `known`)."""
+        return known_findings_of(pair_text(*self.pair))
 
-        path = Path(__file__).with_name("known.toml")
-        if not path.exists():
-            return {}
-        data = tomllib.loads(path.read_text())
-        causes = {c["id"]: c for c in data.get("cause", [])}
-        pair = f"{self.pair[0]}..{self.pair[1]}"
-        default = f"{DEFAULT_PAIR[0]}..{DEFAULT_PAIR[1]}"
-        return {f["signature"]: dict(f, cause_records=[causes[c] for c in f.get("causes", [])
-                                                       if c in causes])
-                for f in data.get("finding", []) if pair in f.get("pairs", [default])}
+    def known_causes(self) -> dict[str, Cause]:
+        """The `KnownCauses` capability: known.toml's causes of this pair."""
+        return known_causes_of(pair_text(*self.pair))
+
+    def advice(self) -> Advice:
+        """The `Advised` capability: known.toml's scope, companion fixes, intended changes."""
+        return advice()
+
+    def small_domain(self):
+        """The `SmallDomain` capability (`domain.small_domain`)."""
+        from fuzzplug.targets.insert_pfn_pmd.domain import small_domain
+
+        return small_domain()
+
+    def features(self, ops: tuple[Op, ...], outcome: Outcome):
+        """The `Featured` capability (`features.features`)."""
+        from fuzzplug.targets.insert_pfn_pmd.features import features
+
+        return features(SCHEMA, ops, outcome)
+
+    def mutants(self):
+        """The `Mutable` capability: the mutants whose edits apply to this pair's post model
+        (`mutants.mutants_for_model`)."""
+        from fuzzplug.targets.insert_pfn_pmd.mutants import mutants_for_model
+
+        return mutants_for_model(self.post_model)
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
