@@ -46,24 +46,27 @@ def run(pair: tuple[str, str], start: str, seed: int, seconds: int, root: Path) 
            "--no-known", "--seed", str(seed), "--time", str(seconds), "--corpus",
            str(corpus), "--findings", str(findings), "--no-minimize"]
     first: dict[str, float] = {}
+    named: dict[str, str] = {}
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     while True:
         done = proc.poll() is not None
         now = time.monotonic() - started
-        for path in findings.glob("inbox-*/*.bin"):
-            first.setdefault(path.name.split(".")[0], now)
+        for path in findings.glob(".inbox-*/*.bin"):
+            sig_id = path.name.split(".")[0]
+            if sig_id not in first:
+                first[sig_id] = now
+                try:
+                    data = path.read_bytes()
+                except OSError:  # moved as the run ended
+                    continue
+                named[sig_id] = target.evaluate(decode(target.schema, data)).signature
         if done:
             break
         time.sleep(0.1)
-    out = {}
-    for sig_id, when in first.items():
-        for path in findings.glob(f"inbox-*/{sig_id}.*.bin"):
-            outcome = target.evaluate(decode(target.schema, path.read_bytes()))
-            out[outcome.signature] = when
-            break
-    for folder in findings.glob("*/repro.bin"):  # recordings moved into findings folders
+    out = {named[s]: when for s, when in first.items() if s in named}
+    for folder in findings.glob("*/repro.bin"):  # reached, but not seen while it ran
         outcome = target.evaluate(decode(target.schema, folder.read_bytes()))
         out.setdefault(outcome.signature, float("nan"))
     return out
