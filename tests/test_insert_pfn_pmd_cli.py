@@ -50,3 +50,14 @@ def test_replay_of_an_unknown_version_is_a_one_line_error(capsys):
     assert main(["replay", "insert_pfn_pmd", str(path), "--pre", "v4.13"]) == 2
     err = capsys.readouterr().err
     assert "no version" in err and "Traceback" not in err
+
+
+def test_replay_refuses_a_scene_outside_the_targets_layout_in_one_line(tmp_path, capsys):
+    """arm64 is not among insert_pfn_pmd's architectures: the text loader says so with
+    file:line, exit 2, and leaves the file as it was."""
+    path = tmp_path / "arm64.ops"
+    path.write_text("config arch=arm64\naccess addr=0x40201000\n")
+    assert main(["replay", "insert_pfn_pmd", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:1: arch:" in err and len(err.strip().splitlines()) == 1
+    assert path.read_text() == "config arch=arm64\naccess addr=0x40201000\n"
