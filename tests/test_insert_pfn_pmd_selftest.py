@@ -1,6 +1,6 @@
 """insert_pfn_pmd's mutants: each applies once to the default pair's post model, each
-killable one is killed by its witness with the known list suppressed (the documented gap is
-the one that is not), and `fuzzplug selftest` runs them through the CLI."""
+killable one is killed by its witness with the known list suppressed, and `fuzzplug
+selftest` runs them through the CLI."""
 
 from __future__ import annotations
 
@@ -49,17 +49,12 @@ def test_every_mutant_has_a_witness_or_an_equivalence_argument():
 
 @pytest.mark.parametrize("mutant", [m for m in MUTANTS if m.witness],
                          ids=lambda m: m.name)
-def test_each_witness_kills_its_mutant_with_the_known_list_unless_it_is_the_documented_gap(
-        mutant):
+def test_each_witness_kills_its_mutant_with_the_known_list(mutant):
     """The witness diverges on the mutant with a signature the unmutated model does not give
-    and the known list does not recognise; the one mutant with a documented oracle gap is
-    not killed, and says why."""
+    and the known list does not recognise."""
     killed = kill_signature(TARGET, apply_mutant(TARGET, mutant.name), KNOWN,
                             _data(mutant.witness))
-    if mutant.gap:
-        assert killed is None and "rule" in mutant.gap
-    else:
-        assert killed is not None
+    assert killed is not None
 
 
 def test_selftest_of_one_mutant_through_the_cli_kills_it(capsys):

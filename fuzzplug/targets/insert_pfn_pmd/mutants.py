@@ -58,10 +58,6 @@ MUTANTS: tuple[Mutant, ...] = (
         "the fix is for, back on its own path.",
         ((_PRESENT_UPDATE, "            set_pmd_at(mm, addr, pmd, entry)\n"
                            "            update_mmu_cache_pmd(vma, addr, pmd)\n"),),
-        gap="rule present_entry_updated_with_access_flags (compare.py) drops set_pmd_at()'s "
-            "WARNs and HPTE report from both sides whenever the post side takes the "
-            "present-entry update, so the post side's own store over the present entry "
-            "passes unseen: the rule should drop the pre side's reports only",
         witness=_HASH_DEBUG + _READ + _READ + _WRITE,
     ),
     Mutant(
