@@ -10,10 +10,12 @@ table vmf_insert_pfn_pmd() preallocated (ppc64 hash) is neither deposited nor fr
 path: the leak review sent back ("Changes from v1: Fix the pgtable leak", in the v2
 posting).
 
-The functions are mm/huge_memory.c's; the rest is as in `v5_0`. Source (read, not copied): the v2 posting of 2019-04-02 in the linux-mm archive, whose
-insert_pfn_pmd()/insert_pfn_pud() hunks are this posting's plus `pgtable = NULL` after the
-deposit and `if (pgtable) pte_free(mm, pgtable)` after `out_unlock:` (its changelog names
-the leak as the only change); the rest as in `v5_0`.
+The functions are mm/huge_memory.c's; the rest is as in `v5_0`. Source (read, not copied):
+the posting (Message-Id 20190330054121.27831-1-aneesh.kumar@linux.ibm.com, linux-mm,
+2019-03-30) as quoted whole in Jan Kara's Reviewed-by reply of 2019-04-01
+(20190401081441.GD4826@quack2.suse.cz): mm/huge_memory.c, 31 insertions, the same
+insert_pfn_pmd()/insert_pfn_pud() hunks as the v2 posting less `pgtable = NULL` after the
+deposit and the `pte_free()` at `out_unlock`.
 """
 
 from __future__ import annotations
