@@ -3,6 +3,7 @@ started from a corpus of one trivial input, to reach each two-task known cause.
 
     python bench/race_cold.py [--seeds 1-5] [--time 60] [--parallel 2]
                               [--tree NAME=PATH ...] [--out FILE]
+    python bench/race_cold.py --draws N [--seeds 1-5]
 
 Each `--tree NAME=PATH` is a source tree of fuzzplug (a checkout or `git archive` of a
 commit) run with this interpreter and `PYTHONPATH=PATH`; the default is this checkout,
@@ -12,8 +13,16 @@ load. Each run gets a fresh folder whose corpus holds one input, `load addr=0x10
 load of a block: one task, one call). While it runs the recorder's inbox is polled every
 half second; the first time each signature's reproducer appears, from the launch, is its
 time to find. At the end the run's `summary.json` says which known causes each signature
-shows; a cause is reached at the first two-task signature (`tasks...`) that shows it. Printed: per cause (the generic/344 race first), per tree, in how many seeds it was
-found and the times; `--out` writes everything as JSON.
+shows; a cause is reached at the first two-task signature (`tasks...`) that shows it.
+Printed: per cause (the generic/344 race first), per tree, in how many seeds it was found
+and the times; `--out` writes everything as JSON.
+
+`--draws N` measures the schedules instead, without libFuzzer: for the generic/344 race's
+programs (the seed `divergent_write_fault_races_write_over_zero_page` without its `sched`
+lines), N schedules drawn per seed of each kind, and how many give the race's signature:
+`sched` runs as random bytes give them (1 to 4 runs, each a task of the two and 1 to 64
+steps), a `pct` line decoded from random bytes (uniform PCT), and the schedule mutation's
+own draw (`pct.random_line`, half of its depth-3 draws clustered).
 """
 
 from __future__ import annotations
@@ -85,6 +94,43 @@ def one_run(tree: Path, seed: int, seconds: int, root: Path) -> dict:
             "signatures": len(summary["findings"])}
 
 
+def draws(n: int, seeds: list[int]) -> None:
+    """The `--draws` measurement (see the module docstring)."""
+    import random
+
+    from fuzzplug.core.opslang import Op, decode, parse_text
+    from fuzzplug.targets import load_target
+    from fuzzplug.targets.dax_fault import pct
+
+    target = load_target("dax_fault")
+    schema = target.schema
+    seed_file = (ROOT / "corpora" / "dax_fault"
+                 / "divergent_write_fault_races_write_over_zero_page.ops")
+    programs = tuple(op for op in parse_text(schema, seed_file.read_text())
+                     if op.name != "sched")
+    race = target.evaluate(parse_text(schema, seed_file.read_text())).signature
+
+    def sched_runs(rng):
+        return tuple(Op.make(schema, "sched", task=rng.randrange(2), steps=rng.randint(1, 64))
+                     for _ in range(rng.randint(1, 4)))
+
+    def pct_bytes(rng):
+        return decode(schema, bytes([1, 17]) + bytes(rng.randrange(256) for _ in range(8)))[:1]
+
+    def pct_mutation(rng):
+        return (pct.op_of(pct.random_line(rng)),)
+
+    for name, draw in (("sched runs", sched_runs), ("pct, random bytes", pct_bytes),
+                       ("pct, the mutation's draw", pct_mutation)):
+        hits = []
+        for seed in seeds:
+            rng = random.Random(seed)
+            hits.append(sum(target.evaluate(programs + draw(rng)).signature == race
+                            for _ in range(n)))
+        print(f"{name:26} race in {sum(hits)} of {n * len(seeds)} draws "
+              f"(per seed: {', '.join(map(str, hits))})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="1-5", help="libFuzzer seeds, A-B (default 1-5)")
@@ -93,9 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tree", action="append", default=[],
                    help="NAME=PATH of a fuzzplug source tree (default: new=this checkout)")
     p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument("--draws", type=int, help="measure N schedules a seed instead (no fuzzing)")
     args = p.parse_args(argv)
     lo, _, hi = args.seeds.partition("-")
     seeds = list(range(int(lo), int(hi or lo) + 1))
+    if args.draws:
+        draws(args.draws, seeds)
+        return 0
     trees = dict(t.split("=", 1) for t in args.tree) or {"new": str(ROOT)}
     causes = two_task_causes()
     load = os.getloadavg()
