@@ -43,6 +43,9 @@ with a fallback when a target lacks it:
 - `Featured`: `features(ops, outcome)`, the semantic features of one evaluation that the
   harness feeds back to libFuzzer (fallback: `fuzzplug.core.features.outcome_features`,
   branch ids, returns and verdicts).
+- `ScheduleMutable`: `mutate_schedule(calls, rng)`, one change of how an input's tasks
+  interleave, which the op mutator makes beside its generic changes (fallback: the generic
+  changes only).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
+    from random import Random
 
     from fuzzplug.core.known import Advice, Cause
     from fuzzplug.core.opslang import Op, Schema
@@ -323,6 +327,18 @@ class Featured(Protocol):
     reached). Called on every execution: keep it cheap, and the set of features bounded."""
 
     def features(self, ops: "tuple[Op, ...]", outcome: "Outcome") -> "Iterable[Hashable]":
+        ...
+
+
+@runtime_checkable
+class ScheduleMutable(Protocol):
+    """A target whose inputs carry a schedule of several tasks, with mutations of its own
+    for it (moving a change point by one step, swapping two priorities...): given an
+    input's ops without its scene ops, in order, and a `random.Random`, the ops with one
+    change of the schedule, or None when there is none to make. Called by the op mutator
+    (`fuzzplug.engines.mutator`) on some of its mutations: keep it cheap, never raise."""
+
+    def mutate_schedule(self, calls: "list[Op]", rng: "Random") -> "list[Op] | None":
         ...
 
 

@@ -70,7 +70,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from fuzzplug.core.opslang import Op
+from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
@@ -78,8 +78,10 @@ from fuzzplug.explore import daxfile, daxtasks
 from fuzzplug.explore.daxfile import Access, DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
+from fuzzplug.runtime.pct import Pct
 from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets import SceneIssue
+from fuzzplug.targets.dax_fault import pct
 from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
 from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, SCHEMA, call_args
 
@@ -100,10 +102,13 @@ the step budget stops its search where 400 or 4,000 such runs would take minutes
 class Tasks:
     """An input's calls as programs: per task (renumbered 0, 1... in order of id), its
     calls as (index among the input's non-scene ops, op); the schedule's runs as (task,
-    steps) in the new numbering (runs of tasks without calls dropped)."""
+    steps) in the new numbering (runs of tasks without calls dropped); the PCT schedule of
+    the input's first `pct` line, if any, as (the tasks from highest priority to lowest,
+    the change points) in the new numbering (`fuzzplug.targets.dax_fault.pct`)."""
 
     programs: tuple[tuple[tuple[int, Op], ...], ...]
     runs: tuple[tuple[int, int], ...]
+    pct: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     @property
     def concurrent(self) -> bool:
@@ -115,12 +120,16 @@ def split(calls: list[Op]) -> Tasks:
     current = 0
     by_task: dict[int, list[tuple[int, Op]]] = {}
     raw_runs: list[tuple[int, int]] = []
+    line = None
     for index, op in enumerate(calls):
         if op.name == "task":
             current = op["id"] % MAX_TASKS
         elif op.name == "sched":
             if op["steps"] > 0:
                 raw_runs.append((op["task"] % MAX_TASKS, min(op["steps"], MAX_RUN_STEPS)))
+        elif op.name == "pct":
+            if line is None:  # a second pct line changes nothing
+                line = pct.line_of(op)
         else:
             by_task.setdefault(current, []).append((index, op))
     ids = sorted(by_task)
@@ -130,7 +139,17 @@ def split(calls: list[Op]) -> Tasks:
         programs = tuple(tuple((i, op) for i, op in p if op.name != "fail_alloc")
                          for p in programs)
     runs = tuple((rank[t], s) for t, s in raw_runs if t in rank)
-    return Tasks(programs, runs)
+    order = None
+    if line is not None:
+        order = (tuple(rank[t] for t in line.order if t in rank), line.points)
+    return Tasks(programs, runs, order)
+
+
+def chooser(tasks: Tasks) -> FollowSchedule:
+    """The input's schedule as a chooser: its `sched` runs, then its PCT schedule (or,
+    without a `pct` line, round robin)."""
+    then = Pct(*tasks.pct) if tasks.pct is not None else None
+    return FollowSchedule(list(tasks.runs), then=then)
 
 
 def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
@@ -140,24 +159,42 @@ def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
     and a race written so would silently run as one task). The text loader refuses each at
     its line; the binary form, which accepts every byte string, normalises it to what it
     runs: an id modulo MAX_TASKS, the steps clamped, and a `task` line that changes nothing
-    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). Returns
+    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). A `pct`
+    line's depth and the change points it uses are checked the same way (`pct.check_pct`),
+    and a second `pct` line is the no-op `sched task=0 steps=0`. Returns
     the ops normalised and the issues, in op order; the verdict is unchanged."""
-    out, issues, current = list(ops), [], 0
+    out, issues, current, seen_pct = list(ops), [], 0, False
     for index, op in enumerate(ops):
-        if op.name == "task":
+        if op.name == "pct":
+            if seen_pct:
+                out[index] = Op.make(SCHEMA, "sched", task=0, steps=0)
+                issues.append(SceneIssue(index, "a second pct line: an input has one PCT "
+                                         "schedule, its first pct line's",
+                                         "a no-op, taken as sched task=0 steps=0"))
+                continue
+            seen_pct = True
+            normal, problems = pct.check_pct(op)
+            if problems:
+                out[index] = normal
+                issues.append(SceneIssue(index, "; ".join(problems),
+                                         "taken as " + format_text(SCHEMA, (normal,)).strip()))
+        elif op.name == "task":
             tid = op["id"]
-            if tid >= MAX_TASKS:
+            problems = []
+            if tid >= MAX_TASKS:  # then, reduced, it may name the current task too
                 tid %= MAX_TASKS
-                out[index] = Op.make(SCHEMA, "task", id=tid)
-                issues.append(SceneIssue(index, f"task id={op['id']} is out of range (tasks "
-                                         f"are 0 to {MAX_TASKS - 1})",
-                                         f"taken as task id={tid}"))
-            elif tid == current:
+                problems.append(f"task id={op['id']} is out of range (tasks are 0 to "
+                                f"{MAX_TASKS - 1})")
+            if tid == current:
                 out[index] = Op.make(SCHEMA, "sched", task=tid, steps=0)
-                issues.append(SceneIssue(index, f"task id={tid}: the calls here are already "
-                                         f"task {tid}'s (before any task line, task 0's); "
-                                         "name another task to start its program",
+                problems.append(f"task id={tid}: the calls here are already task {tid}'s "
+                                "(before any task line, task 0's); name another task to "
+                                "start its program")
+                issues.append(SceneIssue(index, "; ".join(problems),
                                          f"a no-op, taken as sched task={tid} steps=0"))
+            elif problems:
+                out[index] = Op.make(SCHEMA, "task", id=tid)
+                issues.append(SceneIssue(index, problems[0], f"taken as task id={tid}"))
             current = tid
         elif op.name == "sched":
             tid, steps = op["task"], op["steps"]
@@ -551,12 +588,11 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
     """The oracle for an input with several tasks (see the module docstring)."""
     from fuzzplug.targets.dax_fault.target import MachineRecord, _hole_rules, story
 
-    schedule = list(tasks.runs)
-    pre = run_version(target.pre_model, scene, tasks, FollowSchedule(schedule))
-    post = run_version(target.post_model, scene, tasks, FollowSchedule(schedule))
+    pre = run_version(target.pre_model, scene, tasks, chooser(tasks))
+    post = run_version(target.post_model, scene, tasks, chooser(tasks))
     records = []
     for run in (pre, post):
-        rec = SideRecord(run.m.k.version, MachineRecord(run.m))
+        rec = SideRecord(run.m.k.version, MachineRecord(run.m, run.trace))
         by_index = {}
         for program, calls_done in zip(tasks.programs, run.result.calls):
             for (index, _), r in zip(program, calls_done):
@@ -625,7 +661,7 @@ def story(target, scene, calls: list[Op], tasks: Tasks) -> str:
     call returned."""
     lines = []
     for label, model in (("pre", target.pre_model), ("post", target.post_model)):
-        run = run_version(model, scene, tasks, FollowSchedule(list(tasks.runs)))
+        run = run_version(model, scene, tasks, chooser(tasks))
         lines.append(f"-- {label} ({run.m.k.version}), under the input's schedule:")
         group: list[str] = []
         who = None
