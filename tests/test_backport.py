@@ -11,7 +11,7 @@ import pytest
 from fuzzplug.cli import main
 from fuzzplug.errors import InputError
 from fuzzplug.targets.insert_pfn import TARGET
-from fuzzplug.core.known import Advice, FixChange
+from fuzzplug.core.advice import Advice, FixChange
 from fuzzplug.triage.backport import CHANGED, GONE, PRESENT, UNTRIAGED, run_backport
 
 V14 = "v4.14"

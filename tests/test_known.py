@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from fuzzplug.core.advice import Companion, advice_from_toml
 from fuzzplug.core.known import (
     Cause,
-    Companion,
     KnownHit,
     KnownList,
     KnownMatch,
     Status,
-    advice_from_toml,
     causes_from_toml,
     parse_signature,
     summary_line,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzplug.core.known import Advice, KnownList
+from fuzzplug.core.advice import Advice
+from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import Op
 from fuzzplug.engines.domain import domain_for, schema_domain
 from fuzzplug.engines.stepper import ReplayStepper, stepper_for

@@ -32,7 +32,7 @@ with a fallback when a target lacks it:
   matching by cause, the summary line, `fuzzplug report`; fallback: exact signatures only,
   every known finding `unclassified`);
 - `Advised`: `advice()`, what the known list tells a backporter beside the divergence
-  classes (`fuzzplug.core.known.Advice`: the scope of the claims and what shows what is out
+  classes (`fuzzplug.core.advice.Advice`: the scope of the claims and what shows what is out
   of it, companion fixes outside the chain, each fix's intended changes; `fuzzplug backport`
   and `fuzzplug report`; fallback: none of it said);
 - `SceneChecked`: `check_scene(ops)`, the scene a sequence sets up checked against itself
@@ -65,7 +65,8 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
     from random import Random
 
-    from fuzzplug.core.known import Advice, Cause
+    from fuzzplug.core.advice import Advice
+    from fuzzplug.core.known import Cause
     from fuzzplug.core.opslang import Op, Schema
     from fuzzplug.core.oracle import Outcome
     from fuzzplug.engines.domain import Domain
@@ -183,7 +184,7 @@ class KnownCauses(Protocol):
 
 @runtime_checkable
 class Advised(Protocol):
-    """A target whose known list advises a backporter (`fuzzplug.core.known.Advice`): the
+    """A target whose known list advises a backporter (`fuzzplug.core.advice.Advice`): the
     scope of its claims, companion fixes, and the intended changes of its chain's fixes."""
 
     def advice(self) -> "Advice":
@@ -192,7 +193,7 @@ class Advised(Protocol):
 
 def advice_of(target) -> "Advice":
     """`target.advice()` if the target has the capability, else an empty `Advice`."""
-    from fuzzplug.core.known import Advice
+    from fuzzplug.core.advice import Advice
 
     return target.advice() if isinstance(target, Advised) else Advice()
 

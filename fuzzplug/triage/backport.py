@@ -20,7 +20,7 @@ divergence classes:
   here, not with the patch alone), `-` (seen in neither);
 - per fix (each column after the patch's, against the column before it): what it removes,
   what it introduces, and its intended changes: what its own rules allow against the
-  version before it, as the target's advice lists them (`fuzzplug.core.known.FixChange`),
+  version before it, as the target's advice lists them (`fuzzplug.core.advice.FixChange`),
   each shown by running its reproducer on the fix's own pair (intended, by the named rule)
   and, for a change that takes a cause's post-side behaviour back, on the pairs (first
   version, before) and (first version, with the fix);
@@ -41,7 +41,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from fuzzplug.core.known import Advice, FixChange, KnownList, Status
+from fuzzplug.core.advice import Advice, FixChange
+from fuzzplug.core.known import KnownList, Status
 from fuzzplug.core.opslang import format_text, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError, TargetError

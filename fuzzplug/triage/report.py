@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import INBOX_NAME, read_inbox
-from fuzzplug.core.known import Advice, KnownList, KnownMatch, Status, Unexplained
+from fuzzplug.core.advice import Advice
+from fuzzplug.core.known import KnownList, KnownMatch, Status, Unexplained
 from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError

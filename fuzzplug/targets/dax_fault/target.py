@@ -36,7 +36,8 @@ from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from fuzzplug.core.known import Advice, Cause, advice_from_toml, causes_from_toml
+from fuzzplug.core.advice import Advice, advice_from_toml
+from fuzzplug.core.known import Cause, causes_from_toml
 from fuzzplug.core.oracle import (
     Finding,
     OpRun,

@@ -7,7 +7,8 @@ import functools
 import tomllib
 from importlib import resources
 
-from fuzzplug.core.known import Advice, Cause, advice_from_toml, causes_from_toml
+from fuzzplug.core.advice import Advice, advice_from_toml
+from fuzzplug.core.known import Cause, causes_from_toml
 from fuzzplug.targets.insert_pfn.chain import SEED_PAIR
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fuzzplug.core.known import Advice, Cause
+from fuzzplug.core.advice import Advice
+from fuzzplug.core.known import Cause
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Outcome, SideRecord, Verdict
 from fuzzplug.farm.files import FarmOptions
