@@ -194,3 +194,19 @@ def test_the_harness_writes_a_candidate_and_never_raises_it(dax, tmp_path, monke
     assert [f.read_bytes() for f in files] == [data]
     assert [e["provisional_signature"] for e in logs
             if e["event"] == "candidate_recorded"] == [RACE_SIGNATURE]
+
+
+def test_an_evaluation_under_way_at_the_deadline_is_stopped():
+    """On the real clock the deadline's alarm ends a block still running then (here a
+    wait standing in for a long search); the time already up raises at once."""
+    import time
+
+    from fuzzplug.engines.finish import TimeUp, within
+
+    with pytest.raises(TimeUp):
+        with within(Deadline(time.monotonic() + 0.05)):
+            for _ in range(500):
+                time.sleep(0.01)
+    with pytest.raises(TimeUp):
+        with within(Deadline(time.monotonic() - 1)):
+            pass

@@ -17,8 +17,8 @@ passed:
 3. the findings are minimised (`fuzzplug.triage.minimize`, stopped at the deadline; a
    finding not minimised, or minimised only in part, says so in its notes).
 
-No step starts after the deadline, and none is cut inside one evaluation, so the command
-ends at most one evaluation (a full search, seconds) after `T`. Events:
+No step starts after the deadline, and an evaluation under way then is stopped by an alarm
+(`within`): a candidate it was confirming is left, a minimisation keeps its best so far. Events:
 `candidate_confirmed`, `candidate_dropped`, `candidates_left`, `minimize_progress`,
 `minimize_stopped`.
 """
@@ -26,8 +26,11 @@ ends at most one evaluation (a full search, seconds) after `T`. Events:
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +74,36 @@ class Deadline:
 
     def passed(self) -> bool:
         return self.left() <= 0
+
+
+class TimeUp(Exception):
+    """The run's --time was up during an evaluation (`within`)."""
+
+
+@contextmanager
+def within(deadline: Deadline, exc: type[BaseException] = TimeUp):
+    """Run the block until the deadline: on the real clock an alarm (SIGALRM) raises `exc`
+    into it there, even inside an evaluation (a search runs seconds; what it was doing
+    is dropped: the search caches only whole searches); `exc` at once if the time is up.
+    On another clock (tests), the deadline is only checked between steps."""
+    left = deadline.left()
+    if left <= 0:
+        raise exc()
+    if deadline.clock is not time.monotonic or left == float("inf") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise exc()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, left)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass(slots=True)
@@ -136,12 +169,14 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
     result = Confirmation()
     todo = _order(paths)
     for n, (path, data) in enumerate(todo):
-        if deadline.passed():
+        ops = decode(target.schema, data)
+        try:
+            with within(deadline):
+                outcome = target.evaluate(ops)
+        except TimeUp:
             result.left = [p for p, _ in todo[n:]]
             log.warning("candidates_left", candidates=len(result.left))
             break
-        ops = decode(target.schema, data)
-        outcome = target.evaluate(ops)
         if outcome.verdict is not Verdict.DIVERGENT:
             result.dropped += 1
             log.info("candidate_dropped", candidate=path.name, verdict=outcome.verdict.value)
@@ -186,7 +221,7 @@ def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool
                  clock: Callable[[], float] = time.monotonic) -> None:
     """Re-run a finding's input; minimise it while the deadline allows; note what was not
     done."""
-    from fuzzplug.triage.minimize import MinimizeStats, minimize_ops
+    from fuzzplug.triage.minimize import MinimizeStats, Stop, minimize_ops
 
     ops = decode(target.schema, entry.data)
     outcome = target.evaluate(ops)
@@ -205,8 +240,14 @@ def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool
     entry.original_len = len(encode(target.schema, ops))  # canonical, as repro.bin
     entry.original_ops = n_calls(target, ops)
     stats = MinimizeStats()
-    small = minimize_ops(target, ops, entry.signature, stats=stats,
-                         should_stop=deadline.passed, clock=clock)
+    try:
+        with within(deadline, Stop):
+            small = minimize_ops(target, ops, entry.signature, stats=stats,
+                                 should_stop=deadline.passed, clock=clock)
+    except Stop:  # raised before minimize_ops began
+        entry.notes.append("not minimised: the run's --time was up (`fuzzplug minimize`)")
+        entry.outcome = outcome
+        return
     if stats.stopped:
         entry.notes.append("minimised in part: the run's --time was up "
                            "(`fuzzplug minimize` goes on)")
@@ -214,4 +255,4 @@ def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool
             "minimize_stopped", signature=entry.signature, evaluations=stats.evaluations,
             calls=n_calls(target, small))
     entry.data = encode(target.schema, small)
-    entry.outcome = target.evaluate(small) if small != ops else outcome
+    entry.outcome = stats.outcome if small != ops and stats.outcome is not None else outcome

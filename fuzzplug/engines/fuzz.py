@@ -67,8 +67,6 @@ from fuzzplug.log import get_logger
 from fuzzplug.targets import PAIR_ENV, pair_name
 
 PROGRESS_EVERY = 5.0
-OVERRUN_GRACE_S = 2.0
-"""Seconds libFuzzer may run past its share of --time before `fuzz` stops it."""
 PR_SET_PDEATHSIG = 1
 # libFuzzer's status lines: `#N  NEW  cov: C ft: F corp: K/Sb ... exec/s: E` in one process,
 # `#N: cov: C ft: F corp: K exec/s E ...` from the -fork supervisor.
@@ -105,7 +103,7 @@ class FuzzResult:
     known: KnownList
     interrupted: bool = False
     exit_status: int | None = 0
-    stopped: bool = False  # libFuzzer overran its share and `fuzz` stopped it
+    stopped: bool = False  # `fuzz` stopped libFuzzer at the end of its share
     candidates: Confirmation | None = None
     candidates_dir: Path | None = None
     crash_files: list[str] = field(default_factory=list)
@@ -152,7 +150,9 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         raise InputError(f"--time must be positive, got {seconds}")
     if jobs <= 0:
         raise InputError(f"--jobs must be positive, got {jobs}")
-    started = clock()
+    # The command's own start counts (Python's start-up, the imports), when on the real
+    # clock.
+    started = clock() - (process_age() if clock is time.monotonic else 0.0)
     deadline = Deadline(started + seconds, clock)
     # Check every path before anything is created, so a bad one leaves nothing behind.
     workdir = Path("work") / target.name
@@ -191,6 +191,9 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     crashes = ensure_dir(Path(fdir) / "crashes")
     fuzz_s, end_s = time_split(seconds)
     fuzz_s = max(1, min(fuzz_s, int(deadline.left()) - end_s))  # the setup took some
+    # libFuzzer's -max_total_time does not count its start (the harness's imports, reading
+    # the corpus): `fuzz` stops it at its share's end, measured from here.
+    libfuzzer_until = clock() + fuzz_s
     cmd = [str(launcher(workdir, target.name)), str(cdir),
            f"-max_total_time={fuzz_s}", f"-dict={dict_path}", f"-max_len={max_len}",
            "-print_final_stats=1", f"-artifact_prefix={crashes}/", f"-timeout={options.timeout}",
@@ -226,12 +229,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
-                if not stopped and clock() - fuzz_started >= fuzz_s + OVERRUN_GRACE_S:
-                    # libFuzzer checks its time between units: one that runs long (or its
-                    # start) would eat the end phase's share.
+                if not stopped and clock() >= libfuzzer_until:
+                    # Its share is up (libFuzzer would go on for its start-up's time, and
+                    # checks its time only between units): SIGTERM, upon which it prints
+                    # its final stats and exits.
                     stopped = True
-                    log.warning("libfuzzer_overran", fuzz_s=fuzz_s,
-                                elapsed_s=round(clock() - started))
+                    log.info("libfuzzer_stopped", fuzz_s=fuzz_s,
+                             elapsed_s=round(clock() - started))
                     proc.terminate()
                 if clock() - fuzz_started >= PROGRESS_EVERY * (stats.get("ticks", 0) + 1):
                     stats["ticks"] = stats.get("ticks", 0) + 1
@@ -311,7 +315,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         "suppressed_known": not no_known,
         "known_files": [str(p.resolve()) for p in user_known_paths()],
         "interrupted": interrupted,
-        "libfuzzer_stopped": stopped,
+        "libfuzzer_stopped_by_fuzz": stopped,
         "fuzz_s": fuzz_s, "end_s": end_s, "elapsed_s": round(clock() - started, 1),
         "candidates": dict(confirmation.to_json(),
                            folder=str(kept_dir) if kept_dir else None),
@@ -331,6 +335,16 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
              known_signatures=len(result.hits()),
              execs=stats.get("execs"), exit_status=proc.returncode)
     return result
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: /proc; elsewhere 0)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def progress_fields(found: dict, inbox) -> dict:
@@ -361,6 +375,8 @@ def _last_stats(log_path: Path) -> dict:
     return found
 
 
+LIBFUZZER_INTERRUPTED = 72
+"""libFuzzer's exit status when stopped by a signal (`-interrupted_exitcode`)."""
 LIBFUZZER_STATUS = {70: "an input ran over libFuzzer's -timeout", 71: "out of memory "
                     "(-rss_limit_mb)", 77: "a crash of the harness"}
 """What libFuzzer's exit statuses mean (`-timeout_exitcode`, `-oom_exitcode`,
@@ -372,7 +388,8 @@ def warnings(target, result: FuzzResult) -> list[str]:
     and what it means, where its artifacts are), candidates left unconfirmed."""
     out = []
     status = result.exit_status
-    if status not in (0, None) and not result.interrupted and not result.stopped:
+    if status not in (0, None) and not result.interrupted and not (
+            result.stopped and status in (LIBFUZZER_INTERRUPTED, -15)):
         why = LIBFUZZER_STATUS.get(status, "see libfuzzer.log")
         where = ""
         if result.crash_files and result.crashes_dir is not None:
@@ -380,8 +397,6 @@ def warnings(target, result: FuzzResult) -> list[str]:
                      f"(`fuzzplug triage --target {target.name} {result.crashes_dir}`)")
         out.append(f"warning: libFuzzer stopped before its time, exit status {status}: "
                    f"{why}{where}; the run fuzzed only until then")
-    if result.stopped:
-        out.append("warning: libFuzzer overran its share of --time and was stopped")
     conf = result.candidates
     if conf is not None and conf.left:
         out.append(f"warning: {plural(len(conf.left), 'candidate')} not confirmed within "

@@ -50,7 +50,7 @@ from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
 from fuzzplug.targets import evaluate_settled
 
-__all__ = ["MinimizeStats", "minimize_ops", "simplicity"]
+__all__ = ["MinimizeStats", "Stop", "minimize_ops", "simplicity"]
 
 PROGRESS_EVERY = 2.0
 """Seconds between two `minimize_progress` events."""
@@ -85,6 +85,11 @@ def simplicity(schema: Schema, ops: tuple[Op, ...]) -> tuple:
             tuple(scene_order))
 
 
+class Stop(Exception):
+    """Raised into a minimisation (by a deadline's alarm, `fuzzplug.engines.finish`) to end
+    it now with the best sequence so far, even inside an evaluation."""
+
+
 @dataclass(slots=True)
 class MinimizeStats:
     """What one minimisation did: evaluations made, steps accepted, passes run."""
@@ -93,7 +98,8 @@ class MinimizeStats:
     accepted: int = 0
     rounds: int = 0
     passes: dict[str, int] = field(default_factory=dict)
-    stopped: bool = False  # should_stop ended it before the fixpoint
+    stopped: bool = False  # should_stop (or Stop) ended it before the fixpoint
+    outcome: object = None  # the result's outcome (`evaluate_settled`'s)
 
 
 class _Minimizer:
@@ -120,10 +126,12 @@ class _Minimizer:
                 from None
         self.byte_limit = self.key[3]
         self.current = ops
+        self.last_outcome = self.current_outcome = None
         if not self._interesting(ops):
             outcome = evaluate_settled(target, ops)
             raise InputError(f"the input does not reproduce signature {sig!r}: it gives "
                              f"{outcome.verdict.value} {outcome.signature}")
+        self.current_outcome = self.last_outcome
 
     def _check_invariants(self) -> None:
         assert self.key == simplicity(self.schema, self.current)
@@ -139,6 +147,7 @@ class _Minimizer:
         outcome = self._evaluate(ops)
         found = outcome.verdict is Verdict.DIVERGENT and outcome.signature == self.sig
         self.cache[ops] = found
+        self.last_outcome = outcome
         return found
 
     def _evaluate(self, ops: tuple[Op, ...]):
@@ -172,6 +181,7 @@ class _Minimizer:
         if not self._interesting(candidate):
             return False
         self.current, self.key = candidate, key
+        self.current_outcome = self.last_outcome
         self.stats.accepted += 1
         self.stats.passes[pass_name] = self.stats.passes.get(pass_name, 0) + 1
         return True
@@ -261,13 +271,16 @@ class _Minimizer:
         passes: tuple[Callable[[], None], ...] = (
             self.drop_calls, self.drop_scene, self.simplify_shared_values, self.simplify_args,
             self.sort_scene)
-        while self._budget_left():
-            self.stats.rounds += 1
-            before = self.current
-            for step in passes:
-                step()
-            if self.current == before:
-                break
+        try:
+            while self._budget_left():
+                self.stats.rounds += 1
+                before = self.current
+                for step in passes:
+                    step()
+                if self.current == before:
+                    break
+        except Stop:
+            self.stats.stopped = True
         return self.current
 
 
@@ -333,6 +346,7 @@ def minimize_ops(target, ops: tuple[Op, ...], signature: str, *,
         stats.rounds = minimizer.stats.rounds
         stats.passes = dict(minimizer.stats.passes)
         stats.stopped = minimizer.stats.stopped
+        stats.outcome = minimizer.current_outcome
     get_logger(target=target.name).debug(
         "minimize_finished", signature=signature, ops_before=len(ops), ops_after=len(result),
         evaluations=minimizer.stats.evaluations, accepted=minimizer.stats.accepted)
