@@ -148,6 +148,8 @@ def test_fuzz_runs_and_writes_a_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((findings / "summary.json").read_text())
     assert summary["findings"]
+    assert summary["fuzz_s"] + summary["end_s"] == 10  # --time is the whole run's
+    assert set(summary["candidates"]) == {"confirmed", "dropped", "left", "folder"}
     proc = _fuzzplug("triage", str(findings), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads(line) for line in proc.stdout.splitlines()]

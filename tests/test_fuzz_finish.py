@@ -210,3 +210,16 @@ def test_an_evaluation_under_way_at_the_deadline_is_stopped():
     with pytest.raises(TimeUp):
         with within(Deadline(time.monotonic() - 1)):
             pass
+
+
+def test_triage_of_a_corpus_confirms_the_candidates_among_its_inputs(dax, tmp_path):
+    """`triage --candidates`: of a corpus holding the race seed and an input the budget
+    settles, the race seed is confirmed (its signature's row) and the other left out."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in (("race", RACE), ("same", SAME)):
+        (corpus / name).write_bytes(encode(dax.schema, parse_text(dax.schema, text)))
+    groups = triage([str(corpus)], "dax_fault", corpus=True)
+    assert [(g.signature, [m.path.name for m in g.members]) for g in groups] == [
+        (RACE_SIGNATURE, ["race"])]
+    assert groups[0].members[0].kind == "candidate" and groups[0].members[0].reproduces

@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from array import array
 import time
 import types
 from dataclasses import dataclass
@@ -228,7 +229,8 @@ class Harness:
     (`setup_kwargs(..., decoded=harness.decoded)`)."""
 
     SEEN = 1 << 12
-    """Inputs remembered per generation (two generations) in semantic feedback."""
+    """Inputs remembered per generation (two generations) in semantic feedback: the bytes
+    (at most max_len) and the counters, 4 bytes each (`_Seen`): a few MiB in all."""
 
     def __init__(self, target, counters=None, seen: bool | None = None):
         from fuzzplug.engines.mutator import DecodeCache
@@ -282,6 +284,7 @@ class Harness:
             self.counters.hit_counters(counters)
         divergent = outcome.verdict is Verdict.DIVERGENT
         candidate = outcome.verdict is Verdict.CANDIDATE
+        counters = array("I", counters)  # 4 bytes a counter, where a tuple of ints takes 36
         if divergent:
             known = _Seen(counters, outcome.signature, outcome.finding.family,
                           self.known.match(outcome.signature, ops) if self.suppressing
@@ -342,7 +345,7 @@ class _Seen:
     divergent verdict the signature, its family and how the known list matched it, and
     whether it is a candidate (with its provisional signature)."""
 
-    counters: tuple[int, ...]
+    counters: "array[int] | tuple[int, ...]"
     signature: str | None  # a candidate's: provisional
     family: str | None
     match: KnownMatch | None

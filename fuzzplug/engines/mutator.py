@@ -42,9 +42,10 @@ ENV = "FUZZPLUG_MUTATOR"
 BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
 PAGE = 0x1000
-DECODE_CACHE = 1 << 12
-"""Decoded inputs remembered per generation (`DecodeCache`: two generations, a bounded few
-MiB)."""
+DECODE_CACHE = 1 << 11
+"""Decoded inputs remembered per generation (`DecodeCache`: two generations). An entry
+takes about 3 KiB (random dax_fault inputs of up to 256 bytes, 13 ops on average), so the
+cache about 12 MiB at most."""
 
 
 class DecodeCache:

@@ -61,7 +61,14 @@ from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import check_scene, load_target, pair_name, select_pair, target_names
+from fuzzplug.targets import (
+    check_scene,
+    evaluate_budgeted,
+    load_target,
+    pair_name,
+    select_pair,
+    target_names,
+)
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -204,10 +211,12 @@ def _inbox_reproducers(inbox: Path, default_target: str | None,
 
 
 def find_reproducers(dirs: list[str], default_target: str | None = None,
-                     default_pair: str | None = None) -> list[Reproducer]:
+                     default_pair: str | None = None,
+                     corpus: bool = False) -> list[Reproducer]:
     """The crash files, findings reproducers and inbox inputs below `dirs`, sorted by path,
     each with the target (and pair) its record.json (or inbox.json) names, else
-    `default_target` (None if not given) and `default_pair`; `InputError` for a folder that
+    `default_target` (None if not given) and `default_pair`; with `corpus`, every other
+    file too, as a possible candidate (kind "corpus"). `InputError` for a folder that
     is missing or not a folder, or a broken record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
@@ -248,6 +257,11 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
                     pair=(record or {}).get("pair")
                     or (default_pair if target == default_target else None),
                     hits=count if isinstance(count, int) and count > 0 else 1))
+            elif corpus and path.name not in ("record.json", "repro.ops", "summary.json",
+                                              CANDIDATES_MARKER) \
+                    and not path.name.endswith((".json", ".log")):
+                found.setdefault(path.resolve(), Reproducer(path, default_target, "corpus",
+                                                            pair=default_pair))
     return sorted(found.values(), key=lambda r: str(r.path))
 
 
@@ -289,23 +303,37 @@ def _check(rep: Reproducer) -> None:
 
 
 def triage(dirs: list[str], default_target: str | None = None,
-           default_pair: str | None = None) -> list[Group]:
+           default_pair: str | None = None, corpus: bool = False) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by hits, then
     signature. `default_target` is the target of the reproducers that name none (crash
     files), `default_pair` the pair of those that name none; `InputError` if one needs a
-    target and it is not given."""
-    reps = find_reproducers(dirs, default_target, default_pair)
+    target and it is not given. With `corpus` (`--candidates`), every other file is an
+    input of a corpus, evaluated with the target's budget (`evaluate_budgeted`): those it
+    leaves candidates are confirmed as candidates are, the others left out."""
+    reps = find_reproducers(dirs, default_target, default_pair, corpus)
     if default_target is not None:
         load_target(default_target)  # an unknown --target is an error even with no crash files
     unnamed = [rep for rep in reps if rep.target is None]
     if unnamed:
         what = {"crash": "a libFuzzer crash file",
-                "candidate": "a candidate without candidates.json"}.get(
+                "candidate": "a candidate without candidates.json",
+                "corpus": "an input of a corpus (--candidates)"}.get(
                     unnamed[0].kind, "a repro.bin without record.json")
         raise InputError(f"{unnamed[0].path}: {what} does not name its target; pass "
                          f"--target NAME (targets: {', '.join(target_names())})")
+    reps = [rep for rep in reps if rep.kind != "corpus" or read_bytes(rep.path)]
     for rep in reps:  # every file is loaded before any is reported: all or nothing
         _load(rep)
+    if corpus:
+        kept = []
+        for rep in reps:
+            if rep.kind == "corpus":
+                if evaluate_budgeted(_target(rep), _load(rep)).verdict \
+                        is not Verdict.CANDIDATE:
+                    continue
+                rep.kind = "candidate"
+            kept.append(rep)
+        reps = kept
     groups: dict[tuple[str, str, str], Group] = {}
     for rep in reps:
         _check(rep)
