@@ -9,12 +9,13 @@ found on: `repro.ops` says it in its header), plus `summary.json` for the whole 
 Everything is written atomically.
 
 While `fuzzplug fuzz` runs, the harness records into `FDIR/.inbox-<pid>/` (pid: the `fuzz`
-process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the shortest input
-per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json` (see
-`fuzzplug.engines.harness`), and `candidates/candidate-<sha1>`, the inputs the loop's
-budgeted evaluation could not settle. The run confirms or drops the candidates and turns
-the rest into findings folders at its end, and removes it; candidates it had no time to
-confirm go to `FDIR/candidates/`, for `fuzzplug triage`. An inbox whose `fuzz` process is gone (killed) is an orphan: the next `fuzz` run on the
+process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the
+shortest input per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json`
+(see `fuzzplug.engines.harness`), and `candidates/candidate-<id>-<sha1>`, the inputs the
+loop's budgeted evaluation could not settle. The run confirms or drops the candidates and
+turns the rest into findings folders at its end, and removes it; candidates it had no time
+to confirm go to `FDIR/candidates/`, for `fuzzplug triage`. An inbox whose `fuzz` process
+is gone (killed) is an orphan: the next `fuzz` run on the
 folder adopts it, and `triage` and `report` read it as it is (`read_inbox`).
 """
 

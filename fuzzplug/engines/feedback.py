@@ -65,9 +65,9 @@ COUNTERS = 1 << 16
 CACHE_LIMIT = 1 << 16
 """Features remembered with their counter index; the cache is emptied when it grows past
 this (a target whose features are unbounded must not grow the harness without bound). A
-feature kept with its own tuple and strings takes about 300 bytes (measured on dax_fault's
-seeds), so this is about 20 MiB at most; emptying it costs only the hashing again (a
-feature's counter is a function of the feature)."""
+feature kept with its own tuple and strings takes about 300 bytes (measured on the seeds
+of a target with tasks), so this is about 20 MiB at most; emptying it costs only the
+hashing again (a feature's counter is a function of the feature)."""
 
 
 def requested_mode(environ: dict | None = None) -> str:

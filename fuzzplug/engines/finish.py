@@ -10,8 +10,10 @@ passed:
    an input the loop settled costs what it cost there, under a second);
 2. the candidates (inputs the loop's budgeted evaluation could not settle,
    `fuzzplug.engines.harness`) are confirmed or dropped with the full evaluation, one per
-   provisional signature first, then the rest in order of length: a confirmed one counts
-   as a hit of its signature (suppressed as known, or recorded), a dropped one is counted;
+   provisional signature first, then the rest in order of length, each within a quarter
+   of the time left (at least `CONFIRM_SLICE_S`; one that needs more is left): a confirmed
+   one counts as a hit of its signature (suppressed as known, or recorded), a dropped one
+   is counted;
    those left when the time is up are copied to `FDIR/candidates/`, for
    `fuzzplug triage FDIR`;
 3. the findings are minimised (`fuzzplug.triage.minimize`, stopped at the deadline; a
@@ -52,6 +54,10 @@ END_SHARE = 0.2
 """The share of `--time` kept for the end phase (confirming, re-running, minimising)."""
 END_MAX_S = 120
 """The end phase's share is at most this many seconds."""
+CONFIRM_SHARES = 4
+CONFIRM_SLICE_S = 10.0
+"""A candidate's confirmation may take a quarter of the time left, or this many seconds if
+more (then it is left for triage, and the next one is tried)."""
 
 
 def time_split(seconds: int) -> tuple[int, int]:
@@ -168,15 +174,23 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
     log = get_logger(target=target.name)
     result = Confirmation()
     todo = _order(paths)
+    cut: list[Path] = []
     for n, (path, data) in enumerate(todo):
         ops = decode(target.schema, data)
+        if deadline.passed():
+            result.left = cut + [p for p, _ in todo[n:]]
+            break
+        # One candidate may take a share of what is left, so that one whose programs
+        # need minutes of search does not take all of it (it is then left for triage).
+        share = Deadline(min(deadline.at, deadline.clock() +
+                             max(CONFIRM_SLICE_S, deadline.left() / CONFIRM_SHARES)),
+                         deadline.clock)
         try:
-            with within(deadline):
+            with within(share):
                 outcome = target.evaluate(ops)
         except TimeUp:
-            result.left = [p for p, _ in todo[n:]]
-            log.warning("candidates_left", candidates=len(result.left))
-            break
+            cut.append(path)
+            continue
         if outcome.verdict is not Verdict.DIVERGENT:
             result.dropped += 1
             log.info("candidate_dropped", candidate=path.name, verdict=outcome.verdict.value)
@@ -195,6 +209,10 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
         best = result.shortest.get(sig)
         if best is None or (len(data), data) < (len(best), best):
             result.shortest[sig] = data
+    else:
+        result.left = cut
+    if result.left:
+        log.warning("candidates_left", candidates=len(result.left))
     return result
 
 

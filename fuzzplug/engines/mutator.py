@@ -44,8 +44,8 @@ BYTE_SHARE = 0.5
 PAGE = 0x1000
 DECODE_CACHE = 1 << 11
 """Decoded inputs remembered per generation (`DecodeCache`: two generations). An entry
-takes about 3 KiB (random dax_fault inputs of up to 256 bytes, 13 ops on average), so the
-cache about 12 MiB at most."""
+takes about 3 KiB (random inputs of up to 256 bytes, 13 ops on average, of a target with
+tasks), so the cache about 12 MiB at most."""
 
 
 class DecodeCache:
