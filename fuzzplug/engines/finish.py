@@ -6,22 +6,22 @@ share (`END_SHARE`, at least one second of fuzzing) and leaves the rest to this 
 phase, whose steps run while the deadline (`Deadline`: the run's start plus `T`) has not
 passed:
 
-1. every recorded signature's shortest input is re-run with the full evaluation (always:
-   an input the loop settled costs what it cost there, under a second);
-2. the candidates (inputs the loop's budgeted evaluation could not settle,
+1. the candidates (inputs the loop's budgeted evaluation could not settle,
    `fuzzplug.engines.harness`) are confirmed or dropped with the full evaluation, one per
    provisional signature first, then the rest in order of length, each within a quarter
    of the time left (at least `CONFIRM_SLICE_S`; one that needs more is left): a confirmed
    one counts as a hit of its signature (suppressed as known, or recorded), a dropped one
-   is counted;
-   those left when the time is up are copied to `FDIR/candidates/`, for
-   `fuzzplug triage FDIR`;
-3. the findings are minimised (`fuzzplug.triage.minimize`, stopped at the deadline; a
-   finding not minimised, or minimised only in part, says so in its notes).
+   is counted; those left when the time is up are copied to `FDIR/candidates/`, for
+   `fuzzplug triage FDIR`. With findings to minimise, this step takes half of the time
+   left at most;
+2. every finding's shortest input is re-run with the full evaluation (always: an input the
+   loop settled costs what it cost there, under a second), then minimised
+   (`fuzzplug.triage.minimize`) in an equal share of the time left, stopped at its share's
+   end (a finding not minimised, or minimised only in part, says so in its notes).
 
 No step starts after the deadline, and an evaluation under way then is stopped by an alarm
-(`within`): a candidate it was confirming is left, a minimisation keeps its best so far. Events:
-`candidate_confirmed`, `candidate_dropped`, `candidates_left`, `minimize_progress`,
+(`within`): a candidate it was confirming is left, a minimisation keeps its best so far.
+Events: `candidate_confirmed`, `candidate_dropped`, `candidates_left`, `minimize_progress`,
 `minimize_stopped`.
 """
 
@@ -80,6 +80,15 @@ class Deadline:
 
     def passed(self) -> bool:
         return self.left() <= 0
+
+    def share(self, parts: int, at_least: float = 0.0) -> "Deadline":
+        """The deadline of one of `parts` equal shares of the time left (at least
+        `at_least` seconds, never past this deadline)."""
+        left = self.left()
+        if left == float("inf"):
+            return self
+        return Deadline(min(self.at, self.clock() + max(at_least, left / max(1, parts))),
+                        self.clock)
 
 
 class TimeUp(Exception):
@@ -182,9 +191,7 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
             break
         # One candidate may take a share of what is left, so that one whose programs
         # need minutes of search does not take all of it (it is then left for triage).
-        share = Deadline(min(deadline.at, deadline.clock() +
-                             max(CONFIRM_SLICE_S, deadline.left() / CONFIRM_SHARES)),
-                         deadline.clock)
+        share = deadline.share(CONFIRM_SHARES, CONFIRM_SLICE_S)
         try:
             with within(share):
                 outcome = target.evaluate(ops)

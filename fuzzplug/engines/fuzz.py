@@ -270,8 +270,10 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             if sig is not None and signature_id(sig) == sig_id:
                 counts[sig] = 1
     # The candidates: confirmed or dropped by the full evaluation, within the time.
-    confirmation = confirm_candidates(target, recorded.candidates, deadline, known,
-                                      not no_known)
+    # With findings to minimise, the candidates take half of what is left at most.
+    confirmation = confirm_candidates(
+        target, recorded.candidates,
+        deadline.share(2 if counts and minimize else 1), known, not no_known)
     kept_dir = keep_left(target, fdir, confirmation.left)
     for sig, n in confirmation.counts.items():
         counts[sig] = counts.get(sig, 0) + n
@@ -280,12 +282,11 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                                                            shortest[sig_id]):
             shortest[sig_id] = data
     entries = []
-    for sig, n in sorted(counts.items()):
-        data = shortest.get(signature_id(sig))
-        if data is None:
-            continue
-        entry = FindingEntry(sig, n, data)
-        finish_entry(target, entry, deadline, minimize, clock)
+    todo = [(sig, n) for sig, n in sorted(counts.items()) if signature_id(sig) in shortest]
+    for i, (sig, n) in enumerate(todo):
+        entry = FindingEntry(sig, n, shortest[signature_id(sig)])
+        # Each finding's minimisation takes an equal share of what is left.
+        finish_entry(target, entry, deadline.share(len(todo) - i), minimize, clock)
         entry.match = known.match(sig, decode(target.schema, entry.data))
         write_entry(target, fdir, entry)
         entries.append(entry)
