@@ -221,7 +221,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
              corpus_dir=str(cdir), findings_dir=str(fdir), feedback=feedback,
              mutator=mutator)
     stats: dict = {}
-    interrupted = stopped = False
+    interrupted = stopped = inited = False
     fuzz_started = clock()
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env,
@@ -229,10 +229,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
-                if not stopped and clock() >= libfuzzer_until:
+                inited = inited or _inited(log_path)
+                if not stopped and clock() >= libfuzzer_until and (
+                        inited or deadline.passed()):
                     # Its share is up (libFuzzer would go on for its start-up's time, and
                     # checks its time only between units): SIGTERM, upon which it prints
-                    # its final stats and exits.
+                    # its final stats and exits. Not before it has run the corpus once
+                    # (its start-up on a loaded machine), unless the whole time is up.
                     stopped = True
                     log.info("libfuzzer_stopped", fuzz_s=fuzz_s,
                              elapsed_s=round(clock() - started))
@@ -357,6 +360,15 @@ def progress_fields(found: dict, inbox) -> dict:
             "cov": found.get("cov", 0), "corpus_size": found.get("corp", 0),
             "signatures": len(inbox.counts), "known_signatures": len(inbox.suppressed),
             "candidates": len(inbox.candidates)}
+
+
+def _inited(log_path: Path) -> bool:
+    """Whether libFuzzer has run its corpus once and is fuzzing (its `INITED` line)."""
+    try:
+        with open(log_path, "rb") as f:
+            return b"\tINITED " in f.read(1 << 20)
+    except OSError:
+        return False
 
 
 def _last_stats(log_path: Path) -> dict:
