@@ -475,8 +475,9 @@ class SearchCache:
     as a new one would (it asks the bigger one only what the smaller could not settle).
     The same input gets the same verdict and signature with the cache cold or warm.
     Bounded by memory: at most `size` searches and `outcomes` outcomes in all (the least
-    recently used dropped first; a search of more outcomes than that is used and not kept),
-    so a long fuzzing run's memory stays flat (`docs/benchmarks.md`)."""
+    recently used dropped first; a search of more outcomes than that is kept alone, until
+    the next: the exhaustive checker puts its search, then names a class from it), so a
+    long fuzzing run's memory stays flat (`docs/benchmarks.md`)."""
 
     def __init__(self, size: int = SEARCH_CACHE_SIZE, outcomes: int = SEARCH_CACHE_OUTCOMES):
         self.size = size
@@ -497,7 +498,7 @@ class SearchCache:
     def _check_invariants(self) -> None:
         assert len(self._entries) <= self.size
         assert self.kept_outcomes == sum(len(e[1].outcomes) for e in self._entries.values())
-        assert self.kept_outcomes <= self.outcomes
+        assert self.kept_outcomes <= self.outcomes or len(self._entries) == 1
 
     def put(self, model, scene, tasks: Tasks, found: Search, runs: int) -> None:
         """Keep a search made with a budget of `runs` runs (here, and `runs *
@@ -509,11 +510,10 @@ class SearchCache:
         old = self._entries.pop(key, None)
         if old is not None:
             self.kept_outcomes -= len(old[1].outcomes)
-        if len(found.outcomes) > self.outcomes:
-            return
         self._entries[key] = (tasks, found, runs)
         self.kept_outcomes += len(found.outcomes)
-        while len(self._entries) > self.size or self.kept_outcomes > self.outcomes:
+        while len(self._entries) > 1 and (len(self._entries) > self.size
+                                          or self.kept_outcomes > self.outcomes):
             _, (_, dropped, _) = self._entries.popitem(last=False)
             self.kept_outcomes -= len(dropped.outcomes)
 
