@@ -223,3 +223,19 @@ def test_triage_of_a_corpus_confirms_the_candidates_among_its_inputs(dax, tmp_pa
     assert [(g.signature, [m.path.name for m in g.members]) for g in groups] == [
         (RACE_SIGNATURE, ["race"])]
     assert groups[0].members[0].kind == "candidate" and groups[0].members[0].reproduces
+
+
+def test_an_orphaned_inboxs_candidates_are_adopted_with_their_provisional_names(tmp_path):
+    """The next run adopts a killed run's candidates (and their provisional.<pid>.json)
+    into its own inbox's candidates/, which `read_inbox` then lists."""
+    from fuzzplug.core.findings import adopt_inbox, read_inbox
+
+    orphan, inbox = tmp_path / ".inbox-999999", tmp_path / ".inbox-1"
+    (orphan / "candidates").mkdir(parents=True)
+    inbox.mkdir()
+    (orphan / "candidates" / "candidate-abc-def").write_bytes(b"\x01")
+    (orphan / "candidates" / "provisional.7.json").write_text("{}")
+    assert adopt_inbox(orphan, inbox) == 2
+    assert not orphan.exists()
+    assert [p.name for p in read_inbox(inbox).candidates] == ["candidate-abc-def"]
+    assert (inbox / "candidates" / "provisional.7.json").is_file()
