@@ -44,6 +44,7 @@ that does not reproduce stays in the group of its first run's signature (or of i
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +62,7 @@ from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
+from fuzzplug.log import get_logger
 from fuzzplug.targets import (
     check_scene,
     evaluate_budgeted,
@@ -73,6 +75,8 @@ from fuzzplug.targets import (
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
 CRASH_PREFIXES = ("crash-", "oom-", "timeout-")
+PROGRESS_EVERY = 2.0
+"""Seconds between two `triage_progress` events."""
 
 
 @dataclass(slots=True)
@@ -335,8 +339,15 @@ def triage(dirs: list[str], default_target: str | None = None,
             kept.append(rep)
         reps = kept
     groups: dict[tuple[str, str, str], Group] = {}
-    for rep in reps:
+    log = get_logger()
+    started = last = time.monotonic()
+    for n, rep in enumerate(reps, 1):
         _check(rep)
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:  # a candidate's confirmation can take seconds
+            last = now
+            log.info("triage_progress", evaluated=n, files_in=len(reps),
+                     elapsed_s=round(now - started, 1))
         pair = pair_name(_target(rep))
         key = (rep.target, pair or "", rep.signature or
                (f"<dropped candidates: {rep.verdict}>" if rep.dropped
