@@ -13,7 +13,7 @@ passed:
    one counts as a hit of its signature (suppressed as known, or recorded), a dropped one
    is counted; those left when the time is up are copied to `FDIR/candidates/`, for
    `fuzzplug triage FDIR`. With findings to minimise, this step takes half of the time
-   left at most;
+   left at most, and the candidates left get what the findings leave;
 2. every finding's shortest input is re-run with the full evaluation (always: an input the
    loop settled costs what it cost there, under a second), then minimised
    (`fuzzplug.triage.minimize`) in an equal share of the time left, stopped at its share's

@@ -273,28 +273,56 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             if sig is not None and signature_id(sig) == sig_id:
                 counts[sig] = 1
     # The candidates: confirmed or dropped by the full evaluation, within the time.
-    # With findings to minimise, the candidates take half of what is left at most.
+    # With findings to minimise, the candidates take half of what is left at most; what
+    # the findings leave of it goes back to the candidates left.
     confirmation = confirm_candidates(
         target, recorded.candidates,
         deadline.share(2 if counts and minimize else 1), known, not no_known)
-    kept_dir = keep_left(target, fdir, confirmation.left)
-    for sig, n in confirmation.counts.items():
-        counts[sig] = counts.get(sig, 0) + n
-        data, sig_id = confirmation.shortest[sig], signature_id(sig)
-        if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
-                                                           shortest[sig_id]):
-            shortest[sig_id] = data
-    entries = []
-    todo = [(sig, n) for sig, n in sorted(counts.items()) if signature_id(sig) in shortest]
-    for i, (sig, n) in enumerate(todo):
-        entry = FindingEntry(sig, n, shortest[signature_id(sig)])
-        # Each finding's minimisation takes an equal share of what is left.
-        finish_entry(target, entry, deadline.share(len(todo) - i), minimize, clock)
-        entry.match = known.match(sig, decode(target.schema, entry.data))
+    entries: dict[str, FindingEntry] = {}
+
+    def take(conf: Confirmation) -> list[str]:
+        """Add a confirmation's recorded hits to the counts; the new signatures."""
+        fresh = []
+        for sig, n in conf.counts.items():
+            if sig not in counts:
+                fresh.append(sig)
+            counts[sig] = counts.get(sig, 0) + n
+            data, sig_id = conf.shortest[sig], signature_id(sig)
+            if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
+                                                               shortest[sig_id]):
+                shortest[sig_id] = data
+            if sig in entries:
+                entries[sig].count = counts[sig]
+        return fresh
+
+    def finish(sigs: list[str]) -> None:
+        todo = [sig for sig in sigs if signature_id(sig) in shortest]
+        for i, sig in enumerate(todo):
+            entry = FindingEntry(sig, counts[sig], shortest[signature_id(sig)])
+            # Each finding's minimisation takes an equal share of what is left.
+            finish_entry(target, entry, deadline.share(len(todo) - i), minimize, clock)
+            entry.match = known.match(sig, decode(target.schema, entry.data))
+            entries[sig] = entry
+
+    take(confirmation)
+    finish(sorted(counts))
+    if confirmation.left and not deadline.passed():
+        more = confirm_candidates(target, confirmation.left, deadline, known, not no_known)
+        finish(sorted(take(more)))
+        confirmation.confirmed += more.confirmed
+        confirmation.dropped += more.dropped
+        confirmation.left = more.left
+        for sig, hit in more.suppressed.items():
+            have = confirmation.suppressed.get(sig)
+            confirmation.suppressed[sig] = KnownHit(
+                sig, hit.count + (have.count if have else 0), hit.match)
+    for sig in sorted(entries):
+        entry = entries[sig]
         write_entry(target, fdir, entry)
-        entries.append(entry)
-        log.info("finding_written", signature=sig, hits=n, folder=entry.folder_name(),
-                 known=entry.known)
+        log.info("finding_written", signature=sig, hits=entry.count,
+                 folder=entry.folder_name(), known=entry.known)
+    entries = [entries[sig] for sig in sorted(entries)]
+    kept_dir = keep_left(target, fdir, confirmation.left)
     suppressed = [KnownHit(sig, int(e["count"]),
                            KnownMatch(tuple(e.get("causes", ())), e.get("by") == "signature"))
                   for sig, e in sorted(recorded.suppressed.items())]
