@@ -47,9 +47,10 @@ BYTE_SHARE = 0.5
 SCHEDULE_SHARE = 0.25
 """The share of op-level changes left to the target's schedule mutation, if it has one."""
 PAGE = 0x1000
-DECODE_CACHE = 1 << 12
-"""Decoded inputs remembered per generation (`DecodeCache`: two generations, a bounded few
-MiB)."""
+DECODE_CACHE = 1 << 11
+"""Decoded inputs remembered per generation (`DecodeCache`: two generations). An entry
+takes about 3 KiB (random inputs of up to 256 bytes, 13 ops on average, of a target with
+tasks), so the cache about 12 MiB at most."""
 
 
 class DecodeCache:

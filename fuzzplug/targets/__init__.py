@@ -40,6 +40,10 @@ with a fallback when a target lacks it:
   `file:line`, the binary form is normalised and the trace says how (fallback: no check);
 - `Traced`: `describe_event(event)`, a target's own rendering of an event in the
   side-by-side trace (PTE values as flags; fallback: the generic rendering).
+- `Budgeted`: `evaluate_budgeted(ops)`, a bounded evaluation for the fuzz loop that gives
+  `evaluate`'s verdict and signature wherever its budget settles them, and
+  `Verdict.CANDIDATE` where it does not; the harness records candidates, and `fuzz`,
+  `triage`, `minimize` and `cmin` confirm them with `evaluate` (fallback: `evaluate`).
 - `Featured`: `features(ops, outcome)`, the semantic features of one evaluation that the
   harness feeds back to libFuzzer (fallback: `fuzzplug.core.features.outcome_features`,
   branch ids, returns and verdicts).
@@ -234,6 +238,39 @@ def check_scene(target, ops: "tuple[Op, ...]") -> "tuple[tuple[Op, ...], list[Sc
     if isinstance(target, SceneChecked):
         return target.check_scene(ops)
     return ops, []
+
+
+@runtime_checkable
+class Budgeted(Protocol):
+    """A target whose full evaluation can cost seconds for some inputs (a search), with a
+    bounded form for the fuzz loop: `evaluate_budgeted(ops)` is deterministic, costs a
+    bounded amount of work (runs and steps, not time), and gives exactly `evaluate(ops)`'s
+    verdict and signature unless its verdict is `Verdict.CANDIDATE`: a difference the
+    budget could not settle, its finding named provisionally, which `evaluate(ops)`
+    confirms (divergent) or drops."""
+
+    def evaluate_budgeted(self, ops: "tuple[Op, ...]") -> "Outcome":
+        ...
+
+
+def evaluate_budgeted(target: "Target", ops: "tuple[Op, ...]") -> "Outcome":
+    """`target.evaluate_budgeted(ops)` if the target has the capability, else
+    `target.evaluate(ops)`."""
+    if isinstance(target, Budgeted):
+        return target.evaluate_budgeted(ops)
+    return target.evaluate(ops)
+
+
+def evaluate_settled(target: "Target", ops: "tuple[Op, ...]") -> "Outcome":
+    """`evaluate(ops)`'s outcome by the budgeted path first: its outcome when it settles
+    the input, else the full evaluation's (the fast path of `minimize` and `cmin`: the
+    same verdict and signature as `evaluate`)."""
+    from fuzzplug.core.oracle import Verdict
+
+    outcome = evaluate_budgeted(target, ops)
+    if outcome.verdict is Verdict.CANDIDATE:
+        return target.evaluate(ops)
+    return outcome
 
 
 @runtime_checkable

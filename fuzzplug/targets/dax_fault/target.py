@@ -758,11 +758,21 @@ class DaxFaultTarget(ChainedTarget, MutatesPostModel):
         return rules_between(pre, post)
 
     def evaluate(self, ops) -> Outcome:
+        return self._evaluate(ops, None)
+
+    def evaluate_budgeted(self, ops) -> Outcome:
+        """The `Budgeted` capability: an input of several tasks searches the other
+        version's interleavings within `tasks.FAST_RUNS` runs only, and is a candidate
+        where that does not settle it (`tasks.evaluate`); a one-task input is evaluated
+        as `evaluate` does."""
+        return self._evaluate(ops, tasks.FAST_RUNS)
+
+    def _evaluate(self, ops, budget: int | None) -> Outcome:
         scene = Scene.from_ops(ops).dax
         calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
         program = tasks.split(calls)
         if program.concurrent:
-            return tasks.evaluate(self, scene, calls, program)
+            return tasks.evaluate(self, scene, calls, program, budget)
         pre = Side(daxfile.boot(self.pre_model, scene))
         post = Side(daxfile.boot(self.post_model, scene))
         rec_pre = SideRecord(pre.m.k.version, MachineRecord(pre.m))
