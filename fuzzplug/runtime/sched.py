@@ -89,6 +89,9 @@ class Pending:
     cells: frozenset = frozenset()  # SPIN: the cells it waits on
     blocked_by: tuple[str, ...] = ()  # ACQUIRE: another task's holds (`task_struct.held`)
     # that keep it waiting, exactly those (its `ready` is their absence)
+    resume: tuple | None = None  # declared by the task: everything its future depends on
+    # besides the machine's state and its call's records so far (a stateful search keys
+    # the task by it here instead of by what it read since: `fuzzplug.explore.statecache`)
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class Watch:
     touched: set = field(default_factory=set)
     others: bool = False
     written: set = field(default_factory=set)
+    before: dict | None = None  # the cells' values when the fault began (the watcher's)
 
 
 @dataclass(slots=True)
@@ -176,6 +180,8 @@ class Scheduler:
         self.completions: list[int] = []  # the task of each finished call, in order
         self.max_steps = max_steps
         self.watches: list[Watch] = []
+        self.machine = None  # the machine the tasks run on (a stateful search keys it)
+        self.call_marks: list | None = None  # per task, where its call began in its logs
         self._main: greenlet.greenlet | None = None
         self._e0 = self._b0 = 0
 
@@ -184,7 +190,7 @@ class Scheduler:
         """A new task (id = its rank) that will run `body(task)`, stopped at its first
         switch point (`label`: the start of its first call)."""
         task = Task(len(self.tasks), ts)
-        task.pending = Pending(Wait.POINT, label)
+        task.pending = Pending(Wait.POINT, label, resume=("call", 0, ()))
 
         def run() -> None:
             try:
@@ -302,8 +308,10 @@ class Scheduler:
             task.livelocked = True
         return value
 
-    def point(self, label: str) -> None:
-        self.switch(Pending(Wait.POINT, label))
+    def point(self, label: str, resume: tuple | None = None) -> object:
+        """A switch point that waits for nothing; `resume`: see `Pending.resume`. Returns
+        "livelock" when a stateful search ends the task's access there (a cycle)."""
+        return self.switch(Pending(Wait.POINT, label, resume=resume))
 
     def acquire(self, label: str, ready: Callable[[], bool],
                 blocked_by: tuple[str, ...] = ()) -> None:
@@ -339,9 +347,12 @@ class Scheduler:
         task.ts.held.remove(name)
         touch("lock", name, W)
 
-    def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
-        """Wait until `changed()`: True when it did, False for a livelock."""
-        return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells)) is None
+    def spin(self, label: str, cells: frozenset, changed: Callable[[], bool],
+             resume: tuple | None = None) -> bool:
+        """Wait until `changed()`: True when it did, False for a livelock. `resume`: see
+        `Pending.resume` (what `changed` compares with belongs in it)."""
+        return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells,
+                                   resume=resume)) is None
 
     def watch(self) -> Watch:
         """Start recording what happens while the running task's fault runs (its steps

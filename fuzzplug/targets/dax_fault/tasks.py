@@ -74,7 +74,7 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
-from fuzzplug.explore import daxfile, daxtasks
+from fuzzplug.explore import daxfile, daxtasks, statecache
 from fuzzplug.explore.daxfile import Access, DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
@@ -360,6 +360,7 @@ class Search:
     outcomes: dict[RunOutcome, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     """Each outcome → the schedule (`runs_of`) of the first run that had it."""
     stats: dpor.Exploration = field(default_factory=dpor.Exploration)
+    cache: object = None  # the search's state cache, when it was stateful
 
     @property
     def complete(self) -> bool:
@@ -367,13 +368,17 @@ class Search:
 
 
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
-           max_steps: int | None = None, stop_at=None) -> Search:
+           max_steps: int | None = None, stop_at=None, stateful: bool = False) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
-    outcome for which it is true (`complete` is then False)."""
+    outcome for which it is true (`complete` is then False). `stateful`: no run goes on
+    from a state already explored (`fuzzplug.explore.statecache`)."""
     s = Search()
+    cache = statecache.StateCache() if stateful else None
+    s.cache = cache
     for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
-                            max_runs=max_runs, max_steps=max_steps, stats=s.stats):
+                            max_runs=max_runs, max_steps=max_steps, stats=s.stats,
+                            cache=cache):
         if run.outcome not in s.outcomes:
             s.outcomes[run.outcome] = runs_of(run.trace)
         if stop_at is not None and stop_at(run.outcome):
