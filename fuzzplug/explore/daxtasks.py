@@ -37,9 +37,9 @@ class TasksRun:
     completions: list[int] = field(default_factory=list)  # the task of each finished call
 
 
-def _done(r: CallRecord) -> tuple:
+def done(r: CallRecord) -> tuple:
     """What a finished call leaves that the run's outcome shows (a stateful search keys a
-    task at its next call's start by these, `sched.Pending.resume`)."""
+    task by these: `fuzzplug.explore.statecache`)."""
     res = r.result
     return (repr(res.ret), res.stop, res.where, tuple(observables(list(r.events))),
             tuple(sorted(set(r.branches))))
@@ -63,7 +63,7 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
             for i, (name, args) in enumerate(program):
                 if i:
                     task.call = i
-                    sched.point(f"{name}", ("call", i, tuple(_done(r) for r in records[tid])))
+                    sched.point(f"{name}", ("call", i))
                 events, branches = sched.so_far(task)
                 marks[tid] = e0, b0 = len(events), len(branches)
                 res = run_op(m, name, **args)
@@ -83,6 +83,7 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
         sched.spawn(ts, body_of(tid, program), first)
     sched.machine = m
     sched.call_marks = marks
+    sched.call_records = records
     try:
         sched.run()
     finally:

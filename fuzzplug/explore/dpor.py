@@ -230,6 +230,9 @@ class Exploration:
     steps: int = 0  # steps of all the runs
 
 
+SUMMARIES = False
+
+
 def _add_backtrack(node: Node, p: int) -> None:
     if p in node.enabled:
         node.backtrack.add(p)
@@ -285,13 +288,13 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
         trace = result.trace
         assert len(stack) >= len(trace), "a step without a node"
         del stack[len(trace):]
-        if reduce:
+        if reduce and (cache is None or SUMMARIES):
             for i, j in races(trace):
                 _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:
                 node.backtrack.update(node.enabled)
-        if cache is not None:
+        if cache is not None and SUMMARIES:
             _stateful_after_run(stack, trace, chooser.cut, reduce)
         if result.abandoned:
             stats.abandoned += 1

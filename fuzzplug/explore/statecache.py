@@ -37,6 +37,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from hashlib import blake2b
 
+from fuzzplug.explore.daxtasks import done
 from fuzzplug.explore.daxtrack import cell_values
 from fuzzplug.explore.observe import observables
 from fuzzplug.runtime.footprint import ANY, Footprint
@@ -53,22 +54,30 @@ def digest(value) -> bytes:
     return blake2b(repr(value).encode(), digest_size=16).digest()
 
 
-def _canonical(value):
-    """A value as a canonical, hashable tuple: dictionaries and sets sorted by their items'
-    text (their order of insertion is history, not state)."""
-    if isinstance(value, dict):
-        return tuple(sorted(((repr(k), _canonical(v)) for k, v in value.items())))
-    if isinstance(value, (set, frozenset)):
-        return tuple(sorted(repr(v) for v in value))
-    if isinstance(value, (list, tuple)):
-        return tuple(_canonical(v) for v in value)
-    return value
+def _value_text(kind: str, value) -> str:
+    if kind == "entry" and value is not None:  # (entry, tags): the tags as a sorted tuple
+        return repr((value[0], tuple(sorted(value[1]))))
+    return repr(value)
 
 
-def snapshot(sched) -> dict:
-    """Every cell's value (kind → key → value), the tasks in lock wait lists by id."""
-    m = sched.machine
-    vals = cell_values(m)
+def _kind_text(kind: str, cells: dict) -> str:
+    """One kind's cells as a canonical text (sorted by key: the order of insertion is
+    history, not state)."""
+    items = list(cells.items())
+    try:
+        items.sort(key=lambda kv: kv[0])
+    except TypeError:
+        items.sort(key=lambda kv: repr(kv[0]))
+    return "".join(f"{k!r}={_value_text(kind, v)};" for k, v in items)
+
+
+def machine_text(vals: dict) -> str:
+    return "|".join(f"{kind}:{_kind_text(kind, vals[kind])}" for kind in sorted(vals))
+
+
+def by_tid(vals: dict, sched) -> dict:
+    """`cell_values` with the tasks waiting on a semaphore named by their ids, not by the
+    objects' identities (which differ from run to run)."""
     tid_of = {id(t.ts): t.tid for t in sched.tasks}
     locks = {}
     for name, value in vals["lock"].items():
@@ -76,15 +85,25 @@ def snapshot(sched) -> dict:
             readers, writer, waiting = value
             value = (readers, writer, tuple((tid_of.get(i, -1), mode) for i, mode in waiting))
         locks[name] = value
-    vals["lock"] = locks
+    return {**vals, "lock": locks}
+
+
+def snapshot(sched) -> dict:
+    """Every cell's value (kind → key → value), the tasks in lock wait lists by id."""
+    m = sched.machine
+    vals = by_tid(cell_values(m), sched)
+    # A page's kind too (a freed page may come back as another kind): not a field a step
+    # writes, so not in the cells' values.
+    vals["page"] = {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
+                    for pfn, value in vals["page"].items()}
     return vals
 
 
 def cell_value(vals: dict, kind: str, key) -> str:
     if kind == "*":
-        return repr(_canonical(vals))
+        return machine_text(vals)
     cells = vals.get(kind, {})
-    return repr(_canonical(cells) if key == ANY else _canonical(cells.get(key)))
+    return _kind_text(kind, cells) if key == ANY else _value_text(kind, cells.get(key))
 
 
 def _scheduler_key(sched) -> tuple:
@@ -92,7 +111,8 @@ def _scheduler_key(sched) -> tuple:
                           for key, q in sched.waitqueues.items()))
     watches = tuple((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
                      tuple(sorted(map(repr, w.written))),
-                     digest(_canonical(w.before)) if w.before is not None else None)
+                     digest(machine_text(by_tid(w.before, sched)))
+                     if w.before is not None else None)
                     for w in sched.watches)
     return queues, watches
 
@@ -102,11 +122,12 @@ def base_of(sched, task) -> bytes | None:
     p = task.pending
     if task.done or p is None or p.resume is None:
         return None
-    e0, b0 = sched.call_marks[task.tid] if sched.call_marks else (0, 0)
-    if p.resume[0] == "call":  # the task's logs since the call that just ended began
-        e0 = b0 = None
-    return digest(("reset", p.resume, tuple(observables(task.events[e0:])) if e0 is not None
-                   else (), tuple(sorted(set(task.branches[b0:]))) if b0 is not None else ()))
+    finished = tuple(done(r) for r in sched.call_records[task.tid])
+    if p.resume[0] == "call":  # its logs so far are those of the calls it finished
+        return digest(("reset", p.resume, finished))
+    e0, b0 = sched.call_marks[task.tid]
+    return digest(("reset", p.resume, finished, tuple(observables(task.events[e0:])),
+                   tuple(sorted(set(task.branches[b0:])))))
 
 
 def position(task) -> tuple:
@@ -120,7 +141,7 @@ def position(task) -> tuple:
 def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
     """The key of the state the scheduler stands in (see the module docstring): `vals` its
     `snapshot`, `hist[tid]` each task's key since its last reset point."""
-    return digest((_canonical(vals), _scheduler_key(sched),
+    return digest((machine_text(vals), _scheduler_key(sched),
                    tuple((position(t), hist[t.tid]) for t in sched.tasks)))
 
 
@@ -172,8 +193,7 @@ class StateCache:
         the summaries are joined."""
         old = self._entries.get(key)
         if old is not None:
-            if not sleep <= old.sleep:
-                sleep = old.sleep
+            sleep = sleep & old.sleep
             summary = summary | old.summary
         self._entries[key] = Entry(sleep, self.intern(summary))
         self._entries.move_to_end(key)

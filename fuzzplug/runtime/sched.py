@@ -182,6 +182,7 @@ class Scheduler:
         self.watches: list[Watch] = []
         self.machine = None  # the machine the tasks run on (a stateful search keys it)
         self.call_marks: list | None = None  # per task, where its call began in its logs
+        self.call_records: list | None = None  # per task, its finished calls' records
         self._main: greenlet.greenlet | None = None
         self._e0 = self._b0 = 0
 
@@ -190,7 +191,7 @@ class Scheduler:
         """A new task (id = its rank) that will run `body(task)`, stopped at its first
         switch point (`label`: the start of its first call)."""
         task = Task(len(self.tasks), ts)
-        task.pending = Pending(Wait.POINT, label, resume=("call", 0, ()))
+        task.pending = Pending(Wait.POINT, label, resume=("call", 0))
 
         def run() -> None:
             try:
