@@ -378,15 +378,18 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
                 return Access(AccessStatus.LIVELOCK, None, faults)
             quiet = 0
         else:
-            sched.point(f"{'store' if write else 'load'} {addr:#x}: retry",
-                        ("retry", addr, write, token, faults, quiet))
+            # The fault count is not in `resume`: a stateful search sees a state repeat
+            # when an access retries forever, and ends it as a LIVELOCK there.
+            if sched.point(f"{'store' if write else 'load'} {addr:#x}: retry",
+                           ("retry", addr, write, token, quiet)) == "livelock":
+                return Access(AccessStatus.LIVELOCK, None, faults)
 
 
 def _resume(kind: str, addr: int, write: bool, token, faults: int, values: dict,
             cells) -> tuple:
     """What an access waiting at a SPIN depends on (`sched.Pending.resume`): its locals
     that live on, and the values its wait compares with (the state it waits to change)."""
-    return (kind, addr, write, token, faults,
+    return (kind, addr, write, token,
             tuple(sorted((kind_, repr(key), repr(values.get(kind_, {}) if key == ANY
                                                 else values.get(kind_, {}).get(key)))
                          for kind_, key in cells)))

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from fuzzplug.explore import statecache
 from fuzzplug.explore.statecache import StateCache
 from fuzzplug.runtime.footprint import ANY, Footprint, R, S, dependent
+from fuzzplug.runtime.sched import EndAccess
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class Node:
     # values and each task's key before the step, and what the steps explored from the
     # state touched (items (task, kind, key, mode)).
     key: bytes | None = None
+    livelock: bool = False  # the choices end a retrying access (LIVELOCK + its task)
     vals: dict | None = None
     bases: list | None = None
     summary: set = field(default_factory=set)
@@ -81,6 +83,9 @@ class _Chooser:
         at = self.at
         if at < self.depth:
             node = self.stack[at]
+            if node.livelock:
+                self.sleep = node.sleep
+                return EndAccess(node.choice - LIVELOCK)
             assert tuple(enabled) == node.enabled, \
                 "a replayed run reached another state: the models are not deterministic"
             self.sleep = node.sleep
@@ -96,9 +101,8 @@ class _Chooser:
             key = statecache.state_key(sched, vals, bases)
             if not forced:
                 if key in self.path:
-                    self.cut = ("cycle", self.path[key])
                     self.cache.cycles += 1
-                    return None
+                    return self._close_cycle(sched, at, vals, bases)
                 entry = self.cache.get(key)
                 if entry is not None and entry.sleep <= self.sleep.keys():
                     self.cut = ("hit", entry)
@@ -115,15 +119,35 @@ class _Chooser:
             self.path[key] = at
         return tid
 
+    def _close_cycle(self, sched, at: int, vals: dict, bases: list):
+        """The run is back in a state it was in: the steps since can repeat forever. Each
+        task whose user access is retrying there (`sched.Pending.resume`) may fault
+        forever: a node whose choices end one such access as a LIVELOCK (all of them are
+        explored). A cycle without such a task is cut: its states are explored from their
+        first visit."""
+        looping = [t.tid for t in sched.tasks
+                   if not t.done and t.pending is not None and t.pending.resume is not None
+                   and t.pending.resume[0] != "call"]
+        if not looping:
+            self.cut = ("cycle", at)
+            return None
+        choices = tuple(LIVELOCK + t for t in looping)
+        self.stack.append(Node(choices, choices[0], dict(self.sleep), done={choices[0]},
+                               backtrack=set(choices), vals=vals, bases=bases, livelock=True))
+        return EndAccess(looping[0])
+
     def observe(self, event) -> None:
         node = self.stack[self.at]
         self.at += 1
         node.fps[node.choice] = event.fp
         if node.bases is not None:
             hist = list(node.bases)
-            hist[node.choice] = statecache.step_record(node.bases[node.choice], event.label,
-                                                       node.vals, event.fp)
+            hist[event.tid] = statecache.step_record(node.bases[event.tid], event.label,
+                                                     node.vals, event.fp)
             self.hist = hist
+        if node.livelock:  # a choice of no task: nothing to put to sleep
+            self.sleep = {t: f for t, f in node.sleep.items() if not dependent(f, event.fp)}
+            return
         if not self.reduce:
             return
         asleep = dict(node.sleep)
@@ -231,6 +255,8 @@ class Exploration:
 
 
 SUMMARIES = False
+LIVELOCK = 1000
+"""A node's choice LIVELOCK + t ends task t's retrying access as a LIVELOCK."""
 
 
 def _add_backtrack(node: Node, p: int) -> None:

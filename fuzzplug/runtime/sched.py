@@ -125,6 +125,14 @@ class StepEvent:
     blocked_by: tuple[str, ...] = ()  # its switch point's: another task's holds it waited out
 
 
+@dataclass(frozen=True, slots=True)
+class EndAccess:
+    """A chooser's answer that runs task `tid` by ending the user access it retries as a
+    LIVELOCK (a stateful search found the run in a cycle: the access can fault forever)."""
+
+    tid: int
+
+
 class Chooser(Protocol):
     """Decides which task takes the next step."""
 
@@ -228,6 +236,7 @@ class Scheduler:
                     break
                 enabled = [t.tid for t in live if self._may_run(t)]
                 resume_with = None
+                enabled_choice = True
                 if enabled:
                     if len(self.trace) >= self.max_steps:
                         raise AssertionError("a run took more steps than any program can")
@@ -235,6 +244,8 @@ class Scheduler:
                     if tid is None:
                         self.abandoned = True
                         break
+                    if isinstance(tid, EndAccess):  # a stateful search closed a cycle
+                        tid, resume_with = tid.tid, "livelock"
                 else:
                     spinning = [t for t in live if t.pending.kind is Wait.SPIN]
                     if not spinning:
@@ -244,11 +255,13 @@ class Scheduler:
                     # forever. Its access ends as a livelock; its task goes on.
                     tid = spinning[0].tid
                     resume_with = "livelock"
+                    enabled_choice = False
                     enabled = [tid]
                     self.chooser.choose(self, enabled, forced=True)
                 task = self.tasks[tid]
                 event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
-                                  forced=resume_with is not None, held=tuple(task.ts.held),
+                                  forced=resume_with is not None and not enabled_choice,
+                                  held=tuple(task.ts.held),
                                   blocked_by=task.pending.blocked_by)
                 if task.pending.kind is Wait.SPIN:
                     for kind, key in task.pending.cells:
@@ -483,5 +496,5 @@ class Serial:
         pass
 
 
-__all__ = ["EVERYTHING", "Chooser", "FollowSchedule", "Pending", "Scheduler", "Serial",
+__all__ = ["EVERYTHING", "Chooser", "EndAccess", "FollowSchedule", "Pending", "Scheduler", "Serial",
            "StepEvent", "Task", "Wait", "Waiter", "Watch", "sched_of", "switch_point"]
