@@ -167,7 +167,8 @@ class StateCache:
     """The explored states of one search, bounded by memory (`max_bytes`: at most
     `max_bytes // ENTRY_BYTES` entries, the least recently used dropped first)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_BYTES):
+    def __init__(self, max_bytes: int | None = None):
+        max_bytes = DEFAULT_BYTES if max_bytes is None else max_bytes
         self.max_entries = max(1, max_bytes // ENTRY_BYTES)
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._summaries: dict[frozenset, frozenset] = {}
