@@ -371,14 +371,12 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
            max_steps: int | None = None, stop_at=None, stateful: bool = False) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
-    outcome for which it is true (`complete` is then False). `stateful`: no run goes on
-    from a state already explored (`fuzzplug.explore.statecache`)."""
-    s = Search()
-    cache = statecache.StateCache() if stateful else None
-    s.cache = cache
+    outcome for which it is true (`complete` is then False). `stateful`: with a state
+    cache (`fuzzplug.explore.statecache`)."""
+    s = Search(cache=statecache.StateCache() if stateful else None)
     for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
                             max_runs=max_runs, max_steps=max_steps, stats=s.stats,
-                            cache=cache):
+                            cache=s.cache):
         if run.outcome not in s.outcomes:
             s.outcomes[run.outcome] = runs_of(run.trace)
         if stop_at is not None and stop_at(run.outcome):
