@@ -328,7 +328,8 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
                 RECORDER.fp.touch(kind, key, R)
             if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: faults forever in "
                               "the MMU, wait for a change",
-                              cells, lambda: cells_differ(now, cell_values(m), cells)):
+                              cells, lambda: cells_differ(now, cell_values(m), cells),
+                              _resume("mmu_spin", addr, write, token, faults, now, cells)):
                 return Access(AccessStatus.LIVELOCK, None, faults)
             quiet = 0
             continue
@@ -337,7 +338,7 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             return Access(AccessStatus.LIVELOCK, None, faults)
         if sched is not None:
             watch = sched.watch()
-            before = cell_values(m)
+            before = watch.before = cell_values(m)
         down_read(m.sb, k.mm.mmap_sem)
         ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
         up_read(m.sb, k.mm.mmap_sem)
@@ -372,11 +373,26 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             frozen = frozenset(cells)
             if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: fault changed "
                               "nothing, wait for a change",
-                              frozen, lambda: cells_differ(after, cell_values(m), frozen)):
+                              frozen, lambda: cells_differ(after, cell_values(m), frozen),
+                              _resume("spin", addr, write, token, faults, after, frozen)):
                 return Access(AccessStatus.LIVELOCK, None, faults)
             quiet = 0
         else:
-            sched.point(f"{'store' if write else 'load'} {addr:#x}: retry")
+            # The fault count is not in `resume`: a stateful search sees a state repeat
+            # when an access retries forever, and ends it as a LIVELOCK there.
+            if sched.point(f"{'store' if write else 'load'} {addr:#x}: retry",
+                           ("retry", addr, write, token, quiet)) == "livelock":
+                return Access(AccessStatus.LIVELOCK, None, faults)
+
+
+def _resume(kind: str, addr: int, write: bool, token, faults: int, values: dict,
+            cells) -> tuple:
+    """What an access waiting at a SPIN depends on (`sched.Pending.resume`): its locals
+    that live on, and the values its wait compares with (the state it waits to change)."""
+    return (kind, addr, write, token,
+            tuple(sorted((kind_, repr(key), repr(values.get(kind_, {}) if key == ANY
+                                                else values.get(kind_, {}).get(key)))
+                         for kind_, key in cells)))
 
 
 _SYNC_KINDS = frozenset({"lock", "wq"})

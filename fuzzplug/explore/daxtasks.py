@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fuzzplug.explore.daxfile import DaxMachine, OpResult, Stop, run_op
 from fuzzplug.explore.daxtrack import track
+from fuzzplug.explore.observe import observables
 from fuzzplug.kernel.fs import task_struct
 from fuzzplug.runtime.sched import Chooser, Scheduler, StepEvent
 
@@ -36,6 +37,14 @@ class TasksRun:
     completions: list[int] = field(default_factory=list)  # the task of each finished call
 
 
+def done(r: CallRecord) -> tuple:
+    """What a finished call leaves that the run's outcome shows (a stateful search keys a
+    task by these: `fuzzplug.explore.statecache`)."""
+    res = r.result
+    return (repr(res.ret), res.stop, res.where, tuple(observables(list(r.events))),
+            tuple(sorted(set(r.branches))))
+
+
 def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
               chooser: Chooser) -> TasksRun:
     """Run each program as a task of its own on the machine (tracked, `track`), the
@@ -54,7 +63,7 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
             for i, (name, args) in enumerate(program):
                 if i:
                     task.call = i
-                    sched.point(f"{name}")
+                    sched.point(f"{name}", ("call", i))
                 events, branches = sched.so_far(task)
                 marks[tid] = e0, b0 = len(events), len(branches)
                 res = run_op(m, name, **args)
@@ -72,6 +81,9 @@ def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
         m.tasks.append(ts)
         first = program[0][0] if program else "exit"
         sched.spawn(ts, body_of(tid, program), first)
+    sched.machine = m
+    sched.call_marks = marks
+    sched.call_records = records
     try:
         sched.run()
     finally:

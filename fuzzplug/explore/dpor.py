@@ -35,7 +35,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from fuzzplug.explore import statecache
+from fuzzplug.explore.statecache import StateCache
 from fuzzplug.runtime.footprint import ANY, Footprint, R, S, dependent
+from fuzzplug.runtime.sched import EndAccess
 
 
 @dataclass(slots=True)
@@ -50,41 +53,101 @@ class Node:
     done: set[int] = field(default_factory=set)
     backtrack: set[int] = field(default_factory=set)
     fps: dict[int, Footprint] = field(default_factory=dict)
+    # With a state cache (`fuzzplug.explore.statecache`): the state's key, the cells'
+    # values and each task's key before the step, and what the steps explored from the
+    # state touched (items (task, kind, key, mode)).
+    key: bytes | None = None
+    livelock: bool = False  # the choices end a retrying access (LIVELOCK + its task)
+    vals: dict | None = None
+    bases: list | None = None
+    summary: set = field(default_factory=set)
 
 
 class _Chooser:
     """Replays the stack's choices, then takes the lowest task that may run and is not
     asleep; keeps the sleep sets and records the new nodes."""
 
-    def __init__(self, stack: list[Node], depth: int, reduce: bool):
+    def __init__(self, stack: list[Node], depth: int, reduce: bool,
+                 cache: StateCache | None = None):
         self.stack = stack
         self.depth = depth  # nodes 0..depth-1 are replayed
         self.reduce = reduce
         self.at = 0
         self.sleep: dict[int, Footprint] = {}
+        self.cache = cache
+        self.hist: list[bytes] | None = None  # each task's key (`statecache`)
+        self.path = {n.key: i for i, n in enumerate(stack[:depth]) if n.key is not None}
+        self.cut: tuple | None = None  # ("hit", Entry) or ("cycle", node index)
 
     def choose(self, sched, enabled: list[int], forced: bool = False) -> int | None:
         at = self.at
         if at < self.depth:
             node = self.stack[at]
+            if node.livelock:
+                self.sleep = node.sleep
+                return EndAccess(node.choice - LIVELOCK)
             assert tuple(enabled) == node.enabled, \
                 "a replayed run reached another state: the models are not deterministic"
             self.sleep = node.sleep
             return node.choice
         if at < len(self.stack):
             del self.stack[at:]
+        key = vals = bases = None
+        if self.cache is not None:
+            vals = statecache.snapshot(sched)
+            if self.hist is None:
+                self.hist = [statecache.digest(("start", t.tid)) for t in sched.tasks]
+            bases = [statecache.base_of(sched, t) or self.hist[t.tid] for t in sched.tasks]
+            key = statecache.state_key(sched, vals, bases)
+            if not forced:
+                if key in self.path:
+                    self.cache.cycles += 1
+                    return self._close_cycle(sched, at, vals, bases)
+                entry = self.cache.get(key)
+                if entry is not None and entry.sleep <= self.sleep.keys():
+                    self.cut = ("hit", entry)
+                    self.cache.hits += 1
+                    return None
         awake = ([t for t in enabled if t not in self.sleep] if self.reduce and not forced
                  else list(enabled))
         if not awake:
             return None
         tid = awake[0]
-        self.stack.append(Node(tuple(enabled), tid, dict(self.sleep), done={tid}))
+        self.stack.append(Node(tuple(enabled), tid, dict(self.sleep), done={tid}, key=key,
+                               vals=vals, bases=bases))
+        if key is not None:
+            self.path[key] = at
         return tid
+
+    def _close_cycle(self, sched, at: int, vals: dict, bases: list):
+        """The run is back in a state it was in: the steps since can repeat forever. Each
+        task whose user access is retrying there (`sched.Pending.resume`) may fault
+        forever: a node whose choices end one such access as a LIVELOCK (all of them are
+        explored). A cycle without such a task is cut: its states are explored from their
+        first visit."""
+        looping = [t.tid for t in sched.tasks
+                   if not t.done and t.pending is not None and t.pending.resume is not None
+                   and t.pending.resume[0] != "call"]
+        if not looping:
+            self.cut = ("cycle", at)
+            return None
+        choices = tuple(LIVELOCK + t for t in looping)
+        self.stack.append(Node(choices, choices[0], dict(self.sleep), done={choices[0]},
+                               backtrack=set(choices), vals=vals, bases=bases, livelock=True))
+        return EndAccess(looping[0])
 
     def observe(self, event) -> None:
         node = self.stack[self.at]
         self.at += 1
         node.fps[node.choice] = event.fp
+        if node.bases is not None:
+            hist = list(node.bases)
+            hist[event.tid] = statecache.step_record(node.bases[event.tid], event.label,
+                                                     node.vals, event.fp)
+            self.hist = hist
+        if node.livelock:  # a choice of no task: nothing to put to sleep
+            self.sleep = {t: f for t, f in node.sleep.items() if not dependent(f, event.fp)}
+            return
         if not self.reduce:
             return
         asleep = dict(node.sleep)
@@ -191,9 +254,44 @@ class Exploration:
     steps: int = 0  # steps of all the runs
 
 
+SUMMARIES = False
+LIVELOCK = 1000
+"""A node's choice LIVELOCK + t ends task t's retrying access as a LIVELOCK."""
+
+
+def _add_backtrack(node: Node, p: int) -> None:
+    if p in node.enabled:
+        node.backtrack.add(p)
+    else:
+        node.backtrack.update(node.enabled)
+
+
+def _stateful_after_run(stack: list[Node], trace: list, cut: tuple | None,
+                        reduce: bool) -> None:
+    """After a run with a state cache: the races of the run's steps with the steps a cut
+    run would have taken after the state it stopped at (that state's summary: every step
+    explored from it, per task; each dependent step of another task is a race, whatever
+    happens before it, which may backtrack more than needed and never less), and each
+    node's summary joined with the steps explored below it."""
+    below: set = set()
+    if cut is not None:
+        kind, what = cut
+        below = set(what.summary) if kind == "hit" else set(stack[what].summary)
+        if reduce and below:
+            fps = statecache.footprints(frozenset(below))
+            for i, e in enumerate(trace):
+                for p, fp in fps.items():
+                    if p != e.tid and dependent(e.fp, fp):
+                        _add_backtrack(stack[i], p)
+    for i in range(len(trace) - 1, -1, -1):
+        below |= statecache.items(trace[i].tid, trace[i].fp)
+        stack[i].summary |= below
+
+
 def explore(run: Callable[[object], object], *, reduce: bool = True,
             max_runs: int | None = None, max_steps: int | None = None,
-            stats: Exploration | None = None) -> Iterator[object]:
+            stats: Exploration | None = None,
+            cache: StateCache | None = None) -> Iterator[object]:
     """Yield a run of every trace (`reduce`) or of every interleaving (not `reduce`). `run`
     makes one run from the initial state with the chooser it is given and returns an
     object with `trace` (the steps) and `abandoned` (the chooser gave up); abandoned runs
@@ -209,24 +307,21 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
                 or (max_steps is not None and stats.steps >= max_steps)):
             stats.complete = False
             return
-        chooser = _Chooser(stack, depth, reduce)
+        chooser = _Chooser(stack, depth, reduce, cache)
         result = run(chooser)
         stats.runs += 1
         stats.steps += len(result.trace)
         trace = result.trace
         assert len(stack) >= len(trace), "a step without a node"
         del stack[len(trace):]
-        if reduce:
+        if reduce and (cache is None or SUMMARIES):
             for i, j in races(trace):
-                node = stack[i]
-                p = trace[j].tid
-                if p in node.enabled:
-                    node.backtrack.add(p)
-                else:
-                    node.backtrack.update(node.enabled)
+                _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:
                 node.backtrack.update(node.enabled)
+        if cache is not None and SUMMARIES:
+            _stateful_after_run(stack, trace, chooser.cut, reduce)
         if result.abandoned:
             stats.abandoned += 1
         else:
@@ -240,6 +335,10 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
                 node.done.add(todo[0])
                 depth = i + 1
                 break
+        if cache is not None:  # the states below the branch are explored: cache them
+            for node in stack[max(depth, 0):]:
+                if node.key is not None:
+                    cache.put(node.key, frozenset(node.sleep), frozenset(node.summary))
         if depth < 0:
             return
         del stack[depth:]

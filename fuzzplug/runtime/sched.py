@@ -89,6 +89,9 @@ class Pending:
     cells: frozenset = frozenset()  # SPIN: the cells it waits on
     blocked_by: tuple[str, ...] = ()  # ACQUIRE: another task's holds (`task_struct.held`)
     # that keep it waiting, exactly those (its `ready` is their absence)
+    resume: tuple | None = None  # declared by the task: everything its future depends on
+    # besides the machine's state and its call's records so far (a stateful search keys
+    # the task by it here instead of by what it read since: `fuzzplug.explore.statecache`)
 
 
 @dataclass(slots=True)
@@ -102,6 +105,7 @@ class Watch:
     touched: set = field(default_factory=set)
     others: bool = False
     written: set = field(default_factory=set)
+    before: dict | None = None  # the cells' values when the fault began (the watcher's)
 
 
 @dataclass(slots=True)
@@ -119,6 +123,14 @@ class StepEvent:
     forced: bool = False  # no task could run: a livelocked access ends (the chooser told)
     held: tuple[str, ...] = ()  # the locks the task held when the step began
     blocked_by: tuple[str, ...] = ()  # its switch point's: another task's holds it waited out
+
+
+@dataclass(frozen=True, slots=True)
+class EndAccess:
+    """A chooser's answer that runs task `tid` by ending the user access it retries as a
+    LIVELOCK (a stateful search found the run in a cycle: the access can fault forever)."""
+
+    tid: int
 
 
 class Chooser(Protocol):
@@ -176,6 +188,9 @@ class Scheduler:
         self.completions: list[int] = []  # the task of each finished call, in order
         self.max_steps = max_steps
         self.watches: list[Watch] = []
+        self.machine = None  # the machine the tasks run on (a stateful search keys it)
+        self.call_marks: list | None = None  # per task, where its call began in its logs
+        self.call_records: list | None = None  # per task, its finished calls' records
         self._main: greenlet.greenlet | None = None
         self._e0 = self._b0 = 0
 
@@ -184,7 +199,7 @@ class Scheduler:
         """A new task (id = its rank) that will run `body(task)`, stopped at its first
         switch point (`label`: the start of its first call)."""
         task = Task(len(self.tasks), ts)
-        task.pending = Pending(Wait.POINT, label)
+        task.pending = Pending(Wait.POINT, label, resume=("call", 0))
 
         def run() -> None:
             try:
@@ -221,6 +236,7 @@ class Scheduler:
                     break
                 enabled = [t.tid for t in live if self._may_run(t)]
                 resume_with = None
+                enabled_choice = True
                 if enabled:
                     if len(self.trace) >= self.max_steps:
                         raise AssertionError("a run took more steps than any program can")
@@ -228,6 +244,8 @@ class Scheduler:
                     if tid is None:
                         self.abandoned = True
                         break
+                    if isinstance(tid, EndAccess):  # a stateful search closed a cycle
+                        tid, resume_with = tid.tid, "livelock"
                 else:
                     spinning = [t for t in live if t.pending.kind is Wait.SPIN]
                     if not spinning:
@@ -237,11 +255,13 @@ class Scheduler:
                     # forever. Its access ends as a livelock; its task goes on.
                     tid = spinning[0].tid
                     resume_with = "livelock"
+                    enabled_choice = False
                     enabled = [tid]
                     self.chooser.choose(self, enabled, forced=True)
                 task = self.tasks[tid]
                 event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
-                                  forced=resume_with is not None, held=tuple(task.ts.held),
+                                  forced=resume_with is not None and not enabled_choice,
+                                  held=tuple(task.ts.held),
                                   blocked_by=task.pending.blocked_by)
                 if task.pending.kind is Wait.SPIN:
                     for kind, key in task.pending.cells:
@@ -302,8 +322,10 @@ class Scheduler:
             task.livelocked = True
         return value
 
-    def point(self, label: str) -> None:
-        self.switch(Pending(Wait.POINT, label))
+    def point(self, label: str, resume: tuple | None = None) -> object:
+        """A switch point that waits for nothing; `resume`: see `Pending.resume`. Returns
+        "livelock" when a stateful search ends the task's access there (a cycle)."""
+        return self.switch(Pending(Wait.POINT, label, resume=resume))
 
     def acquire(self, label: str, ready: Callable[[], bool],
                 blocked_by: tuple[str, ...] = ()) -> None:
@@ -339,9 +361,12 @@ class Scheduler:
         task.ts.held.remove(name)
         touch("lock", name, W)
 
-    def spin(self, label: str, cells: frozenset, changed: Callable[[], bool]) -> bool:
-        """Wait until `changed()`: True when it did, False for a livelock."""
-        return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells)) is None
+    def spin(self, label: str, cells: frozenset, changed: Callable[[], bool],
+             resume: tuple | None = None) -> bool:
+        """Wait until `changed()`: True when it did, False for a livelock. `resume`: see
+        `Pending.resume` (what `changed` compares with belongs in it)."""
+        return self.switch(Pending(Wait.SPIN, label, ready=changed, cells=cells,
+                                   resume=resume)) is None
 
     def watch(self) -> Watch:
         """Start recording what happens while the running task's fault runs (its steps
@@ -479,5 +504,5 @@ class Serial:
         pass
 
 
-__all__ = ["EVERYTHING", "Chooser", "FollowSchedule", "Pending", "Scheduler", "Serial",
+__all__ = ["EVERYTHING", "Chooser", "EndAccess", "FollowSchedule", "Pending", "Scheduler", "Serial",
            "StepEvent", "Task", "Wait", "Waiter", "Watch", "sched_of", "switch_point"]

@@ -67,6 +67,10 @@ SYSCALLS = CALLS[3:]
 CALL_SETS = {"all": CALLS, "accesses": ACCESSES, "syscalls": SYSCALLS}
 MAX_RUNS = 20000
 """Runs a search of one version's interleavings of one pair may take."""
+STATEFUL = True
+"""The reduced search keeps a state cache (`fuzzplug.explore.statecache`): no run goes on
+from a state already explored, and an access that retries in a cycle of states ends as a
+LIVELOCK there (docs/races.md, "The state cache")."""
 SHARES = 16
 """The pairs are checked in this many shares (every SHARES-th pair of the list)."""
 
@@ -255,7 +259,8 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
     scene = Scene.from_ops(ops).dax
     found = {}
     for side, model in (("pre", target.pre_model), ("post", target.post_model)):
-        s = tasks.search(model, scene, t, reduce=reduce, max_runs=MAX_RUNS)
+        s = tasks.search(model, scene, t, reduce=reduce, max_runs=MAX_RUNS,
+                         stateful=reduce and STATEFUL)
         report.runs[side] += s.stats.runs
         report.abandoned += s.stats.abandoned
         if not s.complete:

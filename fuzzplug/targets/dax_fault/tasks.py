@@ -74,7 +74,7 @@ from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
-from fuzzplug.explore import daxfile, daxtasks
+from fuzzplug.explore import daxfile, daxtasks, statecache
 from fuzzplug.explore.daxfile import Access, DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
@@ -407,6 +407,7 @@ class Search:
     that had it: what a smaller budget would have seen of it (`within`)."""
     last_run: tuple[int, int] = (0, 0)
     """(runs, steps) made before the search's last run."""
+    cache: object = None  # the search's state cache, when it was stateful
 
     @property
     def complete(self) -> bool:
@@ -429,11 +430,12 @@ class Search:
 
 
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
-           max_steps: int | None = None, stop_at=None) -> Search:
+           max_steps: int | None = None, stop_at=None, stateful: bool = False) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
-    outcome for which it is true (`complete` is then False)."""
-    s = Search()
+    outcome for which it is true (`complete` is then False). `stateful`: with a state
+    cache (`fuzzplug.explore.statecache`)."""
+    s = Search(cache=statecache.StateCache() if stateful else None)
     last = [(0, 0)]
 
     def one(chooser):
@@ -441,7 +443,7 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
         return run_version(model, scene, tasks, chooser)
 
     for run in dpor.explore(one, reduce=reduce, max_runs=max_runs, max_steps=max_steps,
-                            stats=s.stats):
+                            stats=s.stats, cache=s.cache):
         if run.outcome not in s.outcomes:
             s.outcomes[run.outcome] = runs_of(run.trace)
             s.first_seen[run.outcome] = last[0]

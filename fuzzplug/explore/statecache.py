@@ -1,0 +1,221 @@
+"""The states of a run of several tasks, named for a stateful search (`fuzzplug.explore.dpor`).
+
+A run of tasks cannot be forked (a task is a greenlet stopped inside the models' calls), so
+the search stays replay-based; what it gains from states is *not to go on* from a state it
+has already explored: the run stops there (a cache hit), or where the state repeats one
+earlier in the same run (a cycle). For that, two states must get one key exactly when their
+futures are the same, as far as a run's outcome can tell:
+
+- the machine: every cell's value (`daxtrack.cell_values`, the cells the footprints name,
+  checked complete by `tests/test_footprint.py`), with the tasks named by their ids (not by
+  object identity), and the scheduler's own state: who waits in which wait queue and in
+  which order, and what each fault under way has seen of the others
+  (`sched.Watch`);
+- each task: where it stands (done, its call, the switch point, woken or not) and what its
+  *stack* holds, which no key can read. It is keyed by what determines it instead: a task
+  is deterministic, so what it holds is a function of what it held at its last *reset
+  point* and of the values it read since. A reset point is a switch point where the task
+  declares everything its future depends on besides the machine (`sched.Pending.resume`:
+  the start of a call, with what its finished calls returned and printed; a user access's
+  retry, with its fault count and its locals that live on; a SPIN, with the values it waits
+  to see change), to which the call's printed events and branch ids so far are added (the
+  outcome shows them). Between reset points the key is the reset's and, for each step since,
+  its switch point and the value of every cell the step touched when it began: what it
+  read. Two tasks with the same key hold the same stack up to values that no later step
+  reads.
+
+What the key leaves out is the past that the outcome no longer shows: which interleaving
+took the machine there, a lock taken and dropped, a cell written and written back. Keys are
+digests (BLAKE2b, 128 bits) of a canonical text, so that a cache entry costs the same
+whatever the state's size, and the cache is bounded by memory (`StateCache`: least recently
+used entries dropped first; a forgotten state is explored again, never wrongly skipped).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from hashlib import blake2b
+
+from fuzzplug.explore.daxtasks import done
+from fuzzplug.explore.daxtrack import cell_values
+from fuzzplug.explore.observe import observables
+from fuzzplug.runtime.footprint import ANY, Footprint
+from fuzzplug.runtime.sched import Wait
+
+ENTRY_BYTES = 420
+"""What one cache entry costs: its 16-byte key, the entry, its sleep set, the ordered
+dictionary's slot (418 bytes an entry, measured with tracemalloc over 50,000 entries);
+summaries are shared (`StateCache.intern`) and empty unless `dpor.SUMMARIES`."""
+DEFAULT_BYTES = 256 * 2**20
+"""The cache's default bound in memory (per search)."""
+
+
+def digest(value) -> bytes:
+    return blake2b(repr(value).encode(), digest_size=16).digest()
+
+
+def _value_text(kind: str, value) -> str:
+    if kind == "entry" and value is not None:  # (entry, tags): the tags as a sorted tuple
+        return repr((value[0], tuple(sorted(value[1]))))
+    return repr(value)
+
+
+def _kind_text(kind: str, cells: dict) -> str:
+    """One kind's cells as a canonical text (sorted by key: the order of insertion is
+    history, not state)."""
+    items = list(cells.items())
+    try:
+        items.sort(key=lambda kv: kv[0])
+    except TypeError:
+        items.sort(key=lambda kv: repr(kv[0]))
+    return "".join(f"{k!r}={_value_text(kind, v)};" for k, v in items)
+
+
+def machine_text(vals: dict) -> str:
+    return "|".join(f"{kind}:{_kind_text(kind, vals[kind])}" for kind in sorted(vals))
+
+
+def by_tid(vals: dict, sched) -> dict:
+    """`cell_values` with the tasks waiting on a semaphore named by their ids, not by the
+    objects' identities (which differ from run to run)."""
+    tid_of = {id(t.ts): t.tid for t in sched.tasks}
+    locks = {}
+    for name, value in vals["lock"].items():
+        if isinstance(value, tuple) and len(value) == 3:  # a semaphore
+            readers, writer, waiting = value
+            value = (readers, writer, tuple((tid_of.get(i, -1), mode) for i, mode in waiting))
+        locks[name] = value
+    return {**vals, "lock": locks}
+
+
+def snapshot(sched) -> dict:
+    """Every cell's value (kind → key → value), the tasks in lock wait lists by id."""
+    m = sched.machine
+    vals = by_tid(cell_values(m), sched)
+    # A page's kind too (a freed page may come back as another kind): not a field a step
+    # writes, so not in the cells' values.
+    vals["page"] = {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
+                    for pfn, value in vals["page"].items()}
+    return vals
+
+
+def cell_value(vals: dict, kind: str, key) -> str:
+    if kind == "*":
+        return machine_text(vals)
+    cells = vals.get(kind, {})
+    return _kind_text(kind, cells) if key == ANY else _value_text(kind, cells.get(key))
+
+
+def _scheduler_key(sched) -> tuple:
+    queues = tuple(sorted((repr(key), tuple((w.tid, w.woken) for w in q))
+                          for key, q in sched.waitqueues.items()))
+    watches = tuple((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
+                     tuple(sorted(map(repr, w.written))),
+                     digest(machine_text(by_tid(w.before, sched)))
+                     if w.before is not None else None)
+                    for w in sched.watches)
+    return queues, watches
+
+
+def base_of(sched, task) -> bytes | None:
+    """A task's key at a reset point (`Pending.resume`), else None (keyed by its history)."""
+    p = task.pending
+    if task.done or p is None or p.resume is None:
+        return None
+    finished = tuple(done(r) for r in sched.call_records[task.tid])
+    if p.resume[0] == "call":  # its logs so far are those of the calls it finished
+        return digest(("reset", p.resume, finished))
+    e0, b0 = sched.call_marks[task.tid]
+    return digest(("reset", p.resume, finished, tuple(observables(task.events[e0:])),
+                   tuple(sorted(set(task.branches[b0:])))))
+
+
+def position(task) -> tuple:
+    p = task.pending
+    if task.done or p is None:
+        return ("done", task.call)
+    return (task.call, p.kind.value, p.label,
+            p.waiter.woken if p.kind is Wait.SLEEP else None)
+
+
+def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
+    """The key of the state the scheduler stands in (see the module docstring): `vals` its
+    `snapshot`, `hist[tid]` each task's key since its last reset point."""
+    return digest((machine_text(vals), _scheduler_key(sched),
+                   tuple((position(t), hist[t.tid]) for t in sched.tasks)))
+
+
+def step_record(base: bytes, label: str, vals: dict, fp: Footprint) -> bytes:
+    """A task's key after a step from `label`, its key before being `base` and `vals` the
+    cells' values when the step began: the values of the cells it touched."""
+    read = sorted((kind, repr(key), cell_value(vals, kind, key))
+                  for kind, keys in fp.cells.items() for key in keys)
+    return digest((base, label, tuple(read)))
+
+
+@dataclass(slots=True)
+class Entry:
+    """An explored state: the tasks asleep when it was explored (a later visit is covered
+    when at least those sleep), and what every step of its explored subtree touched, per
+    task (`dpor`: the races a run stopped there would have shown)."""
+
+    sleep: frozenset
+    summary: frozenset  # of (tid, kind, key, mode)
+
+
+class StateCache:
+    """The explored states of one search, bounded by memory (`max_bytes`: at most
+    `max_bytes // ENTRY_BYTES` entries, the least recently used dropped first)."""
+
+    def __init__(self, max_bytes: int | None = None):
+        max_bytes = DEFAULT_BYTES if max_bytes is None else max_bytes
+        self.max_entries = max(1, max_bytes // ENTRY_BYTES)
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self._summaries: dict[frozenset, frozenset] = {}
+        self.hits = 0
+        self.cycles = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def intern(self, summary: frozenset) -> frozenset:
+        return self._summaries.setdefault(summary, summary)
+
+    def get(self, key: bytes) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: bytes, sleep: frozenset, summary: frozenset) -> None:
+        """Record an explored state; a state explored again with fewer tasks asleep keeps
+        smaller set of the two when one holds the other (it covers more later visits), and
+        the summaries are joined."""
+        old = self._entries.get(key)
+        if old is not None:
+            sleep = sleep & old.sleep
+            summary = summary | old.summary
+        self._entries[key] = Entry(sleep, self.intern(summary))
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+            self.dropped += 1
+        if len(self._summaries) > self.max_entries:
+            live = {id(e.summary) for e in self._entries.values()}
+            self._summaries = {s: s for s in self._summaries.values() if id(s) in live}
+
+
+def footprints(summary: frozenset) -> dict[int, Footprint]:
+    """A summary (`Entry.summary`) as one footprint per task."""
+    out: dict[int, Footprint] = {}
+    for tid, kind, key, mode in summary:
+        out.setdefault(tid, Footprint()).touch(kind, key, mode)
+    return out
+
+
+def items(tid: int, fp: Footprint) -> set:
+    """A step's footprint as summary items."""
+    return {(tid, kind, key, mode) for kind, keys in fp.cells.items()
+            for key, mode in keys.items()}

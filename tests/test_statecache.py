@@ -1,0 +1,135 @@
+"""The state cache of the interleavings search (`fuzzplug.explore.statecache`): on the shapes
+of the known races it gives the outcomes of the search without it, and of the unreduced
+search, up to the fault counts of retried accesses; it merges states reached by different
+interleavings; its memory bound drops entries without losing outcomes; and the checker's
+verdict and signatures are the same with it and without it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from fuzzplug.core.opslang import Op
+from fuzzplug.explore.statecache import ENTRY_BYTES, StateCache
+from fuzzplug.targets.dax_fault import interleavings, tasks
+from fuzzplug.targets.dax_fault.domain import small_domain
+from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
+from fuzzplug.targets.dax_fault.target import TARGET
+
+from tests.test_dax_tasks import FULL_SEARCH_CASES, RACE_OBSERVED
+
+
+def _pair(scene_name: str, a: tuple[Op, ...], b: tuple[Op, ...]):
+    dom = small_domain()
+    names = [dom.scene_name(i) for i in range(len(dom.scenes))]
+    scene_ops = dom.scenes[names.index(scene_name)]
+    ops = scene_ops + a + (Op.make(SCHEMA, "task", id=1),) + b
+    return (scene_ops, tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene]),
+            Scene.from_ops(ops).dax)
+
+
+def _without_faults(outcomes) -> set:
+    """Outcomes with every call's fault count left out: the state cache keys a retrying
+    access without it (so that a retry forever is a cycle), and keeps the count of the
+    first run through a state; the oracle compares no fault count (`tasks.compare`)."""
+    return {dataclasses.replace(o, calls=tuple(tuple(dataclasses.replace(c, faults=None)
+                                                     for c in calls) for calls in o.calls))
+            for o in outcomes}
+
+
+@pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])
+def test_the_state_cache_keeps_every_outcome_of_the_search_without_it_on_the_known_races_shapes(
+        case):
+    """A fault against write(2) and a fault against a fault, on ppc64 hash and without
+    pte_special, both versions: the stateful search is complete and has the outcomes of the
+    stateless one (itself checked against the unreduced search, `tests/test_dax_tasks.py`),
+    and the known race where the shape has one."""
+    name, scene_name, a, b, _ = case
+    _, t, scene = _pair(scene_name, (a,), (b,))
+    for model in (TARGET.pre_model, TARGET.post_model):
+        plain = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS)
+        cached = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS,
+                              stateful=True)
+        assert plain.complete and cached.complete, model.VERSION
+        assert _without_faults(cached.outcomes) == _without_faults(plain.outcomes), \
+            model.VERSION
+        if name in RACE_OBSERVED and model is TARGET.post_model:
+            assert any(RACE_OBSERVED[name] in (c.user,) + tuple(w[1] for w in c.observed)
+                       for o in cached.outcomes for calls in o.calls for c in calls)
+
+
+def test_a_state_two_interleavings_reach_is_explored_once():
+    """Two stores of the hole (x86-64): the stateless search runs 2,301 interleavings of
+    v4.13; with the cache, runs stop at states already explored (hits) and fewer runs
+    give the same outcomes."""
+    _, t, scene = _pair("x86_64 shared", (interleavings.CALLS[1],), (interleavings.CALLS[1],))
+    plain = tasks.search(TARGET.pre_model, scene, t)
+    cached = tasks.search(TARGET.pre_model, scene, t, stateful=True)
+    assert cached.cache.hits > 0
+    assert cached.stats.runs < plain.stats.runs
+    assert _without_faults(cached.outcomes) == _without_faults(plain.outcomes)
+
+
+def test_the_memory_bound_drops_states_and_loses_no_outcome(monkeypatch):
+    """A cache of ten entries (`max_bytes`) keeps ten; a search with it forgets states and
+    explores them again, with the same outcomes."""
+    cache = StateCache(max_bytes=10 * ENTRY_BYTES)
+    for n in range(25):
+        cache.put(n.to_bytes(16, "big"), frozenset(), frozenset())
+    assert len(cache) == 10 and cache.dropped == 15
+    assert cache.get((0).to_bytes(16, "big")) is None
+    assert cache.get((24).to_bytes(16, "big")) is not None
+
+    _, t, scene = _pair("x86_64 shared", (interleavings.CALLS[0],), (interleavings.CALLS[1],))
+    full = tasks.search(TARGET.post_model, scene, t, stateful=True)
+    monkeypatch.setattr("fuzzplug.explore.statecache.DEFAULT_BYTES", 4 * ENTRY_BYTES)
+    small = tasks.search(TARGET.post_model, scene, t, stateful=True)
+    assert small.cache.dropped > 0 and len(small.cache) <= 4
+    assert _without_faults(small.outcomes) == _without_faults(full.outcomes)
+
+
+@pytest.mark.parametrize("scene_name,a,b", [
+    pytest.param("x86_64 shared", (interleavings.CALLS[0], interleavings.CALLS[1]),
+                 (interleavings.CALLS[3],), marks=pytest.mark.slow,
+                 id="generic344-race"),  # a load and a store of the hole against write(2)
+    pytest.param("ppc64 hash DEBUG_VM shared", (interleavings.CALLS[2],),
+                 (interleavings.CALLS[2],), id="ppc64-store-block-vs-store-block"),
+])
+def test_the_checker_names_the_same_signatures_with_the_state_cache_and_without(
+        monkeypatch, scene_name, a, b):
+    """The interleavings checker's verdict on a pair of a known race: the same signatures,
+    each on the same side, with the state cache and without it."""
+    scene_ops, _, _ = _pair(scene_name, a, b)
+    found = {}
+    for stateful in (False, True):
+        monkeypatch.setattr(interleavings, "STATEFUL", stateful)
+        tasks.SEARCHES.clear()
+        report = interleavings.Report(None, [])
+        interleavings.check_pair(TARGET, scene_ops, a, b, reduce=True, report=report,
+                                 scene_name=scene_name)
+        assert not report.unproven
+        found[stateful] = {sig: hit.side for sig, hit in report.hits.items()}
+    tasks.SEARCHES.clear()
+    assert found[True] == found[False] and found[True]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])
+def test_the_state_cache_finds_the_outcomes_of_the_unreduced_search_on_the_known_races_shapes(
+        case):
+    """Where the unreduced search finishes within the checker's budget: the stateful
+    search's outcomes are the unreduced search's, up to the fault counts of retried
+    accesses."""
+    _, scene_name, a, b, versions = case
+    _, t, scene = _pair(scene_name, (a,), (b,))
+    for model in (TARGET.pre_model, TARGET.post_model):
+        if model.VERSION not in versions:
+            continue
+        full = tasks.search(model, scene, t, reduce=False, max_runs=interleavings.MAX_RUNS)
+        cached = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS,
+                              stateful=True)
+        assert full.complete and cached.complete
+        assert cached.stats.runs < full.stats.runs
+        assert _without_faults(cached.outcomes) == _without_faults(full.outcomes), \
+            model.VERSION
