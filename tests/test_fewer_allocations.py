@@ -1,4 +1,4 @@
-"""Rule fewer_allocations (`fuzzplug.targets.dax_fault.target.compare_op`):
+"""Rule fewer_allocations (`fuzzplug.targets.dax_fault.compare.compare_op`):
 a hole page v4.13 cannot get is compared past, what its failed read left (an unlocked empty
 entry, no PTE) matched with v4.14's zero page; the comparison stops only where the same
 arming names different allocations on the two sides (a site hole pages shift); a failure

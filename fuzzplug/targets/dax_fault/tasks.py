@@ -58,7 +58,7 @@ call is added to a task, and a search of the finding's own version to compute. T
 having none: two causes whose races show the same observables at the same op share a
 signature, and only the scene (a cause's `when` in the known list) tells them apart (the
 one known case: README, "Signatures of races"). One-task signatures are the target's own
-(`fuzzplug.targets.dax_fault.target.compare_op`) and keep their hash.
+(`fuzzplug.targets.dax_fault.compare.compare_op`) and keep their hash.
 
 `fail_alloc` calls are not run in a run of several tasks: which allocation is the n-th
 depends on the interleaving, and the versions do not allocate alike (rule
@@ -70,20 +70,32 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from fuzzplug.core.opslang import Op, format_text
-from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
+from fuzzplug.core.opslang import Op
+from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, family
 from fuzzplug.core.words import plural
-from fuzzplug.explore import dpor
 from fuzzplug.explore import daxfile, daxtasks, statecache
-from fuzzplug.explore.daxfile import Access, DaxMachine
+from fuzzplug.explore import dpor
+from fuzzplug.explore.daxfile import DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
-from fuzzplug.explore.observe import observables, signature, signature_diffs
-from fuzzplug.runtime.pct import Pct
-from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
-from fuzzplug.targets import SceneIssue
-from fuzzplug.targets.dax_fault import pct
-from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
-from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, SCHEMA, call_args
+from fuzzplug.explore.observe import observables, signature
+from fuzzplug.runtime.sched import Chooser, Serial
+from fuzzplug.targets.dax_fault.outcome import (
+    CallOutcome,
+    Comparison,
+    RunOutcome,
+    _call_rank,
+    compare,
+    named_call,
+    outcome_of,
+)
+from fuzzplug.targets.dax_fault.programs import (
+    Tasks,
+    check_tasks,
+    chooser,
+    model_programs,
+    split,
+)
+from fuzzplug.targets.dax_fault.schema import call_args
 
 SEARCH_RUNS = 400
 """Runs a search of one version's interleavings may take (per version) in `evaluate`."""
@@ -99,274 +111,6 @@ STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
 the step budget stops its search where 400 or 4,000 such runs would take minutes)."""
-
-
-# --- the input as programs and a schedule ------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Tasks:
-    """An input's calls as programs: per task (renumbered 0, 1... in order of id), its
-    calls as (index among the input's non-scene ops, op); the schedule's runs as (task,
-    steps) in the new numbering (runs of tasks without calls dropped); the PCT schedule of
-    the input's first `pct` line, if any, as (the tasks from highest priority to lowest,
-    the change points) in the new numbering (`fuzzplug.targets.dax_fault.pct`)."""
-
-    programs: tuple[tuple[tuple[int, Op], ...], ...]
-    runs: tuple[tuple[int, int], ...]
-    pct: tuple[tuple[int, ...], tuple[int, ...]] | None = None
-
-    @property
-    def concurrent(self) -> bool:
-        return len(self.programs) >= 2
-
-
-def split(calls: list[Op]) -> Tasks:
-    """The programs and schedule of an input's non-scene ops (see the module docstring)."""
-    current = 0
-    by_task: dict[int, list[tuple[int, Op]]] = {}
-    raw_runs: list[tuple[int, int]] = []
-    line = None
-    for index, op in enumerate(calls):
-        if op.name == "task":
-            current = op["id"] % MAX_TASKS
-        elif op.name == "sched":
-            if op["steps"] > 0:
-                raw_runs.append((op["task"] % MAX_TASKS, min(op["steps"], MAX_RUN_STEPS)))
-        elif op.name == "pct":
-            if line is None:  # a second pct line changes nothing
-                line = pct.line_of(op)
-        else:
-            by_task.setdefault(current, []).append((index, op))
-    ids = sorted(by_task)
-    rank = {tid: r for r, tid in enumerate(ids)}
-    programs = tuple(tuple(by_task[tid]) for tid in ids)
-    if len(programs) >= 2:  # fail_alloc is not run with several tasks
-        programs = tuple(tuple((i, op) for i, op in p if op.name != "fail_alloc")
-                         for p in programs)
-    runs = tuple((rank[t], s) for t, s in raw_runs if t in rank)
-    order = None
-    if line is not None:
-        order = (tuple(rank[t] for t in line.order if t in rank), line.points)
-    return Tasks(programs, runs, order)
-
-
-def chooser(tasks: Tasks) -> FollowSchedule:
-    """The input's schedule as a chooser: its `sched` runs, then its PCT schedule (or,
-    without a `pct` line, round robin)."""
-    then = Pct(*tasks.pct) if tasks.pct is not None else None
-    return FollowSchedule(list(tasks.runs), then=then)
-
-
-def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
-    """The `task` and `sched` lines checked: a task id (`task id=`, `sched task=`) below
-    MAX_TASKS, a run of at most MAX_RUN_STEPS steps, and no `task` line naming the task the
-    calls already go to (before any `task` line, task 0: `task id=0` there changes nothing,
-    and a race written so would silently run as one task). The text loader refuses each at
-    its line; the binary form, which accepts every byte string, normalises it to what it
-    runs: an id modulo MAX_TASKS, the steps clamped, and a `task` line that changes nothing
-    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). A `pct`
-    line's depth and the change points it uses are checked the same way (`pct.check_pct`),
-    and a second `pct` line is the no-op `sched task=0 steps=0`. Returns
-    the ops normalised and the issues, in op order; the verdict is unchanged."""
-    out, issues, current, seen_pct = list(ops), [], 0, False
-    for index, op in enumerate(ops):
-        if op.name == "pct":
-            if seen_pct:
-                out[index] = Op.make(SCHEMA, "sched", task=0, steps=0)
-                issues.append(SceneIssue(index, "a second pct line: an input has one PCT "
-                                         "schedule, its first pct line's",
-                                         "a no-op, taken as sched task=0 steps=0"))
-                continue
-            seen_pct = True
-            normal, problems = pct.check_pct(op)
-            if problems:
-                out[index] = normal
-                issues.append(SceneIssue(index, "; ".join(problems),
-                                         "taken as " + format_text(SCHEMA, (normal,)).strip()))
-        elif op.name == "task":
-            tid = op["id"]
-            problems = []
-            if tid >= MAX_TASKS:  # then, reduced, it may name the current task too
-                tid %= MAX_TASKS
-                problems.append(f"task id={op['id']} is out of range (tasks are 0 to "
-                                f"{MAX_TASKS - 1})")
-            if tid == current:
-                out[index] = Op.make(SCHEMA, "sched", task=tid, steps=0)
-                problems.append(f"task id={tid}: the calls here are already task {tid}'s "
-                                "(before any task line, task 0's); name another task to "
-                                "start its program")
-                issues.append(SceneIssue(index, "; ".join(problems),
-                                         f"a no-op, taken as sched task={tid} steps=0"))
-            elif problems:
-                out[index] = Op.make(SCHEMA, "task", id=tid)
-                issues.append(SceneIssue(index, problems[0], f"taken as task id={tid}"))
-            current = tid
-        elif op.name == "sched":
-            tid, steps = op["task"], op["steps"]
-            problems = []
-            if tid >= MAX_TASKS:
-                problems.append(f"sched task={tid} is out of range (tasks are 0 to "
-                                f"{MAX_TASKS - 1})")
-                tid %= MAX_TASKS
-            if steps > MAX_RUN_STEPS:
-                problems.append(f"sched steps={steps} is out of range (a run takes at most "
-                                f"{MAX_RUN_STEPS} steps)")
-                steps = MAX_RUN_STEPS
-            if problems:
-                out[index] = Op.make(SCHEMA, "sched", task=tid, steps=steps)
-                issues.append(SceneIssue(index, "; ".join(problems),
-                                         f"taken as sched task={tid} steps={steps}"))
-    return tuple(out), issues
-
-
-def model_programs(tasks: Tasks) -> list[list[tuple[str, dict]]]:
-    return [[(op.name, call_args(op)) for _, op in program] for program in tasks.programs]
-
-
-# --- one run's outcome ------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """One call of a task's program as the oracle compares it."""
-
-    index: int  # among the input's non-scene ops
-    name: str
-    user: str
-    faults: int | None
-    observed: tuple
-    branches: tuple
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """What the oracle compares of one run of several tasks (see the module docstring):
-    per task its calls' outcomes (a call never finished is a HANG, a call after a BUG of its
-    task is "dead"), the deadlock (task, what it waits for), and the final normalised
-    state."""
-
-    calls: tuple[tuple[CallOutcome, ...], ...]
-    deadlock: tuple[tuple[int, str], ...]
-    view: tuple
-
-
-def outcome_of(tasks: Tasks, run: TasksRun, m: DaxMachine) -> RunOutcome:
-    from fuzzplug.targets.dax_fault.target import normalised_view, user_view
-
-    per_task = []
-    for program, records in zip(tasks.programs, run.calls):
-        out = []
-        for n, (index, op) in enumerate(program):
-            if n < len(records):
-                r = records[n]
-                faults = r.result.ret.faults if isinstance(r.result.ret, Access) else None
-                out.append(CallOutcome(index, op.name, user_view(r.result), faults,
-                                       tuple(observables(list(r.events))),
-                                       tuple(sorted(set(r.branches)))))
-            else:
-                out.append(CallOutcome(index, op.name, "dead", None, (), ()))
-        per_task.append(tuple(out))
-    return RunOutcome(tuple(per_task), tuple(run.deadlock),
-                      tuple(sorted(normalised_view(m).items(), key=lambda kv: kv[0])))
-
-
-@dataclass(slots=True)
-class Comparison:
-    """The differences between two outcomes (pre, post), the rules that allowed some, and
-    the call that names them (`named_call`; None: the final state only) with its branch
-    ids on each side (for the record, not the signature)."""
-
-    diffs: list[str]
-    rules: list[str]
-    at: CallOutcome | None
-    pre_branches: tuple = ()
-    post_branches: tuple = ()
-
-    @property
-    def same(self) -> bool:
-        return not self.diffs
-
-
-def _call_rank(diffs: list[str]) -> int:
-    """How strongly a call's differences show: a printed kernel event (WARN, BUG, bad PTE,
-    bad HPTE, signal) 0, a return 1, a loaded value 2."""
-    return min(2 if d == "load:value" else 1 if d.startswith("ret:") else 0 for d in diffs)
-
-
-def named_call(differing: list[tuple[CallOutcome, list[str]]]) -> int | None:
-    """Which of the calls whose return or printed events differ (each as (post side's
-    call, its differences), in task then program order) names a two-task finding: the
-    one whose differences show most strongly (`_call_rank`), then the one with the most
-    differences (on ppc64's hash MMU the store that rebuilds a hashed PTE, not a load that
-    then reads through the stale HPTE), then the first op name in alphabetical order, then
-    the first listed. Neither the schedule (which call finished first) nor the tasks'
-    numbering (which task is 0) decides it."""
-    if not differing:
-        return None
-    return min(range(len(differing)),
-               key=lambda i: (_call_rank(differing[i][1]), -len(differing[i][1]),
-                              differing[i][0].name, i))
-
-
-def compare(a: RunOutcome, b: RunOutcome, names: frozenset[str] | None = None) -> Comparison:
-    """Outcome `a` (pre-series) against `b` (post-series), as the module docstring says:
-    calls in each task's program order (return and printed events; fault counts only name
-    rule mkwrite_one_fault, they are not compared), then the final state and deadlocks.
-    The differing call that names the finding is `named_call`'s. `names`: the pair's rules
-    (default the series'). Of the fixes' rules, zero_pfn_mismatch_is_silent applies per
-    call as in the one-task oracle (`target.zero_pfn_mismatch_events`, on printed events),
-    and of reuse_stores_with_ptep_set_access_flags the part a call shows: the pre side's
-    reports of the old store (`target.old_store_reports`). Its part on the entry (the kept
-    bits and the HPTEs, carried while the entry stays as it was) needs the state after each
-    op, which a run of several tasks does not compare: the final state is compared whole."""
-    from fuzzplug.targets.dax_fault.target import (
-        _MAP_KINDS,
-        REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS,
-        SERIES_RULE_NAMES,
-        ZERO_PFN_MISMATCH_IS_SILENT,
-        old_store_reports,
-        view_diff,
-        zero_pfn_mismatch_events,
-    )
-
-    names = SERIES_RULE_NAMES if names is None else names
-    zero_pfn = ZERO_PFN_MISMATCH_IS_SILENT.name in names
-    reuse = REUSE_STORES_WITH_PTEP_SET_ACCESS_FLAGS.name in names
-
-    diffs: list[str] = []
-    rules: list[str] = []
-    differing: list[tuple[CallOutcome, list[str]]] = []
-    branches: list[tuple[tuple, tuple]] = []
-    for ta, tb in zip(a.calls, b.calls):
-        for ca, cb in zip(ta, tb):
-            d: list[str] = []
-            if ca.user != cb.user:
-                sa, sb = ca.user.split()[0], cb.user.split()[0]
-                d.append(f"ret:{sa}->{sb}" if sa != sb else "load:value")
-            if (ca.name == "store" and ca.faults is not None and cb.faults is not None
-                    and cb.faults < ca.faults and ca.user == cb.user
-                    and MKWRITE_ONE_FAULT.name in names
-                    and MKWRITE_ONE_FAULT.name not in rules):
-                rules.append(MKWRITE_ONE_FAULT.name)  # reported, not compared (see above)
-            observed_a, observed_b = list(ca.observed), list(cb.observed)
-            if zero_pfn:
-                observed_b = zero_pfn_mismatch_events(ca.branches, cb.branches, observed_a,
-                                                      observed_b, rules)
-            if reuse:
-                observed_a = old_store_reports(ca.branches, cb.branches, observed_a,
-                                               observed_b, rules)
-            d += events_diff(observed_a, observed_b)
-            if d:
-                differing.append((cb, d))
-                branches.append((ca.branches, cb.branches))
-            diffs += [x for x in d if x not in diffs]
-    if bool(a.deadlock) != bool(b.deadlock):
-        diffs.append("deadlock:pre" if a.deadlock else "deadlock:post")
-    state = view_diff(dict(a.view), dict(b.view))
-    diffs += [_MAP_KINDS.get(x, x) for x in signature_diffs(state) if x not in diffs]
-    named = named_call(differing)
-    if named is None:
-        return Comparison(diffs, rules if not diffs else [], None)
-    return Comparison(diffs, [], differing[named][0], *branches[named])
 
 
 # --- running the versions ----------------------------------------------------------------------
@@ -649,7 +393,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
     cache warm or cold); an outcome it neither finds nor rules out makes the input a
     `Verdict.CANDIDATE`, named provisionally from the outcomes the budget saw, for the full
     evaluation to confirm or drop (`Target.evaluate_budgeted`, the fuzz loop's)."""
-    from fuzzplug.targets.dax_fault.target import MachineRecord, _hole_rules, story
+    from fuzzplug.targets.dax_fault.compare import _hole_rules
+    from fuzzplug.targets.dax_fault.view import MachineRecord, story
 
     pre = run_version(target.pre_model, scene, tasks, chooser(tasks))
     post = run_version(target.post_model, scene, tasks, chooser(tasks))
@@ -716,7 +461,7 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
 
 
 def _initial_and_final(target, scene, pre: Run, post: Run):
-    from fuzzplug.targets.dax_fault.target import normalised_view
+    from fuzzplug.targets.dax_fault.view import normalised_view
 
     before = (normalised_view(daxfile.boot(target.pre_model, scene)),
               normalised_view(daxfile.boot(target.post_model, scene)))
