@@ -1,0 +1,152 @@
+"""The races bench's reading and drawing (`bench/races_report.py`) on a recorded run, and its
+unit-time probe (`bench/unit_probe/`): the figures it parses, the causes' times, the table and
+the plot's curves. No timing is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "bench_races_fixture"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _report():
+    spec = importlib.util.spec_from_file_location("races_report",
+                                                  ROOT / "bench" / "races_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _report()
+
+
+def _results() -> dict:
+    return json.loads((FIXTURE / "results.json").read_text())
+
+
+def test_libfuzzers_log_gives_its_exec_per_s_executions_and_slowest_unit():
+    """The recorded log's final stats: executions, exec/s, slowest unit, peak RSS."""
+    parsed = report.parse_libfuzzer_log((FIXTURE / "libfuzzer.log").read_text())
+    assert parsed["execs"] == 627
+    assert parsed["exec_per_s"] == 25
+    assert parsed["slowest_unit_s"] == 20
+    assert parsed["slow_unit_lines"] == [20]
+    assert parsed["peak_rss_mb"] == 61
+    assert parsed["timeout_s"] is None
+
+
+def test_a_libfuzzer_timeout_is_read_and_counts_as_the_slowest_unit():
+    """A run that libFuzzer's -timeout ended: the timeout is its slowest unit (the probe
+    never sees the unit libFuzzer killed)."""
+    text = ("==12== ERROR: libFuzzer: timeout after 20 seconds\n"
+            "stat::number_of_executed_units: 40\nstat::average_exec_per_sec:     2\n"
+            "stat::slowest_unit_time_sec:    0\n")
+    parsed = report.parse_libfuzzer_log(text)
+    assert parsed["timeout_s"] == 20
+    run = {"libfuzzer": parsed, "units": {"max_s": 3.5}}
+    assert report.slowest_unit(run) == 20
+
+
+def test_a_log_without_final_stats_falls_back_to_the_done_line():
+    """A log cut before the final stats: executions and exec/s of the DONE line."""
+    parsed = report.parse_libfuzzer_log("#2\tINITED cov: 3\n#881\tDONE   cov: 9 ft: 9 corp: "
+                                        "3/9b lim: 4 exec/s: 44 rss: 60Mb\n")
+    assert (parsed["execs"], parsed["exec_per_s"], parsed["slowest_unit_s"]) == (881, 44, None)
+
+
+def test_findings_take_the_time_their_signature_first_showed_in_the_inbox():
+    """Each finding of summary.json gets its causes and the inbox's first sighting of its
+    signature id; one the inbox never showed gets the end of the run, flagged."""
+    summary = json.loads((FIXTURE / "summary.json").read_text())
+    first_seen = {"6144f6158b0b": 4.62, "0101f3efcada": 1.01}
+    found = report.findings_with_times(summary, first_seen, end_s=50.0)
+    by_sig = {f["signature"]: f for f in found}
+    race = by_sig["tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/da39a3ee"]
+    assert (race["t"], race["seen"]) == (4.62, True)
+    assert race["causes"] == ["write_fault_races_write_over_zero_page"]
+    unseen = [f for f in found if not f["seen"]]
+    assert unseen and all(f["t"] == 50.0 for f in unseen)
+    assert [f["t"] for f in found] == sorted(f["t"] for f in found)
+    times = report.cause_times(found)
+    assert times["write_fault_races_write_over_zero_page"] == 4.62
+
+
+def test_a_signature_the_known_list_does_not_know_is_a_cause_of_its_own():
+    """A new signature counts as one cause, `new:<signature>`."""
+    summary = {"findings": [{"folder": "load-abc", "signature": "load/x/1", "known_causes": None}]}
+    found = report.findings_with_times(summary, {"abc": 2.0}, end_s=9.0)
+    assert found[0]["causes"] == ["new:load/x/1"]
+
+
+def test_the_two_task_causes_are_those_shown_only_at_tasks_ops_in_the_series_pair():
+    """dax_fault's known list: the generic/344 race is a two-task cause, the zero page
+    without pte_special (shown by one task too) is not, nor a cause of the fixes' pairs."""
+    causes = report.two_task_causes(ROOT / "fuzzplug" / "targets" / "dax_fault" / "known.toml")
+    assert "write_fault_races_write_over_zero_page" in causes
+    assert "zero_page_not_unmapped_without_pte_special" not in causes
+    assert "radix_soft_dirty_lost_again_on_reuse" not in causes
+
+
+def test_the_band_is_the_median_min_and_max_of_the_seeds_curves():
+    """Three seeds' step curves: at each step, the median, min and max of the counts."""
+    curves = [report.count_curve(times, 60) for times in ([1.0, 5.0], [3.0], [])]
+    by_t = {t: (m, lo, hi) for t, m, lo, hi in report.band(curves)}
+    assert by_t[0.0] == (0, 0, 0)
+    assert by_t[1.0] == (0, 0, 1)
+    assert by_t[3.0] == (1, 0, 1)
+    assert by_t[5.0] == (1, 0, 2)
+    assert by_t[60] == (1, 0, 2)
+
+
+def test_the_plot_has_one_median_line_and_one_band_per_configuration_and_panel():
+    """The recorded run's SVG parses as XML and has a median line and a band for each of
+    the four configurations in each of its two panels (all causes, two-task causes)."""
+    results = _results()
+    root = ET.fromstring(report.svg(results))
+    medians = root.findall(f"{SVG}polyline[@class='median']")
+    bands = root.findall(f"{SVG}polygon[@class='band']")
+    assert len(medians) == 8 and len(bands) == 8
+    configs = sorted(m.get("data-config") for m in medians)
+    assert configs == sorted([f"{v}-{s}" for v in ("old", "new") for s in ("seeds", "cold")] * 2)
+    for line in medians:  # every point inside the plot
+        for point in line.get("points").split():
+            x, y = map(float, point.split(","))
+            assert report.LEFT <= x <= report.W - report.RIGHT and 0 <= y <= 2 * report.H
+
+
+def test_the_table_sets_old_and_new_side_by_side_with_their_ratio():
+    """The recorded run's table: each start's exec/s, old and new, and new/old."""
+    results = _results()
+    table = report.markdown(results)
+    figs = {(v, s): report.config_figures(report.config_runs(results, v, s),
+                                          results["two_task_causes"])
+            for v in ("old", "new") for s in ("seeds", "cold")}
+    old, new = figs["old", "seeds"]["exec_per_s"], figs["new", "seeds"]["exec_per_s"]
+    assert f"| libFuzzer exec/s | {old:,.0f} | {new:,.0f} | {new / old:.2f}x |" in table
+    for cause in results["two_task_causes"]:
+        assert f"| `{cause}` |" in table
+    assert "reference: `fuzz insert_pfn" in table
+
+
+def test_the_unit_probe_times_the_units_of_an_atheris_run(tmp_path):
+    """An atheris run under the probe writes how many units it timed and the slowest."""
+    script = tmp_path / "slow.py"
+    script.write_text("import sys, time, atheris\n"
+                      "def one(data):\n    time.sleep(0.12)\n"
+                      "atheris.Setup([sys.argv[0], '-runs=2'], one)\natheris.Fuzz()\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "bench" / "unit_probe"),
+               FUZZPLUG_BENCH_UNITS=str(tmp_path / "units"))
+    subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    probes = [json.loads(p.read_text()) for p in (tmp_path / "units").glob("units.*.json")]
+    merged = report.merge_unit_probes(probes)
+    assert merged["units"] >= 1 and merged["over_100ms"] == merged["units"]
+    assert merged["max_s"] >= 0.12 and merged["over_1s"] == 0
