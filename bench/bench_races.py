@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -132,9 +131,6 @@ def trivial_input(version: Version, root: Path) -> bytes:
     return out.read_bytes()
 
 
-_count_lock = threading.Lock()
-
-
 def run_one(root: Path, version: Version, target: str, start: str, seed: int,
             seconds: int, trivial: bytes | None) -> dict:
     """One `fuzz` run (see the module docstring) and what it measured."""
@@ -147,6 +143,7 @@ def run_one(root: Path, version: Version, target: str, start: str, seed: int,
            "--no-known", "--seed", str(seed), "--time", str(seconds),
            "--corpus", str(corpus), "--findings", str(findings)]
     first: dict[str, float] = {}
+    candidates: dict[str, float] = {}
     inited = None
     log(f"start {target} {version.name} {start} seed {seed}")
     started = time.monotonic()
@@ -158,6 +155,8 @@ def run_one(root: Path, version: Version, target: str, start: str, seed: int,
             now = time.monotonic() - started
             for path in findings.glob(".inbox-*/*.bin"):
                 first.setdefault(path.name.split(".")[0], now)
+            for path in findings.glob(".inbox-*/candidates/candidate-*"):
+                candidates.setdefault(path.name, now)
             if inited is None:
                 try:
                     if b"INITED" in (findings / "libfuzzer.log").read_bytes():
@@ -177,6 +176,7 @@ def run_one(root: Path, version: Version, target: str, start: str, seed: int,
     except OSError:
         lf_text = ""
     probes = [json.loads(p.read_text()) for p in sorted(units.glob("units.*.json"))]
+    events = races_report.read_events((folder / "stderr.jsonl").read_text(errors="replace"))
     result = {
         "target": target, "version": version.name, "start": start, "seed": seed,
         "seconds": seconds, "exit_status": proc.returncode, "wall_s": round(wall, 2),
@@ -184,7 +184,10 @@ def run_one(root: Path, version: Version, target: str, start: str, seed: int,
         "libfuzzer": races_report.parse_libfuzzer_log(lf_text),
         "units": races_report.merge_unit_probes(probes),
         "pair": summary.get("pair"),
-        "findings": races_report.findings_with_times(summary, first, wall),
+        "findings": races_report.findings_with_times(
+            summary, first, wall, candidates, races_report.candidate_signatures(events)),
+        "candidates_written": len(candidates),
+        "events": races_report.event_counts(events),
         "summary_line": summary.get("summary_line"),
     }
     lf = result["libfuzzer"]

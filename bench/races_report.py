@@ -27,7 +27,7 @@ SERIES_PAIR = "v4.13..v4.14"
 _STAT = re.compile(r"stat::(\w+):\s*(\d+)")
 _SLOWEST = re.compile(r"Slowest unit: (\d+) s:")
 _TIMEOUT = re.compile(r"ERROR: libFuzzer: timeout after (\d+) seconds")
-_DONE = re.compile(r"#(\d+)\s+DONE\s.*?exec/s: (\d+)")
+_STATUS = re.compile(r"#(\d+)\s+[A-Za-z]+\s.*?exec/s: (\d+)")
 
 
 # --- reading one run -------------------------------------------------------------------------
@@ -38,9 +38,10 @@ def parse_libfuzzer_log(text: str) -> dict:
     process started, loading the corpus included), the slowest unit in whole seconds
     (`stat::slowest_unit_time_sec`, which libFuzzer only raises for a unit of at least
     `-report_slow_units` seconds, 10 by default, with a `Slowest unit: N s:` line), peak RSS,
-    and a timeout if the run ended at one. None where the log does not say."""
+    and a timeout if the run ended at one; without the final stats (a libFuzzer stopped),
+    executions and exec/s of its last status line. None where the log does not say."""
     stats = {name: int(value) for name, value in _STAT.findall(text)}
-    done = _DONE.findall(text)
+    done = _STATUS.findall(text)  # the last status line, where the final stats are missing
     timeout = _TIMEOUT.search(text)
     return {
         "execs": stats.get("number_of_executed_units",
@@ -55,12 +56,16 @@ def parse_libfuzzer_log(text: str) -> dict:
 
 def merge_unit_probes(probes: list[dict]) -> dict | None:
     """The unit-time probe's files of one run (one per harness process) as one: units timed,
-    the slowest, how many took over 1 s and over 0.1 s."""
+    the slowest, how many took over 1 s and over 0.1 s; a unit still running when its
+    process ended (`running_s`: stopped by a timeout, or by `fuzz`) counts as one, of at
+    least the time the probe saw it run (`unfinished_s`)."""
     if not probes:
         return None
-    return {"units": sum(p["units"] for p in probes),
-            "max_s": max(p["max_s"] for p in probes),
-            "over_1s": sum(p["over_1s"] for p in probes),
+    unfinished = [p.get("running_s", 0) for p in probes if p.get("running_s", 0) > 0]
+    return {"units": sum(p["units"] for p in probes) + len(unfinished),
+            "max_s": max([p["max_s"] for p in probes] + unfinished),
+            "unfinished_s": max(unfinished, default=None),
+            "over_1s": sum(p["over_1s"] for p in probes) + len(unfinished),
             "over_100ms": sum(p["over_100ms"] for p in probes),
             "total_s": sum(p["total_s"] for p in probes),
             "fuzzplug": sorted({p.get("fuzzplug") or "?" for p in probes})}
@@ -76,20 +81,57 @@ def slowest_unit(run: dict) -> float | None:
     return max(values) if values else None
 
 
-def findings_with_times(summary: dict, first_seen: dict[str, float],
-                        end_s: float) -> list[dict]:
+def read_events(text: str) -> list[dict]:
+    """The JSON log lines of `fuzz --log-format json` (its stderr), other lines skipped."""
+    events = []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and "event" in event:
+            events.append(event)
+    return events
+
+
+def candidate_signatures(events: list[dict]) -> dict[str, str]:
+    """Candidate file name → the signature its confirmation gave (`candidate_confirmed`
+    events of a `fuzz` that confirms the loop's candidates at its end)."""
+    return {e["candidate"]: e["signature"] for e in events
+            if e["event"] == "candidate_confirmed" and e.get("signature")}
+
+
+def event_counts(events: list[dict], names=("candidate_confirmed", "candidate_dropped",
+                                            "libfuzzer_overran")) -> dict[str, int]:
+    counts = {name: sum(1 for e in events if e["event"] == name) for name in names}
+    left = [e.get("candidates", 0) for e in events if e["event"] == "candidates_left"]
+    counts["candidates_left"] = sum(left)
+    return counts
+
+
+def findings_with_times(summary: dict, first_seen: dict[str, float], end_s: float,
+                        candidates_seen: dict[str, float] | None = None,
+                        confirmed: dict[str, str] | None = None) -> list[dict]:
     """Each finding of `summary.json` with its causes (the known causes it matches, or
     `new:<signature>` for a signature the known list does not know) and the time it was
-    reached: when its signature id first showed in the run's inbox, from the launch of
-    `fuzz` (`first_seen`, by signature id); `end_s`, flagged `seen: false`, for one the
-    inbox never showed (recorded by the final re-run alone)."""
+    reached, from the launch of `fuzz`: when its signature id first showed in the run's
+    inbox (`first_seen`, by signature id), or, for a signature confirmed from the loop's
+    candidates at the end of the run, when the first candidate confirmed to it was written
+    (`candidates_seen` by file name, `confirmed`: file name → signature), whichever is
+    first; `end_s`, flagged `seen: false`, for one neither showed."""
+    by_sig: dict[str, float] = {}
+    for name, sig in (confirmed or {}).items():
+        if name in (candidates_seen or {}):
+            by_sig[sig] = min(by_sig.get(sig, math.inf), candidates_seen[name])
     out = []
     for f in summary.get("findings", []):
         sig_id = f["folder"].rsplit("-", 1)[-1]
         causes = f.get("known_causes") or [f"new:{f['signature']}"]
-        seen = sig_id in first_seen
+        times = [t for t in (first_seen.get(sig_id), by_sig.get(f["signature"]))
+                 if t is not None]
+        seen = bool(times)
         out.append({"signature": f["signature"], "causes": sorted(causes),
-                    "t": round(first_seen[sig_id], 2) if seen else round(end_s, 2),
+                    "t": round(min(times), 2) if seen else round(end_s, 2),
                     "seen": seen, "calls": f.get("calls"), "count": f.get("count")})
     return sorted(out, key=lambda f: (f["t"], f["signature"]))
 
@@ -178,6 +220,15 @@ def config_figures(runs: list[dict], two_task: list[str]) -> dict:
         "over_1s": sum((r["units"] or {}).get("over_1s", 0)
                        + (1 if r["libfuzzer"].get("timeout_s") else 0) for r in runs),
         "wall_s": _median([r["wall_s"] for r in runs]),
+        "execs_per_wall_s": _median([r["libfuzzer"]["execs"] / r["wall_s"] for r in runs
+                                     if r["libfuzzer"]["execs"] is not None]),
+        "candidates_written": sum(r.get("candidates_written", 0) for r in runs),
+        "candidates_confirmed": sum(r.get("events", {}).get("candidate_confirmed", 0)
+                                    for r in runs),
+        "candidates_dropped": sum(r.get("events", {}).get("candidate_dropped", 0)
+                                  for r in runs),
+        "candidates_left": sum(r.get("events", {}).get("candidates_left", 0) for r in runs),
+        "overran": sum(r.get("events", {}).get("libfuzzer_overran", 0) for r in runs),
         "causes": _median([len(cause_times(r["findings"])) for r in runs]),
         "timeouts": sum(1 for r in runs if r["libfuzzer"].get("timeout_s")),
         "two_task": {},
@@ -232,7 +283,28 @@ def markdown(results: dict) -> str:
     row("units over 1 s (all runs; a timeout counts one)", "over_1s", ratio=False)
     row("runs ended by a libFuzzer timeout", "timeouts", ratio=False)
     row("wall time of the command, s", "wall_s", 1)
+    row("executions per second of the command's wall time", "execs_per_wall_s")
+    row("libFuzzer stopped by `fuzz` past its share of --time (runs)", "overran", ratio=False)
+    row("candidates written by the loop (all runs)", "candidates_written", ratio=False)
+    lines.append("| candidates confirmed / dropped / left unconfirmed at the end (all runs) | "
+                 + " | ".join(c for st in STARTS for c in (
+                     *(f"{figs[v, st]['candidates_confirmed']} / "
+                       f"{figs[v, st]['candidates_dropped']} / "
+                       f"{figs[v, st]['candidates_left']}" for v in VERSIONS), "")) + " |")
     row("distinct causes found", "causes", 1)
+    goals = []
+    for st in STARTS:
+        old, new = figs["old", st]["exec_per_s"], figs["new", st]["exec_per_s"]
+        if old and new is not None:
+            where = "the seeds" if st == "seeds" else "cold"
+            goals.append(f"from {where}, new/old exec/s {new / old:.2f} "
+                         f"({'met' if new >= 3 * old else 'not met'})")
+    over = sum(figs["new", st]["over_1s"] for st in STARTS)
+    slowest = max((figs["new", st]["slowest_s"] or 0) for st in STARTS)
+    goals.append(f"new's units over 1 s: {over} ({'met' if over == 0 else 'not met'}; "
+                 f"slowest {_num(slowest, 2)} s)")
+    lines += ["", "Goals (exec/s at least 3x the old's; no unit over 1 s): " + "; ".join(goals)
+              + "."]
     lines += ["", "| time to the two-task cause, s from the launch (found in / runs; median, "
               "a miss counting as never) | old, seeds | new, seeds | old, cold | new, cold |",
               "|---|---|---|---|---|"]

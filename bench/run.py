@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """fuzzplug's benchmarks, every figure measured in one run: `make bench` (about 70 minutes on
-2 cores, of which 40 the races) or `bench/run.py --quick` (a smoke run of about 3 minutes); `--only PART` runs
-parts, `--render FILE` prints an earlier run's tables. Writes bench/results.json.
+2 cores, 40 of them the races) or `bench/run.py --quick` (a smoke run of about 5 minutes);
+`--only PART` runs parts, `--render FILE` prints an earlier run's tables. Writes
+bench/results.json.
 
 The harness is compared with itself in each *configuration*: a feedback mode
 (`FUZZPLUG_FEEDBACK`, fuzzplug/engines/feedback.py) and a mutator (`FUZZPLUG_MUTATOR`,

@@ -55,11 +55,14 @@ def test_a_libfuzzer_timeout_is_read_and_counts_as_the_slowest_unit():
     assert report.slowest_unit(run) == 20
 
 
-def test_a_log_without_final_stats_falls_back_to_the_done_line():
-    """A log cut before the final stats: executions and exec/s of the DONE line."""
-    parsed = report.parse_libfuzzer_log("#2\tINITED cov: 3\n#881\tDONE   cov: 9 ft: 9 corp: "
-                                        "3/9b lim: 4 exec/s: 44 rss: 60Mb\n")
-    assert (parsed["execs"], parsed["exec_per_s"], parsed["slowest_unit_s"]) == (881, 44, None)
+def test_a_log_without_final_stats_falls_back_to_its_last_status_line():
+    """A libFuzzer stopped before its final stats: executions and exec/s of its last
+    status line."""
+    parsed = report.parse_libfuzzer_log(
+        "#2\tINITED cov: 3 ft: 3 corp: 1/5b exec/s: 0 rss: 58Mb\n"
+        "#881\tNEW    cov: 9 ft: 9 corp: 3/9b lim: 4 exec/s: 44 rss: 60Mb L: 4/4 MS: 1\n"
+        "#1024\tpulse  cov: 9 ft: 9 corp: 3/9b lim: 4 exec/s: 46 rss: 60Mb\n")
+    assert (parsed["execs"], parsed["exec_per_s"], parsed["slowest_unit_s"]) == (1024, 46, None)
 
 
 def test_findings_take_the_time_their_signature_first_showed_in_the_inbox():
@@ -77,6 +80,44 @@ def test_findings_take_the_time_their_signature_first_showed_in_the_inbox():
     assert [f["t"] for f in found] == sorted(f["t"] for f in found)
     times = report.cause_times(found)
     assert times["write_fault_races_write_over_zero_page"] == 4.62
+
+
+def test_a_signature_confirmed_from_a_candidate_takes_the_time_the_candidate_was_written():
+    """A race the loop kept as a candidate and `fuzz` confirmed at its end: the time is when
+    the candidate was written (`candidate_confirmed` names the file and the signature), or
+    the inbox's own sighting if earlier."""
+    events = report.read_events(
+        'not json\n'
+        '{"event": "candidate_confirmed", "candidate": "candidate-aa-11", "signature": "s/1"}\n'
+        '{"event": "candidate_confirmed", "candidate": "candidate-aa-22", "signature": "s/1"}\n'
+        '{"event": "candidate_dropped", "candidate": "candidate-bb-33"}\n'
+        '{"event": "candidates_left", "candidates": 3}\n')
+    confirmed = report.candidate_signatures(events)
+    assert confirmed == {"candidate-aa-11": "s/1", "candidate-aa-22": "s/1"}
+    assert report.event_counts(events) == {"candidate_confirmed": 2, "candidate_dropped": 1,
+                                           "libfuzzer_overran": 0, "candidates_left": 3}
+    summary = {"findings": [{"folder": "tasks-0f0f", "signature": "s/1",
+                             "known_causes": ["a_race"]},
+                            {"folder": "load-1e1e", "signature": "l/2",
+                             "known_causes": ["one_task"]}]}
+    seen = {"candidate-aa-11": 30.5, "candidate-aa-22": 12.25, "candidate-bb-33": 1.0}
+    found = report.findings_with_times(summary, {"1e1e": 4.0}, 60.0, seen, confirmed)
+    assert [(f["causes"], f["t"], f["seen"]) for f in found] == [
+        (["one_task"], 4.0, True), (["a_race"], 12.25, True)]
+    earlier = report.findings_with_times(summary, {"0f0f": 9.0}, 60.0, seen, confirmed)
+    assert {f["signature"]: f["t"] for f in earlier}["s/1"] == 9.0
+
+
+def test_a_unit_still_running_when_its_process_ended_counts_as_a_slow_unit():
+    """The probe's `running_s` (a unit stopped by a timeout or by `fuzz`) is one more unit,
+    over 1 s, and the slowest if it is."""
+    merged = report.merge_unit_probes([
+        {"units": 10, "max_s": 0.5, "over_1s": 0, "over_100ms": 2, "total_s": 1.0,
+         "running_s": 7.5},
+        {"units": 5, "max_s": 2.0, "over_1s": 1, "over_100ms": 1, "total_s": 2.5,
+         "running_s": 0.0}])
+    assert (merged["units"], merged["max_s"], merged["over_1s"]) == (16, 7.5, 2)
+    assert merged["unfinished_s"] == 7.5
 
 
 def test_a_signature_the_known_list_does_not_know_is_a_cause_of_its_own():
