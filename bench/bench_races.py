@@ -77,8 +77,8 @@ class Version:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUZZPLUG_")}
-        path = [str(PROBE)] + ([str(self.tree)] if self.tree != ROOT else [])
-        env["PYTHONPATH"] = os.pathsep.join(path)
+        # the version's tree first, the checkout's too: whatever the venv's install maps
+        env["PYTHONPATH"] = os.pathsep.join([str(PROBE), str(self.tree)])
         env.update(extra)
         return env
 
@@ -134,6 +134,8 @@ def trivial_input(version: Version, root: Path) -> bytes:
 def run_one(root: Path, version: Version, target: str, start: str, seed: int,
             seconds: int, trivial: bytes | None) -> dict:
     """One `fuzz` run (see the module docstring) and what it measured."""
+    known_signatures = races_report.known_signatures(
+        version.tree / "fuzzplug" / "targets" / target / "known.toml")
     folder = root / f"{target}-{version.name}-{start}-{seed}"
     corpus, findings, units = folder / "corpus", folder / "findings", folder / "units"
     corpus.mkdir(parents=True)
@@ -184,6 +186,11 @@ def run_one(root: Path, version: Version, target: str, start: str, seed: int,
         "libfuzzer": races_report.parse_libfuzzer_log(lf_text),
         "units": races_report.merge_unit_probes(probes),
         "pair": summary.get("pair"),
+        "libfuzzer_exit": summary.get("exit_status"),
+        "stopped_by_fuzz": bool(summary.get("libfuzzer_stopped_by_fuzz")),
+        "crash_files": len(summary.get("crash_files", [])),
+        "left_causes": races_report.left_candidate_causes(findings / "candidates",
+                                                          known_signatures),
         "findings": races_report.findings_with_times(
             summary, first, wall, candidates, races_report.candidate_signatures(events)),
         "candidates_written": len(candidates),

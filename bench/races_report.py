@@ -102,7 +102,7 @@ def candidate_signatures(events: list[dict]) -> dict[str, str]:
 
 
 def event_counts(events: list[dict], names=("candidate_confirmed", "candidate_dropped",
-                                            "libfuzzer_overran")) -> dict[str, int]:
+                                            "libfuzzer_stopped")) -> dict[str, int]:
     counts = {name: sum(1 for e in events if e["event"] == name) for name in names}
     left = [e.get("candidates", 0) for e in events if e["event"] == "candidates_left"]
     counts["candidates_left"] = sum(left)
@@ -152,6 +152,34 @@ def two_task_causes(known_toml: Path, pair: str = SERIES_PAIR) -> list[str]:
     return [c["id"] for c in data.get("cause", [])
             if c.get("ops") and all(op.startswith("tasks") for op in c["ops"])
             and pair in c.get("pairs", [SERIES_PAIR])]
+
+
+def known_signatures(known_toml: Path, pair: str = SERIES_PAIR) -> dict[str, list[str]]:
+    """Signature → causes, as the known list's findings of `pair` name them."""
+    try:
+        data = tomllib.loads(Path(known_toml).read_text())
+    except OSError:
+        return {}
+    return {f["signature"]: list(f.get("causes", [])) for f in data.get("finding", [])
+            if pair in f.get("pairs", [SERIES_PAIR])}
+
+
+def left_candidate_causes(folder: Path, known: dict[str, list[str]]) -> list[str]:
+    """The known causes of the candidates a run left unconfirmed (`FDIR/candidates/`), by
+    their provisional signatures (`provisional.*.json`) where the known list names them
+    exactly: races the loop reached but the end of the run had no time to confirm."""
+    provisional: dict[str, dict] = {}
+    for f in sorted(Path(folder).glob("provisional.*.json")):
+        try:
+            provisional.update(json.loads(f.read_text()))
+        except (OSError, ValueError):
+            continue
+    causes = set()
+    for f in Path(folder).glob("candidate-*"):
+        entry = provisional.get(f.name[len("candidate-"):].partition("-")[0])
+        if isinstance(entry, dict):
+            causes.update(known.get(entry.get("signature") or "", []))
+    return sorted(causes)
 
 
 # --- curves ------------------------------------------------------------------------------------
@@ -228,15 +256,19 @@ def config_figures(runs: list[dict], two_task: list[str]) -> dict:
         "candidates_dropped": sum(r.get("events", {}).get("candidate_dropped", 0)
                                   for r in runs),
         "candidates_left": sum(r.get("events", {}).get("candidates_left", 0) for r in runs),
-        "overran": sum(r.get("events", {}).get("libfuzzer_overran", 0) for r in runs),
+
         "causes": _median([len(cause_times(r["findings"])) for r in runs]),
         "timeouts": sum(1 for r in runs if r["libfuzzer"].get("timeout_s")),
+        "crashed": sum(1 for r in runs if r.get("crash_files")),
+        "stopped_by_fuzz": sum(1 for r in runs if r.get("stopped_by_fuzz")),
         "two_task": {},
     }
     for cause in two_task:
         times = [cause_times(r["findings"]).get(cause) for r in runs]
         fig["two_task"][cause] = {"times": times,
                                   "found": sum(t is not None for t in times),
+                                  "left": sum(1 for r, t in zip(runs, times) if t is None
+                                              and cause in r.get("left_causes", [])),
                                   "median": statistics.median(
                                       [math.inf if t is None else t for t in times])
                                   if times else None}
@@ -282,9 +314,12 @@ def markdown(results: dict) -> str:
         "slowest_s", 2, ratio=False)
     row("units over 1 s (all runs; a timeout counts one)", "over_1s", ratio=False)
     row("runs ended by a libFuzzer timeout", "timeouts", ratio=False)
+    row("runs with a crash file (a timeout or a crash of the harness)", "crashed",
+        ratio=False)
     row("wall time of the command, s", "wall_s", 1)
     row("executions per second of the command's wall time", "execs_per_wall_s")
-    row("libFuzzer stopped by `fuzz` past its share of --time (runs)", "overran", ratio=False)
+    row("runs whose libFuzzer `fuzz` stopped at its share of --time", "stopped_by_fuzz",
+        ratio=False)
     row("candidates written by the loop (all runs)", "candidates_written", ratio=False)
     lines.append("| candidates confirmed / dropped / left unconfirmed at the end (all runs) | "
                  + " | ".join(c for st in STARTS for c in (
@@ -315,7 +350,9 @@ def markdown(results: dict) -> str:
                 f = figs[v, s]
                 t = f["two_task"][cause]
                 times = ", ".join(_num(x, 1) if x is not None else "-" for x in t["times"])
-                cells.append(f"{t['found']}/{f['runs']}: {_num(t['median'], 1)} ({times})")
+                left = f", +{t['left']} left unconfirmed" if t.get("left") else ""
+                cells.append(f"{t['found']}/{f['runs']}: {_num(t['median'], 1)} ({times})"
+                             f"{left}")
         lines.append(f"| `{cause}` | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
     ref = [r for r in results["runs"] if r["target"] != "dax_fault" and not r.get("skipped")]
     if ref:

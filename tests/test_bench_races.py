@@ -95,7 +95,7 @@ def test_a_signature_confirmed_from_a_candidate_takes_the_time_the_candidate_was
     confirmed = report.candidate_signatures(events)
     assert confirmed == {"candidate-aa-11": "s/1", "candidate-aa-22": "s/1"}
     assert report.event_counts(events) == {"candidate_confirmed": 2, "candidate_dropped": 1,
-                                           "libfuzzer_overran": 0, "candidates_left": 3}
+                                           "libfuzzer_stopped": 0, "candidates_left": 3}
     summary = {"findings": [{"folder": "tasks-0f0f", "signature": "s/1",
                              "known_causes": ["a_race"]},
                             {"folder": "load-1e1e", "signature": "l/2",
@@ -106,6 +106,24 @@ def test_a_signature_confirmed_from_a_candidate_takes_the_time_the_candidate_was
         (["one_task"], 4.0, True), (["a_race"], 12.25, True)]
     earlier = report.findings_with_times(summary, {"0f0f": 9.0}, 60.0, seen, confirmed)
     assert {f["signature"]: f["t"] for f in earlier}["s/1"] == 9.0
+
+
+def test_the_candidates_left_unconfirmed_name_the_causes_of_their_provisional_signatures(
+        tmp_path):
+    """A candidate `fuzz` had no time to confirm: its provisional signature (the
+    `provisional.*.json` beside it) gives its causes where the known list names it."""
+    known = report.known_signatures(ROOT / "fuzzplug" / "targets" / "dax_fault" /
+                                    "known.toml")
+    race = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/da39a3ee"
+    assert known[race] == ["write_fault_races_write_over_zero_page"]
+    (tmp_path / "provisional.7.json").write_text(json.dumps(
+        {"aaaa": {"signature": race, "known": True},
+         "bbbb": {"signature": "tasks/not:listed/da39a3ee", "known": False}}))
+    (tmp_path / "candidate-aaaa-0123").write_bytes(b"x")
+    (tmp_path / "candidate-bbbb-4567").write_bytes(b"y")
+    assert report.left_candidate_causes(tmp_path, known) == [
+        "write_fault_races_write_over_zero_page"]
+    assert report.left_candidate_causes(tmp_path / "none", known) == []
 
 
 def test_a_unit_still_running_when_its_process_ended_counts_as_a_slow_unit():
