@@ -107,6 +107,16 @@ KEYS: dict[str, str] = {
     "fallback": "the feedback mode used instead",
     "reason": "why the feedback mode fell back",
     "atheris_version": "the version of atheris found",
+    "phase": "what a fuzz run is doing: reading_corpus (before libFuzzer's first status "
+             "line) or fuzzing",
+    "fuzz_s": "seconds of a fuzz run's --time given to libFuzzer",
+    "end_s": "seconds of a fuzz run's --time kept for confirming candidates and minimising",
+    "candidates": "inputs the budgeted evaluation could not settle (candidates)",
+    "candidate": "the file name of a candidate (`candidate-<sha1>`)",
+    "candidates_dir": "the path of the folder candidates are written to (none: not written)",
+    "provisional_signature": "a candidate's signature as its budget named it, before "
+                             "confirmation",
+    "verdict": "an evaluation's verdict",
 }
 """Every log key and its one meaning."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,11 @@ def test_fuzz_runs_and_writes_a_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((findings / "summary.json").read_text())
     assert summary["findings"]
+    assert 1 <= summary["fuzz_s"] and summary["fuzz_s"] + summary["end_s"] <= 10  # in --time
+    assert set(summary["candidates"]) == {"confirmed", "dropped", "left", "folder"}
+    # The candidates left are triage's to confirm (tests/test_fuzz_finish.py): minutes of
+    # search here, so this triage reads the findings only.
+    shutil.rmtree(findings / "candidates", ignore_errors=True)
     proc = _fuzzplug("triage", str(findings), "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -114,7 +114,8 @@ def test_the_memmap_lies_above_the_first_mib():
 
 def test_the_corpus_has_scenarios_of_every_verdict():
     """Seeds exist for same, intended and divergent behaviour."""
-    assert {_header(p).get("expect") for p in SCENARIOS} == {v.value for v in Verdict}
+    assert {_header(p).get("expect") for p in SCENARIOS} == \
+        {v.value for v in Verdict} - {Verdict.CANDIDATE.value}  # a budgeted evaluation's only
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)

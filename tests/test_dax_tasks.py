@@ -496,16 +496,28 @@ def _env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_the_harness_runs_two_task_inputs_as_a_subprocess(tmp_path):
-    """harnesses/fuzz_dax_fault.py: the race input crashes with suppression off (its
-    family's frame named), an intended two-task input runs clean."""
-    crash = tmp_path / "race.bin"
-    crash.write_bytes(encode(SCHEMA, _ops(RACE)))
+    """harnesses/fuzz_dax_fault.py, suppression off: a two-task divergence its budget
+    settles (two accesses on ppc64's hash MMU against munmap) crashes, its family's frame
+    named; the race input, which the budget leaves a candidate, runs clean and is written
+    to FUZZPLUG_CANDIDATES; an intended two-task input runs clean."""
+    settled = tmp_path / "settled.bin"
+    settled.write_bytes(encode(SCHEMA, _ops("config arch=ppc64 DEBUG_VM=1\n"
+                                            "load addr=0x100000\nstore addr=0x100000\n"
+                                            "task id=1\nmunmap addr=0x100000\n")))
     env = _env()
     env["FUZZPLUG_NO_KNOWN"] = "1"
-    proc = subprocess.run([sys.executable, str(HARNESS), str(crash)], capture_output=True,
+    proc = subprocess.run([sys.executable, str(HARNESS), str(settled)], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode != 0
-    assert "tasks_store__warn" in proc.stdout + proc.stderr
+    assert "tasks_store__bad_hpte" in proc.stdout + proc.stderr
+    race = tmp_path / "race.bin"
+    race.write_bytes(encode(SCHEMA, _ops(RACE)))
+    env["FUZZPLUG_CANDIDATES"] = str(tmp_path / "candidates")
+    proc = subprocess.run([sys.executable, str(HARNESS), str(race)], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [p.read_bytes() for p in (tmp_path / "candidates").glob("candidate-*")] == \
+        [race.read_bytes()]
     ok = tmp_path / "ok.bin"
     ok.write_bytes(encode(SCHEMA, _ops("store addr=0x100000 val=0x66\ntask id=1\n"
                                        "write page=0 pages=1 val=0x40\n")))

@@ -13,7 +13,9 @@ def add_parser(sub) -> None:
                                     "the unique findings")
     p.add_argument("target")
     add_pair_options(p)
-    p.add_argument("--time", type=int, default=60, help="seconds of fuzzing (default 60)")
+    p.add_argument("--time", type=int, default=60,
+                   help="seconds the whole run takes at most (default 60): libFuzzer's "
+                        "share, then confirming candidates and minimising the findings")
     p.add_argument("--jobs", type=int, default=1,
                    help="parallel libFuzzer workers (-fork=N when N > 1)")
     p.add_argument("--corpus", help="corpus folder to grow (default: work/TARGET/corpus, "

@@ -14,8 +14,9 @@ from fuzzplug.triage.triage import render, triage
 
 def add_parser(sub) -> None:
     p = sub.add_parser("triage", help="group crash files (crash-*, oom-*, timeout-*), "
-                                      "findings reproducers and the inputs of killed runs' "
-                                      "inboxes by signature; re-run each twice")
+                                      "findings reproducers, the inputs of killed runs' "
+                                      "inboxes and candidates (candidate-*) by signature; "
+                                      "re-run each twice")
     p.add_argument("dirs", nargs="+", metavar="DIR")
     p.add_argument("--target",
                    help="target of libFuzzer crash files (required when there are any); a "
@@ -25,6 +26,11 @@ def add_parser(sub) -> None:
                    help="one JSON object per signature (target, signature, verdict, hits, "
                         "n_files, reproduces, known, known_causes, shortest, first_seen, "
                         "last_seen, files, problems)")
+    p.add_argument("--candidates", action="store_true",
+                   help="every other file below DIR is an input of a corpus: confirm or "
+                        "drop those the target's budgeted evaluation leaves candidates "
+                        "(a farm's corpus, where the harness could not write candidate-* "
+                        "files); needs --target")
     add_known_option(p)
     p.set_defaults(func=run)
 
@@ -36,7 +42,9 @@ def run(args) -> int:
             raise InputError("--pre/--post need --target (the target whose versions they "
                              "name)")
         default_pair = pair_name(load_target_for(args))
-    groups = triage(args.dirs, args.target, default_pair)
+    if args.candidates and not args.target:
+        raise InputError("--candidates needs --target (the target whose corpus it is)")
+    groups = triage(args.dirs, args.target, default_pair, corpus=args.candidates)
     if args.json:
         for group in groups:
             sys.stdout.write(json.dumps(group.to_json(), sort_keys=True) + "\n")

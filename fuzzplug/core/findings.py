@@ -9,10 +9,13 @@ found on: `repro.ops` says it in its header), plus `summary.json` for the whole 
 Everything is written atomically.
 
 While `fuzzplug fuzz` runs, the harness records into `FDIR/.inbox-<pid>/` (pid: the `fuzz`
-process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the shortest input
-per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json` (see
-`fuzzplug.engines.harness`). The run turns it into findings folders at its end and removes
-it. An inbox whose `fuzz` process is gone (killed) is an orphan: the next `fuzz` run on the
+process): `inbox.json` (the target, and the pair), `<signature id>.<worker pid>.bin` (the
+shortest input per signature), `counts.<worker pid>.json` and `suppressed.<worker pid>.json`
+(see `fuzzplug.engines.harness`), and `candidates/candidate-<id>-<sha1>`, the inputs the
+loop's budgeted evaluation could not settle. The run confirms or drops the candidates and
+turns the rest into findings folders at its end, and removes it; candidates it had no time
+to confirm go to `FDIR/candidates/`, for `fuzzplug triage`. An inbox whose `fuzz` process
+is gone (killed) is an orphan: the next `fuzz` run on the
 folder adopts it, and `triage` and `report` read it as it is (`read_inbox`).
 """
 
@@ -32,6 +35,11 @@ from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.targets import check_scene, pair_name
 
 INBOX_PREFIX = ".inbox-"
+CANDIDATES_DIR = "candidates"
+"""An inbox's, and a findings folder's, folder of candidates (`fuzzplug.engines.harness`)."""
+CANDIDATE_PREFIX = "candidate-"
+CANDIDATES_MARKER = "candidates.json"
+"""Beside candidates a `fuzz` run left unconfirmed: the target and pair they belong to."""
 INBOX_NAME = re.compile(r"\.inbox-(\d+)")
 
 
@@ -186,6 +194,7 @@ class Inbox:
     counts: dict[str, int] = field(default_factory=dict)
     inputs: dict[str, list[Path]] = field(default_factory=dict)
     suppressed: dict[str, dict] = field(default_factory=dict)
+    candidates: list[Path] = field(default_factory=list)
 
     def shortest(self) -> dict[str, bytes]:
         """Signature id → the shortest input (then the smallest bytes)."""
@@ -226,6 +235,7 @@ def read_inbox(inbox: Path) -> Inbox:
     for f in sorted(inbox.glob("*.bin")):
         if not f.name.startswith("."):
             out.inputs.setdefault(f.name.split(".")[0], []).append(f)
+    out.candidates = sorted((inbox / CANDIDATES_DIR).glob(f"{CANDIDATE_PREFIX}*"))
     return out
 
 
@@ -234,6 +244,16 @@ def adopt_inbox(orphan: Path, inbox: Path) -> int:
     so no two workers' files collide) and remove it; the number of files moved."""
     tag = f"a{inbox_pid(orphan)}"
     moved = 0
+    candidates = orphan / CANDIDATES_DIR
+    if candidates.is_dir():  # named by their bytes' sha1: the same name is the same input
+        ensure_dir(inbox / CANDIDATES_DIR)
+        for f in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*")) + \
+                sorted(candidates.glob("provisional.*.json")):  # per worker pid: no clash
+            os.replace(f, inbox / CANDIDATES_DIR / f.name)
+            moved += 1
+        for f in candidates.iterdir():
+            f.unlink(missing_ok=True)
+        candidates.rmdir()
     for f in sorted(orphan.iterdir()):
         if f.name.startswith(".") or f.name == "inbox.json" or not f.is_file():
             continue

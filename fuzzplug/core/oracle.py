@@ -33,6 +33,9 @@ class Verdict(enum.Enum):
     SAME = "same"  # every op behaved identically
     INTENDED = "intended"  # differences, all of them the patch's stated intent
     DIVERGENT = "divergent"  # a change of behaviour beyond the intent
+    CANDIDATE = "candidate"  # a difference a budgeted evaluation could not settle: only
+    # `evaluate_budgeted` gives it (`fuzzplug.targets.Budgeted`); the full evaluation
+    # confirms it (divergent) or drops it
 
     @classmethod
     def of(cls, finding: object, rules_applied: object) -> "Verdict":

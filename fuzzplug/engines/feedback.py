@@ -62,9 +62,12 @@ MODES = ("semantic", "bytecode", "both")
 DEFAULT_MODE = "semantic"
 COUNTERS = 1 << 16
 """Counters reserved for semantic features."""
-CACHE_LIMIT = 1 << 20
+CACHE_LIMIT = 1 << 16
 """Features remembered with their counter index; the cache is emptied when it grows past
-this (a target whose features are unbounded must not grow the harness without bound)."""
+this (a target whose features are unbounded must not grow the harness without bound). A
+feature kept with its own tuple and strings takes about 300 bytes (measured on the seeds
+of a target with tasks), so this is about 20 MiB at most; emptying it costs only the
+hashing again (a feature's counter is a function of the feature)."""
 
 
 def requested_mode(environ: dict | None = None) -> str:

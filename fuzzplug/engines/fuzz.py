@@ -26,7 +26,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import (
@@ -49,8 +50,16 @@ from fuzzplug.core.known import (
     summary_line,
     user_known_paths,
 )
-from fuzzplug.core.opslang import decode, dictionary, encode
-from fuzzplug.core.oracle import Verdict
+from fuzzplug.core.opslang import decode, dictionary
+from fuzzplug.core.words import plural
+from fuzzplug.engines.finish import (
+    Confirmation,
+    Deadline,
+    confirm_candidates,
+    finish_entry,
+    keep_left,
+    time_split,
+)
 from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
@@ -93,6 +102,12 @@ class FuzzResult:
     summary: dict
     known: KnownList
     interrupted: bool = False
+    exit_status: int | None = 0
+    stopped: bool = False  # `fuzz` stopped libFuzzer at the end of its share
+    candidates: Confirmation | None = None
+    candidates_dir: Path | None = None
+    crash_files: list[str] = field(default_factory=list)
+    crashes_dir: Path | None = None
 
     @property
     def new(self) -> list[FindingEntry]:
@@ -111,8 +126,11 @@ class FuzzResult:
 def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: str | None,
              no_known: bool, seed: int | None = None, max_len: int | None = None,
              minimize: bool = True, feedback: str | None = None,
-             mutator: str | None = None) -> FuzzResult:
-    """Fuzz `target` for `seconds` (see the module docstring); libFuzzer's `-max_len` is
+             mutator: str | None = None,
+             clock: Callable[[], float] = time.monotonic) -> FuzzResult:
+    """Fuzz `target` for at most `seconds` in all, libFuzzer's share and the end phase's
+    (`fuzzplug.engines.finish`: confirming candidates, minimising; `clock` times it); see
+    the module docstring. libFuzzer's `-max_len` is
     `max_len`, else the target's (`fuzzplug.farm.files.farm_options`), and so is its
     `-timeout`. `feedback` and `mutator` set the harness's FUZZPLUG_FEEDBACK and
     FUZZPLUG_MUTATOR (`fuzzplug.engines.feedback`, `fuzzplug.engines.mutator`; None: as
@@ -132,6 +150,10 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         raise InputError(f"--time must be positive, got {seconds}")
     if jobs <= 0:
         raise InputError(f"--jobs must be positive, got {jobs}")
+    # The command's own start counts (Python's start-up, the imports), when on the real
+    # clock.
+    started = clock() - (process_age() if clock is time.monotonic else 0.0)
+    deadline = Deadline(started + seconds, clock)
     # Check every path before anything is created, so a bad one leaves nothing behind.
     workdir = Path("work") / target.name
     cdir = Path(corpus) if corpus else workdir / "corpus"
@@ -167,8 +189,13 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     max_len = options.max_len if max_len is None else max_len
     dict_path = atomic_write(workdir / f"{target.name}.dict", dictionary(target.schema))
     crashes = ensure_dir(Path(fdir) / "crashes")
+    fuzz_s, end_s = time_split(seconds)
+    fuzz_s = max(1, min(fuzz_s, int(deadline.left()) - end_s))  # the setup took some
+    # libFuzzer's -max_total_time does not count its start (the harness's imports, reading
+    # the corpus): `fuzz` stops it at its share's end, measured from here.
+    libfuzzer_until = clock() + fuzz_s
     cmd = [str(launcher(workdir, target.name)), str(cdir),
-           f"-max_total_time={seconds}", f"-dict={dict_path}", f"-max_len={max_len}",
+           f"-max_total_time={fuzz_s}", f"-dict={dict_path}", f"-max_len={max_len}",
            "-print_final_stats=1", f"-artifact_prefix={crashes}/", f"-timeout={options.timeout}",
            "-rss_limit_mb=4096"]
     if seed is not None:
@@ -190,34 +217,49 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     else:
         env.pop("FUZZPLUG_NO_KNOWN", None)
     log_path = Path(fdir) / "libfuzzer.log"
-    log.info("fuzz_started", budget_s=seconds, jobs=jobs, corpus_dir=str(cdir),
-             findings_dir=str(fdir), feedback=feedback, mutator=mutator)
-    started = time.monotonic()
+    log.info("fuzz_started", budget_s=seconds, fuzz_s=fuzz_s, end_s=end_s, jobs=jobs,
+             corpus_dir=str(cdir), findings_dir=str(fdir), feedback=feedback,
+             mutator=mutator)
     stats: dict = {}
-    interrupted = False
+    interrupted = stopped = inited = False
+    fuzz_started = clock()
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env,
                                 cwd=str(workdir), preexec_fn=_die_with_parent)
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
-                if time.monotonic() - started >= PROGRESS_EVERY * (stats.get("ticks", 0) + 1):
+                inited = inited or _inited(log_path)
+                if not stopped and clock() >= libfuzzer_until and (
+                        inited or deadline.passed()):
+                    # Its share is up (libFuzzer would go on for its start-up's time, and
+                    # checks its time only between units): SIGTERM, upon which it prints
+                    # its final stats and exits. Not before it has run the corpus once
+                    # (its start-up on a loaded machine), unless the whole time is up.
+                    stopped = True
+                    log.info("libfuzzer_stopped", fuzz_s=fuzz_s,
+                             elapsed_s=round(clock() - started))
+                    proc.terminate()
+                if clock() - fuzz_started >= PROGRESS_EVERY * (stats.get("ticks", 0) + 1):
                     stats["ticks"] = stats.get("ticks", 0) + 1
-                    stats.update(_last_stats(log_path))
-                    now = read_inbox(inbox)
-                    log.info("fuzz_progress", elapsed_s=round(time.monotonic() - started),
-                             execs=stats.get("execs"), exec_per_s=stats.get("exec_per_s"),
-                             cov=stats.get("cov"), corpus_size=stats.get("corp"),
-                             signatures=len(now.counts), known_signatures=len(now.suppressed))
+                    f = progress_fields(_last_stats(log_path), read_inbox(inbox))
+                    log.info("fuzz_progress", elapsed_s=round(clock() - started),
+                             phase=f["phase"], execs=f["execs"], exec_per_s=f["exec_per_s"],
+                             cov=f["cov"], corpus_size=f["corpus_size"],
+                             signatures=f["signatures"],
+                             known_signatures=f["known_signatures"],
+                             candidates=f["candidates"])
         except KeyboardInterrupt:
             interrupted = True
-            log.warning("fuzz_interrupted", elapsed_s=round(time.monotonic() - started))
+            log.warning("fuzz_interrupted", elapsed_s=round(clock() - started))
             proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        finally:
+            if proc.poll() is None:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
     stats.update(_last_stats(log_path))
     stats.pop("ticks", None)
     recorded = read_inbox(inbox)
@@ -230,33 +272,73 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             sig = target.evaluate(decode(target.schema, data)).signature
             if sig is not None and signature_id(sig) == sig_id:
                 counts[sig] = 1
-    entries = []
-    for sig, n in sorted(counts.items()):
-        data = shortest.get(signature_id(sig))
-        if data is None:
-            continue
-        entry = FindingEntry(sig, n, data)
-        ops = decode(target.schema, data)
-        outcome = target.evaluate(ops)
-        if outcome.verdict is not Verdict.DIVERGENT or outcome.signature != sig:
-            entry.notes.append(f"does not reproduce: re-run gave {outcome.verdict.value} "
-                               f"{outcome.signature}")
-        elif minimize:
-            entry.original_len = len(encode(target.schema, ops))  # canonical, as repro.bin
-            entry.original_ops = n_calls(target, ops)
-            small = _minimize(target, ops, sig)
-            entry.data = encode(target.schema, small)
-        entry.outcome = target.evaluate(decode(target.schema, entry.data))
-        entry.match = known.match(sig, decode(target.schema, entry.data))
+    # The candidates: confirmed or dropped by the full evaluation, within the time.
+    # With findings to minimise, the candidates take half of what is left at most; what
+    # the findings leave of it goes back to the candidates left.
+    confirmation = confirm_candidates(
+        target, recorded.candidates,
+        deadline.share(2 if counts and minimize else 1), known, not no_known)
+    entries: dict[str, FindingEntry] = {}
+
+    def take(conf: Confirmation) -> list[str]:
+        """Add a confirmation's recorded hits to the counts; the new signatures."""
+        fresh = []
+        for sig, n in conf.counts.items():
+            if sig not in counts:
+                fresh.append(sig)
+            counts[sig] = counts.get(sig, 0) + n
+            data, sig_id = conf.shortest[sig], signature_id(sig)
+            if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
+                                                               shortest[sig_id]):
+                shortest[sig_id] = data
+            if sig in entries:
+                entries[sig].count = counts[sig]
+        return fresh
+
+    def finish(sigs: list[str]) -> None:
+        todo = [sig for sig in sigs if signature_id(sig) in shortest]
+        for i, sig in enumerate(todo):
+            entry = FindingEntry(sig, counts[sig], shortest[signature_id(sig)])
+            # Each finding's minimisation takes an equal share of what is left.
+            finish_entry(target, entry, deadline.share(len(todo) - i), minimize, clock)
+            entry.match = known.match(sig, decode(target.schema, entry.data))
+            entries[sig] = entry
+
+    take(confirmation)
+    finish(sorted(counts))
+    if confirmation.left and not deadline.passed():
+        more = confirm_candidates(target, confirmation.left, deadline, known, not no_known)
+        finish(sorted(take(more)))
+        confirmation.confirmed += more.confirmed
+        confirmation.dropped += more.dropped
+        confirmation.left = more.left
+        for sig, hit in more.suppressed.items():
+            have = confirmation.suppressed.get(sig)
+            confirmation.suppressed[sig] = KnownHit(
+                sig, hit.count + (have.count if have else 0), hit.match)
+    for sig in sorted(entries):
+        entry = entries[sig]
         write_entry(target, fdir, entry)
-        entries.append(entry)
-        log.info("finding_written", signature=sig, hits=n, folder=entry.folder_name(),
-                 known=entry.known)
+        log.info("finding_written", signature=sig, hits=entry.count,
+                 folder=entry.folder_name(), known=entry.known)
+    entries = [entries[sig] for sig in sorted(entries)]
+    kept_dir = keep_left(target, fdir, confirmation.left)
     suppressed = [KnownHit(sig, int(e["count"]),
                            KnownMatch(tuple(e.get("causes", ())), e.get("by") == "signature"))
                   for sig, e in sorted(recorded.suppressed.items())]
+    by_sig = {h.signature: h for h in suppressed}
+    for sig, hit in confirmation.suppressed.items():
+        have = by_sig.get(sig)
+        by_sig[sig] = KnownHit(sig, hit.count + (have.count if have else 0), hit.match)
+    suppressed = [by_sig[sig] for sig in sorted(by_sig)]
     shutil.rmtree(inbox, ignore_errors=True)
     result = FuzzResult(entries, suppressed, {}, known, interrupted)
+    result.exit_status = proc.returncode
+    result.stopped = stopped
+    result.candidates = confirmation
+    result.candidates_dir = kept_dir
+    result.crash_files = sorted(p.name for p in Path(crashes).iterdir())
+    result.crashes_dir = Path(crashes)
     result.summary = {
         "target": target.name, "pair": pair_name(target), "seconds": seconds, "jobs": jobs,
         "corpus": str(cdir), "feedback": feedback, "mutator": mutator,
@@ -265,6 +347,10 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         "suppressed_known": not no_known,
         "known_files": [str(p.resolve()) for p in user_known_paths()],
         "interrupted": interrupted,
+        "libfuzzer_stopped_by_fuzz": stopped,
+        "fuzz_s": fuzz_s, "end_s": end_s, "elapsed_s": round(clock() - started, 1),
+        "candidates": dict(confirmation.to_json(),
+                           folder=str(kept_dir) if kept_dir else None),
         "adopted_inboxes": adopted,
         "new": len(result.new),
         "known_hits": [h.to_json(known) for h in result.hits()],
@@ -283,10 +369,34 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     return result
 
 
-def _minimize(target, ops, sig):
-    from fuzzplug.triage.minimize import minimize_ops
+def process_age() -> float:
+    """Seconds since this process started (Linux: /proc; elsewhere 0)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
-    return minimize_ops(target, ops, sig)
+
+def progress_fields(found: dict, inbox) -> dict:
+    """The fields of a `fuzz_progress` event, none of them None: before libFuzzer's first
+    status line (while it reads the corpus) the counts are 0 and `phase` says
+    `reading_corpus`, then `fuzzing`."""
+    return {"phase": "fuzzing" if found else "reading_corpus",
+            "execs": found.get("execs", 0), "exec_per_s": found.get("exec_per_s", 0),
+            "cov": found.get("cov", 0), "corpus_size": found.get("corp", 0),
+            "signatures": len(inbox.counts), "known_signatures": len(inbox.suppressed),
+            "candidates": len(inbox.candidates)}
+
+
+def _inited(log_path: Path) -> bool:
+    """Whether libFuzzer has run its corpus once and is fuzzing (its `INITED` line)."""
+    try:
+        with open(log_path, "rb") as f:
+            return b"\tINITED " in f.read(1 << 20)
+    except OSError:
+        return False
 
 
 def _last_stats(log_path: Path) -> dict:
@@ -306,7 +416,43 @@ def _last_stats(log_path: Path) -> dict:
     return found
 
 
+LIBFUZZER_INTERRUPTED = 72
+"""libFuzzer's exit status when stopped by a signal (`-interrupted_exitcode`)."""
+LIBFUZZER_STATUS = {70: "an input ran over libFuzzer's -timeout", 71: "out of memory "
+                    "(-rss_limit_mb)", 77: "a crash of the harness"}
+"""What libFuzzer's exit statuses mean (`-timeout_exitcode`, `-oom_exitcode`,
+`-error_exitcode` defaults)."""
+
+
+def warnings(target, result: FuzzResult) -> list[str]:
+    """What the run must say beside its table: libFuzzer stopped early (its exit status
+    and what it means, where its artifacts are), candidates left unconfirmed."""
+    out = []
+    status = result.exit_status
+    if status not in (0, None) and not result.interrupted and not (
+            result.stopped and status in (LIBFUZZER_INTERRUPTED, -15)):
+        why = LIBFUZZER_STATUS.get(status, "see libfuzzer.log")
+        where = ""
+        if result.crash_files and result.crashes_dir is not None:
+            where = (f"; its input: {result.crashes_dir / result.crash_files[-1]} "
+                     f"(`fuzzplug triage --target {target.name} {result.crashes_dir}`)")
+        out.append(f"warning: libFuzzer stopped before its time, exit status {status}: "
+                   f"{why}{where}; the run fuzzed only until then")
+    conf = result.candidates
+    if conf is not None and conf.left:
+        out.append(f"warning: {plural(len(conf.left), 'candidate')} not confirmed within "
+                   f"--time: `fuzzplug triage {result.candidates_dir}` confirms or drops "
+                   "them")
+    return out
+
+
 def print_table(target, result: FuzzResult) -> None:
-    """The table of findings, then the known/new summary line."""
+    """The table of findings, the known/new summary line, then the warnings."""
     sys.stdout.write(table(target, result.entries))
     sys.stdout.write(result.summary_line() + "\n")
+    conf = result.candidates
+    if conf is not None and (conf.confirmed or conf.dropped or conf.left):
+        sys.stdout.write(f"candidates: {conf.confirmed} confirmed, {conf.dropped} dropped, "
+                         f"{len(conf.left)} left\n")
+    for line in warnings(target, result):
+        sys.stdout.write(line + "\n")

@@ -29,6 +29,16 @@ instrumented; `bytecode`: atheris' instrumentation of fuzzplug and the target's 
 mode (`FUZZPLUG_MUTATOR`, default `ops`: op-level mutations and crossover beside
 libFuzzer's own; `bytes`), described in `fuzzplug.engines.mutator`.
 
+Two-task inputs and others whose full evaluation can cost seconds (a target with the
+`fuzzplug.targets.Budgeted` capability) are evaluated with the target's bounded budget
+(`evaluate_budgeted`): no input costs the loop more than that. What the budget cannot
+settle is a *candidate*, never raised nor recorded as a finding: its verdict is a feature,
+so libFuzzer keeps the input, and it is written (atomically, `candidate-<sha1>`, at most
+`CANDIDATES_PER_SIGNATURE` per provisional signature and process, the shortest) into the
+folder FUZZPLUG_CANDIDATES names, else into FUZZPLUG_RECORD's `candidates/`. The full
+evaluation confirms or drops each: `fuzzplug fuzz` at its end, `fuzzplug triage` on the
+folder (docs/races.md, "Candidates"; docs/farm.md).
+
 In semantic feedback an input run again replays what its first evaluation gave (the
 counters and the verdict) instead of evaluating it again; FUZZPLUG_REPLAY=0 evaluates every
 run (the benchmark's measure of evaluations per second in the harness).
@@ -42,6 +52,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from array import array
 import time
 import types
 from dataclasses import dataclass
@@ -50,10 +61,12 @@ from pathlib import Path
 import structlog
 
 from fuzzplug.core.features import outcome_features
+from fuzzplug.core.findings import CANDIDATE_PREFIX, CANDIDATES_DIR
 from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import format_text
 from fuzzplug.core.oracle import Outcome, Verdict, signature_id
 from fuzzplug.log import configure, get_logger
+from fuzzplug.targets import evaluate_budgeted
 
 
 class Divergence(Exception):
@@ -134,6 +147,55 @@ class Recorder:
                               json.dumps(self.suppressed, sort_keys=True).encode())
 
 
+CANDIDATES_ENV = "FUZZPLUG_CANDIDATES"
+"""The folder the harness writes candidates into (default: FUZZPLUG_RECORD's
+`candidates/`; neither set: none written, libFuzzer's corpus keeps them)."""
+CANDIDATES_PER_SIGNATURE = 4
+"""Candidate inputs kept per provisional signature and process: the shortest seen."""
+
+
+class Candidates:
+    """The candidates one harness process writes: per provisional signature, the
+    `CANDIDATES_PER_SIGNATURE` shortest distinct inputs, as `candidate-<signature
+    id>-<sha1>` files (written atomically; a longer one is removed when a shorter one takes
+    its place), and `provisional.<pid>.json`: per signature id the provisional signature
+    and whether the known list matches it (which candidates the end of a run confirms
+    first)."""
+
+    def __init__(self, directory: str):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.kept: dict[str, list[bytes]] = {}
+        self.provisional: dict[str, dict] = {}
+
+    def record(self, data: bytes, provisional: str | None, known: bool) -> None:
+        """Keep `data` if it is among the shortest of its provisional signature."""
+        sig_id = signature_id(provisional or "")
+        kept = self.kept.setdefault(sig_id, [])
+        if not kept:
+            self.provisional[sig_id] = {"signature": provisional, "known": known}
+            _atomic_write(self.dir / f"provisional.{os.getpid()}.json",
+                          json.dumps(self.provisional, sort_keys=True).encode())
+        if data in kept:
+            return
+        if len(kept) >= CANDIDATES_PER_SIGNATURE:
+            longest = max(kept, key=lambda d: (len(d), d))
+            if (len(data), data) >= (len(longest), longest):
+                return
+            kept.remove(longest)
+            (self.dir / candidate_name(longest, sig_id)).unlink(missing_ok=True)
+        kept.append(data)
+        _atomic_write(self.dir / candidate_name(data, sig_id), data)
+
+
+def candidate_name(data: bytes, sig_id: str) -> str:
+    """A candidate's file name: `candidate-<provisional signature id>-<sha1 of its
+    bytes>`."""
+    import hashlib
+
+    return f"{CANDIDATE_PREFIX}{sig_id}-{hashlib.sha1(data).hexdigest()}"
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -167,7 +229,8 @@ class Harness:
     (`setup_kwargs(..., decoded=harness.decoded)`)."""
 
     SEEN = 1 << 12
-    """Inputs remembered per generation (two generations) in semantic feedback."""
+    """Inputs remembered per generation (two generations) in semantic feedback: the bytes
+    (at most max_len) and the counters, 4 bytes each (`_Seen`): a few MiB in all."""
 
     def __init__(self, target, counters=None, seen: bool | None = None):
         from fuzzplug.engines.mutator import DecodeCache
@@ -179,10 +242,14 @@ class Harness:
         self.suppressing = os.environ.get("FUZZPLUG_NO_KNOWN") != "1"
         record = os.environ.get("FUZZPLUG_RECORD")
         self.recorder = Recorder(record) if record else None
+        candidates = os.environ.get(CANDIDATES_ENV) or (
+            str(Path(record) / CANDIDATES_DIR) if record else None)
+        self.candidates = Candidates(candidates) if candidates else None
         if not structlog.is_configured():
             configure()
         self.log = get_logger(target=target.name, pid=os.getpid())
         self.logged: set[str] = set()
+        self.logged_candidates: set[str | None] = set()
         self.counters = counters
         self.features = features_of(target) if counters is not None else None
         if seen is None:  # only where nothing is instrumented: no feedback but the counters
@@ -204,28 +271,49 @@ class Harness:
             known = seen.get(data) or self._seen_old.get(data)
             if known is not None:
                 self.counters.hit_counters(known.counters)
-                if known.signature is not None:
+                if known.candidate:
+                    self._candidate(data, None, known.signature)
+                elif known.signature is not None:
                     self._divergent(data, None, None, known)
                 return
         ops = self.decoded.decode(data)
-        outcome = self.target.evaluate(ops)
+        outcome = evaluate_budgeted(self.target, ops)
         counters = ()
         if self.counters is not None:
             counters = self.counters.counters(self.features(ops, outcome))
             self.counters.hit_counters(counters)
         divergent = outcome.verdict is Verdict.DIVERGENT
+        candidate = outcome.verdict is Verdict.CANDIDATE
+        counters = array("I", counters)  # 4 bytes a counter, where a tuple of ints takes 36
         if divergent:
             known = _Seen(counters, outcome.signature, outcome.finding.family,
                           self.known.match(outcome.signature, ops) if self.suppressing
                           else None)
         else:
-            known = _Seen(counters, None, None, None)
+            known = _Seen(counters, outcome.signature if candidate else None, None, None,
+                          candidate)
         if seen is not None:
             if len(seen) >= self.SEEN:
                 self._seen_old, self._seen = seen, {}
             self._seen[data] = known
         if divergent:
             self._divergent(data, ops, outcome, known)
+        elif candidate:
+            self._candidate(data, ops, outcome.signature)
+
+    def _candidate(self, data: bytes, ops, provisional: str | None) -> None:
+        """A candidate (see the module docstring): written for confirmation, never raised."""
+        first = provisional not in self.logged_candidates
+        if self.candidates is not None:
+            if ops is None:
+                ops = self.decoded.decode(data)
+            known = provisional is not None and self.known.match(provisional, ops) is not None
+            self.candidates.record(data, provisional, known)
+        if first:
+            self.logged_candidates.add(provisional)
+            self.log.info("candidate_recorded", provisional_signature=provisional,
+                          candidates_dir=str(self.candidates.dir) if self.candidates
+                          else None)
 
     def _divergent(self, data: bytes, ops, outcome: Outcome | None, known: "_Seen") -> None:
         """A divergent verdict: suppressed if known, recorded in FUZZPLUG_RECORD mode,
@@ -253,13 +341,15 @@ class Harness:
 
 @dataclass(frozen=True, slots=True)
 class _Seen:
-    """What the harness keeps of an input it ran: the counters its features hit, and for a
-    divergent verdict the signature, its family and how the known list matched it."""
+    """What the harness keeps of an input it ran: the counters its features hit, for a
+    divergent verdict the signature, its family and how the known list matched it, and
+    whether it is a candidate (with its provisional signature)."""
 
-    counters: tuple[int, ...]
-    signature: str | None
+    counters: "array[int] | tuple[int, ...]"
+    signature: str | None  # a candidate's: provisional
     family: str | None
     match: KnownMatch | None
+    candidate: bool = False
 
 
 def main(target_name: str | None = None, argv: list[str] | None = None) -> None:

@@ -15,7 +15,10 @@ atheris as `custom_mutator` and `custom_crossover`, works on the decoded sequenc
   one pfn), to its default or to a nearby value (an address a page away), flip one flag,
   or take a scene of the domain;
 - crossover (`custom_crossover`) joins the scene and first calls of one input to the last
-  calls of another.
+  calls of another;
+- for a target that interleaves tasks (`fuzzplug.targets.ScheduleMutable`), a share
+  `SCHEDULE_SHARE` of the op-level changes is the target's change of the schedule (a
+  change point moved by one step, two priorities swapped...), the rest as above.
 
 With both hooks given, libFuzzer draws each mutation from {custom mutator, custom
 crossover} (libFuzzer's MutationDispatcher), so about half of all mutations are crossovers,
@@ -41,10 +44,13 @@ DEFAULT_MODE = "ops"
 ENV = "FUZZPLUG_MUTATOR"
 BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
+SCHEDULE_SHARE = 0.25
+"""The share of op-level changes left to the target's schedule mutation, if it has one."""
 PAGE = 0x1000
-DECODE_CACHE = 1 << 12
-"""Decoded inputs remembered per generation (`DecodeCache`: two generations, a bounded few
-MiB)."""
+DECODE_CACHE = 1 << 11
+"""Decoded inputs remembered per generation (`DecodeCache`: two generations). An entry
+takes about 3 KiB (random inputs of up to 256 bytes, 13 ops on average, of a target with
+tasks), so the cache about 12 MiB at most."""
 
 
 class DecodeCache:
@@ -88,13 +94,15 @@ class OpMutator:
 
     def __init__(self, schema: Schema, byte_mutate: Callable[[bytes, int], bytes] | None,
                  calls: tuple[Op, ...] = (), scenes: tuple[tuple[Op, ...], ...] = (),
-                 byte_share: float = BYTE_SHARE, decoded: DecodeCache | None = None):
+                 byte_share: float = BYTE_SHARE, decoded: DecodeCache | None = None,
+                 schedule: Callable[[list[Op], random.Random], list[Op] | None] | None = None):
         self.schema = schema
         self.byte_mutate = byte_mutate
         self.calls = calls
         self.scenes = scenes
         self.byte_share = byte_share if byte_mutate is not None else 0.0
         self.decoded = decoded if decoded is not None else DecodeCache(schema)
+        self.schedule = schedule
         self.call_names = tuple(s.name for s in schema.ops if not s.scene)
         self.scene_names = tuple(s.name for s in schema.ops if s.scene)
 
@@ -149,6 +157,10 @@ class OpMutator:
 
     def _mutate_ops(self, rng: random.Random, scene: list[Op],
                     calls: list[Op]) -> tuple[list[Op], list[Op]]:
+        if self.schedule is not None and rng.random() < SCHEDULE_SHARE:
+            changed = self.schedule(list(calls), rng)
+            if changed is not None:
+                return scene, changed
         choice = rng.random()
         if choice < 0.30 or not calls:  # insert a call
             calls.insert(rng.randint(0, len(calls)), self._new_call(rng, scene + calls))
@@ -262,11 +274,14 @@ def setup_kwargs(atheris, target, mode: str | None = None,
         return {}
     from fuzzplug.engines.domain import domain_for
 
+    from fuzzplug.targets import ScheduleMutable
+
     domain = domain_for(target)
+    schedule = target.mutate_schedule if isinstance(target, ScheduleMutable) else None
 
     def byte_mutate(data: bytes, max_size: int) -> bytes:
         return atheris.Mutate(data, max_size)  # looked up late: Fuzz() installs the real one
 
     mutator = OpMutator(target.schema, byte_mutate, domain.calls(), domain.scenes,
-                        decoded=decoded)
+                        decoded=decoded, schedule=schedule)
     return {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}

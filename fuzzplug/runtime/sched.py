@@ -402,18 +402,22 @@ def switch_point(k, label: str) -> None:
 class FollowSchedule:
     """The schedule of an input: runs `(task, steps)` in order, each letting `task` take up
     to `steps` steps (a run whose task cannot run, or that blocks, ends early: the next run
-    is taken). When the runs are used up, the task that ran last goes on while it can, then
-    the lowest-numbered task after it that can (round robin from it)."""
+    is taken). When the runs are used up, `then` decides (a `fuzzplug.runtime.pct.Pct`,
+    which is told every step from the first); without it, the task that ran last goes on
+    while it can, then the lowest-numbered task after it that can (round robin from it)."""
 
-    def __init__(self, runs: list[tuple[int, int]]):
+    def __init__(self, runs: list[tuple[int, int]], then: Chooser | None = None):
         self.runs = list(runs)
         self.index = 0
         self.left: int | None = None
         self.last: int | None = None
+        self.then = then
 
     def choose(self, sched: Scheduler, enabled: list[int], forced: bool = False) -> int:
         if forced:
             self.last = enabled[0]
+            if self.then is not None:
+                self.then.choose(sched, enabled, True)
             return enabled[0]
         while self.index < len(self.runs):
             tid, steps = self.runs[self.index]
@@ -425,6 +429,9 @@ class FollowSchedule:
                 return tid
             self.index += 1
             self.left = None
+        if self.then is not None:
+            self.last = self.then.choose(sched, enabled)
+            return self.last
         n = len(sched.tasks)
         start = self.last if self.last is not None else 0
         for i in range(n):
@@ -435,7 +442,8 @@ class FollowSchedule:
         raise AssertionError("choose() with no task enabled")
 
     def observe(self, event: StepEvent) -> None:
-        pass
+        if self.then is not None:
+            self.then.observe(event)
 
 
 class Serial:

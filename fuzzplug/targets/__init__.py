@@ -40,9 +40,16 @@ with a fallback when a target lacks it:
   `file:line`, the binary form is normalised and the trace says how (fallback: no check);
 - `Traced`: `describe_event(event)`, a target's own rendering of an event in the
   side-by-side trace (PTE values as flags; fallback: the generic rendering).
+- `Budgeted`: `evaluate_budgeted(ops)`, a bounded evaluation for the fuzz loop that gives
+  `evaluate`'s verdict and signature wherever its budget settles them, and
+  `Verdict.CANDIDATE` where it does not; the harness records candidates, and `fuzz`,
+  `triage`, `minimize` and `cmin` confirm them with `evaluate` (fallback: `evaluate`).
 - `Featured`: `features(ops, outcome)`, the semantic features of one evaluation that the
   harness feeds back to libFuzzer (fallback: `fuzzplug.core.features.outcome_features`,
   branch ids, returns and verdicts).
+- `ScheduleMutable`: `mutate_schedule(calls, rng)`, one change of how an input's tasks
+  interleave, which the op mutator makes beside its generic changes (fallback: the generic
+  changes only).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from fuzzplug.errors import InputError, TargetError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable
+    from random import Random
 
     from fuzzplug.core.known import Advice, Cause
     from fuzzplug.core.opslang import Op, Schema
@@ -232,6 +240,39 @@ def check_scene(target, ops: "tuple[Op, ...]") -> "tuple[tuple[Op, ...], list[Sc
 
 
 @runtime_checkable
+class Budgeted(Protocol):
+    """A target whose full evaluation can cost seconds for some inputs (a search), with a
+    bounded form for the fuzz loop: `evaluate_budgeted(ops)` is deterministic, costs a
+    bounded amount of work (runs and steps, not time), and gives exactly `evaluate(ops)`'s
+    verdict and signature unless its verdict is `Verdict.CANDIDATE`: a difference the
+    budget could not settle, its finding named provisionally, which `evaluate(ops)`
+    confirms (divergent) or drops."""
+
+    def evaluate_budgeted(self, ops: "tuple[Op, ...]") -> "Outcome":
+        ...
+
+
+def evaluate_budgeted(target: "Target", ops: "tuple[Op, ...]") -> "Outcome":
+    """`target.evaluate_budgeted(ops)` if the target has the capability, else
+    `target.evaluate(ops)`."""
+    if isinstance(target, Budgeted):
+        return target.evaluate_budgeted(ops)
+    return target.evaluate(ops)
+
+
+def evaluate_settled(target: "Target", ops: "tuple[Op, ...]") -> "Outcome":
+    """`evaluate(ops)`'s outcome by the budgeted path first: its outcome when it settles
+    the input, else the full evaluation's (the fast path of `minimize` and `cmin`: the
+    same verdict and signature as `evaluate`)."""
+    from fuzzplug.core.oracle import Verdict
+
+    outcome = evaluate_budgeted(target, ops)
+    if outcome.verdict is Verdict.CANDIDATE:
+        return target.evaluate(ops)
+    return outcome
+
+
+@runtime_checkable
 class Versioned(Protocol):
     """A target whose models form a chain of versions (a patch, then the fixes upstream took
     after it), any two of which it can compare, the older as pre and the newer as post. Its
@@ -323,6 +364,18 @@ class Featured(Protocol):
     reached). Called on every execution: keep it cheap, and the set of features bounded."""
 
     def features(self, ops: "tuple[Op, ...]", outcome: "Outcome") -> "Iterable[Hashable]":
+        ...
+
+
+@runtime_checkable
+class ScheduleMutable(Protocol):
+    """A target whose inputs carry a schedule of several tasks, with mutations of its own
+    for it (moving a change point by one step, swapping two priorities...): given an
+    input's ops without its scene ops, in order, and a `random.Random`, the ops with one
+    change of the schedule, or None when there is none to make. Called by the op mutator
+    (`fuzzplug.engines.mutator`) on some of its mutations: keep it cheap, never raise."""
+
+    def mutate_schedule(self, calls: "list[Op]", rng: "Random") -> "list[Op] | None":
         ...
 
 

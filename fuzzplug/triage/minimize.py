@@ -30,11 +30,17 @@ The passes, repeated until none changes anything (a fixpoint):
 5. *sort the scene*: scene ops in op id order, as people write them.
 
 Everything is deterministic: candidates are tried in a fixed order, and the target's
-`evaluate` is deterministic by the `Target` contract.
+`evaluate` is deterministic by the `Target` contract. A candidate is evaluated through the
+target's budgeted evaluation first (`fuzzplug.targets.evaluate_settled`: a two-task input
+whose budget settles it costs milliseconds; one it cannot settle is evaluated in full), which
+gives `evaluate`'s verdict and signature, so the result is the same. `should_stop` (a
+deadline: `fuzzplug fuzz` budgets its time) ends the search early with the best so far,
+and the `minimize_progress` event is logged every `PROGRESS_EVERY` seconds.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -42,9 +48,12 @@ from fuzzplug.core.opslang import ADDR_LOW_MASK, ArgKind, ArgSpec, Op, Schema, e
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
+from fuzzplug.targets import evaluate_settled
 
-__all__ = ["MinimizeStats", "minimize_ops", "simplicity"]
+__all__ = ["MinimizeStats", "Stop", "minimize_ops", "simplicity"]
 
+PROGRESS_EVERY = 2.0
+"""Seconds between two `minimize_progress` events."""
 SMALL_INT_STEPS = 64
 """An INT arg also tries `value - 1` while the value is below this (bounded work)."""
 
@@ -76,6 +85,11 @@ def simplicity(schema: Schema, ops: tuple[Op, ...]) -> tuple:
             tuple(scene_order))
 
 
+class Stop(Exception):
+    """Raised into a minimisation (by a deadline's alarm, `fuzzplug.engines.finish`) to end
+    it now with the best sequence so far, even inside an evaluation."""
+
+
 @dataclass(slots=True)
 class MinimizeStats:
     """What one minimisation did: evaluations made, steps accepted, passes run."""
@@ -84,6 +98,8 @@ class MinimizeStats:
     accepted: int = 0
     rounds: int = 0
     passes: dict[str, int] = field(default_factory=dict)
+    stopped: bool = False  # should_stop (or Stop) ended it before the fixpoint
+    outcome: object = None  # the result's outcome (`evaluate_settled`'s)
 
 
 class _Minimizer:
@@ -91,11 +107,16 @@ class _Minimizer:
     cache of verdicts by sequence."""
 
     def __init__(self, target, ops: tuple[Op, ...], sig: str,
-                 max_evaluations: int | None) -> None:
+                 max_evaluations: int | None, should_stop: Callable[[], bool] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.target = target
         self.schema: Schema = target.schema
         self.sig = sig
         self.max_evaluations = max_evaluations
+        self.should_stop = should_stop
+        self.clock = clock
+        self.started = self.last_progress = clock()
+        self.log = get_logger(target=target.name)
         self.cache: dict[tuple[Op, ...], bool] = {}
         self.stats = MinimizeStats()
         try:
@@ -105,10 +126,12 @@ class _Minimizer:
                 from None
         self.byte_limit = self.key[3]
         self.current = ops
+        self.last_outcome = self.current_outcome = None
         if not self._interesting(ops):
-            outcome = target.evaluate(ops)
+            outcome = evaluate_settled(target, ops)
             raise InputError(f"the input does not reproduce signature {sig!r}: it gives "
                              f"{outcome.verdict.value} {outcome.signature}")
+        self.current_outcome = self.last_outcome
 
     def _check_invariants(self) -> None:
         assert self.key == simplicity(self.schema, self.current)
@@ -121,13 +144,28 @@ class _Minimizer:
         known = self.cache.get(ops)
         if known is not None:
             return known
-        self.stats.evaluations += 1
-        outcome = self.target.evaluate(ops)
+        outcome = self._evaluate(ops)
         found = outcome.verdict is Verdict.DIVERGENT and outcome.signature == self.sig
         self.cache[ops] = found
+        self.last_outcome = outcome
         return found
 
+    def _evaluate(self, ops: tuple[Op, ...]):
+        self.stats.evaluations += 1
+        outcome = evaluate_settled(self.target, ops)
+        now = self.clock()
+        if now - self.last_progress >= PROGRESS_EVERY:
+            self.last_progress = now
+            self.log.info("minimize_progress", signature=self.sig,
+                          evaluations=self.stats.evaluations, accepted=self.stats.accepted,
+                          calls=self.schema.calls(self.current),
+                          elapsed_s=round(now - self.started, 1))
+        return outcome
+
     def _budget_left(self) -> bool:
+        if self.should_stop is not None and self.should_stop():
+            self.stats.stopped = True
+            return False
         return self.max_evaluations is None or self.stats.evaluations < self.max_evaluations
 
     def consider(self, candidate: tuple[Op, ...], pass_name: str) -> bool:
@@ -143,6 +181,7 @@ class _Minimizer:
         if not self._interesting(candidate):
             return False
         self.current, self.key = candidate, key
+        self.current_outcome = self.last_outcome
         self.stats.accepted += 1
         self.stats.passes[pass_name] = self.stats.passes.get(pass_name, 0) + 1
         return True
@@ -155,8 +194,7 @@ class _Minimizer:
 
     def drop_calls(self) -> None:
         scene, calls = self._split()
-        self.stats.evaluations += 1
-        outcome = self.target.evaluate(self.current)
+        outcome = self._evaluate(self.current)
         if outcome.finding is not None:  # nothing after the first difference is run
             self.consider(scene + calls[: outcome.finding.op_index + 1], "truncate")
         size = len(self._split()[1]) // 2
@@ -233,13 +271,16 @@ class _Minimizer:
         passes: tuple[Callable[[], None], ...] = (
             self.drop_calls, self.drop_scene, self.simplify_shared_values, self.simplify_args,
             self.sort_scene)
-        while self._budget_left():
-            self.stats.rounds += 1
-            before = self.current
-            for step in passes:
-                step()
-            if self.current == before:
-                break
+        try:
+            while self._budget_left():
+                self.stats.rounds += 1
+                before = self.current
+                for step in passes:
+                    step()
+                if self.current == before:
+                    break
+        except Stop:
+            self.stats.stopped = True
         return self.current
 
 
@@ -285,14 +326,18 @@ def _candidates(spec: ArgSpec, value: int) -> Iterator[int]:
 
 def minimize_ops(target, ops: tuple[Op, ...], signature: str, *,
                  max_evaluations: int | None = None,
-                 stats: MinimizeStats | None = None) -> tuple[Op, ...]:
+                 stats: MinimizeStats | None = None,
+                 should_stop: Callable[[], bool] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> tuple[Op, ...]:
     """The simplest sequence found that `target` still evaluates as divergent with exactly
     `signature`: calls and runs of calls dropped, scene ops dropped, args simplified, to a
     fixpoint (see the module docstring). Never more calls or canonical bytes than `ops`;
-    deterministic. `max_evaluations` bounds the work (the result is then the best so far).
+    deterministic. `max_evaluations` bounds the work, and so does `should_stop` (checked
+    before each candidate; the result is then the best so far, `stats.stopped`); `clock`
+    times the `minimize_progress` events.
     `InputError` if `ops` does not reproduce `signature` or has no binary form."""
     ops = tuple(ops)
-    minimizer = _Minimizer(target, ops, signature, max_evaluations)
+    minimizer = _Minimizer(target, ops, signature, max_evaluations, should_stop, clock)
     result = minimizer.run()
     minimizer._check_invariants()
     if stats is not None:
@@ -300,6 +345,8 @@ def minimize_ops(target, ops: tuple[Op, ...], signature: str, *,
         stats.accepted = minimizer.stats.accepted
         stats.rounds = minimizer.stats.rounds
         stats.passes = dict(minimizer.stats.passes)
+        stats.stopped = minimizer.stats.stopped
+        stats.outcome = minimizer.current_outcome
     get_logger(target=target.name).debug(
         "minimize_finished", signature=signature, ops_before=len(ops), ops_after=len(result),
         evaluations=minimizer.stats.evaluations, accepted=minimizer.stats.accepted)

@@ -12,6 +12,14 @@ Reproducers are found below each folder, recursively (hidden names skipped):
   adopts): each `<signature id>.<worker>.bin`, with the worker's count for it; the inbox's
   `inbox.json` names the target.
 
+- candidates, named `candidate-*`: inputs a fuzz loop's budgeted evaluation could not
+  settle (`fuzzplug.engines.harness`), in a findings folder's `candidates/` (the ones a
+  `fuzz` run had no time to confirm), an inbox's `candidates/`, or the folder a farm gave
+  the harness (FUZZPLUG_CANDIDATES); a `candidates.json` beside them, or the inbox's
+  `inbox.json`, names the target, else `--target` does. Triage is their confirmation: the
+  full evaluation either gives a divergent verdict (the candidate is confirmed, grouped by
+  that signature) or not (it is *dropped*: a row of its own, not a problem).
+
 All of them are binary inputs, decoded as such whatever their bytes.
 
 A finding's record (or an inbox's `inbox.json`) also names the pair of model versions it
@@ -36,22 +44,39 @@ that does not reproduce stays in the group of its first run's signature (or of i
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fuzzplug.core.findings import INBOX_NAME, read_inbox
+from fuzzplug.core.findings import (
+    CANDIDATE_PREFIX,
+    CANDIDATES_DIR,
+    CANDIDATES_MARKER,
+    INBOX_NAME,
+    read_inbox,
+)
 from fuzzplug.core.known import KnownList, KnownMatch
 from fuzzplug.core.opslang import Op, decode
 from fuzzplug.core.oracle import Verdict, signature_id
 from fuzzplug.core.words import plural
 from fuzzplug.errors import InputError
 from fuzzplug.io import read_bytes
-from fuzzplug.targets import check_scene, load_target, pair_name, select_pair, target_names
+from fuzzplug.log import get_logger
+from fuzzplug.targets import (
+    check_scene,
+    evaluate_budgeted,
+    load_target,
+    pair_name,
+    select_pair,
+    target_names,
+)
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
 CRASH_PREFIXES = ("crash-", "oom-", "timeout-")
+PROGRESS_EVERY = 2.0
+"""Seconds between two `triage_progress` events."""
 
 
 @dataclass(slots=True)
@@ -60,8 +85,8 @@ class Reproducer:
 
     path: Path
     target: str | None  # None: nothing names it (a crash file triaged without --target)
-    kind: str  # "crash" (a libFuzzer artifact), "finding" (a findings folder's repro.bin)
-    # or "inbox" (a recorder's input)
+    kind: str  # "crash" (a libFuzzer artifact), "finding" (a findings folder's repro.bin),
+    # "inbox" (a recorder's input) or "candidate" (`candidate-*`, to confirm)
     recorded: dict | None = None  # record.json's verdict and signature, for a finding
     pair: str | None = None  # PRE..POST it runs on; None: the target's default pair
     hits: int = 1  # how often the run met it: record.json's count, the inbox's count
@@ -76,6 +101,11 @@ class Reproducer:
     @property
     def reproduces(self) -> bool:
         return not self.problems
+
+    @property
+    def dropped(self) -> bool:
+        """A candidate the full evaluation does not confirm."""
+        return self.kind == "candidate" and self.verdict != Verdict.DIVERGENT.value
 
 
 @dataclass(slots=True)
@@ -139,12 +169,25 @@ def _read_record(path: Path) -> dict:
 
 
 def _inbox_part(path: Path, root: Path) -> Path | None:
-    """The inbox folder a path below `root` lies directly in, if its one hidden part is an
-    inbox's name (`.inbox-<pid>`)."""
+    """The inbox folder a path below `root` lies directly in (or in its `candidates/`),
+    if its one hidden part is an inbox's name (`.inbox-<pid>`)."""
     hidden = [p for p in path.relative_to(root).parts if p.startswith(".")]
-    if len(hidden) == 1 and INBOX_NAME.fullmatch(hidden[0]) and path.parent.name == hidden[0]:
+    if len(hidden) != 1 or not INBOX_NAME.fullmatch(hidden[0]):
+        return None
+    if path.parent.name == hidden[0]:
         return path.parent
+    if path.parent.name == CANDIDATES_DIR and path.parent.parent.name == hidden[0]:
+        return path.parent.parent
     return None
+
+
+def _candidates_marker(folder: Path) -> dict:
+    """`candidates.json` of a folder of candidates (the target and pair), or {}."""
+    try:
+        marker = json.loads((folder / CANDIDATES_MARKER).read_text())
+    except (OSError, ValueError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
 
 
 def _inbox_reproducers(inbox: Path, default_target: str | None,
@@ -165,14 +208,19 @@ def _inbox_reproducers(inbox: Path, default_target: str | None,
             # the default pair is the default target's: another target's inbox keeps its own
             pair = found.pair or (default_pair if target == default_target else None)
             out.append(Reproducer(path, target, "inbox", pair=pair, hits=max(hits, 1)))
+    target = found.target or default_target
+    pair = found.pair or (default_pair if target == default_target else None)
+    out += [Reproducer(path, target, "candidate", pair=pair) for path in found.candidates]
     return out
 
 
 def find_reproducers(dirs: list[str], default_target: str | None = None,
-                     default_pair: str | None = None) -> list[Reproducer]:
+                     default_pair: str | None = None,
+                     corpus: bool = False) -> list[Reproducer]:
     """The crash files, findings reproducers and inbox inputs below `dirs`, sorted by path,
     each with the target (and pair) its record.json (or inbox.json) names, else
-    `default_target` (None if not given) and `default_pair`; `InputError` for a folder that
+    `default_target` (None if not given) and `default_pair`; with `corpus`, every other
+    file too, as a possible candidate (kind "corpus"). `InputError` for a folder that
     is missing or not a folder, or a broken record.json."""
     found: dict[Path, Reproducer] = {}
     for d in dirs:
@@ -196,6 +244,13 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
             if path.name.startswith(CRASH_PREFIXES):
                 found.setdefault(path.resolve(), Reproducer(path, default_target, "crash",
                                                             pair=default_pair))
+            elif path.name.startswith(CANDIDATE_PREFIX):
+                marker = _candidates_marker(path.parent)
+                target = marker.get("target") or default_target
+                found.setdefault(path.resolve(), Reproducer(
+                    path, target, "candidate",
+                    pair=marker.get("pair") or (default_pair if target == default_target
+                                                else None)))
             elif path.name == "repro.bin":
                 record_path = path.with_name("record.json")
                 record = _read_record(record_path) if record_path.exists() else None
@@ -206,6 +261,11 @@ def find_reproducers(dirs: list[str], default_target: str | None = None,
                     pair=(record or {}).get("pair")
                     or (default_pair if target == default_target else None),
                     hits=count if isinstance(count, int) and count > 0 else 1))
+            elif corpus and path.name not in ("record.json", "repro.ops", "summary.json",
+                                              CANDIDATES_MARKER) \
+                    and not path.name.endswith((".json", ".log")):
+                found.setdefault(path.resolve(), Reproducer(path, default_target, "corpus",
+                                                            pair=default_pair))
     return sorted(found.values(), key=lambda r: str(r.path))
 
 
@@ -237,7 +297,7 @@ def _check(rep: Reproducer) -> None:
     if (first.verdict, first.signature) != (second.verdict, second.signature):
         rep.problems.append(f"flaky: the two re-runs differ ({first.verdict.value} "
                             f"{first.signature} vs {second.verdict.value} {second.signature})")
-    if first.verdict is not Verdict.DIVERGENT:
+    if first.verdict is not Verdict.DIVERGENT and rep.kind != "candidate":
         rep.problems.append(f"does not reproduce: re-run gives {first.verdict.value}")
     if rep.recorded is not None:
         want = (rep.recorded.get("verdict"), rep.recorded.get("signature"))
@@ -247,27 +307,51 @@ def _check(rep: Reproducer) -> None:
 
 
 def triage(dirs: list[str], default_target: str | None = None,
-           default_pair: str | None = None) -> list[Group]:
+           default_pair: str | None = None, corpus: bool = False) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by hits, then
     signature. `default_target` is the target of the reproducers that name none (crash
     files), `default_pair` the pair of those that name none; `InputError` if one needs a
-    target and it is not given."""
-    reps = find_reproducers(dirs, default_target, default_pair)
+    target and it is not given. With `corpus` (`--candidates`), every other file is an
+    input of a corpus, evaluated with the target's budget (`evaluate_budgeted`): those it
+    leaves candidates are confirmed as candidates are, the others left out."""
+    reps = find_reproducers(dirs, default_target, default_pair, corpus)
     if default_target is not None:
         load_target(default_target)  # an unknown --target is an error even with no crash files
     unnamed = [rep for rep in reps if rep.target is None]
     if unnamed:
-        what = ("a libFuzzer crash file" if unnamed[0].kind == "crash"
-                else "a repro.bin without record.json")
+        what = {"crash": "a libFuzzer crash file",
+                "candidate": "a candidate without candidates.json",
+                "corpus": "an input of a corpus (--candidates)"}.get(
+                    unnamed[0].kind, "a repro.bin without record.json")
         raise InputError(f"{unnamed[0].path}: {what} does not name its target; pass "
                          f"--target NAME (targets: {', '.join(target_names())})")
+    reps = [rep for rep in reps if rep.kind != "corpus" or read_bytes(rep.path)]
     for rep in reps:  # every file is loaded before any is reported: all or nothing
         _load(rep)
+    if corpus:
+        kept = []
+        for rep in reps:
+            if rep.kind == "corpus":
+                if evaluate_budgeted(_target(rep), _load(rep)).verdict \
+                        is not Verdict.CANDIDATE:
+                    continue
+                rep.kind = "candidate"
+            kept.append(rep)
+        reps = kept
     groups: dict[tuple[str, str, str], Group] = {}
-    for rep in reps:
+    log = get_logger()
+    started = last = time.monotonic()
+    for n, rep in enumerate(reps, 1):
         _check(rep)
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:  # a candidate's confirmation can take seconds
+            last = now
+            log.info("triage_progress", evaluated=n, files_in=len(reps),
+                     elapsed_s=round(now - started, 1))
         pair = pair_name(_target(rep))
-        key = (rep.target, pair or "", rep.signature or f"<{rep.verdict}>")
+        key = (rep.target, pair or "", rep.signature or
+               (f"<dropped candidates: {rep.verdict}>" if rep.dropped
+                else f"<{rep.verdict}>"))
         groups.setdefault(key, Group(key[0], key[2], pair=pair)).members.append(rep)
     lists: dict[tuple[str, str], KnownList] = {}
     for (name, pair, sig), group in groups.items():
@@ -293,7 +377,8 @@ def render(groups: list[Group]) -> str:
     if not groups:
         return "no crash files or findings reproducers found\n"
     files = sum(len(g.members) for g in groups)
-    lines = [f"{plural(len(groups), 'signature')} in {plural(files, 'file')}"]
+    signatures = sum(1 for g in groups if not all(m.dropped for m in g.members))
+    lines = [f"{plural(signatures, 'signature')} in {plural(files, 'file')}"]
     problems = []
     for g in groups:
         record = g.to_json()
@@ -302,6 +387,12 @@ def render(groups: list[Group]) -> str:
         first, last = record["first_seen"], record["last_seen"]
         seen = f"seen {first}" if first == last else f"first seen {first}, last {last}"
         short = record["shortest"]
+        if all(m.dropped for m in g.members):
+            lines += ["", f"{g.signature}  (the full evaluation settles them: no finding)",
+                      f"  {plural(record['n_files'], 'file')}; {_target_cell(g)}"]
+            continue
+        confirmed = sum(1 for m in g.members if m.kind == "candidate")
+        seen += f"; {plural(confirmed, 'candidate')} confirmed" if confirmed else ""
         lines += ["", g.signature + (f"  [{g.match.describe()}]" if g.match else "  [new]"),
                   f"  {plural(record['hits'], 'hit')}, {plural(record['n_files'], 'file')}, "
                   f"{repro}; {_target_cell(g)}; {seen}",

@@ -28,15 +28,25 @@ Tasks and the schedule (issue #13; `fuzzplug.targets.dax_fault.tasks`):
     sched task=1 steps=2               a run of the schedule: task 1 takes up to 2 steps
                                        (at most MAX_RUN_STEPS; 0: a run of none, skipped)
 
-    Defaults: `task id=1`, `sched task=0 steps=1`; the text form always writes them. Text
+    pct prio=t1_t0_t2 depth=3 at1=17 at2=13
+                                       a PCT schedule (`fuzzplug.targets.dax_fault.pct`) for
+                                       the steps the `sched` runs leave: the tasks' starting
+                                       priorities, highest first, and depth-1 change points
+                                       (after the run's at<i>-th step, the task that took it
+                                       drops to priority i, below every starting one)
+
+    Defaults: `task id=1`, `sched task=0 steps=1`, `pct prio=t0_t1_t2 depth=1`, a missing
+    `at<i>` is 1; the text form writes the ids, steps, prio and depth always. Text
     refuses an id of MAX_TASKS or more, more than MAX_RUN_STEPS steps, and a `task` line
-    naming the task the calls already go to (`tasks.check_tasks`); binary normalises them.
+    naming the task the calls already go to, a depth outside 1..MAX_PCT_DEPTH, a change
+    point it uses outside 1..MAX_PCT_STEP, and a second `pct` line (`tasks.check_tasks`);
+    binary normalises them.
 
 An input whose calls all belong to one task runs as before (sequentially, `task`/`sched`
 lines ignored): every one-task input keeps its meaning and verdict. With calls in two or
 more tasks, each task runs its calls in order on its own CPU and the `sched` runs, in input
-order, decide which task takes each step; when they run out, round robin (see
-`fuzzplug.runtime.sched.FollowSchedule`).
+order, decide which task takes each step; when they run out, the `pct` line decides, and
+without one, round robin (see `fuzzplug.runtime.sched.FollowSchedule`).
 
 Op ids are append-only (`fuzzplug.core.opslang`). The binary form is total; the scene is
 normalised deterministically (`Scene.from_ops`, documented there), so every byte string is
@@ -46,6 +56,7 @@ are the data a page holds (`fuzzplug.runtime.physmem`).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from fuzzplug.core.opslang import ArgKind, ArgSpec, Op, OpSpec, Schema
@@ -78,7 +89,7 @@ MAX_TASKS = 3
 """`task id=` is reduced modulo this: at most three tasks (CPUs)."""
 MAX_RUN_STEPS = 64
 """`sched steps=` is clamped to this many steps."""
-TASK_OPS = frozenset({"task", "sched"})
+TASK_OPS = frozenset({"task", "sched", "pct"})
 """The ops that say which task the calls belong to and how the tasks interleave: neither
 scene ops nor calls of a task."""
 
@@ -91,6 +102,14 @@ hole read), so `any` numbering hits different sites after a hole read; a named s
 the same allocation on both sides whenever both make it (rule `fewer_allocations`)."""
 
 PAGE_BITS = tuple(f"p{i}" for i in range(MAX_FILE_PAGES))
+PRIORITIES = tuple(itertools.permutations(range(MAX_TASKS)))
+"""`pct prio=`: the orders of the tasks' starting priorities, highest first."""
+PRIO_NAMES = tuple("_".join(f"t{tid}" for tid in order) for order in PRIORITIES)
+"""`pct prio=t1_t0_t2`: task 1 highest, then task 0, then task 2."""
+MAX_PCT_DEPTH = 4
+"""`pct depth=` is 1 to this (so 0 to 3 change points, `at1` to `at3`)."""
+MAX_PCT_STEP = 64
+"""A change point `pct at<i>=` is a step index from 1 to this."""
 
 
 def _addr(name: str = "addr", default: int = DEFAULT_START) -> ArgSpec:
@@ -151,6 +170,13 @@ SCHEMA = Schema(
         OpSpec("sched", 16, doc="a run of the schedule: task takes up to steps steps",
                control=True, args=(ArgSpec("task", ArgKind.INT, 0, always=True),
                      ArgSpec("steps", ArgKind.INT, 1, always=True))),
+        OpSpec("pct", 17, doc="a PCT schedule: priorities highest first, d-1 change points",
+               control=True, args=(
+                   ArgSpec("prio", ArgKind.CHOICE, 0, names=PRIO_NAMES, always=True),
+                   ArgSpec("depth", ArgKind.INT, 1, always=True),
+                   ArgSpec("at1", ArgKind.INT, 1),
+                   ArgSpec("at2", ArgKind.INT, 1),
+                   ArgSpec("at3", ArgKind.INT, 1))),
     ),
 )
 VMA_OPS = ("vma", "vma2", "vma3")

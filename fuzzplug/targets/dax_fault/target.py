@@ -131,12 +131,15 @@ class StateNote:
 
 
 class MachineRecord:
-    """A side's machine as `SideRecord` wants it: `snapshot()` is `daxview.snapshot`."""
+    """A side's machine as `SideRecord` wants it: `snapshot()` is `daxview.snapshot`; with
+    several tasks, the steps of its run under the input's schedule too (`trace`: their
+    footprints give the interleaving features, `fuzzplug.targets.dax_fault.features`)."""
 
-    __slots__ = ("m",)
+    __slots__ = ("m", "trace")
 
-    def __init__(self, m: DaxMachine):
+    def __init__(self, m: DaxMachine, trace: list | None = None):
         self.m = m
+        self.trace = trace
 
     def snapshot(self) -> dict:
         return daxview.snapshot(self.m)
@@ -754,11 +757,21 @@ class DaxFaultTarget(ChainedTarget, MutatesPostModel):
         return rules_between(pre, post)
 
     def evaluate(self, ops) -> Outcome:
+        return self._evaluate(ops, None)
+
+    def evaluate_budgeted(self, ops) -> Outcome:
+        """The `Budgeted` capability: an input of several tasks searches the other
+        version's interleavings within `tasks.FAST_RUNS` runs only, and is a candidate
+        where that does not settle it (`tasks.evaluate`); a one-task input is evaluated
+        as `evaluate` does."""
+        return self._evaluate(ops, tasks.FAST_RUNS)
+
+    def _evaluate(self, ops, budget: int | None) -> Outcome:
         scene = Scene.from_ops(ops).dax
         calls = [op for op in ops if not SCHEMA.spec(op.name).scene]
         program = tasks.split(calls)
         if program.concurrent:
-            return tasks.evaluate(self, scene, calls, program)
+            return tasks.evaluate(self, scene, calls, program, budget)
         pre = Side(daxfile.boot(self.pre_model, scene))
         post = Side(daxfile.boot(self.post_model, scene))
         rec_pre = SideRecord(pre.m.k.version, MachineRecord(pre.m))
@@ -844,13 +857,28 @@ class DaxFaultTarget(ChainedTarget, MutatesPostModel):
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)
 
-    # --- optional capabilities (fuzzplug.targets: KnownCauses, SmallDomain, Mutable,
-    # --- FarmTuned)
+    # --- optional capabilities (fuzzplug.targets: KnownCauses, Featured, ScheduleMutable,
+    # --- SmallDomain, Mutable, FarmTuned)
 
     farm_options = FarmOptions(max_len=256, timeout=20)
     """max_len: room for the scene and about 30 calls (a call is 2 to 8 bytes); longer
     inputs only repeat calls. timeout: an input runs both models in a few milliseconds;
     twenty seconds catches a hang without flagging a slow machine."""
+
+    def features(self, ops, outcome):
+        """The `Featured` capability: the generic features and, with several tasks, how the
+        tasks communicated (`fuzzplug.targets.dax_fault.features`)."""
+        from fuzzplug.targets.dax_fault.features import features
+
+        return features(SCHEMA, ops, outcome)
+
+    def mutate_schedule(self, calls, rng):
+        """The `ScheduleMutable` capability: one change of the input's schedule (a second
+        task, a `pct` line, a change point moved by one step, priorities swapped:
+        `fuzzplug.targets.dax_fault.pct.mutate_schedule`)."""
+        from fuzzplug.targets.dax_fault.pct import mutate_schedule
+
+        return mutate_schedule(calls, rng)
 
     def small_domain(self):
         from fuzzplug.targets.dax_fault.domain import small_domain

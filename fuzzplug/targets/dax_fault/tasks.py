@@ -70,7 +70,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from fuzzplug.core.opslang import Op
+from fuzzplug.core.opslang import Op, format_text
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, events_diff, family
 from fuzzplug.core.words import plural
 from fuzzplug.explore import dpor
@@ -78,8 +78,10 @@ from fuzzplug.explore import daxfile, daxtasks
 from fuzzplug.explore.daxfile import Access, DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature, signature_diffs
+from fuzzplug.runtime.pct import Pct
 from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets import SceneIssue
+from fuzzplug.targets.dax_fault import pct
 from fuzzplug.targets.dax_fault.rules import MKWRITE_ONE_FAULT
 from fuzzplug.targets.dax_fault.schema import MAX_RUN_STEPS, MAX_TASKS, SCHEMA, call_args
 
@@ -88,6 +90,11 @@ SEARCH_RUNS = 400
 CONFIRM_RUNS = 4000
 """Runs the search may take before an outcome it did not find within `SEARCH_RUNS` is a
 finding (`evaluate`)."""
+FAST_RUNS = 24
+"""Runs (and `FAST_RUNS * STEPS_PER_RUN` steps) of the other version's search in the
+budgeted evaluation of the fuzz loop (`evaluate` with `budget`): what a two-task input may
+cost there, a few tens of milliseconds a search; what it cannot settle is a candidate,
+confirmed outside the loop (`docs/races.md`, "Candidates")."""
 STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
@@ -100,10 +107,13 @@ the step budget stops its search where 400 or 4,000 such runs would take minutes
 class Tasks:
     """An input's calls as programs: per task (renumbered 0, 1... in order of id), its
     calls as (index among the input's non-scene ops, op); the schedule's runs as (task,
-    steps) in the new numbering (runs of tasks without calls dropped)."""
+    steps) in the new numbering (runs of tasks without calls dropped); the PCT schedule of
+    the input's first `pct` line, if any, as (the tasks from highest priority to lowest,
+    the change points) in the new numbering (`fuzzplug.targets.dax_fault.pct`)."""
 
     programs: tuple[tuple[tuple[int, Op], ...], ...]
     runs: tuple[tuple[int, int], ...]
+    pct: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     @property
     def concurrent(self) -> bool:
@@ -115,12 +125,16 @@ def split(calls: list[Op]) -> Tasks:
     current = 0
     by_task: dict[int, list[tuple[int, Op]]] = {}
     raw_runs: list[tuple[int, int]] = []
+    line = None
     for index, op in enumerate(calls):
         if op.name == "task":
             current = op["id"] % MAX_TASKS
         elif op.name == "sched":
             if op["steps"] > 0:
                 raw_runs.append((op["task"] % MAX_TASKS, min(op["steps"], MAX_RUN_STEPS)))
+        elif op.name == "pct":
+            if line is None:  # a second pct line changes nothing
+                line = pct.line_of(op)
         else:
             by_task.setdefault(current, []).append((index, op))
     ids = sorted(by_task)
@@ -130,7 +144,17 @@ def split(calls: list[Op]) -> Tasks:
         programs = tuple(tuple((i, op) for i, op in p if op.name != "fail_alloc")
                          for p in programs)
     runs = tuple((rank[t], s) for t, s in raw_runs if t in rank)
-    return Tasks(programs, runs)
+    order = None
+    if line is not None:
+        order = (tuple(rank[t] for t in line.order if t in rank), line.points)
+    return Tasks(programs, runs, order)
+
+
+def chooser(tasks: Tasks) -> FollowSchedule:
+    """The input's schedule as a chooser: its `sched` runs, then its PCT schedule (or,
+    without a `pct` line, round robin)."""
+    then = Pct(*tasks.pct) if tasks.pct is not None else None
+    return FollowSchedule(list(tasks.runs), then=then)
 
 
 def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
@@ -140,24 +164,42 @@ def check_tasks(ops: tuple[Op, ...]) -> tuple[tuple[Op, ...], list[SceneIssue]]:
     and a race written so would silently run as one task). The text loader refuses each at
     its line; the binary form, which accepts every byte string, normalises it to what it
     runs: an id modulo MAX_TASKS, the steps clamped, and a `task` line that changes nothing
-    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). Returns
+    made the no-op it is, `sched task=<id> steps=0` (a run of no steps is skipped). A `pct`
+    line's depth and the change points it uses are checked the same way (`pct.check_pct`),
+    and a second `pct` line is the no-op `sched task=0 steps=0`. Returns
     the ops normalised and the issues, in op order; the verdict is unchanged."""
-    out, issues, current = list(ops), [], 0
+    out, issues, current, seen_pct = list(ops), [], 0, False
     for index, op in enumerate(ops):
-        if op.name == "task":
+        if op.name == "pct":
+            if seen_pct:
+                out[index] = Op.make(SCHEMA, "sched", task=0, steps=0)
+                issues.append(SceneIssue(index, "a second pct line: an input has one PCT "
+                                         "schedule, its first pct line's",
+                                         "a no-op, taken as sched task=0 steps=0"))
+                continue
+            seen_pct = True
+            normal, problems = pct.check_pct(op)
+            if problems:
+                out[index] = normal
+                issues.append(SceneIssue(index, "; ".join(problems),
+                                         "taken as " + format_text(SCHEMA, (normal,)).strip()))
+        elif op.name == "task":
             tid = op["id"]
-            if tid >= MAX_TASKS:
+            problems = []
+            if tid >= MAX_TASKS:  # then, reduced, it may name the current task too
                 tid %= MAX_TASKS
-                out[index] = Op.make(SCHEMA, "task", id=tid)
-                issues.append(SceneIssue(index, f"task id={op['id']} is out of range (tasks "
-                                         f"are 0 to {MAX_TASKS - 1})",
-                                         f"taken as task id={tid}"))
-            elif tid == current:
+                problems.append(f"task id={op['id']} is out of range (tasks are 0 to "
+                                f"{MAX_TASKS - 1})")
+            if tid == current:
                 out[index] = Op.make(SCHEMA, "sched", task=tid, steps=0)
-                issues.append(SceneIssue(index, f"task id={tid}: the calls here are already "
-                                         f"task {tid}'s (before any task line, task 0's); "
-                                         "name another task to start its program",
+                problems.append(f"task id={tid}: the calls here are already task {tid}'s "
+                                "(before any task line, task 0's); name another task to "
+                                "start its program")
+                issues.append(SceneIssue(index, "; ".join(problems),
                                          f"a no-op, taken as sched task={tid} steps=0"))
+            elif problems:
+                out[index] = Op.make(SCHEMA, "task", id=tid)
+                issues.append(SceneIssue(index, problems[0], f"taken as task id={tid}"))
             current = tid
         elif op.name == "sched":
             tid, steps = op["task"], op["steps"]
@@ -360,10 +402,30 @@ class Search:
     outcomes: dict[RunOutcome, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     """Each outcome → the schedule (`runs_of`) of the first run that had it."""
     stats: dpor.Exploration = field(default_factory=dpor.Exploration)
+    first_seen: dict[RunOutcome, tuple[int, int]] = field(default_factory=dict)
+    """Each outcome → (the number of runs, the number of steps) made before the first run
+    that had it: what a smaller budget would have seen of it (`within`)."""
+    last_run: tuple[int, int] = (0, 0)
+    """(runs, steps) made before the search's last run."""
 
     @property
     def complete(self) -> bool:
         return self.stats.complete
+
+    def within(self, runs: int) -> "Search":
+        """This search as a search with a budget of `runs` runs and `runs *
+        STEPS_PER_RUN` steps would have been: the exploration's order is fixed, so that
+        search is this one's first runs (`dpor.explore` checks the budget before each
+        run). Exact whatever budget this one had, if at least that one: the budgeted
+        evaluation asks it of any search the cache holds."""
+        steps = runs * STEPS_PER_RUN
+        kept = {o: (r, st) for o, (r, st) in self.first_seen.items()
+                if r < runs and st < steps}
+        if len(kept) == len(self.first_seen) and self.complete and \
+                self.last_run[0] < runs and self.last_run[1] < steps:
+            return self
+        stats = dpor.Exploration(runs=min(self.stats.runs, runs), complete=False)
+        return Search({o: self.outcomes[o] for o in kept}, stats, kept, self.last_run)
 
 
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
@@ -372,13 +434,21 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
     outcome for which it is true (`complete` is then False)."""
     s = Search()
-    for run in dpor.explore(lambda ch: run_version(model, scene, tasks, ch), reduce=reduce,
-                            max_runs=max_runs, max_steps=max_steps, stats=s.stats):
+    last = [(0, 0)]
+
+    def one(chooser):
+        last[0] = (s.stats.runs, s.stats.steps)
+        return run_version(model, scene, tasks, chooser)
+
+    for run in dpor.explore(one, reduce=reduce, max_runs=max_runs, max_steps=max_steps,
+                            stats=s.stats):
         if run.outcome not in s.outcomes:
             s.outcomes[run.outcome] = runs_of(run.trace)
+            s.first_seen[run.outcome] = last[0]
         if stop_at is not None and stop_at(run.outcome):
             s.stats.complete = False
             break
+    s.last_run = last[0]
     return s
 
 
@@ -400,7 +470,12 @@ def runs_of(trace) -> tuple[tuple[int, int], ...]:
 # --- the other version's searches, cached ------------------------------------------------------
 
 SEARCH_CACHE_SIZE = 256
-"""Searches `SearchCache` keeps (the least recently used is dropped first)."""
+"""Searches `SearchCache` keeps at most (the least recently used is dropped first)."""
+SEARCH_CACHE_OUTCOMES = 4096
+"""Outcomes `SearchCache` keeps at most, over all its searches: what bounds its memory (an
+outcome, its schedule and first-seen record take about 6 KiB: `bench/rss_fuzz.py`; 4,096
+of them about 24 MiB), whatever the searches' sizes (one search of 4,000 runs can hold
+a thousand outcomes, one of two-call programs a few)."""
 
 
 def program_key(tasks: Tasks) -> tuple:
@@ -421,7 +496,8 @@ def relabelled(s: Search, tasks: Tasks) -> Search:
                       for program, outcome_calls in zip(tasks.programs, o.calls))
         return RunOutcome(calls, o.deadlock, o.view)
 
-    return Search({relabel(o): runs for o, runs in s.outcomes.items()}, s.stats)
+    return Search({relabel(o): runs for o, runs in s.outcomes.items()}, s.stats,
+                  {relabel(o): seen for o, seen in s.first_seen.items()}, s.last_run)
 
 
 class SearchCache:
@@ -435,13 +511,16 @@ class SearchCache:
     of `CONFIRM_RUNS`, and a kept search answers any question `evaluate` asks of it exactly
     as a new one would (it asks the bigger one only what the smaller could not settle).
     The same input gets the same verdict and signature with the cache cold or warm.
-    Bounded: the `size` most recently
-    used searches (256 searches of v4.13 over pairs of two-call programs kept 6,870
-    outcomes in 40 MiB)."""
+    Bounded by memory: at most `size` searches and `outcomes` outcomes in all (the least
+    recently used dropped first; a search of more outcomes than that is kept alone, until
+    the next: the exhaustive checker puts its search, then names a class from it), so a
+    long fuzzing run's memory stays flat (`docs/benchmarks.md`)."""
 
-    def __init__(self, size: int = SEARCH_CACHE_SIZE):
+    def __init__(self, size: int = SEARCH_CACHE_SIZE, outcomes: int = SEARCH_CACHE_OUTCOMES):
         self.size = size
+        self.outcomes = outcomes
         self._entries: OrderedDict[tuple, tuple[Tasks, Search, int]] = OrderedDict()
+        self.kept_outcomes = 0
         self.hits = 0
         self.misses = 0
 
@@ -450,18 +529,30 @@ class SearchCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.kept_outcomes = 0
         self.hits = self.misses = 0
+
+    def _check_invariants(self) -> None:
+        assert len(self._entries) <= self.size
+        assert self.kept_outcomes == sum(len(e[1].outcomes) for e in self._entries.values())
+        assert self.kept_outcomes <= self.outcomes or len(self._entries) == 1
 
     def put(self, model, scene, tasks: Tasks, found: Search, runs: int) -> None:
         """Keep a search made with a budget of `runs` runs (here, and `runs *
         STEPS_PER_RUN` steps), here or elsewhere (the exhaustive checker's, with its
         larger budget and no step budget: the oracle it then runs on a reproducer of the
-        same programs answers from it)."""
+        same programs answers from it); the least recently used go while the cache is
+        over its bounds."""
         key = (model, scene, program_key(tasks))
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.kept_outcomes -= len(old[1].outcomes)
         self._entries[key] = (tasks, found, runs)
-        self._entries.move_to_end(key)
-        if len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self.kept_outcomes += len(found.outcomes)
+        while len(self._entries) > 1 and (len(self._entries) > self.size
+                                          or self.kept_outcomes > self.outcomes):
+            _, (_, dropped, _) = self._entries.popitem(last=False)
+            self.kept_outcomes -= len(dropped.outcomes)
 
     def search(self, model, scene, tasks: Tasks, runs: int | None = None) -> Search:
         """`search(model, scene, tasks, max_runs=runs)` (default `SEARCH_RUNS`), from the
@@ -547,16 +638,22 @@ def finding_of(c: Comparison, last: tuple[int, str]) -> Finding:
 
 # --- the oracle ---------------------------------------------------------------------------------
 
-def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
-    """The oracle for an input with several tasks (see the module docstring)."""
+def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = None) -> Outcome:
+    """The oracle for an input with several tasks (see the module docstring). With a
+    `budget` (runs, and `budget * STEPS_PER_RUN` steps), the other version's search is cut
+    there and never looked at again: what it settles (an outcome it has, or a search that
+    completed within it) is what the full evaluation gives, verdict and signature, since
+    the budget's runs are the first runs of the full search (`Search.within`, with the
+    cache warm or cold); an outcome it neither finds nor rules out makes the input a
+    `Verdict.CANDIDATE`, named provisionally from the outcomes the budget saw, for the full
+    evaluation to confirm or drop (`Target.evaluate_budgeted`, the fuzz loop's)."""
     from fuzzplug.targets.dax_fault.target import MachineRecord, _hole_rules, story
 
-    schedule = list(tasks.runs)
-    pre = run_version(target.pre_model, scene, tasks, FollowSchedule(schedule))
-    post = run_version(target.post_model, scene, tasks, FollowSchedule(schedule))
+    pre = run_version(target.pre_model, scene, tasks, chooser(tasks))
+    post = run_version(target.post_model, scene, tasks, chooser(tasks))
     records = []
     for run in (pre, post):
-        rec = SideRecord(run.m.k.version, MachineRecord(run.m))
+        rec = SideRecord(run.m.k.version, MachineRecord(run.m, run.trace))
         by_index = {}
         for program, calls_done in zip(tasks.programs, run.result.calls):
             for (index, _), r in zip(program, calls_done):
@@ -597,6 +694,13 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks) -> Outcome:
         serial = run_version(other_model, scene, tasks, Serial(mine_run.result.completions))
         if matches(serial.outcome):
             continue
+        if budget is not None:
+            s = SEARCHES.search(other_model, scene, tasks, budget).within(budget)
+            if any(matches(o) for o in s.outcomes):
+                continue
+            c = closest(mine, s.outcomes, mine_is_pre, names) if s.outcomes else direct
+            verdict = Verdict.DIVERGENT if s.complete else Verdict.CANDIDATE
+            return Outcome(verdict, finding_of(c, last), *records)
         s = SEARCHES.search(other_model, scene, tasks)
         found = any(matches(o) for o in s.outcomes)
         if not found and not s.complete:
@@ -625,7 +729,7 @@ def story(target, scene, calls: list[Op], tasks: Tasks) -> str:
     call returned."""
     lines = []
     for label, model in (("pre", target.pre_model), ("post", target.post_model)):
-        run = run_version(model, scene, tasks, FollowSchedule(list(tasks.runs)))
+        run = run_version(model, scene, tasks, chooser(tasks))
         lines.append(f"-- {label} ({run.m.k.version}), under the input's schedule:")
         group: list[str] = []
         who = None

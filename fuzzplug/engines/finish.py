@@ -1,0 +1,283 @@
+"""The end of a `fuzzplug fuzz` run, inside its time: confirm the candidates, re-run and
+minimise the findings, by a deadline.
+
+`--time T` is the whole command's wall time. `time_split(T)` gives libFuzzer `T` less a
+share (`END_SHARE`, at least one second of fuzzing) and leaves the rest to this end
+phase, whose steps run while the deadline (`Deadline`: the run's start plus `T`) has not
+passed:
+
+1. the candidates (inputs the loop's budgeted evaluation could not settle,
+   `fuzzplug.engines.harness`) are confirmed or dropped with the full evaluation, one per
+   provisional signature first, then the rest in order of length, each within a quarter
+   of the time left (at least `CONFIRM_SLICE_S`; one that needs more is left): a confirmed
+   one counts as a hit of its signature (suppressed as known, or recorded), a dropped one
+   is counted; those left when the time is up are copied to `FDIR/candidates/`, for
+   `fuzzplug triage FDIR`. With findings to minimise, this step takes half of the time
+   left at most, and the candidates left get what the findings leave;
+2. every finding's shortest input is re-run with the full evaluation (always: an input the
+   loop settled costs what it cost there, under a second), then minimised
+   (`fuzzplug.triage.minimize`) in an equal share of the time left, stopped at its share's
+   end (a finding not minimised, or minimised only in part, says so in its notes).
+
+No step starts after the deadline, and an evaluation under way then is stopped by an alarm
+(`within`): a candidate it was confirming is left, a minimisation keeps its best so far.
+Events: `candidate_confirmed`, `candidate_dropped`, `candidates_left`, `minimize_progress`,
+`minimize_stopped`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fuzzplug.core.findings import (
+    CANDIDATE_PREFIX,
+    CANDIDATES_DIR,
+    CANDIDATES_MARKER,
+    FindingEntry,
+    n_calls,
+)
+from fuzzplug.core.known import KnownHit, KnownList
+from fuzzplug.core.opslang import decode, encode
+from fuzzplug.core.oracle import Verdict
+from fuzzplug.io import atomic_write, ensure_dir
+from fuzzplug.log import get_logger
+from fuzzplug.targets import pair_name
+
+END_SHARE = 0.2
+"""The share of `--time` kept for the end phase (confirming, re-running, minimising)."""
+END_MAX_S = 120
+"""The end phase's share is at most this many seconds."""
+CONFIRM_SHARES = 4
+CONFIRM_SLICE_S = 10.0
+"""A candidate's confirmation may take a quarter of the time left, or this many seconds if
+more (then it is left for triage, and the next one is tried)."""
+
+
+def time_split(seconds: int) -> tuple[int, int]:
+    """(libFuzzer's `-max_total_time`, the end phase's seconds) of a run of `seconds`:
+    at least one second of fuzzing."""
+    end = min(END_MAX_S, round(seconds * END_SHARE))
+    fuzz = max(1, seconds - end)
+    return fuzz, max(0, seconds - fuzz)
+
+
+@dataclass(slots=True)
+class Deadline:
+    """A point in time on `clock` (a monotonic clock; tests give a fake one)."""
+
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    def left(self) -> float:
+        return self.at - self.clock()
+
+    def passed(self) -> bool:
+        return self.left() <= 0
+
+    def share(self, parts: int, at_least: float = 0.0) -> "Deadline":
+        """The deadline of one of `parts` equal shares of the time left (at least
+        `at_least` seconds, never past this deadline)."""
+        left = self.left()
+        if left == float("inf"):
+            return self
+        return Deadline(min(self.at, self.clock() + max(at_least, left / max(1, parts))),
+                        self.clock)
+
+
+class TimeUp(Exception):
+    """The run's --time was up during an evaluation (`within`)."""
+
+
+@contextmanager
+def within(deadline: Deadline, exc: type[BaseException] = TimeUp):
+    """Run the block until the deadline: on the real clock an alarm (SIGALRM) raises `exc`
+    into it there, even inside an evaluation (a search runs seconds; what it was doing
+    is dropped: the search caches only whole searches); `exc` at once if the time is up.
+    On another clock (tests), the deadline is only checked between steps."""
+    left = deadline.left()
+    if left <= 0:
+        raise exc()
+    if deadline.clock is not time.monotonic or left == float("inf") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise exc()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, left)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass(slots=True)
+class Confirmation:
+    """What confirming the candidates gave: per signature the hits and the shortest input
+    (recorded), the known signatures met (suppressed), how many were dropped, and the
+    candidates left unconfirmed when the time was up."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    shortest: dict[str, bytes] = field(default_factory=dict)
+    suppressed: dict[str, KnownHit] = field(default_factory=dict)
+    confirmed: int = 0
+    dropped: int = 0
+    left: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"confirmed": self.confirmed, "dropped": self.dropped,
+                "left": len(self.left)}
+
+
+def _order(paths: list[Path]) -> list[tuple[Path, bytes]]:
+    """The candidates in the order they are confirmed: round robin over their provisional
+    signatures (the shortest of each first), those the known list did not match before
+    those it did (`provisional.<pid>.json` beside them); distinct bytes once."""
+    provisional: dict[str, dict] = {}
+    for folder in {p.parent for p in paths}:
+        for f in sorted(folder.glob("provisional.*.json")):
+            try:
+                provisional.update(json.loads(f.read_text()))
+            except (OSError, ValueError, TypeError):
+                continue
+    groups: dict[str, list[tuple[Path, bytes]]] = {}
+    seen = set()
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if data and data not in seen:
+            seen.add(data)
+            sig_id = path.name[len(CANDIDATE_PREFIX):].partition("-")[0]
+            groups.setdefault(sig_id, []).append((path, data))
+    for members in groups.values():
+        members.sort(key=lambda pd: (len(pd[1]), pd[1]))
+
+    def known(sig_id: str) -> bool:
+        entry = provisional.get(sig_id)
+        return bool(entry.get("known")) if isinstance(entry, dict) else False
+
+    order = sorted(groups, key=lambda sig_id: (known(sig_id), len(groups[sig_id][0][1]),
+                                               sig_id))
+    out = []
+    for rank in range(max((len(m) for m in groups.values()), default=0)):
+        out += [groups[sig_id][rank] for sig_id in order if rank < len(groups[sig_id])]
+    return out
+
+
+def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: KnownList,
+                       suppressing: bool) -> Confirmation:
+    """Confirm or drop each candidate with `target.evaluate` while the deadline allows
+    (see the module docstring)."""
+    log = get_logger(target=target.name)
+    result = Confirmation()
+    todo = _order(paths)
+    cut: list[Path] = []
+    for n, (path, data) in enumerate(todo):
+        ops = decode(target.schema, data)
+        if deadline.passed():
+            result.left = cut + [p for p, _ in todo[n:]]
+            break
+        # One candidate may take a share of what is left, so that one whose programs
+        # need minutes of search does not take all of it (it is then left for triage).
+        share = deadline.share(CONFIRM_SHARES, CONFIRM_SLICE_S)
+        try:
+            with within(share):
+                outcome = target.evaluate(ops)
+        except TimeUp:
+            cut.append(path)
+            continue
+        if outcome.verdict is not Verdict.DIVERGENT:
+            result.dropped += 1
+            log.info("candidate_dropped", candidate=path.name, verdict=outcome.verdict.value)
+            continue
+        result.confirmed += 1
+        sig = outcome.signature
+        match = known.match(sig, ops) if suppressing else None
+        log.info("candidate_confirmed", candidate=path.name, signature=sig,
+                 known=match is not None)
+        if match is not None:
+            hit = result.suppressed.get(sig)
+            count = hit.count + 1 if hit else 1
+            result.suppressed[sig] = KnownHit(sig, count, match)
+            continue
+        result.counts[sig] = result.counts.get(sig, 0) + 1
+        best = result.shortest.get(sig)
+        if best is None or (len(data), data) < (len(best), best):
+            result.shortest[sig] = data
+    else:
+        result.left = cut
+    if result.left:
+        log.warning("candidates_left", candidates=len(result.left))
+    return result
+
+
+def keep_left(target, fdir: Path, left: list[Path]) -> Path | None:
+    """Copy the candidates left unconfirmed to `FDIR/candidates/` (atomically), with
+    `candidates.json` naming the target and pair (`fuzzplug triage` reads it)."""
+    if not left:
+        return None
+    folder = ensure_dir(Path(fdir) / CANDIDATES_DIR)
+    marker = {"target": target.name, "pair": pair_name(target)}
+    atomic_write(folder / CANDIDATES_MARKER, json.dumps(marker, sort_keys=True) + "\n")
+    for path in left:
+        try:
+            atomic_write(folder / path.name, path.read_bytes())
+        except OSError:
+            continue
+    for f in {p.parent for p in left}:
+        for marker in f.glob("provisional.*.json"):
+            atomic_write(folder / marker.name, marker.read_bytes())
+    return folder
+
+
+def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+    """Re-run a finding's input; minimise it while the deadline allows; note what was not
+    done."""
+    from fuzzplug.triage.minimize import MinimizeStats, Stop, minimize_ops
+
+    ops = decode(target.schema, entry.data)
+    outcome = target.evaluate(ops)
+    if outcome.verdict is not Verdict.DIVERGENT or outcome.signature != entry.signature:
+        entry.notes.append(f"does not reproduce: re-run gave {outcome.verdict.value} "
+                           f"{outcome.signature}")
+        entry.outcome = outcome
+        return
+    if not minimize:
+        entry.outcome = outcome
+        return
+    if deadline.passed():
+        entry.notes.append("not minimised: the run's --time was up (`fuzzplug minimize`)")
+        entry.outcome = outcome
+        return
+    entry.original_len = len(encode(target.schema, ops))  # canonical, as repro.bin
+    entry.original_ops = n_calls(target, ops)
+    stats = MinimizeStats()
+    try:
+        with within(deadline, Stop):
+            small = minimize_ops(target, ops, entry.signature, stats=stats,
+                                 should_stop=deadline.passed, clock=clock)
+    except Stop:  # raised before minimize_ops began
+        entry.notes.append("not minimised: the run's --time was up (`fuzzplug minimize`)")
+        entry.outcome = outcome
+        return
+    if stats.stopped:
+        entry.notes.append("minimised in part: the run's --time was up "
+                           "(`fuzzplug minimize` goes on)")
+        get_logger(target=target.name).warning(
+            "minimize_stopped", signature=entry.signature, evaluations=stats.evaluations,
+            calls=n_calls(target, small))
+    entry.data = encode(target.schema, small)
+    entry.outcome = stats.outcome if small != ops and stats.outcome is not None else outcome
