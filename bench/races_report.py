@@ -314,7 +314,7 @@ def markdown(results: dict) -> str:
         "slowest_s", 2, ratio=False)
     row("units over 1 s (all runs; a timeout counts one)", "over_1s", ratio=False)
     row("runs ended by a libFuzzer timeout", "timeouts", ratio=False)
-    row("runs with a crash file (a timeout or a crash of the harness)", "crashed",
+    row("runs with a file in FINDINGS/crashes (a slow unit, a timeout, a crash)", "crashed",
         ratio=False)
     row("wall time of the command, s", "wall_s", 1)
     row("executions per second of the command's wall time", "execs_per_wall_s")
