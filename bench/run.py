@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""fuzzplug's benchmarks, every figure measured in one run: `make bench` (about 70 minutes on
-2 cores, 40 of them the races) or `bench/run.py --quick` (a smoke run of about 5 minutes);
+"""fuzzplug's benchmarks, every figure measured in one run: `make bench` (about 50 minutes on
+2 cores, 20 of them the races) or `bench/run.py --quick` (a smoke run of about 5 minutes);
 `--only PART` runs parts, `--render FILE` prints an earlier run's tables. Writes
 bench/results.json.
 
