@@ -7,7 +7,7 @@ FUZZ_TIME ?= 60
 TARGETS ?= insert_pfn dax_fault insert_pfn_pmd
 JOBS ?= 1
 
-.PHONY: all venv test test-fast fuzz bench coverage clean
+.PHONY: all venv test test-fast fuzz bench bench-races coverage clean
 
 all: test
 
@@ -31,6 +31,12 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# `make bench-races`: bench/run.py's part races alone, `fuzz dax_fault` of the code of
+# BENCH_OLD against this checkout (bench/races.json, docs/img/race-causes.svg).
+BENCH_OLD ?= d6aaf96
+bench-races: $(STAMP)
+	$(BIN)/python bench/bench_races.py --old $(BENCH_OLD)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info work findings .pytest_cache .hypothesis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import races_report
 from bench_common import fmt
 
 
@@ -95,5 +96,9 @@ def markdown(results: dict) -> str:
             lines.append(f"| {r['mutant']} | {fmt(r['hypothesis_s'])} "
                          f"({r['hypothesis_killed_in']}/{engines['seeds']}) | "
                          f"{fmt(r['exhaustive_s'])} ({r['exhaustive_depth'] or '-'}) |")
+    races = results.get("races")
+    if races:
+        lines += ["", "Races at speed (`bench/bench_races.py`):", "",
+                  races_report.markdown(races).rstrip("\n")]
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""fuzzplug's benchmarks, every figure measured in one run: `make bench` (about 30 minutes on
-2 cores) or `bench/run.py --quick` (a smoke run of about 3 minutes); `--only PART` runs
-parts, `--render FILE` prints an earlier run's tables. Writes bench/results.json.
+"""fuzzplug's benchmarks, every figure measured in one run: `make bench` (about 50 minutes on
+2 cores, 20 of them the races) or `bench/run.py --quick` (a smoke run of about 5 minutes);
+`--only PART` runs parts, `--render FILE` prints an earlier run's tables. Writes
+bench/results.json.
 
 The harness is compared with itself in each *configuration*: a feedback mode
 (`FUZZPLUG_FEEDBACK`, fuzzplug/engines/feedback.py) and a mutator (`FUZZPLUG_MUTATOR`,
@@ -37,12 +38,19 @@ Every run uses the seed corpus and the farm's flags (`-dict`, `-max_len`, `-time
    each.
 6. `rss`: bench/rss_harness.py (the harness, default configuration, with a probe logging
    VmRSS every 100,000 executions) for `rss_execs` executions.
-7. `engines` (not run by default): time to kill each mutant with the Hypothesis engine and
+7. `races`: `fuzzplug fuzz dax_fault` as a user runs it, the code of a git ref (`--race-old`,
+   default bench_races.BASELINE_REF) against this checkout, from the seeds and from one
+   trivial input, `race_seeds` seeds of `race_seconds`: libFuzzer's exec/s, the slowest
+   unit, the time to each two-task cause, the causes found over time (the plot
+   race-causes.svg beside the results); and `fuzz insert_pfn` for reference
+   (`bench/bench_races.py`, which also runs alone: bench/races.json and
+   docs/img/race-causes.svg).
+8. `engines` (not run by default): time to kill each mutant with the Hypothesis engine and
    the exhaustive checker, beside the harness's (the earlier README's engine comparison).
 
 The parts live in modules of their own beside this script: `bench_speed` (1, 2, 6),
-`bench_ttff` (3), `bench_kills` (4, 5, 7), `bench_report` (the tables) and `bench_common`
-(what they share); this script runs them.
+`bench_ttff` (3), `bench_kills` (4, 5, 8), `bench_races` (7, with `races_report`),
+`bench_report` (the tables) and `bench_common` (what they share); this script runs them.
 """
 
 from __future__ import annotations
@@ -65,7 +73,9 @@ from bench_common import (  # noqa: E402 (bench_common puts the checkout on sys.
     TARGET,
 )
 from bench_kills import bench_deep, bench_engines, bench_kills  # noqa: E402
+import races_report  # noqa: E402
 from bench_report import markdown  # noqa: E402
+from bench_races import BASELINE_REF, bench_races  # noqa: E402
 from bench_speed import bench_exec, bench_lengths, bench_rss  # noqa: E402
 from bench_ttff import bench_ttff  # noqa: E402
 from fuzzplug.farm.files import compile_seeds  # noqa: E402
@@ -73,10 +83,12 @@ from fuzzplug.log import configure  # noqa: E402
 from fuzzplug.targets.insert_pfn.mutants import MUTANTS  # noqa: E402
 
 FULL = dict(seeds=5, exec_seconds=8, exec_reps=3, length_seconds=3, ttff_seconds=30,
-            kill_budget=10, deep_budget=20, rss_execs=1_000_000, jobs=2)
+            kill_budget=10, deep_budget=20, rss_execs=1_000_000, jobs=2, race_seeds=5,
+            race_seconds=60, race_reference_seconds=30)
 QUICK = dict(seeds=1, exec_seconds=2, exec_reps=1, length_seconds=1, ttff_seconds=8,
-             kill_budget=3, deep_budget=6, rss_execs=20_000, jobs=2)
-PARTS = ("exec", "lengths", "ttff", "kills", "deep", "rss")
+             kill_budget=3, deep_budget=6, rss_execs=20_000, jobs=2, race_seeds=1,
+             race_seconds=10, race_reference_seconds=5)
+PARTS = ("exec", "lengths", "ttff", "kills", "deep", "rss", "races")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=int, default=None,
                             help=f"(full: {value}, quick: {QUICK[key]})")
+    parser.add_argument("--race-old", default=BASELINE_REF,
+                        help=f"the old code of part races, a git ref ({BASELINE_REF})")
     parser.add_argument("--output", default=str(RESULTS), help="results JSON path")
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="print the tables of an earlier run's results and exit")
@@ -128,6 +142,14 @@ def main(argv: list[str] | None = None) -> int:
             results["deep"] = bench_deep(cfg, configs)
         if "rss" in parts:
             results["rss"] = bench_rss(root, cfg)
+        if "races" in parts:
+            (root / "races").mkdir()
+            results["races"] = bench_races(
+                root / "races", old_ref=args.race_old,
+                seeds=list(range(1, cfg["race_seeds"] + 1)), seconds=cfg["race_seconds"],
+                reference_seconds=cfg["race_reference_seconds"], jobs=cfg["jobs"])
+            Path(args.output).with_name("race-causes.svg").write_text(
+                races_report.svg(results["races"]))
         if "engines" in parts:
             results["engines"] = bench_engines(cfg)
     results["seconds"] = time.monotonic() - started
