@@ -29,14 +29,11 @@ the rules of the commits between them (the series' INTENDED_RULES, each fix's FI
 
 from __future__ import annotations
 
-import functools
-import tomllib
-from importlib import resources
 from pathlib import Path
 from types import ModuleType
 
-from fuzzplug.core.advice import Advice, advice_from_toml
-from fuzzplug.core.known import Cause, causes_from_toml
+from fuzzplug.core.advice import Advice
+from fuzzplug.core.known import Cause
 from fuzzplug.core.oracle import OpRun, Outcome, SideRecord, Verdict
 from fuzzplug.explore import daxfile
 from fuzzplug.farm.files import FarmOptions
@@ -49,19 +46,10 @@ from fuzzplug.targets.dax_fault.compare import PairRules, Side, compare_op, run_
 from fuzzplug.targets.dax_fault.rules import INTENDED_RULES, rules_between
 from fuzzplug.targets.dax_fault.schema import SCHEMA, TASK_OPS, Scene, call_args
 from fuzzplug.targets.dax_fault.view import MachineRecord, normalised_view
+from fuzzplug.targets.pairknown import KnownToml
 
 
-@functools.cache
-def _known_toml() -> dict:
-    """known.toml beside this module, read once."""
-    return tomllib.loads(resources.files(__package__).joinpath("known.toml").read_text())
-
-
-def _pair_text(pre: str, post: str) -> str:
-    return f"{pre}..{post}"
-
-
-_SERIES_TEXT = _pair_text(*SERIES_PAIR)
+KNOWN = KnownToml(__package__, SERIES_PAIR)
 
 SHARED_MODELS = (fs, mm, arch)
 """Kernel modules both DAX models call whose branches record ids of their own."""
@@ -165,29 +153,18 @@ class DaxFaultTarget(ChainedTarget, MutatesPostModel):
     def known_findings(self) -> dict[str, dict]:
         """The triaged signatures of this pair (`known.toml`: a finding without `pairs`
         belongs to the series' pair)."""
-        data = _known_toml()
-        pair = _pair_text(*self.pair)
-        causes = {c["id"]: c for c in data.get("cause", [])}
-        return {f["signature"]: dict(f, cause_records=[causes[c] for c in f["causes"]])
-                for f in data.get("finding", []) if pair in f.get("pairs", [_SERIES_TEXT])}
+        return KNOWN.findings(*self.pair)
 
     def known_causes(self) -> dict[str, Cause]:
         """The `[[cause]]`s of known.toml that explain divergences of this pair by their
         observables (`pairs`, else the series' pair), and every cause a finding of this
         pair names (the `KnownCauses` capability)."""
-        data = _known_toml()
-        pair = _pair_text(*self.pair)
-        named = {c for f in data.get("finding", []) if pair in f.get("pairs", [_SERIES_TEXT])
-                 for c in f["causes"]}
-        listed = {c["id"] for c in data.get("cause", [])
-                  if pair in c.get("pairs", [_SERIES_TEXT])}
-        return {cid: cause for cid, cause in causes_from_toml(data).items()
-                if cid in listed | named}
+        return KNOWN.causes(*self.pair)
 
     def advice(self) -> Advice:
         """The `Advised` capability: known.toml's scope, companion fixes and the fixes'
         intended changes as DAX shows them (the same for every pair)."""
-        return advice_from_toml(_known_toml())
+        return KNOWN.advice()
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)

@@ -39,12 +39,7 @@ from fuzzplug.targets.insert_pfn import reference
 from fuzzplug.targets.insert_pfn.chain import CHAIN, SEED_PAIR
 from fuzzplug.targets.insert_pfn.compare import compare_op
 from fuzzplug.targets.insert_pfn.fast import FastEvaluation
-from fuzzplug.targets.insert_pfn.known import (
-    advice,
-    known_causes_of,
-    known_findings_of,
-    pair_text,
-)
+from fuzzplug.targets.insert_pfn.known import KNOWN
 from fuzzplug.targets.insert_pfn.rules import INTENDED_RULES, rules_between
 from fuzzplug.targets.insert_pfn.scene import Scene, check_scene, normal_call
 from fuzzplug.targets.insert_pfn.schema import SCHEMA
@@ -114,17 +109,17 @@ class InsertPfnTarget(ChainedTarget, MutatesPostModel):
     def known_findings(self) -> dict[str, dict]:
         """The triaged signatures of this pair (`known.toml`: a finding without `pairs`
         belongs to the seed's pair)."""
-        return known_findings_of(pair_text(*self.pair))
+        return KNOWN.findings(*self.pair)
 
     def known_causes(self) -> dict[str, Cause]:
         """The `[[cause]]`s of known.toml that explain divergences of this pair (the
         `KnownCauses` capability; a cause without `pairs` is the seed pair's)."""
-        return known_causes_of(pair_text(*self.pair))
+        return KNOWN.causes(*self.pair)
 
     def advice(self) -> Advice:
         """The `Advised` capability: known.toml's scope, companion fixes and the fixes'
         intended changes."""
-        return advice()
+        return KNOWN.advice()
 
     def seeds_dir(self) -> Path | None:
         return corpus_dir(self.name)

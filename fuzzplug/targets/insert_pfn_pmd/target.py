@@ -25,12 +25,7 @@ from fuzzplug.targets import MutatesPostModel, SceneIssue, corpus_dir
 from fuzzplug.targets.chain import ChainedTarget
 from fuzzplug.targets.insert_pfn_pmd.chain import CHAIN, DEFAULT_PAIR
 from fuzzplug.targets.insert_pfn_pmd.compare import Carried, compare_op
-from fuzzplug.targets.insert_pfn_pmd.known import (
-    advice,
-    known_causes_of,
-    known_findings_of,
-    pair_text,
-)
+from fuzzplug.targets.insert_pfn_pmd.known import KNOWN
 from fuzzplug.targets.insert_pfn_pmd.rules import rules_between
 from fuzzplug.targets.insert_pfn_pmd.scene import Scene, check_scene
 from fuzzplug.targets.insert_pfn_pmd.schema import SCHEMA
@@ -97,15 +92,15 @@ class InsertPfnPmdTarget(ChainedTarget, MutatesPostModel):
 
     def known_findings(self) -> dict[str, dict]:
         """The triaged signatures of this pair (`known.toml`, read by `known`)."""
-        return known_findings_of(pair_text(*self.pair))
+        return KNOWN.findings(*self.pair)
 
     def known_causes(self) -> dict[str, Cause]:
         """The `KnownCauses` capability: known.toml's causes of this pair."""
-        return known_causes_of(pair_text(*self.pair))
+        return KNOWN.causes(*self.pair)
 
     def advice(self) -> Advice:
         """The `Advised` capability: known.toml's scope, companion fixes, intended changes."""
-        return advice()
+        return KNOWN.advice()
 
     def small_domain(self):
         """The `SmallDomain` capability (`domain.small_domain`)."""
