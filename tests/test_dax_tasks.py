@@ -560,3 +560,18 @@ def test_tasks_whose_every_call_is_a_dropped_fail_alloc_are_the_same_on_both_sid
     assert TARGET.evaluate(ops).verdict is Verdict.SAME
     crash = base64.b64decode("AQ4BB/0Z/P/3/wAAAYMCAA==")  # the crash file's bytes
     assert TARGET.evaluate(decode(SCHEMA, crash)).verdict is Verdict.SAME
+
+
+def test_a_munmap_splitting_the_vma_never_hides_a_mapped_page_from_a_racing_write():
+    """vma_adjust() shrinks the old VMA and links the split-off one under one i_mmap_rwsem
+    critical section: write(2)'s unmap_mapping_range() over v4.13's mapped hole page, at any
+    point of a munmap that splits the VMA, finds the page's VMA and unmaps it, so
+    invalidate_inode_pages2_range()'s BUG_ON(page_mapped(page)) never fires (every
+    schedule, both models)."""
+    t = _split("load addr=0x101000\nmunmap addr=0x101000 len=0xfff\ntask id=1\nwrite page=1\n")
+    for model in (TARGET.pre_model, TARGET.post_model):
+        result = tasks.search(model, DEFAULT_SCENE, t)
+        assert result.complete and result.outcomes
+        kinds = {w[0] for o in result.outcomes for calls in o.calls for c in calls
+                 for w in c.observed}
+        assert "bug" not in kinds
