@@ -575,3 +575,18 @@ def test_a_munmap_splitting_the_vma_never_hides_a_mapped_page_from_a_racing_writ
         kinds = {w[0] for o in result.outcomes for calls in o.calls for c in calls
                  for w in c.observed}
         assert "bug" not in kinds
+
+
+def test_the_closest_outcome_includes_the_other_versions_run_under_the_same_schedule():
+    """A search cut short may lack the outcome the other version gives under the input's
+    own schedule; that run is an outcome of it too. On ppc64 radix, write(2) and a store
+    racing a store and fsync: under the input's schedule v4.13 differs from v4.14 in
+    SOFT_DIRTY alone (cause radix_soft_dirty_lost_by_v4_13), so the finding names that, not
+    a farther v4.13 outcome that also differs in what fsync made durable."""
+    ops = _ops("config arch=ppc64_radix\nsched task=0 steps=1\nwrite\n"
+               "store addr=0x100000 val=0x66\ntask id=1\npct prio=t2_t0_t1 depth=2\n"
+               "store addr=0x100000 val=0x66\nfsync\n")
+    outcome = TARGET.evaluate(ops)
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.finding.diffs == ["pte.SOFT_DIRTY"]
+    assert outcome.signature == "tasks/state:pte.SOFT_DIRTY/da39a3ee"

@@ -682,8 +682,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
         return Outcome(Verdict.of(None, rules), None, *records, rules)
     # A difference under this schedule: does the other version have this outcome under
     # another interleaving?
-    for mine_run, other_model, mine_is_pre in ((post, target.pre_model, False),
-                                               (pre, target.post_model, True)):
+    for mine_run, other_run, other_model, mine_is_pre in (
+            (post, pre, target.pre_model, False), (pre, post, target.post_model, True)):
         mine = mine_run.outcome
 
         def matches(o, mine=mine, mine_is_pre=mine_is_pre):
@@ -698,7 +698,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
             s = SEARCHES.search(other_model, scene, tasks, budget).within(budget)
             if any(matches(o) for o in s.outcomes):
                 continue
-            c = closest(mine, s.outcomes, mine_is_pre, names) if s.outcomes else direct
+            c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome], mine_is_pre,
+                        names)
             verdict = Verdict.DIVERGENT if s.complete else Verdict.CANDIDATE
             return Outcome(verdict, finding_of(c, last), *records)
         s = SEARCHES.search(other_model, scene, tasks)
@@ -708,7 +709,10 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
             found = any(matches(o) for o in s.outcomes)
         if found:
             continue
-        c = closest(mine, s.outcomes, mine_is_pre, names)
+        # The other version's runs made here are outcomes of it as much as the search's: a
+        # search cut short may lack the one this schedule gave, the closest of all.
+        c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome], mine_is_pre,
+                    names)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     return Outcome(Verdict.SAME, None, *records, [])
 
