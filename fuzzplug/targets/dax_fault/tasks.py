@@ -44,7 +44,7 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version (fewest differences, then fewest of whole entries, then fewest of state,
+other version, among its search's outcomes and its two runs made first (fewest differences, then fewest of whole entries, then fewest of state,
 then the first in sorted order: `closest`). A race shows under many schedules, and the calls' branch ids vary with them (where
 a retry ran, whether an entry was found locked, which fault found the PTE first), so a
 two-task signature names what the race does and nothing of how the schedule reached it
