@@ -44,9 +44,10 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version, among its search's outcomes and its two runs made first (fewest differences, then fewest of whole entries, then fewest of state,
-then the first in sorted order: `closest`). A race shows under many schedules, and the calls' branch ids vary with them (where
-a retry ran, whether an entry was found locked, which fault found the PTE first), so a
+other version, among its search's outcomes and its two runs made first (fewest
+differences, then fewest of whole entries, then fewest of state, then the first in sorted
+order: `closest`). A race shows under many schedules, and the calls' branch ids vary with
+them (where a retry ran, whether an entry was found locked, which fault found the PTE first), so a
 two-task signature names what the race does and nothing of how the schedule reached it
 (`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
 printed kernel event, then a return, then a loaded value; neither which call finished first
