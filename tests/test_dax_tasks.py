@@ -560,3 +560,33 @@ def test_tasks_whose_every_call_is_a_dropped_fail_alloc_are_the_same_on_both_sid
     assert TARGET.evaluate(ops).verdict is Verdict.SAME
     crash = base64.b64decode("AQ4BB/0Z/P/3/wAAAYMCAA==")  # the crash file's bytes
     assert TARGET.evaluate(decode(SCHEMA, crash)).verdict is Verdict.SAME
+
+
+def test_a_munmap_splitting_the_vma_never_hides_a_mapped_page_from_a_racing_write():
+    """vma_adjust() shrinks the old VMA and links the split-off one under one i_mmap_rwsem
+    critical section: write(2)'s unmap_mapping_range() over v4.13's mapped hole page, at any
+    point of a munmap that splits the VMA, finds the page's VMA and unmaps it, so
+    invalidate_inode_pages2_range()'s BUG_ON(page_mapped(page)) never fires (every
+    schedule, both models)."""
+    t = _split("load addr=0x101000\nmunmap addr=0x101000 len=0xfff\ntask id=1\nwrite page=1\n")
+    for model in (TARGET.pre_model, TARGET.post_model):
+        result = tasks.search(model, DEFAULT_SCENE, t)
+        assert result.complete and result.outcomes
+        kinds = {w[0] for o in result.outcomes for calls in o.calls for c in calls
+                 for w in c.observed}
+        assert "bug" not in kinds
+
+
+def test_the_closest_outcome_includes_the_other_versions_run_under_the_same_schedule():
+    """A search cut short may lack the outcome the other version gives under the input's
+    own schedule; that run is an outcome of it too. On ppc64 radix, write(2) and a store
+    racing a store and fsync: under the input's schedule v4.13 differs from v4.14 in
+    SOFT_DIRTY alone (cause radix_soft_dirty_lost_by_v4_13), so the finding names that, not
+    a farther v4.13 outcome that also differs in what fsync made durable."""
+    ops = _ops("config arch=ppc64_radix\nsched task=0 steps=1\nwrite\n"
+               "store addr=0x100000 val=0x66\ntask id=1\npct prio=t2_t0_t1 depth=2\n"
+               "store addr=0x100000 val=0x66\nfsync\n")
+    outcome = TARGET.evaluate(ops)
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.finding.diffs == ["pte.SOFT_DIRTY"]
+    assert outcome.signature == "tasks/state:pte.SOFT_DIRTY/da39a3ee"

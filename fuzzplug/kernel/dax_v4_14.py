@@ -1668,9 +1668,14 @@ def sys_msync(mm: mm_struct, start: int, length: int, flags: int) -> int:
 
 def __split_vma(mm: mm_struct, vma: vm_area_struct, addr: int, new_below: int) -> None:
     """__split_vma() — mm/mmap.c: split the VMA at addr; the new VMA is the part below
-    (new_below) or above; both stay in the mm and in the file's i_mmap (vma_adjust under
-    i_mmap_rwsem, write)."""
+    (new_below) or above; both stay in the mm and in the file's i_mmap. vma_adjust() takes
+    i_mmap_rwsem (write) first, then links the new VMA (__vma_link_file) and shrinks the old
+    one inside that one critical section, so no unmap_mapping_range() ever finds a mapped
+    page in a range no VMA of i_mmap covers."""
     f = vma.vm_file
+    if f is not None:
+        sb = f.f_inode.i_sb
+        i_mmap_lock_write(sb, f.f_mapping)
     new = vm_area_struct(vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_page_prot,
                          vma.vm_pgoff, vma.vm_ops, mm, vma.anon_vma, vma.vm_file)
     if new_below:
@@ -1684,8 +1689,6 @@ def __split_vma(mm: mm_struct, vma: vm_area_struct, addr: int, new_below: int) -
     mm.mmap.append(new)
     mm.mmap.sort(key=lambda v: v.vm_start)
     if f is not None:
-        sb = f.f_inode.i_sb
-        i_mmap_lock_write(sb, f.f_mapping)
         f.f_mapping.i_mmap.append(new)
         i_mmap_unlock_write(sb, f.f_mapping)
 

@@ -44,9 +44,10 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version (fewest differences, then fewest of whole entries, then fewest of state,
-then the first in sorted order: `closest`). A race shows under many schedules, and the calls' branch ids vary with them (where
-a retry ran, whether an entry was found locked, which fault found the PTE first), so a
+other version, among its search's outcomes and its two runs made first (fewest
+differences, then fewest of whole entries, then fewest of state, then the first in sorted
+order: `closest`). A race shows under many schedules, and the calls' branch ids vary with
+them (where a retry ran, whether an entry was found locked, which fault found the PTE first), so a
 two-task signature names what the race does and nothing of how the schedule reached it
 (`finding_of`): the op of the differing call that shows most strongly (`named_call`: a
 printed kernel event, then a return, then a loaded value; neither which call finished first
@@ -429,8 +430,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
         return Outcome(Verdict.of(None, rules), None, *records, rules)
     # A difference under this schedule: does the other version have this outcome under
     # another interleaving?
-    for mine_run, other_model, mine_is_pre in ((post, target.pre_model, False),
-                                               (pre, target.post_model, True)):
+    for mine_run, other_run, other_model, mine_is_pre in (
+            (post, pre, target.pre_model, False), (pre, post, target.post_model, True)):
         mine = mine_run.outcome
 
         def matches(o, mine=mine, mine_is_pre=mine_is_pre):
@@ -445,7 +446,8 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
             s = SEARCHES.search(other_model, scene, tasks, budget).within(budget)
             if any(matches(o) for o in s.outcomes):
                 continue
-            c = closest(mine, s.outcomes, mine_is_pre, names) if s.outcomes else direct
+            c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome], mine_is_pre,
+                        names)
             verdict = Verdict.DIVERGENT if s.complete else Verdict.CANDIDATE
             return Outcome(verdict, finding_of(c, last), *records)
         s = SEARCHES.search(other_model, scene, tasks)
@@ -455,7 +457,10 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
             found = any(matches(o) for o in s.outcomes)
         if found:
             continue
-        c = closest(mine, s.outcomes, mine_is_pre, names)
+        # The other version's runs made here are outcomes of it as much as the search's: a
+        # search cut short may lack the one this schedule gave, the closest of all.
+        c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome], mine_is_pre,
+                    names)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     return Outcome(Verdict.SAME, None, *records, [])
 
