@@ -21,6 +21,7 @@ the selftest itself applies it). A mutant the oracle cannot tell apart from the 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import linecache
 import os
 import sys
@@ -80,6 +81,21 @@ def mutate_source(source: str, mutant: Mutant) -> str:
                                  f"times (expected once): {old[:60]!r}")
         source = source.replace(old, new)
     return source
+
+
+def applicable(mutants: tuple[Mutant, ...], model: types.ModuleType) -> tuple[Mutant, ...]:
+    """The mutants whose edits apply to `model`'s source (each text once): all of them to
+    the model they were written for, fewer to a later version where a commit rewrote the
+    text they edit."""
+    source = inspect.getsource(model)
+    out = []
+    for mutant in mutants:
+        try:
+            mutate_source(source, mutant)
+        except AssertionError:
+            continue
+        out.append(mutant)
+    return tuple(out)
 
 
 _modules: dict[tuple[str, str, str], types.ModuleType] = {}

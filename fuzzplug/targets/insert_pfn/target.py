@@ -23,7 +23,6 @@ and what it reads of the readable one). This module holds the target itself
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 from fuzzplug.core.advice import Advice
@@ -170,20 +169,12 @@ class InsertPfnTarget(ChainedTarget, MutatesPostModel):
     def mutants(self):
         """The mutants whose edits apply to this pair's post model (all of them for the
         seed's pair; fewer for a fixed model, where a fix rewrote the text they edit)."""
-        from fuzzplug.selftest.mutants import mutate_source
+        from fuzzplug.selftest.mutants import applicable
         from fuzzplug.targets.insert_pfn.mutants import MUTANTS
 
         if self.post_model is v4_14:
             return MUTANTS
-        source = inspect.getsource(self.post_model)
-        out = []
-        for mutant in MUTANTS:
-            try:
-                mutate_source(source, mutant)
-            except AssertionError:
-                continue
-            out.append(mutant)
-        return tuple(out)
+        return applicable(MUTANTS, self.post_model)
 
 
 _FAST = FastEvaluation(reference)

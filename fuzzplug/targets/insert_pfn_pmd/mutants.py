@@ -10,9 +10,7 @@ ext4 DAX file unless `mmap` says otherwise) at 0x40201000, a page of the PMD at 
 
 from __future__ import annotations
 
-import inspect
-
-from fuzzplug.selftest.mutants import Mutant, mutate_source
+from fuzzplug.selftest.mutants import Mutant, applicable
 
 _PRESENT_UPDATE = ("            if pmdp_set_access_flags(vma, addr, pmd, entry, 1):\n"
                    "                update_mmu_cache_pmd(vma, addr, pmd)\n")
@@ -250,12 +248,4 @@ def mutants_for_model(model) -> tuple[Mutant, ...]:
     """The mutants whose edits apply to `model` (all of them to the default pair's post
     model, v5_0_c6f3c5ee40c1; fewer to another version, where a commit rewrote the text
     they edit)."""
-    source = inspect.getsource(model)
-    out = []
-    for mutant in MUTANTS:
-        try:
-            mutate_source(source, mutant)
-        except AssertionError:
-            continue
-        out.append(mutant)
-    return tuple(out)
+    return applicable(MUTANTS, model)
