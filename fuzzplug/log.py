@@ -117,6 +117,10 @@ KEYS: dict[str, str] = {
     "provisional_signature": "a candidate's signature as its budget named it, before "
                              "confirmation",
     "verdict": "an evaluation's verdict",
+    "confirmed": "candidates the confirmer has settled (confirmed or dropped) so far",
+    "shrunk": "whether a confirmed candidate is kept shrunk (its input shows the signature)",
+    "child_pid": "the process id of a child process fuzzplug started",
+    "results": "results a child process wrote",
 }
 """Every log key and its one meaning."""
 

@@ -220,6 +220,33 @@ def test_the_schedule_hook_is_given_to_targets_that_have_it_only():
 
     hooks = setup_kwargs(FakeAtheris, TARGET, "ops")
     assert hooks["custom_mutator"].__self__.schedule == TARGET.mutate_schedule
+    assert hooks["custom_crossover"].__self__.cross == TARGET.cross_tasks
+
+
+def test_the_crossover_of_tasks_puts_a_program_of_each_input_side_by_side_under_a_schedule():
+    """Two one-task inputs, a load and a store of the hole and a write(2) of its page: the
+    crossover of tasks gives the race's two programs as tasks 0 and 1 (in either order of
+    the inputs, each program is one of its input's), with the first input's pct line."""
+    race_task = _ops("load addr=0x101000\nstore addr=0x101000\n")
+    writer = _ops("write page=1 pages=1\npct prio=t1_t0_t2 depth=2 at1=3\n")
+    rng = random.Random(7)
+    crossed = TARGET.cross_tasks(list(race_task), list(writer), rng)
+    t = tasks.split(crossed)
+    assert [[op for _, op in prog] for prog in t.programs] == [list(race_task),
+                                                               list(writer[:1])]
+    assert t.pct == ((1, 0), (3,))
+    assert TARGET.cross_tasks([], list(writer), rng) is None
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.binary(max_size=80), st.binary(max_size=80), st.integers(0, 2**32 - 1))
+def test_the_crossover_with_tasks_gives_canonical_deterministic_output(a, b, seed):
+    """The dax_fault crossover (with `cross_tasks`): no exception, canonical output within
+    max_size, the same output for the same inputs and seed."""
+    mutator = OpMutator(SCHEMA, None, cross=TARGET.cross_tasks)
+    out = mutator.crossover(a, b, 256, seed)
+    assert len(out) <= 256 and encode(SCHEMA, decode(SCHEMA, out)) == out
+    assert mutator.crossover(a, b, 256, seed) == out
 
 
 # --- the interleaving features --------------------------------------------------------------------

@@ -4,6 +4,7 @@ warnings and progress events. Timed by fake clocks, never by the wall."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,17 +12,26 @@ from structlog.testing import capture_logs
 
 from fuzzplug.core.findings import CANDIDATES_MARKER, FindingEntry, Inbox
 from fuzzplug.core.known import KnownList
-from fuzzplug.core.opslang import encode, parse_text
+from fuzzplug.core.opslang import decode, encode, parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.engines.finish import (
     END_MAX_S,
     Deadline,
+    _order,
     confirm_candidates,
+    confirm_one,
     finish_entry,
     keep_left,
     time_split,
 )
-from fuzzplug.engines.fuzz import FuzzResult, print_table, progress_fields, warnings
+from fuzzplug.engines.confirmer import Confirmer
+from fuzzplug.engines.fuzz import (
+    FuzzResult,
+    _early_confirmation,
+    print_table,
+    progress_fields,
+    warnings,
+)
 from fuzzplug.engines.harness import Harness, candidate_name
 from fuzzplug.targets import load_target
 from fuzzplug.targets.dax_fault import tasks
@@ -87,7 +97,81 @@ def test_a_confirmed_candidate_counts_as_its_signature_and_a_dropped_one_is_coun
                                     suppressing=False)
     assert (result.confirmed, result.dropped, result.left) == (1, 1, [])
     assert result.counts == {RACE_SIGNATURE: 1}
-    assert [e["event"] for e in logs] == ["candidate_dropped", "candidate_confirmed"]
+    assert [e["event"] for e in logs if e["event"].startswith("candidate_")] == \
+        ["candidate_dropped", "candidate_confirmed"]
+
+
+def test_a_candidate_is_shrunk_before_it_is_confirmed_and_its_input_shows_the_signature(dax):
+    """The race seed as a candidate: shrunk under the budget, then confirmed in full; the
+    input kept is no longer than the seed and its full evaluation gives the signature;
+    the same candidate gives the same result twice."""
+    data = encode(dax.schema, parse_text(dax.schema, RACE))
+    found = confirm_one(dax, data)
+    assert found.verdict is Verdict.DIVERGENT and found.signature == RACE_SIGNATURE
+    assert found.shrunk and found.data != data and len(found.data) <= len(data)
+    again = dax.evaluate(decode(dax.schema, found.data))
+    assert (again.verdict, again.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
+    assert confirm_one(dax, data) == found
+
+
+def test_a_candidate_whose_shrunk_form_is_not_divergent_is_confirmed_whole(dax, monkeypatch):
+    """When the shrunk input's full evaluation does not diverge, the candidate itself is
+    evaluated in full and kept as it is."""
+    import fuzzplug.triage.minimize as minimize
+
+    same = tuple(parse_text(dax.schema, SAME))
+    monkeypatch.setattr(minimize, "minimize_ops", lambda *a, **k: same)
+    data = encode(dax.schema, parse_text(dax.schema, RACE))
+    found = confirm_one(dax, data)
+    assert (found.verdict, found.signature, found.data, found.shrunk) == \
+        (Verdict.DIVERGENT, RACE_SIGNATURE, data, False)
+
+
+def test_candidates_of_signatures_tried_least_come_first_and_known_last_only_when_suppressing(
+        tmp_path):
+    """The order: a round robin over provisional signatures, those already tried elsewhere
+    (the confirmer's) after the others; a signature the known list matched comes after the
+    others only when the run suppresses the known ones."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for name, data in (("candidate-aaaa-1", b"\x01"), ("candidate-aaaa-2", b"\x02\x02"),
+                       ("candidate-bbbb-1", b"\x03\x03\x03"),
+                       ("candidate-cccc-1", b"\x04\x04")):
+        (folder / name).write_bytes(data)
+    (folder / "provisional.1.json").write_text('{"aaaa": {"known": true}}')
+    paths = sorted(folder.glob("candidate-*"))
+
+    def names(order):
+        return [p.name for p, _ in order]
+
+    assert names(_order(paths, suppressing=False)) == [
+        "candidate-aaaa-1", "candidate-cccc-1", "candidate-bbbb-1", "candidate-aaaa-2"]
+    assert names(_order(paths, suppressing=True)) == [
+        "candidate-cccc-1", "candidate-bbbb-1", "candidate-aaaa-1", "candidate-aaaa-2"]
+    assert names(_order(paths, suppressing=False, tried={"cccc": 1, "aaaa": 1})) == [
+        "candidate-bbbb-1", "candidate-aaaa-1", "candidate-cccc-1", "candidate-aaaa-2"]
+
+
+def test_the_confirmer_settles_candidates_while_it_runs_and_the_run_counts_them(dax, tmp_path):
+    """The confirmer's child process confirms the race seed and drops a same input written
+    into its folder while it runs; its results count as the end phase counts its own."""
+    folder = tmp_path / "inbox" / "candidates"
+    paths = _candidates(folder, dax, RACE, SAME)
+    confirmer = Confirmer(dax, folder, tmp_path / "confirmed", suppressing=False)
+    confirmer.start()
+    try:
+        deadline = time.monotonic() + 120
+        while len(confirmer.results()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        confirmer.stop()
+    results = confirmer.results()
+    assert sorted(results) == sorted(p.name for p in paths)
+    result, cut, tried = _early_confirmation(dax, confirmer, KnownList.of(dax), False)
+    assert (result.confirmed, result.dropped, cut) == (1, 1, set())
+    assert result.counts == {RACE_SIGNATURE: 1} and sum(tried.values()) == 2
+    shown = dax.evaluate(decode(dax.schema, result.shortest[RACE_SIGNATURE]))
+    assert shown.signature == RACE_SIGNATURE
 
 
 def test_a_confirmed_candidate_of_a_known_cause_is_suppressed_when_suppressing(dax, tmp_path):

@@ -7,13 +7,17 @@ phase, whose steps run while the deadline (`Deadline`: the run's start plus `T`)
 passed:
 
 1. the candidates (inputs the loop's budgeted evaluation could not settle,
-   `fuzzplug.engines.harness`) are confirmed or dropped with the full evaluation, one per
-   provisional signature first, then the rest in order of length, each within a quarter
-   of the time left (at least `CONFIRM_SLICE_S`; one that needs more is left): a confirmed
-   one counts as a hit of its signature (suppressed as known, or recorded), a dropped one
-   is counted; those left when the time is up are copied to `FDIR/candidates/`, for
-   `fuzzplug triage FDIR`. With findings to minimise, this step takes half of the time
-   left at most, and the candidates left get what the findings leave;
+   `fuzzplug.engines.harness`) that the confirmer did not settle while libFuzzer ran
+   (`fuzzplug.engines.confirmer`: the same confirmation on the core libFuzzer leaves
+   idle) are confirmed or dropped with the full evaluation (`confirm_one`: shrunk under
+   the budget first, then evaluated in full), one per provisional signature first, then
+   the rest in order of length, each within a quarter of the time left (at least
+   `CONFIRM_SLICE_S`; one that needs more is left, and so is one the confirmer cut): a
+   confirmed one counts as a hit of its signature (suppressed as known, or recorded with
+   the input that shows it), a dropped one is counted; those left when the time is up
+   are copied to `FDIR/candidates/`, for `fuzzplug triage FDIR`. With findings to
+   minimise, this step takes half of the time left at most, and the candidates left get
+   what the findings leave;
 2. every finding's shortest input is re-run with the full evaluation (always: an input the
    loop settled costs what it cost there, under a second), then minimised
    (`fuzzplug.triage.minimize`) in an equal share of the time left, stopped at its share's
@@ -138,11 +142,31 @@ class Confirmation:
         return {"confirmed": self.confirmed, "dropped": self.dropped,
                 "left": len(self.left)}
 
+    def merge(self, other: "Confirmation") -> None:
+        """Add `other`'s counts (its `left` replaces this one's)."""
+        for sig, n in other.counts.items():
+            self.counts[sig] = self.counts.get(sig, 0) + n
+            data, best = other.shortest[sig], self.shortest.get(sig)
+            if best is None or (len(data), data) < (len(best), best):
+                self.shortest[sig] = data
+        for sig, hit in other.suppressed.items():
+            have = self.suppressed.get(sig)
+            self.suppressed[sig] = KnownHit(sig, hit.count + (have.count if have else 0),
+                                            hit.match)
+        self.confirmed += other.confirmed
+        self.dropped += other.dropped
+        self.left = other.left
 
-def _order(paths: list[Path]) -> list[tuple[Path, bytes]]:
+
+def _order(paths: list[Path], suppressing: bool = True,
+           tried: dict[str, int] | None = None) -> list[tuple[Path, bytes]]:
     """The candidates in the order they are confirmed: round robin over their provisional
-    signatures (the shortest of each first), those the known list did not match before
-    those it did (`provisional.<pid>.json` beside them); distinct bytes once."""
+    signatures (the shortest of each first), the signatures tried least so far first
+    (`tried`: candidates of each already confirmed or dropped elsewhere, by signature id),
+    then, when the known list suppresses (`suppressing`), those it did not match before
+    those it did (`provisional.<pid>.json` beside them), then the shortest; distinct
+    bytes once."""
+    tried = tried or {}
     provisional: dict[str, dict] = {}
     for folder in {p.parent for p in paths}:
         for f in sorted(folder.glob("provisional.*.json")):
@@ -159,33 +183,114 @@ def _order(paths: list[Path]) -> list[tuple[Path, bytes]]:
             continue
         if data and data not in seen:
             seen.add(data)
-            sig_id = path.name[len(CANDIDATE_PREFIX):].partition("-")[0]
-            groups.setdefault(sig_id, []).append((path, data))
+            groups.setdefault(provisional_id(path), []).append((path, data))
     for members in groups.values():
         members.sort(key=lambda pd: (len(pd[1]), pd[1]))
 
     def known(sig_id: str) -> bool:
         entry = provisional.get(sig_id)
-        return bool(entry.get("known")) if isinstance(entry, dict) else False
+        return suppressing and isinstance(entry, dict) and bool(entry.get("known"))
 
-    order = sorted(groups, key=lambda sig_id: (known(sig_id), len(groups[sig_id][0][1]),
-                                               sig_id))
-    out = []
-    for rank in range(max((len(m) for m in groups.values()), default=0)):
-        out += [groups[sig_id][rank] for sig_id in order if rank < len(groups[sig_id])]
-    return out
+    members = [(tried.get(g, 0) + rank, known(g), len(data), g, path, data)
+               for g, group in groups.items() for rank, (path, data) in enumerate(group)]
+    return [(path, data) for *_, path, data in sorted(members, key=lambda m: m[:4])]
+
+
+def provisional_id(path: Path) -> str:
+    """The provisional signature id in a candidate's name (`candidate-<id>-<sha1>`)."""
+    return path.name[len(CANDIDATE_PREFIX):].partition("-")[0]
+
+
+SHRINK_EVALUATIONS = 300
+"""Budgeted evaluations a candidate's provisional shrinking may take (`confirm_one`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    """What the full evaluation said of one candidate: its verdict and signature, and the
+    input that shows them (the candidate shrunk, or the candidate itself)."""
+
+    verdict: Verdict
+    signature: str | None
+    data: bytes
+    shrunk: bool = False
+
+    def to_json(self) -> dict:
+        return {"verdict": self.verdict.value, "signature": self.signature,
+                "data": self.data.hex(), "shrunk": self.shrunk}
+
+    @classmethod
+    def from_json(cls, record: dict) -> "Confirmed":
+        return cls(Verdict(record["verdict"]), record["signature"],
+                   bytes.fromhex(record["data"]), bool(record.get("shrunk")))
+
+
+def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = None) \
+        -> Confirmed:
+    """Confirm or drop one candidate with the full evaluation (`target.evaluate`).
+
+    First it is shrunk *provisionally* (`minimize_ops(..., provisional=True)`: calls
+    dropped and args simplified while the budgeted evaluation still gives it its
+    provisional signature, at most `SHRINK_EVALUATIONS` evaluations of a fuzz loop's
+    cost), because the full evaluation's cost grows with the programs' length (the other
+    version's search of ten calls takes its whole budget of runs; of four calls it often
+    completes in a few): a shrunk input the full evaluation finds divergent is confirmed,
+    named by its own full signature and kept as the input that shows it; otherwise the
+    candidate itself is evaluated in full. Either way the verdict is the full
+    evaluation's of the input returned, and the same candidate gives the same result
+    every time. `should_stop` ends the shrinking early (its best so far is used)."""
+    from fuzzplug.targets import evaluate_budgeted
+    from fuzzplug.triage.minimize import minimize_ops
+
+    ops = tuple(decode(target.schema, data))
+    first = evaluate_budgeted(target, ops)
+    if first.verdict is Verdict.CANDIDATE:
+        small = minimize_ops(target, ops, first.signature, provisional=True,
+                             max_evaluations=SHRINK_EVALUATIONS, should_stop=should_stop)
+        if small != ops:
+            outcome = target.evaluate(small)
+            if outcome.verdict is Verdict.DIVERGENT:
+                return Confirmed(outcome.verdict, outcome.signature,
+                                 encode(target.schema, small), shrunk=True)
+    outcome = target.evaluate(ops) if first.verdict is Verdict.CANDIDATE else first
+    return Confirmed(outcome.verdict, outcome.signature, data)
+
+
+def count_confirmed(target, result: "Confirmation", name: str, found: Confirmed,
+                    known: KnownList, suppressing: bool) -> None:
+    """Count one candidate's confirmation (`found`) into `result`: a confirmed one as a hit
+    of its signature (suppressed as known, or recorded with its input), a dropped one as
+    dropped."""
+    log = get_logger(target=target.name)
+    if found.verdict is not Verdict.DIVERGENT:
+        result.dropped += 1
+        log.info("candidate_dropped", candidate=name, verdict=found.verdict.value)
+        return
+    result.confirmed += 1
+    sig = found.signature
+    match = known.match(sig, decode(target.schema, found.data)) if suppressing else None
+    log.info("candidate_confirmed", candidate=name, signature=sig, known=match is not None,
+             shrunk=found.shrunk)
+    if match is not None:
+        hit = result.suppressed.get(sig)
+        result.suppressed[sig] = KnownHit(sig, hit.count + 1 if hit else 1, match)
+        return
+    result.counts[sig] = result.counts.get(sig, 0) + 1
+    best = result.shortest.get(sig)
+    data = found.data
+    if best is None or (len(data), data) < (len(best), best):
+        result.shortest[sig] = data
 
 
 def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: KnownList,
-                       suppressing: bool) -> Confirmation:
-    """Confirm or drop each candidate with `target.evaluate` while the deadline allows
-    (see the module docstring)."""
-    log = get_logger(target=target.name)
+                       suppressing: bool, tried: dict[str, int] | None = None) \
+        -> Confirmation:
+    """Confirm or drop each candidate (`confirm_one`) while the deadline allows (see the
+    module docstring); `tried` as `_order` takes it."""
     result = Confirmation()
-    todo = _order(paths)
+    todo = _order(paths, suppressing, tried)
     cut: list[Path] = []
     for n, (path, data) in enumerate(todo):
-        ops = decode(target.schema, data)
         if deadline.passed():
             result.left = cut + [p for p, _ in todo[n:]]
             break
@@ -194,32 +299,16 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
         share = deadline.share(CONFIRM_SHARES, CONFIRM_SLICE_S)
         try:
             with within(share):
-                outcome = target.evaluate(ops)
+                found = confirm_one(target, data, share.passed)
         except TimeUp:
             cut.append(path)
             continue
-        if outcome.verdict is not Verdict.DIVERGENT:
-            result.dropped += 1
-            log.info("candidate_dropped", candidate=path.name, verdict=outcome.verdict.value)
-            continue
-        result.confirmed += 1
-        sig = outcome.signature
-        match = known.match(sig, ops) if suppressing else None
-        log.info("candidate_confirmed", candidate=path.name, signature=sig,
-                 known=match is not None)
-        if match is not None:
-            hit = result.suppressed.get(sig)
-            count = hit.count + 1 if hit else 1
-            result.suppressed[sig] = KnownHit(sig, count, match)
-            continue
-        result.counts[sig] = result.counts.get(sig, 0) + 1
-        best = result.shortest.get(sig)
-        if best is None or (len(data), data) < (len(best), best):
-            result.shortest[sig] = data
+        count_confirmed(target, result, path.name, found, known, suppressing)
     else:
         result.left = cut
     if result.left:
-        log.warning("candidates_left", candidates=len(result.left))
+        get_logger(target=target.name).warning("candidates_left",
+                                               candidates=len(result.left))
     return result
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import (
+    CANDIDATES_DIR,
     INBOX_PREFIX,
     FindingEntry,
     adopt_inbox,
@@ -52,19 +53,23 @@ from fuzzplug.core.known import (
 )
 from fuzzplug.core.opslang import decode, dictionary
 from fuzzplug.core.words import plural
+from fuzzplug.engines import confirmer as confirmers
 from fuzzplug.engines.finish import (
     Confirmation,
+    Confirmed,
     Deadline,
     confirm_candidates,
+    count_confirmed,
     finish_entry,
     keep_left,
+    provisional_id,
     time_split,
 )
 from fuzzplug.errors import InputError
 from fuzzplug.farm.files import compile_seeds, farm_options
 from fuzzplug.io import atomic_write, check_output_dir, ensure_dir
 from fuzzplug.log import get_logger
-from fuzzplug.targets import PAIR_ENV, pair_name
+from fuzzplug.targets import PAIR_ENV, Budgeted, pair_name
 
 PROGRESS_EVERY = 5.0
 PR_SET_PDEATHSIG = 1
@@ -223,9 +228,15 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     stats: dict = {}
     interrupted = stopped = inited = False
     fuzz_started = clock()
+    confirmer = None
+    if isinstance(target, Budgeted) and confirmers.wanted(jobs):
+        confirmer = confirmers.Confirmer(target, inbox / CANDIDATES_DIR,
+                                         workdir / f"confirmed-{os.getpid()}", not no_known)
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env,
                                 cwd=str(workdir), preexec_fn=_die_with_parent)
+        if confirmer is not None:
+            confirmer.start()
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
@@ -242,13 +253,14 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                     proc.terminate()
                 if clock() - fuzz_started >= PROGRESS_EVERY * (stats.get("ticks", 0) + 1):
                     stats["ticks"] = stats.get("ticks", 0) + 1
-                    f = progress_fields(_last_stats(log_path), read_inbox(inbox))
+                    f = progress_fields(_last_stats(log_path), read_inbox(inbox),
+                                        len(confirmer_done(confirmer)))
                     log.info("fuzz_progress", elapsed_s=round(clock() - started),
                              phase=f["phase"], execs=f["execs"], exec_per_s=f["exec_per_s"],
                              cov=f["cov"], corpus_size=f["corpus_size"],
                              signatures=f["signatures"],
                              known_signatures=f["known_signatures"],
-                             candidates=f["candidates"])
+                             candidates=f["candidates"], confirmed=f["confirmed"])
         except KeyboardInterrupt:
             interrupted = True
             log.warning("fuzz_interrupted", elapsed_s=round(clock() - started))
@@ -260,6 +272,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            if confirmer is not None:
+                confirmer.stop()
     stats.update(_last_stats(log_path))
     stats.pop("ticks", None)
     recorded = read_inbox(inbox)
@@ -272,12 +286,19 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             sig = target.evaluate(decode(target.schema, data)).signature
             if sig is not None and signature_id(sig) == sig_id:
                 counts[sig] = 1
-    # The candidates: confirmed or dropped by the full evaluation, within the time.
-    # With findings to minimise, the candidates take half of what is left at most; what
-    # the findings leave of it goes back to the candidates left.
-    confirmation = confirm_candidates(
-        target, recorded.candidates,
-        deadline.share(2 if counts and minimize else 1), known, not no_known)
+    # The candidates: confirmed or dropped by the full evaluation, within the time. The
+    # confirmer's results first; then, with findings to minimise, the candidates left take
+    # half of what is left at most; what the findings leave of it goes back to the
+    # candidates left then.
+    confirmation, cut, tried = _early_confirmation(target, confirmer, known, not no_known)
+    todo = [p for p in recorded.candidates if p.name not in confirmer_done(confirmer)]
+    confirmation.merge(confirm_candidates(
+        target, todo, deadline.share(2 if (counts or confirmation.counts) and minimize
+                                     else 1), known, not no_known, tried))
+    confirmation.left = confirmation.left + [p for p in recorded.candidates
+                                             if p.name in cut]
+    if confirmer is not None:
+        shutil.rmtree(confirmer.out, ignore_errors=True)
     entries: dict[str, FindingEntry] = {}
 
     def take(conf: Confirmation) -> list[str]:
@@ -309,13 +330,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     if confirmation.left and not deadline.passed():
         more = confirm_candidates(target, confirmation.left, deadline, known, not no_known)
         finish(sorted(take(more)))
-        confirmation.confirmed += more.confirmed
-        confirmation.dropped += more.dropped
-        confirmation.left = more.left
-        for sig, hit in more.suppressed.items():
-            have = confirmation.suppressed.get(sig)
-            confirmation.suppressed[sig] = KnownHit(
-                sig, hit.count + (have.count if have else 0), hit.match)
+        confirmation.merge(more)
     for sig in sorted(entries):
         entry = entries[sig]
         write_entry(target, fdir, entry)
@@ -379,15 +394,41 @@ def process_age() -> float:
         return 0.0
 
 
-def progress_fields(found: dict, inbox) -> dict:
+def progress_fields(found: dict, inbox, confirmed: int = 0) -> dict:
     """The fields of a `fuzz_progress` event, none of them None: before libFuzzer's first
     status line (while it reads the corpus) the counts are 0 and `phase` says
-    `reading_corpus`, then `fuzzing`."""
+    `reading_corpus`, then `fuzzing`. `confirmed`: the candidates the confirmer has settled
+    (`fuzzplug.engines.confirmer`)."""
     return {"phase": "fuzzing" if found else "reading_corpus",
             "execs": found.get("execs", 0), "exec_per_s": found.get("exec_per_s", 0),
             "cov": found.get("cov", 0), "corpus_size": found.get("corp", 0),
             "signatures": len(inbox.counts), "known_signatures": len(inbox.suppressed),
-            "candidates": len(inbox.candidates)}
+            "candidates": len(inbox.candidates), "confirmed": confirmed}
+
+
+def confirmer_done(confirmer) -> dict[str, dict]:
+    """The confirmer's results so far (none without a confirmer)."""
+    return confirmer.results() if confirmer is not None else {}
+
+
+def _early_confirmation(target, confirmer, known: KnownList, suppressing: bool) \
+        -> tuple[Confirmation, set[str], dict[str, int]]:
+    """The confirmer's results counted as the end phase counts its own: the confirmation,
+    the names of the candidates it cut (`confirmers.CUT`: left for `triage`), and how many
+    of each provisional signature it tried (`finish._order`'s `tried`)."""
+    result, cut, tried = Confirmation(), set(), {}
+    for name, record in sorted(confirmer_done(confirmer).items()):
+        sig_id = provisional_id(Path(name))
+        tried[sig_id] = tried.get(sig_id, 0) + 1
+        if record["verdict"] == confirmers.CUT:
+            cut.add(name)
+            continue
+        try:
+            found = Confirmed.from_json(record)
+        except (KeyError, ValueError, TypeError):
+            continue
+        count_confirmed(target, result, name, found, known, suppressing)
+    return result, cut, tried
 
 
 def _inited(log_path: Path) -> bool:

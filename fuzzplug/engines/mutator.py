@@ -15,7 +15,9 @@ atheris as `custom_mutator` and `custom_crossover`, works on the decoded sequenc
   one pfn), to its default or to a nearby value (an address a page away), flip one flag,
   or take a scene of the domain;
 - crossover (`custom_crossover`) joins the scene and first calls of one input to the last
-  calls of another;
+  calls of another; for a target that interleaves tasks, a share `TASK_CROSS_SHARE` of
+  the crossovers is the target's crossover of tasks instead (a task's program of one
+  input beside a task's program of the other, `ScheduleMutable.cross_tasks`);
 - for a target that interleaves tasks (`fuzzplug.targets.ScheduleMutable`), a share
   `SCHEDULE_SHARE` of the op-level changes is the target's change of the schedule (a
   change point moved by one step, two priorities swapped...), the rest as above.
@@ -46,6 +48,8 @@ BYTE_SHARE = 0.5
 """The share of mutations left to libFuzzer's own byte mutator."""
 SCHEDULE_SHARE = 0.25
 """The share of op-level changes left to the target's schedule mutation, if it has one."""
+TASK_CROSS_SHARE = 0.5
+"""The share of crossovers left to the target's crossover of tasks, if it has one."""
 PAGE = 0x1000
 DECODE_CACHE = 1 << 11
 """Decoded inputs remembered per generation (`DecodeCache`: two generations). An entry
@@ -95,7 +99,9 @@ class OpMutator:
     def __init__(self, schema: Schema, byte_mutate: Callable[[bytes, int], bytes] | None,
                  calls: tuple[Op, ...] = (), scenes: tuple[tuple[Op, ...], ...] = (),
                  byte_share: float = BYTE_SHARE, decoded: DecodeCache | None = None,
-                 schedule: Callable[[list[Op], random.Random], list[Op] | None] | None = None):
+                 schedule: Callable[[list[Op], random.Random], list[Op] | None] | None = None,
+                 cross: Callable[[list[Op], list[Op], random.Random],
+                                 list[Op] | None] | None = None):
         self.schema = schema
         self.byte_mutate = byte_mutate
         self.calls = calls
@@ -103,6 +109,7 @@ class OpMutator:
         self.byte_share = byte_share if byte_mutate is not None else 0.0
         self.decoded = decoded if decoded is not None else DecodeCache(schema)
         self.schedule = schedule
+        self.cross = cross
         self.call_names = tuple(s.name for s in schema.ops if not s.scene)
         self.scene_names = tuple(s.name for s in schema.ops if s.scene)
 
@@ -123,6 +130,11 @@ class OpMutator:
         rng = random.Random(seed)
         scene1, calls1 = self._split(self._decode(data1))
         scene2, calls2 = self._split(self._decode(data2))
+        if self.cross is not None and rng.random() < TASK_CROSS_SHARE:
+            crossed = self.cross(calls1, calls2, rng)
+            if crossed is not None:
+                return self._fit(scene1 if rng.random() < 0.75 else scene2, crossed,
+                                 max_size)
         head = calls1[:rng.randint(0, len(calls1))]
         tail = calls2[rng.randint(0, len(calls2)):] if calls2 else []
         return self._fit(scene1 if rng.random() < 0.75 else scene2, head + tail, max_size)
@@ -277,11 +289,13 @@ def setup_kwargs(atheris, target, mode: str | None = None,
     from fuzzplug.targets import ScheduleMutable
 
     domain = domain_for(target)
-    schedule = target.mutate_schedule if isinstance(target, ScheduleMutable) else None
+    tasks = isinstance(target, ScheduleMutable)
+    schedule = target.mutate_schedule if tasks else None
+    cross = target.cross_tasks if tasks else None
 
     def byte_mutate(data: bytes, max_size: int) -> bytes:
         return atheris.Mutate(data, max_size)  # looked up late: Fuzz() installs the real one
 
     mutator = OpMutator(target.schema, byte_mutate, domain.calls(), domain.scenes,
-                        decoded=decoded, schedule=schedule)
+                        decoded=decoded, schedule=schedule, cross=cross)
     return {"custom_mutator": mutator.mutate, "custom_crossover": mutator.crossover}

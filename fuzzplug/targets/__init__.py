@@ -374,9 +374,17 @@ class ScheduleMutable(Protocol):
     for it (moving a change point by one step, swapping two priorities...): given an
     input's ops without its scene ops, in order, and a `random.Random`, the ops with one
     change of the schedule, or None when there is none to make. Called by the op mutator
-    (`fuzzplug.engines.mutator`) on some of its mutations: keep it cheap, never raise."""
+    (`fuzzplug.engines.mutator`) on some of its mutations, and `cross_tasks` on some of its
+    crossovers: keep them cheap, never raise."""
 
     def mutate_schedule(self, calls: "list[Op]", rng: "Random") -> "list[Op] | None":
+        ...
+
+    def cross_tasks(self, calls1: "list[Op]", calls2: "list[Op]",
+                    rng: "Random") -> "list[Op] | None":
+        """A crossover of two inputs' ops without their scene ops: tasks taken from each
+        (a program of one beside a program of the other), with a schedule; None when
+        there is none to make. Called by the op mutator on some of its crossovers."""
         ...
 
 

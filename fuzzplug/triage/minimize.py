@@ -36,6 +36,12 @@ whose budget settles it costs milliseconds; one it cannot settle is evaluated in
 gives `evaluate`'s verdict and signature, so the result is the same. `should_stop` (a
 deadline: `fuzzplug fuzz` budgets its time) ends the search early with the best so far,
 and the `minimize_progress` event is logged every `PROGRESS_EVERY` seconds.
+
+*Provisional* minimisation (`provisional=True`) shrinks a candidate before it is confirmed
+(`fuzzplug.engines.finish.confirm_one`): the predicate is the budgeted evaluation alone, a
+candidate or a divergence with the candidate's provisional signature, so each step costs
+what a unit of the fuzz loop costs. Its result proves nothing by itself: the full
+evaluation confirms it or not.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from fuzzplug.core.opslang import ADDR_LOW_MASK, ArgKind, ArgSpec, Op, Schema, e
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError
 from fuzzplug.log import get_logger
-from fuzzplug.targets import evaluate_settled
+from fuzzplug.targets import evaluate_budgeted, evaluate_settled
 
 __all__ = ["MinimizeStats", "Stop", "minimize_ops", "simplicity"]
 
@@ -108,8 +114,12 @@ class _Minimizer:
 
     def __init__(self, target, ops: tuple[Op, ...], sig: str,
                  max_evaluations: int | None, should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 provisional: bool = False) -> None:
         self.target = target
+        self.evaluate = evaluate_budgeted if provisional else evaluate_settled
+        self.verdicts = ((Verdict.DIVERGENT, Verdict.CANDIDATE) if provisional
+                         else (Verdict.DIVERGENT,))
         self.schema: Schema = target.schema
         self.sig = sig
         self.max_evaluations = max_evaluations
@@ -128,7 +138,7 @@ class _Minimizer:
         self.current = ops
         self.last_outcome = self.current_outcome = None
         if not self._interesting(ops):
-            outcome = evaluate_settled(target, ops)
+            outcome = self.evaluate(target, ops)
             raise InputError(f"the input does not reproduce signature {sig!r}: it gives "
                              f"{outcome.verdict.value} {outcome.signature}")
         self.current_outcome = self.last_outcome
@@ -145,14 +155,14 @@ class _Minimizer:
         if known is not None:
             return known
         outcome = self._evaluate(ops)
-        found = outcome.verdict is Verdict.DIVERGENT and outcome.signature == self.sig
+        found = outcome.verdict in self.verdicts and outcome.signature == self.sig
         self.cache[ops] = found
         self.last_outcome = outcome
         return found
 
     def _evaluate(self, ops: tuple[Op, ...]):
         self.stats.evaluations += 1
-        outcome = evaluate_settled(self.target, ops)
+        outcome = self.evaluate(self.target, ops)
         now = self.clock()
         if now - self.last_progress >= PROGRESS_EVERY:
             self.last_progress = now
@@ -328,16 +338,19 @@ def minimize_ops(target, ops: tuple[Op, ...], signature: str, *,
                  max_evaluations: int | None = None,
                  stats: MinimizeStats | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> tuple[Op, ...]:
+                 clock: Callable[[], float] = time.monotonic,
+                 provisional: bool = False) -> tuple[Op, ...]:
     """The simplest sequence found that `target` still evaluates as divergent with exactly
     `signature`: calls and runs of calls dropped, scene ops dropped, args simplified, to a
     fixpoint (see the module docstring). Never more calls or canonical bytes than `ops`;
     deterministic. `max_evaluations` bounds the work, and so does `should_stop` (checked
     before each candidate; the result is then the best so far, `stats.stopped`); `clock`
-    times the `minimize_progress` events.
+    times the `minimize_progress` events. `provisional`: keep a candidate's provisional
+    `signature` under the budgeted evaluation instead (see the module docstring).
     `InputError` if `ops` does not reproduce `signature` or has no binary form."""
     ops = tuple(ops)
-    minimizer = _Minimizer(target, ops, signature, max_evaluations, should_stop, clock)
+    minimizer = _Minimizer(target, ops, signature, max_evaluations, should_stop, clock,
+                           provisional)
     result = minimizer.run()
     minimizer._check_invariants()
     if stats is not None:

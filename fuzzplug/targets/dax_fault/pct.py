@@ -196,3 +196,32 @@ def mutate_schedule(calls: list[Op], rng: random.Random) -> list[Op] | None:
 __all__ = ["AT_ARGS", "PRIO_NAMES", "PctLine", "check_pct", "depth_of", "line_of",
            "move_point", "mutate_schedule", "op_of", "random_line", "step_of",
            "swap_priorities"]
+
+
+def _programs(calls: list[Op]) -> list[list[Op]]:
+    """The calls of each task that has some (in order of id), without the task, `sched`
+    and `pct` lines."""
+    current, by_task = 0, {}
+    for op in calls:
+        if op.name == "task":
+            current = op["id"] % MAX_TASKS
+        elif op.name not in ("sched", "pct"):
+            by_task.setdefault(current, []).append(op)
+    return [by_task[tid] for tid in sorted(by_task)]
+
+
+def cross_tasks(calls1: list[Op], calls2: list[Op], rng: random.Random) -> list[Op] | None:
+    """A crossover of tasks: one task's program of the first input (its ops without the
+    scene) as task 0 and one task's program of the second as task 1, under the first
+    input's `pct` line, else the second's, else a random one (`random_line`); None when
+    either has no calls. The two programs a race needs are often found apart, each in an
+    input of its own (a load and a store of the hole in one, a write(2) of its page in
+    another: one task each, which single-task coverage rewards); this puts them side by
+    side in one step, where inserting calls and a `task` line would take several."""
+    first, second = _programs(calls1), _programs(calls2)
+    if not first or not second:
+        return None
+    lines = [op for op in calls1 if op.name == "pct"] or \
+        [op for op in calls2 if op.name == "pct"] or [op_of(random_line(rng))]
+    return rng.choice(first) + [Op.make(SCHEMA, "task", id=1)] + rng.choice(second) + \
+        lines[:1]

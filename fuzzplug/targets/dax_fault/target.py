@@ -192,6 +192,13 @@ class DaxFaultTarget(ChainedTarget, MutatesPostModel):
 
         return mutate_schedule(calls, rng)
 
+    def cross_tasks(self, calls1, calls2, rng):
+        """The `ScheduleMutable` capability's crossover: a task of each input, side by side
+        (`fuzzplug.targets.dax_fault.pct.cross_tasks`)."""
+        from fuzzplug.targets.dax_fault.pct import cross_tasks
+
+        return cross_tasks(calls1, calls2, rng)
+
     def small_domain(self):
         from fuzzplug.targets.dax_fault.domain import small_domain
 

@@ -1,0 +1,127 @@
+"""Confirming candidates while libFuzzer runs: `fuzzplug fuzz`'s second core.
+
+libFuzzer (without `-fork`) fuzzes on one core, and `fuzz` itself only polls it twice a
+second. So while it runs, a child process of `fuzz` (`Confirmer`) confirms or drops the
+candidates the harness writes into the inbox (`fuzzplug.engines.finish.confirm_one`), in
+the order the end phase would take them (new provisional signatures first,
+`finish._order`), each within `SLICE_S` seconds (one that needs more is left to the end
+phase, then to `triage`). Each result is written, atomically, as
+`<candidate name>.json` into the confirmer's folder (the `fuzz_progress` events count them,
+`confirmed`); at the end of libFuzzer's share `fuzz` stops the child (a confirmation under
+way then is lost: it is made again in the end phase), reads the results (`results`) and
+counts them as the end phase counts its own (`finish.count_confirmed`, which logs
+`candidate_confirmed` and `candidate_dropped`), so the end phase confirms only what is
+left.
+
+The child runs only when the machine has a core libFuzzer's workers leave idle
+(`wanted`: more CPUs than `--jobs`); it dies with `fuzz` (PR_SET_PDEATHSIG) and ignores
+Ctrl-C, which `fuzz` handles. Events: `confirmer_started`, `confirmer_stopped`.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+from fuzzplug.core.findings import CANDIDATE_PREFIX
+from fuzzplug.io import atomic_write, ensure_dir
+from fuzzplug.log import get_logger
+
+SLICE_S = 20.0
+"""Seconds one candidate's confirmation may take in the child."""
+POLL_S = 0.5
+"""Seconds between two looks at the candidates folder when nothing is left to confirm."""
+CUT = "cut"
+"""A result's verdict when its confirmation ran over `SLICE_S`."""
+
+
+def wanted(jobs: int) -> bool:
+    """Whether a confirmer runs beside `jobs` libFuzzer workers: a core is left idle."""
+    return (os.cpu_count() or 1) > jobs
+
+
+def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
+    """The child's loop: confirm the next candidate not yet done, forever (until killed)."""
+    from fuzzplug.engines.fuzz import _die_with_parent
+    from fuzzplug.engines.finish import (
+        Deadline,
+        TimeUp,
+        _order,
+        confirm_one,
+        provisional_id,
+        within,
+    )
+
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    done: set[str] = set()
+    tried: dict[str, int] = {}
+    while True:
+        paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
+                 if p.name not in done]
+        todo = _order(paths, suppressing, tried)
+        if not todo:
+            time.sleep(POLL_S)
+            continue
+        path, data = todo[0]
+        done.add(path.name)
+        sig_id = provisional_id(path)
+        tried[sig_id] = tried.get(sig_id, 0) + 1
+        share = Deadline(time.monotonic() + SLICE_S)
+        try:
+            with within(share):
+                record = confirm_one(target, data, share.passed).to_json()
+        except TimeUp:
+            record = {"verdict": CUT}
+        record["candidate"] = path.name
+        atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
+
+
+class Confirmer:
+    """The child process confirming candidates from `candidates` into `out`."""
+
+    def __init__(self, target, candidates: Path, out: Path, suppressing: bool) -> None:
+        self.target = target
+        self.candidates = Path(candidates)
+        self.out = ensure_dir(Path(out))
+        self.suppressing = suppressing
+        self.process: multiprocessing.Process | None = None
+
+    def start(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.process = ctx.Process(target=_child, daemon=True,
+                                   args=(self.target, self.candidates, self.out,
+                                         self.suppressing))
+        self.process.start()
+        get_logger(target=self.target.name).info("confirmer_started",
+                                                 child_pid=self.process.pid)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        get_logger(target=self.target.name).info("confirmer_stopped",
+                                                 results=len(list(self.out.glob("*.json"))))
+        self.process = None
+
+    def results(self) -> dict[str, dict]:
+        """Each candidate name the child settled or cut → its record (`Confirmed.to_json`
+        and the candidate's name, or the verdict `CUT`)."""
+        out = {}
+        for f in sorted(self.out.glob(f"{CANDIDATE_PREFIX}*.json")):
+            try:
+                record = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue  # not written whole: made again in the end phase
+            if isinstance(record, dict) and "candidate" in record and "verdict" in record:
+                out[record["candidate"]] = record
+        return out
