@@ -32,9 +32,10 @@ small programs a finding minimises to). The search first takes up to `SEARCH_RUN
 an outcome it did not find there, while runs were left, is looked for again in a search of
 up to `CONFIRM_RUNS` (ten times more, made only for an outcome that would otherwise be a
 finding: most outcomes match within the first budget, and a cut search can miss the one
-that matches), and a finding of a search cut even there means "not within that many
-interleavings": `fuzzplug exhaustive dax_fault --tasks 2` or a minimised reproducer
-settles it. Neither version is blamed for an
+that matches), then, if the search was cut even there, among the runs with at most one
+preemption (`one_preemption`), which a depth-first search reaches last; a finding of a
+search cut means "not within that many interleavings": `fuzzplug exhaustive dax_fault
+--tasks 2` or a minimised reproducer settles it. Neither version is blamed for an
 interleaving the other could also take; a version is blamed for a behaviour the other
 never has. A deadlock (every task left waits) is a finding on its own, on either side.
 
@@ -44,7 +45,8 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version, among its search's outcomes and its two runs made first (fewest
+other version, among its search's outcomes, its two runs made first and its
+one-preemption runs (fewest
 differences, then fewest of whole entries, then fewest of state, then the first in sorted
 order: `closest`). A race shows under many schedules, and the calls' branch ids vary with
 them (where a retry ran, whether an entry was found locked, which fault found the PTE first), so a
