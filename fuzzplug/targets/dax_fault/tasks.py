@@ -32,9 +32,10 @@ small programs a finding minimises to). The search first takes up to `SEARCH_RUN
 an outcome it did not find there, while runs were left, is looked for again in a search of
 up to `CONFIRM_RUNS` (ten times more, made only for an outcome that would otherwise be a
 finding: most outcomes match within the first budget, and a cut search can miss the one
-that matches), and a finding of a search cut even there means "not within that many
-interleavings": `fuzzplug exhaustive dax_fault --tasks 2` or a minimised reproducer
-settles it. Neither version is blamed for an
+that matches), then, if the search was cut even there, among the runs with at most one
+preemption (`one_preemption`), which a depth-first search reaches last; a finding of a
+search cut means "not within that many interleavings": `fuzzplug exhaustive dax_fault
+--tasks 2` or a minimised reproducer settles it. Neither version is blamed for an
 interleaving the other could also take; a version is blamed for a behaviour the other
 never has. A deadlock (every task left waits) is a finding on its own, on either side.
 
@@ -44,7 +45,8 @@ budget, never cut short at the first match) per model, scene and programs, so a 
 search gives the verdict a new one would.
 
 Signatures. The finding's differences are those against the *closest* outcome of the
-other version, among its search's outcomes and its two runs made first (fewest
+other version, among its search's outcomes, its two runs made first and its
+one-preemption runs (fewest
 differences, then fewest of whole entries, then fewest of state, then the first in sorted
 order: `closest`). A race shows under many schedules, and the calls' branch ids vary with
 them (where a retry ran, whether an entry was found locked, which fault found the PTE first), so a
@@ -79,7 +81,7 @@ from fuzzplug.explore import dpor
 from fuzzplug.explore.daxfile import DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
 from fuzzplug.explore.observe import observables, signature
-from fuzzplug.runtime.sched import Chooser, Serial
+from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets.dax_fault.outcome import (
     CallOutcome,
     Comparison,
@@ -112,6 +114,10 @@ STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
 the step budget stops its search where 400 or 4,000 such runs would take minutes)."""
+PREEMPTION_RUNS = 400
+"""Runs of the other version with at most one preemption (`one_preemption`) the full
+evaluation makes, after a search cut at `CONFIRM_RUNS` without a match, before an outcome is
+a finding."""
 
 
 # --- running the versions ----------------------------------------------------------------------
@@ -212,6 +218,46 @@ def runs_of(trace) -> tuple[tuple[int, int], ...]:
         else:
             out.append([e.tid, 1])
     return tuple((t, n) for t, n in out)
+
+
+def one_preemption(model, scene, tasks: Tasks, max_runs: int = PREEMPTION_RUNS):
+    """Runs of `tasks` on `model` (their outcomes, lazily) whose schedules preempt a task at
+    most once: for each ordered pair of tasks (a, b) and each k from 0 up to the steps a
+    takes before another task must run, task a takes k steps, then task b runs while it
+    can, then the default order goes on (the task that ran last while it can, then round
+    robin: `FollowSchedule`); k = 0 is task b's program whole first (run once per b). The
+    pairs take turns, one run each, in a fixed order, `max_runs` runs at most. Context
+    bounding (Musuvathi and Qadeer, "Iterative Context Bounding for Systematic Testing of
+    Multithreaded Programs", PLDI 2007): a depth-first search of the interleavings, whose
+    first runs all share the first run's long prefix, reaches these schedules last, so
+    where it is cut at its budget they are what is left to try cheaply; an outcome of one
+    of them is an outcome of the version as much as the search's."""
+    n = len(tasks.programs)
+
+    def preempted(a: int, b: int):
+        for k in range(0 if a == (b + 1) % n else 1, 1 << 30):
+            run = run_version(model, scene, tasks, FollowSchedule([(a, k), (b, 1 << 30)]))
+            yield run.outcome
+            lead = 0
+            for e in run.trace:
+                if e.tid != a:
+                    break
+                lead += 1
+            if lead < k:  # task a had to stop before its k-th step: no later k differs
+                return
+
+    pending = [preempted(a, b) for b in range(n) for a in range(n) if a != b]
+    made = 0
+    while pending:
+        for runs in list(pending):
+            if made >= max_runs:
+                return
+            outcome = next(runs, None)
+            if outcome is None:
+                pending.remove(runs)
+                continue
+            made += 1
+            yield outcome
 
 
 # --- the other version's searches, cached ------------------------------------------------------
@@ -455,12 +501,22 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
         if not found and not s.complete:
             s = SEARCHES.search(other_model, scene, tasks, CONFIRM_RUNS)
             found = any(matches(o) for o in s.outcomes)
+        # A search cut even there may have missed a run of few preemptions, which it
+        # reaches last (a complete search has every outcome: nothing to add, and the
+        # budgeted evaluation's verdict on it stays the full one's).
+        bounded: list[RunOutcome] = []
+        if not found and not s.complete:
+            for o in one_preemption(other_model, scene, tasks, PREEMPTION_RUNS):
+                bounded.append(o)
+                if matches(o):
+                    found = True
+                    break
         if found:
             continue
         # The other version's runs made here are outcomes of it as much as the search's: a
         # search cut short may lack the one this schedule gave, the closest of all.
-        c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome], mine_is_pre,
-                    names)
+        c = closest(mine, [*s.outcomes, serial.outcome, other_run.outcome, *bounded],
+                    mine_is_pre, names)
         return Outcome(Verdict.DIVERGENT, finding_of(c, last), *records)
     return Outcome(Verdict.SAME, None, *records, [])
 
