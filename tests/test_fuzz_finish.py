@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from fuzzplug.core.findings import CANDIDATES_MARKER, FindingEntry, Inbox
+from fuzzplug.core.findings import CANDIDATES_MARKER, FindingEntry, Inbox, read_inbox
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import decode, encode, parse_text
 from fuzzplug.core.oracle import Verdict
@@ -152,10 +152,14 @@ def test_candidates_of_signatures_tried_least_come_first_and_known_last_only_whe
         "candidate-bbbb-1", "candidate-aaaa-1", "candidate-cccc-1", "candidate-aaaa-2"]
 
 
-def test_the_confirmer_settles_candidates_while_it_runs_and_the_run_counts_them(dax, tmp_path):
+def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_confirms(
+        dax, tmp_path):
     """The confirmer's child process confirms the race seed and drops a same input written
-    into its folder while it runs; its results count as the end phase counts its own."""
-    folder = tmp_path / "inbox" / "candidates"
+    into the inbox's candidates while it runs: the race is recorded into the inbox as the
+    harness records a divergence (an input that shows its signature), and the run counts
+    one confirmed and one dropped."""
+    inbox = tmp_path / "inbox"
+    folder = inbox / "candidates"
     paths = _candidates(folder, dax, RACE, SAME)
     confirmer = Confirmer(dax, folder, tmp_path / "confirmed", suppressing=False)
     confirmer.start()
@@ -165,161 +169,11 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_the_run_counts_them(
             time.sleep(0.2)
     finally:
         confirmer.stop()
-    results = confirmer.results()
-    assert sorted(results) == sorted(p.name for p in paths)
-    result, cut, tried = _early_confirmation(dax, confirmer, KnownList.of(dax), False)
+    assert sorted(confirmer.results()) == sorted(p.name for p in paths)
+    result, cut, tried = _early_confirmation(confirmer)
     assert (result.confirmed, result.dropped, cut) == (1, 1, set())
-    assert result.counts == {RACE_SIGNATURE: 1} and sum(tried.values()) == 2
-    shown = dax.evaluate(decode(dax.schema, result.shortest[RACE_SIGNATURE]))
-    assert shown.signature == RACE_SIGNATURE
-
-
-def test_a_confirmed_candidate_of_a_known_cause_is_suppressed_when_suppressing(dax, tmp_path):
-    """Suppressing the known list, the race seed's confirmation is a known hit, not a
-    finding."""
-    paths = _candidates(tmp_path / "c", dax, RACE)
-    result = confirm_candidates(dax, paths, Deadline(float("inf")), KnownList.of(dax),
-                                suppressing=True)
-    assert result.counts == {} and list(result.suppressed) == [RACE_SIGNATURE]
-
-
-def test_no_candidate_is_confirmed_after_the_deadline_and_they_are_kept_for_triage(
-        dax, tmp_path):
-    """With the time up, every candidate is left, copied to FDIR/candidates/ with the
-    marker naming the target; triage of that folder then confirms and drops them."""
-    paths = _candidates(tmp_path / "inbox" / "candidates", dax, RACE, SAME)
-    clock = FakeClock()
-    result = confirm_candidates(dax, paths, Deadline(clock() - 1, clock), KnownList.of(dax),
-                                suppressing=False)
-    assert result.confirmed == result.dropped == 0 and len(result.left) == 2
-    folder = keep_left(dax, tmp_path / "findings", result.left)
-    assert (folder / CANDIDATES_MARKER).is_file()
-    groups = triage([str(folder)])
-    by_sig = {g.signature: g for g in groups}
-    assert set(by_sig) == {RACE_SIGNATURE, "<dropped candidates: same>"}
-    assert by_sig[RACE_SIGNATURE].members[0].reproduces
-    text = render(groups)
-    assert "1 candidate confirmed" in text and "no finding" in text
-
-
-def test_a_finding_is_not_minimised_once_the_time_is_up():
-    """At the deadline the finding is re-run (it still reproduces) but not minimised, and
-    says so."""
-    target = load_target("insert_pfn")
-    ops = parse_text(target.schema, INSERT_PFN_DIVERGENT)
-    sig = target.evaluate(ops).signature
-    entry = FindingEntry(sig, 1, encode(target.schema, ops))
-    clock = FakeClock()
-    finish_entry(target, entry, Deadline(clock() - 1, clock), minimize=True, clock=clock)
-    assert entry.outcome.verdict is Verdict.DIVERGENT
-    assert entry.data == encode(target.schema, ops)
-    assert any("not minimised" in note for note in entry.notes)
-
-
-def test_minimisation_stops_at_the_deadline_with_a_reproducer_and_progress_events():
-    """A clock that moves three seconds a reading: minimisation logs its progress (no None
-    field) and stops when the deadline passes, with an input that still has the signature."""
-    target = load_target("insert_pfn")
-    extra = "vm_insert_pfn addr=0x200000 pfn=0x90\n" * 3
-    text = "config arch=ppc64_radix DEBUG_VM=1\n" + extra + INSERT_PFN_DIVERGENT.split("\n", 1)[1]
-    ops = parse_text(target.schema, text)
-    sig = target.evaluate(ops).signature
-    clock = FakeClock(step=3.0)
-    deadline = Deadline(clock() + 30, clock)
-    stats = MinimizeStats()
-    with capture_logs() as logs:
-        small = minimize_ops(target, ops, sig, stats=stats, should_stop=deadline.passed,
-                             clock=clock)
-    assert stats.stopped
-    outcome = target.evaluate(small)
-    assert (outcome.verdict, outcome.signature) == (Verdict.DIVERGENT, sig)
-    progress = [e for e in logs if e["event"] == "minimize_progress"]
-    assert progress and all(v is not None for e in progress for v in e.values())
-
-
-def test_progress_fields_have_no_none_before_or_after_libfuzzers_first_status_line(
-        tmp_path):
-    """While libFuzzer reads the corpus the counts are 0 and the phase says so."""
-    inbox = Inbox(tmp_path)
-    early = progress_fields({}, inbox)
-    late = progress_fields({"execs": 10, "cov": 3, "ft": 4, "corp": 2, "exec_per_s": 5},
-                           inbox)
-    assert None not in early.values() and None not in late.values()
-    assert (early["phase"], late["phase"]) == ("reading_corpus", "fuzzing")
-    assert late["exec_per_s"] == 5
-
-
-def test_a_libfuzzer_timeout_exit_is_said_beside_the_table(tmp_path, capsys):
-    """libFuzzer exiting 70 (an input over -timeout) after `0 new`: a warning says what
-    happened and where the input is."""
-    target = load_target("insert_pfn")
-    known = KnownList.of(target)
-    result = FuzzResult([], [], {}, known, exit_status=70, crash_files=["timeout-abc"],
-                        crashes_dir=tmp_path)
-    print_table(target, result)
-    out = capsys.readouterr().out
-    assert "0 new" in out
-    assert "exit status 70" in out and "timeout" in out and "timeout-abc" in out
-    assert warnings(target, FuzzResult([], [], {}, known)) == []
-
-
-def test_the_harness_writes_a_candidate_and_never_raises_it(dax, tmp_path, monkeypatch):
-    """The race seed in the loop, known list off: no Divergence, a candidate file in
-    FUZZPLUG_CANDIDATES (once, however often it runs)."""
-    monkeypatch.setenv("FUZZPLUG_NO_KNOWN", "1")
-    monkeypatch.delenv("FUZZPLUG_RECORD", raising=False)
-    monkeypatch.setenv("FUZZPLUG_CANDIDATES", str(tmp_path))
-    harness = Harness(dax)
-    data = encode(dax.schema, parse_text(dax.schema, RACE))
-    with capture_logs() as logs:
-        harness.test_one_input(data)
-        harness.test_one_input(data)
-    files = sorted(tmp_path.glob("candidate-*"))
-    assert [f.read_bytes() for f in files] == [data]
-    assert [e["provisional_signature"] for e in logs
-            if e["event"] == "candidate_recorded"] == [RACE_SIGNATURE]
-
-
-def test_an_evaluation_under_way_at_the_deadline_is_stopped():
-    """On the real clock the deadline's alarm ends a block still running then (here a
-    wait standing in for a long search); the time already up raises at once."""
-    import time
-
-    from fuzzplug.engines.finish import TimeUp, within
-
-    with pytest.raises(TimeUp):
-        with within(Deadline(time.monotonic() + 0.05)):
-            for _ in range(500):
-                time.sleep(0.01)
-    with pytest.raises(TimeUp):
-        with within(Deadline(time.monotonic() - 1)):
-            pass
-
-
-def test_triage_of_a_corpus_confirms_the_candidates_among_its_inputs(dax, tmp_path):
-    """`triage --candidates`: of a corpus holding the race seed and an input the budget
-    settles, the race seed is confirmed (its signature's row) and the other left out."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in (("race", RACE), ("same", SAME)):
-        (corpus / name).write_bytes(encode(dax.schema, parse_text(dax.schema, text)))
-    groups = triage([str(corpus)], "dax_fault", corpus=True)
-    assert [(g.signature, [m.path.name for m in g.members]) for g in groups] == [
-        (RACE_SIGNATURE, ["race"])]
-    assert groups[0].members[0].kind == "candidate" and groups[0].members[0].reproduces
-
-
-def test_an_orphaned_inboxs_candidates_are_adopted_with_their_provisional_names(tmp_path):
-    """The next run adopts a killed run's candidates (and their provisional.<pid>.json)
-    into its own inbox's candidates/, which `read_inbox` then lists."""
-    from fuzzplug.core.findings import adopt_inbox, read_inbox
-
-    orphan, inbox = tmp_path / ".inbox-999999", tmp_path / ".inbox-1"
-    (orphan / "candidates").mkdir(parents=True)
-    inbox.mkdir()
-    (orphan / "candidates" / "candidate-abc-def").write_bytes(b"\x01")
-    (orphan / "candidates" / "provisional.7.json").write_text("{}")
-    assert adopt_inbox(orphan, inbox) == 2
-    assert not orphan.exists()
-    assert [p.name for p in read_inbox(inbox).candidates] == ["candidate-abc-def"]
-    assert (inbox / "candidates" / "provisional.7.json").is_file()
+    assert sum(tried.values()) == 2
+    recorded = read_inbox(inbox)
+    assert dict(recorded.counts) == {RACE_SIGNATURE: 1}
+    (data,) = recorded.shortest().values()
+    assert dax.evaluate(decode(dax.schema, data)).signature == RACE_SIGNATURE

@@ -7,15 +7,16 @@ the order the end phase would take them (new provisional signatures first,
 `finish._order`), each within `SLICE_S` seconds (one that needs more is left to the end
 phase, then to `triage`). Each result is written, atomically, as
 `<candidate name>.json` into the confirmer's folder (the `fuzz_progress` events count them,
-`confirmed`); at the end of libFuzzer's share `fuzz` stops the child (a confirmation under
-way then is lost: it is made again in the end phase), reads the results (`results`) and
-counts them as the end phase counts its own (`finish.count_confirmed`, which logs
-`candidate_confirmed` and `candidate_dropped`), so the end phase confirms only what is
-left.
+`confirmed`), and a confirmed one is recorded into the inbox as the harness records a
+divergence (the shrunk input that shows it, or a known hit suppressed), so it is a finding
+of the run from that moment. At the end of libFuzzer's share `fuzz` stops the child (a
+confirmation under way then is lost: it is made again in the end phase) and counts its
+results (`results`), so the end phase confirms only what is left.
 
 The child runs only when the machine has a core libFuzzer's workers leave idle
 (`wanted`: more CPUs than `--jobs`); it dies with `fuzz` (PR_SET_PDEATHSIG) and ignores
-Ctrl-C, which `fuzz` handles. Events: `confirmer_started`, `confirmer_stopped`.
+Ctrl-C, which `fuzz` handles. Events: `confirmer_started`, `confirmer_stopped`,
+`candidate_confirmed`, `candidate_dropped`.
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ def wanted(jobs: int) -> bool:
 
 
 def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
-    """The child's loop: confirm the next candidate not yet done, forever (until killed)."""
-    from fuzzplug.engines.fuzz import _die_with_parent
+    """The child's loop: confirm the next candidate not yet done, forever (until killed).
+    A confirmed one is recorded into the inbox (the folder above `candidates`) as the
+    harness records a divergence (`Recorder`: the input that shows it, or a suppressed
+    known hit), so the run, `triage` and a benchmark polling the inbox see it at once."""
+    from fuzzplug.core.known import KnownList
+    from fuzzplug.core.opslang import decode
+    from fuzzplug.core.oracle import Verdict
     from fuzzplug.engines.finish import (
         Deadline,
         TimeUp,
@@ -55,9 +61,14 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         provisional_id,
         within,
     )
+    from fuzzplug.engines.fuzz import _die_with_parent
+    from fuzzplug.engines.harness import Recorder
 
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    log = get_logger(target=target.name)
+    known = KnownList.of(target)
+    recorder = Recorder(str(candidates.parent))
     done: set[str] = set()
     tried: dict[str, int] = {}
     while True:
@@ -74,10 +85,26 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         share = Deadline(time.monotonic() + SLICE_S)
         try:
             with within(share):
-                record = confirm_one(target, data, share.passed).to_json()
+                found = confirm_one(target, data, share.passed)
         except TimeUp:
-            record = {"verdict": CUT}
-        record["candidate"] = path.name
+            record = {"candidate": path.name, "verdict": CUT}
+        else:
+            record = {"candidate": path.name, "verdict": found.verdict.value,
+                      "signature": found.signature}
+            if found.verdict is Verdict.DIVERGENT:
+                sig = found.signature
+                match = known.match(sig, decode(target.schema, found.data)) \
+                    if suppressing else None
+                if match is not None:
+                    recorder.suppress(sig, match)
+                else:
+                    recorder.record(found.data, sig)
+                recorder.flush()
+                log.info("candidate_confirmed", candidate=path.name, signature=sig,
+                         known=match is not None, shrunk=found.shrunk)
+            else:
+                log.info("candidate_dropped", candidate=path.name,
+                         verdict=found.verdict.value)
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
 
 
@@ -114,8 +141,8 @@ class Confirmer:
         self.process = None
 
     def results(self) -> dict[str, dict]:
-        """Each candidate name the child settled or cut → its record (`Confirmed.to_json`
-        and the candidate's name, or the verdict `CUT`)."""
+        """Each candidate name the child settled or cut → its record (the candidate's name,
+        the verdict, or `CUT`, and the signature)."""
         out = {}
         for f in sorted(self.out.glob(f"{CANDIDATE_PREFIX}*.json")):
             try:

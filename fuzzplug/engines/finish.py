@@ -215,15 +215,6 @@ class Confirmed:
     data: bytes
     shrunk: bool = False
 
-    def to_json(self) -> dict:
-        return {"verdict": self.verdict.value, "signature": self.signature,
-                "data": self.data.hex(), "shrunk": self.shrunk}
-
-    @classmethod
-    def from_json(cls, record: dict) -> "Confirmed":
-        return cls(Verdict(record["verdict"]), record["signature"],
-                   bytes.fromhex(record["data"]), bool(record.get("shrunk")))
-
 
 def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = None) \
         -> Confirmed:

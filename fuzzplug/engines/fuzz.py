@@ -52,14 +52,13 @@ from fuzzplug.core.known import (
     user_known_paths,
 )
 from fuzzplug.core.opslang import decode, dictionary
+from fuzzplug.core.oracle import Verdict
 from fuzzplug.core.words import plural
 from fuzzplug.engines import confirmer as confirmers
 from fuzzplug.engines.finish import (
     Confirmation,
-    Confirmed,
     Deadline,
     confirm_candidates,
-    count_confirmed,
     finish_entry,
     keep_left,
     provisional_id,
@@ -287,14 +286,14 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             if sig is not None and signature_id(sig) == sig_id:
                 counts[sig] = 1
     # The candidates: confirmed or dropped by the full evaluation, within the time. The
-    # confirmer's results first; then, with findings to minimise, the candidates left take
-    # half of what is left at most; what the findings leave of it goes back to the
-    # candidates left then.
-    confirmation, cut, tried = _early_confirmation(target, confirmer, known, not no_known)
+    # confirmer's results first (what it confirmed is in the inbox, read above); then,
+    # with findings to minimise, the candidates left take half of what is left at most;
+    # what the findings leave of it goes back to the candidates left then.
+    confirmation, cut, tried = _early_confirmation(confirmer)
     todo = [p for p in recorded.candidates if p.name not in confirmer_done(confirmer)]
     confirmation.merge(confirm_candidates(
-        target, todo, deadline.share(2 if (counts or confirmation.counts) and minimize
-                                     else 1), known, not no_known, tried))
+        target, todo, deadline.share(2 if counts and minimize else 1), known, not no_known,
+        tried))
     confirmation.left = confirmation.left + [p for p in recorded.candidates
                                              if p.name in cut]
     if confirmer is not None:
@@ -411,23 +410,21 @@ def confirmer_done(confirmer) -> dict[str, dict]:
     return confirmer.results() if confirmer is not None else {}
 
 
-def _early_confirmation(target, confirmer, known: KnownList, suppressing: bool) \
-        -> tuple[Confirmation, set[str], dict[str, int]]:
-    """The confirmer's results counted as the end phase counts its own: the confirmation,
-    the names of the candidates it cut (`confirmers.CUT`: left for `triage`), and how many
-    of each provisional signature it tried (`finish._order`'s `tried`)."""
+def _early_confirmation(confirmer) -> tuple[Confirmation, set[str], dict[str, int]]:
+    """The confirmer's results: how many it confirmed and dropped (what it confirmed is in
+    the inbox already, recorded as the harness records), the names of the candidates it
+    cut (`confirmers.CUT`: left for `triage`), and how many of each provisional signature
+    it tried (`finish._order`'s `tried`)."""
     result, cut, tried = Confirmation(), set(), {}
     for name, record in sorted(confirmer_done(confirmer).items()):
         sig_id = provisional_id(Path(name))
         tried[sig_id] = tried.get(sig_id, 0) + 1
         if record["verdict"] == confirmers.CUT:
             cut.add(name)
-            continue
-        try:
-            found = Confirmed.from_json(record)
-        except (KeyError, ValueError, TypeError):
-            continue
-        count_confirmed(target, result, name, found, known, suppressing)
+        elif record["verdict"] == Verdict.DIVERGENT.value:
+            result.confirmed += 1
+        else:
+            result.dropped += 1
     return result, cut, tried
 
 
