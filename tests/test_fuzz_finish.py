@@ -4,13 +4,20 @@ warnings and progress events. Timed by fake clocks, never by the wall."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
-from fuzzplug.core.findings import CANDIDATES_MARKER, FindingEntry, Inbox, read_inbox
+from fuzzplug.core.findings import (
+    CANDIDATES_MARKER,
+    FindingEntry,
+    Inbox,
+    read_inbox,
+    record_json,
+)
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.opslang import decode, encode, parse_text
 from fuzzplug.core.oracle import Verdict
@@ -176,4 +183,29 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     recorded = read_inbox(inbox)
     assert dict(recorded.counts) == {RACE_SIGNATURE: 1}
     (data,) = recorded.shortest().values()
-    assert dax.evaluate(decode(dax.schema, data)).signature == RACE_SIGNATURE
+    full = dax.evaluate(decode(dax.schema, data))
+    assert full.signature == RACE_SIGNATURE
+    (confirmed,) = [r for r in confirmer.results().values() if r["verdict"] == "divergent"]
+    assert bytes.fromhex(confirmed["data"]) == data
+    assert confirmed["outcome"] == json.loads(json.dumps(full.to_json()))
+
+
+def test_a_finding_the_confirmer_evaluated_is_not_re_run_and_its_record_is_that_evaluation(
+        dax, monkeypatch, tmp_path):
+    """A finding whose input the confirmer evaluated in full (`evaluated`) is not evaluated
+    again once the time is up: its record.json holds the confirmer's evaluation."""
+    data = encode(dax.schema, parse_text(dax.schema, RACE))
+    evaluated = dax.evaluate(decode(dax.schema, data)).to_json()
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("evaluated again")
+
+    monkeypatch.setattr(type(dax), "evaluate", no_evaluation)
+    monkeypatch.setattr(type(dax), "evaluate_budgeted", no_evaluation)
+    entry = FindingEntry(RACE_SIGNATURE, 1, data, evaluated=evaluated)
+    clock = FakeClock()
+    finish_entry(dax, entry, Deadline(clock() - 1, clock), minimize=True, clock=clock)
+    assert entry.outcome is None and any("not minimised" in n for n in entry.notes)
+    record = record_json(dax, entry)
+    assert (record["verdict"], record["pre"], record["post"], record["finding"]) == \
+        (evaluated["verdict"], evaluated["pre"], evaluated["post"], evaluated["finding"])

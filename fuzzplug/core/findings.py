@@ -55,6 +55,9 @@ class FindingEntry:
     original_len: int | None = None  # bytes before minimisation
     original_ops: int | None = None  # calls before minimisation
     notes: list[str] = field(default_factory=list)
+    evaluated: dict | None = None
+    """The full evaluation of `data` made elsewhere in the run (the confirmer's, in its own
+    process), as `Outcome.to_json` gives it: what record.json holds without a re-run."""
 
     @property
     def known(self) -> bool:
@@ -83,12 +86,15 @@ def _ops(target, entry: FindingEntry):
 
 def record_json(target, entry: FindingEntry) -> dict:
     ops = _ops(target, entry)
-    outcome = entry.outcome or target.evaluate(ops)
+    if entry.outcome is None and entry.evaluated is not None:
+        evaluated = entry.evaluated
+    else:
+        evaluated = (entry.outcome or target.evaluate(ops)).to_json()
     out = {
         "target": target.name,
         "pair": pair_name(target),
         "signature": entry.signature,
-        "verdict": outcome.verdict.value,
+        "verdict": evaluated["verdict"],
         "ops": format_text(target.schema, ops),
         "count": entry.count,
         "known": entry.known,
@@ -96,11 +102,11 @@ def record_json(target, entry: FindingEntry) -> dict:
         "known_by": entry.match.to_json()["by"] if entry.match else None,
         "bytes": len(entry.data),
         "calls": n_calls(target, ops),
-        "pre": outcome.pre.to_json(),
-        "post": outcome.post.to_json(),
+        "pre": evaluated["pre"],
+        "post": evaluated["post"],
     }
-    if outcome.finding is not None:
-        out["finding"] = outcome.to_json()["finding"]
+    if evaluated.get("finding") is not None:
+        out["finding"] = evaluated["finding"]
     if entry.original_len is not None:
         out["minimized_from"] = {"bytes": entry.original_len, "calls": entry.original_ops}
     if entry.notes:

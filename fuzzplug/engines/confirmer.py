@@ -90,7 +90,7 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
             record = {"candidate": path.name, "verdict": CUT}
         else:
             record = {"candidate": path.name, "verdict": found.verdict.value,
-                      "signature": found.signature}
+                      "signature": found.signature, "data": found.data.hex()}
             if found.verdict is Verdict.DIVERGENT:
                 sig = found.signature
                 match = known.match(sig, decode(target.schema, found.data)) \
@@ -99,6 +99,7 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
                     recorder.suppress(sig, match)
                 else:
                     recorder.record(found.data, sig)
+                    record["outcome"] = found.outcome.to_json()
                 recorder.flush()
                 log.info("candidate_confirmed", candidate=path.name, signature=sig,
                          known=match is not None, shrunk=found.shrunk)
@@ -142,7 +143,8 @@ class Confirmer:
 
     def results(self) -> dict[str, dict]:
         """Each candidate name the child settled or cut → its record (the candidate's name,
-        the verdict, or `CUT`, and the signature)."""
+        the verdict, or `CUT`, the signature, the input that shows it, and, for one it
+        recorded, the full evaluation of that input, `Outcome.to_json`)."""
         out = {}
         for f in sorted(self.out.glob(f"{CANDIDATE_PREFIX}*.json")):
             try:

@@ -18,8 +18,9 @@ passed:
    are copied to `FDIR/candidates/`, for `fuzzplug triage FDIR`. With findings to
    minimise, this step takes half of the time left at most, and the candidates left get
    what the findings leave;
-2. every finding's shortest input is re-run with the full evaluation (always: an input the
-   loop settled costs what it cost there, under a second), then minimised
+2. every finding's shortest input is re-run with the full evaluation (always, unless the
+   confirmer evaluated that very input in full: an input the loop settled costs what it
+   cost there, under a second), then minimised
    (`fuzzplug.triage.minimize`) in an equal share of the time left, stopped at its share's
    end (a finding not minimised, or minimised only in part, says so in its notes).
 
@@ -50,6 +51,7 @@ from fuzzplug.core.findings import (
 from fuzzplug.core.known import KnownHit, KnownList
 from fuzzplug.core.opslang import decode, encode
 from fuzzplug.core.oracle import Verdict
+from fuzzplug.errors import InputError
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
 from fuzzplug.targets import pair_name
@@ -214,6 +216,7 @@ class Confirmed:
     signature: str | None
     data: bytes
     shrunk: bool = False
+    outcome: object = field(default=None, compare=False)  # the full evaluation's Outcome
 
 
 def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = None) \
@@ -242,9 +245,9 @@ def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = No
             outcome = target.evaluate(small)
             if outcome.verdict is Verdict.DIVERGENT:
                 return Confirmed(outcome.verdict, outcome.signature,
-                                 encode(target.schema, small), shrunk=True)
+                                 encode(target.schema, small), shrunk=True, outcome=outcome)
     outcome = target.evaluate(ops) if first.verdict is Verdict.CANDIDATE else first
-    return Confirmed(outcome.verdict, outcome.signature, data)
+    return Confirmed(outcome.verdict, outcome.signature, data, outcome=outcome)
 
 
 def count_confirmed(target, result: "Confirmation", name: str, found: Confirmed,
@@ -324,17 +327,22 @@ def keep_left(target, fdir: Path, left: list[Path]) -> Path | None:
 
 def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool,
                  clock: Callable[[], float] = time.monotonic) -> None:
-    """Re-run a finding's input; minimise it while the deadline allows; note what was not
-    done."""
+    """Re-run a finding's input (unless it was evaluated in full in this run already,
+    `entry.evaluated`); minimise it while the deadline allows; note what was not done."""
     from fuzzplug.triage.minimize import MinimizeStats, Stop, minimize_ops
 
     ops = decode(target.schema, entry.data)
-    outcome = target.evaluate(ops)
-    if outcome.verdict is not Verdict.DIVERGENT or outcome.signature != entry.signature:
-        entry.notes.append(f"does not reproduce: re-run gave {outcome.verdict.value} "
-                           f"{outcome.signature}")
-        entry.outcome = outcome
-        return
+    if entry.evaluated is not None:
+        # Evaluated in full in this run already (by the confirmer): not re-run; a
+        # minimisation evaluates it again, inside the deadline.
+        outcome = None
+    else:
+        outcome = target.evaluate(ops)
+        if outcome.verdict is not Verdict.DIVERGENT or outcome.signature != entry.signature:
+            entry.notes.append(f"does not reproduce: re-run gave {outcome.verdict.value} "
+                               f"{outcome.signature}")
+            entry.outcome = outcome
+            return
     if not minimize:
         entry.outcome = outcome
         return
@@ -352,6 +360,9 @@ def finish_entry(target, entry: FindingEntry, deadline: Deadline, minimize: bool
     except Stop:  # raised before minimize_ops began
         entry.notes.append("not minimised: the run's --time was up (`fuzzplug minimize`)")
         entry.outcome = outcome
+        return
+    except InputError as exc:  # only an input evaluated elsewhere is not checked first
+        entry.notes.append(f"does not reproduce: {exc}")
         return
     if stats.stopped:
         entry.notes.append("minimised in part: the run's --time was up "

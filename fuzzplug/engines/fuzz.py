@@ -296,8 +296,6 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         tried))
     confirmation.left = confirmation.left + [p for p in recorded.candidates
                                              if p.name in cut]
-    if confirmer is not None:
-        shutil.rmtree(confirmer.out, ignore_errors=True)
     entries: dict[str, FindingEntry] = {}
 
     def take(conf: Confirmation) -> list[str]:
@@ -315,10 +313,17 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                 entries[sig].count = counts[sig]
         return fresh
 
+    # The inputs the confirmer evaluated in full and recorded: not re-run.
+    evaluated = {bytes.fromhex(r["data"]): r["outcome"]
+                 for r in confirmer_done(confirmer).values() if "outcome" in r}
+
     def finish(sigs: list[str]) -> None:
         todo = [sig for sig in sigs if signature_id(sig) in shortest]
         for i, sig in enumerate(todo):
             entry = FindingEntry(sig, counts[sig], shortest[signature_id(sig)])
+            record = evaluated.get(entry.data)
+            if record is not None and record.get("signature") == sig:
+                entry.evaluated = record
             # Each finding's minimisation takes an equal share of what is left.
             finish_entry(target, entry, deadline.share(len(todo) - i), minimize, clock)
             entry.match = known.match(sig, decode(target.schema, entry.data))
@@ -346,6 +351,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         by_sig[sig] = KnownHit(sig, hit.count + (have.count if have else 0), hit.match)
     suppressed = [by_sig[sig] for sig in sorted(by_sig)]
     shutil.rmtree(inbox, ignore_errors=True)
+    if confirmer is not None:
+        shutil.rmtree(confirmer.out, ignore_errors=True)
     result = FuzzResult(entries, suppressed, {}, known, interrupted)
     result.exit_status = proc.returncode
     result.stopped = stopped
