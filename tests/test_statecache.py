@@ -7,6 +7,7 @@ verdict and signatures are the same with it and without it."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -133,3 +134,47 @@ def test_the_state_cache_finds_the_outcomes_of_the_unreduced_search_on_the_known
         assert cached.stats.runs < full.stats.runs
         assert _without_faults(cached.outcomes) == _without_faults(full.outcomes), \
             model.VERSION
+
+
+def test_only_get_page_and_put_page_read_the_zero_pages_reference_count(monkeypatch):
+    """The keys leave the zero page's reference count out of what a step read
+    (`statecache.without_zero_refcount`): sound while no model branches on it beyond
+    get_page()'s and put_page()'s checks. Every read of it during the zero-page livelock
+    pair's search (v4.14, no pte_special) is recorded by its function: a model that came
+    to read it elsewhere fails here."""
+    from fuzzplug.explore import daxfile
+    from fuzzplug.kernel.state import page
+
+    readers: set[str] = set()
+
+    class Watched(page):
+        __slots__ = ("_count",)
+
+        @property
+        def _refcount(self):
+            frame = sys._getframe(1)
+            while frame.f_code.co_filename.endswith("footprint.py"):  # the tracked class's
+                frame = frame.f_back
+            readers.add(frame.f_code.co_name)
+            return self._count
+
+        @_refcount.setter
+        def _refcount(self, value):
+            self._count = value
+
+    boot = daxfile.boot
+
+    def watched_boot(model, scene):
+        m = boot(model, scene)
+        zero = m.k.memmap.zero
+        assert zero not in m.k.pages  # made on first sight (`pfn_to_page`): made here
+        m.k.pages[zero] = Watched(zero, m.k.memmap.kind(zero, m.k.config.DEVMAP))
+        return m
+
+    monkeypatch.setattr(daxfile, "boot", watched_boot)
+    _, t, scene = _pair("no pte_special shared", (interleavings.CALLS[0],),
+                        (interleavings.CALLS[1],))
+    found = tasks.search(TARGET.post_model, scene, t, max_runs=300, stateful=True)
+    assert found.stats.runs > 0 and {"get_page", "put_page"} <= readers, readers
+    assert readers <= {"get_page", "put_page", "state", "check_zero_refcount", "pristine",
+                       "_check_invariants", "to_json", "__init__"}, readers

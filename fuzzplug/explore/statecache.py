@@ -97,6 +97,9 @@ def snapshot(sched) -> dict:
     # writes, so not in the cells' values.
     vals["page"] = {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
                     for pfn, value in vals["page"].items()}
+    # An empty wait queue is no queue: the scheduler creates one at the first sleep on its
+    # key and never removes it, and a wake-up finds nobody on either.
+    vals["wq"] = {key: n for key, n in vals["wq"].items() if n}
     return vals
 
 
@@ -107,23 +110,96 @@ def cell_value(vals: dict, kind: str, key) -> str:
     return _kind_text(kind, cells) if key == ANY else _value_text(kind, cells.get(key))
 
 
+def without_zero_refcount(vals: dict, zero_pfn: int) -> dict:
+    """`vals` (a `snapshot` or `cell_values`) with the zero page's reference count left
+    out: what a step's read of the zero page is keyed by (`step_record`) and what a
+    fault's `before` compares (`_watch_before`). The machine's part of the key keeps it.
+    Why that loses nothing: module docstring, "The zero page's reference count"."""
+    pages = vals.get("page", {})
+    value = pages.get(zero_pfn)
+    if value is None:
+        return vals
+    return {**vals, "page": {**pages, zero_pfn: _without_refcount(value)}}
+
+
+def _without_refcount(value: tuple) -> tuple:
+    """A page cell's value, `(page.state(), in the mapping)` (`cell_values`) or that and
+    the page's kind (`snapshot`), with None for the reference count."""
+    first = value[0]
+    if isinstance(first[0], tuple):  # ((state, in the mapping), kind)
+        return (_without_refcount(first), *value[1:])
+    return ((None, *first[1:]), *value[1:])
+
+
+def check_zero_refcount(sched) -> None:
+    """The balance the keys rely on (`without_zero_refcount`): when no task is inside a
+    call's steps since its last reset point (each has ended, or stands at a reset point),
+    the zero page holds one reference of its own and one per mapping of it. A model that
+    broke it (a reference leaked or dropped twice by a path) fails the search here rather
+    than have its states merged."""
+    m = sched.machine
+    zero = dict.get(m.k.pages, m.k.memmap.zero)
+    if zero is None:
+        return
+    if all(t.done or (t.pending is not None and t.pending.resume is not None)
+           for t in sched.tasks):
+        assert zero._refcount == 1 + zero._mapcount, (
+            f"the zero page's reference count {zero._refcount} is not one plus its "
+            f"{zero._mapcount} mappings between calls: the state cache's keys assume it")
+
+
+SYNC_KINDS = frozenset({"lock", "wq"})
+"""The cells of synchronisation (`daxfile._SYNC_KINDS`): a fault's watch never compares
+their values (`_watch_before`)."""
+
+
+def _watch_before(w, zero_pfn: int) -> bytes | None:
+    """The part of a watch's `before` (the cells' values when the fault began) that the
+    machine's current values do not give: the cells written since then. Every write since
+    the fault began is among them: the faulting task's own steps' cells are in
+    `w.touched` (a superset: the step that began the watch counts whole), every other
+    task's writes in `w.written`; any other cell has the value it had then, which the
+    machine's part of the key holds. So this is an exact re-encoding of `before`, not an
+    abstraction: two states with equal machine values and equal such parts have equal
+    `before`s. Cells of synchronisation are left out: the fault compares data cells only
+    (`daxfile.user_access` filters them out of the cells it compares)."""
+    if w.before is None:
+        return None
+    before = without_zero_refcount(w.before, zero_pfn)
+    changed = {c for c in w.touched | w.written if c[0] not in SYNC_KINDS}
+    if any(kind == "*" for kind, _ in changed):
+        return digest(machine_text({k: v for k, v in before.items()
+                                    if k not in SYNC_KINDS}))
+    whole = {kind for kind, key in changed if key == ANY}
+    return digest(tuple(sorted((kind, repr(key), cell_value(before, kind, key))
+                               for kind, key in changed if key == ANY or kind not in whole)))
+
+
 def _scheduler_key(sched) -> tuple:
+    """Who waits on which wait queue, in order, and the watches of the faults under way,
+    by task (a task has at most one fault under way; the order of the scheduler's list is
+    the order in which the faults began, which nothing reads: `Scheduler.run` updates
+    every watch alike)."""
     queues = tuple(sorted((repr(key), tuple((w.tid, w.woken) for w in q))
-                          for key, q in sched.waitqueues.items()))
-    watches = tuple((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
-                     tuple(sorted(map(repr, w.written))),
-                     digest(machine_text(by_tid(w.before, sched)))
-                     if w.before is not None else None)
-                    for w in sched.watches)
+                          for key, q in sched.waitqueues.items() if q))
+    zero = sched.machine.k.memmap.zero
+    watches = tuple(sorted((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
+                            tuple(sorted(map(repr, w.written))),
+                            _watch_before(w, zero))
+                           for w in sched.watches))
     return queues, watches
 
 
 def base_of(sched, task) -> bytes | None:
-    """A task's key at a reset point (`Pending.resume`), else None (keyed by its history)."""
+    """A task's key at a reset point (`Pending.resume`), else None (keyed by its history).
+    A task that has ended is at a reset point with no future: what the outcome shows of it
+    is its finished calls, and its history is no part of its state."""
     p = task.pending
-    if task.done or p is None or p.resume is None:
-        return None
     finished = tuple(done(r) for r in sched.call_records[task.tid])
+    if task.done:
+        return digest(("ended", finished))
+    if p is None or p.resume is None:
+        return None
     if p.resume[0] == "call":  # its logs so far are those of the calls it finished
         return digest(("reset", p.resume, finished))
     e0, b0 = sched.call_marks[task.tid]
@@ -148,8 +224,10 @@ def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
 
 def step_record(base: bytes, label: str, vals: dict, fp: Footprint) -> bytes:
     """A task's key after a step from `label`, its key before being `base` and `vals` the
-    cells' values when the step began: the values of the cells it touched."""
-    read = sorted((kind, repr(key), cell_value(vals, kind, key))
+    cells' values when the step began (the zero page's reference count left out,
+    `without_zero_refcount`): the values of the cells it touched."""
+    read = sorted((kind, repr(key),
+                   cell_value(vals, kind, key) if kind not in SYNC_KINDS else None)
                   for kind, keys in fp.cells.items() for key in keys)
     return digest((base, label, tuple(read)))
 
