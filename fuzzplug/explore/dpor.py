@@ -100,7 +100,8 @@ class _Chooser:
             statecache.check_zero_refcount(sched)
             if self.hist is None:
                 self.hist = [statecache.digest(("start", t.tid)) for t in sched.tasks]
-            bases = [statecache.base_of(sched, t) or self.hist[t.tid] for t in sched.tasks]
+            bases = [statecache.base_of(sched, t, self.cache.branches) or self.hist[t.tid]
+                     for t in sched.tasks]
             key = statecache.state_key(sched, vals, bases)
             if not forced:
                 if key in self.path:

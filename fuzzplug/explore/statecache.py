@@ -190,12 +190,13 @@ def _scheduler_key(sched) -> tuple:
     return queues, watches
 
 
-def base_of(sched, task) -> bytes | None:
+def base_of(sched, task, branches: frozenset[str] | None = None) -> bytes | None:
     """A task's key at a reset point (`Pending.resume`), else None (keyed by its history).
     A task that has ended is at a reset point with no future: what the outcome shows of it
-    is its finished calls, and its history is no part of its state."""
+    is its finished calls, and its history is no part of its state. `branches`: the branch
+    ids the key holds of the calls (`StateCache.branches`)."""
     p = task.pending
-    finished = tuple(done(r) for r in sched.call_records[task.tid])
+    finished = tuple(done(r, branches) for r in sched.call_records[task.tid])
     if task.done:
         return digest(("ended", finished))
     if p is None or p.resume is None:
@@ -203,8 +204,11 @@ def base_of(sched, task) -> bytes | None:
     if p.resume[0] == "call":  # its logs so far are those of the calls it finished
         return digest(("reset", p.resume, finished))
     e0, b0 = sched.call_marks[task.tid]
+    taken = set(task.branches[b0:])
+    if branches is not None:
+        taken &= branches
     return digest(("reset", p.resume, finished, tuple(observables(task.events[e0:])),
-                   tuple(sorted(set(task.branches[b0:])))))
+                   tuple(sorted(taken))))
 
 
 def position(task) -> tuple:
@@ -246,8 +250,12 @@ class StateCache:
     """The explored states of one search, bounded by memory (`max_bytes`: at most
     `max_bytes // ENTRY_BYTES` entries, the least recently used dropped first)."""
 
-    def __init__(self, max_bytes: int | None = None):
+    def __init__(self, max_bytes: int | None = None, branches: frozenset[str] | None = None):
         max_bytes = DEFAULT_BYTES if max_bytes is None else max_bytes
+        self.branches = branches
+        """The branch ids of the calls the keys hold: those the comparison of outcomes
+        reads (None: all of them). The outcomes the search records are then one per class
+        of outcomes equal but for the other branch ids (module docstring)."""
         self.max_entries = max(1, max_bytes // ENTRY_BYTES)
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._summaries: dict[frozenset, frozenset] = {}
