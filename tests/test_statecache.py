@@ -39,11 +39,7 @@ def _without_faults(outcomes) -> set:
     return {_projected(o) for o in outcomes}
 
 
-def _projected(o):
-    return dataclasses.replace(o, calls=tuple(
-        tuple(dataclasses.replace(c, faults=None, branches=tuple(
-            b for b in c.branches if b in tasks.COMPARED_BRANCHES)) for c in calls)
-        for calls in o.calls))
+_projected = interleavings.compared
 
 
 @pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])

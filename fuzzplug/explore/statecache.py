@@ -29,6 +29,51 @@ took the machine there, a lock taken and dropped, a cell written and written bac
 digests (BLAKE2b, 128 bits) of a canonical text, so that a cache entry costs the same
 whatever the state's size, and the cache is bounded by memory (`StateCache`: least recently
 used entries dropped first; a forgotten state is explored again, never wrongly skipped).
+
+Exact re-encodings (two states get one key only if they had one before):
+
+- a fault's watch is keyed by its task, not by its place in the scheduler's list (the
+  order the faults began in, which nothing reads), and its `before` only on the cells
+  written since the fault began (`_watch_before`: elsewhere it equals the machine's values);
+- an empty wait queue is no queue (the scheduler makes one at the first sleep on a key and
+  never drops it; a wake-up finds nobody on either).
+
+Abstractions (two states that had two keys may get one), each with why the outcome cannot
+tell them apart:
+
+- a task that has ended is keyed by its finished calls alone: it has no future, and its
+  history since its last reset point is no part of its calls' records;
+- an access's fault count, finished or retrying, is not keyed (`daxtasks.done`): the
+  outcome keeps the first run's counts, which no comparison of outcomes reads (rule
+  mkwrite_one_fault, which is named from them, only annotates a `same` verdict);
+- the calls' branch ids are keyed only among those the comparison of outcomes reads
+  (`StateCache.branches`, `tasks.COMPARED_BRANCHES`): the others are a finding's record,
+  never a difference. The search's outcomes are then one per class of outcomes equal but
+  for those;
+- a step's reads of locks and wait queues are keyed by the cells it touched, not their
+  values: the lock and wait-queue functions (`fuzzplug.kernel.fs`, `sched.Scheduler`)
+  return nothing to the task (no try-lock among them: `trylock_page()` reads the
+  page-lock cells, which are data), the step ran so the lock was free for it, and what
+  they change is in the machine's part of the key;
+- the zero page's reference count: see below.
+
+The zero page's reference count. Without pte_special, vm_normal_page() hands the zero page
+to do_wp_page(), and wp_page_shared() takes and drops a reference on it around
+page_mkwrite, once per fault: the count read by one task's step depends on how many faults
+of other tasks are between their get_page() and put_page(). Kept in what each step read,
+it made every interleaving of the zero-page livelock pair's retried faults a new history,
+so the livelock never closed as a cycle. The machine's part of the key keeps the count;
+a step's read of it (`step_record`) and a fault's `before` do not
+(`without_zero_refcount`). That loses nothing while the count decides nothing a task
+keeps: the only readers of a page's `_refcount` in the models are get_page() and
+put_page() (`fuzzplug.kernel.mm`; `page_count()` has no caller; the free path tests
+only RAM pages, the anonymous flag only anonymous ones, neither the zero page), which
+return nothing and branch only to a VM_BUG_ON, which a run shows (its BUG event stops the
+call: the task's key changes at once). `tests/test_statecache.py` records every reader of
+the zero page's count during the livelock pair's search and fails on any other; and the
+search checks, at every state where no task is inside a call's steps since its last reset
+point, that the count is one plus the page's mappings (`check_zero_refcount`: no path
+leaked or dropped a reference).
 """
 
 from __future__ import annotations
