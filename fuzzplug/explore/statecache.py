@@ -48,8 +48,9 @@ tell them apart:
   mkwrite_one_fault, which is named from them, only annotates a `same` verdict);
 - the calls' branch ids are keyed only among those the comparison of outcomes reads
   (`StateCache.branches`, `tasks.COMPARED_BRANCHES`): the others are a finding's record,
-  never a difference. The search's outcomes are then one per class of outcomes equal but
-  for those;
+  never a difference, and no model reads branch ids (`Kernel.branch` appends them; only
+  the observers read the list), so they change no future either. The search's outcomes
+  are then one per class of outcomes equal but for those;
 - a step's reads of locks and wait queues are keyed by the cells it touched, not their
   values: the lock and wait-queue functions (`fuzzplug.kernel.fs`, `sched.Scheduler`)
   return nothing to the task (no try-lock among them: `trylock_page()` reads the
@@ -300,10 +301,10 @@ class StateCache:
 
     def __init__(self, max_bytes: int | None = None, branches: frozenset[str] | None = None):
         max_bytes = DEFAULT_BYTES if max_bytes is None else max_bytes
+        # The branch ids of the calls the keys hold: those the comparison of outcomes reads
+        # (None: all of them). The outcomes the search records are then one per class of
+        # outcomes equal but for the other branch ids (module docstring).
         self.branches = branches
-        """The branch ids of the calls the keys hold: those the comparison of outcomes
-        reads (None: all of them). The outcomes the search records are then one per class
-        of outcomes equal but for the other branch ids (module docstring)."""
         self.max_entries = max(1, max_bytes // ENTRY_BYTES)
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._summaries: dict[frozenset, frozenset] = {}
