@@ -1,7 +1,7 @@
-"""Three two-task signatures of the fuzz loop, triaged (docs/races.md, "Races found and their
+"""Four two-task signatures of the fuzz loop, triaged (docs/races.md, "Races found and their
 triage"): two were outcomes v4.13 has, which its search cut at 4,000 runs did not reach and a
 run with one preemption does (the oracle's `tasks.one_preemption`); the third combines two
-known causes."""
+known causes; the fourth is a known cause's serial order, seen in the final state only."""
 
 from __future__ import annotations
 
@@ -52,6 +52,18 @@ task id=1
 truncate
 """
 WARN = ("warn", "set_pte_at", "pte_present(*ptep) && !pte_protnone(*ptep)")
+# Without pte_special: task 0 reads the hole, writes zeroes over it with write(2) and reads
+# it again; task 1 writes page 0. v4.14's write(2) leaves the zero page mapped, so the
+# second load takes no fault and leaves no entry. Found by fuzzing from cold as
+# tasks/state:entry+map+mapping.
+ZERO_PAGE_SERIAL = """config HAVE_PTE_SPECIAL=0
+load addr=0x101000
+write page=1 val=0x0
+load addr=0x101000
+task id=1
+write
+"""
+ZERO_PAGE_CAUSE = "zero_page_not_unmapped_without_pte_special"
 
 
 def _input(text: str):
@@ -136,3 +148,45 @@ def test_the_msync_warn_and_the_ram_oom_combine_and_are_known_by_their_causes():
     by_cause = KnownList(SCHEMA, {}, TARGET.known_causes())
     assert set(by_cause.match(outcome.signature, ops).causes) == {
         "v4_13_hole_pages_use_up_ram_among_tasks", "ppc64_set_pte_at_on_present_pte"}
+
+
+def test_the_zero_page_left_mapped_under_a_write_of_zeroes_is_known_by_its_finding():
+    """The final-state-only form of zero_page_not_unmapped_without_pte_special among tasks:
+    divergent as tasks/state:entry+map+mapping, which the cause's `state:map` and
+    `state:entry` do not name (a state-only signature matches only a cause declaring its
+    kinds exactly), so the known list recognises it by its [[finding]], as that cause."""
+    ops, _, _ = _input(ZERO_PAGE_SERIAL)
+    outcome = TARGET.evaluate(ops)
+    assert outcome.verdict is Verdict.DIVERGENT
+    assert outcome.signature == "tasks/state:entry+map+mapping/da39a3ee"
+    assert KnownList(SCHEMA, {}, TARGET.known_causes()).match(outcome.signature, ops) is None
+    match = KnownList.of(TARGET).match(outcome.signature, ops)
+    assert match is not None and match.exact and match.causes == (ZERO_PAGE_CAUSE,)
+
+
+def test_the_zero_page_finding_is_one_outcome_per_version_and_needs_no_second_task():
+    """Both searches complete with one outcome (task 1's write(2) of page 0 commutes with
+    task 0): v4.14's second load takes no fault and its PTE still maps the zero page with
+    no entry left for page 1, where v4.13's faults and maps the block under a block entry.
+    Task 0's program alone is the cause's one-task write/state:map; with data other than
+    zeroes the second load differs by its value, known by the cause."""
+    _, scene, program = _input(ZERO_PAGE_SERIAL)
+    runs = {}
+    for side, model in (("pre", TARGET.pre_model), ("post", TARGET.post_model)):
+        found = tasks.search(model, scene, program, max_runs=tasks.CONFIRM_RUNS)
+        assert found.complete and len(found.outcomes) == 1
+        runs[side] = next(iter(found.outcomes))
+    pre, post = (dict(runs[side].view) for side in ("pre", "post"))
+    assert [c.faults for c in runs["pre"].calls[0]] == [1, None, 1]
+    assert [c.faults for c in runs["post"].calls[0]] == [1, None, 0]
+    assert post["pte.0x101000"][0] == "hole" and "entry.1" not in post
+    assert pre["pte.0x101000"][0] != "hole" and dict(pre["entry.1"])["kind"] == "block"
+    known = KnownList.of(TARGET)
+    alone = parse_text(SCHEMA, ZERO_PAGE_SERIAL.split("task id=1")[0])
+    one_task = TARGET.evaluate(alone)
+    assert one_task.signature == "write/state:map/6a9b884e"
+    assert known.match(one_task.signature, alone).causes == (ZERO_PAGE_CAUSE,)
+    data = parse_text(SCHEMA, ZERO_PAGE_SERIAL.replace("val=0x0", "val=0x40"))
+    with_data = TARGET.evaluate(data)
+    assert with_data.signature == "tasks_load/load:value/da39a3ee"
+    assert known.match(with_data.signature, data).causes == (ZERO_PAGE_CAUSE,)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fuzzplug.explore.daxfile import DaxMachine, OpResult, Stop, run_op
+from fuzzplug.explore.daxfile import Access, DaxMachine, OpResult, Stop, run_op
 from fuzzplug.explore.daxtrack import track
 from fuzzplug.explore.observe import observables
 from fuzzplug.kernel.fs import task_struct
@@ -37,12 +37,21 @@ class TasksRun:
     completions: list[int] = field(default_factory=list)  # the task of each finished call
 
 
-def done(r: CallRecord) -> tuple:
+def done(r: CallRecord, branches: frozenset[str] | None = None) -> tuple:
     """What a finished call leaves that the run's outcome shows (a stateful search keys a
-    task by these: `fuzzplug.explore.statecache`)."""
+    task by these: `fuzzplug.explore.statecache`), but an access's fault count: the key
+    leaves it out as it leaves out the count of an access that retries (so that two runs
+    whose accesses retried a different number of times before they ended meet in one
+    state; the outcome then has the first run's counts, which no comparison of outcomes
+    reads: `docs/races.md`, "The state cache"). `branches`: only those branch ids (None:
+    all of them)."""
     res = r.result
-    return (repr(res.ret), res.stop, res.where, tuple(observables(list(r.events))),
-            tuple(sorted(set(r.branches))))
+    ret = res.ret
+    if isinstance(ret, Access):
+        ret = (ret.status, ret.value)
+    taken = set(r.branches) if branches is None else set(r.branches) & branches
+    return (repr(ret), res.stop, res.where, tuple(observables(list(r.events))),
+            tuple(sorted(taken)))
 
 
 def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],

@@ -59,7 +59,9 @@ class Node:
     key: bytes | None = None
     livelock: bool = False  # the choices end a retrying access (LIVELOCK + its task)
     vals: dict | None = None
+    read: dict | None = None  # vals as a step's read of them is keyed (`statecache`)
     bases: list | None = None
+    after: tuple | None = None  # (choice, each task's key after the step): replays reuse it
     summary: set = field(default_factory=set)
 
 
@@ -95,9 +97,11 @@ class _Chooser:
         key = vals = bases = None
         if self.cache is not None:
             vals = statecache.snapshot(sched)
+            statecache.check_zero_refcount(sched)
             if self.hist is None:
                 self.hist = [statecache.digest(("start", t.tid)) for t in sched.tasks]
-            bases = [statecache.base_of(sched, t) or self.hist[t.tid] for t in sched.tasks]
+            bases = [statecache.base_of(sched, t, self.cache.branches) or self.hist[t.tid]
+                     for t in sched.tasks]
             key = statecache.state_key(sched, vals, bases)
             if not forced:
                 if key in self.path:
@@ -113,8 +117,10 @@ class _Chooser:
         if not awake:
             return None
         tid = awake[0]
+        read = (statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero)
+                if vals is not None else None)
         self.stack.append(Node(tuple(enabled), tid, dict(self.sleep), done={tid}, key=key,
-                               vals=vals, bases=bases))
+                               vals=vals, read=read, bases=bases))
         if key is not None:
             self.path[key] = at
         return tid
@@ -132,8 +138,10 @@ class _Chooser:
             self.cut = ("cycle", at)
             return None
         choices = tuple(LIVELOCK + t for t in looping)
+        read = statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero)
         self.stack.append(Node(choices, choices[0], dict(self.sleep), done={choices[0]},
-                               backtrack=set(choices), vals=vals, bases=bases, livelock=True))
+                               backtrack=set(choices), vals=vals, read=read, bases=bases,
+                               livelock=True))
         return EndAccess(looping[0])
 
     def observe(self, event) -> None:
@@ -141,10 +149,12 @@ class _Chooser:
         self.at += 1
         node.fps[node.choice] = event.fp
         if node.bases is not None:
-            hist = list(node.bases)
-            hist[event.tid] = statecache.step_record(node.bases[event.tid], event.label,
-                                                     node.vals, event.fp)
-            self.hist = hist
+            if node.after is None or node.after[0] != node.choice:
+                hist = list(node.bases)
+                hist[event.tid] = statecache.step_record(node.bases[event.tid], event.label,
+                                                         node.read, event.fp)
+                node.after = (node.choice, hist)
+            self.hist = node.after[1]
         if node.livelock:  # a choice of no task: nothing to put to sleep
             self.sleep = {t: f for t, f in node.sleep.items() if not dependent(f, event.fp)}
             return

@@ -29,6 +29,52 @@ took the machine there, a lock taken and dropped, a cell written and written bac
 digests (BLAKE2b, 128 bits) of a canonical text, so that a cache entry costs the same
 whatever the state's size, and the cache is bounded by memory (`StateCache`: least recently
 used entries dropped first; a forgotten state is explored again, never wrongly skipped).
+
+Exact re-encodings (two states get one key only if they had one before):
+
+- a fault's watch is keyed by its task, not by its place in the scheduler's list (the
+  order the faults began in, which nothing reads), and its `before` only on the cells
+  written since the fault began (`_watch_before`: elsewhere it equals the machine's values);
+- an empty wait queue is no queue (the scheduler makes one at the first sleep on a key and
+  never drops it; a wake-up finds nobody on either).
+
+Abstractions (two states that had two keys may get one), each with why the outcome cannot
+tell them apart:
+
+- a task that has ended is keyed by its finished calls alone: it has no future, and its
+  history since its last reset point is no part of its calls' records;
+- an access's fault count, finished or retrying, is not keyed (`daxtasks.done`): the
+  outcome keeps the first run's counts, which no comparison of outcomes reads (rule
+  mkwrite_one_fault, which is named from them, only annotates a `same` verdict);
+- the calls' branch ids are keyed only among those the comparison of outcomes reads
+  (`StateCache.branches`, `tasks.COMPARED_BRANCHES`): the others are a finding's record,
+  never a difference, and no model reads branch ids (`Kernel.branch` appends them; only
+  the observers read the list), so they change no future either. The search's outcomes
+  are then one per class of outcomes equal but for those;
+- a step's reads of locks and wait queues are keyed by the cells it touched, not their
+  values: the lock and wait-queue functions (`fuzzplug.kernel.fs`, `sched.Scheduler`)
+  return nothing to the task (no try-lock among them: `trylock_page()` reads the
+  page-lock cells, which are data), the step ran so the lock was free for it, and what
+  they change is in the machine's part of the key;
+- the zero page's reference count: see below.
+
+The zero page's reference count. Without pte_special, vm_normal_page() hands the zero page
+to do_wp_page(), and wp_page_shared() takes and drops a reference on it around
+page_mkwrite, once per fault: the count read by one task's step depends on how many faults
+of other tasks are between their get_page() and put_page(). Kept in what each step read,
+it made every interleaving of the zero-page livelock pair's retried faults a new history,
+so the livelock never closed as a cycle. The machine's part of the key keeps the count;
+a step's read of it (`step_record`) and a fault's `before` do not
+(`without_zero_refcount`). That loses nothing while the count decides nothing a task
+keeps: the only readers of a page's `_refcount` in the models are get_page() and
+put_page() (`fuzzplug.kernel.mm`; `page_count()` has no caller; the free path tests
+only RAM pages, the anonymous flag only anonymous ones, neither the zero page), which
+return nothing and branch only to a VM_BUG_ON, which a run shows (its BUG event stops the
+call: the task's key changes at once). `tests/test_statecache.py` records every reader of
+the zero page's count during the livelock pair's search and fails on any other; and the
+search checks, at every state where no task is inside a call's steps since its last reset
+point, that the count is one plus the page's mappings (`check_zero_refcount`: no path
+leaked or dropped a reference).
 """
 
 from __future__ import annotations
@@ -97,6 +143,9 @@ def snapshot(sched) -> dict:
     # writes, so not in the cells' values.
     vals["page"] = {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
                     for pfn, value in vals["page"].items()}
+    # An empty wait queue is no queue: the scheduler creates one at the first sleep on its
+    # key and never removes it, and a wake-up finds nobody on either.
+    vals["wq"] = {key: n for key, n in vals["wq"].items() if n}
     return vals
 
 
@@ -107,28 +156,108 @@ def cell_value(vals: dict, kind: str, key) -> str:
     return _kind_text(kind, cells) if key == ANY else _value_text(kind, cells.get(key))
 
 
+def without_zero_refcount(vals: dict, zero_pfn: int) -> dict:
+    """`vals` (a `snapshot` or `cell_values`) with the zero page's reference count left
+    out: what a step's read of the zero page is keyed by (`step_record`) and what a
+    fault's `before` compares (`_watch_before`). The machine's part of the key keeps it.
+    Why that loses nothing: module docstring, "The zero page's reference count"."""
+    pages = vals.get("page", {})
+    value = pages.get(zero_pfn)
+    if value is None:
+        return vals
+    return {**vals, "page": {**pages, zero_pfn: _without_refcount(value)}}
+
+
+def _without_refcount(value: tuple) -> tuple:
+    """A page cell's value, `(page.state(), in the mapping)` (`cell_values`) or that and
+    the page's kind (`snapshot`), with None for the reference count."""
+    first = value[0]
+    if isinstance(first[0], tuple):  # ((state, in the mapping), kind)
+        return (_without_refcount(first), *value[1:])
+    return ((None, *first[1:]), *value[1:])
+
+
+def check_zero_refcount(sched) -> None:
+    """The balance the keys rely on (`without_zero_refcount`): when no task is inside a
+    call's steps since its last reset point (each has ended, or stands at a reset point),
+    the zero page holds one reference of its own and one per mapping of it. A model that
+    broke it (a reference leaked or dropped twice by a path) fails the search here rather
+    than have its states merged. Not after a call that stopped (a BUG ends a task where it
+    stands, with what its stack held)."""
+    m = sched.machine
+    zero = dict.get(m.k.pages, m.k.memmap.zero)
+    if zero is None:
+        return
+    stopped = any(r.result.stop is not None for records in sched.call_records
+                  for r in records)  # a BUG may have left a reference on a dead stack
+    if not stopped and all(t.done or (t.pending is not None and t.pending.resume is not None)
+                           for t in sched.tasks):
+        assert zero._refcount == 1 + zero._mapcount, (
+            f"the zero page's reference count {zero._refcount} is not one plus its "
+            f"{zero._mapcount} mappings between calls: the state cache's keys assume it")
+
+
+SYNC_KINDS = frozenset({"lock", "wq"})
+"""The cells of synchronisation (`daxfile._SYNC_KINDS`): a fault's watch never compares
+their values (`_watch_before`)."""
+
+
+def _watch_before(w, zero_pfn: int) -> bytes | None:
+    """The part of a watch's `before` (the cells' values when the fault began) that the
+    machine's current values do not give: the cells written since then. Every write since
+    the fault began is among them: the faulting task's own steps' cells are in
+    `w.touched` (a superset: the step that began the watch counts whole), every other
+    task's writes in `w.written`; any other cell has the value it had then, which the
+    machine's part of the key holds. So this is an exact re-encoding of `before`, not an
+    abstraction: two states with equal machine values and equal such parts have equal
+    `before`s. Cells of synchronisation are left out: the fault compares data cells only
+    (`daxfile.user_access` filters them out of the cells it compares)."""
+    if w.before is None:
+        return None
+    before = without_zero_refcount(w.before, zero_pfn)
+    changed = {c for c in w.touched | w.written if c[0] not in SYNC_KINDS}
+    if any(kind == "*" for kind, _ in changed):
+        return digest(machine_text({k: v for k, v in before.items()
+                                    if k not in SYNC_KINDS}))
+    whole = {kind for kind, key in changed if key == ANY}
+    return digest(tuple(sorted((kind, repr(key), cell_value(before, kind, key))
+                               for kind, key in changed if key == ANY or kind not in whole)))
+
+
 def _scheduler_key(sched) -> tuple:
+    """Who waits on which wait queue, in order, and the watches of the faults under way,
+    by task (a task has at most one fault under way; the order of the scheduler's list is
+    the order in which the faults began, which nothing reads: `Scheduler.run` updates
+    every watch alike)."""
     queues = tuple(sorted((repr(key), tuple((w.tid, w.woken) for w in q))
-                          for key, q in sched.waitqueues.items()))
-    watches = tuple((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
-                     tuple(sorted(map(repr, w.written))),
-                     digest(machine_text(by_tid(w.before, sched)))
-                     if w.before is not None else None)
-                    for w in sched.watches)
+                          for key, q in sched.waitqueues.items() if q))
+    zero = sched.machine.k.memmap.zero
+    watches = tuple(sorted((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
+                            tuple(sorted(map(repr, w.written))),
+                            _watch_before(w, zero))
+                           for w in sched.watches))
     return queues, watches
 
 
-def base_of(sched, task) -> bytes | None:
-    """A task's key at a reset point (`Pending.resume`), else None (keyed by its history)."""
+def base_of(sched, task, branches: frozenset[str] | None = None) -> bytes | None:
+    """A task's key at a reset point (`Pending.resume`), else None (keyed by its history).
+    A task that has ended is at a reset point with no future: what the outcome shows of it
+    is its finished calls, and its history is no part of its state. `branches`: the branch
+    ids the key holds of the calls (`StateCache.branches`)."""
     p = task.pending
-    if task.done or p is None or p.resume is None:
+    finished = tuple(done(r, branches) for r in sched.call_records[task.tid])
+    if task.done:
+        return digest(("ended", finished))
+    if p is None or p.resume is None:
         return None
-    finished = tuple(done(r) for r in sched.call_records[task.tid])
     if p.resume[0] == "call":  # its logs so far are those of the calls it finished
         return digest(("reset", p.resume, finished))
     e0, b0 = sched.call_marks[task.tid]
+    taken = set(task.branches[b0:])
+    if branches is not None:
+        taken &= branches
     return digest(("reset", p.resume, finished, tuple(observables(task.events[e0:])),
-                   tuple(sorted(set(task.branches[b0:])))))
+                   tuple(sorted(taken))))
 
 
 def position(task) -> tuple:
@@ -148,8 +277,10 @@ def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
 
 def step_record(base: bytes, label: str, vals: dict, fp: Footprint) -> bytes:
     """A task's key after a step from `label`, its key before being `base` and `vals` the
-    cells' values when the step began: the values of the cells it touched."""
-    read = sorted((kind, repr(key), cell_value(vals, kind, key))
+    cells' values when the step began (the zero page's reference count left out,
+    `without_zero_refcount`): the values of the cells it touched."""
+    read = sorted((kind, repr(key),
+                   cell_value(vals, kind, key) if kind not in SYNC_KINDS else None)
                   for kind, keys in fp.cells.items() for key in keys)
     return digest((base, label, tuple(read)))
 
@@ -168,8 +299,12 @@ class StateCache:
     """The explored states of one search, bounded by memory (`max_bytes`: at most
     `max_bytes // ENTRY_BYTES` entries, the least recently used dropped first)."""
 
-    def __init__(self, max_bytes: int | None = None):
+    def __init__(self, max_bytes: int | None = None, branches: frozenset[str] | None = None):
         max_bytes = DEFAULT_BYTES if max_bytes is None else max_bytes
+        # The branch ids of the calls the keys hold: those the comparison of outcomes reads
+        # (None: all of them). The outcomes the search records are then one per class of
+        # outcomes equal but for the other branch ids (module docstring).
+        self.branches = branches
         self.max_entries = max(1, max_bytes // ENTRY_BYTES)
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
         self._summaries: dict[frozenset, frozenset] = {}

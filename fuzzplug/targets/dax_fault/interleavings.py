@@ -39,7 +39,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fuzzplug.core.known import KnownList, KnownMatch
@@ -270,7 +270,9 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
             # new one cut at its fuzzing budget (which can miss the outcome that is
             # closest, and name the class by a difference the versions do not have).
             tasks.SEARCHES.put(model, scene, t, s, MAX_RUNS)
-        found[side] = s.outcomes
+        found[side] = {}
+        for outcome, runs in s.outcomes.items():
+            found[side].setdefault(compared(outcome), runs)
     if keep_sets:
         report.outcome_sets[ops] = (frozenset(found["pre"]), frozenset(found["post"]))
     for side, other in (("post", "pre"), ("pre", "post")):
@@ -290,6 +292,18 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
                 if sig not in report.hits:
                     report.hits[sig] = Hit(sig, side, repro, scene_name, 0)
             report.hits[sig].count += 1
+
+
+def compared(o: tasks.RunOutcome) -> tasks.RunOutcome:
+    """An outcome as the checker tells outcomes apart: without fault counts and with only
+    the branch ids `tasks.compare` reads (`tasks.COMPARED_BRANCHES`). Outcomes equal so are
+    compared alike with any other (`tests/test_statecache.py`), and the stateful search
+    keeps one of each class (`fuzzplug.explore.statecache`); a class keeps the schedule
+    of the first run that had it, its reproducer."""
+    return replace(o, calls=tuple(
+        tuple(replace(c, faults=None, branches=tuple(b for b in c.branches
+                                                     if b in tasks.COMPARED_BRANCHES))
+              for c in calls) for calls in o.calls))
 
 
 _WORKER: dict = {}

@@ -80,6 +80,7 @@ from fuzzplug.explore import daxfile, daxtasks, statecache
 from fuzzplug.explore import dpor
 from fuzzplug.explore.daxfile import DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
+from fuzzplug.explore.mkwrite import MISMATCH, MISMATCH_ZERO_PFN, REUSE, REUSE_STORED
 from fuzzplug.explore.observe import observables, signature
 from fuzzplug.runtime.sched import Chooser, FollowSchedule, Serial
 from fuzzplug.targets.dax_fault.outcome import (
@@ -180,13 +181,23 @@ class Search:
         return Search({o: self.outcomes[o] for o in kept}, stats, kept, self.last_run)
 
 
+COMPARED_BRANCHES = frozenset({REUSE, MISMATCH, MISMATCH_ZERO_PFN, *REUSE_STORED})
+"""The branch ids `compare` reads of a call (its rules: `compare.zero_pfn_mismatch_events`
+and `compare.old_store_reports`); the others are in an outcome for the record only (a
+finding's branch lists), never in a difference or a rule. A stateful search keys the calls
+by these alone, so its outcomes are one per class of outcomes that differ only in other
+branch ids, every one of which `compare` compares alike with any outcome
+(`tests/test_statecache.py` checks it on the known races' outcome sets)."""
+
+
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
            max_steps: int | None = None, stop_at=None, stateful: bool = False) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
     outcome for which it is true (`complete` is then False). `stateful`: with a state
-    cache (`fuzzplug.explore.statecache`)."""
-    s = Search(cache=statecache.StateCache() if stateful else None)
+    cache (`fuzzplug.explore.statecache`), whose outcomes are the search's without it up
+    to fault counts and to branch ids outside `COMPARED_BRANCHES`."""
+    s = Search(cache=statecache.StateCache(branches=COMPARED_BRANCHES) if stateful else None)
     last = [(0, 0)]
 
     def one(chooser):
