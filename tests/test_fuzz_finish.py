@@ -177,7 +177,7 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     finally:
         confirmer.stop()
     assert sorted(confirmer.results()) == sorted(p.name for p in paths)
-    result, cut, tried = _early_confirmation(confirmer)
+    result, cut, tried = _early_confirmation(confirmer.results())
     assert (result.confirmed, result.dropped, cut) == (1, 1, set())
     assert sum(tried.values()) == 2
     recorded = read_inbox(inbox)

@@ -289,8 +289,9 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     # confirmer's results first (what it confirmed is in the inbox, read above); then,
     # with findings to minimise, the candidates left take half of what is left at most;
     # what the findings leave of it goes back to the candidates left then.
-    confirmation, cut, tried = _early_confirmation(confirmer)
-    todo = [p for p in recorded.candidates if p.name not in confirmer_done(confirmer)]
+    done = confirmer_done(confirmer)
+    confirmation, cut, tried = _early_confirmation(done)
+    todo = [p for p in recorded.candidates if p.name not in done]
     confirmation.merge(confirm_candidates(
         target, todo, deadline.share(2 if counts and minimize else 1), known, not no_known,
         tried))
@@ -314,8 +315,8 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         return fresh
 
     # The inputs the confirmer evaluated in full and recorded: not re-run.
-    evaluated = {bytes.fromhex(r["data"]): r["outcome"]
-                 for r in confirmer_done(confirmer).values() if "outcome" in r}
+    evaluated = {bytes.fromhex(r["data"]): r["outcome"] for r in done.values()
+                 if "outcome" in r}
 
     def finish(sigs: list[str]) -> None:
         todo = [sig for sig in sigs if signature_id(sig) in shortest]
@@ -417,13 +418,14 @@ def confirmer_done(confirmer) -> dict[str, dict]:
     return confirmer.results() if confirmer is not None else {}
 
 
-def _early_confirmation(confirmer) -> tuple[Confirmation, set[str], dict[str, int]]:
-    """The confirmer's results: how many it confirmed and dropped (what it confirmed is in
-    the inbox already, recorded as the harness records), the names of the candidates it
-    cut (`confirmers.CUT`: left for `triage`), and how many of each provisional signature
-    it tried (`finish._order`'s `tried`)."""
+def _early_confirmation(done: dict[str, dict]) \
+        -> tuple[Confirmation, set[str], dict[str, int]]:
+    """The confirmer's results (`done`, `Confirmer.results`): how many it confirmed and
+    dropped (what it confirmed is in the inbox already, recorded as the harness records),
+    the names of the candidates it cut (`confirmers.CUT`: left for `triage`), and how many
+    of each provisional signature it tried (`finish._order`'s `tried`)."""
     result, cut, tried = Confirmation(), set(), {}
-    for name, record in sorted(confirmer_done(confirmer).items()):
+    for name, record in sorted(done.items()):
         sig_id = provisional_id(Path(name))
         tried[sig_id] = tried.get(sig_id, 0) + 1
         if record["verdict"] == confirmers.CUT:
