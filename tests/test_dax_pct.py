@@ -22,6 +22,7 @@ from fuzzplug.targets import ScheduleMutable, check_scene, load_target
 from fuzzplug.targets.dax_fault import pct, tasks
 from fuzzplug.targets.dax_fault.features import communications
 from fuzzplug.targets.dax_fault.schema import MAX_PCT_DEPTH, MAX_PCT_STEP, PRIORITIES, Scene
+from tests.test_feedback import FakeAtheris
 
 TARGET = load_target("dax_fault")
 SCHEMA = TARGET.schema
@@ -296,19 +297,6 @@ def test_one_task_inputs_have_no_communication_features():
                                                       "addr=0x101000 val=0x66\n"))
 
 
-class _FakeAtheris:
-    def __init__(self):
-        self.next = 0
-        self.hits: dict[int, int] = {}
-
-    def _reserve_counter(self) -> int:
-        self.next += 1
-        return self.next - 1
-
-    def _trace_branch(self, index: int) -> None:
-        self.hits[index] = self.hits.get(index, 0) + 1
-
-
 @pytest.mark.parametrize("text", [SCHED_RACE, PCT_RACE,
                                   PROGRAMS + "pct prio=t0_t1_t2 depth=2 at1=13\n"])
 def test_verdicts_are_the_same_with_and_without_features_and_in_either_encoding(text,
@@ -319,7 +307,7 @@ def test_verdicts_are_the_same_with_and_without_features_and_in_either_encoding(
     ops = _ops(text)
     data = encode(SCHEMA, ops)
     plain = TARGET.evaluate(decode(SCHEMA, data))
-    with_features = Harness(TARGET, feedback.SemanticCounters(_FakeAtheris()), seen=False)
+    with_features = Harness(TARGET, feedback.SemanticCounters(FakeAtheris()), seen=False)
     outcome = with_features.target.evaluate(with_features.decoded.decode(data))
     counters = with_features.counters.counters(with_features.features(ops, outcome))
     assert counters
