@@ -22,7 +22,8 @@ programs (the seed `divergent_write_fault_races_write_over_zero_page` without it
 lines), N schedules drawn per seed of each kind, and how many give the race's signature:
 `sched` runs as random bytes give them (1 to 4 runs, each a task of the two and 1 to 64
 steps), a `pct` line decoded from random bytes (uniform PCT), and the schedule mutation's
-own draw (`pct.random_line`, half of its depth-3 draws clustered).
+own draw (`pct.random_line` within the programs' `pct.horizon`, half of its depth-3 draws
+clustered).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def draws(n: int, seeds: list[int]) -> None:
         return decode(schema, bytes([1, 17]) + bytes(rng.randrange(256) for _ in range(8)))[:1]
 
     def pct_mutation(rng):
-        return (pct.op_of(pct.random_line(rng)),)
+        return (pct.op_of(pct.random_line(rng, pct.horizon(list(programs)))),)
 
     for name, draw in (("sched runs", sched_runs), ("pct, random bytes", pct_bytes),
                        ("pct, the mutation's draw", pct_mutation)):

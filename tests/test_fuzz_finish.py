@@ -190,6 +190,40 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     assert confirmed["outcome"] == json.loads(json.dumps(full.to_json()))
 
 
+def test_the_confirmer_takes_short_slices_first_and_a_long_one_after_a_while():
+    from fuzzplug.engines.confirmer import SLICES, levels
+
+    assert levels({0}, 0.0) == [0]
+    assert levels({0, 1}, 0.0) == [0, 1]
+    assert levels({0, 1}, SLICES[-1]) == [1, 0]
+    assert levels({1}, 0.0) == [1]
+
+
+@pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])
+def test_a_candidate_the_short_slice_cuts_is_confirmed_in_the_long_one(
+        dax, monkeypatch, tmp_path, slices, verdict):
+    """A short slice too short for anything cuts the race's candidate (alone, it is left
+    cut); with a long slice after it, the candidate waits and is confirmed there."""
+    from fuzzplug.engines import confirmer as confirmers
+
+    monkeypatch.setattr(confirmers, "SLICES", slices)  # the forked child sees it
+    inbox = tmp_path / "inbox"
+    folder = inbox / "candidates"
+    paths = _candidates(folder, dax, RACE)
+    confirmer = Confirmer(dax, folder, tmp_path / "confirmed", suppressing=False)
+    confirmer.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not confirmer.results() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        confirmer.stop()
+    assert [r["verdict"] for r in confirmer.results().values()] == [verdict]
+    assert sorted(confirmer.results()) == [p.name for p in paths]
+    assert dict(read_inbox(inbox).counts) == ({RACE_SIGNATURE: 1} if verdict == "divergent"
+                                              else {})
+
+
 def test_a_finding_the_confirmer_evaluated_is_not_re_run_and_its_record_is_that_evaluation(
         dax, monkeypatch, tmp_path):
     """A finding whose input the confirmer evaluated in full (`evaluated`) is not evaluated

@@ -114,23 +114,37 @@ def _task_ids(calls: list[Op]) -> set[int]:
 CLUSTER = 8
 """`random_line`'s clustered draws put the second change point at most this many steps
 after the first."""
+STEPS_PER_CALL = 10
+"""`horizon`: the steps a call takes, at most (over the two-task inputs of a cold run's
+corpus, a run took 7.5 steps per call at the median, 11 at the 90th percentile)."""
 
 
-def random_line(rng: random.Random) -> PctLine:
-    """A PCT schedule drawn as PCT draws one: a random order of priorities, a depth of 2 or
-    3 (the races known so far have depth 2 or 3), its change points uniform in
-    1..MAX_PCT_STEP. Half of the depth-3 draws are *clustered*: a point `p` uniform, the
-    other `p + 1 .. p + CLUSTER`, the later one `at1` (so the task preempted at `p` comes
-    back before the one that ran in between): a kernel path's window is a few steps, and
-    a race over one (the generic/344 race: a fault stopped at `p`, a write(2) that runs
-    four steps in it) needs the second point exactly there, one chance in MAX_PCT_STEP
-    from a uniform draw, one in CLUSTER from a clustered one."""
+def horizon(calls: list[Op]) -> int:
+    """The steps a run of `calls` is expected to take, as PCT's `k`: STEPS_PER_CALL a call
+    (`task`, `sched`, `pct` and `fail_alloc` lines take none), at least CLUSTER + 1, at
+    most MAX_PCT_STEP. PCT draws its change points among the run's k steps; a point
+    beyond the run's end never fires, so drawing them in 1..MAX_PCT_STEP for a run of 25
+    steps (the generic/344 race's three calls) wastes three draws in five."""
+    n = sum(op.name not in ("task", "sched", "pct", "fail_alloc") for op in calls)
+    return max(CLUSTER + 1, min(MAX_PCT_STEP, STEPS_PER_CALL * n))
+
+
+def random_line(rng: random.Random, steps: int = MAX_PCT_STEP) -> PctLine:
+    """A PCT schedule drawn as PCT draws one for a run of `steps` steps (`horizon`): a
+    random order of priorities, a depth of 2 or 3 (the races known so far have depth 2 or
+    3), its change points uniform in 1..steps. Half of the depth-3 draws are *clustered*:
+    a point `p` uniform, the other `p + 1 .. p + CLUSTER`, the later one `at1` (so the task
+    preempted at `p` comes back before the one that ran in between): a kernel path's
+    window is a few steps, and a race over one (the generic/344 race: a fault stopped at
+    `p`, a write(2) that runs four steps in it) needs the second point exactly there, one
+    chance in `steps` from a uniform draw, one in CLUSTER from a clustered one."""
+    steps = max(CLUSTER + 1, min(MAX_PCT_STEP, steps))
     depth = rng.choice((2, 3))
     order = rng.choice(PRIORITIES)
     if depth == 3 and rng.random() < 0.5:
-        first = rng.randint(1, MAX_PCT_STEP - CLUSTER)
+        first = rng.randint(1, steps - CLUSTER)
         return PctLine(order, (first + rng.randint(1, CLUSTER), first))
-    return PctLine(order, tuple(rng.randint(1, MAX_PCT_STEP) for _ in range(depth - 1)))
+    return PctLine(order, tuple(rng.randint(1, steps) for _ in range(depth - 1)))
 
 
 def move_point(line: PctLine, i: int, delta: int) -> PctLine:
@@ -167,7 +181,7 @@ def mutate_schedule(calls: list[Op], rng: random.Random) -> list[Op] | None:
         return calls
     where = [k for k, op in enumerate(calls) if op.name == "pct"]
     if not where:
-        calls.insert(rng.randint(0, len(calls)), op_of(random_line(rng)))
+        calls.insert(rng.randint(0, len(calls)), op_of(random_line(rng, horizon(calls))))
         return calls
     k = where[0]
     old = calls[k]
@@ -183,18 +197,18 @@ def mutate_schedule(calls: list[Op], rng: random.Random) -> list[Op] | None:
                                **{name: old[name] for name in AT_ARGS}))
     elif choice < 0.88 and line.points:
         points = list(line.points)
-        points[rng.randrange(len(points))] = rng.randint(1, MAX_PCT_STEP)
+        points[rng.randrange(len(points))] = rng.randint(1, horizon(calls))
         line = PctLine(line.order, tuple(points))
     elif any(op.name == "sched" for op in calls):
         return [op for op in calls if op.name != "sched"]
     else:
-        line = random_line(rng)
+        line = random_line(rng, horizon(calls))
     calls[k] = op_of(line, keep=old)
     return calls
 
 
-__all__ = ["AT_ARGS", "PRIO_NAMES", "PctLine", "check_pct", "depth_of", "line_of",
-           "move_point", "mutate_schedule", "op_of", "random_line", "step_of",
+__all__ = ["AT_ARGS", "PRIO_NAMES", "PctLine", "check_pct", "depth_of", "horizon",
+           "line_of", "move_point", "mutate_schedule", "op_of", "random_line", "step_of",
            "swap_priorities"]
 
 
@@ -221,7 +235,9 @@ def cross_tasks(calls1: list[Op], calls2: list[Op], rng: random.Random) -> list[
     first, second = _programs(calls1), _programs(calls2)
     if not first or not second:
         return None
+    one, two = rng.choice(first), rng.choice(second)
     lines = [op for op in calls1 if op.name == "pct"] or \
-        [op for op in calls2 if op.name == "pct"] or [op_of(random_line(rng))]
-    return rng.choice(first) + [Op.make(SCHEMA, "task", id=1)] + rng.choice(second) + \
-        lines[:1]
+        [op for op in calls2 if op.name == "pct"] or \
+        [op_of(random_line(rng, horizon(one + two)))]
+    return one + [Op.make(SCHEMA, "task", id=1)] + two + lines[:1]
+
