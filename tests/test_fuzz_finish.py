@@ -108,6 +108,33 @@ def test_a_confirmed_candidate_counts_as_its_signature_and_a_dropped_one_is_coun
         ["candidate_dropped", "candidate_confirmed"]
 
 
+def test_the_end_phase_confirms_the_quick_candidates_before_a_slow_one_takes_its_share(
+        dax, monkeypatch, tmp_path):
+    """A slow candidate ordered first is cut by the first pass, the quick one after it is
+    confirmed, and the slow one gets its share in the second pass (where the time runs
+    out: it is left)."""
+    from fuzzplug.engines import finish
+
+    slow, quick = _candidates(tmp_path / "c", dax, SAME, RACE)
+    calls = []
+
+    def fake_confirm(target, data, should_stop=None):
+        name = "slow" if data == slow.read_bytes() else "quick"
+        calls.append(name)
+        while name == "slow":  # until the alarm of its share
+            time.sleep(0.01)
+        return finish.Confirmed(Verdict.DIVERGENT, RACE_SIGNATURE, data)
+
+    monkeypatch.setattr(finish, "confirm_one", fake_confirm)
+    monkeypatch.setattr(finish, "FIRST_PASS_S", 0.2)
+    monkeypatch.setattr(finish, "_order", lambda paths, *a: [(slow, slow.read_bytes()),
+                                                             (quick, quick.read_bytes())])
+    result = confirm_candidates(dax, [slow, quick], Deadline(time.monotonic() + 1.5),
+                                KnownList.of(dax), suppressing=False)
+    assert calls == ["slow", "quick", "slow"]
+    assert (result.confirmed, result.left) == (1, [slow])
+
+
 def test_a_candidate_is_shrunk_before_it_is_confirmed_and_its_input_shows_the_signature(dax):
     """The race seed as a candidate: shrunk under the budget, then confirmed in full; the
     input kept is no longer than the seed and its full evaluation gives the signature;

@@ -11,8 +11,9 @@ passed:
    (`fuzzplug.engines.confirmer`: the same confirmation on the core libFuzzer leaves
    idle) are confirmed or dropped with the full evaluation (`confirm_one`: shrunk under
    the budget first, then evaluated in full), one per provisional signature first, then
-   the rest in order of length, each within a quarter of the time left (at least
-   `CONFIRM_SLICE_S`; one that needs more is left, and so is one the confirmer cut): a
+   the rest in order of length, each first within `FIRST_PASS_S`, then those that needed
+   more within a quarter of the time left (at least `CONFIRM_SLICE_S`; one that needs
+   more is left, and so is one the confirmer cut): a
    confirmed one counts as a hit of its signature (suppressed as known, or recorded with
    the input that shows it), a dropped one is counted; those left when the time is up
    are copied to `FDIR/candidates/`, for `fuzzplug triage FDIR`. With findings to
@@ -64,6 +65,11 @@ CONFIRM_SHARES = 4
 CONFIRM_SLICE_S = 10.0
 """A candidate's confirmation may take a quarter of the time left, or this many seconds if
 more (then it is left for triage, and the next one is tried)."""
+
+
+FIRST_PASS_S = 2.0
+"""The end phase confirms in two passes: the first gives each candidate at most this many
+seconds (the confirmer's short slice), the second the candidates it cut, each its share."""
 
 
 def time_split(seconds: int) -> tuple[int, int]:
@@ -283,23 +289,28 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
     module docstring); `tried` as `_order` takes it."""
     result = Confirmation()
     todo = _order(paths, suppressing, tried)
-    cut: list[Path] = []
-    for n, (path, data) in enumerate(todo):
-        if deadline.passed():
-            result.left = cut + [p for p, _ in todo[n:]]
-            break
-        # One candidate may take a share of what is left, so that one whose programs
-        # need minutes of search does not take all of it (it is then left for triage).
-        share = deadline.share(CONFIRM_SHARES, CONFIRM_SLICE_S)
-        try:
-            with within(share):
-                found = confirm_one(target, data, share.passed)
-        except TimeUp:
-            cut.append(path)
-            continue
-        count_confirmed(target, result, path.name, found, known, suppressing)
-    else:
-        result.left = cut
+    for first in (True, False):
+        cut: list[tuple[Path, bytes]] = []
+        for n, (path, data) in enumerate(todo):
+            if deadline.passed():
+                cut += todo[n:]
+                break
+            # One candidate may take a share of what is left, so that one whose programs
+            # need minutes of search does not take all of it (it is then left for
+            # triage); in the first pass at most FIRST_PASS_S, so that the quick ones
+            # all come before a slow one takes its share.
+            share = deadline.share(CONFIRM_SHARES, CONFIRM_SLICE_S)
+            if first:
+                share = Deadline(min(share.at, share.clock() + FIRST_PASS_S), share.clock)
+            try:
+                with within(share):
+                    found = confirm_one(target, data, share.passed)
+            except TimeUp:
+                cut.append((path, data))
+                continue
+            count_confirmed(target, result, path.name, found, known, suppressing)
+        todo = cut
+    result.left = [path for path, _ in todo]
     if result.left:
         get_logger(target=target.name).warning("candidates_left",
                                                candidates=len(result.left))
