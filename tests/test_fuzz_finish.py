@@ -217,13 +217,12 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     assert confirmed["outcome"] == json.loads(json.dumps(full.to_json()))
 
 
-def test_the_confirmer_takes_short_slices_first_and_a_long_one_after_a_while():
-    from fuzzplug.engines.confirmer import SLICES, levels
+def test_the_confirmer_takes_a_long_slice_only_when_no_candidate_waits_for_a_short_one():
+    from fuzzplug.engines.confirmer import levels
 
-    assert levels({0}, 0.0) == [0]
-    assert levels({0, 1}, 0.0) == [0, 1]
-    assert levels({0, 1}, SLICES[-1]) == [1, 0]
-    assert levels({1}, 0.0) == [1]
+    assert levels({0}) == [0]
+    assert levels({0, 1}) == [0, 1]
+    assert levels({1}) == [1]
 
 
 @pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])

@@ -36,9 +36,8 @@ SLICES = (2.0, 20.0)
 """Seconds one candidate's confirmation may take in the child: every candidate first gets
 the short slice (a shrunk candidate mostly confirms in well under a second: the race seed
 in 0.3 s), in the end phase's order; one it cuts waits for the long slice, which comes
-when no candidate waits for a short one, or after SLICES[-1] seconds of short slices since
-the last long one. A candidate cut at the long slice is left to the end phase, then to
-`triage`. With one slice of 20 s, a few livelocking candidates held the child for most of
+when no candidate waits for a short one (`levels`). A candidate cut at the long slice is
+left to the end phase, then to `triage`. With one slice of 20 s, a few livelocking candidates held the child for most of
 a 60 s run while a candidate of the generic/344 race waited behind them."""
 POLL_S = 0.5
 """Seconds between two looks at the candidates folder when nothing is left to confirm."""
@@ -46,14 +45,13 @@ CUT = "cut"
 """A result's verdict when its confirmation ran over its last slice (`SLICES`)."""
 
 
-def levels(waiting: set[int], short: float) -> list[int]:
+def levels(waiting: set[int]) -> list[int]:
     """The slices (indices into SLICES) to take a candidate from, in order, given those
-    some candidate waits for and the seconds of short slices since the last long one: the
-    short slice first, unless a longer one waits and the short ones have had SLICES[-1]
-    seconds since it last ran."""
-    longer = sorted(w for w in waiting if w > 0)
-    first = longer[0] if longer and (0 not in waiting or short >= SLICES[-1]) else 0
-    return [first] + sorted(waiting - {first})
+    some candidate waits for: the shortest first. A long slice runs only when no
+    candidate waits for a short one: while new candidates keep coming (the first tens of
+    seconds of a cold run), a slow one waits, and is left to the end phase if the run
+    ends first; a quick one never waits behind it."""
+    return sorted(waiting)
 
 
 def wanted(jobs: int) -> bool:
@@ -88,11 +86,10 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     done: set[str] = set()
     level: dict[str, int] = {}  # a candidate cut at SLICES[i]: i + 1
     tried: dict[str, int] = {}
-    short = 0.0  # seconds of short slices since the last long one
     while True:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
                  if p.name not in done]
-        for at in levels({level.get(p.name, 0) for p in paths}, short):
+        for at in levels({level.get(p.name, 0) for p in paths}):
             todo = _order([p for p in paths if level.get(p.name, 0) == at], suppressing,
                           tried)
             if todo:
@@ -104,20 +101,17 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         sig_id = provisional_id(path)
         if at == 0:
             tried[sig_id] = tried.get(sig_id, 0) + 1
-        began = time.monotonic()
-        share = Deadline(began + SLICES[at])
+        share = Deadline(time.monotonic() + SLICES[at])
         try:
             with within(share):
                 found = confirm_one(target, data, share.passed)
         except TimeUp:
-            short = short + SLICES[at] if at == 0 else 0.0
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
                 continue
             done.add(path.name)
             record = {"candidate": path.name, "verdict": CUT}
         else:
-            short = short + time.monotonic() - began if at == 0 else 0.0
             done.add(path.name)
             record = {"candidate": path.name, "verdict": found.verdict.value,
                       "signature": found.signature, "data": found.data.hex()}
