@@ -225,6 +225,20 @@ def test_the_confirmer_takes_a_long_slice_only_when_no_candidate_waits_for_a_sho
     assert levels({1}) == [1]
 
 
+def test_a_long_confirmation_gives_way_to_a_candidate_that_comes_meanwhile(
+        dax, monkeypatch, tmp_path):
+    from fuzzplug.engines import confirmer as confirmers
+
+    monkeypatch.setattr(confirmers, "POLL_S", 0.0)
+    folder = tmp_path / "candidates"
+    (old,) = _candidates(folder, dax, SAME)
+    stop = confirmers._on_arrival(folder, {old.name}, Deadline(float("inf")))
+    assert stop() is False
+    _candidates(folder, dax, RACE)
+    with pytest.raises(confirmers.Preempted):
+        stop()
+
+
 @pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])
 def test_a_candidate_the_short_slice_cuts_is_confirmed_in_the_long_one(
         dax, monkeypatch, tmp_path, slices, verdict):

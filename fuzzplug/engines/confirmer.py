@@ -26,23 +26,50 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fuzzplug.core.findings import CANDIDATE_PREFIX
 from fuzzplug.io import atomic_write, ensure_dir
 from fuzzplug.log import get_logger
 
-SLICES = (2.0, 20.0)
+SLICES = (3.0, 20.0)
 """Seconds one candidate's confirmation may take in the child: every candidate first gets
-the short slice (a shrunk candidate mostly confirms in well under a second: the race seed
-in 0.3 s), in the end phase's order; one it cuts waits for the long slice, which comes
-when no candidate waits for a short one (`levels`). A candidate cut at the long slice is
-left to the end phase, then to `triage`. With one slice of 20 s, a few livelocking candidates held the child for most of
-a 60 s run while a candidate of the generic/344 race waited behind them."""
+the short slice, in the end phase's order (most shrunk candidates confirm within it: the
+race seed in 0.3 s on a quiet machine; a candidate of the race with eight calls of junk in
+2.4 s at load 5); one it cuts waits for the long slice, which comes when no candidate
+waits for a short one (`levels`), and gives way to a candidate that comes while it runs
+(`Preempted`: the slow one waits again). A candidate cut at the long slice is left to the
+end phase, then to `triage`. With one slice of 20 s, a few livelocking candidates held the
+child for most of a 60 s run while a candidate of the generic/344 race waited behind
+them."""
 POLL_S = 0.5
 """Seconds between two looks at the candidates folder when nothing is left to confirm."""
 CUT = "cut"
 """A result's verdict when its confirmation ran over its last slice (`SLICES`)."""
+
+
+class Preempted(Exception):
+    """A long slice's confirmation was given up for a new candidate (`_on_arrival`)."""
+
+
+def _on_arrival(folder: Path, present: set[str], share) -> Callable[[], bool]:
+    """A confirmation's `should_stop` for a long slice: whether its share is over; it
+    raises `Preempted` when a candidate not in `present` has come into `folder` (looked
+    at every POLL_S seconds, between two evaluations of the shrinking, which takes most of
+    a slow confirmation), so a new candidate never waits for a long slice to end."""
+    last = time.monotonic()
+
+    def should_stop() -> bool:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= POLL_S:
+            last = now
+            if any(p.name not in present for p in folder.glob(f"{CANDIDATE_PREFIX}*")):
+                raise Preempted
+        return share.passed()
+
+    return should_stop
 
 
 def levels(waiting: set[int]) -> list[int]:
@@ -102,9 +129,13 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         if at == 0:
             tried[sig_id] = tried.get(sig_id, 0) + 1
         share = Deadline(time.monotonic() + SLICES[at])
+        stop = share.passed if at == 0 else \
+            _on_arrival(candidates, {p.name for p in paths} | done, share)
         try:
             with within(share):
-                found = confirm_one(target, data, share.passed)
+                found = confirm_one(target, data, stop)
+        except Preempted:
+            continue  # a new candidate came: it goes first; this one waits at its slice
         except TimeUp:
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
