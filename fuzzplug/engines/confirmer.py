@@ -5,9 +5,10 @@ second. So while it runs, a child process of `fuzz` (`Confirmer`) confirms or dr
 candidates the harness writes into the inbox (`fuzzplug.engines.finish.confirm_one`), in
 the order the end phase would take them (new provisional signatures first,
 `finish._order`), each first within a short slice, then, if that cut it, within a long
-one (`SLICES`; one that needs more is left to the end phase, then to `triage`). Each result is written, atomically, as
-`<candidate name>.json` into the confirmer's folder (the `fuzz_progress` events count them,
-`confirmed`), and a confirmed one is recorded into the inbox as the harness records a
+one (`SLICES`; one that needs more is left to the end phase, then to `triage`). Each
+result is written, atomically, as `<candidate name>.json` into the confirmer's folder
+(the `fuzz_progress` events count them, `confirmed`), and a confirmed one is recorded
+into the inbox as the harness records a
 divergence (the shrunk input that shows it, or a known hit suppressed), so it is a finding
 of the run from that moment. At the end of libFuzzer's share `fuzz` stops the child (a
 confirmation under way then is lost: it is made again in the end phase) and counts its
