@@ -65,8 +65,6 @@ CONFIRM_SHARES = 4
 CONFIRM_SLICE_S = 10.0
 """A candidate's confirmation may take a quarter of the time left, or this many seconds if
 more (then it is left for triage, and the next one is tried)."""
-
-
 FIRST_PASS_S = 3.0
 """The end phase confirms in two passes: the first gives each candidate at most this many
 seconds (the confirmer's short slice), the second the candidates it cut, each its share."""
