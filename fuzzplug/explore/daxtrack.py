@@ -200,13 +200,6 @@ class CellCache:
                 if W in modes or S in modes:  # a write
                     stale.update(KINDS if kind == "*" else (kind,))
 
-    def kind(self, kind: str) -> dict:
-        """The values of one kind's cells (`cell_values(m)[kind]`)."""
-        self._sync()
-        if kind in self.stale:
-            self._read((kind,))
-        return self.vals[kind]
-
     def values(self, kinds=None) -> dict[str, dict[object, object]]:
         """Every cell's value (`cell_values(m)`), or those of `kinds` (a tuple of kinds)."""
         self._sync()
@@ -247,8 +240,12 @@ class CellCache:
     def differ(self, before: dict, cells) -> bool:
         """`cells_differ(before, cell_values(m), cells)`, reading only the kinds of
         `cells`."""
+        self._sync()
+        stale, vals = self.stale, self.vals
         for kind, key in cells:
-            ka, kb = before.get(kind, {}), self.kind(kind) if kind in KINDS else {}
+            if kind in stale:
+                self._read((kind,))
+            ka, kb = before.get(kind, {}), vals.get(kind, {})
             if key == ANY:
                 if ka != kb:
                     return True

@@ -30,6 +30,15 @@ digests (BLAKE2b, 128 bits) of a canonical text, so that a cache entry costs the
 whatever the state's size, and the cache is bounded by memory (`StateCache`: least recently
 used entries dropped first; a forgotten state is explored again, never wrongly skipped).
 
+The readable key is `state_key`. The search computes `fast_state_key` instead, over the
+same parts: the machine's values from its cell cache (`daxtrack.CellCache`, which reads a
+kind of cell again only after a step wrote one of its cells), each kind's text made and
+digested once per distinct value (`_recent`), each watch's part once per change. Two
+states get one fast key exactly when they get one readable key;
+`tests/test_statecache.py` checks it over every state of searches of the known races'
+shapes, with the cell cache compared with `cell_values` at every reading, and that the
+searches are the readable path's run for run.
+
 Exact re-encodings (two states get one key only if they had one before):
 
 - a fault's watch is keyed by its task, not by its place in the scheduler's list (the
@@ -82,6 +91,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from hashlib import blake2b
+from operator import is_
 
 from fuzzplug.explore.daxtasks import done
 from fuzzplug.explore.daxtrack import CellCache, cell_values
@@ -294,22 +304,8 @@ def _watch_before(w, zero_pfn: int, memo: CellCache | None = None) -> bytes | No
         return digest(machine_text({k: v for k, v in before.items()
                                     if k not in SYNC_KINDS}, memo))
     whole = {kind for kind, key in changed if key == ANY}
-    if memo is None:
-        return digest(tuple(sorted((kind, repr(key), cell_value(before, kind, key))
-                                   for kind, key in changed
-                                   if key == ANY or kind not in whole)))
-    # Each cell's text once per fault: `before` does not change while the fault runs.
-    texts = memo.derived(("before texts", w.tid), w.before, lambda _: {})
-    out = []
-    for c in changed:
-        kind, key = c
-        if key == ANY or kind not in whole:
-            t = texts.get(c)
-            if t is None:
-                t = texts[c] = (kind, repr(key), cell_value(before, kind, key, memo))
-            out.append(t)
-    out.sort()
-    return digest(tuple(out))
+    return digest(tuple(sorted((kind, repr(key), cell_value(before, kind, key))
+                               for kind, key in changed if key == ANY or kind not in whole)))
 
 
 _CELL_TEXT: dict = {}
@@ -332,13 +328,36 @@ def _watch_key(w, zero_pfn: int, memo: CellCache | None) -> tuple:
         return (w.tid, tuple(sorted(map(repr, w.touched))), w.others,
                 tuple(sorted(map(repr, w.written))), _watch_before(w, zero_pfn))
 
-    def make(_before) -> tuple:  # the readable tuple's digest (`fast_state_key`)
-        return (w.tid, digest((w.tid, tuple(sorted(map(_cell_text, w.touched))), w.others,
-                               tuple(sorted(map(_cell_text, w.written))),
-                               _watch_before(w, zero_pfn, memo))))
-
     return memo.derived(("watch", w.tid, len(w.touched), len(w.written), w.others),
-                        w.before, make)
+                        w.before, lambda _: (w.tid, _fast_watch_digest(w, zero_pfn, memo)))
+
+
+def _fast_watch_digest(w, zero_pfn: int, memo: CellCache) -> bytes:
+    """The watch's part of `_watch_key`, as one digest of the same sets and values: the
+    cells' texts sorted and joined by separators no text holds (texts are reprs, which
+    escape control characters), each value's text made once per fault (`before` does not
+    change while the fault runs)."""
+    touched, written = w.touched, w.written
+    changed = {c for c in touched | written if c[0] not in SYNC_KINDS}
+    if any(kind == "*" for kind, _ in changed):
+        since = repr(_watch_before(w, zero_pfn, memo))
+    else:
+        before = without_zero_refcount(w.before, zero_pfn, memo)
+        texts = memo.derived(("before texts", w.tid), w.before, lambda _: {})
+        whole = {kind for kind, key in changed if key == ANY}
+        parts = []
+        for c in changed:
+            kind, key = c
+            if key == ANY or kind not in whole:
+                t = texts.get(c)
+                if t is None:
+                    t = texts[c] = f"{kind}\x00{key!r}\x00{cell_value(before, kind, key, memo)}"
+                parts.append(t)
+        parts.sort()
+        since = "\x01".join(parts)
+    text = "\x02".join((str(w.tid), str(w.others), "\x01".join(sorted(map(_cell_text, touched))),
+                        "\x01".join(sorted(map(_cell_text, written))), since))
+    return blake2b(text.encode(), digest_size=16).digest()
 
 
 def _scheduler_key(sched, memo: CellCache | None = None) -> tuple:
@@ -408,10 +427,17 @@ def fast_state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
     digest names its kind). It is cheaper: the digest of a kind's text is made once per
     distinct value (`_kind_digest`), a watch's part once per change (`_watch_key`), and
     nothing is formatted twice."""
-    h = blake2b(digest_size=16)
-    for kind in sorted(vals):
-        h.update(_kind_digest(kind, vals[kind]))
-    h.update(digest(_scheduler_key(sched, sched.machine.cells)))
+    memo = sched.machine.cells
+    kinds = sorted(vals)
+    parts = [vals[kind] for kind in kinds]
+    last = memo.memo.get("machine digests")  # the last state's kinds and their digests
+    if last is not None and last[0] == kinds and all(map(is_, last[1], parts)):
+        machine = last[2]
+    else:
+        machine = b"".join(_kind_digest(kind, cells) for kind, cells in zip(kinds, parts))
+        memo.memo["machine digests"] = (kinds, parts, machine)
+    h = blake2b(machine, digest_size=16)
+    h.update(digest(_scheduler_key(sched, memo)))
     h.update(digest(tuple((position(t), hist[t.tid]) for t in sched.tasks)))
     return h.digest()
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Callable, Protocol
 
 import greenlet
@@ -116,18 +117,22 @@ class Watch:
     @property
     def touched(self) -> set:
         """The cells the task's finished steps touched (the set grows; never change it)."""
+        touched = self._touched
         for fp in self.own[self._own_seen:]:
-            self._touched |= fp.touched()
+            for kind, keys in fp.cells.items():
+                touched.update(zip(repeat(kind), keys))
         self._own_seen = len(self.own)
-        return self._touched
+        return touched
 
     @property
     def written(self) -> set:
         """The cells the other tasks' steps wrote (the set grows; never change it)."""
+        written = self._written
         for fp in self.other[self._other_seen:]:
-            self._written |= fp.writes()
+            for kind, keys in fp.cells.items():
+                written.update((kind, key) for key, mode in keys.items() if mode != R)
         self._other_seen = len(self.other)
-        return self._written
+        return written
 
 
 @dataclass(slots=True)
