@@ -207,3 +207,72 @@ def test_the_comparison_of_outcomes_reads_no_branch_id_but_the_compared_ones(sce
             assert set(full.rules) - {"mkwrite_one_fault"} == set(cut.rules)
             differing += not full.same
     assert differing
+
+
+# --- the faster path: the machine's cell cache and the fast key -------------------------------
+
+# The known races' shapes, and two of the bound's long searches cut short (a store of the
+# hole against a store of it on x86-64, whose faults overlap at almost every step; a load
+# and a store of the hole against two stores of it).
+_FAST_CASES = [(c[0], c[1], (c[2],), (c[3],)) for c in FULL_SEARCH_CASES] + [
+    ("x86-store-hole-vs-store-hole", "x86_64 shared", (interleavings.CALLS[1],),
+     (interleavings.CALLS[1],)),
+    ("x86-load-store-hole-vs-two-stores", "x86_64 shared",
+     (interleavings.CALLS[0], interleavings.CALLS[1]),
+     (interleavings.CALLS[1], interleavings.CALLS[1])),
+]
+
+
+def _readable_search(monkeypatch, model, scene, t, max_runs):
+    """The stateful search through the readable path only: machines without a cell cache
+    (`cell_values` at every reading, `statecache.state_key`)."""
+    from fuzzplug.explore import daxtasks, daxtrack
+
+    def track(m):
+        daxtrack.track(m)
+        m.cells = None
+
+    with monkeypatch.context() as mp:
+        mp.setattr(daxtasks, "track", track)
+        return tasks.search(model, scene, t, max_runs=max_runs, stateful=True)
+
+
+@pytest.mark.parametrize("case", _FAST_CASES, ids=[c[0] for c in _FAST_CASES])
+def test_the_fast_path_makes_the_readable_paths_search_run_for_run(monkeypatch, case):
+    """The cell cache (checked against `cell_values` at every reading, and each kept text
+    against the text of the values it stands for) and the fast key (checked to tell two
+    states apart exactly when the readable key does, over every state of the search) give
+    the search of the readable path: the same runs, steps, hits, cycles and outcomes."""
+    from fuzzplug.explore import daxtrack, statecache
+
+    name, scene_name, a, b = case
+    _, t, scene = _pair(scene_name, a, b)
+    pairs: dict[bytes, bytes] = {}
+    fast_key = statecache.fast_state_key
+
+    def both_keys(sched, vals, hist):
+        key = fast_key(sched, vals, hist)
+        m = sched.machine
+        cells, m.cells = m.cells, None  # the readable key, from `cell_values`
+        try:
+            readable = statecache.state_key(sched, statecache.snapshot(sched), hist)
+        finally:
+            m.cells = cells
+        assert pairs.setdefault(readable, key) == key, "one readable key, two fast keys"
+        return key
+
+    for model in (TARGET.pre_model, TARGET.post_model):
+        readable = _readable_search(monkeypatch, model, scene, t, 600)
+        pairs.clear()
+        with monkeypatch.context() as mp:
+            mp.setattr(daxtrack.CellCache, "check", True)
+            mp.setattr(statecache, "fast_state_key", both_keys)
+            fast = tasks.search(model, scene, t, max_runs=600, stateful=True)
+        assert len(set(pairs.values())) == len(pairs), "one fast key, two readable keys"
+        assert len(pairs) > 10, model.VERSION
+        assert (fast.stats.runs, fast.stats.steps, fast.stats.abandoned, fast.complete) == (
+            readable.stats.runs, readable.stats.steps, readable.stats.abandoned,
+            readable.complete), model.VERSION
+        assert (fast.cache.hits, fast.cache.cycles, len(fast.cache)) == (
+            readable.cache.hits, readable.cache.cycles, len(readable.cache)), model.VERSION
+        assert fast.outcomes == readable.outcomes, model.VERSION

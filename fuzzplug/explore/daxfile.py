@@ -78,7 +78,7 @@ from fuzzplug.kernel.types import (
     VM_WRITE,
     pte_t,
 )
-from fuzzplug.explore.daxtrack import cell_values, cells_differ
+from fuzzplug.explore.daxtrack import SYNC_KINDS, cells_differ, data_values_now, differ_now
 
 # The views the oracle compares live in `daxview`; these stay importable from here too.
 from fuzzplug.explore.daxview import (  # noqa: F401
@@ -175,6 +175,7 @@ class DaxMachine:
     inode: inode
     file: file
     tasks: list = field(default_factory=list)  # the task_structs of a run with several tasks
+    cells: object = None  # its `daxtrack.CellCache` once tracked (`daxtrack.track`)
 
     @property
     def mapping(self):
@@ -323,12 +324,12 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             if sched is None:
                 return Access(AccessStatus.LIVELOCK, None, faults)
             cells = frozenset(c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS)
-            now = cell_values(m)
+            now = data_values_now(m)
             for kind, key in cells:  # deciding to wait reads them
                 RECORDER.fp.touch(kind, key, R)
             if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: faults forever in "
                               "the MMU, wait for a change",
-                              cells, lambda: cells_differ(now, cell_values(m), cells),
+                              cells, lambda: differ_now(m, now, cells),
                               _resume("mmu_spin", addr, write, token, faults, now, cells)):
                 return Access(AccessStatus.LIVELOCK, None, faults)
             quiet = 0
@@ -338,7 +339,7 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             return Access(AccessStatus.LIVELOCK, None, faults)
         if sched is not None:
             watch = sched.watch()
-            before = watch.before = cell_values(m)
+            before = watch.before = data_values_now(m)
         down_read(m.sb, k.mm.mmap_sem)
         ret = do_page_fault(k, addr, flags, error_code, handle_mm_fault)
         up_read(m.sb, k.mm.mmap_sem)
@@ -361,7 +362,7 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
         cells = {c for c in RECORDER.fp.touched() if c[0] not in _SYNC_KINDS}
         cells |= {c for c in watch.touched if c[0] not in _SYNC_KINDS}
         quiet = 0 if watch.others else quiet + 1
-        after = cell_values(m)
+        after = data_values_now(m)
         for kind, key in cells:  # deciding to wait reads them
             RECORDER.fp.touch(kind, key, R)
         # Another task wrote one of them while the fault ran (and perhaps put it back): the
@@ -373,7 +374,7 @@ def user_access(m: DaxMachine, addr: int, write: bool, token: int | None = None)
             frozen = frozenset(cells)
             if not sched.spin(f"{'store' if write else 'load'} {addr:#x}: fault changed "
                               "nothing, wait for a change",
-                              frozen, lambda: cells_differ(after, cell_values(m), frozen),
+                              frozen, lambda: differ_now(m, after, frozen),
                               _resume("spin", addr, write, token, faults, after, frozen)):
                 return Access(AccessStatus.LIVELOCK, None, faults)
             quiet = 0
@@ -395,8 +396,10 @@ def _resume(kind: str, addr: int, write: bool, token, faults: int, values: dict,
                          for kind_, key in cells)))
 
 
-_SYNC_KINDS = frozenset({"lock", "wq"})
-"""Cells of synchronisation, not data (`user_access`)."""
+_SYNC_KINDS = SYNC_KINDS
+"""Cells of synchronisation, not data (`user_access`): the values it keeps (`before`,
+`after`, what a SPIN compares with) are those of the data cells
+(`daxtrack.data_values_now`)."""
 
 
 def user_load(m: DaxMachine, addr: int) -> Access:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fuzzplug.kernel.state import page, vm_area_struct
-from fuzzplug.runtime.footprint import ANY, RECORDER, track_container, track_fields
+from fuzzplug.runtime.footprint import ANY, RECORDER, S, W, track_container, track_fields
 
 if TYPE_CHECKING:
     from fuzzplug.explore.daxfile import DaxMachine
@@ -77,6 +77,68 @@ def track(m: DaxMachine) -> None:
     track_fields(ino, _INODE_FIELDS)
     track_fields(mapping, _MAPPING_FIELDS)
     track_fields(m.file, _FILE_FIELDS)
+    m.cells = CellCache(m)
+
+
+def _entries(m: DaxMachine) -> dict:
+    mapping = m.mapping
+    entries = {}
+    for index, e in dict.items(mapping.page_tree):
+        value = ("page", e.pfn) if isinstance(e, page) else e
+        entries[index] = (value, frozenset(mapping.tags.get(index, ())))
+    return entries
+
+
+def _mems(m: DaxMachine) -> dict:
+    mem = m.memory
+    return {pfn: (mem.ram.get(pfn), mem.media.get(pfn), mem.cache.get(pfn))
+            for pfn in set(mem.ram) | set(mem.media) | set(mem.cache)}
+
+
+def _vmas(m: DaxMachine) -> dict:
+    return {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
+                       for v in list.__iter__(m.k.mm.mmap))
+            + tuple((v.vm_start, v.vm_end) for v in list.__iter__(m.mapping.i_mmap))}
+
+
+def _locks(m: DaxMachine) -> dict:
+    ino, sched = m.inode, m.k.sched
+    sems = [m.k.mm.mmap_sem, ino.i_rwsem, ino.i_mmap_sem, m.mapping.i_mmap_rwsem]
+    return {**{sem.name: (sem.readers, sem.writer,
+                          tuple((id(t), mode) for t, mode in list.__iter__(sem.wait_list)))
+               for sem in sems},
+            **(dict(sched.spinlocks) if sched is not None else {})}
+
+
+KINDS = {
+    "pte": lambda m: dict(dict.items(m.k.mm.pgtable)),
+    "hpte": lambda m: dict(dict.items(m.k.htab)),
+    "pud": lambda m: {t: True for t in set.__iter__(m.k.mm.pud_tables)},
+    "pmd": lambda m: {t: True for t in set.__iter__(m.k.mm.pmd_tables)},
+    "ptetab": lambda m: {t: True for t in set.__iter__(m.k.mm.pte_tables)},
+    "rss": lambda m: dict(dict.items(m.k.mm.rss_stat)),
+    "page": lambda m: {pfn: (p.state(), p.mapping is m.mapping)
+                       for pfn, p in dict.items(m.k.pages)},
+    "entry": _entries,
+    "block": lambda m: dict(dict.items(m.inode.i_blocks)),
+    "free": lambda m: {b: True for b in set.__iter__(m.sb.free_blocks)},
+    "page_lock": lambda m: {pfn: True for pfn in set.__iter__(m.sb.locked_pages)},
+    "mem": _mems,
+    "zero_stores": lambda m: {ANY: tuple(list.__iter__(m.memory.zero_page_stores))},
+    "inode": lambda m: {"i_size": m.inode.i_size, "i_disksize": m.inode.i_disksize},
+    "mapping": lambda m: {"nr": (m.mapping.nrpages, m.mapping.nrexceptional),
+                          "wb": (m.mapping.wb_err_seq, m.mapping.wb_err, m.mapping.as_eio)},
+    "file": lambda m: {"wb": m.file.f_wb_err},
+    "k": lambda m: {"anon": m.k.next_anon_pfn, "taint": m.k.tainted},
+    "pcp": lambda m: {ANY: tuple(p.pfn for p in list.__iter__(m.k.pcp_list))},
+    "warned": lambda m: {site: True for site in set.__iter__(m.k.warned_once)},
+    "vmas": _vmas,
+    "anon_vma": lambda m: {ANY: tuple(v.anon_vma for v in list.__iter__(m.k.mm.mmap))},
+    "lock": _locks,
+    "wq": lambda m: ({key: len(q) for key, q in m.k.sched.waitqueues.items()}
+                     if m.k.sched is not None else {}),
+}
+"""Each kind of cell and how to read its cells' values from the machine (key → value)."""
 
 
 def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
@@ -84,50 +146,148 @@ def cell_values(m: DaxMachine) -> dict[str, dict[object, object]]:
     reports; read without recording). What a step changed is where two of these differ."""
     fp, RECORDER.fp = RECORDER.fp, None
     try:
-        k, mm, mapping, ino, sb, mem = m.k, m.k.mm, m.mapping, m.inode, m.sb, m.memory
-        entries = {}
-        for index, e in dict.items(mapping.page_tree):
-            value = ("page", e.pfn) if isinstance(e, page) else e
-            entries[index] = (value, frozenset(mapping.tags.get(index, ())))
-        mems = {}
-        for pfn in set(mem.ram) | set(mem.media) | set(mem.cache):
-            mems[pfn] = (mem.ram.get(pfn), mem.media.get(pfn), mem.cache.get(pfn))
-        sems = [mm.mmap_sem, ino.i_rwsem, ino.i_mmap_sem, mapping.i_mmap_rwsem]
-        sched = k.sched
-        return {
-            "pte": dict(dict.items(mm.pgtable)),
-            "hpte": dict(dict.items(k.htab)),
-            "pud": {t: True for t in set.__iter__(mm.pud_tables)},
-            "pmd": {t: True for t in set.__iter__(mm.pmd_tables)},
-            "ptetab": {t: True for t in set.__iter__(mm.pte_tables)},
-            "rss": dict(dict.items(mm.rss_stat)),
-            "page": {pfn: (p.state(), p.mapping is mapping) for pfn, p in dict.items(k.pages)},
-            "entry": entries,
-            "block": dict(dict.items(ino.i_blocks)),
-            "free": {b: True for b in set.__iter__(sb.free_blocks)},
-            "page_lock": {pfn: True for pfn in set.__iter__(sb.locked_pages)},
-            "mem": mems,
-            "zero_stores": {ANY: tuple(list.__iter__(mem.zero_page_stores))},
-            "inode": {"i_size": ino.i_size, "i_disksize": ino.i_disksize},
-            "mapping": {"nr": (mapping.nrpages, mapping.nrexceptional),
-                        "wb": (mapping.wb_err_seq, mapping.wb_err, mapping.as_eio)},
-            "file": {"wb": m.file.f_wb_err},
-            "k": {"anon": k.next_anon_pfn, "taint": k.tainted},
-            "pcp": {ANY: tuple(p.pfn for p in list.__iter__(k.pcp_list))},
-            "warned": {site: True for site in set.__iter__(k.warned_once)},
-            "vmas": {ANY: tuple((v.vm_start, v.vm_end, v.vm_flags, v.vm_page_prot, v.vm_pgoff)
-                                for v in list.__iter__(mm.mmap))
-                     + tuple((v.vm_start, v.vm_end) for v in list.__iter__(mapping.i_mmap))},
-            "anon_vma": {ANY: tuple(v.anon_vma for v in list.__iter__(mm.mmap))},
-            "lock": {**{sem.name: (sem.readers, sem.writer,
-                                   tuple((id(t), m) for t, m in list.__iter__(sem.wait_list)))
-                        for sem in sems},
-                     **(dict(sched.spinlocks) if sched is not None else {})},
-            "wq": ({key: len(q) for key, q in sched.waitqueues.items()}
-                   if sched is not None else {}),
-        }
+        return {kind: read(m) for kind, read in KINDS.items()}
     finally:
         RECORDER.fp = fp
+
+
+class CellCache:
+    """`cell_values` of a tracked machine kept from one reading to the next (the faster
+    path the searches of several tasks read; `tests/test_statecache.py` checks it against
+    `cell_values` at every reading). A kind is read again only when a step since it was
+    last read wrote one of its cells: a step's footprint names every cell it changed
+    (checked complete by `tests/test_footprint.py`), the running step's part so far
+    included (`RECORDER.fp`: the containers and fields report a change before they make
+    it, the locks and wait queues in the same step), and nothing changes the machine
+    between steps (the scheduler's looks at it only read). A kind not read again is the
+    same dictionary object as at its last reading, which the state cache's keys use
+    (`fuzzplug.explore.statecache`): the dictionaries are never changed once read, and
+    each reading of them all returns a new outer dictionary."""
+
+    __slots__ = ("m", "sched", "seen", "vals", "stale", "memo")
+
+    check = False
+    """Compare every reading with `cell_values` (the tests turn it on)."""
+
+    def __init__(self, m: DaxMachine):
+        self.m = m
+        self.sched = None  # the scheduler whose trace `seen` counts
+        self.seen = 0  # the steps of its trace whose writes are in `stale`
+        self.vals: dict = {}
+        self.stale = set(KINDS)  # the kinds to read again
+        self.memo: dict = {}  # what the state cache derives from the kinds (by identity)
+
+    def _sync(self) -> None:
+        sched = self.m.k.sched
+        if sched is None or sched is not self.sched:
+            self.stale.update(KINDS)
+            self.sched = sched
+            self.seen = 0
+        if sched is not None:
+            trace = sched.trace
+            for i in range(self.seen, len(trace)):
+                self._mark(trace[i].fp)
+            self.seen = len(trace)
+        fp = RECORDER.fp  # the running step's writes so far (its whole footprint later)
+        if fp is not None:
+            self._mark(fp)
+
+    def _mark(self, fp) -> None:
+        stale = self.stale
+        for kind, keys in fp.cells.items():
+            if kind not in stale:
+                modes = keys.values()
+                if W in modes or S in modes:  # a write
+                    stale.update(KINDS if kind == "*" else (kind,))
+
+    def values(self, kinds=None) -> dict[str, dict[object, object]]:
+        """Every cell's value (`cell_values(m)`), or those of `kinds` (a tuple of kinds)."""
+        self._sync()
+        if kinds is None:
+            if self.stale:
+                self._read(list(self.stale))
+            out = dict(self.vals)
+        else:
+            todo = [kind for kind in kinds if kind in self.stale]
+            if todo:
+                self._read(todo)
+            vals = self.vals
+            out = {kind: vals[kind] for kind in kinds}
+        if CellCache.check:
+            now = cell_values(self.m)
+            assert out == {kind: now[kind] for kind in out}, "the cell cache missed a change"
+        return out
+
+    def _read(self, kinds) -> None:
+        m = self.m
+        fp, RECORDER.fp = RECORDER.fp, None
+        vals = self.vals
+        try:
+            for kind in kinds:
+                new = KINDS[kind](m)
+                old = vals.get(kind)
+                # Written but equal (a lookup of a tagged entry counts as a write; a cell
+                # written back): the old object stays, as if not written.
+                vals[kind] = old if old == new else new
+                self.stale.discard(kind)
+        finally:
+            RECORDER.fp = fp
+        if CellCache.check:
+            now = cell_values(m)
+            assert all(self.vals[kind] == now[kind] for kind in kinds), \
+                "the cell cache missed a change"
+
+    def differ(self, before: dict, cells) -> bool:
+        """`cells_differ(before, cell_values(m), cells)`, reading only the kinds of
+        `cells`."""
+        self._sync()
+        stale, vals = self.stale, self.vals
+        for kind, key in cells:
+            if kind in stale:
+                self._read((kind,))
+            ka, kb = before.get(kind, {}), vals.get(kind, {})
+            if key == ANY:
+                if ka != kb:
+                    return True
+            elif ka.get(key) != kb.get(key):
+                return True
+        return False
+
+    def derived(self, tag: object, source: object, make):
+        """`make(source)`, kept while `source` is the same object (a kind's values)."""
+        hit = self.memo.get(tag)
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        value = make(source)
+        self.memo[tag] = (source, value)
+        return value
+
+
+SYNC_KINDS = frozenset({"lock", "wq"})
+"""The cells of synchronisation, not data: a user access compares data cells only
+(`daxfile.user_access`)."""
+DATA_KINDS = tuple(kind for kind in KINDS if kind not in SYNC_KINDS)
+
+
+def values_now(m: DaxMachine) -> dict[str, dict[object, object]]:
+    """`cell_values(m)`, through the machine's cache when it is tracked (`track`)."""
+    return m.cells.values() if m.cells is not None else cell_values(m)
+
+
+def data_values_now(m: DaxMachine) -> dict[str, dict[object, object]]:
+    """`cell_values(m)` but the cells of synchronisation (`SYNC_KINDS`), through the
+    machine's cache when it is tracked (`track`)."""
+    if m.cells is not None:
+        return m.cells.values(DATA_KINDS)
+    return {kind: v for kind, v in cell_values(m).items() if kind not in SYNC_KINDS}
+
+
+def differ_now(m: DaxMachine, before: dict, cells) -> bool:
+    """`cells_differ(before, cell_values(m), cells)`, through the machine's cache when it is
+    tracked (`track`)."""
+    if m.cells is None:
+        return cells_differ(before, cell_values(m), cells)
+    return m.cells.differ(before, cells)
 
 
 def cells_differ(a: dict, b: dict, cells) -> bool:

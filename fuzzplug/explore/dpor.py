@@ -80,6 +80,7 @@ class _Chooser:
         self.hist: list[bytes] | None = None  # each task's key (`statecache`)
         self.path = {n.key: i for i, n in enumerate(stack[:depth]) if n.key is not None}
         self.cut: tuple | None = None  # ("hit", Entry) or ("cycle", node index)
+        self.memo = None  # the machine's cell cache (`daxtrack.CellCache`), if it has one
 
     def choose(self, sched, enabled: list[int], forced: bool = False) -> int | None:
         at = self.at
@@ -97,12 +98,14 @@ class _Chooser:
         key = vals = bases = None
         if self.cache is not None:
             vals = statecache.snapshot(sched)
+            self.memo = sched.machine.cells
             statecache.check_zero_refcount(sched)
             if self.hist is None:
                 self.hist = [statecache.digest(("start", t.tid)) for t in sched.tasks]
             bases = [statecache.base_of(sched, t, self.cache.branches) or self.hist[t.tid]
                      for t in sched.tasks]
-            key = statecache.state_key(sched, vals, bases)
+            key = (statecache.fast_state_key if self.memo is not None
+                   else statecache.state_key)(sched, vals, bases)
             if not forced:
                 if key in self.path:
                     self.cache.cycles += 1
@@ -117,7 +120,8 @@ class _Chooser:
         if not awake:
             return None
         tid = awake[0]
-        read = (statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero)
+        read = (statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero,
+                                                 sched.machine.cells)
                 if vals is not None else None)
         self.stack.append(Node(tuple(enabled), tid, dict(self.sleep), done={tid}, key=key,
                                vals=vals, read=read, bases=bases))
@@ -138,7 +142,8 @@ class _Chooser:
             self.cut = ("cycle", at)
             return None
         choices = tuple(LIVELOCK + t for t in looping)
-        read = statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero)
+        read = statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero,
+                                                sched.machine.cells)
         self.stack.append(Node(choices, choices[0], dict(self.sleep), done={choices[0]},
                                backtrack=set(choices), vals=vals, read=read, bases=bases,
                                livelock=True))
@@ -152,7 +157,7 @@ class _Chooser:
             if node.after is None or node.after[0] != node.choice:
                 hist = list(node.bases)
                 hist[event.tid] = statecache.step_record(node.bases[event.tid], event.label,
-                                                         node.read, event.fp)
+                                                         node.read, event.fp, self.memo)
                 node.after = (node.choice, hist)
             self.hist = node.after[1]
         if node.livelock:  # a choice of no task: nothing to put to sleep

@@ -30,6 +30,15 @@ digests (BLAKE2b, 128 bits) of a canonical text, so that a cache entry costs the
 whatever the state's size, and the cache is bounded by memory (`StateCache`: least recently
 used entries dropped first; a forgotten state is explored again, never wrongly skipped).
 
+The readable key is `state_key`. The search computes `fast_state_key` instead, over the
+same parts: the machine's values from its cell cache (`daxtrack.CellCache`, which reads a
+kind of cell again only after a step wrote one of its cells), each kind's text made and
+digested once per distinct value (`_recent`), each watch's part once per change. Two
+states get one fast key exactly when they get one readable key;
+`tests/test_statecache.py` checks it over every state of searches of the known races'
+shapes, with the cell cache compared with `cell_values` at every reading, and that the
+searches are the readable path's run for run.
+
 Exact re-encodings (two states get one key only if they had one before):
 
 - a fault's watch is keyed by its task, not by its place in the scheduler's list (the
@@ -82,9 +91,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from hashlib import blake2b
+from operator import is_
 
 from fuzzplug.explore.daxtasks import done
-from fuzzplug.explore.daxtrack import cell_values
+from fuzzplug.explore.daxtrack import CellCache, cell_values
 from fuzzplug.explore.observe import observables
 from fuzzplug.runtime.footprint import ANY, Footprint
 from fuzzplug.runtime.sched import Wait
@@ -118,54 +128,128 @@ def _kind_text(kind: str, cells: dict) -> str:
     return "".join(f"{k!r}={_value_text(kind, v)};" for k, v in items)
 
 
-def machine_text(vals: dict) -> str:
-    return "|".join(f"{kind}:{_kind_text(kind, vals[kind])}" for kind in sorted(vals))
+_RECENT_TEXTS = 8
+_recent: dict[str, list] = {}
+"""Per kind, the last `_RECENT_TEXTS` distinct values (of any machine) whose text was made,
+with their texts, most recent first."""
+
+
+def _recent_entry(kind: str, cells: dict) -> list:
+    """The entry of `_recent` for these values of the kind: [values, text, digest of the
+    kind's part of `machine_text` (made when first asked)]."""
+    recent = _recent.setdefault(kind, [])
+    for i, entry in enumerate(recent):
+        seen = entry[0]
+        if seen is cells or seen == cells:
+            if i:
+                recent.insert(0, recent.pop(i))
+            break
+    else:
+        entry = [cells, _kind_text(kind, cells), None]
+        recent.insert(0, entry)
+        del recent[_RECENT_TEXTS:]
+    if CellCache.check:
+        assert entry[1] == _kind_text(kind, cells), f"equal values of {kind} with other texts"
+    return entry
+
+
+def _kind_text_of(kind: str, cells: dict, memo: CellCache | None) -> str:
+    """`_kind_text`, kept for the values of a kind seen last (`_recent`): the machine's
+    cell cache (`daxtrack.CellCache`) gives a kind no step wrote as the same object, and a
+    run's machine starts from the values of the runs before it. Values equal as Python
+    values have equal texts (they are ints, strings, enums, frozen records, and tuples and
+    sets of those: no two of them are equal with other reprs), which `CellCache.check`
+    checks at every use."""
+    if memo is None:
+        return _kind_text(kind, cells)
+    return _recent_entry(kind, cells)[1]
+
+
+def _kind_digest(kind: str, cells: dict) -> bytes:
+    """The digest of the kind's part of `machine_text` (`_recent`)."""
+    entry = _recent_entry(kind, cells)
+    if entry[2] is None:
+        entry[2] = blake2b(f"{kind}:{entry[1]}".encode(), digest_size=16).digest()
+    return entry[2]
+
+
+def machine_text(vals: dict, memo: CellCache | None = None) -> str:
+    return "|".join(f"{kind}:{_kind_text_of(kind, vals[kind], memo)}" for kind in sorted(vals))
 
 
 def by_tid(vals: dict, sched) -> dict:
     """`cell_values` with the tasks waiting on a semaphore named by their ids, not by the
     objects' identities (which differ from run to run)."""
+    return {**vals, "lock": _locks_by_tid(vals["lock"], sched)}
+
+
+def _locks_by_tid(lock_values: dict, sched) -> dict:
     tid_of = {id(t.ts): t.tid for t in sched.tasks}
     locks = {}
-    for name, value in vals["lock"].items():
+    for name, value in lock_values.items():
         if isinstance(value, tuple) and len(value) == 3:  # a semaphore
             readers, writer, waiting = value
             value = (readers, writer, tuple((tid_of.get(i, -1), mode) for i, mode in waiting))
         locks[name] = value
-    return {**vals, "lock": locks}
+    return locks
+
+
+def _page_kinds(page_values: dict, m) -> dict:
+    # A page's kind too (a freed page may come back as another kind): not a field a step
+    # writes, so not in the cells' values; a page stored in its place is a write.
+    return {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
+            for pfn, value in page_values.items()}
+
+
+def _queues(wq_values: dict) -> dict:
+    # An empty wait queue is no queue: the scheduler creates one at the first sleep on its
+    # key and never removes it, and a wake-up finds nobody on either.
+    return {key: n for key, n in wq_values.items() if n}
 
 
 def snapshot(sched) -> dict:
-    """Every cell's value (kind → key → value), the tasks in lock wait lists by id."""
+    """Every cell's value (kind → key → value), the tasks in lock wait lists by id. With
+    the machine's cell cache (`daxtrack.CellCache`), each kind derived again only when its
+    values were read again, so that a kind no step wrote is the same object from state to
+    state (`machine_text` keeps its text)."""
     m = sched.machine
-    vals = by_tid(cell_values(m), sched)
-    # A page's kind too (a freed page may come back as another kind): not a field a step
-    # writes, so not in the cells' values.
-    vals["page"] = {pfn: (value, dict.__getitem__(m.k.pages, pfn).kind)
-                    for pfn, value in vals["page"].items()}
-    # An empty wait queue is no queue: the scheduler creates one at the first sleep on its
-    # key and never removes it, and a wake-up finds nobody on either.
-    vals["wq"] = {key: n for key, n in vals["wq"].items() if n}
+    memo = m.cells
+    if memo is None:
+        vals = cell_values(m)
+        return {**vals, "lock": _locks_by_tid(vals["lock"], sched),
+                "page": _page_kinds(vals["page"], m), "wq": _queues(vals["wq"])}
+    vals = memo.values()
+    vals["lock"] = memo.derived("lock", vals["lock"], lambda v: _locks_by_tid(v, sched))
+    vals["page"] = memo.derived("page", vals["page"], lambda v: _page_kinds(v, m))
+    vals["wq"] = memo.derived("wq", vals["wq"], _queues)
     return vals
 
 
-def cell_value(vals: dict, kind: str, key) -> str:
+def cell_value(vals: dict, kind: str, key, memo: CellCache | None = None) -> str:
     if kind == "*":
-        return machine_text(vals)
+        return machine_text(vals, memo)
     cells = vals.get(kind, {})
-    return _kind_text(kind, cells) if key == ANY else _value_text(kind, cells.get(key))
+    return _kind_text_of(kind, cells, memo) if key == ANY else _value_text(kind, cells.get(key))
 
 
-def without_zero_refcount(vals: dict, zero_pfn: int) -> dict:
+def without_zero_refcount(vals: dict, zero_pfn: int, memo: CellCache | None = None) -> dict:
     """`vals` (a `snapshot` or `cell_values`) with the zero page's reference count left
     out: what a step's read of the zero page is keyed by (`step_record`) and what a
     fault's `before` compares (`_watch_before`). The machine's part of the key keeps it.
-    Why that loses nothing: module docstring, "The zero page's reference count"."""
+    Why that loses nothing: module docstring, "The zero page's reference count". With the
+    machine's cell cache, the pages' values are derived again only when read again."""
     pages = vals.get("page", {})
-    value = pages.get(zero_pfn)
-    if value is None:
+    if pages.get(zero_pfn) is None:
         return vals
-    return {**vals, "page": {**pages, zero_pfn: _without_refcount(value)}}
+    if memo is None:
+        return {**vals, "page": _pages_without_zero_refcount(pages, zero_pfn)}
+    tag = ("no zero refcount", isinstance(pages[zero_pfn][0][0], tuple))  # of a snapshot?
+    return {**vals, "page": memo.derived(tag, pages,
+                                         lambda v: _pages_without_zero_refcount(v, zero_pfn))}
+
+
+def _pages_without_zero_refcount(pages: dict, zero_pfn: int) -> dict:
+    return {**pages, zero_pfn: _without_refcount(pages[zero_pfn])}
 
 
 def _without_refcount(value: tuple) -> tuple:
@@ -202,7 +286,7 @@ SYNC_KINDS = frozenset({"lock", "wq"})
 their values (`_watch_before`)."""
 
 
-def _watch_before(w, zero_pfn: int) -> bytes | None:
+def _watch_before(w, zero_pfn: int, memo: CellCache | None = None) -> bytes | None:
     """The part of a watch's `before` (the cells' values when the fault began) that the
     machine's current values do not give: the cells written since then. Every write since
     the fault began is among them: the faulting task's own steps' cells are in
@@ -214,17 +298,69 @@ def _watch_before(w, zero_pfn: int) -> bytes | None:
     (`daxfile.user_access` filters them out of the cells it compares)."""
     if w.before is None:
         return None
-    before = without_zero_refcount(w.before, zero_pfn)
+    before = without_zero_refcount(w.before, zero_pfn, memo)
     changed = {c for c in w.touched | w.written if c[0] not in SYNC_KINDS}
     if any(kind == "*" for kind, _ in changed):
         return digest(machine_text({k: v for k, v in before.items()
-                                    if k not in SYNC_KINDS}))
+                                    if k not in SYNC_KINDS}, memo))
     whole = {kind for kind, key in changed if key == ANY}
     return digest(tuple(sorted((kind, repr(key), cell_value(before, kind, key))
                                for kind, key in changed if key == ANY or kind not in whole)))
 
 
-def _scheduler_key(sched) -> tuple:
+_CELL_TEXT: dict = {}
+"""Each cell's `repr` (cells are few: the machines of a search are small)."""
+
+
+def _cell_text(c: tuple) -> str:
+    t = _CELL_TEXT.get(c)
+    if t is None:
+        t = _CELL_TEXT[c] = repr(c)
+    return t
+
+
+def _watch_key(w, zero_pfn: int, memo: CellCache | None) -> tuple:
+    """A watch as the scheduler's part of the key holds it. With the machine's cell cache
+    (`fast_state_key`), its task and that tuple's digest, kept while the watch is the same
+    (its `before`, the same object) and its sets have the same sizes: `Scheduler.run` only
+    ever adds to them, so then they are the same sets."""
+    if memo is None or w.before is None:
+        return (w.tid, tuple(sorted(map(repr, w.touched))), w.others,
+                tuple(sorted(map(repr, w.written))), _watch_before(w, zero_pfn))
+
+    return memo.derived(("watch", w.tid, len(w.touched), len(w.written), w.others),
+                        w.before, lambda _: (w.tid, _fast_watch_digest(w, zero_pfn, memo)))
+
+
+def _fast_watch_digest(w, zero_pfn: int, memo: CellCache) -> bytes:
+    """The watch's part of `_watch_key`, as one digest of the same sets and values: the
+    cells' texts sorted and joined by separators no text holds (texts are reprs, which
+    escape control characters), each value's text made once per fault (`before` does not
+    change while the fault runs)."""
+    touched, written = w.touched, w.written
+    changed = {c for c in touched | written if c[0] not in SYNC_KINDS}
+    if any(kind == "*" for kind, _ in changed):
+        since = repr(_watch_before(w, zero_pfn, memo))
+    else:
+        before = without_zero_refcount(w.before, zero_pfn, memo)
+        texts = memo.derived(("before texts", w.tid), w.before, lambda _: {})
+        whole = {kind for kind, key in changed if key == ANY}
+        parts = []
+        for c in changed:
+            kind, key = c
+            if key == ANY or kind not in whole:
+                t = texts.get(c)
+                if t is None:
+                    t = texts[c] = f"{kind}\x00{key!r}\x00{cell_value(before, kind, key, memo)}"
+                parts.append(t)
+        parts.sort()
+        since = "\x01".join(parts)
+    text = "\x02".join((str(w.tid), str(w.others), "\x01".join(sorted(map(_cell_text, touched))),
+                        "\x01".join(sorted(map(_cell_text, written))), since))
+    return blake2b(text.encode(), digest_size=16).digest()
+
+
+def _scheduler_key(sched, memo: CellCache | None = None) -> tuple:
     """Who waits on which wait queue, in order, and the watches of the faults under way,
     by task (a task has at most one fault under way; the order of the scheduler's list is
     the order in which the faults began, which nothing reads: `Scheduler.run` updates
@@ -232,10 +368,7 @@ def _scheduler_key(sched) -> tuple:
     queues = tuple(sorted((repr(key), tuple((w.tid, w.woken) for w in q))
                           for key, q in sched.waitqueues.items() if q))
     zero = sched.machine.k.memmap.zero
-    watches = tuple(sorted((w.tid, tuple(sorted(map(repr, w.touched))), w.others,
-                            tuple(sorted(map(repr, w.written))),
-                            _watch_before(w, zero))
-                           for w in sched.watches))
+    watches = tuple(sorted(_watch_key(w, zero, memo) for w in sched.watches))
     return queues, watches
 
 
@@ -244,6 +377,17 @@ def base_of(sched, task, branches: frozenset[str] | None = None) -> bytes | None
     A task that has ended is at a reset point with no future: what the outcome shows of it
     is its finished calls, and its history is no part of its state. `branches`: the branch
     ids the key holds of the calls (`StateCache.branches`)."""
+    memo = sched.machine.cells
+    if memo is None:
+        return _base_of(sched, task, branches)
+    # Kept while the task has not moved: the same switch point (the same `Pending`), the
+    # same calls finished, the same logs.
+    return memo.derived(("base", task.tid, task.done, len(sched.call_records[task.tid]),
+                         len(task.events), len(task.branches)), task.pending,
+                        lambda _: _base_of(sched, task, branches))
+
+
+def _base_of(sched, task, branches: frozenset[str] | None) -> bytes | None:
     p = task.pending
     finished = tuple(done(r, branches) for r in sched.call_records[task.tid])
     if task.done:
@@ -275,12 +419,38 @@ def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
                    tuple((position(t), hist[t.tid]) for t in sched.tasks)))
 
 
-def step_record(base: bytes, label: str, vals: dict, fp: Footprint) -> bytes:
+def fast_state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
+    """`state_key` by another digest of the same parts, for a machine with a cell cache
+    (`daxtrack.CellCache`): two states get one fast key exactly when they get one key
+    (`tests/test_statecache.py` checks it on every state of searches), as the parts are
+    the same and each is encoded unambiguously (digests of a fixed length; each kind's
+    digest names its kind). It is cheaper: the digest of a kind's text is made once per
+    distinct value (`_kind_digest`), a watch's part once per change (`_watch_key`), and
+    nothing is formatted twice."""
+    memo = sched.machine.cells
+    kinds = sorted(vals)
+    parts = [vals[kind] for kind in kinds]
+    last = memo.memo.get("machine digests")  # the last state's kinds and their digests
+    if last is not None and last[0] == kinds and all(map(is_, last[1], parts)):
+        machine = last[2]
+    else:
+        machine = b"".join(_kind_digest(kind, cells) for kind, cells in zip(kinds, parts))
+        memo.memo["machine digests"] = (kinds, parts, machine)
+    h = blake2b(machine, digest_size=16)
+    h.update(digest(_scheduler_key(sched, memo)))
+    h.update(digest(tuple((position(t), hist[t.tid]) for t in sched.tasks)))
+    return h.digest()
+
+
+def step_record(base: bytes, label: str, vals: dict, fp: Footprint,
+                memo: CellCache | None = None) -> bytes:
     """A task's key after a step from `label`, its key before being `base` and `vals` the
     cells' values when the step began (the zero page's reference count left out,
-    `without_zero_refcount`): the values of the cells it touched."""
+    `without_zero_refcount`): the values of the cells it touched. `memo`: the machine's
+    cell cache (`daxtrack.CellCache`), which keeps the texts of whole kinds."""
     read = sorted((kind, repr(key),
-                   cell_value(vals, kind, key) if kind not in SYNC_KINDS else None)
+                   cell_value(vals, kind, key, memo) if kind not in SYNC_KINDS
+                   else None)
                   for kind, keys in fp.cells.items() for key in keys)
     return digest((base, label, tuple(read)))
 

@@ -34,6 +34,7 @@ comparing it with the unreduced search (`tests/test_dax_tasks.py`).
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Callable
 
 ANY = "*"
@@ -60,11 +61,16 @@ class Footprint:
             keys[key] = mode if old is None else W
 
     def writes(self) -> set[tuple[str, object]]:
-        return {(kind, key) for kind, keys in self.cells.items()
-                for key, mode in keys.items() if mode != R}
+        out = set()
+        for kind, keys in self.cells.items():
+            out.update((kind, key) for key, mode in keys.items() if mode != R)
+        return out
 
     def touched(self) -> set[tuple[str, object]]:
-        return {(kind, key) for kind, keys in self.cells.items() for key in keys}
+        out = set()
+        for kind, keys in self.cells.items():
+            out.update(zip(repeat(kind), keys))
+        return out
 
     def has_writes(self) -> bool:
         return any(mode != R for keys in self.cells.values() for mode in keys.values())

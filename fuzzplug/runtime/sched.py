@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Callable, Protocol
 
 import greenlet
@@ -99,13 +100,39 @@ class Watch:
     """What happened while a task's fault ran (`Scheduler.watch`): the cells the task's
     finished steps touched, whether another task took a step, and the cells other tasks
     wrote. Kept by the scheduler as steps end, so that the task holds the answer itself
-    (its state, not an index into the run's trace)."""
+    (its state, not an index into the run's trace): the steps' footprints, gathered into
+    the sets `touched` and `written` when those are read (most steps end with nobody
+    reading them)."""
 
     tid: int
-    touched: set = field(default_factory=set)
     others: bool = False
-    written: set = field(default_factory=set)
     before: dict | None = None  # the cells' values when the fault began (the watcher's)
+    own: list = field(default_factory=list)  # the footprints of the task's steps
+    other: list = field(default_factory=list)  # those of the other tasks' steps
+    _touched: set = field(default_factory=set)  # of `own[:_own_seen]`
+    _own_seen: int = 0
+    _written: set = field(default_factory=set)  # of `other[:_other_seen]`
+    _other_seen: int = 0
+
+    @property
+    def touched(self) -> set:
+        """The cells the task's finished steps touched (the set grows; never change it)."""
+        touched = self._touched
+        for fp in self.own[self._own_seen:]:
+            for kind, keys in fp.cells.items():
+                touched.update(zip(repeat(kind), keys))
+        self._own_seen = len(self.own)
+        return touched
+
+    @property
+    def written(self) -> set:
+        """The cells the other tasks' steps wrote (the set grows; never change it)."""
+        written = self._written
+        for fp in self.other[self._other_seen:]:
+            for kind, keys in fp.cells.items():
+                written.update((kind, key) for key, mode in keys.items() if mode != R)
+        self._other_seen = len(self.other)
+        return written
 
 
 @dataclass(slots=True)
@@ -287,10 +314,10 @@ class Scheduler:
                 self.trace.append(event)
                 for w in self.watches:
                     if w.tid == tid:
-                        w.touched |= event.fp.touched()
+                        w.own.append(event.fp)
                     else:
                         w.others = True
-                        w.written |= event.fp.writes()
+                        w.other.append(event.fp)
                 self.chooser.observe(event)
         finally:
             self._teardown()

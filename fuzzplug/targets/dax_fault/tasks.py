@@ -129,7 +129,7 @@ class Run:
 
     m: DaxMachine
     result: TasksRun
-    outcome: RunOutcome
+    outcome: RunOutcome | None  # None for a run a search abandoned (`search`)
 
     @property
     def trace(self):
@@ -202,7 +202,11 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
 
     def one(chooser):
         last[0] = (s.stats.runs, s.stats.steps)
-        return run_version(model, scene, tasks, chooser)
+        m = daxfile.boot(model, scene)
+        result = daxtasks.run_tasks(m, model_programs(tasks), chooser)
+        # An abandoned run (sleep sets, a cached state) is not yielded (`dpor.explore`):
+        # nobody reads its outcome.
+        return Run(m, result, outcome_of(tasks, result, m) if not result.abandoned else None)
 
     for run in dpor.explore(one, reduce=reduce, max_runs=max_runs, max_steps=max_steps,
                             stats=s.stats, cache=s.cache):
