@@ -241,17 +241,10 @@ class CellCache:
         """`cells_differ(before, cell_values(m), cells)`, reading only the kinds of
         `cells`."""
         self._sync()
-        stale, vals = self.stale, self.vals
-        for kind, key in cells:
-            if kind in stale:
-                self._read((kind,))
-            ka, kb = before.get(kind, {}), vals.get(kind, {})
-            if key == ANY:
-                if ka != kb:
-                    return True
-            elif ka.get(key) != kb.get(key):
-                return True
-        return False
+        stale = tuple(dict.fromkeys(kind for kind, _ in cells if kind in self.stale))
+        if stale:
+            self._read(stale)
+        return cells_differ(before, self.vals, cells)
 
     def derived(self, tag: object, source: object, make):
         """`make(source)`, kept while `source` is the same object (a kind's values)."""
