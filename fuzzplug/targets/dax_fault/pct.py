@@ -121,12 +121,11 @@ corpus, a run took 7.5 steps per call at the median, 11 at the 90th percentile).
 
 def horizon(calls: list[Op]) -> int:
     """The steps a run of `calls` is expected to take, as PCT's `k`: STEPS_PER_CALL a call
-    (`task`, `sched`, `pct` and `fail_alloc` lines take none), at least CLUSTER + 1, at
-    most MAX_PCT_STEP. PCT draws its change points among the run's k steps; a point
+    (`SCHEMA.calls`: the control ops, `task`, `sched`, `pct` and `fail_alloc`, take none),
+    at least CLUSTER + 1, at most MAX_PCT_STEP. PCT draws its change points among the run's k steps; a point
     beyond the run's end never fires, so drawing them in 1..MAX_PCT_STEP for a run of 25
     steps (the generic/344 race's three calls) wastes three draws in five."""
-    n = sum(op.name not in ("task", "sched", "pct", "fail_alloc") for op in calls)
-    return max(CLUSTER + 1, min(MAX_PCT_STEP, STEPS_PER_CALL * n))
+    return max(CLUSTER + 1, min(MAX_PCT_STEP, STEPS_PER_CALL * SCHEMA.calls(calls)))
 
 
 def random_line(rng: random.Random, steps: int = MAX_PCT_STEP) -> PctLine:
