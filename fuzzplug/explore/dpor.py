@@ -231,12 +231,33 @@ def races(trace: list) -> list[tuple[int, int]]:
     Abdulla et al., POPL 2014): backtracking there lets the other task run only up to the
     lock it waits for, and the sleep sets then abandon the run (44 % of the runs of two
     tasks of three system calls were such before)."""
-    clocks: list[dict[int, int]] = []
+    return races_from(trace, 0, [])
+
+
+def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
+        -> list[tuple[int, int]]:
+    """`races(trace)` of the steps j >= `start` only, given in `clocks` the vector clocks
+    of the steps before `start` (kept from an earlier call on a trace with the same first
+    `start` steps); `clocks` is left holding every step's clock. A search replays the
+    previous run up to the node it branches at (`explore`): the races of the replayed
+    steps are the previous run's, found when a run first took those steps, and their
+    backtrack points are on the same nodes, so only the steps from the branch on are
+    looked at again (`tests/test_dax_tasks.py` checks that the search makes the same runs
+    either way)."""
+    del clocks[start:]
+    assert len(clocks) == start, "the clocks of the replayed steps are missing"
     last_of: dict[int, int] = {}
     index: dict[str, list[tuple[int, object, str]]] = {}
     out = []
     for j, e in enumerate(trace):
         p = e.tid
+        if j < start:  # a replayed step: its races are known, its clock kept
+            last_of[p] = j
+            for kind, keys in e.fp.cells.items():
+                bucket = index.setdefault(kind, [])
+                for key, mode in keys.items():
+                    bucket.append((j, key, mode))
+            continue
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
         deps = _dependent_earlier(trace, j, index)
@@ -269,6 +290,9 @@ class Exploration:
     steps: int = 0  # steps of all the runs
 
 
+INCREMENTAL = True
+"""`explore` looks for races only in the steps a run did not replay (`races_from`); False:
+in every step of every run (the readable path the tests compare it with)."""
 SUMMARIES = False
 LIVELOCK = 1000
 """A node's choice LIVELOCK + t ends task t's retrying access as a LIVELOCK."""
@@ -316,6 +340,7 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
     exploration finished."""
     stats = stats if stats is not None else Exploration()
     stack: list[Node] = []
+    clocks: list[dict[int, int]] = []  # the last run's steps' vector clocks (`races_from`)
     depth = 0
     while True:
         if ((max_runs is not None and stats.runs >= max_runs)
@@ -330,7 +355,10 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
         assert len(stack) >= len(trace), "a step without a node"
         del stack[len(trace):]
         if reduce and (cache is None or SUMMARIES):
-            for i, j in races(trace):
+            # The first depth - 1 steps replayed the previous run's (the step at depth - 1
+            # is the branch's new choice).
+            start = min(max(depth - 1, 0), len(clocks), len(trace)) if INCREMENTAL else 0
+            for i, j in races_from(trace, start, clocks):
                 _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:
