@@ -231,14 +231,15 @@ def races(trace: list) -> list[tuple[int, int]]:
     Abdulla et al., POPL 2014): backtracking there lets the other task run only up to the
     lock it waits for, and the sleep sets then abandon the run (44 % of the runs of two
     tasks of three system calls were such before)."""
-    return races_from(trace, 0, [])
+    return races_from(trace, 0, [], {})
 
 
-def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
-        -> list[tuple[int, int]]:
+def races_from(trace: list, start: int, clocks: list[dict[int, int]],
+               index: dict[str, list[tuple[int, object, str]]]) -> list[tuple[int, int]]:
     """`races(trace)` of the steps j >= `start` only, given in `clocks` the vector clocks
-    of the steps before `start` (kept from an earlier call on a trace with the same first
-    `start` steps); `clocks` is left holding every step's clock. A search replays the
+    of the steps before `start` and in `index` their accesses by cell kind (kind → list of
+    (step, key, mode) in step order), both kept from an earlier call on a trace with the
+    same first `start` steps; both are left holding every step's. A search replays the
     previous run up to the node it branches at (`explore`): the races of the replayed
     steps are the previous run's, found when a run first took those steps, and their
     backtrack points are on the same nodes, so only the steps from the branch on are
@@ -246,18 +247,16 @@ def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
     either way)."""
     del clocks[start:]
     assert len(clocks) == start, "the clocks of the replayed steps are missing"
+    for bucket in index.values():
+        while bucket and bucket[-1][0] >= start:
+            bucket.pop()
     last_of: dict[int, int] = {}
-    index: dict[str, list[tuple[int, object, str]]] = {}
+    for j in range(start):  # the replayed steps: their races are known, their clocks kept
+        last_of[trace[j].tid] = j
     out = []
-    for j, e in enumerate(trace):
+    for j in range(start, len(trace)):
+        e = trace[j]
         p = e.tid
-        if j < start:  # a replayed step: its races are known, its clock kept
-            last_of[p] = j
-            for kind, keys in e.fp.cells.items():
-                bucket = index.setdefault(kind, [])
-                for key, mode in keys.items():
-                    bucket.append((j, key, mode))
-            continue
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
         deps = _dependent_earlier(trace, j, index)
@@ -341,6 +340,7 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
     stats = stats if stats is not None else Exploration()
     stack: list[Node] = []
     clocks: list[dict[int, int]] = []  # the last run's steps' vector clocks (`races_from`)
+    index: dict[str, list] = {}  # and their accesses by cell kind
     depth = 0
     while True:
         if ((max_runs is not None and stats.runs >= max_runs)
@@ -358,7 +358,7 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
             # The first depth - 1 steps replayed the previous run's (the step at depth - 1
             # is the branch's new choice).
             start = min(max(depth - 1, 0), len(clocks), len(trace)) if INCREMENTAL else 0
-            for i, j in races_from(trace, start, clocks):
+            for i, j in races_from(trace, start, clocks, index):
                 _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:
