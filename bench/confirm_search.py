@@ -1,8 +1,9 @@
 """What confirming a race's candidate costs: the full evaluation (`target.evaluate`) of
 dax_fault inputs whose other version's search runs to its budget, with the reduction's
 races looked for in every step of every run and only past the replayed steps
-(`dpor.INCREMENTAL`), in one run: CPU seconds (`time.process_time`), the other version's
-runs, and the ratio.
+(`dpor.INCREMENTAL`), and with the search cut at `SEARCH_RUNS` made anew or resumed for
+`CONFIRM_RUNS` (`tasks.RESUME`), in one run: CPU seconds (`time.process_time`) of each way,
+and the ratio of the first to the last.
 
     python bench/confirm_search.py [--repeat N]
 
@@ -34,11 +35,20 @@ INPUTS = [
 ]
 
 
-def measure(text: str, incremental: bool) -> tuple[float, str, str | None]:
+WAYS = [("every step, new search", False, False),
+        ("past replay, new search", True, False),
+        ("past replay, resumed", True, True)]
+"""(name, `dpor.INCREMENTAL`, `tasks.RESUME`): the races looked for in every step of every
+run or only past the replayed steps; the search of `CONFIRM_RUNS` made anew or the cut
+search of `SEARCH_RUNS` resumed."""
+
+
+def measure(text: str, incremental: bool, resume: bool) -> tuple[float, str, str | None]:
     """CPU seconds of one full evaluation of `text` with the search cache emptied, its
     verdict and signature."""
     ops = parse_text(TARGET.schema, text)
     dpor.INCREMENTAL = incremental
+    tasks.RESUME = resume
     tasks.SEARCHES.clear()  # empty: the evaluation pays its searches
     began = time.process_time()
     outcome = TARGET.evaluate(ops)
@@ -49,22 +59,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=1, help="evaluations per input and way")
     args = ap.parse_args()
-    print(f"{'input':40} {'every step':>11} {'past replay':>12} {'ratio':>6}  verdict")
+    print(f"{'input':40} " + " ".join(f"{w[0]:>24}" for w in WAYS) + "   ratio  verdict")
     for name, text in INPUTS:
-        cpu = {}
+        cpu = []
         seen = set()
-        for incremental in (False, True):
+        for _, incremental, resume in WAYS:
             best = None
             for _ in range(args.repeat):
-                seconds, verdict, signature = measure(text, incremental)
+                seconds, verdict, signature = measure(text, incremental, resume)
                 best = seconds if best is None else min(best, seconds)
                 seen.add((verdict, signature))
-            cpu[incremental] = best
-        assert len(seen) == 1, f"{name}: the two ways disagree: {seen}"
+            cpu.append(best)
+        assert len(seen) == 1, f"{name}: the ways disagree: {seen}"
         verdict, signature = seen.pop()
-        print(f"{name:40} {cpu[False]:10.2f}s {cpu[True]:11.2f}s "
-              f"{cpu[False] / cpu[True]:5.2f}x  {verdict} {signature}")
-    dpor.INCREMENTAL = True
+        print(f"{name:40} " + " ".join(f"{c:23.2f}s" for c in cpu)
+              + f"  {cpu[0] / cpu[-1]:5.2f}x  {verdict} {signature}")
+    dpor.INCREMENTAL = tasks.RESUME = True
 
 
 if __name__ == "__main__":

@@ -468,6 +468,44 @@ def test_the_search_cache_gives_a_bigger_search_for_a_cut_one_and_keeps_it():
     assert cache.search(TARGET.post_model, DEFAULT_SCENE, done, runs=4000) is whole
 
 
+@pytest.mark.parametrize("text", [
+    "store addr=0x100000\ntask id=1\npunch_hole\nload addr=0x100000\nwrite\n",
+    CUT_SEARCH_FALSE_DIVERGENCE,
+    "config arch=ppc64 DEBUG_VM=1\nstore addr=0x101000\ntask id=1\nwrite page=1\n",
+], ids=["punch-race", "cut-search", "ppc64-store-hole-vs-write-hole"])
+def test_a_cut_search_resumed_to_a_bigger_budget_is_the_search_made_with_it(text, monkeypatch):
+    """A search cut at its budget and resumed to a bigger one (`Search.more`) has the
+    outcomes, first-seen records, statistics and last run of a search made with the bigger
+    budget from the start, on both versions; the cache resumes its search of
+    `SEARCH_RUNS` when asked for `CONFIRM_RUNS` (both made small here: 40 and 240). The
+    ppc64 pair's v4.13 search ends between the two budgets: resumed, it is complete."""
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    ops = _ops(text)
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    scene = Scene.from_ops(ops).dax
+    steps = tasks.STEPS_PER_RUN
+    resumed = finished = 0
+    for model in (TARGET.pre_model, TARGET.post_model):
+        fresh = tasks.search(model, scene, t, max_runs=240, max_steps=240 * steps)
+        cut = tasks.search(model, scene, t, max_runs=40, max_steps=40 * steps, resumable=True)
+        if cut.complete:
+            assert cut.more is None and cut.outcomes == fresh.outcomes
+            continue
+        resumed += 1
+        assert cut.more is not None and cut.stats.runs <= 40 < fresh.stats.runs
+        cut.more(240, 240 * steps)
+        finished += cut.complete and cut.more is None
+        assert (cut.outcomes, cut.first_seen, cut.stats, cut.last_run) == \
+            (fresh.outcomes, fresh.first_seen, fresh.stats, fresh.last_run), model.VERSION
+        cache = tasks.SearchCache()
+        first = cache.search(model, scene, t)
+        assert cache.search(model, scene, t, 240) is first and first.stats == fresh.stats
+        cache._check_invariants()
+    assert resumed
+    assert finished == ("ppc64" in text)
+
+
 def test_a_lock_holders_other_steps_are_not_raced_with_the_acquire_that_waits_for_it(
         monkeypatch):
     """Two tasks of system calls serialised by i_rwsem (punch, write, truncate against two

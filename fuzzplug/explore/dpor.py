@@ -289,6 +289,20 @@ class Exploration:
     steps: int = 0  # steps of all the runs
 
 
+@dataclass(slots=True)
+class Limits:
+    """An exploration's budget: runs and steps of all the runs (None: no limit)."""
+
+    max_runs: int | None = None
+    max_steps: int | None = None
+
+    def reached(self, stats: Exploration) -> bool:
+        return ((self.max_runs is not None and stats.runs >= self.max_runs)
+                or (self.max_steps is not None and stats.steps >= self.max_steps))
+
+
+PAUSED = object()
+"""What a pausing exploration (`explore` with `limits`) yields where its budget is reached."""
 INCREMENTAL = True
 """`explore` looks for races only in the steps a run did not replay (`races_from`); False:
 in every step of every run (the readable path the tests compare it with)."""
@@ -329,24 +343,37 @@ def _stateful_after_run(stack: list[Node], trace: list, cut: tuple | None,
 def explore(run: Callable[[object], object], *, reduce: bool = True,
             max_runs: int | None = None, max_steps: int | None = None,
             stats: Exploration | None = None,
-            cache: StateCache | None = None) -> Iterator[object]:
+            cache: StateCache | None = None, limits: Limits | None = None) \
+        -> Iterator[object]:
     """Yield a run of every trace (`reduce`) or of every interleaving (not `reduce`). `run`
     makes one run from the initial state with the chooser it is given and returns an
     object with `trace` (the steps) and `abandoned` (the chooser gave up); abandoned runs
     are not yielded. With `max_runs` (`max_steps`), stop after that many runs (steps of
     all the runs: a budget that bounds the time too when the runs are long, and, unlike a
     time limit, gives the same search on every machine); `stats.complete` says whether the
-    exploration finished."""
+    exploration finished. With `limits` instead, the budget is read from it before each
+    run, and where it is reached the exploration yields `PAUSED` instead of stopping: it
+    goes on, exactly as an exploration given the bigger budget from the start, when it is
+    asked for its next run after `limits` was raised (`complete` is then True again until
+    the next pause)."""
     stats = stats if stats is not None else Exploration()
+    if limits is None:
+        limits = Limits(max_runs, max_steps)
+        pausing = False
+    else:
+        pausing = True
     stack: list[Node] = []
     clocks: list[dict[int, int]] = []  # the last run's steps' vector clocks (`races_from`)
     index: dict[str, list] = {}  # and their accesses by cell kind
     depth = 0
     while True:
-        if ((max_runs is not None and stats.runs >= max_runs)
-                or (max_steps is not None and stats.steps >= max_steps)):
+        while limits.reached(stats):
             stats.complete = False
-            return
+            if not pausing:
+                return
+            result = trace = None  # a paused exploration keeps its stack, not a machine
+            yield PAUSED
+            stats.complete = True
         chooser = _Chooser(stack, depth, reduce, cache)
         result = run(chooser)
         stats.runs += 1

@@ -115,6 +115,10 @@ STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
 the step budget stops its search where 400 or 4,000 such runs would take minutes)."""
+RESUME = True
+"""`SearchCache` keeps a search of `SEARCH_RUNS` cut at its budget paused, and goes on from
+its last run when `evaluate` asks for `CONFIRM_RUNS` (the same runs as a new search of that
+budget, which repeats the first ones); False: a new search."""
 PREEMPTION_RUNS = 400
 """Runs of the other version with at most one preemption (`one_preemption`) the full
 evaluation makes, after a search cut at `CONFIRM_RUNS` without a match, before an outcome is
@@ -160,6 +164,9 @@ class Search:
     last_run: tuple[int, int] = (0, 0)
     """(runs, steps) made before the search's last run."""
     cache: object = None  # the search's state cache, when it was stateful
+    more: object = field(default=None, repr=False, compare=False)
+    """For a search cut at its budget and made `resumable`: `more(runs, steps)` goes on to
+    that bigger budget, exactly as a search given it from the start (`dpor.Limits`)."""
 
     @property
     def complete(self) -> bool:
@@ -191,12 +198,14 @@ branch ids, every one of which `compare` compares alike with any outcome
 
 
 def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | None = None,
-           max_steps: int | None = None, stop_at=None, stateful: bool = False) -> Search:
+           max_steps: int | None = None, stop_at=None, stateful: bool = False,
+           resumable: bool = False) -> Search:
     """The outcomes of every interleaving of `tasks` on `model` (one run per class of
     equivalent interleavings with `reduce`); with `stop_at(outcome)`, stop at the first
     outcome for which it is true (`complete` is then False). `stateful`: with a state
     cache (`fuzzplug.explore.statecache`), whose outcomes are the search's without it up
-    to fault counts and to branch ids outside `COMPARED_BRANCHES`."""
+    to fault counts and to branch ids outside `COMPARED_BRANCHES`. `resumable` (without
+    `stop_at`): a search cut at its budget keeps its exploration paused (`Search.more`)."""
     s = Search(cache=statecache.StateCache(branches=COMPARED_BRANCHES) if stateful else None)
     last = [(0, 0)]
 
@@ -208,6 +217,25 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
         # nobody reads its outcome.
         return Run(m, result, outcome_of(tasks, result, m) if not result.abandoned else None)
 
+    if resumable and stop_at is None:
+        limits = dpor.Limits(max_runs, max_steps)
+        runs = dpor.explore(one, reduce=reduce, stats=s.stats, cache=s.cache, limits=limits)
+
+        def more(max_runs: int | None, max_steps: int | None) -> None:
+            limits.max_runs, limits.max_steps = max_runs, max_steps
+            for run in runs:
+                if run is dpor.PAUSED:
+                    break
+                if run.outcome not in s.outcomes:
+                    s.outcomes[run.outcome] = runs_of(run.trace)
+                    s.first_seen[run.outcome] = last[0]
+            s.last_run = last[0]
+            if s.complete:
+                s.more = None  # nothing left to go on with: let the exploration go
+
+        s.more = more
+        more(max_runs, max_steps)
+        return s
     for run in dpor.explore(one, reduce=reduce, max_runs=max_runs, max_steps=max_steps,
                             stats=s.stats, cache=s.cache):
         if run.outcome not in s.outcomes:
@@ -357,6 +385,10 @@ class SearchCache:
             self.kept_outcomes -= len(old[1].outcomes)
         self._entries[key] = (tasks, found, runs)
         self.kept_outcomes += len(found.outcomes)
+        self._drop_over_bounds()
+
+    def _drop_over_bounds(self) -> None:
+        """The least recently used searches dropped while the cache is over its bounds."""
         while len(self._entries) > 1 and (len(self._entries) > self.size
                                           or self.kept_outcomes > self.outcomes):
             _, (_, dropped, _) = self._entries.popitem(last=False)
@@ -369,15 +401,29 @@ class SearchCache:
         runs = SEARCH_RUNS if runs is None else runs
         key = (model, scene, program_key(tasks))
         entry = self._entries.get(key)
-        if entry is None or not (entry[1].complete or entry[2] >= runs):
+        if entry is not None and not (entry[1].complete or entry[2] >= runs) \
+                and entry[1].more is not None:
+            # A search cut at SEARCH_RUNS, asked for CONFIRM_RUNS: it goes on from its
+            # last run (its outcomes are labelled with the indices of `first`).
+            self.misses += 1
+            first, found, _ = entry
+            before = len(found.outcomes)
+            found.more(runs, runs * STEPS_PER_RUN)
+            self.kept_outcomes += len(found.outcomes) - before
+            self._entries[key] = (first, found, runs)
+            self._entries.move_to_end(key)
+            self._drop_over_bounds()
+        elif entry is None or not (entry[1].complete or entry[2] >= runs):
             self.misses += 1
             found = search(model, scene, tasks, max_runs=runs,
-                           max_steps=runs * STEPS_PER_RUN)
+                           max_steps=runs * STEPS_PER_RUN,
+                           resumable=RESUME and runs == SEARCH_RUNS)
             self.put(model, scene, tasks, found, runs)
             return found
-        self.hits += 1
-        self._entries.move_to_end(key)
-        first, found, _ = entry
+        else:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            first, found, _ = entry
         if all(tuple(i for i, _ in p) == tuple(i for i, _ in q)
                for p, q in zip(first.programs, tasks.programs)):
             return found
