@@ -165,6 +165,9 @@ class _Chooser:
             return
         if not self.reduce:
             return
+        if not node.sleep and len(node.done) == 1:  # the choice alone: nobody asleep after
+            self.sleep = {}
+            return
         asleep = dict(node.sleep)
         for tid in node.done:
             if tid != node.choice:
