@@ -216,44 +216,46 @@ _CONFLICTING = {R: (W, S), W: (R, W, S), S: (R, W)}
 
 class _Index:
     """The footprints of a run's steps so far, for `races`: by kind, then key, then mode,
-    the steps with such an access (and by kind then mode whatever the key), so that the
-    steps dependent with the next one are unions of a few sets instead of a scan of every
-    earlier access of its kinds. `dependent_earlier(trace, j)` is `_dependent_earlier`
-    (`tests/test_dpor.py` compares the two on random footprints)."""
+    the steps with such an access (a bit per step), and by kind then mode whatever the
+    key, so that the steps dependent with the next one are the union of a few such masks
+    instead of a scan of every earlier access of its kinds. `dependent_earlier(trace, j)`
+    is `_dependent_earlier` (`tests/test_dpor.py` compares the two on random footprints)."""
 
     __slots__ = ("by_key", "by_kind", "writers", "everything")
 
     def __init__(self) -> None:
-        self.by_key: dict[str, dict[object, dict[str, set[int]]]] = {}
-        self.by_kind: dict[str, dict[str, set[int]]] = {}
-        self.writers: set[int] = set()  # the steps with an access that is not a read
-        self.everything: set[int] = set()  # the steps that read every cell (kind "*")
+        self.by_key: dict[str, dict[object, dict[str, int]]] = {}
+        self.by_kind: dict[str, dict[str, int]] = {}
+        self.writers = 0  # the steps with an access that is not a read
+        self.everything = 0  # the steps that read every cell (kind "*")
 
     def add(self, j: int, fp: Footprint) -> None:
+        bit = 1 << j
         for kind, keys in fp.cells.items():
             if kind == "*":
-                self.everything.add(j)
+                self.everything |= bit
             by_key = self.by_key.get(kind)
             if by_key is None:
                 by_key = self.by_key[kind] = {}
-                by_kind = self.by_kind[kind] = {R: set(), W: set(), S: set()}
+                by_kind = self.by_kind[kind] = {}
             else:
                 by_kind = self.by_kind[kind]
             for key, mode in keys.items():
                 modes = by_key.get(key)
                 if modes is None:
-                    modes = by_key[key] = {R: set(), W: set(), S: set()}
-                modes[mode].add(j)
-                by_kind[mode].add(j)
+                    by_key[key] = {mode: bit}
+                else:
+                    modes[mode] = modes.get(mode, 0) | bit
+                by_kind[mode] = by_kind.get(mode, 0) | bit
                 if mode != R:
-                    self.writers.add(j)
+                    self.writers |= bit
 
-    def dependent_earlier(self, trace: list, j: int) -> set[int]:
-        fp = trace[j].fp
+    def dependent_mask(self, fp: Footprint) -> int:
+        """The earlier steps dependent with a step of footprint `fp`, a bit each."""
         cells = fp.cells
         if "*" in cells:  # reads everything: every earlier write
-            return set(self.writers)
-        out: set[int] = set()
+            return self.writers
+        out = 0
         for kind, keys in cells.items():
             by_key = self.by_key.get(kind)
             if by_key is None:
@@ -264,18 +266,22 @@ class _Index:
                 if key == ANY:
                     modes = self.by_kind[kind]
                     for mode in conflicting:
-                        out |= modes[mode]
+                        out |= modes.get(mode, 0)
                     continue
                 modes = by_key.get(key)
                 if modes is not None:
                     for mode in conflicting:
-                        out |= modes[mode]
+                        out |= modes.get(mode, 0)
                 if whole is not None:
                     for mode in conflicting:
-                        out |= whole[mode]
+                        out |= whole.get(mode, 0)
         if self.everything and fp.has_writes():
             out |= self.everything
         return out
+
+    def dependent_earlier(self, trace: list, j: int) -> set[int]:
+        mask = self.dependent_mask(trace[j].fp)
+        return {i for i in range(j) if mask >> i & 1}
 
 
 def reversible(trace: list, i: int, j: int) -> bool:
@@ -310,12 +316,18 @@ def races(trace: list) -> list[tuple[int, int]]:
         p = e.tid
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
-        deps = index.dependent_earlier(trace, j)
+        deps = index.dependent_mask(e.fp)
+        needs = e.blocked_by  # `reversible`, inline
         latest: dict[int, int] = {}  # per task, its last step among deps
-        for i in sorted(deps):
-            q = trace[i].tid
+        while deps:  # the dependent steps, in order
+            low = deps & -deps
+            deps ^= low
+            i = low.bit_length() - 1
+            step = trace[i]
+            q = step.tid
             latest[q] = i
-            if q != p and cp.get(q, -1) < i and reversible(trace, i, j):
+            if (q != p and cp.get(q, -1) < i
+                    and (not needs or not any(hold in step.held for hold in needs))):
                 out.append((i, j))
         clock = dict(cp)
         # A task's clocks only grow along its steps (each starts from its step before),
