@@ -385,6 +385,11 @@ def _scheduler_key(sched, memo: CellCache | None = None) -> tuple:
     return queues, watches
 
 
+_last_machine: tuple | None = None
+"""The last state's kinds, their values and their digests (`fast_state_key`), of any run:
+the runs of a search start from values they share (`daxtrack.CellCache.start`), and a
+kind's values are never changed once read, so the same object has the same digest."""
+
 _NO_SCHEDULER = None
 """The digest of `_scheduler_key` with nobody waiting and no fault under way (the most
 frequent), made once."""
@@ -450,10 +455,11 @@ def fast_state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
     digest names its kind). It is cheaper: the digest of a kind's text is made once per
     distinct value (`_kind_digest`), a watch's part once per change (`_watch_key`), and
     nothing is formatted twice."""
+    global _last_machine
     memo = sched.machine.cells
     kinds = sorted(vals)
     parts = [vals[kind] for kind in kinds]
-    last = memo.memo.get("machine digests")  # the last state's kinds, values and digests
+    last = _last_machine
     if last is not None and last[0] == kinds:
         if all(map(is_, last[1], parts)):
             machine = last[3]
@@ -461,11 +467,11 @@ def fast_state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
             digests = [d if seen is cells else _kind_digest(kind, cells)
                        for kind, cells, seen, d in zip(kinds, parts, last[1], last[2])]
             machine = b"".join(digests)
-            memo.memo["machine digests"] = (kinds, parts, digests, machine)
+            _last_machine = (kinds, parts, digests, machine)
     else:
         digests = [_kind_digest(kind, cells) for kind, cells in zip(kinds, parts)]
         machine = b"".join(digests)
-        memo.memo["machine digests"] = (kinds, parts, digests, machine)
+        _last_machine = (kinds, parts, digests, machine)
     h = blake2b(machine, digest_size=16)
     global _NO_SCHEDULER
     if sched.watches or any(sched.waitqueues.values()):
