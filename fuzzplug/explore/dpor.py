@@ -317,17 +317,15 @@ def races(trace: list) -> list[tuple[int, int]]:
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
         deps = index.dependent_mask(e.fp)
-        needs = e.blocked_by  # `reversible`, inline
+        needs = e.blocked_by  # `reversible` is true without them
         latest: dict[int, int] = {}  # per task, its last step among deps
         while deps:  # the dependent steps, in order
             low = deps & -deps
             deps ^= low
             i = low.bit_length() - 1
-            step = trace[i]
-            q = step.tid
+            q = trace[i].tid
             latest[q] = i
-            if (q != p and cp.get(q, -1) < i
-                    and (not needs or not any(hold in step.held for hold in needs))):
+            if q != p and cp.get(q, -1) < i and (not needs or reversible(trace, i, j)):
                 out.append((i, j))
         clock = dict(cp)
         # A task's clocks only grow along its steps (each starts from its step before),
