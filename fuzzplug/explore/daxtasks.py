@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fuzzplug.explore.daxfile import Access, DaxMachine, OpResult, Stop, run_op
-from fuzzplug.explore.daxtrack import track
+from fuzzplug.explore.daxtrack import Boot, track
 from fuzzplug.explore.observe import observables
 from fuzzplug.kernel.fs import task_struct
 from fuzzplug.runtime.sched import Chooser, Scheduler, StepEvent
@@ -55,13 +55,16 @@ def done(r: CallRecord, branches: frozenset[str] | None = None) -> tuple:
 
 
 def run_tasks(m: DaxMachine, programs: list[list[tuple[str, dict]]],
-              chooser: Chooser) -> TasksRun:
+              chooser: Chooser, boot: Boot | None = None) -> TasksRun:
     """Run each program as a task of its own on the machine (tracked, `track`), the
     scheduler letting them take steps as `chooser` decides (`fuzzplug.runtime.sched`). A
     task starts each call at a switch point; a BUG ends its call and its program (the locks
-    it held stay held, as after an oops)."""
+    it held stay held, as after an oops). `boot`: what the runs of one search share of
+    their machines, which boot alike (`daxtrack.CellCache.start`)."""
     k = m.k
     track(m)
+    if boot is not None and m.cells is not None:  # the machine booted as `boot`'s did
+        m.cells.start(boot)
     sched = Scheduler(k, m.sb, chooser)
     k.sched = sched
     records: list[list[CallRecord]] = [[] for _ in programs]

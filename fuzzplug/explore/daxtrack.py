@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fuzzplug.kernel.state import page, vm_area_struct
-from fuzzplug.runtime.footprint import ANY, RECORDER, S, W, track_container, track_fields
+from fuzzplug.runtime.footprint import ANY, RECORDER, R, S, W, track_container, track_fields
 
 if TYPE_CHECKING:
     from fuzzplug.explore.daxfile import DaxMachine
@@ -20,20 +20,20 @@ def _page_cell(p: page) -> tuple[str, object]:
 
 _PAGE_FIELDS = {f: _page_cell for f in ("_refcount", "_mapcount", "anon", "dirty",
                                         "referenced", "allocated", "mapping")}
-_VMA_FIELDS = {f: (lambda v: ("vmas", ANY)) for f in ("vm_start", "vm_end", "vm_flags",
-                                                       "vm_page_prot", "vm_pgoff", "vm_ops")}
-_VMA_FIELDS["anon_vma"] = lambda v: ("anon_vma", ANY)
+# A constant cell where every object's field is the same cell (`track_fields`).
+_VMA_FIELDS = {f: ("vmas", ANY) for f in ("vm_start", "vm_end", "vm_flags",
+                                          "vm_page_prot", "vm_pgoff", "vm_ops")}
+_VMA_FIELDS["anon_vma"] = ("anon_vma", ANY)
 # The allocation counter and the armed failure are not cells: a run of several tasks arms
 # no failure (`fail_alloc` is not run there, `track` checks it), and then nothing reads the
 # count (`Kernel.should_fail_alloc` compares it with a `fail_at` that is None), so two
 # allocations commute; `cell_values` leaves the unarmed counter out for the same reason.
-_KERNEL_FIELDS = {"next_anon_pfn": lambda k: ("k", "anon"), "tainted": lambda k: ("k", "taint")}
-_INODE_FIELDS = {"i_size": lambda i: ("inode", "i_size"),
-                 "i_disksize": lambda i: ("inode", "i_disksize")}
-_MAPPING_FIELDS = {"nrpages": lambda a: ("mapping", "nr"), "nrexceptional": lambda a: ("mapping", "nr"),
-                   "wb_err_seq": lambda a: ("mapping", "wb"), "wb_err": lambda a: ("mapping", "wb"),
-                   "as_eio": lambda a: ("mapping", "wb")}
-_FILE_FIELDS = {"f_wb_err": lambda f: ("file", "wb")}
+_KERNEL_FIELDS = {"next_anon_pfn": ("k", "anon"), "tainted": ("k", "taint")}
+_INODE_FIELDS = {"i_size": ("inode", "i_size"), "i_disksize": ("inode", "i_disksize")}
+_MAPPING_FIELDS = {"nrpages": ("mapping", "nr"), "nrexceptional": ("mapping", "nr"),
+                   "wb_err_seq": ("mapping", "wb"), "wb_err": ("mapping", "wb"),
+                   "as_eio": ("mapping", "wb")}
+_FILE_FIELDS = {"f_wb_err": ("file", "wb")}
 
 
 def _track_page(p: object) -> None:
@@ -162,9 +162,15 @@ class CellCache:
     between steps (the scheduler's looks at it only read). A kind not read again is the
     same dictionary object as at its last reading, which the state cache's keys use
     (`fuzzplug.explore.statecache`): the dictionaries are never changed once read, and
-    each reading of them all returns a new outer dictionary."""
+    each reading of them all returns a new outer dictionary.
 
-    __slots__ = ("m", "sched", "seen", "vals", "stale", "memo")
+    The runs of a search boot the same machine (the model and the scene are the search's,
+    and boot is deterministic: the replays check it): `start` gives a cache, before any
+    step, the values an earlier run's machine had at the same point (`Boot`), so that a
+    run does not read its whole machine again at its first reading; the scheduler's own
+    kinds (`SCHED_KINDS`) are read again once it is attached."""
+
+    __slots__ = ("m", "sched", "seen", "vals", "stale", "memo", "started")
 
     check = False
     """Compare every reading with `cell_values` (the tests turn it on)."""
@@ -176,10 +182,33 @@ class CellCache:
         self.vals: dict = {}
         self.stale = set(KINDS)  # the kinds to read again
         self.memo: dict = {}  # what the state cache derives from the kinds (by identity)
+        self.started = False  # `start`ed: read (or given) whole before any step
+
+    def start(self, boot: Boot) -> None:
+        """Before any step and with no scheduler attached: the machine's values as they
+        were read on the first machine `boot` saw (this machine booted as it did), or read
+        now and kept there for the next ones. The scheduler's kinds are left to read (the
+        lock waiters are named by object identity, which is each run's own)."""
+        assert self.m.k.sched is None and self.sched is None and not self.started
+        if boot.values is None:
+            self._read(list(KINDS))
+            boot.values = {kind: v for kind, v in self.vals.items()
+                           if kind not in SCHED_KINDS}
+        else:
+            self.vals = dict(boot.values)
+        self.stale = set(SCHED_KINDS)
+        self.started = True
 
     def _sync(self) -> None:
         sched = self.m.k.sched
-        if sched is None or sched is not self.sched:
+        if sched is not self.sched and self.started and self.sched is None and self.seen == 0:
+            # The scheduler attached to a machine `start`ed: only its own kinds can have
+            # other values than at the start (nothing ran yet but the steps it records).
+            for kind in SCHED_KINDS:
+                self.vals.pop(kind, None)
+            self.stale.update(SCHED_KINDS)
+            self.sched = sched
+        elif sched is None or sched is not self.sched:
             self.stale.update(KINDS)
             self.sched = sched
             self.seen = 0
@@ -194,11 +223,14 @@ class CellCache:
 
     def _mark(self, fp) -> None:
         stale = self.stale
+        if len(stale) == len(KINDS):  # every kind is to be read again already
+            return
         for kind, keys in fp.cells.items():
             if kind not in stale:
-                modes = keys.values()
-                if W in modes or S in modes:  # a write
-                    stale.update(KINDS if kind == "*" else (kind,))
+                for mode in keys.values():
+                    if mode != R:  # a write (W or S)
+                        stale.update(KINDS if kind == "*" else (kind,))
+                        break
 
     def values(self, kinds=None) -> dict[str, dict[object, object]]:
         """Every cell's value (`cell_values(m)`), or those of `kinds` (a tuple of kinds)."""
@@ -259,6 +291,19 @@ class CellCache:
 SYNC_KINDS = frozenset({"lock", "wq"})
 """The cells of synchronisation, not data: a user access compares data cells only
 (`daxfile.user_access`)."""
+SCHED_KINDS = ("lock", "wq")
+"""The kinds whose values the scheduler holds part of (its spinlocks, its wait queues; and
+the semaphores' waiters, by object identity): `CellCache.start` never gives them."""
+
+
+class Boot:
+    """What the runs of one search share of their machines' first readings
+    (`CellCache.start`): the values of every kind but `SCHED_KINDS` right after boot."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict | None = None
 DATA_KINDS = tuple(kind for kind in KINDS if kind not in SYNC_KINDS)
 
 

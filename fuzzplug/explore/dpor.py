@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from fuzzplug.explore import statecache
 from fuzzplug.explore.statecache import StateCache
-from fuzzplug.runtime.footprint import ANY, Footprint, R, S, dependent
+from fuzzplug.runtime.footprint import ANY, Footprint, R, S, W, dependent
 from fuzzplug.runtime.sched import EndAccess
 
 
@@ -165,6 +165,9 @@ class _Chooser:
             return
         if not self.reduce:
             return
+        if not node.sleep and len(node.done) == 1:  # the choice alone: nobody asleep after
+            self.sleep = {}
+            return
         asleep = dict(node.sleep)
         for tid in node.done:
             if tid != node.choice:
@@ -207,6 +210,80 @@ def _dependent_earlier(trace: list, j: int, index: dict) -> set[int]:
     return out
 
 
+_CONFLICTING = {R: (W, S), W: (R, W, S), S: (R, W)}
+"""The modes of an earlier access that conflict with an access of each mode (`_conflict`)."""
+
+
+class _Index:
+    """The footprints of a run's steps so far, for `races`: by kind, then key, then mode,
+    the steps with such an access (a bit per step), and by kind then mode whatever the
+    key, so that the steps dependent with the next one are the union of a few such masks
+    instead of a scan of every earlier access of its kinds. `dependent_earlier(trace, j)`
+    is `_dependent_earlier` (`tests/test_dpor.py` compares the two on random footprints)."""
+
+    __slots__ = ("by_key", "by_kind", "writers", "everything")
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, dict[object, dict[str, int]]] = {}
+        self.by_kind: dict[str, dict[str, int]] = {}
+        self.writers = 0  # the steps with an access that is not a read
+        self.everything = 0  # the steps that read every cell (kind "*")
+
+    def add(self, j: int, fp: Footprint) -> None:
+        bit = 1 << j
+        for kind, keys in fp.cells.items():
+            if kind == "*":
+                self.everything |= bit
+            by_key = self.by_key.get(kind)
+            if by_key is None:
+                by_key = self.by_key[kind] = {}
+                by_kind = self.by_kind[kind] = {}
+            else:
+                by_kind = self.by_kind[kind]
+            for key, mode in keys.items():
+                modes = by_key.get(key)
+                if modes is None:
+                    by_key[key] = {mode: bit}
+                else:
+                    modes[mode] = modes.get(mode, 0) | bit
+                by_kind[mode] = by_kind.get(mode, 0) | bit
+                if mode != R:
+                    self.writers |= bit
+
+    def dependent_mask(self, fp: Footprint) -> int:
+        """The earlier steps dependent with a step of footprint `fp`, a bit each."""
+        cells = fp.cells
+        if "*" in cells:  # reads everything: every earlier write
+            return self.writers
+        out = 0
+        for kind, keys in cells.items():
+            by_key = self.by_key.get(kind)
+            if by_key is None:
+                continue
+            whole = by_key.get(ANY)
+            for key, m in keys.items():
+                conflicting = _CONFLICTING[m]
+                if key == ANY:
+                    modes = self.by_kind[kind]
+                    for mode in conflicting:
+                        out |= modes.get(mode, 0)
+                    continue
+                modes = by_key.get(key)
+                if modes is not None:
+                    for mode in conflicting:
+                        out |= modes.get(mode, 0)
+                if whole is not None:
+                    for mode in conflicting:
+                        out |= whole.get(mode, 0)
+        if self.everything and fp.has_writes():
+            out |= self.everything
+        return out
+
+    def dependent_earlier(self, trace: list, j: int) -> set[int]:
+        mask = self.dependent_mask(trace[j].fp)
+        return {i for i in range(j) if mask >> i & 1}
+
+
 def reversible(trace: list, i: int, j: int) -> bool:
     """Whether step j could have run before step i: not when j starts by taking a
     sleeping lock (a semaphore, a page lock), or a PTE lock another task held across a
@@ -231,31 +308,66 @@ def races(trace: list) -> list[tuple[int, int]]:
     Abdulla et al., POPL 2014): backtracking there lets the other task run only up to the
     lock it waits for, and the sleep sets then abandon the run (44 % of the runs of two
     tasks of three system calls were such before)."""
-    return races_from(trace, 0, [], {})
+    return races_from(trace, 0, [])
 
 
-def races_from(trace: list, start: int, clocks: list[dict[int, int]],
-               index: dict[str, list[tuple[int, object, str]]]) -> list[tuple[int, int]]:
+def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
+        -> list[tuple[int, int]]:
     """`races(trace)` of the steps j >= `start` only, given in `clocks` the vector clocks
-    of the steps before `start` and in `index` their accesses by cell kind (kind → list of
-    (step, key, mode) in step order), both kept from an earlier call on a trace with the
-    same first `start` steps; both are left holding every step's. A search replays the
-    previous run up to the node it branches at (`explore`): the races of the replayed
-    steps are the previous run's, found when a run first took those steps, and their
-    backtrack points are on the same nodes, so only the steps from the branch on are
-    looked at again (`tests/test_dax_tasks.py` checks that the search makes the same runs
-    either way)."""
+    of the steps before `start`, kept from an earlier call on a trace with the same first
+    `start` steps; `clocks` is left holding every step's. A search replays the previous
+    run up to the node it branches at (`explore`): the races of the replayed steps are the
+    previous run's, found when a run first took those steps, and their backtrack points
+    are on the same nodes, so only the steps from the branch on are looked at again (the
+    replayed steps' accesses are indexed again, `_Index.add`; `tests/test_dax_tasks.py`
+    checks that the search makes the same runs either way)."""
     del clocks[start:]
     assert len(clocks) == start, "the clocks of the replayed steps are missing"
-    for bucket in index.values():
-        while bucket and bucket[-1][0] >= start:
-            bucket.pop()
     last_of: dict[int, int] = {}
+    index = _Index()
     for j in range(start):  # the replayed steps: their races are known, their clocks kept
-        last_of[trace[j].tid] = j
+        e = trace[j]
+        last_of[e.tid] = j
+        index.add(j, e.fp)
     out = []
     for j in range(start, len(trace)):
         e = trace[j]
+        p = e.tid
+        prev = last_of.get(p)
+        cp = clocks[prev] if prev is not None else {}
+        deps = index.dependent_mask(e.fp)
+        needs = e.blocked_by  # `reversible` is true without them
+        latest: dict[int, int] = {}  # per task, its last step among deps
+        while deps:  # the dependent steps, in order
+            low = deps & -deps
+            deps ^= low
+            i = low.bit_length() - 1
+            q = trace[i].tid
+            latest[q] = i
+            if q != p and cp.get(q, -1) < i and (not needs or reversible(trace, i, j)):
+                out.append((i, j))
+        clock = dict(cp)
+        # A task's clocks only grow along its steps (each starts from its step before),
+        # so its last step among deps has the greatest of their clocks.
+        for i in latest.values():
+            for t, v in clocks[i].items():
+                if clock.get(t, -1) < v:
+                    clock[t] = v
+        clock[p] = j
+        clocks.append(clock)
+        last_of[p] = j
+        index.add(j, e.fp)
+    return out
+
+
+def _races_readable(trace: list) -> list[tuple[int, int]]:
+    """`races` as first written: a scan of every earlier access of the step's kinds, and
+    every dependent step's clock merged (`tests/test_dpor.py` checks `races` against it)."""
+    clocks: list[dict[int, int]] = []
+    last_of: dict[int, int] = {}
+    index: dict[str, list[tuple[int, object, str]]] = {}
+    out = []
+    for j, e in enumerate(trace):
         p = e.tid
         prev = last_of.get(p)
         cp = clocks[prev] if prev is not None else {}
@@ -364,7 +476,6 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
         pausing = True
     stack: list[Node] = []
     clocks: list[dict[int, int]] = []  # the last run's steps' vector clocks (`races_from`)
-    index: dict[str, list] = {}  # and their accesses by cell kind
     depth = 0
     while True:
         while limits.reached(stats):
@@ -385,7 +496,7 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
             # The first depth - 1 steps replayed the previous run's (the step at depth - 1
             # is the branch's new choice).
             start = min(max(depth - 1, 0), len(clocks), len(trace)) if INCREMENTAL else 0
-            for i, j in races_from(trace, start, clocks, index):
+            for i, j in races_from(trace, start, clocks):
                 _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:

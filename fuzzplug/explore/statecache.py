@@ -137,14 +137,21 @@ with their texts, most recent first."""
 def _recent_entry(kind: str, cells: dict) -> list:
     """The entry of `_recent` for these values of the kind: [values, text, digest of the
     kind's part of `machine_text` (made when first asked)]."""
-    recent = _recent.setdefault(kind, [])
-    for i, entry in enumerate(recent):
-        seen = entry[0]
-        if seen is cells or seen == cells:
-            if i:
-                recent.insert(0, recent.pop(i))
+    recent = _recent.get(kind)
+    if recent is None:
+        recent = _recent[kind] = []
+    for i, entry in enumerate(recent):  # the same object first: no comparison of values
+        if entry[0] is cells:
             break
     else:
+        for i, entry in enumerate(recent):
+            if entry[0] == cells:
+                break
+        else:
+            i = -1
+    if i > 0:
+        recent.insert(0, recent.pop(i))
+    elif i < 0:
         entry = [cells, _kind_text(kind, cells), None]
         recent.insert(0, entry)
         del recent[_RECENT_TEXTS:]
@@ -355,8 +362,12 @@ def _fast_watch_digest(w, zero_pfn: int, memo: CellCache) -> bytes:
                 parts.append(t)
         parts.sort()
         since = "\x01".join(parts)
-    text = "\x02".join((str(w.tid), str(w.others), "\x01".join(sorted(map(_cell_text, touched))),
-                        "\x01".join(sorted(map(_cell_text, written))), since))
+    # The sets only grow while the fault runs (`sched.Watch`): one size, one text.
+    touched_text = memo.derived(("touched text", w.tid, len(touched)), w.before,
+                                lambda _: "\x01".join(sorted(map(_cell_text, touched))))
+    written_text = memo.derived(("written text", w.tid, len(written)), w.before,
+                                lambda _: "\x01".join(sorted(map(_cell_text, written))))
+    text = "\x02".join((str(w.tid), str(w.others), touched_text, written_text, since))
     return blake2b(text.encode(), digest_size=16).digest()
 
 
@@ -367,9 +378,21 @@ def _scheduler_key(sched, memo: CellCache | None = None) -> tuple:
     every watch alike)."""
     queues = tuple(sorted((repr(key), tuple((w.tid, w.woken) for w in q))
                           for key, q in sched.waitqueues.items() if q))
+    if not sched.watches:
+        return queues, ()
     zero = sched.machine.k.memmap.zero
     watches = tuple(sorted(_watch_key(w, zero, memo) for w in sched.watches))
     return queues, watches
+
+
+_last_machine: tuple | None = None
+"""The last state's kinds, their values and their digests (`fast_state_key`), of any run:
+the runs of a search start from values they share (`daxtrack.CellCache.start`), and a
+kind's values are never changed once read, so the same object has the same digest."""
+
+_NO_SCHEDULER = None
+"""The digest of `_scheduler_key` with nobody waiting and no fault under way (the most
+frequent), made once."""
 
 
 def base_of(sched, task, branches: frozenset[str] | None = None) -> bytes | None:
@@ -404,12 +427,17 @@ def _base_of(sched, task, branches: frozenset[str] | None) -> bytes | None:
                    tuple(sorted(taken))))
 
 
+_WAIT_VALUE = {w: w.value for w in Wait}
+"""Each `Wait`'s value (an enum's `.value` is a property: looked up once here)."""
+
+
 def position(task) -> tuple:
     p = task.pending
     if task.done or p is None:
         return ("done", task.call)
-    return (task.call, p.kind.value, p.label,
-            p.waiter.woken if p.kind is Wait.SLEEP else None)
+    kind = p.kind
+    return (task.call, _WAIT_VALUE[kind], p.label,
+            p.waiter.woken if kind is Wait.SLEEP else None)
 
 
 def state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
@@ -427,17 +455,31 @@ def fast_state_key(sched, vals: dict, hist: list[bytes]) -> bytes:
     digest names its kind). It is cheaper: the digest of a kind's text is made once per
     distinct value (`_kind_digest`), a watch's part once per change (`_watch_key`), and
     nothing is formatted twice."""
+    global _last_machine
     memo = sched.machine.cells
     kinds = sorted(vals)
     parts = [vals[kind] for kind in kinds]
-    last = memo.memo.get("machine digests")  # the last state's kinds and their digests
-    if last is not None and last[0] == kinds and all(map(is_, last[1], parts)):
-        machine = last[2]
+    last = _last_machine
+    if last is not None and last[0] == kinds:
+        if all(map(is_, last[1], parts)):
+            machine = last[3]
+        else:  # a kind whose values are the same object has the same digest
+            digests = [d if seen is cells else _kind_digest(kind, cells)
+                       for kind, cells, seen, d in zip(kinds, parts, last[1], last[2])]
+            machine = b"".join(digests)
+            _last_machine = (kinds, parts, digests, machine)
     else:
-        machine = b"".join(_kind_digest(kind, cells) for kind, cells in zip(kinds, parts))
-        memo.memo["machine digests"] = (kinds, parts, machine)
+        digests = [_kind_digest(kind, cells) for kind, cells in zip(kinds, parts)]
+        machine = b"".join(digests)
+        _last_machine = (kinds, parts, digests, machine)
     h = blake2b(machine, digest_size=16)
-    h.update(digest(_scheduler_key(sched, memo)))
+    global _NO_SCHEDULER
+    if sched.watches or any(sched.waitqueues.values()):
+        h.update(digest(_scheduler_key(sched, memo)))
+    else:
+        if _NO_SCHEDULER is None:
+            _NO_SCHEDULER = digest(_scheduler_key(sched, memo))
+        h.update(_NO_SCHEDULER)
     h.update(digest(tuple((position(t), hist[t.tid]) for t in sched.tasks)))
     return h.digest()
 
@@ -448,11 +490,38 @@ def step_record(base: bytes, label: str, vals: dict, fp: Footprint,
     cells' values when the step began (the zero page's reference count left out,
     `without_zero_refcount`): the values of the cells it touched. `memo`: the machine's
     cell cache (`daxtrack.CellCache`), which keeps the texts of whole kinds."""
-    read = sorted((kind, repr(key),
-                   cell_value(vals, kind, key, memo) if kind not in SYNC_KINDS
-                   else None)
-                  for kind, keys in fp.cells.items() for key in keys)
+    if memo is None:
+        read = sorted((kind, repr(key),
+                       cell_value(vals, kind, key, memo) if kind not in SYNC_KINDS
+                       else None)
+                      for kind, keys in fp.cells.items() for key in keys)
+        return digest((base, label, tuple(read)))
+    read = []
+    for kind, keys in fp.cells.items():
+        if kind in SYNC_KINDS:
+            read.extend((kind, repr(key), None) for key in keys)
+            continue
+        texts = _value_texts(kind, vals, memo)
+        for key in keys:
+            text = texts.get(key) if key != ANY else None
+            if text is None:
+                text = cell_value(vals, kind, key, memo)
+                if key != ANY:
+                    texts[key] = text
+            read.append((kind, repr(key), text))
+    read.sort()
     return digest((base, label, tuple(read)))
+
+
+def _value_texts(kind: str, vals: dict, memo: CellCache) -> dict:
+    """The texts of the kind's cells' values made so far (`cell_value`), kept while the
+    kind's values are the same object (the cell cache never changes them once read:
+    `daxtrack.CellCache`). A key equal to another (1 and True) finds the same value in the
+    kind's dictionary, so the same text."""
+    cells = vals.get(kind)
+    if cells is None:
+        return {}
+    return memo.derived(("value texts", kind), cells, lambda _: {})
 
 
 @dataclass(slots=True)

@@ -52,13 +52,16 @@ class Footprint:
         self.cells: dict[str, dict[object, str]] = {}
 
     def touch(self, kind: str, key: object, mode: str) -> None:
-        keys = self.cells.get(kind)
+        cells = self.cells
+        keys = cells.get(kind)
         if keys is None:
-            self.cells[kind] = {key: mode}
+            cells[kind] = {key: mode}
             return
         old = keys.get(key)
-        if old is None or (old != mode and old != W):
-            keys[key] = mode if old is None else W
+        if old is None:
+            keys[key] = mode
+        elif old != mode and old != W:
+            keys[key] = W
 
     def writes(self) -> set[tuple[str, object]]:
         out = set()
@@ -159,20 +162,30 @@ class TrackedDict(dict):
         if fp is not None:
             fp.touch(self.kind, key, W)
 
+    # The lookups and stores the models make most record inline (`_r`, `_w`): one call
+    # fewer per access of a step.
     def __getitem__(self, key):
-        self._r(key)
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, key, W if self.mutable_values else R)
         return dict.__getitem__(self, key)
 
     def get(self, key, default=None):
-        self._r(key)
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, key, W if self.mutable_values else R)
         return dict.get(self, key, default)
 
     def __contains__(self, key):
-        self._r(key)
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, key, W if self.mutable_values else R)
         return dict.__contains__(self, key)
 
     def __setitem__(self, key, value):
-        self._w(key)
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, key, W)
         if self.on_store is not None:
             self.on_store(value)
         dict.__setitem__(self, key, value)
@@ -254,7 +267,9 @@ class TrackedSet(set):
             fp.touch(self.kind, key, W)
 
     def __contains__(self, key):
-        self._r(key)
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, key, R)
         return set.__contains__(self, key)
 
     def add(self, key):
@@ -321,15 +336,21 @@ class TrackedList(list):
             fp.touch(self.kind, ANY, W)
 
     def __iter__(self):
-        self._r()
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, ANY, R)
         return list.__iter__(self)
 
     def __len__(self):
-        self._r()
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, ANY, R)
         return list.__len__(self)
 
     def __getitem__(self, i):
-        self._r()
+        fp = RECORDER.fp
+        if fp is not None:
+            fp.touch(self.kind, ANY, R)
         return list.__getitem__(self, i)
 
     def __contains__(self, x):
@@ -430,7 +451,33 @@ def _field_property(base: type, name: str, cell: Callable[[object], tuple[str, o
         if name in klass.__dict__:
             slot = klass.__dict__[name]
             break
-    if slot is not None and hasattr(slot, "__get__") and hasattr(slot, "__set__"):
+    if isinstance(cell, tuple):  # a constant cell: no call to find it at each access
+        kind, key = cell
+        if slot is not None and hasattr(slot, "__get__") and hasattr(slot, "__set__"):
+            def get(obj, slot=slot):
+                fp = RECORDER.fp
+                if fp is not None:
+                    fp.touch(kind, key, R)
+                return slot.__get__(obj)
+
+            def set_(obj, value, slot=slot):
+                fp = RECORDER.fp
+                if fp is not None:
+                    fp.touch(kind, key, W)
+                slot.__set__(obj, value)
+        else:  # a plain instance attribute
+            def get(obj):
+                fp = RECORDER.fp
+                if fp is not None:
+                    fp.touch(kind, key, R)
+                return obj.__dict__[name]
+
+            def set_(obj, value):
+                fp = RECORDER.fp
+                if fp is not None:
+                    fp.touch(kind, key, W)
+                obj.__dict__[name] = value
+    elif slot is not None and hasattr(slot, "__get__") and hasattr(slot, "__set__"):
         def get(obj, slot=slot):
             fp = RECORDER.fp
             if fp is not None:
@@ -457,9 +504,12 @@ def _field_property(base: type, name: str, cell: Callable[[object], tuple[str, o
     return property(get, set_)
 
 
-def track_fields(obj: object, fields: dict[str, Callable[[object], tuple[str, object]]]) -> None:
+def track_fields(obj: object,
+                 fields: dict[str, Callable[[object], tuple[str, object]] | tuple[str, object]]
+                 ) -> None:
     """Give `obj` a tracked class: each listed field reports its reads and writes as the cell
-    its function gives (the object's layout is unchanged, so this is a class swap)."""
+    its function gives, or as the cell it names when that is the same for every object
+    (the object's layout is unchanged, so this is a class swap)."""
     base = type(obj)
     if getattr(base, "_tracked_base", None) is not None:
         return

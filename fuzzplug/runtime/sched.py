@@ -118,6 +118,8 @@ class Watch:
     def touched(self) -> set:
         """The cells the task's finished steps touched (the set grows; never change it)."""
         touched = self._touched
+        if self._own_seen == len(self.own):
+            return touched
         for fp in self.own[self._own_seen:]:
             for kind, keys in fp.cells.items():
                 touched.update(zip(repeat(kind), keys))
@@ -128,6 +130,8 @@ class Watch:
     def written(self) -> set:
         """The cells the other tasks' steps wrote (the set grows; never change it)."""
         written = self._written
+        if self._other_seen == len(self.other):
+            return written
         for fp in self.other[self._other_seen:]:
             for kind, keys in fp.cells.items():
                 written.update((kind, key) for key, mode in keys.items() if mode != R)
@@ -256,25 +260,33 @@ class Scheduler:
         self._main = greenlet.getcurrent()
         k, sb = self.k, self.sb
         saved = sb.current
+        tasks, trace, chooser = self.tasks, self.trace, self.chooser
+        k_events, k_branches = k.events, k.branches
+        POINT, SLEEP, SPIN = Wait.POINT, Wait.SLEEP, Wait.SPIN
         try:
             while True:
-                live = [t for t in self.tasks if not t.done]
+                live = [t for t in tasks if not t.done]
                 if not live:
                     break
-                enabled = [t.tid for t in live if self._may_run(t)]
+                enabled = []  # `_may_run`, inline
+                for t in live:
+                    p = t.pending
+                    kind = p.kind
+                    if (kind is POINT or (p.waiter.woken if kind is SLEEP else p.ready())):
+                        enabled.append(t.tid)
                 resume_with = None
                 enabled_choice = True
                 if enabled:
-                    if len(self.trace) >= self.max_steps:
+                    if len(trace) >= self.max_steps:
                         raise AssertionError("a run took more steps than any program can")
-                    tid = self.chooser.choose(self, enabled)
+                    tid = chooser.choose(self, enabled)
                     if tid is None:
                         self.abandoned = True
                         break
                     if isinstance(tid, EndAccess):  # a stateful search closed a cycle
                         tid, resume_with = tid.tid, "livelock"
                 else:
-                    spinning = [t for t in live if t.pending.kind is Wait.SPIN]
+                    spinning = [t for t in live if t.pending.kind is SPIN]
                     if not spinning:
                         self.deadlock = [(t.tid, t.pending.label) for t in live]
                         break
@@ -284,20 +296,22 @@ class Scheduler:
                     resume_with = "livelock"
                     enabled_choice = False
                     enabled = [tid]
-                    self.chooser.choose(self, enabled, forced=True)
-                task = self.tasks[tid]
-                event = StepEvent(tid, task.pending.label, tuple(enabled), task.call,
+                    chooser.choose(self, enabled, forced=True)
+                task = tasks[tid]
+                pending = task.pending
+                fp = Footprint()
+                event = StepEvent(tid, pending.label, tuple(enabled), task.call, fp,
                                   forced=resume_with is not None and not enabled_choice,
                                   held=tuple(task.ts.held),
-                                  blocked_by=task.pending.blocked_by)
-                if task.pending.kind is Wait.SPIN:
-                    for kind, key in task.pending.cells:
-                        event.fp.touch(kind, key, R)
-                e0, b0 = len(k.events), len(k.branches)
+                                  blocked_by=pending.blocked_by)
+                if pending.kind is SPIN:
+                    for kind, key in pending.cells:
+                        fp.touch(kind, key, R)
+                e0, b0 = len(k_events), len(k_branches)
                 self._e0, self._b0 = e0, b0
                 self.current = task
                 sb.current = task.ts
-                RECORDER.fp = event.fp
+                RECORDER.fp = fp
                 try:
                     if task.glet:  # started: resume it where it stopped
                         task.glet.switch(resume_with)
@@ -307,18 +321,20 @@ class Scheduler:
                     RECORDER.fp = None
                     self.current = None
                 task.steps_taken += 1
-                event.events = tuple(k.events[e0:])
-                event.branches = tuple(k.branches[b0:])
-                task.events.extend(event.events)
-                task.branches.extend(event.branches)
-                self.trace.append(event)
+                if len(k_events) != e0:
+                    event.events = events = tuple(k_events[e0:])
+                    task.events.extend(events)
+                if len(k_branches) != b0:
+                    event.branches = branches = tuple(k_branches[b0:])
+                    task.branches.extend(branches)
+                trace.append(event)
                 for w in self.watches:
                     if w.tid == tid:
-                        w.own.append(event.fp)
+                        w.own.append(fp)
                     else:
                         w.others = True
-                        w.other.append(event.fp)
-                self.chooser.observe(event)
+                        w.other.append(fp)
+                chooser.observe(event)
         finally:
             self._teardown()
             sb.current = saved

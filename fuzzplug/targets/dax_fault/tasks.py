@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, family
 from fuzzplug.core.words import plural
-from fuzzplug.explore import daxfile, daxtasks, statecache
+from fuzzplug.explore import daxfile, daxtasks, daxtrack, statecache
 from fuzzplug.explore import dpor
 from fuzzplug.explore.daxfile import DaxMachine
 from fuzzplug.explore.daxtasks import TasksRun
@@ -208,11 +208,12 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
     `stop_at`): a search cut at its budget keeps its exploration paused (`Search.more`)."""
     s = Search(cache=statecache.StateCache(branches=COMPARED_BRANCHES) if stateful else None)
     last = [(0, 0)]
+    boot = daxtrack.Boot()  # every run boots the same machine
 
     def one(chooser):
         last[0] = (s.stats.runs, s.stats.steps)
         m = daxfile.boot(model, scene)
-        result = daxtasks.run_tasks(m, model_programs(tasks), chooser)
+        result = daxtasks.run_tasks(m, model_programs(tasks), chooser, boot)
         # An abandoned run (sleep sets, a cached state) is not yielded (`dpor.explore`):
         # nobody reads its outcome.
         return Run(m, result, outcome_of(tasks, result, m) if not result.abandoned else None)
