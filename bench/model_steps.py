@@ -6,8 +6,8 @@ each (both see the same load), and whether they give the same results.
 Two parts, each the process CPU time of one version's process:
 
 - `exhaustive`: `fuzzplug exhaustive dax_fault --tasks 2 --calls accesses --depth D --jobs 1`
-  in the process (`--depth`, default 1/1); the two reports must be identical line for line
-  but for the timing line;
+  in the process (`--depth`, default 1/1; `--scenes` to take some scenes only); the two
+  reports must be identical line for line but for the timing line;
 - `budgeted`: the target's `evaluate_budgeted` (the fuzz loop's two-task oracle) on every
   two-task reproducer of `known.toml` and every two-task seed of `corpora/dax_fault`, each
   as written and with its `sched`/`pct` lines stripped, the search cache cleared before
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(tree: Path, part: str, depth: str, passes: int) -> dict:
+def child(tree: Path, part: str, depth: str, passes: int, scenes: str | None = None) -> dict:
     """Run one part in this process on the code of `tree`; its CPU time and results."""
     sys.path.insert(0, str(tree))
     import contextlib
@@ -45,6 +45,8 @@ def child(tree: Path, part: str, depth: str, passes: int) -> dict:
         from fuzzplug.cli import main
         sys.argv = ["fuzzplug", "exhaustive", "dax_fault", "--tasks", "2", "--calls", "accesses",
                     "--depth", depth, "--jobs", "1", "--no-progress"]
+        if scenes:
+            sys.argv += ["--scenes", scenes]
         out = io.StringIO()
         t0 = time.process_time()
         with contextlib.redirect_stdout(out):
@@ -81,10 +83,11 @@ def child(tree: Path, part: str, depth: str, passes: int) -> dict:
     return {"cpu": cpu, "results": results, "inputs": len(inputs)}
 
 
-def run_both(old_tree: Path, part: str, depth: str, passes: int) -> dict:
+def run_both(old_tree: Path, part: str, depth: str, passes: int, scenes: str | None) -> dict:
     def one(tree: Path) -> dict:
         proc = subprocess.run([sys.executable, __file__, "--child", str(tree), "--part", part,
-                               "--depth", depth, "--passes", str(passes)],
+                               "--depth", depth, "--passes", str(passes)]
+                              + (["--scenes", scenes] if scenes else []),
                               stdout=subprocess.PIPE, check=True, text=True, cwd="/")
         return json.loads(proc.stdout)
 
@@ -97,13 +100,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old", default="main", help="the git ref to compare with (default main)")
     ap.add_argument("--depth", default="1/1", help="the exhaustive part's bound (default 1/1)")
+    ap.add_argument("--scenes", help="the exhaustive part's scenes (default all)")
     ap.add_argument("--passes", type=int, default=5, help="the budgeted part's passes")
     ap.add_argument("--part", choices=["exhaustive", "budgeted"], action="append")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     parts = args.part or ["exhaustive", "budgeted"]
     if args.child is not None:
-        print(json.dumps(child(args.child, parts[0], args.depth, args.passes)))
+        print(json.dumps(child(args.child, parts[0], args.depth, args.passes, args.scenes)))
         return 0
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify",
                              f"{args.old}^{{commit}}"], stdout=subprocess.PIPE, check=True,
@@ -120,10 +124,10 @@ def main() -> int:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
         for part in parts:
-            r = run_both(tree, part, args.depth, args.passes)
+            r = run_both(tree, part, args.depth, args.passes, args.scenes)
             same = r["old"]["results"] == r["new"]["results"]
             agree &= same
-            what = (f"depth {args.depth}" if part == "exhaustive"
+            what = (f"depth {args.depth}, scenes {args.scenes or 'all'}" if part == "exhaustive"
                     else f"{r['new']['inputs']} inputs x {args.passes}")
             print(f"{part} ({what}): old {r['old']['cpu']:.1f} s CPU, new {r['new']['cpu']:.1f} s"
                   f" CPU, new/old {r['new']['cpu'] / r['old']['cpu']:.2f}, "
