@@ -296,6 +296,19 @@ def reversible(trace: list, i: int, j: int) -> bool:
     return not needs or not any(hold in trace[i].held for hold in needs)
 
 
+def _clock_of(before: dict[int, int], clocks: list[dict[int, int]], steps, p: int,
+              j: int) -> dict[int, int]:
+    """The vector clock of step j of task p: its task's clock `before`, joined with the
+    clocks of the earlier `steps` it depends on, and j itself."""
+    clock = dict(before)
+    for i in steps:
+        for t, v in clocks[i].items():
+            if clock.get(t, -1) < v:
+                clock[t] = v
+    clock[p] = j
+    return clock
+
+
 def races(trace: list) -> list[tuple[int, int]]:
     """The races of a run: (i, j) with j a step of task p, i < j a step of another task
     dependent with j that does not happen before p's step before j, and `reversible`.
@@ -346,15 +359,9 @@ def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
             latest[q] = i
             if q != p and cp.get(q, -1) < i and (not needs or reversible(trace, i, j)):
                 out.append((i, j))
-        clock = dict(cp)
         # A task's clocks only grow along its steps (each starts from its step before),
         # so its last step among deps has the greatest of their clocks.
-        for i in latest.values():
-            for t, v in clocks[i].items():
-                if clock.get(t, -1) < v:
-                    clock[t] = v
-        clock[p] = j
-        clocks.append(clock)
+        clocks.append(_clock_of(cp, clocks, latest.values(), p, j))
         last_of[p] = j
         index.add(j, e.fp)
     return out
@@ -376,13 +383,7 @@ def _races_readable(trace: list) -> list[tuple[int, int]]:
             q = trace[i].tid
             if q != p and cp.get(q, -1) < i and reversible(trace, i, j):
                 out.append((i, j))
-        clock = dict(cp)
-        for i in deps:
-            for t, v in clocks[i].items():
-                if clock.get(t, -1) < v:
-                    clock[t] = v
-        clock[p] = j
-        clocks.append(clock)
+        clocks.append(_clock_of(cp, clocks, deps, p, j))
         last_of[p] = j
         for kind, keys in e.fp.cells.items():
             bucket = index.setdefault(kind, [])
