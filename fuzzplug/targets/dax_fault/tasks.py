@@ -218,34 +218,27 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
         # nobody reads its outcome.
         return Run(m, result, outcome_of(tasks, result, m) if not result.abandoned else None)
 
-    if resumable and stop_at is None:
-        limits = dpor.Limits(max_runs, max_steps)
-        runs = dpor.explore(one, reduce=reduce, stats=s.stats, cache=s.cache, limits=limits)
+    limits = dpor.Limits(max_runs, max_steps)
+    runs = dpor.explore(one, reduce=reduce, stats=s.stats, cache=s.cache, limits=limits)
 
-        def more(max_runs: int | None, max_steps: int | None) -> None:
-            limits.max_runs, limits.max_steps = max_runs, max_steps
-            for run in runs:
-                if run is dpor.PAUSED:
-                    break
-                if run.outcome not in s.outcomes:
-                    s.outcomes[run.outcome] = runs_of(run.trace)
-                    s.first_seen[run.outcome] = last[0]
-            s.last_run = last[0]
-            if s.complete:
-                s.more = None  # nothing left to go on with: let the exploration go
+    def more(max_runs: int | None, max_steps: int | None) -> None:
+        limits.max_runs, limits.max_steps = max_runs, max_steps
+        for run in runs:
+            if run is dpor.PAUSED:
+                break
+            if run.outcome not in s.outcomes:
+                s.outcomes[run.outcome] = runs_of(run.trace)
+                s.first_seen[run.outcome] = last[0]
+            if stop_at is not None and stop_at(run.outcome):
+                s.stats.complete = False
+                break
+        s.last_run = last[0]
+        if s.complete:
+            s.more = None  # nothing left to go on with: let the exploration go
 
+    more(max_runs, max_steps)
+    if resumable and stop_at is None and not s.complete:
         s.more = more
-        more(max_runs, max_steps)
-        return s
-    for run in dpor.explore(one, reduce=reduce, max_runs=max_runs, max_steps=max_steps,
-                            stats=s.stats, cache=s.cache):
-        if run.outcome not in s.outcomes:
-            s.outcomes[run.outcome] = runs_of(run.trace)
-            s.first_seen[run.outcome] = last[0]
-        if stop_at is not None and stop_at(run.outcome):
-            s.stats.complete = False
-            break
-    s.last_run = last[0]
     return s
 
 
@@ -402,8 +395,8 @@ class SearchCache:
         runs = SEARCH_RUNS if runs is None else runs
         key = (model, scene, program_key(tasks))
         entry = self._entries.get(key)
-        if entry is not None and not (entry[1].complete or entry[2] >= runs) \
-                and entry[1].more is not None:
+        short = entry is None or not (entry[1].complete or entry[2] >= runs)
+        if short and entry is not None and entry[1].more is not None:
             # A search cut at SEARCH_RUNS, asked for CONFIRM_RUNS: it goes on from its
             # last run (its outcomes are labelled with the indices of `first`).
             self.misses += 1
@@ -414,7 +407,7 @@ class SearchCache:
             self._entries[key] = (first, found, runs)
             self._entries.move_to_end(key)
             self._drop_over_bounds()
-        elif entry is None or not (entry[1].complete or entry[2] >= runs):
+        elif short:
             self.misses += 1
             found = search(model, scene, tasks, max_runs=runs,
                            max_steps=runs * STEPS_PER_RUN,
