@@ -506,6 +506,49 @@ def test_a_cut_search_resumed_to_a_bigger_budget_is_the_search_made_with_it(text
     assert finished == ("ppc64" in text)
 
 
+class _Alarm(Exception):
+    """An alarm striking inside a model run (`test_a_resumed_search_cut_off_..._`)."""
+
+
+@pytest.mark.parametrize("strike", [1, 7])
+def test_a_resumed_search_cut_off_mid_way_leaves_no_trace_in_the_cache(strike, monkeypatch):
+    """A cached search of `SEARCH_RUNS` resumed for `CONFIRM_RUNS` and cut off by an
+    exception inside a run (`strike` runs into the resumption: the confirmer's alarm) is
+    dropped from the cache: asked again, the cache makes the search a fresh one of that
+    budget makes (outcomes, first-seen records, statistics), and the budgeted question
+    before it gets the fresh answer too. Kept, the dead exploration answered the bigger
+    budget with the runs made before the alarm."""
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    ops = _ops(RACE)
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    scene = Scene.from_ops(ops).dax
+    model = TARGET.pre_model
+    fresh = tasks.search(model, scene, t, max_runs=240, max_steps=240 * tasks.STEPS_PER_RUN)
+    cache = tasks.SearchCache()
+    first = cache.search(model, scene, t)
+    assert first.more is not None  # cut at 40 runs: the resumption below has runs to make
+    real = tasks.daxtasks.run_tasks
+    calls = [0]
+
+    def striking(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == strike:
+            raise _Alarm
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(tasks.daxtasks, "run_tasks", striking)
+        with pytest.raises(_Alarm):
+            cache.search(model, scene, t, 240)
+    cache._check_invariants()
+    assert len(cache) == 0
+    again = cache.search(model, scene, t, 240)
+    assert (again.outcomes, again.first_seen, again.stats) == \
+        (fresh.outcomes, fresh.first_seen, fresh.stats)
+    cache._check_invariants()
+
+
 def test_a_lock_holders_other_steps_are_not_raced_with_the_acquire_that_waits_for_it(
         monkeypatch):
     """Two tasks of system calls serialised by i_rwsem (punch, write, truncate against two

@@ -402,7 +402,15 @@ class SearchCache:
             self.misses += 1
             first, found, _ = entry
             before = len(found.outcomes)
-            found.more(runs, runs * STEPS_PER_RUN)
+            try:
+                found.more(runs, runs * STEPS_PER_RUN)
+            except BaseException:
+                # Cut off mid-way (the confirmer's or the end phase's alarm, Ctrl-C): the
+                # exploration ended with the exception, and the runs it added are those of
+                # neither budget. The entry goes, so no later question is answered from it.
+                del self._entries[key]
+                self.kept_outcomes -= before
+                raise
             self.kept_outcomes += len(found.outcomes) - before
             self._entries[key] = (first, found, runs)
             self._entries.move_to_end(key)
