@@ -50,6 +50,10 @@ RACE = (ROOT / "corpora" / "dax_fault" /
         "divergent_write_fault_races_write_over_zero_page.ops").read_text()
 RACE_SIGNATURE = "tasks_store/warn:insert_pfn:pte_pfn_pte_pfn_t_to_pfn_pfn/da39a3ee"
 SAME = (ROOT / "corpora" / "dax_fault" / "same_store_then_fsync_is_durable.ops").read_text()
+RACE_WITH_JUNK = ("load addr=0x101000\nstore addr=0x101000 val=0x66\nload addr=0x100000\n"
+                  "fsync\ntask id=1\nwrite page=1 pages=1 val=0x40\nfsync\n"
+                  "sched task=0 steps=13\nsched task=1 steps=4\nsched task=0 steps=30\n")
+"""The race seed with calls its shrinking drops (a load of the block, two fsyncs)."""
 INSERT_PFN_DIVERGENT = ("config arch=ppc64_radix DEBUG_VM=1\n"
                         "vm_insert_mixed addr=0x100000 pfn=0x80\n"
                         "vm_insert_mixed_mkwrite addr=0x100000 pfn=0x80\n")
@@ -118,7 +122,7 @@ def test_the_end_phase_confirms_the_quick_candidates_before_a_slow_one_takes_its
     slow, quick = _candidates(tmp_path / "c", dax, SAME, RACE)
     calls = []
 
-    def fake_confirm(target, data, should_stop=None):
+    def fake_confirm(target, data, should_stop=None, shrunk=None):
         name = "slow" if data == slow.read_bytes() else "quick"
         calls.append(name)
         while name == "slow":  # until the alarm of its share
@@ -217,26 +221,72 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     assert confirmed["outcome"] == json.loads(json.dumps(full.to_json()))
 
 
-def test_the_confirmer_takes_a_long_slice_only_when_no_candidate_waits_for_a_short_one():
-    from fuzzplug.engines.confirmer import levels
+def test_the_confirmer_takes_a_long_slice_first_only_after_enough_short_ones():
+    """The short slice first while candidates wait for both, until `LONG_AFTER_S` seconds
+    of short slices have passed since the last long one; then the long one first."""
+    from fuzzplug.engines.confirmer import LONG_AFTER_S, levels
 
     assert levels({0}) == [0]
     assert levels({0, 1}) == [0, 1]
     assert levels({1}) == [1]
+    assert levels({0, 1}, LONG_AFTER_S - 0.1) == [0, 1]
+    assert levels({0, 1}, LONG_AFTER_S) == [1, 0]
+    assert levels({0}, LONG_AFTER_S) == [0]
 
 
-def test_a_long_confirmation_gives_way_to_a_candidate_that_comes_meanwhile(
-        dax, monkeypatch, tmp_path):
-    from fuzzplug.engines import confirmer as confirmers
+def test_a_candidate_cut_after_its_shrinking_starts_its_next_slice_at_the_full_evaluation(
+        dax, monkeypatch):
+    """The race seed as a candidate: a slice whose full evaluation is cut (here the
+    alarm, struck at the first full evaluation) keeps the shrinking in the memo, and the
+    next slice evaluates the shrunk input in full without shrinking again, and confirms
+    it as a fresh confirmation does. Once shrunk to its fixpoint, nothing is shrunk
+    again."""
+    from fuzzplug.engines import finish
+    import fuzzplug.triage.minimize as minimize
 
-    monkeypatch.setattr(confirmers, "POLL_S", 0.0)
-    folder = tmp_path / "candidates"
-    (old,) = _candidates(folder, dax, SAME)
-    stop = confirmers._on_arrival(folder, {old.name}, Deadline(float("inf")))
-    assert stop() is False
-    _candidates(folder, dax, RACE)
-    with pytest.raises(confirmers.Preempted):
-        stop()
+    data = encode(dax.schema, parse_text(dax.schema, RACE))
+    fresh = confirm_one(dax, data)
+    assert fresh.shrunk and fresh.signature == RACE_SIGNATURE
+    real_minimize, real_evaluate = minimize.minimize_ops, type(dax).evaluate
+    shrinkings = []
+
+    def counting(*args, **kwargs):
+        shrinkings.append(len(args[1]))
+        return real_minimize(*args, **kwargs)
+
+    def alarm(self, ops):
+        raise finish.TimeUp
+
+    memo = {}
+    monkeypatch.setattr(minimize, "minimize_ops", counting)
+    with monkeypatch.context() as m:
+        m.setattr(type(dax), "evaluate", alarm)
+        with pytest.raises(finish.TimeUp):
+            finish.confirm_within(dax, data, Deadline(time.monotonic() + 60), memo)
+    assert len(shrinkings) == 1 and not memo[data].stopped
+    assert memo[data].ops == tuple(decode(dax.schema, fresh.data))
+    found = finish.confirm_within(dax, data, Deadline(time.monotonic() + 60), memo)
+    assert len(shrinkings) == 1
+    assert found == fresh
+
+
+def test_a_shrinking_stopped_by_its_slice_goes_on_in_the_next_one(dax):
+    """A shrinking stopped by its slice (here after a few evaluations) keeps its best so
+    far and is marked stopped; the next slice's shrinking starts from that best, not from
+    the candidate, and ends at the shrunk input a whole shrinking gives, within the same
+    budget of evaluations in all."""
+    from fuzzplug.engines import finish
+
+    data = encode(dax.schema, parse_text(dax.schema, RACE_WITH_JUNK))
+    whole = finish.shrink_one(dax, data)
+    looks = iter(range(10**6))
+    first = finish.shrink_one(dax, data, lambda: next(looks) >= 8)
+    assert first.stopped and 0 < first.evaluations < whole.evaluations
+    assert first.ops != tuple(decode(dax.schema, data)) and first.ops != whole.ops
+    again = finish.shrink_one(dax, data, None, first)
+    assert not again.stopped and again.ops == whole.ops
+    assert again.evaluations < first.evaluations + whole.evaluations
+    assert again.evaluations <= finish.SHRINK_EVALUATIONS
 
 
 @pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])

@@ -5,7 +5,8 @@ second. So while it runs, a child process of `fuzz` (`Confirmer`) confirms or dr
 candidates the harness writes into the inbox (`fuzzplug.engines.finish.confirm_one`), in
 the order the end phase would take them (new provisional signatures first,
 `finish._order`), each first within a short slice, then, if that cut it, within a long
-one (`SLICES`; one that needs more is left to the end phase, then to `triage`). Each
+one (`SLICES`; one that needs more is left to the end phase, then to `triage`), its
+shrinking kept between the two (`finish.confirm_within`). Each
 result is written, atomically, as `<candidate name>.json` into the confirmer's folder
 (the `fuzz_progress` events count them, `confirmed`), and a confirmed one is recorded
 into the inbox as the harness records a
@@ -27,7 +28,6 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from fuzzplug.core.findings import CANDIDATE_PREFIX
@@ -37,49 +37,32 @@ from fuzzplug.log import get_logger
 SLICES = (3.0, 20.0)
 """Seconds one candidate's confirmation may take in the child: every candidate first gets
 the short slice, in the end phase's order (most shrunk candidates confirm within it: the
-race seed in 0.3 s on a quiet machine; a candidate of the race with eight calls of junk in
-2.4 s at load 5); one it cuts waits for the long slice, which comes when no candidate
-waits for a short one (`levels`), and gives way to a candidate that comes while it runs
-(`Preempted`: the slow one waits again). A candidate cut at the long slice is left to the
-end phase, then to `triage`. With one slice of 20 s, a few livelocking candidates held the
-child for most of a 60 s run while a candidate of the generic/344 race waited behind
-them."""
+race seed in 0.3 s on a quiet machine). One it cuts waits for the long slice, which
+starts where the short one stopped (`finish.confirm_within`: a race's candidate found
+from cold is shrunk within the short slice, under 3 s, and its full evaluation, v4.13's
+search to its budgets, takes 11 to 15 s at load 2). A candidate cut at the long slice is
+left to the end phase, then to `triage`. With one slice of 20 s, a few livelocking
+candidates held the child for most of a 60 s run while a candidate of the generic/344
+race waited behind them."""
+LONG_AFTER_S = 10.0
+"""Seconds of short slices after which a candidate waiting for the long slice goes first
+(`levels`): under a flood of new candidates (the first tens of seconds of a cold run) the
+child shares its time between the two, instead of leaving every slow one to the end
+phase, which a 60 s run gives 12 s."""
 POLL_S = 0.5
 """Seconds between two looks at the candidates folder when nothing is left to confirm."""
 CUT = "cut"
 """A result's verdict when its confirmation ran over its last slice (`SLICES`)."""
 
 
-class Preempted(Exception):
-    """A long slice's confirmation was given up for a new candidate (`_on_arrival`)."""
-
-
-def _on_arrival(folder: Path, present: set[str], share) -> Callable[[], bool]:
-    """A confirmation's `should_stop` for a long slice: whether its share is over; it
-    raises `Preempted` when a candidate not in `present` has come into `folder` (looked
-    at every POLL_S seconds, between two evaluations of the shrinking, which takes most of
-    a slow confirmation), so a new candidate never waits for a long slice to end."""
-    last = time.monotonic()
-
-    def should_stop() -> bool:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= POLL_S:
-            last = now
-            if any(p.name not in present for p in folder.glob(f"{CANDIDATE_PREFIX}*")):
-                raise Preempted
-        return share.passed()
-
-    return should_stop
-
-
-def levels(waiting: set[int]) -> list[int]:
+def levels(waiting: set[int], short_spent: float = 0.0) -> list[int]:
     """The slices (indices into SLICES) to take a candidate from, in order, given those
-    some candidate waits for: the shortest first. A long slice runs only when no
-    candidate waits for a short one: while new candidates keep coming (the first tens of
-    seconds of a cold run), a slow one waits, and is left to the end phase if the run
-    ends first; a quick one never waits behind it."""
-    return sorted(waiting)
+    some candidate waits for and the seconds of short slices since the last long one
+    (`short_spent`): the shortest first, so that a quick candidate does not wait behind a
+    slow one; but once `LONG_AFTER_S` of short slices have passed, the longest first, so
+    that a slow one is not starved while new candidates keep coming."""
+    order = sorted(waiting)
+    return order[::-1] if short_spent >= LONG_AFTER_S else order
 
 
 def wanted(jobs: int) -> bool:
@@ -97,11 +80,11 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     from fuzzplug.core.oracle import Verdict
     from fuzzplug.engines.finish import (
         Deadline,
+        Shrunk,
         TimeUp,
         _order,
-        confirm_one,
+        confirm_within,
         provisional_id,
-        within,
     )
     from fuzzplug.engines.fuzz import _die_with_parent
     from fuzzplug.engines.harness import Recorder
@@ -113,13 +96,15 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     recorder = Recorder(str(candidates.parent))
     done: set[str] = set()
     level: dict[str, int] = {}  # a candidate cut at SLICES[i]: i + 1
-    tried: dict[str, int] = {}
+    tried: list[dict[str, int]] = [{} for _ in SLICES]  # per slice, by signature id
+    memo: dict[bytes, Shrunk] = {}  # the shrinking of the candidates cut so far
+    short_spent = 0.0
     while True:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
                  if p.name not in done]
-        for at in levels({level.get(p.name, 0) for p in paths}):
+        for at in levels({level.get(p.name, 0) for p in paths}, short_spent):
             todo = _order([p for p in paths if level.get(p.name, 0) == at], suppressing,
-                          tried)
+                          tried[at])
             if todo:
                 break
         else:
@@ -127,16 +112,10 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
             continue
         path, data = todo[0]
         sig_id = provisional_id(path)
-        if at == 0:
-            tried[sig_id] = tried.get(sig_id, 0) + 1
-        share = Deadline(time.monotonic() + SLICES[at])
-        stop = share.passed if at == 0 else \
-            _on_arrival(candidates, {p.name for p in paths} | done, share)
+        tried[at][sig_id] = tried[at].get(sig_id, 0) + 1
+        began = time.monotonic()
         try:
-            with within(share):
-                found = confirm_one(target, data, stop)
-        except Preempted:
-            continue  # a new candidate came: it goes first; this one waits at its slice
+            found = confirm_within(target, data, Deadline(began + SLICES[at]), memo)
         except TimeUp:
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
@@ -162,6 +141,9 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
             else:
                 log.info("candidate_dropped", candidate=path.name,
                          verdict=found.verdict.value)
+        finally:
+            short_spent = short_spent + time.monotonic() - began if at == 0 else 0.0
+        memo.pop(data, None)
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
 
 

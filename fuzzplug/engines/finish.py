@@ -223,35 +223,91 @@ class Confirmed:
     outcome: object = field(default=None, compare=False)  # the full evaluation's Outcome
 
 
-def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = None) \
-        -> Confirmed:
-    """Confirm or drop one candidate with the full evaluation (`target.evaluate`).
+@dataclass(slots=True)
+class Shrunk:
+    """A candidate's provisional shrinking (`shrink_one`), kept between the slices of its
+    confirmation (`confirm_within`): its budgeted evaluation (`first`), the calls it shrank
+    to (`ops`: the candidate's own when nothing could be dropped, or when the budget
+    settled it), the budgeted evaluations spent, and whether the shrinking was stopped
+    before its fixpoint (`stopped`: the next slice goes on from `ops`)."""
 
-    First it is shrunk *provisionally* (`minimize_ops(..., provisional=True)`: calls
+    first: object  # the candidate's budgeted Outcome
+    ops: tuple
+    evaluations: int = 0
+    stopped: bool = False
+
+
+def shrink_one(target, data: bytes, should_stop: Callable[[], bool] | None = None,
+               shrunk: Shrunk | None = None) -> Shrunk:
+    """A candidate shrunk *provisionally* (`minimize_ops(..., provisional=True)`: calls
     dropped and args simplified while the budgeted evaluation still gives it its
     provisional signature, at most `SHRINK_EVALUATIONS` evaluations of a fuzz loop's
-    cost), because the full evaluation's cost grows with the programs' length (the other
-    version's search of ten calls takes its whole budget of runs; of four calls it often
-    completes in a few): a shrunk input the full evaluation finds divergent is confirmed,
-    named by its own full signature and kept as the input that shows it; otherwise the
-    candidate itself is evaluated in full. Either way the verdict is the full
-    evaluation's of the input returned, and the same candidate gives the same result
-    every time. `should_stop` ends the shrinking early (its best so far is used)."""
+    cost in all), because the full evaluation's cost grows with the programs' length (the
+    other version's search of ten calls takes its whole budget of runs; of four calls it
+    often completes in a few). `should_stop` ends it early with its best so far; given
+    such a stopped `shrunk`, it goes on from there with the evaluations left."""
     from fuzzplug.targets import evaluate_budgeted
-    from fuzzplug.triage.minimize import minimize_ops
+    from fuzzplug.triage.minimize import MinimizeStats, minimize_ops
 
+    if shrunk is None:
+        ops = tuple(decode(target.schema, data))
+        first = evaluate_budgeted(target, ops)
+        shrunk = Shrunk(first, ops, stopped=first.verdict is Verdict.CANDIDATE)
+    if not shrunk.stopped:  # settled by the budget, or shrunk to its fixpoint
+        return shrunk
+    stats = MinimizeStats()
+    small = minimize_ops(target, shrunk.ops, shrunk.first.signature, provisional=True,
+                         max_evaluations=max(1, SHRINK_EVALUATIONS - shrunk.evaluations),
+                         stats=stats, should_stop=should_stop)
+    return Shrunk(shrunk.first, small, shrunk.evaluations + stats.evaluations, stats.stopped)
+
+
+def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = None,
+                shrunk: Shrunk | None = None) -> Confirmed:
+    """Confirm or drop one candidate with the full evaluation (`target.evaluate`).
+
+    First it is shrunk (`shrink_one`, or the given `shrunk`; `should_stop` ends the
+    shrinking early, its best so far is used): a shrunk input the full evaluation finds
+    divergent is confirmed, named by its own full signature and kept as the input that
+    shows it; otherwise the candidate itself is evaluated in full. Either way the verdict
+    is the full evaluation's of the input returned, and the same candidate shrunk alike
+    gives the same result every time. One the budget settles is that verdict (the full
+    evaluation's, `Target.evaluate_budgeted`)."""
     ops = tuple(decode(target.schema, data))
-    first = evaluate_budgeted(target, ops)
-    if first.verdict is Verdict.CANDIDATE:
-        small = minimize_ops(target, ops, first.signature, provisional=True,
-                             max_evaluations=SHRINK_EVALUATIONS, should_stop=should_stop)
-        if small != ops:
-            outcome = target.evaluate(small)
-            if outcome.verdict is Verdict.DIVERGENT:
-                return Confirmed(outcome.verdict, outcome.signature,
-                                 encode(target.schema, small), shrunk=True, outcome=outcome)
-    outcome = target.evaluate(ops) if first.verdict is Verdict.CANDIDATE else first
+    if shrunk is None:
+        shrunk = shrink_one(target, data, should_stop)
+    first = shrunk.first
+    if first.verdict is not Verdict.CANDIDATE:
+        return Confirmed(first.verdict, first.signature, data, outcome=first)
+    if shrunk.ops != ops:
+        outcome = target.evaluate(shrunk.ops)
+        if outcome.verdict is Verdict.DIVERGENT:
+            return Confirmed(outcome.verdict, outcome.signature,
+                             encode(target.schema, shrunk.ops), shrunk=True, outcome=outcome)
+    outcome = target.evaluate(ops)
     return Confirmed(outcome.verdict, outcome.signature, data, outcome=outcome)
+
+
+SHRINK_GRACE_S = 1.0
+"""Seconds past its slice an evaluation of a candidate's shrinking may run before the alarm
+cuts it (`confirm_within`): the shrinking stops itself at the slice's end, between two
+budgeted evaluations, and keeps its best so far; the alarm is for one that hangs."""
+
+
+def confirm_within(target, data: bytes, share: Deadline, memo: dict[bytes, Shrunk]) \
+        -> Confirmed:
+    """`confirm_one` within `share` (`TimeUp` when it is passed), with the candidate's
+    shrinking kept in `memo` (by its bytes) whether or not its full evaluation then fits:
+    cut, the candidate's next slice goes on shrinking where this one stopped, or, the
+    shrinking done, starts at the full evaluation (the confirmer's short slice shrinks
+    the race's candidate and its long one confirms it: `fuzzplug.engines.confirmer`). The
+    caller drops a candidate's entry once it is settled."""
+    shrunk = memo.get(data)
+    if shrunk is None or shrunk.stopped:
+        with within(Deadline(share.at + SHRINK_GRACE_S, share.clock)):
+            shrunk = memo[data] = shrink_one(target, data, share.passed, shrunk)
+    with within(share):
+        return confirm_one(target, data, shrunk=shrunk)
 
 
 def count_confirmed(target, result: "Confirmation", name: str, found: Confirmed,
@@ -287,6 +343,7 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
     module docstring); `tried` as `_order` takes it."""
     result = Confirmation()
     todo = _order(paths, suppressing, tried)
+    memo: dict[bytes, Shrunk] = {}  # the first pass's shrinking, for the second
     for first in (True, False):
         cut: list[tuple[Path, bytes]] = []
         for n, (path, data) in enumerate(todo):
@@ -301,11 +358,11 @@ def confirm_candidates(target, paths: list[Path], deadline: Deadline, known: Kno
             if first:
                 share = Deadline(min(share.at, share.clock() + FIRST_PASS_S), share.clock)
             try:
-                with within(share):
-                    found = confirm_one(target, data, share.passed)
+                found = confirm_within(target, data, share, memo)
             except TimeUp:
                 cut.append((path, data))
                 continue
+            memo.pop(data, None)
             count_confirmed(target, result, path.name, found, known, suppressing)
         todo = cut
     result.left = [path for path, _ in todo]
