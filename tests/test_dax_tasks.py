@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fuzzplug.core import timeslice
 from fuzzplug.core.opslang import Op, decode, encode, parse_text
 from fuzzplug.core.known import KnownList
 from fuzzplug.core.oracle import Verdict
@@ -547,6 +548,83 @@ def test_a_resumed_search_cut_off_mid_way_leaves_no_trace_in_the_cache(strike, m
     assert (again.outcomes, again.first_seen, again.stats) == \
         (fresh.outcomes, fresh.first_seen, fresh.stats)
     cache._check_invariants()
+
+
+def _slice_of(runs: int):
+    """A time slice that is over after `runs` looks (`timeslice.passed` is looked at before
+    each run of a search): a slice measured in runs, the same on every machine."""
+    looks = [0]
+
+    def passed() -> bool:
+        looks[0] += 1
+        return looks[0] > runs
+
+    return passed
+
+
+@pytest.mark.parametrize("per_slice", [7, 90])
+def test_a_search_paused_at_each_slices_end_goes_on_to_the_search_made_in_one(
+        per_slice, monkeypatch):
+    """The cache's search of the race's programs asked for `SEARCH_RUNS`, then
+    `CONFIRM_RUNS` (40 and 240 here), each question made again in new slices of
+    `per_slice` runs until it is answered: every slice but the last pauses the search
+    (`timeslice.Interrupted`), whether it was a new search or one resumed, and the search
+    answered is a search made in one go (outcomes, first-seen records, statistics)."""
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    ops = _ops(RACE)
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    scene = Scene.from_ops(ops).dax
+    model = TARGET.pre_model
+    steps = tasks.STEPS_PER_RUN
+    fresh = {runs: tasks.search(model, scene, t, max_runs=runs, max_steps=runs * steps)
+             for runs in (40, 240)}
+    cache = tasks.SearchCache()
+    for runs in (40, 240):
+        slices = 0
+        while True:
+            slices += 1
+            assert slices < 200, "no slice goes on where the last one stopped"
+            try:
+                with timeslice.until(_slice_of(per_slice)):
+                    found = cache.search(model, scene, t, runs)
+                break
+            except timeslice.Interrupted:
+                cache._check_invariants()
+        assert slices == 1 + (fresh[runs].stats.runs - (40 if runs == 240 else 0)
+                              - 1) // per_slice
+        want = fresh[runs]
+        assert (found.stats.runs, found.stats.steps, found.complete) == \
+            (want.stats.runs, want.stats.steps, want.complete)
+        assert found.within(runs).outcomes == want.outcomes
+        assert found.within(runs).first_seen == want.first_seen
+    assert found.outcomes == fresh[240].outcomes
+    assert found.first_seen == fresh[240].first_seen
+
+
+def test_a_full_evaluation_made_in_slices_gives_what_one_made_in_one_gives(monkeypatch):
+    """The race seed's full evaluation (budgets of 40 and 240 runs: v4.13's search is cut,
+    then its one-preemption runs), made again in slices of 30 runs until it ends, has the
+    verdict, signature and records of one made in one go with the cache empty."""
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    monkeypatch.setattr(tasks, "SEARCHES", tasks.SearchCache())
+    ops = _ops(RACE)
+    whole = TARGET.evaluate(ops)
+    assert whole.verdict is Verdict.DIVERGENT
+    tasks.SEARCHES.clear()
+    slices = 0
+    while True:
+        slices += 1
+        assert slices < 200, "no slice goes on where the last one stopped"
+        try:
+            with timeslice.until(_slice_of(30)):
+                sliced = TARGET.evaluate(ops)
+            break
+        except timeslice.Interrupted:
+            pass
+    assert slices > 3
+    assert sliced.to_json() == whole.to_json()
 
 
 def test_a_lock_holders_other_steps_are_not_raced_with_the_acquire_that_waits_for_it(

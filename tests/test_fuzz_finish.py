@@ -289,6 +289,44 @@ def test_a_shrinking_stopped_by_its_slice_goes_on_in_the_next_one(dax):
     assert again.evaluations <= finish.SHRINK_EVALUATIONS
 
 
+def test_a_candidate_confirmed_in_many_short_slices_is_confirmed_as_in_one(
+        dax, monkeypatch):
+    """The race seed with junk calls (budgets of 40 and 240 runs, so that v4.13's search is
+    cut), confirmed in slices of 40 looks at the clock (a clock that ticks once a look:
+    the same slices on every machine) until one ends it: its shrinking goes on from slice
+    to slice (the memo), its search pauses and goes on (the cache), and it is confirmed
+    with the signature a confirmation in one go gives, by an input that shows it."""
+    from fuzzplug.engines import finish
+
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    monkeypatch.setattr(tasks, "SEARCHES", tasks.SearchCache())
+    data = encode(dax.schema, parse_text(dax.schema, RACE_WITH_JUNK))
+    fresh = confirm_one(dax, data)
+    assert (fresh.verdict, fresh.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
+    tasks.SEARCHES.clear()
+    ticks = [0.0]
+
+    def clock() -> float:
+        ticks[0] += 1
+        return ticks[0]
+
+    memo: dict = {}
+    slices = 0
+    while True:
+        slices += 1
+        assert slices < 500, "no slice goes on where the last one stopped"
+        try:
+            found = finish.confirm_within(dax, data, Deadline(clock() + 40, clock), memo)
+            break
+        except finish.TimeUp:
+            assert data in memo
+    assert slices > 5
+    assert (found.verdict, found.signature) == (fresh.verdict, fresh.signature)
+    again = dax.evaluate(decode(dax.schema, found.data))
+    assert (again.verdict, again.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
+
+
 @pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])
 def test_a_candidate_the_short_slice_cuts_is_confirmed_in_the_long_one(
         dax, monkeypatch, tmp_path, slices, verdict):

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fuzzplug.core import timeslice
 from fuzzplug.core.findings import (
     CANDIDATE_PREFIX,
     CANDIDATES_DIR,
@@ -288,26 +289,33 @@ def confirm_one(target, data: bytes, should_stop: Callable[[], bool] | None = No
     return Confirmed(outcome.verdict, outcome.signature, data, outcome=outcome)
 
 
-SHRINK_GRACE_S = 1.0
-"""Seconds past its slice an evaluation of a candidate's shrinking may run before the alarm
-cuts it (`confirm_within`): the shrinking stops itself at the slice's end, between two
-budgeted evaluations, and keeps its best so far; the alarm is for one that hangs."""
+GRACE_S = 0.5
+"""Seconds past its slice a candidate's confirmation may run before the alarm cuts it
+(`confirm_within`): the shrinking stops itself at the slice's end, between two budgeted
+evaluations, and keeps its best so far; the full evaluation's searches pause there
+(`fuzzplug.core.timeslice`), kept to go on in the candidate's next slice; the alarm is
+for what neither covers (the runs of one preemption, a run that hangs)."""
 
 
 def confirm_within(target, data: bytes, share: Deadline, memo: dict[bytes, Shrunk]) \
         -> Confirmed:
     """`confirm_one` within `share` (`TimeUp` when it is passed), with the candidate's
-    shrinking kept in `memo` (by its bytes) whether or not its full evaluation then fits:
-    cut, the candidate's next slice goes on shrinking where this one stopped, or, the
-    shrinking done, starts at the full evaluation (the confirmer's short slice shrinks
-    the race's candidate and its long one confirms it: `fuzzplug.engines.confirmer`). The
-    caller drops a candidate's entry once it is settled."""
+    shrinking kept in `memo` (by its bytes) whether or not its full evaluation then fits,
+    and the full evaluation's work kept by the target where it pauses at the slice's end
+    (`fuzzplug.core.timeslice`: dax_fault keeps the other version's search paused in its
+    cache): cut, the candidate's next slice goes on where this one stopped, shrinking or
+    searching. The caller drops a candidate's entry once it is settled."""
     shrunk = memo.get(data)
-    if shrunk is None or shrunk.stopped:
-        with within(Deadline(share.at + SHRINK_GRACE_S, share.clock)):
+    with within(Deadline(share.at + GRACE_S, share.clock)):
+        if shrunk is None or shrunk.stopped:
             shrunk = memo[data] = shrink_one(target, data, share.passed, shrunk)
-    with within(share):
-        return confirm_one(target, data, shrunk=shrunk)
+        if share.passed():
+            raise TimeUp
+        try:
+            with timeslice.until(share.passed):
+                return confirm_one(target, data, shrunk=shrunk)
+        except timeslice.Interrupted:
+            raise TimeUp from None
 
 
 def count_confirmed(target, result: "Confirmation", name: str, found: Confirmed,

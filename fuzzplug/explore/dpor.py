@@ -404,14 +404,20 @@ class Exploration:
 
 @dataclass(slots=True)
 class Limits:
-    """An exploration's budget: runs and steps of all the runs (None: no limit)."""
+    """An exploration's budget: runs and steps of all the runs (None: no limit), and for a
+    pausing exploration `stop`, a time slice's end (`fuzzplug.core.timeslice`): it pauses
+    there as at its budget, to go on with the same runs when asked for more."""
 
     max_runs: int | None = None
     max_steps: int | None = None
+    stop: Callable[[], bool] | None = None
 
-    def reached(self, stats: Exploration) -> bool:
+    def budget_reached(self, stats: Exploration) -> bool:
         return ((self.max_runs is not None and stats.runs >= self.max_runs)
                 or (self.max_steps is not None and stats.steps >= self.max_steps))
+
+    def reached(self, stats: Exploration) -> bool:
+        return self.budget_reached(stats) or (self.stop is not None and self.stop())
 
 
 PAUSED = object()

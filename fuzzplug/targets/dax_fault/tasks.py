@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from fuzzplug.core import timeslice
 from fuzzplug.core.opslang import Op
 from fuzzplug.core.oracle import Finding, OpRun, Outcome, SideRecord, Verdict, family
 from fuzzplug.core.words import plural
@@ -218,13 +219,15 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
         # nobody reads its outcome.
         return Run(m, result, outcome_of(tasks, result, m) if not result.abandoned else None)
 
-    limits = dpor.Limits(max_runs, max_steps)
+    limits = dpor.Limits(max_runs, max_steps, stop=timeslice.passed)
     runs = dpor.explore(one, reduce=reduce, stats=s.stats, cache=s.cache, limits=limits)
 
     def more(max_runs: int | None, max_steps: int | None) -> None:
         limits.max_runs, limits.max_steps = max_runs, max_steps
+        paused = False
         for run in runs:
             if run is dpor.PAUSED:
+                paused = True
                 break
             if run.outcome not in s.outcomes:
                 s.outcomes[run.outcome] = runs_of(run.trace)
@@ -235,6 +238,11 @@ def search(model, scene, tasks: Tasks, *, reduce: bool = True, max_runs: int | N
         s.last_run = last[0]
         if s.complete:
             s.more = None  # nothing left to go on with: let the exploration go
+        elif paused and not limits.budget_reached(s.stats):
+            # The time slice is over before the budget: paused, to go on in the next.
+            if stop_at is None:
+                s.more = more
+            raise timeslice.Interrupted(s)
 
     more(max_runs, max_steps)
     if resumable and stop_at is None and not s.complete:
@@ -404,6 +412,13 @@ class SearchCache:
             before = len(found.outcomes)
             try:
                 found.more(runs, runs * STEPS_PER_RUN)
+            except timeslice.Interrupted:
+                # Paused at its time slice's end: kept as it is, with its budget as it was
+                # (a later question of this budget goes on from where it stopped).
+                self.kept_outcomes += len(found.outcomes) - before
+                self._entries.move_to_end(key)
+                self._drop_over_bounds()
+                raise
             except BaseException:
                 # Cut off mid-way (the confirmer's or the end phase's alarm, Ctrl-C): the
                 # exploration ended with the exception, and the runs it added are those of
@@ -417,9 +432,15 @@ class SearchCache:
             self._drop_over_bounds()
         elif short:
             self.misses += 1
-            found = search(model, scene, tasks, max_runs=runs,
-                           max_steps=runs * STEPS_PER_RUN,
-                           resumable=RESUME and runs == SEARCH_RUNS)
+            try:
+                found = search(model, scene, tasks, max_runs=runs,
+                               max_steps=runs * STEPS_PER_RUN,
+                               resumable=RESUME and runs == SEARCH_RUNS)
+            except timeslice.Interrupted as cut:
+                # Paused at its time slice's end: kept with a budget of none, so the next
+                # question goes on from where it stopped (`Search.more`).
+                self.put(model, scene, tasks, cut.args[0], 0)
+                raise
             self.put(model, scene, tasks, found, runs)
             return found
         else:
