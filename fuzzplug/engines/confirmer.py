@@ -11,9 +11,10 @@ result is written, atomically, as `<candidate name>.json` into the confirmer's f
 (the `fuzz_progress` events count them, `confirmed`), and a confirmed one is recorded
 into the inbox as the harness records a
 divergence (the shrunk input that shows it, or a known hit suppressed), so it is a finding
-of the run from that moment. At the end of libFuzzer's share `fuzz` stops the child (a
-confirmation under way then is lost: it is made again in the end phase) and counts its
-results (`results`), so the end phase confirms only what is left.
+of the run from that moment. At the end of libFuzzer's share `fuzz` winds the child down
+(`wind_down`): it ends the candidate it is on, beside the end phase, within the run's
+time, and exits; `fuzz` counts its results (`results`), so the end phase confirms only
+what is left, and the one the child was on last is counted when the child has ended it.
 
 The child runs only when the machine has a core libFuzzer's workers leave idle
 (`wanted`: more CPUs than `--jobs`); it dies with `fuzz` (PR_SET_PDEATHSIG) and ignores
@@ -70,11 +71,19 @@ def wanted(jobs: int) -> bool:
     return (os.cpu_count() or 1) > jobs
 
 
+CURRENT = "current"
+"""The file in the confirmer's folder naming the candidate it is confirming (absent
+between two)."""
+
+
 def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
-    """The child's loop: confirm the next candidate not yet done, forever (until killed).
-    A confirmed one is recorded into the inbox (the folder above `candidates`) as the
-    harness records a divergence (`Recorder`: the input that shows it, or a suppressed
-    known hit), so the run, `triage` and a benchmark polling the inbox see it at once."""
+    """The child's loop: confirm the next candidate not yet done, forever (until killed,
+    or until it winds down: `Confirmer.wind_down`, SIGUSR1). A confirmed one is recorded
+    into the inbox (the folder above `candidates`) as the harness records a divergence
+    (`Recorder`: the input that shows it, or a suppressed known hit), so the run, `triage`
+    and a benchmark polling the inbox see it at once; once winding down, the child ends
+    the candidate it is on (its result written, not recorded: `fuzz` counts it itself)
+    and exits."""
     from fuzzplug.core.known import KnownList
     from fuzzplug.core.opslang import decode
     from fuzzplug.core.oracle import Verdict
@@ -91,6 +100,8 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
 
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    winding = []
+    signal.signal(signal.SIGUSR1, lambda signum, frame: winding.append(True))
     log = get_logger(target=target.name)
     known = KnownList.of(target)
     recorder = Recorder(str(candidates.parent))
@@ -99,7 +110,7 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     tried: list[dict[str, int]] = [{} for _ in SLICES]  # per slice, by signature id
     memo: dict[bytes, Shrunk] = {}  # the shrinking of the candidates cut so far
     short_spent = 0.0
-    while True:
+    while not winding:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
                  if p.name not in done]
         for at in levels({level.get(p.name, 0) for p in paths}, short_spent):
@@ -113,12 +124,16 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         path, data = todo[0]
         sig_id = provisional_id(path)
         tried[at][sig_id] = tried[at].get(sig_id, 0) + 1
+        if winding:
+            break
         began = time.monotonic()
+        atomic_write(out / CURRENT, path.name)
         try:
             found = confirm_within(target, data, Deadline(began + SLICES[at]), memo)
         except TimeUp:
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
+                (out / CURRENT).unlink(missing_ok=True)
                 continue
             done.add(path.name)
             record = {"candidate": path.name, "verdict": CUT}
@@ -130,12 +145,16 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
                 sig = found.signature
                 match = known.match(sig, decode(target.schema, found.data)) \
                     if suppressing else None
-                if match is not None:
+                if match is None:
+                    record["outcome"] = found.outcome.to_json()
+                if winding:
+                    pass  # `fuzz` has read the inbox: it counts this result itself
+                elif match is not None:
                     recorder.suppress(sig, match)
+                    recorder.flush()
                 else:
                     recorder.record(found.data, sig)
-                    record["outcome"] = found.outcome.to_json()
-                recorder.flush()
+                    recorder.flush()
                 log.info("candidate_confirmed", candidate=path.name, signature=sig,
                          known=match is not None, shrunk=found.shrunk)
             else:
@@ -145,6 +164,7 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
             short_spent = short_spent + time.monotonic() - began if at == 0 else 0.0
         memo.pop(data, None)
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
+        (out / CURRENT).unlink(missing_ok=True)
 
 
 class Confirmer:
@@ -166,9 +186,26 @@ class Confirmer:
         get_logger(target=self.target.name).info("confirmer_started",
                                                  child_pid=self.process.pid)
 
-    def stop(self) -> None:
+    def wind_down(self) -> str | None:
+        """Ask the child to end the candidate it is on and exit (SIGUSR1), rather than lose
+        that confirmation: a long slice begun near the end of libFuzzer's share goes on
+        while `fuzz` confirms the others in its end phase. The name of that candidate
+        (None when the child is between two, or gone); `stop` collects the child."""
+        if self.process is None or not self.process.is_alive():
+            return None
+        os.kill(self.process.pid, signal.SIGUSR1)
+        try:
+            return (self.out / CURRENT).read_text() or None
+        except OSError:
+            return None
+
+    def stop(self, until: float | None = None) -> None:
+        """Collect the child: at once (killed), or, with `until` (a `time.monotonic`
+        time), once it has exited by itself (wound down), killed if it has not by then."""
         if self.process is None:
             return
+        if until is not None:
+            self.process.join(timeout=max(0.0, until - time.monotonic()))
         if self.process.is_alive():
             self.process.terminate()
         self.process.join(timeout=10)

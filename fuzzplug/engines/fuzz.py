@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fuzzplug.core.findings import (
@@ -57,8 +57,10 @@ from fuzzplug.core.words import plural
 from fuzzplug.engines import confirmer as confirmers
 from fuzzplug.engines.finish import (
     Confirmation,
+    Confirmed,
     Deadline,
     confirm_candidates,
+    count_confirmed,
     finish_entry,
     keep_left,
     provisional_id,
@@ -271,8 +273,14 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            # The confirmer ends the candidate it is on beside the end phase (collected
+            # below), unless the run was interrupted.
+            current = None
             if confirmer is not None:
-                confirmer.stop()
+                if interrupted:
+                    confirmer.stop()
+                else:
+                    current = confirmer.wind_down()
     stats.update(_last_stats(log_path))
     stats.pop("ticks", None)
     recorded = read_inbox(inbox)
@@ -291,7 +299,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     # what the findings leave of it goes back to the candidates left then.
     done = confirmer_done(confirmer)
     confirmation, cut, tried = _early_confirmation(done)
-    todo = [p for p in recorded.candidates if p.name not in done]
+    todo = [p for p in recorded.candidates if p.name not in done and p.name != current]
     confirmation.merge(confirm_candidates(
         target, todo, deadline.share(2 if counts and minimize else 1), known, not no_known,
         tried))
@@ -336,6 +344,21 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         more = confirm_candidates(target, confirmation.left, deadline, known, not no_known)
         finish(sorted(take(more)))
         confirmation.merge(more)
+    if confirmer is not None:
+        # The candidate the confirmer was on when libFuzzer stopped: its result if it
+        # ended it within the time, left otherwise.
+        confirmer.stop(until=deadline.at)
+        if current is not None and current not in done:
+            last = _late_confirmation(target, confirmer.results().get(current), current,
+                                      known, not no_known)
+            if last is None:
+                confirmation.left += [p for p in recorded.candidates if p.name == current]
+            else:
+                record = confirmer.results()[current]
+                if "outcome" in record:
+                    evaluated[bytes.fromhex(record["data"])] = record["outcome"]
+                finish(sorted(take(last)))
+                confirmation.merge(replace(last, left=confirmation.left))
     for sig in sorted(entries):
         entry = entries[sig]
         write_entry(target, fdir, entry)
@@ -435,6 +458,20 @@ def _early_confirmation(done: dict[str, dict]) \
         else:
             result.dropped += 1
     return result, cut, tried
+
+
+def _late_confirmation(target, record: dict | None, name: str, known: KnownList,
+                       suppressing: bool) -> Confirmation | None:
+    """The confirmer's result for the candidate it ended while winding down (`record`, not
+    recorded into the inbox by it) counted as the end phase counts its own
+    (`count_confirmed`); None when it has none (cut, or not ended in time)."""
+    if record is None or record["verdict"] == confirmers.CUT:
+        return None
+    result = Confirmation()
+    found = Confirmed(Verdict(record["verdict"]), record.get("signature"),
+                      bytes.fromhex(record["data"]))
+    count_confirmed(target, result, name, found, known, suppressing)
+    return result
 
 
 def _inited(log_path: Path) -> bool:
