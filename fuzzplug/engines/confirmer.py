@@ -38,32 +38,28 @@ from fuzzplug.log import get_logger
 SLICES = (3.0, 20.0)
 """Seconds one candidate's confirmation may take in the child: every candidate first gets
 the short slice, in the end phase's order (most shrunk candidates confirm within it: the
-race seed in 0.3 s on a quiet machine). One it cuts waits for the long slice, which
-starts where the short one stopped (`finish.confirm_within`: a race's candidate found
+race seed in 0.3 s on a quiet machine). One it cuts waits for the long slice (`levels`),
+which starts where the short one stopped (`finish.confirm_within`: a race's candidate found
 from cold is shrunk within the short slice, under 3 s, and its full evaluation, v4.13's
 search to its budgets, takes 11 to 15 s at load 2). A candidate cut at the long slice is
 left to the end phase, then to `triage`. With one slice of 20 s, a few livelocking
 candidates held the child for most of a 60 s run while a candidate of the generic/344
 race waited behind them."""
-LONG_AFTER_S = 10.0
-"""Seconds of short slices after which a candidate waiting for the long slice goes first
-(`levels`): under a flood of new candidates (the first tens of seconds of a cold run) the
-child shares its time between the two, instead of leaving every slow one to the end
-phase, which a 60 s run gives 12 s."""
 POLL_S = 0.5
 """Seconds between two looks at the candidates folder when nothing is left to confirm."""
 CUT = "cut"
 """A result's verdict when its confirmation ran over its last slice (`SLICES`)."""
 
 
-def levels(waiting: set[int], short_spent: float = 0.0) -> list[int]:
+def levels(waiting: set[int]) -> list[int]:
     """The slices (indices into SLICES) to take a candidate from, in order, given those
-    some candidate waits for and the seconds of short slices since the last long one
-    (`short_spent`): the shortest first, so that a quick candidate does not wait behind a
-    slow one; but once `LONG_AFTER_S` of short slices have passed, the longest first, so
-    that a slow one is not starved while new candidates keep coming."""
-    order = sorted(waiting)
-    return order[::-1] if short_spent >= LONG_AFTER_S else order
+    some candidate waits for: the shortest first. A long slice runs only when no
+    candidate waits for a short one: while new candidates keep coming (the first tens of
+    seconds of a cold run), a slow one waits, and is left to the end phase if the run
+    ends first; a quick one never waits behind it. (Sharing the time between the two, a
+    long slice after every 10 s of short ones, confirmed fewer candidates and fewer
+    known causes in the same cold runs: docs/races.md, "What was tried next".)"""
+    return sorted(waiting)
 
 
 def wanted(jobs: int) -> bool:
@@ -109,11 +105,10 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     level: dict[str, int] = {}  # a candidate cut at SLICES[i]: i + 1
     tried: list[dict[str, int]] = [{} for _ in SLICES]  # per slice, by signature id
     memo: dict[bytes, Shrunk] = {}  # the shrinking of the candidates cut so far
-    short_spent = 0.0
     while not winding:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
                  if p.name not in done]
-        for at in levels({level.get(p.name, 0) for p in paths}, short_spent):
+        for at in levels({level.get(p.name, 0) for p in paths}):
             todo = _order([p for p in paths if level.get(p.name, 0) == at], suppressing,
                           tried[at])
             if todo:
@@ -126,10 +121,10 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         tried[at][sig_id] = tried[at].get(sig_id, 0) + 1
         if winding:
             break
-        began = time.monotonic()
         atomic_write(out / CURRENT, path.name)
         try:
-            found = confirm_within(target, data, Deadline(began + SLICES[at]), memo)
+            found = confirm_within(target, data, Deadline(time.monotonic() + SLICES[at]),
+                                   memo)
         except TimeUp:
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
@@ -160,8 +155,6 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
             else:
                 log.info("candidate_dropped", candidate=path.name,
                          verdict=found.verdict.value)
-        finally:
-            short_spent = short_spent + time.monotonic() - began if at == 0 else 0.0
         memo.pop(data, None)
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
         (out / CURRENT).unlink(missing_ok=True)

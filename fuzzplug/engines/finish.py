@@ -13,7 +13,8 @@ passed:
    the budget first, then evaluated in full), one per provisional signature first, then
    the rest in order of length, each first within `FIRST_PASS_S`, then those that needed
    more within a quarter of the time left (at least `CONFIRM_SLICE_S`; one that needs
-   more is left, and so is one the confirmer cut): a
+   more is left, and so is one the confirmer cut), going on from where the first pass
+   stopped (`confirm_within`: its shrinking, its paused searches): a
    confirmed one counts as a hit of its signature (suppressed as known, or recorded with
    the input that shows it), a dropped one is counted; those left when the time is up
    are copied to `FDIR/candidates/`, for `fuzzplug triage FDIR`. With findings to
