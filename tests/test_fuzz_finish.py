@@ -131,6 +131,8 @@ def test_the_end_phase_confirms_the_quick_candidates_before_a_slow_one_takes_its
         return finish.Confirmed(Verdict.DIVERGENT, RACE_SIGNATURE, data)
 
     monkeypatch.setattr(finish, "confirm_one", fake_confirm)
+    monkeypatch.setattr(finish, "shrink_one",  # no time of its own: the slices are the fake's
+                        lambda target, data, *a: finish.Shrunk(None, (), 0, False))
     monkeypatch.setattr(finish, "FIRST_PASS_S", 0.2)
     monkeypatch.setattr(finish, "_order", lambda paths, *a: [(slow, slow.read_bytes()),
                                                              (quick, quick.read_bytes())])
@@ -222,12 +224,31 @@ def test_the_confirmer_settles_candidates_while_it_runs_and_records_what_it_conf
     assert confirmed["outcome"] == json.loads(json.dumps(full.to_json()))
 
 
-def test_the_confirmer_takes_a_long_slice_only_when_no_candidate_waits_for_a_short_one():
-    from fuzzplug.engines.confirmer import levels
+def test_the_confirmer_takes_new_signatures_first_then_the_short_slice_first(tmp_path):
+    """Of the candidates waiting: a new provisional signature's at its short slice, then a
+    new one's waiting for its long slice, then one of a signature the child has settled
+    already, short slice first again; the end phase's order within each."""
+    from fuzzplug.engines.confirmer import next_candidate
 
-    assert levels({0}) == [0]
-    assert levels({0, 1}) == [0, 1]
-    assert levels({1}) == [1]
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for name, data in (("candidate-aaaa-1", b"\x01"), ("candidate-aaaa-2", b"\x02\x02"),
+                       ("candidate-bbbb-1", b"\x03"), ("candidate-cccc-1", b"\x04\x04"),
+                       ("candidate-cccc-2", b"\x05\x05\x05")):
+        (folder / name).write_bytes(data)
+    paths = sorted(folder.glob("candidate-*"))
+    level = {"candidate-bbbb-1": 1, "candidate-aaaa-2": 1}
+    settled = {"aaaa": 1}
+    order = []
+    while paths:
+        path, data, at = next_candidate(paths, level, settled, [{}, {}], False)
+        assert data == path.read_bytes()
+        order.append((path.name, at))
+        paths.remove(path)
+    assert order == [("candidate-cccc-1", 0), ("candidate-cccc-2", 0),
+                     ("candidate-bbbb-1", 1), ("candidate-aaaa-1", 0),
+                     ("candidate-aaaa-2", 1)]
+    assert next_candidate([], level, settled, [{}, {}], False) is None
 
 
 def test_a_candidate_cut_after_its_shrinking_starts_its_next_slice_at_the_full_evaluation(

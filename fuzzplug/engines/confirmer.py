@@ -38,7 +38,8 @@ from fuzzplug.log import get_logger
 SLICES = (3.0, 20.0)
 """Seconds one candidate's confirmation may take in the child: every candidate first gets
 the short slice, in the end phase's order (most shrunk candidates confirm within it: the
-race seed in 0.3 s on a quiet machine). One it cuts waits for the long slice (`levels`),
+race seed in 0.3 s on a quiet machine). One it cuts waits for the long slice
+(`next_candidate`),
 which starts where the short one stopped (`finish.confirm_within`: a race's candidate found
 from cold is shrunk within the short slice, under 3 s, and its full evaluation, v4.13's
 search to its budgets, takes 11 to 15 s at load 2). A candidate cut at the long slice is
@@ -51,15 +52,34 @@ CUT = "cut"
 """A result's verdict when its confirmation ran over its last slice (`SLICES`)."""
 
 
-def levels(waiting: set[int]) -> list[int]:
-    """The slices (indices into SLICES) to take a candidate from, in order, given those
-    some candidate waits for: the shortest first. A long slice runs only when no
-    candidate waits for a short one: while new candidates keep coming (the first tens of
-    seconds of a cold run), a slow one waits, and is left to the end phase if the run
-    ends first; a quick one never waits behind it. (Sharing the time between the two, a
-    long slice after every 10 s of short ones, confirmed fewer candidates and fewer
-    known causes in the same cold runs: docs/races.md, "What was tried next".)"""
-    return sorted(waiting)
+def next_candidate(paths: list[Path], level: dict[str, int], settled: dict[str, int],
+                   tried: list[dict[str, int]], suppressing: bool) \
+        -> tuple[Path, bytes, int] | None:
+    """The candidate to confirm next among `paths`, its bytes and its slice (an index into
+    SLICES: `level`, by name, says which slices cut it); None when none is left. First the
+    candidates whose provisional signature no result of the child has settled yet
+    (`settled`: results by signature id, confirmed, dropped or cut), then those of a
+    signature settled before, each group by its slices: the short one first, so that a
+    quick candidate never waits behind a slow one, and a slow one of a new signature
+    before any candidate of a signature settled already (the tenth candidate of one
+    provisional signature mostly confirms what the first did). Within one, the end
+    phase's order (`finish._order`, with the tries of that slice by signature, `tried`).
+    Measured in cold runs: with the short slices first whatever the signature, the child
+    confirmed one signature's candidates again and again while a candidate of the
+    generic/344 race waited for its long slice until the run ended; sharing the time
+    between short and long slices (a long one after every 10 s of short ones) confirmed
+    fewer candidates and fewer known causes (docs/races.md, "What was tried next")."""
+    from fuzzplug.engines.finish import _order, provisional_id
+
+    def rank(p: Path) -> tuple[bool, int]:
+        return settled.get(provisional_id(p), 0) > 0, level.get(p.name, 0)
+
+    for key in sorted({rank(p) for p in paths}):
+        todo = _order([p for p in paths if rank(p) == key], suppressing, tried[key[1]])
+        if todo:
+            path, data = todo[0]
+            return path, data, key[1]
+    return None
 
 
 def wanted(jobs: int) -> bool:
@@ -87,7 +107,6 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         Deadline,
         Shrunk,
         TimeUp,
-        _order,
         confirm_within,
         provisional_id,
     )
@@ -105,18 +124,15 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     level: dict[str, int] = {}  # a candidate cut at SLICES[i]: i + 1
     tried: list[dict[str, int]] = [{} for _ in SLICES]  # per slice, by signature id
     memo: dict[bytes, Shrunk] = {}  # the shrinking of the candidates cut so far
+    settled: dict[str, int] = {}  # results by provisional signature id
     while not winding:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
                  if p.name not in done]
-        for at in levels({level.get(p.name, 0) for p in paths}):
-            todo = _order([p for p in paths if level.get(p.name, 0) == at], suppressing,
-                          tried[at])
-            if todo:
-                break
-        else:
+        chosen = next_candidate(paths, level, settled, tried, suppressing)
+        if chosen is None:
             time.sleep(POLL_S)
             continue
-        path, data = todo[0]
+        path, data, at = chosen
         sig_id = provisional_id(path)
         tried[at][sig_id] = tried[at].get(sig_id, 0) + 1
         if winding:
@@ -156,6 +172,7 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
                 log.info("candidate_dropped", candidate=path.name,
                          verdict=found.verdict.value)
         memo.pop(data, None)
+        settled[sig_id] = settled.get(sig_id, 0) + 1
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
         (out / CURRENT).unlink(missing_ok=True)
 
