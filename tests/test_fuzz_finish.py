@@ -31,7 +31,6 @@ from fuzzplug.engines.finish import (
     keep_left,
     time_split,
 )
-from fuzzplug.engines import fuzz as fuzz_engine
 from fuzzplug.engines.confirmer import Confirmer
 from fuzzplug.engines.fuzz import (
     FuzzResult,
@@ -344,53 +343,48 @@ def test_a_candidate_confirmed_in_many_short_slices_is_confirmed_as_in_one(
     assert (again.verdict, again.signature) == (Verdict.DIVERGENT, RACE_SIGNATURE)
 
 
-def test_a_winding_down_confirmer_ends_the_candidate_it_is_on_and_leaves_it_to_fuzz(
+def test_a_winding_down_confirmer_goes_on_with_what_it_has_begun_and_takes_nothing_new(
         dax, monkeypatch, tmp_path):
-    """Asked to wind down while it confirms the race seed (held at its start until then),
-    the child names that candidate, confirms it, writes its result without recording it
-    into the inbox (`fuzz` has read the inbox and counts it: `_late_confirmation`), and
-    exits by itself, taking no other candidate."""
+    """Told to wind down while it confirms one of two candidates (held at its start until
+    then), the child names that one as its own, confirms it, records it into the inbox
+    as ever, and exits by itself without taking the other, which is left to `fuzz`."""
     from fuzzplug.engines import finish
-    from fuzzplug.engines.confirmer import CURRENT
 
+    held = tmp_path / "held"
     go = tmp_path / "go"
     real = finish.confirm_within
 
-    def held(*args, **kwargs):
+    def holding(target, data, share, memo):
+        held.write_bytes(data)
         while not go.exists():
             time.sleep(0.01)
-        return real(*args, **kwargs)
+        return real(target, data, share, memo)
 
-    monkeypatch.setattr(finish, "confirm_within", held)  # the forked child sees it
+    monkeypatch.setattr(finish, "confirm_within", holding)  # the forked child sees it
     inbox = tmp_path / "inbox"
     folder = inbox / "candidates"
-    race, same = _candidates(folder, dax, RACE, SAME)
+    paths = _candidates(folder, dax, RACE, SAME)
     confirmer = Confirmer(dax, folder, tmp_path / "confirmed", suppressing=False)
     confirmer.start()
     child = confirmer.process
     try:
         deadline = time.monotonic() + 60
-        while not (confirmer.out / CURRENT).exists() and time.monotonic() < deadline:
+        while not held.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        current = confirmer.wind_down()
+        begun = confirmer.wind_down()
         go.touch()
         confirmer.stop(until=time.monotonic() + 120)
     finally:
         confirmer.stop()
     assert child.exitcode == 0  # it exited: not terminated
-    assert current in {race.name, same.name}
-    assert list(confirmer.results()) == [current]
-    assert read_inbox(inbox).counts == {}
-    record = confirmer.results()[current]
-    late = fuzz_engine._late_confirmation(dax, record, current, KnownList.of(dax), False)
-    if current == race.name:
-        assert (late.confirmed, late.dropped, list(late.counts)) == (1, 0, [RACE_SIGNATURE])
-        assert "outcome" in record
+    (first,) = [p for p in paths if p.read_bytes() == held.read_bytes()]
+    assert begun == {first.name}
+    assert list(confirmer.results()) == [first.name]
+    recorded = read_inbox(inbox).counts
+    if dax.evaluate(decode(dax.schema, first.read_bytes())).signature == RACE_SIGNATURE:
+        assert dict(recorded) == {RACE_SIGNATURE: 1}
     else:
-        assert (late.confirmed, late.dropped, late.counts) == (0, 1, {})
-    cut = dict(record, verdict="cut")
-    assert fuzz_engine._late_confirmation(dax, cut, current, KnownList.of(dax), False) is None
-    assert fuzz_engine._late_confirmation(dax, None, current, KnownList.of(dax), False) is None
+        assert dict(recorded) == {}
 
 
 @pytest.mark.parametrize("slices, verdict", [((1e-6,), "cut"), ((1e-6, 60.0), "divergent")])

@@ -87,19 +87,22 @@ def wanted(jobs: int) -> bool:
     return (os.cpu_count() or 1) > jobs
 
 
-CURRENT = "current"
-"""The file in the confirmer's folder naming the candidate it is confirming (absent
-between two)."""
+WOUND = "wound-down"
+"""The file the child writes in its folder when it is told to wind down: the names of the
+candidates it has begun, one a line, which it goes on with and `fuzz` leaves to it
+(`Confirmer.wind_down`)."""
+WOUND_WAIT_S = 5.0
+"""Seconds `fuzz` waits for the child's `WOUND` file (it is written between two bytecodes
+of the child, at once unless the machine is starved)."""
 
 
 def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
-    """The child's loop: confirm the next candidate not yet done, forever (until killed,
-    or until it winds down: `Confirmer.wind_down`, SIGUSR1). A confirmed one is recorded
-    into the inbox (the folder above `candidates`) as the harness records a divergence
-    (`Recorder`: the input that shows it, or a suppressed known hit), so the run, `triage`
-    and a benchmark polling the inbox see it at once; once winding down, the child ends
-    the candidate it is on (its result written, not recorded: `fuzz` counts it itself)
-    and exits."""
+    """The child's loop: confirm the next candidate not yet done, forever (until killed).
+    A confirmed one is recorded into the inbox (the folder above `candidates`) as the
+    harness records a divergence (`Recorder`: the input that shows it, or a suppressed
+    known hit), so the run, `triage` and a benchmark polling the inbox see it at once.
+    Once it winds down (`Confirmer.wind_down`, SIGUSR1) it takes no new candidate: it goes
+    on with those it had begun (`WOUND`), and exits when none is left."""
     from fuzzplug.core.known import KnownList
     from fuzzplug.core.opslang import decode
     from fuzzplug.core.oracle import Verdict
@@ -115,8 +118,16 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
 
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    begun: set[str] = set()
+    wound: set[str] = set()
     winding = []
-    signal.signal(signal.SIGUSR1, lambda signum, frame: winding.append(True))
+
+    def wind_down(signum, frame) -> None:
+        wound.update(begun)  # those begun now are the child's from here on
+        winding.append(True)
+        atomic_write(out / WOUND, "".join(f"{name}\n" for name in sorted(wound)))
+
+    signal.signal(signal.SIGUSR1, wind_down)
     log = get_logger(target=target.name)
     known = KnownList.of(target)
     recorder = Recorder(str(candidates.parent))
@@ -125,26 +136,27 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
     tried: list[dict[str, int]] = [{} for _ in SLICES]  # per slice, by signature id
     memo: dict[bytes, Shrunk] = {}  # the shrinking of the candidates cut so far
     settled: dict[str, int] = {}  # results by provisional signature id
-    while not winding:
+    while True:
         paths = [p for p in sorted(candidates.glob(f"{CANDIDATE_PREFIX}*"))
-                 if p.name not in done]
+                 if p.name not in done and (not winding or p.name in wound)]
         chosen = next_candidate(paths, level, settled, tried, suppressing)
         if chosen is None:
+            if winding:
+                return
             time.sleep(POLL_S)
             continue
         path, data, at = chosen
+        begun.add(path.name)
+        if winding and path.name not in wound:
+            continue  # begun after the child was told to wind down: `fuzz` takes it
         sig_id = provisional_id(path)
         tried[at][sig_id] = tried[at].get(sig_id, 0) + 1
-        if winding:
-            break
-        atomic_write(out / CURRENT, path.name)
         try:
             found = confirm_within(target, data, Deadline(time.monotonic() + SLICES[at]),
                                    memo)
         except TimeUp:
             if at + 1 < len(SLICES):
                 level[path.name] = at + 1  # again with the next slice, after the others
-                (out / CURRENT).unlink(missing_ok=True)
                 continue
             done.add(path.name)
             record = {"candidate": path.name, "verdict": CUT}
@@ -156,16 +168,12 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
                 sig = found.signature
                 match = known.match(sig, decode(target.schema, found.data)) \
                     if suppressing else None
-                if match is None:
-                    record["outcome"] = found.outcome.to_json()
-                if winding:
-                    pass  # `fuzz` has read the inbox: it counts this result itself
-                elif match is not None:
+                if match is not None:
                     recorder.suppress(sig, match)
-                    recorder.flush()
                 else:
                     recorder.record(found.data, sig)
-                    recorder.flush()
+                    record["outcome"] = found.outcome.to_json()
+                recorder.flush()
                 log.info("candidate_confirmed", candidate=path.name, signature=sig,
                          known=match is not None, shrunk=found.shrunk)
             else:
@@ -174,7 +182,6 @@ def _child(target, candidates: Path, out: Path, suppressing: bool) -> None:
         memo.pop(data, None)
         settled[sig_id] = settled.get(sig_id, 0) + 1
         atomic_write(out / f"{path.name}.json", json.dumps(record, sort_keys=True) + "\n")
-        (out / CURRENT).unlink(missing_ok=True)
 
 
 class Confirmer:
@@ -196,18 +203,23 @@ class Confirmer:
         get_logger(target=self.target.name).info("confirmer_started",
                                                  child_pid=self.process.pid)
 
-    def wind_down(self) -> str | None:
-        """Ask the child to end the candidate it is on and exit (SIGUSR1), rather than lose
-        that confirmation: a long slice begun near the end of libFuzzer's share goes on
-        while `fuzz` confirms the others in its end phase. The name of that candidate
-        (None when the child is between two, or gone); `stop` collects the child."""
+    def wind_down(self) -> set[str]:
+        """Ask the child to take no new candidate and to go on with those it has begun
+        (SIGUSR1), beside the end phase, rather than lose them: a long slice begun near the
+        end of libFuzzer's share, a slow candidate it has shrunk already. The names of
+        those candidates (its `WOUND` file), which `fuzz` leaves to it; `stop` collects
+        the child, and what it settles is recorded into the inbox as before."""
         if self.process is None or not self.process.is_alive():
-            return None
+            return set()
         os.kill(self.process.pid, signal.SIGUSR1)
-        try:
-            return (self.out / CURRENT).read_text() or None
-        except OSError:
-            return None
+        until = time.monotonic() + WOUND_WAIT_S
+        while time.monotonic() < until and self.process.is_alive():
+            try:
+                return set((self.out / WOUND).read_text().split())
+            except OSError:
+                time.sleep(0.01)
+        self.stop()  # no answer: killed now, so that it settles nothing `fuzz` takes
+        return set()
 
     def stop(self, until: float | None = None) -> None:
         """Collect the child: at once (killed), or, with `until` (a `time.monotonic`

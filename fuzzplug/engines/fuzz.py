@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fuzzplug.core.findings import (
@@ -57,10 +57,8 @@ from fuzzplug.core.words import plural
 from fuzzplug.engines import confirmer as confirmers
 from fuzzplug.engines.finish import (
     Confirmation,
-    Confirmed,
     Deadline,
     confirm_candidates,
-    count_confirmed,
     finish_entry,
     keep_left,
     provisional_id,
@@ -273,14 +271,14 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            # The confirmer ends the candidate it is on beside the end phase (collected
-            # below), unless the run was interrupted.
-            current = None
+            # The confirmer goes on with the candidates it has begun beside the end phase
+            # (collected below), unless the run was interrupted.
+            begun: set[str] = set()
             if confirmer is not None:
                 if interrupted:
                     confirmer.stop()
                 else:
-                    current = confirmer.wind_down()
+                    begun = confirmer.wind_down()
     stats.update(_last_stats(log_path))
     stats.pop("ticks", None)
     recorded = read_inbox(inbox)
@@ -299,7 +297,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
     # what the findings leave of it goes back to the candidates left then.
     done = confirmer_done(confirmer)
     confirmation, cut, tried = _early_confirmation(done)
-    todo = [p for p in recorded.candidates if p.name not in done and p.name != current]
+    todo = [p for p in recorded.candidates if p.name not in done and p.name not in begun]
     confirmation.merge(confirm_candidates(
         target, todo, deadline.share(2 if counts and minimize else 1), known, not no_known,
         tried))
@@ -345,20 +343,36 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         finish(sorted(take(more)))
         confirmation.merge(more)
     if confirmer is not None:
-        # The candidate the confirmer was on when libFuzzer stopped: its result if it
-        # ended it within the time, left otherwise.
+        # What the confirmer settled of the candidates it went on with, within the time:
+        # recorded into the inbox since it was read, and counted from there; the rest of
+        # them are left.
         confirmer.stop(until=deadline.at)
-        if current is not None and current not in done:
-            last = _late_confirmation(target, confirmer.results().get(current), current,
-                                      known, not no_known)
-            if last is None:
-                confirmation.left += [p for p in recorded.candidates if p.name == current]
-            else:
-                record = confirmer.results()[current]
-                if "outcome" in record:
-                    evaluated[bytes.fromhex(record["data"])] = record["outcome"]
-                finish(sorted(take(last)))
-                confirmation.merge(replace(last, left=confirmation.left))
+        late = {name: r for name, r in confirmer.results().items()
+                if name not in done and name in begun}
+        late_result, late_cut, _ = _early_confirmation(late)
+        confirmation.confirmed += late_result.confirmed
+        confirmation.dropped += late_result.dropped
+        confirmation.left += [p for p in recorded.candidates
+                              if p.name in begun and p.name not in done
+                              and (p.name not in late or p.name in late_cut)]
+        evaluated.update({bytes.fromhex(r["data"]): r["outcome"] for r in late.values()
+                          if "outcome" in r})
+        again = read_inbox(inbox)
+        fresh = []
+        for sig, n in sorted(again.counts.items()):
+            more_hits = n - recorded.counts.get(sig, 0)
+            if more_hits > 0:
+                if sig not in counts:
+                    fresh.append(sig)
+                counts[sig] = counts.get(sig, 0) + more_hits
+                if sig in entries:
+                    entries[sig].count = counts[sig]
+        for sig_id, data in again.shortest().items():
+            if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
+                                                               shortest[sig_id]):
+                shortest[sig_id] = data
+        finish(fresh)
+        recorded = again
     for sig in sorted(entries):
         entry = entries[sig]
         write_entry(target, fdir, entry)
@@ -458,20 +472,6 @@ def _early_confirmation(done: dict[str, dict]) \
         else:
             result.dropped += 1
     return result, cut, tried
-
-
-def _late_confirmation(target, record: dict | None, name: str, known: KnownList,
-                       suppressing: bool) -> Confirmation | None:
-    """The confirmer's result for the candidate it ended while winding down (`record`, not
-    recorded into the inbox by it) counted as the end phase counts its own
-    (`count_confirmed`); None when it has none (cut, or not ended in time)."""
-    if record is None or record["verdict"] == confirmers.CUT:
-        return None
-    result = Confirmation()
-    found = Confirmed(Verdict(record["verdict"]), record.get("signature"),
-                      bytes.fromhex(record["data"]))
-    count_confirmed(target, result, name, found, known, suppressing)
-    return result
 
 
 def _inited(log_path: Path) -> bool:
