@@ -12,9 +12,10 @@ result is written, atomically, as `<candidate name>.json` into the confirmer's f
 into the inbox as the harness records a
 divergence (the shrunk input that shows it, or a known hit suppressed), so it is a finding
 of the run from that moment. At the end of libFuzzer's share `fuzz` winds the child down
-(`wind_down`): it ends the candidate it is on, beside the end phase, within the run's
-time, and exits; `fuzz` counts its results (`results`), so the end phase confirms only
-what is left, and the one the child was on last is counted when the child has ended it.
+(`wind_down`): it takes no new candidate and goes on with those it has begun, beside the
+end phase, within the run's time, and exits; the end phase confirms only what the child
+neither settled (`results`) nor began, and `fuzz` counts what the child settles until it
+is collected (`stop`), from the inbox.
 
 The child runs only when the machine has a core libFuzzer's workers leave idle
 (`wanted`: more CPUs than `--jobs`); it dies with `fuzz` (PR_SET_PDEATHSIG) and ignores
