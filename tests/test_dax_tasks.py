@@ -469,6 +469,17 @@ def test_the_search_cache_gives_a_bigger_search_for_a_cut_one_and_keeps_it():
     assert cache.search(TARGET.post_model, DEFAULT_SCENE, done, runs=4000) is whole
 
 
+def _with_small_budgets(monkeypatch, text: str):
+    """`SEARCH_RUNS` and `CONFIRM_RUNS` made 40 and 240 runs (so that the searches of the
+    races' programs are cut at the first and go on to the second in seconds); the programs
+    of `text`, split into tasks, and its scene."""
+    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
+    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    ops = _ops(text)
+    return tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene]), \
+        Scene.from_ops(ops).dax
+
+
 @pytest.mark.parametrize("text", [
     "store addr=0x100000\ntask id=1\npunch_hole\nload addr=0x100000\nwrite\n",
     CUT_SEARCH_FALSE_DIVERGENCE,
@@ -480,11 +491,7 @@ def test_a_cut_search_resumed_to_a_bigger_budget_is_the_search_made_with_it(text
     budget from the start, on both versions; the cache resumes its search of
     `SEARCH_RUNS` when asked for `CONFIRM_RUNS` (both made small here: 40 and 240). The
     ppc64 pair's v4.13 search ends between the two budgets: resumed, it is complete."""
-    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
-    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
-    ops = _ops(text)
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
+    t, scene = _with_small_budgets(monkeypatch, text)
     steps = tasks.STEPS_PER_RUN
     resumed = finished = 0
     for model in (TARGET.pre_model, TARGET.post_model):
@@ -519,11 +526,7 @@ def test_a_resumed_search_cut_off_mid_way_leaves_no_trace_in_the_cache(strike, m
     budget makes (outcomes, first-seen records, statistics), and the budgeted question
     before it gets the fresh answer too. Kept, the dead exploration answered the bigger
     budget with the runs made before the alarm."""
-    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
-    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
-    ops = _ops(RACE)
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
+    t, scene = _with_small_budgets(monkeypatch, RACE)
     model = TARGET.pre_model
     fresh = tasks.search(model, scene, t, max_runs=240, max_steps=240 * tasks.STEPS_PER_RUN)
     cache = tasks.SearchCache()
@@ -570,11 +573,7 @@ def test_a_search_paused_at_each_slices_end_goes_on_to_the_search_made_in_one(
     `per_slice` runs until it is answered: every slice but the last pauses the search
     (`timeslice.Interrupted`), whether it was a new search or one resumed, and the search
     answered is a search made in one go (outcomes, first-seen records, statistics)."""
-    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
-    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
-    ops = _ops(RACE)
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
+    t, scene = _with_small_budgets(monkeypatch, RACE)
     model = TARGET.pre_model
     steps = tasks.STEPS_PER_RUN
     fresh = {runs: tasks.search(model, scene, t, max_runs=runs, max_steps=runs * steps)
@@ -606,8 +605,7 @@ def test_a_full_evaluation_made_in_slices_gives_what_one_made_in_one_gives(monke
     """The race seed's full evaluation (budgets of 40 and 240 runs: v4.13's search is cut,
     then its one-preemption runs), made again in slices of 30 runs until it ends, has the
     verdict, signature and records of one made in one go with the cache empty."""
-    monkeypatch.setattr(tasks, "SEARCH_RUNS", 40)
-    monkeypatch.setattr(tasks, "CONFIRM_RUNS", 240)
+    _with_small_budgets(monkeypatch, RACE)
     monkeypatch.setattr(tasks, "SEARCHES", tasks.SearchCache())
     ops = _ops(RACE)
     whole = TARGET.evaluate(ops)
