@@ -2,10 +2,10 @@
 
 An engine that gives an evaluation a share of time (the confirmer's slices,
 `fuzzplug.engines.confirmer`; the end phase's shares, `fuzzplug.engines.finish`) opens a
-slice around it (`until`). A target's long loop (dax_fault's search of the other
-version's interleavings) asks `passed()` between two pieces of its work and, once the
-slice is over, stops with `Interrupted` at a point it can go on from (its search paused
-and kept in the target's cache), instead of being cut by the engine's alarm
+slice around it (`until`). A target's long loop (a search of the other version's
+interleavings, say) asks `passed()` between two pieces of its work and, once the slice
+is over, stops with `Interrupted` at a point it can go on from (its search paused and
+kept in the target's cache), instead of being cut by the engine's alarm
 (`finish.within`), which loses the work under way. Outside a slice `passed()` is False.
 A slice decides only *when* an evaluation ends, never what it gives: the work it keeps is
 the same work an uninterrupted evaluation does, in the same order.

@@ -65,11 +65,10 @@ def next_candidate(paths: list[Path], level: dict[str, int], settled: dict[str, 
     before any candidate of a signature settled already (the tenth candidate of one
     provisional signature mostly confirms what the first did). Within one, the end
     phase's order (`finish._order`, with the tries of that slice by signature, `tried`).
-    Measured in cold runs: with the short slices first whatever the signature, the child
-    confirmed one signature's candidates again and again while a candidate of the
-    generic/344 race waited for its long slice until the run ended; sharing the time
-    between short and long slices (a long one after every 10 s of short ones) confirmed
-    fewer candidates and fewer known causes (docs/races.md, "What was tried next")."""
+    In cold runs the child confirmed up to seven candidates of one provisional signature,
+    all with one signature. Sharing the time between short and long slices instead (a
+    long one after every 10 s of short ones) confirmed fewer candidates and fewer known
+    causes (docs/races.md, "Confirming what the loop reaches")."""
     from fuzzplug.engines.finish import _order, provisional_id
 
     def rank(p: Path) -> tuple[bool, int]:

@@ -303,9 +303,9 @@ def confirm_within(target, data: bytes, share: Deadline, memo: dict[bytes, Shrun
     """`confirm_one` within `share` (`TimeUp` when it is passed), with the candidate's
     shrinking kept in `memo` (by its bytes) whether or not its full evaluation then fits,
     and the full evaluation's work kept by the target where it pauses at the slice's end
-    (`fuzzplug.core.timeslice`: dax_fault keeps the other version's search paused in its
-    cache): cut, the candidate's next slice goes on where this one stopped, shrinking or
-    searching. The caller drops a candidate's entry once it is settled."""
+    (`fuzzplug.core.timeslice`: a target of several tasks keeps the other version's
+    search paused in its cache): cut, the candidate's next slice goes on where this one
+    stopped, shrinking or searching. The caller drops a candidate's entry once it is settled."""
     shrunk = memo.get(data)
     with within(Deadline(share.at + GRACE_S, share.clock)):
         if shrunk is None or shrunk.stopped:
