@@ -312,10 +312,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
             if sig not in counts:
                 fresh.append(sig)
             counts[sig] = counts.get(sig, 0) + n
-            data, sig_id = conf.shortest[sig], signature_id(sig)
-            if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
-                                                               shortest[sig_id]):
-                shortest[sig_id] = data
+            _keep_shortest(shortest, signature_id(sig), conf.shortest[sig])
             if sig in entries:
                 entries[sig].count = counts[sig]
         return fresh
@@ -368,9 +365,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                 if sig in entries:
                     entries[sig].count = counts[sig]
         for sig_id, data in again.shortest().items():
-            if sig_id not in shortest or (len(data), data) < (len(shortest[sig_id]),
-                                                               shortest[sig_id]):
-                shortest[sig_id] = data
+            _keep_shortest(shortest, sig_id, data)
         finish(fresh)
         recorded = again
     for sig in sorted(entries):
@@ -448,6 +443,13 @@ def progress_fields(found: dict, inbox, confirmed: int = 0) -> dict:
             "cov": found.get("cov", 0), "corpus_size": found.get("corp", 0),
             "signatures": len(inbox.counts), "known_signatures": len(inbox.suppressed),
             "candidates": len(inbox.candidates), "confirmed": confirmed}
+
+
+def _keep_shortest(shortest: dict, key, data: bytes) -> None:
+    """`shortest[key]` becomes `data` if it is the shorter (then the smaller) input."""
+    best = shortest.get(key)
+    if best is None or (len(data), data) < (len(best), best):
+        shortest[key] = data
 
 
 def confirmer_done(confirmer) -> dict[str, dict]:
