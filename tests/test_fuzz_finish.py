@@ -431,3 +431,24 @@ def test_a_finding_the_confirmer_evaluated_is_not_re_run_and_its_record_is_that_
     record = record_json(dax, entry)
     assert (record["verdict"], record["pre"], record["post"], record["finding"]) == \
         (evaluated["verdict"], evaluated["pre"], evaluated["post"], evaluated["finding"])
+
+
+def test_the_hits_recorded_since_an_inbox_was_read_are_the_difference_of_its_counts(
+        tmp_path):
+    """What `fuzz` counts of the confirmer's late results: the hits an inbox gained since an
+    earlier reading, by signature, and nothing for a signature that gained none."""
+    from fuzzplug.engines.harness import Recorder
+
+    recorder = Recorder(str(tmp_path))
+    recorder.record(b"\x01\x02", "store/a/1")
+    recorder.record(b"\x01", "store/a/1")
+    recorder.record(b"\x03", "load/b/2")
+    recorder.flush()
+    earlier = read_inbox(tmp_path)
+    recorder.record(b"\x04\x05", "store/a/1")
+    recorder.record(b"\x06", "write/c/3")
+    recorder.flush()
+    later = read_inbox(tmp_path)
+    assert later.hits_since(earlier) == {"store/a/1": 1, "write/c/3": 1}
+    assert earlier.hits_since(later) == {}
+    assert later.hits_since(later) == {}

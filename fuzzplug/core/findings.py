@@ -216,6 +216,11 @@ class Inbox:
                 out[sig_id] = min(datas, key=lambda d: (len(d), d))
         return out
 
+    def hits_since(self, earlier: "Inbox") -> dict[str, int]:
+        """Signature → the hits recorded since `earlier` was read of the same inbox."""
+        return {sig: n - earlier.counts.get(sig, 0) for sig, n in self.counts.items()
+                if n > earlier.counts.get(sig, 0)}
+
 
 def read_inbox(inbox: Path) -> Inbox:
     """Read an inbox (live or orphaned); unreadable or half-written files are skipped."""

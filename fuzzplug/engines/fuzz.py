@@ -305,17 +305,24 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
                                              if p.name in cut]
     entries: dict[str, FindingEntry] = {}
 
-    def take(conf: Confirmation) -> list[str]:
-        """Add a confirmation's recorded hits to the counts; the new signatures."""
+    def add_hits(hits: dict[str, int], inputs: dict[str, bytes]) -> list[str]:
+        """Add hits (signature → how many) to the counts, and inputs (signature id → an
+        input that shows it) to the shortest; the signatures new to the run."""
         fresh = []
-        for sig, n in conf.counts.items():
+        for sig, n in sorted(hits.items()):
             if sig not in counts:
                 fresh.append(sig)
             counts[sig] = counts.get(sig, 0) + n
-            _keep_shortest(shortest, signature_id(sig), conf.shortest[sig])
             if sig in entries:
                 entries[sig].count = counts[sig]
+        for sig_id, data in inputs.items():
+            _keep_shortest(shortest, sig_id, data)
         return fresh
+
+    def take(conf: Confirmation) -> list[str]:
+        """Add a confirmation's recorded hits to the counts; the new signatures."""
+        return add_hits(conf.counts, {signature_id(sig): conf.shortest[sig]
+                                      for sig in conf.counts})
 
     # The inputs the confirmer evaluated in full and recorded: not re-run.
     evaluated = {bytes.fromhex(r["data"]): r["outcome"] for r in done.values()
@@ -355,18 +362,7 @@ def run_fuzz(target, *, seconds: int, jobs: int, corpus: str | None, findings: s
         evaluated.update({bytes.fromhex(r["data"]): r["outcome"] for r in late.values()
                           if "outcome" in r})
         again = read_inbox(inbox)
-        fresh = []
-        for sig, n in sorted(again.counts.items()):
-            more_hits = n - recorded.counts.get(sig, 0)
-            if more_hits > 0:
-                if sig not in counts:
-                    fresh.append(sig)
-                counts[sig] = counts.get(sig, 0) + more_hits
-                if sig in entries:
-                    entries[sig].count = counts[sig]
-        for sig_id, data in again.shortest().items():
-            _keep_shortest(shortest, sig_id, data)
-        finish(fresh)
+        finish(add_hits(again.hits_since(recorded), again.shortest()))
         recorded = again
     for sig in sorted(entries):
         entry = entries[sig]

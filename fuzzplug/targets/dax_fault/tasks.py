@@ -404,58 +404,64 @@ class SearchCache:
     def search(self, model, scene, tasks: Tasks, runs: int | None = None) -> Search:
         """`search(model, scene, tasks, max_runs=runs)` (default `SEARCH_RUNS`), from the
         cache when an input with the same model, scene and programs asked before with at
-        least that budget (or the search was complete)."""
+        least that budget (or the search was complete); a kept search cut short goes on
+        from its last run (`_resume`); otherwise a new one is made and kept (`_new`)."""
         runs = SEARCH_RUNS if runs is None else runs
         key = (model, scene, program_key(tasks))
         entry = self._entries.get(key)
-        short = entry is None or not (entry[1].complete or entry[2] >= runs)
-        if short and entry is not None and entry[1].more is not None:
-            # A search cut at SEARCH_RUNS, asked for CONFIRM_RUNS: it goes on from its
-            # last run (its outcomes are labelled with the indices of `first`).
+        if entry is None or not (entry[1].complete or entry[2] >= runs):
             self.misses += 1
-            first, found, _ = entry
-            before = len(found.outcomes)
-            try:
-                found.more(runs, runs * STEPS_PER_RUN)
-            except timeslice.Interrupted:
-                # Paused at its time slice's end: kept as it is, with its budget as it was
-                # (a later question of this budget goes on from where it stopped).
-                self.kept_outcomes += len(found.outcomes) - before
-                self._entries.move_to_end(key)
-                self._drop_over_bounds()
-                raise
-            except BaseException:
-                # Cut off mid-way (the confirmer's or the end phase's alarm, Ctrl-C): the
-                # exploration ended with the exception, and the runs it added are those of
-                # neither budget. The entry goes, so no later question is answered from it.
-                del self._entries[key]
-                self.kept_outcomes -= before
-                raise
-            self.kept_outcomes += len(found.outcomes) - before
-            self._entries[key] = (first, found, runs)
-            self._entries.move_to_end(key)
-            self._drop_over_bounds()
-        elif short:
-            self.misses += 1
-            try:
-                found = search(model, scene, tasks, max_runs=runs,
-                               max_steps=runs * STEPS_PER_RUN,
-                               resumable=RESUME and runs == SEARCH_RUNS)
-            except timeslice.Interrupted as cut:
-                # Paused at its time slice's end: kept with a budget of none, so the next
-                # question goes on from where it stopped (`Search.more`).
-                self.put(model, scene, tasks, cut.args[0], 0)
-                raise
-            self.put(model, scene, tasks, found, runs)
-            return found
+            if entry is None or entry[1].more is None:
+                return self._new(model, scene, tasks, runs)
+            found = self._resume(key, entry, runs)
         else:
             self.hits += 1
             self._entries.move_to_end(key)
-            first, found, _ = entry
+            found = entry[1]
+        first = entry[0]
         if all(tuple(i for i, _ in p) == tuple(i for i, _ in q)
                for p, q in zip(first.programs, tasks.programs)):
             return found
-        return relabelled(found, tasks)
+        return relabelled(found, tasks)  # its outcomes are labelled with `first`'s indices
+
+    def _new(self, model, scene, tasks: Tasks, runs: int) -> Search:
+        """A new search of `runs` runs, kept. One paused at its time slice's end is kept
+        with a budget of none, so that the next question goes on from where it stopped
+        (`Search.more`)."""
+        try:
+            found = search(model, scene, tasks, max_runs=runs, max_steps=runs * STEPS_PER_RUN,
+                           resumable=RESUME and runs == SEARCH_RUNS)
+        except timeslice.Interrupted as cut:
+            self.put(model, scene, tasks, cut.args[0], 0)
+            raise
+        self.put(model, scene, tasks, found, runs)
+        return found
+
+    def _resume(self, key: tuple, entry: tuple[Tasks, Search, int], runs: int) -> Search:
+        """A kept search cut at a smaller budget (`SEARCH_RUNS`, asked for `CONFIRM_RUNS`),
+        gone on from its last run to `runs`: the same runs as a new search of that budget.
+        Paused at a time slice's end, it stays kept with its budget as it was (a later
+        question goes on from there). Cut off mid-way (an alarm, Ctrl-C), the exploration
+        ended with the exception and the runs it added are those of neither budget: the
+        entry goes, so that no later question is answered from it."""
+        first, found, _ = entry
+        before = len(found.outcomes)
+        try:
+            found.more(runs, runs * STEPS_PER_RUN)
+        except timeslice.Interrupted:
+            self.kept_outcomes += len(found.outcomes) - before
+            self._entries.move_to_end(key)
+            self._drop_over_bounds()
+            raise
+        except BaseException:
+            del self._entries[key]
+            self.kept_outcomes -= before
+            raise
+        self.kept_outcomes += len(found.outcomes) - before
+        self._entries[key] = (first, found, runs)
+        self._entries.move_to_end(key)
+        self._drop_over_bounds()
+        return found
 
 
 SEARCHES = SearchCache()
