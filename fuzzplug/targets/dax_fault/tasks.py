@@ -115,8 +115,8 @@ confirmed outside the loop (`docs/races.md`, "Candidates"). 12, not the 24 of be
 cold run's corpus the budget's search settled about one divergent input in eight, mostly
 within its first six runs, so the loop paid for the other runs of searches that ended cut;
 at 12 the cold runs of an A/B round made 14 % more executions and met the generic/344
-race's candidate in 4 of 5 seeds instead of 2 (`docs/races.md`, "Confirming what the loop
-reaches")."""
+race's candidate in 4 of 5 seeds instead of 2 (`docs/races.md`, "The loop's budget: 12
+runs")."""
 STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
