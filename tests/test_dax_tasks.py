@@ -281,6 +281,32 @@ def test_looking_for_races_past_the_replayed_steps_only_makes_the_same_runs(case
         assert found[True][2].runs > 1
 
 
+@pytest.mark.parametrize("stateful", [False, True], ids=["stateless", "stateful"])
+@pytest.mark.parametrize("case", INCREMENTAL_CASES, ids=["race", "punch-race", "ppc64", "nospecial"])
+def test_skipping_the_records_of_replayed_steps_makes_the_same_search(case, stateful,
+                                                                        monkeypatch):
+    """`dpor._Chooser.observe` records nothing of the steps a run replays before its branch
+    (`dpor.REPLAY_SKIPS`): on the same four shapes, both versions' searches (cut at 300
+    runs), with the state cache and without it, make the same runs, with the same outcomes
+    first seen at the same run and step, the same cache hits, cycles and states, as when it
+    records every step."""
+    from fuzzplug.explore import dpor
+
+    ops = _ops(case[0] + case[1])
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    scene = Scene.from_ops(ops).dax
+    for model in (TARGET.pre_model, TARGET.post_model):
+        found = {}
+        for skips in (False, True):
+            monkeypatch.setattr(dpor, "REPLAY_SKIPS", skips)
+            s = tasks.search(model, scene, t, max_runs=300, max_steps=300 * tasks.STEPS_PER_RUN,
+                             stateful=stateful)
+            found[skips] = (s.outcomes, s.first_seen, s.stats, s.last_run,
+                            (s.cache.hits, s.cache.cycles, len(s.cache)) if stateful else None)
+        assert found[True] == found[False], model.VERSION
+        assert found[True][2].runs > 1
+
+
 RACE_OBSERVED = {"ppc64-store-block-vs-store-block": "set_pte_at",
                  "nospecial-load-hole-vs-store-hole": "livelock"}
 """What shows the known race among the outcomes of the cases that have one."""
@@ -408,6 +434,22 @@ def test_the_search_cache_keeps_the_most_recently_used_searches_up_to_its_size()
     assert cache.misses == 4
     fresh = tasks.search(TARGET.post_model, DEFAULT_SCENE, a, max_runs=tasks.SEARCH_RUNS)
     assert list(first.outcomes) == list(fresh.outcomes)
+
+
+def test_a_finished_search_is_kept_without_its_state_cache():
+    """The exhaustive checker puts its stateful searches in the oracle's cache: a finished
+    one is kept without its states (no later question reads them), answers as the search
+    did, and the checker's own search keeps its cache."""
+    t = _split("store addr=0x101000 val=0x66\ntask id=1\nstore addr=0x101000 val=0x66\n")
+    s = tasks.search(TARGET.pre_model, DEFAULT_SCENE, t, max_runs=interleavings.MAX_RUNS,
+                     stateful=True)
+    assert s.complete and len(s.cache) > 100
+    cache = tasks.SearchCache()
+    cache.put(TARGET.pre_model, DEFAULT_SCENE, t, s, interleavings.MAX_RUNS)
+    kept = cache.search(TARGET.pre_model, DEFAULT_SCENE, t, runs=interleavings.MAX_RUNS)
+    assert cache.hits == 1 and kept.cache is None
+    assert (kept.outcomes, kept.first_seen, kept.stats) == (s.outcomes, s.first_seen, s.stats)
+    assert len(s.cache) > 100
 
 
 CUT_SEARCH_FALSE_DIVERGENCE = """write page=0

@@ -225,8 +225,9 @@ _FAST_CASES = [(c[0], c[1], (c[2],), (c[3],)) for c in FULL_SEARCH_CASES] + [
 
 def _readable_search(monkeypatch, model, scene, t, max_runs):
     """The stateful search through the readable path only: machines without a cell cache
-    (`cell_values` at every reading, `statecache.state_key`)."""
-    from fuzzplug.explore import daxtasks, daxtrack
+    (`cell_values` at every reading, `statecache.state_key`), every step recorded
+    (`dpor.REPLAY_SKIPS` off)."""
+    from fuzzplug.explore import daxtasks, daxtrack, dpor
 
     def track(m):
         daxtrack.track(m)
@@ -234,6 +235,7 @@ def _readable_search(monkeypatch, model, scene, t, max_runs):
 
     with monkeypatch.context() as mp:
         mp.setattr(daxtasks, "track", track)
+        mp.setattr(dpor, "REPLAY_SKIPS", False)
         return tasks.search(model, scene, t, max_runs=max_runs, stateful=True)
 
 

@@ -150,8 +150,14 @@ class _Chooser:
         return EndAccess(looping[0])
 
     def observe(self, event) -> None:
-        node = self.stack[self.at]
-        self.at += 1
+        at = self.at
+        node = self.stack[at]
+        self.at = at + 1
+        if at < self.depth - 1 and REPLAY_SKIPS:
+            # A replayed step before the branch: the step the node's choice took when it was
+            # first made (runs are deterministic), whose footprint and task keys the node
+            # keeps; the sleep set the next step starts with is the next node's (`choose`).
+            return
         node.fps[node.choice] = event.fp
         if node.bases is not None:
             if node.after is None or node.after[0] != node.choice:
@@ -425,6 +431,10 @@ PAUSED = object()
 INCREMENTAL = True
 """`explore` looks for races only in the steps a run did not replay (`races_from`); False:
 in every step of every run (the readable path the tests compare it with)."""
+REPLAY_SKIPS = True
+"""`_Chooser.observe` skips the steps a run replays before its branch (nothing it would
+record there is read); False: it records every step alike (the readable path the tests
+compare it with)."""
 SUMMARIES = False
 LIVELOCK = 1000
 """A node's choice LIVELOCK + t ends task t's retrying access as a LIVELOCK."""
