@@ -206,19 +206,29 @@ def test_exhaustive_says_in_one_line_what_is_wrong_with_a_bound(args, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_the_interleavings_report_is_the_same_in_one_process_or_two(capsys):
-    """`exhaustive --tasks 2` splits the pairs into fixed shares: one process or two give the
-    same report (pairs, runs, signatures, reproducers), only the time differs."""
+@pytest.mark.parametrize("bound, description, pairs, signatures", [
+    (["--depth", "2/1", "--calls", "syscalls/syscalls", "--scenes", "0,2"],
+     "task 0: 1..2 calls from syscalls", "pairs: 300", 0),  # (5 + 25) x 5 programs, 2 scenes
+    (["--depth", "1", "--calls", "accesses", "--scenes", "1,2,3"],
+     "each a program of 1..1 calls from accesses", "pairs: 18", 3),  # 6 pairs, 3 scenes
+], ids=["syscalls", "accesses"])
+def test_the_interleavings_report_is_the_same_in_one_process_or_two(bound, description, pairs,
+                                                                    signatures, capsys):
+    """`exhaustive --tasks 2` checks each pair into a report of its own, the processes
+    taking the pairs longest first, and merges the reports in the list's order: one process
+    or two give the same report (pairs, runs, signatures, their counts and reproducers),
+    only the time differs."""
     outs = []
     for jobs in ("1", "2"):
-        assert main(["exhaustive", "dax_fault", "--tasks", "2", "--depth", "2/1", "--calls",
-                     "syscalls/syscalls", "--scenes", "0,2", "--jobs", jobs,
-                     "--no-progress"]) == 0
+        status = main(["exhaustive", "dax_fault", "--tasks", "2", *bound, "--jobs", jobs,
+                       "--no-progress"])
+        assert status == 0
         out = capsys.readouterr().out
         outs.append([line for line in out.splitlines() if not line.startswith("pairs:")]
                     + [line.split(";")[0] + line.split(";")[1] for line in out.splitlines()
                        if line.startswith("pairs:")])
     assert outs[0] == outs[1]
     assert any(line.startswith("proved:") for line in outs[0])
-    assert "task 0: 1..2 calls from syscalls" in outs[0][0]
-    assert "pairs: 300" in outs[0][-1]  # (5 + 25) x 5 programs, two scenes
+    assert description in outs[0][0]
+    assert pairs in outs[0][-1]
+    assert sum("[known:" in line for line in outs[0]) == signatures

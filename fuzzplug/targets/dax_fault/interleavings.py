@@ -21,7 +21,7 @@ What it proves: for the models, in each scene, for each pair, the set of outcome
 v4.14 equals the set of v4.13 (up to the intended rules, `tasks.compare`) except for the
 outcomes listed, each named by the signature its reproducer gives through the target's
 oracle (`Target.evaluate` on the pair with the schedule that produced it), so that
-`replay` and the fuzzer name it alike. Outcomes of one scene whose comparison with the
+`replay` and the fuzzer name it alike. Outcomes of one pair whose comparison with the
 closest outcome of the other version shows the same differences are named by the first
 one's reproducer (the oracle is run once per such class, not once per outcome). A pair
 whose search did not finish within `MAX_RUNS` runs a version is listed as not proven.
@@ -71,8 +71,6 @@ STATEFUL = True
 """The reduced search keeps a state cache (`fuzzplug.explore.statecache`): no run goes on
 from a state already explored, and an access that retries in a cycle of states ends as a
 LIVELOCK there (docs/races.md, "The state cache")."""
-SHARES = 16
-"""The pairs are checked in this many shares (every SHARES-th pair of the list)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,24 +307,33 @@ def compared(o: tasks.RunOutcome) -> tasks.RunOutcome:
 _WORKER: dict = {}
 
 
-def _check_chunk(chunk: list[tuple[int, int]]) -> Report:
-    """A worker's share: (scene index, pair index) items, checked into a report of its own."""
+def _check_item(item: tuple[int, int, int]) -> tuple[int, Report]:
+    """A worker's pair: (its place in the list, scene index, pair index), checked into a
+    report of its own."""
+    n, si, pi = item
     target, bound, reduce, all_pairs = (_WORKER[k] for k in ("target", "bound", "reduce",
                                                               "pairs"))
     dom = small_domain()
     report = Report(bound, [])
-    for si, pi in chunk:
-        a, b = all_pairs[pi]
-        check_pair(target, dom.scenes[si], a, b, reduce=reduce, report=report,
-                   scene_name=dom.scene_name(si))
-        report.pairs += 1
-    return report
+    a, b = all_pairs[pi]
+    check_pair(target, dom.scenes[si], a, b, reduce=reduce, report=report,
+               scene_name=dom.scene_name(si))
+    report.pairs += 1
+    return n, report
+
+
+def _longest_first(items: list[tuple[int, int]], all_pairs) -> list[int]:
+    """The places of `items` in the order the processes take them: the pairs of more calls
+    first (their searches are the long ones), the list's order among equals; so that no
+    long pair is left to run alone at the end."""
+    return sorted(range(len(items)),
+                  key=lambda n: -sum(map(len, all_pairs[items[n][1]])))
 
 
 def run(target, bound: Bound, *, reduce: bool = True, progress: bool = True,
         keep_sets: bool = False, jobs: int = 1) -> Report:
     """Check every pair of programs of the bound in each of its scenes (in `jobs` worker
-    processes: each takes every `jobs`-th pair of a scene, so that the slow pairs spread)."""
+    processes, which take the pairs one at a time, longest first: `_longest_first`)."""
     import multiprocessing
 
     dom = small_domain()
@@ -343,26 +350,30 @@ def run(target, bound: Bound, *, reduce: bool = True, progress: bool = True,
                        keep_sets=True, scene_name=dom.scene_name(si))
             report.pairs += 1
     else:
-        # The same shares whatever the number of processes, merged in their order: the
-        # report does not depend on --jobs or on which worker finished first.
-        shares = [items[i::SHARES] for i in range(SHARES)]
+        # Each pair is checked into a report of its own (its classes named through the
+        # oracle there), and the reports are merged in the list's order: the report does
+        # not depend on --jobs or on which worker finished first.
+        work = [(n, *items[n]) for n in _longest_first(items, all_pairs)]
+        parts: list[Report | None] = [None] * total
         _WORKER.update(target=target, bound=bound, reduce=reduce, pairs=all_pairs)
         try:
             if jobs <= 1:
-                parts = map(_check_chunk, shares)
+                done = map(_check_item, work)
                 pool = None
             else:
                 pool = multiprocessing.get_context("fork").Pool(jobs)
-                parts = pool.imap(_check_chunk, shares)
-            for n, part in enumerate(parts, 1):
-                report.merge(part)
+                done = pool.imap_unordered(_check_item, work)
+            for count, (n, part) in enumerate(done, 1):
+                parts[n] = part
                 if tty:
-                    sys.stderr.write(f"\r{n}/{SHARES} shares of {total} pairs")
+                    sys.stderr.write(f"\r{count}/{total} pairs")
             if pool is not None:
                 pool.close()
                 pool.join()
         finally:
             _WORKER.clear()
+        for part in parts:
+            report.merge(part)
     if tty:
         sys.stderr.write("\n")
     report.seconds = time.monotonic() - t0
