@@ -259,6 +259,25 @@ INCREMENTAL_CASES = [
 ]
 
 
+def _the_same_search_either_way(monkeypatch, case, flag: str, stateful: bool = False) -> None:
+    """Both versions' searches of `case`'s programs (cut at 300 runs) with the `dpor` switch
+    `flag` off and on: the same runs, the same outcomes first seen at the same run and step
+    (and with the state cache, the same hits, cycles and states)."""
+    ops = _ops(case[0] + case[1])
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    scene = Scene.from_ops(ops).dax
+    for model in (TARGET.pre_model, TARGET.post_model):
+        found = {}
+        for on in (False, True):
+            monkeypatch.setattr(dpor, flag, on)
+            s = tasks.search(model, scene, t, max_runs=300, max_steps=300 * tasks.STEPS_PER_RUN,
+                             stateful=stateful)
+            found[on] = (s.outcomes, s.first_seen, s.stats, s.last_run,
+                         (s.cache.hits, s.cache.cycles, len(s.cache)) if stateful else None)
+        assert found[True] == found[False], model.VERSION
+        assert found[True][2].runs > 1
+
+
 @pytest.mark.parametrize("case", INCREMENTAL_CASES, ids=["race", "punch-race", "ppc64", "nospecial"])
 def test_looking_for_races_past_the_replayed_steps_only_makes_the_same_runs(case, monkeypatch):
     """`dpor.explore` looks for races only in the steps a run did not replay
@@ -266,19 +285,7 @@ def test_looking_for_races_past_the_replayed_steps_only_makes_the_same_runs(case
     write(2) against a store, and two known race shapes on ppc64 and without pte_special,
     both versions' searches (cut at 300 runs) make the same runs, with the same outcomes
     first seen at the same run and step, as looking in every step of every run."""
-    from fuzzplug.explore import dpor
-
-    ops = _ops(case[0] + case[1])
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
-    for model in (TARGET.pre_model, TARGET.post_model):
-        found = {}
-        for incremental in (False, True):
-            monkeypatch.setattr(dpor, "INCREMENTAL", incremental)
-            s = tasks.search(model, scene, t, max_runs=300, max_steps=300 * tasks.STEPS_PER_RUN)
-            found[incremental] = (s.outcomes, s.first_seen, s.stats, s.last_run)
-        assert found[True] == found[False], model.VERSION
-        assert found[True][2].runs > 1
+    _the_same_search_either_way(monkeypatch, case, "INCREMENTAL")
 
 
 @pytest.mark.parametrize("stateful", [False, True], ids=["stateless", "stateful"])
@@ -290,21 +297,7 @@ def test_skipping_the_records_of_replayed_steps_makes_the_same_search(case, stat
     runs), with the state cache and without it, make the same runs, with the same outcomes
     first seen at the same run and step, the same cache hits, cycles and states, as when it
     records every step."""
-    from fuzzplug.explore import dpor
-
-    ops = _ops(case[0] + case[1])
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
-    for model in (TARGET.pre_model, TARGET.post_model):
-        found = {}
-        for skips in (False, True):
-            monkeypatch.setattr(dpor, "REPLAY_SKIPS", skips)
-            s = tasks.search(model, scene, t, max_runs=300, max_steps=300 * tasks.STEPS_PER_RUN,
-                             stateful=stateful)
-            found[skips] = (s.outcomes, s.first_seen, s.stats, s.last_run,
-                            (s.cache.hits, s.cache.cycles, len(s.cache)) if stateful else None)
-        assert found[True] == found[False], model.VERSION
-        assert found[True][2].runs > 1
+    _the_same_search_either_way(monkeypatch, case, "REPLAY_SKIPS", stateful)
 
 
 RACE_OBSERVED = {"ppc64-store-block-vs-store-block": "set_pte_at",
