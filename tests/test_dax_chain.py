@@ -150,6 +150,20 @@ def test_a_causes_own_reproducer_shows_that_cause_on_each_of_its_pairs(cause):
         assert alone.match(outcome.signature, ops) is not None, pair
 
 
+@pytest.mark.parametrize("finding", [f for f in _KNOWN["finding"] if f.get("reproducer")],
+                         ids=lambda f: f["signature"][-48:])
+def test_a_listed_findings_reproducer_gives_its_signature_on_each_of_its_pairs(finding):
+    """A [[finding]]'s reproducer diverges with exactly the listed signature, known by the
+    listed causes, on every pair the finding lists (the series' pair when it lists none)."""
+    for pair in finding.get("pairs", [f"{V13}..{V14}"]):
+        target = select_pair(TARGET, pair=pair)
+        ops = parse_text(SCHEMA, finding["reproducer"])
+        outcome = target.evaluate(ops)
+        assert outcome.signature == finding["signature"], pair
+        known = KnownList(SCHEMA, target.known_findings(), target.known_causes())
+        assert set(known.match(outcome.signature, ops).causes) == set(finding["causes"]), pair
+
+
 def test_every_pair_the_known_list_names_is_a_pair_of_the_chain():
     """Each `pairs` entry of known.toml is PRE..POST of two chain versions, the older first."""
     versions = TARGET.versions()
