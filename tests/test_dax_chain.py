@@ -153,8 +153,9 @@ def test_a_causes_own_reproducer_shows_that_cause_on_each_of_its_pairs(cause):
 @pytest.mark.parametrize("finding", [f for f in _KNOWN["finding"] if f.get("reproducer")],
                          ids=lambda f: f["signature"][-48:])
 def test_a_listed_findings_reproducer_gives_its_signature_on_each_of_its_pairs(finding):
-    """A [[finding]]'s reproducer diverges with exactly the listed signature, known by the
-    listed causes, on every pair the finding lists (the series' pair when it lists none)."""
+    """A [[finding]]'s reproducer diverges with exactly the listed signature, which the
+    known list recognises as exactly the listed causes, on every pair the finding lists
+    (the series' pair when it lists none)."""
     for pair in finding.get("pairs", [f"{V13}..{V14}"]):
         target = select_pair(TARGET, pair=pair)
         ops = parse_text(SCHEMA, finding["reproducer"])

@@ -251,26 +251,6 @@ def test_every_listed_signature_is_also_recognised_by_its_causes():
                           _ops("config HAVE_PTE_SPECIAL=0\nstore\n")) is None
 
 
-_FINDINGS_WITH_REPRODUCERS = [f for f in tomllib.loads(KNOWN.read_text())["finding"]
-                              if f.get("reproducer")
-                              and "v4.13..v4.14" in f.get("pairs", ["v4.13..v4.14"])]
-"""The [[finding]]s with a reproducer listed for the series' pair (a finding listed only
-for pairs with a fix, `tests/test_known_findings.py` checks on those)."""
-
-
-@pytest.mark.parametrize("finding", _FINDINGS_WITH_REPRODUCERS,
-                         ids=lambda f: f["signature"][-48:])
-def test_a_listed_reproducer_gives_its_findings_signature_known_by_its_causes(finding):
-    """A [[finding]]'s `reproducer` diverges with exactly the listed signature on the series'
-    pair, and the known list recognises it as those causes."""
-    ops = _ops(finding["reproducer"])
-    outcome = TARGET.evaluate(ops)
-    assert outcome.verdict is Verdict.DIVERGENT
-    assert outcome.signature == finding["signature"]
-    known = KnownList(SCHEMA, TARGET.known_findings(), TARGET.known_causes())
-    assert set(known.match(outcome.signature, ops).causes) == set(finding["causes"])
-
-
 # --- mutants ------------------------------------------------------------------------------------
 
 def test_there_are_ten_mutants_with_unique_names_that_apply_once():
