@@ -118,6 +118,29 @@ def test_the_checker_names_the_same_signatures_with_the_state_cache_and_without(
     assert found[True] == found[False] and found[True]
 
 
+@pytest.mark.parametrize("a,b,cached", [
+    ((interleavings.CALLS[3], interleavings.CALLS[5]), (interleavings.CALLS[3],), False),
+    ((interleavings.CALLS[0],), (interleavings.CALLS[3],), True),
+], ids=["write-punch-vs-write", "load-vs-write"])
+def test_the_checker_searches_with_the_state_cache_only_pairs_where_a_task_accesses_memory(
+        monkeypatch, a, b, cached):
+    """Two tasks of system calls alone are searched as without the cache (the same runs);
+    a load against write(2) is searched with it (other runs), and both give one verdict."""
+    assert interleavings.uses_state_cache(a, b) is cached
+    scene_ops = small_domain().scenes[0]
+    reports = {}
+    for stateful in (False, True):
+        monkeypatch.setattr(interleavings, "STATEFUL", stateful)
+        tasks.SEARCHES.clear()
+        reports[stateful] = interleavings.Report(None, [])
+        interleavings.check_pair(TARGET, scene_ops, a, b, reduce=True,
+                                 report=reports[stateful], keep_sets=True)
+    tasks.SEARCHES.clear()
+    assert (reports[True].runs == reports[False].runs) is not cached
+    assert reports[True].outcome_sets == reports[False].outcome_sets
+    assert not reports[True].unproven and not reports[False].unproven
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])
 def test_the_state_cache_finds_the_outcomes_of_the_unreduced_search_on_the_known_races_shapes(

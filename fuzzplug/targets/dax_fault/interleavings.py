@@ -71,6 +71,15 @@ STATEFUL = True
 """The reduced search keeps a state cache (`fuzzplug.explore.statecache`): no run goes on
 from a state already explored, and an access that retries in a cycle of states ends as a
 LIVELOCK there (docs/races.md, "The state cache")."""
+USER_ACCESSES = frozenset({"load", "store"})
+"""The calls that make user memory accesses. `STATEFUL` applies to a pair where a task makes
+one (`uses_state_cache`): an access is what retries its fault, what livelocks, and what brings
+a run back to a state it was in (a cycle), and two faults of one page meet the same states
+by many interleavings. A pair of system calls alone has none of that: with the cache the
+search gives up DPOR's race-driven backtracking for sleep sets alone (docs/races.md,
+"Combined with the reduction") and found no state twice to pay for it: about four times
+the runs, and more than three times the CPU on one scene of `--calls syscalls --depth 3`
+(docs/races.md, "Which pairs get the state cache")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +265,10 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
     t = tasks.split(calls)
     scene = Scene.from_ops(ops).dax
     found = {}
+    cached = uses_state_cache(a, b)
     for side, model in (("pre", target.pre_model), ("post", target.post_model)):
         s = tasks.search(model, scene, t, reduce=reduce, max_runs=MAX_RUNS,
-                         stateful=reduce and STATEFUL)
+                         stateful=reduce and cached)
         report.runs[side] += s.stats.runs
         report.abandoned += s.stats.abandoned
         if not s.complete:
@@ -290,6 +300,12 @@ def check_pair(target, scene_ops: tuple[Op, ...], a: tuple[Op, ...], b: tuple[Op
                 if sig not in report.hits:
                     report.hits[sig] = Hit(sig, side, repro, scene_name, 0)
             report.hits[sig].count += 1
+
+
+def uses_state_cache(a: tuple[Op, ...], b: tuple[Op, ...]) -> bool:
+    """Whether the checker searches the pair of programs with the state cache: `STATEFUL`,
+    and a task makes a user access (`USER_ACCESSES`)."""
+    return STATEFUL and any(op.name in USER_ACCESSES for op in a + b)
 
 
 def compared(o: tasks.RunOutcome) -> tasks.RunOutcome:
