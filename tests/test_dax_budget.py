@@ -15,7 +15,7 @@ from fuzzplug.core.opslang import parse_text
 from fuzzplug.core.oracle import Verdict
 from fuzzplug.targets import Budgeted, evaluate_settled
 from fuzzplug.targets.dax_fault import TARGET, tasks
-from fuzzplug.targets.dax_fault.schema import SCHEMA
+from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "dax_fault"
 KNOWN = Path(__file__).resolve().parents[1] / "fuzzplug" / "targets" / "dax_fault" / "known.toml"
@@ -149,3 +149,46 @@ def test_the_search_cache_keeps_within_its_bounds_of_searches_and_outcomes():
     cache.search(TARGET.pre_model, sc, t, 50)
     cache._check_invariants()
     assert all(entry[1] is not huge for entry in cache._entries.values())
+
+
+def test_the_initial_views_the_loop_remembers_stay_those_of_a_fresh_boot():
+    """`tasks.initial_view` shares one view per model and scene among the inputs of the
+    loop: after evaluating every known two-task input (each over its own scene), each view
+    it holds is still the normalised view of a machine booted now, so no evaluation wrote
+    into one."""
+    from fuzzplug.explore import daxfile
+    from fuzzplug.targets.dax_fault.view import normalised_view
+
+    tasks.initial_view.cache_clear()
+    for _, text in RACES:
+        TARGET.evaluate_budgeted(parse_text(SCHEMA, text))
+    scenes = {Scene.from_ops(parse_text(SCHEMA, text)).dax for _, text in RACES}
+    assert len(scenes) > 1  # the known races span several scenes
+    held = 0
+    for scene in scenes:
+        for model in (TARGET.pre_model, TARGET.post_model):
+            before = tasks.initial_view.cache_info().hits
+            view = tasks.initial_view(model, scene)
+            held += tasks.initial_view.cache_info().hits - before
+            assert view == normalised_view(daxfile.boot(model, scene))
+    assert held > 0  # the evaluations above put views there
+    tasks.initial_view.cache_clear()
+
+
+def test_a_remembered_scene_is_the_one_its_scene_lines_normalise_to():
+    """`Scene.from_ops` remembers scenes by the input's scene lines (the last of each
+    name): every seed's scene is what those lines normalise to, whatever its calls, and
+    two inputs that differ in one scene line get different scenes where that line changes
+    the normalised scene."""
+    seeds = [parse_text(SCHEMA, p.read_text()) for p in sorted(CORPUS.glob("*.ops"))]
+    scene_names = {spec.name for spec in SCHEMA.ops if spec.scene}
+    for ops in seeds:
+        by = {op.name: op for op in ops if op.name in scene_names}
+        assert Scene.from_ops(ops) == Scene._normalised(by)
+        calls = [op for op in ops if op.name not in scene_names]
+        assert Scene.from_ops(tuple(reversed(calls)) + tuple(by.values())) == \
+            Scene.from_ops(ops)
+    ppc = parse_text(SCHEMA, "config arch=ppc64\nload addr=0x100000\n")
+    x86 = parse_text(SCHEMA, "config arch=x86_64\nload addr=0x100000\n")
+    assert Scene.from_ops(ppc) != Scene.from_ops(x86)
+    assert Scene.from_ops(ppc + x86) == Scene.from_ops(x86)  # the last config line counts

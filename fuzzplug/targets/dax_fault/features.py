@@ -30,6 +30,7 @@ with or without them: `tests/test_dax_pct.py`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable, Iterable
 
@@ -41,8 +42,10 @@ from fuzzplug.runtime.footprint import ANY, R
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
+@functools.lru_cache(maxsize=4096)
 def site(label: str) -> str:
-    """A switch point's label with its numbers (addresses, pfns, tables) as `#`."""
+    """A switch point's label with its numbers (addresses, pfns, tables) as `#`
+    (remembered: a run's steps start at a few dozen labels)."""
     return _NUMBER.sub("#", label)
 
 

@@ -56,6 +56,7 @@ are the data a page holds (`fuzzplug.runtime.physmem`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -277,8 +278,14 @@ class Scene:
 
     @classmethod
     def from_ops(cls, ops: tuple[Op, ...]) -> "Scene":
+        """The scene of `ops`: its scene ops' (the last of each name), normalised; a
+        function of those ops alone, so remembered for the last `SCENE_CACHE` sets of
+        them (every input of the fuzz loop asks, and inputs share scenes)."""
         by = {op.name: op for op in ops if op.name in SCENE_OPS}
+        return _scene_of(tuple(sorted(by.items())))
 
+    @classmethod
+    def _normalised(cls, by: dict[str, Op]) -> "Scene":
         def get(name: str) -> Op:
             return by.get(name) or Op.make(SCHEMA, name)
 
@@ -290,6 +297,15 @@ class Scene:
         vmas = normalise_vmas(vma_ops)
         return cls(DaxScene(config=config, memmap=memmap, layout=layout, i_size=i_size,
                             vmas=vmas))
+
+
+SCENE_CACHE = 1024
+"""Normalised scenes `Scene.from_ops` remembers (least recently used dropped)."""
+
+
+@functools.lru_cache(maxsize=SCENE_CACHE)
+def _scene_of(scene_ops: tuple[tuple[str, Op], ...]) -> Scene:
+    return Scene._normalised(dict(scene_ops))
 
 
 def call_args(op: Op) -> dict[str, int]:

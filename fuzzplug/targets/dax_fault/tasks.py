@@ -70,6 +70,7 @@ fewer_allocations); the one-task oracle covers allocation failures.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -107,16 +108,15 @@ SEARCH_RUNS = 400
 CONFIRM_RUNS = 4000
 """Runs the search may take before an outcome it did not find within `SEARCH_RUNS` is a
 finding (`evaluate`)."""
-FAST_RUNS = 12
+FAST_RUNS = 4
 """Runs (and `FAST_RUNS * STEPS_PER_RUN` steps) of the other version's search in the
 budgeted evaluation of the fuzz loop (`evaluate` with `budget`): what a two-task input may
-cost there, a few tens of milliseconds a search; what it cannot settle is a candidate,
-confirmed outside the loop (`docs/races.md`, "Candidates"). 12, not the 24 of before: in a
-cold run's corpus the budget's search settled about one divergent input in eight, mostly
-within its first six runs, so the loop paid for the other runs of searches that ended cut;
-at 12 the cold runs of an A/B round made 14 % more executions and met the generic/344
-race's candidate in 4 of 5 seeds instead of 2 (`docs/races.md`, "The loop's budget: 12
-runs")."""
+cost there, a few milliseconds a search; what it cannot settle is a candidate, confirmed
+outside the loop (`docs/races.md`, "Candidates"). In a cold run's loop the budget's search
+settled 59 of 558 searches at 12 runs, 40 of them at the first run and 46 within four; the
+other 499 ended cut, candidates, and took a quarter of the loop. At 4 (it was 24, then 12)
+two A/B rounds of ten cold seeds made 18 % more executions and reported the generic/344
+race in 7 of 10 seeds either way, sooner at 4 (`docs/races.md`, "The loop's budget")."""
 STEPS_PER_RUN = 60
 """The budgets in steps are this many a run (the runs of two-call programs take 20 to 60
 steps; a pair of accesses that keep retrying each other's faults takes hundreds a run, and
@@ -472,6 +472,8 @@ class SearchCache:
 
 SEARCHES = SearchCache()
 """The oracle's cache of the other version's searches (`SearchCache`)."""
+INITIAL_VIEWS = 256
+"""Initial views `initial_view` remembers (two per scene of a pair)."""
 
 
 def _whole_entries(diffs: list[str]) -> int:
@@ -623,11 +625,18 @@ def evaluate(target, scene, calls: list[Op], tasks: Tasks, budget: int | None = 
 
 
 def _initial_and_final(target, scene, pre: Run, post: Run):
+    before = (initial_view(target.pre_model, scene), initial_view(target.post_model, scene))
+    return before, (dict(pre.outcome.view), dict(post.outcome.view))
+
+
+@functools.lru_cache(maxsize=INITIAL_VIEWS)
+def initial_view(model, scene) -> dict[str, object]:
+    """The normalised view of `model` booted on `scene`, a function of the two (the module
+    itself, as in `SearchCache`'s key: a mutant's copy is another model): remembered for
+    the last `INITIAL_VIEWS` pairs, and shared, so read only."""
     from fuzzplug.targets.dax_fault.view import normalised_view
 
-    before = (normalised_view(daxfile.boot(target.pre_model, scene)),
-              normalised_view(daxfile.boot(target.post_model, scene)))
-    return before, (dict(pre.outcome.view), dict(post.outcome.view))
+    return normalised_view(daxfile.boot(model, scene))
 
 
 # --- the story ---------------------------------------------------------------------------------
