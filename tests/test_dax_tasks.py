@@ -723,19 +723,25 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 def test_the_harness_runs_two_task_inputs_as_a_subprocess(tmp_path):
     """harnesses/fuzz_dax_fault.py, suppression off: a two-task divergence its budget
-    settles (two accesses on ppc64's hash MMU against munmap) crashes, its family's frame
-    named; the race input, which the budget leaves a candidate, runs clean and is written
-    to FUZZPLUG_CANDIDATES; an intended two-task input runs clean."""
+    settles (two accesses on ppc64's hash MMU, the stale HPTE's livelock, against a munmap
+    outside every VMA: the other version's search completes within the budget) crashes,
+    its family's frame named; the race input, which the budget leaves a candidate, runs
+    clean and is written to FUZZPLUG_CANDIDATES; an intended two-task input runs clean."""
     settled = tmp_path / "settled.bin"
-    settled.write_bytes(encode(SCHEMA, _ops("config arch=ppc64 DEBUG_VM=1\n"
-                                            "load addr=0x100000\nstore addr=0x100000\n"
-                                            "task id=1\nmunmap addr=0x100000\n")))
+    text = ("config arch=ppc64 DEBUG_VM=1\nload addr=0x100000\nstore addr=0x100000\n"
+            "task id=1\nmunmap addr=0x0\n")
+    tasks.SEARCHES.clear()
+    assert TARGET.evaluate_budgeted(_ops(text)).verdict is Verdict.DIVERGENT
+    tasks.SEARCHES.clear()
+    settled.write_bytes(encode(SCHEMA, _ops(text)))
     env = _env()
     env["FUZZPLUG_NO_KNOWN"] = "1"
     proc = subprocess.run([sys.executable, str(HARNESS), str(settled)], capture_output=True,
                           text=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode != 0
-    assert "tasks_store__bad_hpte" in proc.stdout + proc.stderr
+    assert "divergent__tasks_store__ret" in proc.stdout + proc.stderr
+    assert "bad_hpte:hash_page:user_access_faults_forever_on_a_stale_HPTE" in \
+        proc.stdout + proc.stderr
     race = tmp_path / "race.bin"
     race.write_bytes(encode(SCHEMA, _ops(RACE)))
     env["FUZZPLUG_CANDIDATES"] = str(tmp_path / "candidates")
