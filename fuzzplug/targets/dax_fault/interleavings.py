@@ -71,8 +71,8 @@ STATEFUL = True
 """The reduced search keeps a state cache (`fuzzplug.explore.statecache`): no run goes on
 from a state already explored, and an access that retries in a cycle of states ends as a
 LIVELOCK there (docs/races.md, "The state cache")."""
-USER_ACCESSES = frozenset({"load", "store"})
-"""The calls that make user memory accesses. `STATEFUL` applies to a pair where a task makes
+USER_ACCESSES = frozenset(op.name for op in ACCESSES)
+"""The calls that make user memory accesses (`ACCESSES`' names). `STATEFUL` applies to a pair where a task makes
 one (`uses_state_cache`): an access is what retries its fault, what livelocks, and what brings
 a run back to a state it was in (a cycle), and two faults of one page meet the same states
 by many interleavings. A pair of system calls alone has none of that: with the cache the
