@@ -135,9 +135,7 @@ class _Chooser:
         forever: a node whose choices end one such access as a LIVELOCK (all of them are
         explored). A cycle without such a task is cut: its states are explored from their
         first visit."""
-        looping = [t.tid for t in sched.tasks
-                   if not t.done and t.pending is not None and t.pending.resume is not None
-                   and t.pending.resume[0] != "call"]
+        looping = retrying(sched)
         if not looping:
             self.cut = ("cycle", at)
             return None
@@ -180,6 +178,14 @@ class _Chooser:
                 asleep[tid] = node.fps[tid]
         self.sleep = {t: f for t, f in asleep.items()
                       if t != node.choice and not dependent(f, event.fp)}
+
+
+def retrying(sched) -> list[int]:
+    """The tasks whose user access is retrying (waiting at a retry point or a SPIN:
+    `sched.Pending.resume`, not a call's start): those a LIVELOCK node may end."""
+    return [t.tid for t in sched.tasks
+            if not t.done and t.pending is not None and t.pending.resume is not None
+            and t.pending.resume[0] != "call"]
 
 
 def _conflict(a: str, b: str) -> bool:
