@@ -1,7 +1,8 @@
 """Whether the stateful search misses a livelock's outcome by ending it at one state of its
 cycle only: a check of the interleavings checker's searches, pair by pair.
 
-    python bench/livelock_endings.py [--scene N] [--version pre|post] [--pairs I,J,...]
+    python bench/livelock_endings.py [--scenes all|N,...] [--versions pre|post|both]
+                                     [--pairs all|I,J,...] [--shard I/N]
 
 The stateful search (`tasks.search(..., stateful=True)`) ends a retrying access as a
 LIVELOCK where a run comes back to a state on its own path, for the tasks waiting at a
@@ -168,15 +169,17 @@ def check(scene_index: int, pair_index: int, version: str) -> dict:
         cyclic = GRAPH.on_cycles()
         endings = {(k, tid) for k in cyclic for tid in GRAPH.retrying.get(k, ())}
         EXTRA.update(k for k, _ in endings - GRAPH.ended)
-        dpor._Chooser = _Augmented
-        second = tasks.search(model, scene, t, max_runs=4 * interleavings.MAX_RUNS,
-                              stateful=True)
+        second = first  # every ending on a cycle explored: nothing to add
+        if EXTRA:
+            dpor._Chooser = _Augmented
+            second = tasks.search(model, scene, t, max_runs=4 * interleavings.MAX_RUNS,
+                                  stateful=True)
         seconds = time.process_time() - t0
     finally:
         dpor._Chooser, statecache.fast_state_key, statecache.state_key = saved
     classes = {interleavings.compared(o) for o in first.outcomes}
     more = {interleavings.compared(o) for o in second.outcomes}
-    return {"pair": pair_index,
+    return {"scene": scene_index, "version": version, "pair": pair_index,
             "programs": " | ".join(format_text(SCHEMA, p).strip().replace("\n", "; ")
                                    for p in (a, b)),
             "runs": first.stats.runs, "complete": first.complete and second.complete,
@@ -189,15 +192,27 @@ def check(scene_index: int, pair_index: int, version: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scene", type=int, default=1, help="scene of the small domain (1: no "
-                   "pte_special)")
-    p.add_argument("--version", choices=("pre", "post"), default="post")
+    p.add_argument("--scenes", default="1", help="scenes of the small domain, comma-"
+                   "separated, or all (default 1: no pte_special)")
+    p.add_argument("--versions", default="post", help="pre, post or both")
     p.add_argument("--pairs", default=",".join(map(str, DEFAULT_PAIRS)),
-                   help="indices of interleavings.pairs at --depth 2/2, comma-separated")
+                   help="indices of interleavings.pairs at --depth 2/2, comma-separated, or "
+                   "all")
+    p.add_argument("--shard", default="0/1", help="I/N: only every Nth search from the Ith "
+                   "(to share the searches among processes)")
     args = p.parse_args(argv)
+    n_scenes = len(small_domain().scenes)
+    n_pairs = len(interleavings.pairs(interleavings.parse_bound("2", "accesses", None)))
+    scenes = (range(n_scenes) if args.scenes == "all"
+              else [int(x) for x in args.scenes.split(",")])
+    versions = ("pre", "post") if args.versions == "both" else (args.versions,)
+    pairs = (range(n_pairs) if args.pairs == "all"
+             else [int(x) for x in args.pairs.split(",")])
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    searches = [(s, i, v) for s in scenes for i in pairs for v in versions]
     missed = 0
-    for i in (int(x) for x in args.pairs.split(",")):
-        r = check(args.scene, i, args.version)
+    for s, i, v in searches[shard::shards]:
+        r = check(s, i, v)
         print(r, flush=True)
         missed += r["new"] + r["lost"] + (not r["complete"])
     return 1 if missed else 0
