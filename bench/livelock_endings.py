@@ -18,8 +18,8 @@ many the checker's search explored, and the outcome classes (`interleavings.comp
 both searches: a class only the second has is a livelock outcome the checker misses.
 
 Default: the no-pte_special scene's v4.14 pairs whose searches close cycles (the zero-page
-livelock pairs, the longest of the 2/2 bound). Figures in docs/races.md, "Fault counts and
-cycles".
+livelock pairs, the longest of the 2/2 bound); `--scenes all --versions both --pairs all`
+checks the whole bound. Figures in docs/races.md, "Where a livelock is ended".
 """
 
 from __future__ import annotations
