@@ -52,6 +52,8 @@ class _Graph:
         self.ended: set[tuple[bytes, int]] = set()
         self.node_key: dict[int, tuple[object, bytes]] = {}  # a LIVELOCK node's state
         self.last_key: bytes | None = None
+        self.extra: set[bytes] = set()  # states where the second search adds the endings
+        self.added: set[bytes] = set()  # those where it did
 
     def on_cycles(self) -> set[bytes]:
         """The states on a cycle: Tarjan's strongly connected components, iteratively."""
@@ -98,9 +100,7 @@ class _Graph:
         return out
 
 
-GRAPH = _Graph()
-EXTRA: set[bytes] = set()  # states where the second search adds the endings
-ADDED: set[bytes] = set()
+GRAPH = _Graph()  # the search under way's (`check` starts a new one per pair)
 
 
 def _keyed(fn):
@@ -142,8 +142,8 @@ class _Augmented(dpor._Chooser):
         out = super().choose(sched, enabled, forced)
         if len(self.stack) == at + 1 and not forced:
             node = self.stack[at]
-            if not node.livelock and node.key in EXTRA and node.key not in ADDED:
-                ADDED.add(node.key)
+            if not node.livelock and node.key in GRAPH.extra and node.key not in GRAPH.added:
+                GRAPH.added.add(node.key)
                 node.backtrack.update(dpor.LIVELOCK + t for t in dpor.retrying(sched))
         return out
 
@@ -157,8 +157,6 @@ def check(scene_index: int, pair_index: int, version: str) -> dict:
     model = TARGET.pre_model if version == "pre" else TARGET.post_model
     global GRAPH
     GRAPH = _Graph()
-    EXTRA.clear()
-    ADDED.clear()
     saved = dpor._Chooser, statecache.fast_state_key, statecache.state_key
     statecache.fast_state_key = _keyed(saved[1])
     statecache.state_key = _keyed(saved[2])
@@ -168,9 +166,9 @@ def check(scene_index: int, pair_index: int, version: str) -> dict:
         first = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS, stateful=True)
         cyclic = GRAPH.on_cycles()
         endings = {(k, tid) for k in cyclic for tid in GRAPH.retrying.get(k, ())}
-        EXTRA.update(k for k, _ in endings - GRAPH.ended)
+        GRAPH.extra.update(k for k, _ in endings - GRAPH.ended)
         second = first  # every ending on a cycle explored: nothing to add
-        if EXTRA:
+        if GRAPH.extra:
             dpor._Chooser = _Augmented
             second = tasks.search(model, scene, t, max_runs=4 * interleavings.MAX_RUNS,
                                   stateful=True)
@@ -184,7 +182,7 @@ def check(scene_index: int, pair_index: int, version: str) -> dict:
                                    for p in (a, b)),
             "runs": first.stats.runs, "complete": first.complete and second.complete,
             "states on cycles": len(cyclic), "endings on cycles": len(endings),
-            "explored": len(endings & GRAPH.ended), "added at": len(ADDED),
+            "explored": len(endings & GRAPH.ended), "added at": len(GRAPH.added),
             "runs with them": second.stats.runs, "classes": len(classes),
             "classes with them": len(more), "new": len(more - classes),
             "lost": len(classes - more), "seconds": round(seconds, 1)}
