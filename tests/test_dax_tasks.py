@@ -6,6 +6,7 @@ reduction against the unreduced search, and the harness on two-task inputs."""
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import subprocess
 import sys
@@ -222,6 +223,24 @@ FULL_SEARCH_CASES = [
 ]
 
 
+@functools.cache
+def case_search(name: str, pre: bool, *, reduce: bool = True, stateful: bool = False,
+                max_runs: int | None = interleavings.MAX_RUNS) -> tasks.Search:
+    """The search of the `FULL_SEARCH_CASES` shape `name` on v4.13 (`pre`) or v4.14, made
+    once per test session: the tests here and in tests/test_statecache.py that compare the
+    unreduced, reduced and stateful searches of a shape read the same searches (the runs
+    are deterministic: each replay checks that it reaches the states it reached before,
+    `dpor._Chooser.choose`; and nothing changes a `Search` once made)."""
+    _, scene_name, a, b, _ = next(c for c in FULL_SEARCH_CASES if c[0] == name)
+    dom = small_domain()
+    scene_ops = dom.scenes[[dom.scene_name(i) for i in range(len(dom.scenes))].index(scene_name)]
+    ops = scene_ops + (a, Op.make(SCHEMA, "task", id=1), b)
+    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
+    model = TARGET.pre_model if pre else TARGET.post_model
+    return tasks.search(model, Scene.from_ops(ops).dax, t, reduce=reduce, max_runs=max_runs,
+                        stateful=stateful)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])
 def test_the_reduction_finds_the_outcomes_of_the_unreduced_search_on_the_known_races_shapes(
@@ -229,17 +248,13 @@ def test_the_reduction_finds_the_outcomes_of_the_unreduced_search_on_the_known_r
     """A fault against write(2) and a fault against a fault, on ppc64 hash and without
     pte_special: where the unreduced search finishes, it is complete and its outcome set
     is the reduced search's, with fewer runs."""
-    _, scene_name, a, b, versions = case
-    dom = small_domain()
-    scene_ops = dom.scenes[[dom.scene_name(i) for i in range(len(dom.scenes))].index(scene_name)]
-    ops = scene_ops + (a, Op.make(SCHEMA, "task", id=1), b)
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    scene = Scene.from_ops(ops).dax
+    versions = case[4]
     for model in (TARGET.pre_model, TARGET.post_model):
         if model.VERSION not in versions:
             continue
-        full = tasks.search(model, scene, t, reduce=False, max_runs=interleavings.MAX_RUNS)
-        reduced = tasks.search(model, scene, t)
+        pre = model is TARGET.pre_model
+        full = case_search(case[0], pre, reduce=False)
+        reduced = case_search(case[0], pre)
         assert full.complete, (model.VERSION, full.stats)
         assert reduced.complete and reduced.stats.runs < full.stats.runs
         assert set(reduced.outcomes) == set(full.outcomes), model.VERSION

@@ -18,7 +18,7 @@ from fuzzplug.targets.dax_fault.domain import small_domain
 from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 from fuzzplug.targets.dax_fault.target import TARGET
 
-from tests.test_dax_tasks import FULL_SEARCH_CASES, RACE_OBSERVED
+from test_dax_tasks import FULL_SEARCH_CASES, RACE_OBSERVED, case_search
 
 
 def _pair(scene_name: str, a: tuple[Op, ...], b: tuple[Op, ...]):
@@ -49,12 +49,11 @@ def test_the_state_cache_keeps_every_outcome_of_the_search_without_it_on_the_kno
     pte_special, both versions: the stateful search is complete and has the outcomes of the
     stateless one (itself checked against the unreduced search, `tests/test_dax_tasks.py`),
     and the known race where the shape has one."""
-    name, scene_name, a, b, _ = case
-    _, t, scene = _pair(scene_name, (a,), (b,))
+    name = case[0]
     for model in (TARGET.pre_model, TARGET.post_model):
-        plain = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS)
-        cached = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS,
-                              stateful=True)
+        pre = model is TARGET.pre_model
+        plain = case_search(name, pre)
+        cached = case_search(name, pre, stateful=True)
         assert plain.complete and cached.complete, model.VERSION
         assert _without_faults(cached.outcomes) == _without_faults(plain.outcomes), \
             model.VERSION
@@ -148,14 +147,13 @@ def test_the_state_cache_finds_the_outcomes_of_the_unreduced_search_on_the_known
     """Where the unreduced search finishes within the checker's budget: the stateful
     search's outcomes are the unreduced search's, up to the fault counts of retried
     accesses."""
-    _, scene_name, a, b, versions = case
-    _, t, scene = _pair(scene_name, (a,), (b,))
+    versions = case[4]
     for model in (TARGET.pre_model, TARGET.post_model):
         if model.VERSION not in versions:
             continue
-        full = tasks.search(model, scene, t, reduce=False, max_runs=interleavings.MAX_RUNS)
-        cached = tasks.search(model, scene, t, max_runs=interleavings.MAX_RUNS,
-                              stateful=True)
+        pre = model is TARGET.pre_model
+        full = case_search(case[0], pre, reduce=False)
+        cached = case_search(case[0], pre, stateful=True)
         assert full.complete and cached.complete
         assert cached.stats.runs < full.stats.runs
         assert _without_faults(cached.outcomes) == _without_faults(full.outcomes), \
