@@ -200,6 +200,8 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_the_report_is_the_same_twice_exhaustive_search_included(report):
-    """Deterministic: a second run (known reproducers and depth 1) gives the same JSON."""
+    """Deterministic: a second run (known reproducers and depth 1), in two worker processes
+    where the first had one (the reproducers and the exhaustive search shared out among
+    them), gives the same JSON."""
     again = run_backport(TARGET, depth=1, jobs=2)
     assert again.to_json() == report.to_json()

@@ -117,7 +117,9 @@ def test_the_known_list_is_by_pair():
 
 
 def test_backport_answers_take_both_fixes_and_names_what_each_removes(capsys):
-    """`backport dax_fault --depth 1`: f2c removes the race, cae the ppc64 causes; take both."""
+    """`backport dax_fault --depth 1`: f2c removes the race, cae the ppc64 causes; take both
+    (in one process: the reproducers' searches it makes are those the tests of the known
+    list below then read from the target's cache)."""
     assert main(["backport", "dax_fault", "--depth", "1", "--jobs", "1",
                  "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)

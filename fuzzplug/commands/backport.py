@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the report here (atomically) instead of stdout")
     p.add_argument("--jobs", type=int,
-                   help="exhaustive worker processes (default: the CPUs, at most 4)")
+                   help="worker processes for the known reproducers and the exhaustive "
+                        "search (default: the CPUs, at most 4)")
     p.add_argument("--progress", action="store_true",
                    help="the exhaustive search's progress bar on stderr")
     add_known_option(p)

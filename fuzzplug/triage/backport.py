@@ -39,6 +39,7 @@ search is, and no timing is printed (the logs on stderr have them).
 from __future__ import annotations
 
 import json
+import multiprocessing
 from dataclasses import dataclass, field
 
 from fuzzplug.core.advice import Advice, FixChange
@@ -343,7 +344,7 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                  progress: bool = False) -> BackportReport:
     """Compare every version of the target's chain after the first with the first (see the
     module docstring). `depth` 0 runs the known reproducers only."""
-    from fuzzplug.engines.exhaustive import run_exhaustive
+    from fuzzplug.engines.exhaustive import run_exhaustive, worker_count
 
     if not isinstance(target, Versioned):
         raise InputError(f"target {target.name!r} has one pair of models, no chain of "
@@ -357,6 +358,7 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
     log = get_logger(target=target.name)
     base, columns = versions[0], versions[1:]
     reproducers, classes, own = _known_list(target, versions)
+    evaluated = _evaluations(target, base, columns, reproducers, worker_count(jobs))
     explored: dict[str, Exploration] = {}
     for version in columns:
         pair = target.with_pair(base, version)
@@ -370,10 +372,9 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
                 seen[sig] = entry
 
         for text in reproducers:
-            ops = parse_text(pair.schema, text)
-            outcome = pair.evaluate(ops)
-            if outcome.verdict is Verdict.DIVERGENT:
-                offer(outcome.signature, ops)
+            verdict, signature = evaluated[version, text]
+            if verdict is Verdict.DIVERGENT:
+                offer(signature, parse_text(pair.schema, text))
         if depth:
             report = run_exhaustive(pair, depth, jobs=jobs, progress=progress)
             for hit in report.hits.values():
@@ -385,10 +386,10 @@ def run_backport(target, *, depth: int = 2, jobs: int | None = None,
             if cause is None:
                 continue  # the cause is not in this pair's known list
             ops = parse_text(pair.schema, text)
-            outcome = pair.evaluate(ops)
+            verdict, signature = evaluated[version, text]
             alone = KnownList(pair.schema, {}, {cause_id: cause})
-            if outcome.verdict is Verdict.DIVERGENT and alone.match(outcome.signature, ops):
-                classes[cause_id].cell(version).offer(outcome.signature, format_text(
+            if verdict is Verdict.DIVERGENT and alone.match(signature, ops):
+                classes[cause_id].cell(version).offer(signature, format_text(
                     pair.schema, ops), _calls(pair, ops))
         for sig, (calls, text, ops) in sorted(seen.items()):
             match = known.match(sig, ops)
@@ -441,6 +442,41 @@ def _show_change(target, versions: tuple[str, ...], change: FixChange) -> Change
         reverted[cause_id] = shows == [True, False]
     return ChangeEvidence(change, before, after, outcome.verdict.value,
                           tuple(outcome.rules_applied), reverted)
+
+
+_WORK: dict = {}
+"""What `_evaluate_text` reads in a worker process (set before the processes fork)."""
+
+
+def _evaluate_text(text: str) -> list[tuple[Verdict, str | None]]:
+    """A reproducer's (verdict, signature) on each pair (first version, V), in order."""
+    target, base, columns = _WORK["target"], _WORK["base"], _WORK["columns"]
+    out = []
+    for version in columns:
+        pair = target.with_pair(base, version)
+        outcome = pair.evaluate(parse_text(pair.schema, text))
+        out.append((outcome.verdict, outcome.signature))
+    return out
+
+
+def _evaluations(target, base: str, columns: tuple[str, ...], texts: list[str],
+                 jobs: int) -> dict[tuple[str, str], tuple[Verdict, str | None]]:
+    """(version, reproducer) → its (verdict, signature) on the pair (first version,
+    version). In `jobs` worker processes, one reproducer at a time each, all its pairs in
+    one process (the first version's side is evaluated once there, the other pairs read it
+    from the target's caches); an evaluation is deterministic and its caches never change
+    a verdict, so the answer is the same whatever `jobs`."""
+    _WORK.update(target=target, base=base, columns=columns)
+    try:
+        if jobs > 1 and len(texts) > 1:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(texts))) as pool:
+                results = pool.map(_evaluate_text, texts, chunksize=1)
+        else:
+            results = [_evaluate_text(text) for text in texts]
+    finally:
+        _WORK.clear()
+    return {(version, text): result for text, per_pair in zip(texts, results)
+            for version, result in zip(columns, per_pair)}
 
 
 def _known_list(target, versions: tuple[str, ...]) -> tuple[list[str], dict, dict]:
