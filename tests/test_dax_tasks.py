@@ -232,13 +232,19 @@ def case_search(name: str, pre: bool, *, reduce: bool = True, stateful: bool = F
     are deterministic: each replay checks that it reaches the states it reached before,
     `dpor._Chooser.choose`; and nothing changes a `Search` once made)."""
     _, scene_name, a, b, _ = next(c for c in FULL_SEARCH_CASES if c[0] == name)
+    _, t, scene = pair_of(scene_name, (a,), (b,))
+    model = TARGET.pre_model if pre else TARGET.post_model
+    return tasks.search(model, scene, t, reduce=reduce, max_runs=max_runs, stateful=stateful)
+
+
+def pair_of(scene_name: str, a: tuple[Op, ...], b: tuple[Op, ...]):
+    """(the scene's ops, the tasks, the scene) of programs `a` | `b` in the small domain's
+    scene `scene_name`."""
     dom = small_domain()
     scene_ops = dom.scenes[[dom.scene_name(i) for i in range(len(dom.scenes))].index(scene_name)]
-    ops = scene_ops + (a, Op.make(SCHEMA, "task", id=1), b)
-    t = tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene])
-    model = TARGET.pre_model if pre else TARGET.post_model
-    return tasks.search(model, Scene.from_ops(ops).dax, t, reduce=reduce, max_runs=max_runs,
-                        stateful=stateful)
+    ops = scene_ops + a + (Op.make(SCHEMA, "task", id=1),) + b
+    return (scene_ops, tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene]),
+            Scene.from_ops(ops).dax)
 
 
 @pytest.mark.slow

@@ -19,15 +19,7 @@ from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 from fuzzplug.targets.dax_fault.target import TARGET
 
 from test_dax_tasks import FULL_SEARCH_CASES, RACE_OBSERVED, case_search
-
-
-def _pair(scene_name: str, a: tuple[Op, ...], b: tuple[Op, ...]):
-    dom = small_domain()
-    names = [dom.scene_name(i) for i in range(len(dom.scenes))]
-    scene_ops = dom.scenes[names.index(scene_name)]
-    ops = scene_ops + a + (Op.make(SCHEMA, "task", id=1),) + b
-    return (scene_ops, tasks.split([op for op in ops if not SCHEMA.spec(op.name).scene]),
-            Scene.from_ops(ops).dax)
+from test_dax_tasks import pair_of as _pair
 
 
 def _without_faults(outcomes) -> set:
