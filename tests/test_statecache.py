@@ -15,7 +15,6 @@ from fuzzplug.core.opslang import Op
 from fuzzplug.explore.statecache import ENTRY_BYTES, StateCache
 from fuzzplug.targets.dax_fault import interleavings, tasks
 from fuzzplug.targets.dax_fault.domain import small_domain
-from fuzzplug.targets.dax_fault.schema import SCHEMA, Scene
 from fuzzplug.targets.dax_fault.target import TARGET
 
 from test_dax_tasks import FULL_SEARCH_CASES, RACE_OBSERVED, case_search
