@@ -117,17 +117,42 @@ def test_an_outcome_the_cut_search_misses_is_met_by_one_preemption_before_it_is_
         text, monkeypatch):
     """v4.13's search of these programs is cut even at 4,000 runs and lacks v4.14's outcome
     (so the oracle called it divergent, tasks/state:file and tasks/state:entry+file+map);
-    with the one-preemption runs the input is the same."""
+    with the one-preemption runs the input is the same (the stateful search, which comes
+    after them, left out)."""
     ops, scene, program = _input(text)
     _, _, outcome = _post_outcome(text)
     tasks.SEARCHES.clear()
     monkeypatch.setattr(tasks, "PREEMPTION_RUNS", 0)
+    monkeypatch.setattr(tasks, "PROOF_RUNS", 0)
     assert TARGET.evaluate(ops).verdict is Verdict.DIVERGENT
     cut = tasks.SEARCHES.search(TARGET.pre_model, scene, program, tasks.CONFIRM_RUNS)
     assert not cut.complete and not any(_same(o, outcome) for o in cut.outcomes)
     monkeypatch.undo()
     assert TARGET.evaluate(ops).verdict is Verdict.SAME
     tasks.SEARCHES.clear()
+
+
+@pytest.mark.slow
+def test_an_outcome_the_cut_search_misses_is_met_by_the_stateful_search_before_it_is_a_finding(
+        monkeypatch):
+    """The last confirmation: without the one-preemption runs, v4.13's stateful search
+    (`tasks.PROOFS`, `PROOF_RUNS`) of BLOCK_ORDER completes and has v4.14's outcome, so the
+    input is the same; without it too, it is divergent."""
+    ops, scene, program = _input(BLOCK_ORDER)
+    _, _, outcome = _post_outcome(BLOCK_ORDER)
+    monkeypatch.setattr(tasks, "PREEMPTION_RUNS", 0)
+    monkeypatch.setattr(tasks, "SEARCHES", tasks.SearchCache())
+    monkeypatch.setattr(tasks, "PROOFS", tasks.SearchCache(stateful=True))
+    assert TARGET.evaluate(ops).verdict is Verdict.SAME
+    proof = tasks.PROOFS.search(TARGET.pre_model, scene, program, tasks.PROOF_RUNS)
+    assert tasks.PROOFS.hits == 1 and proof.complete and proof.cache is None
+    assert any(_same(o, outcome) for o in proof.outcomes)
+    cut = tasks.SEARCHES.search(TARGET.pre_model, scene, program, tasks.CONFIRM_RUNS)
+    assert not cut.complete and not any(_same(o, outcome) for o in cut.outcomes)
+    monkeypatch.setattr(tasks, "PROOF_RUNS", 0)
+    monkeypatch.setattr(tasks, "PROOFS", tasks.SearchCache(stateful=True))
+    assert TARGET.evaluate(ops).verdict is Verdict.DIVERGENT
+    assert len(tasks.PROOFS) == 0
 
 
 def test_the_msync_warn_and_the_ram_oom_combine_and_are_known_by_their_causes():

@@ -495,6 +495,7 @@ def test_an_outcome_the_first_budget_misses_is_looked_for_again_before_it_is_a_f
     ops = _ops(CUT_SEARCH_FALSE_DIVERGENCE)
     monkeypatch.setattr(tasks, "CONFIRM_RUNS", tasks.SEARCH_RUNS)
     monkeypatch.setattr(tasks, "PREEMPTION_RUNS", 0)  # they have it too: see test_dax_known_races
+    monkeypatch.setattr(tasks, "PROOF_RUNS", 0)  # and the stateful search
     tasks.SEARCHES.clear()
     cut = TARGET.evaluate(ops)
     assert (cut.verdict, cut.signature) == (Verdict.DIVERGENT, "tasks/state:file/da39a3ee")
