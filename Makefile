@@ -19,8 +19,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+# The suite on every core (pytest-xdist); tests that share a cache of the process run in
+# one worker (tests/conftest.py, SHARED). `make test TEST_WORKERS=0`: in this process alone.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -137,3 +137,29 @@ def seeds(installed: Install) -> dict[str, Path]:
         _check(result, f"fuzzplug seeds for {harness.stem}")
         folders[harness.stem] = folder
     return folders
+
+
+# ------------------------------------------------------------------ the suite on every core
+
+SHARED = {
+    # the session fixtures above: one fresh install, one PyInstaller build per run
+    "test_install.py": "install", "test_packaging.py": "install",
+    # test_statecache imports test_dax_tasks.case_search, cached per process
+    "test_dax_tasks.py": "searches", "test_statecache.py": "searches",
+    # the known reproducers' searches, kept per process (tasks.SEARCHES, tasks.PROOFS) by
+    # the first of these files that makes them, read warm by the others
+    "test_dax_budget.py": "known", "test_dax_chain.py": "known",
+    "test_known_findings.py": "known",
+}
+"""Test files whose tests share a cache of the process, by the group they must run in.
+`make test` runs the suite on pytest-xdist's workers with `--dist loadgroup`: every test is
+put in the group of its file (`pytest_collection_modifyitems`), these files in the group
+named here, so each group's tests run in one worker, in file order, and a session fixture
+or a cached search is made once. Run without `-n`, the marks do nothing."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group(SHARED.get(name, name)))

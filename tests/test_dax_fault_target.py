@@ -196,10 +196,13 @@ def test_the_same_input_gets_the_same_outcome_in_another_process():
         assert record["post"] == json.loads(json.dumps(outcome.post.to_json()))
 
 
-def test_the_trace_tells_each_ops_story():
-    """The side-by-side trace shows each op's return with its faults and what it changed."""
-    from fuzzplug.triage.trace import side_by_side
+def test_the_trace_tells_each_ops_story(monkeypatch):
+    """The side-by-side trace shows each op's return with its faults and what it changed
+    (at the width it takes when the output is not a terminal; pytest-xdist's workers set
+    COLUMNS to 80)."""
+    from fuzzplug.triage.trace import DEFAULT_COLUMNS, side_by_side
 
+    monkeypatch.setenv("COLUMNS", str(DEFAULT_COLUMNS))
     ops = _ops("load addr=0x101000\nstore addr=0x101000 val=0x66\n")
     text = side_by_side(TARGET, ops, TARGET.evaluate(ops))
     assert "v4.13: ok 0x0 (1 fault)" in text and "v4.14: ok (1 fault)" in text
