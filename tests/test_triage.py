@@ -154,6 +154,23 @@ def test_the_verb_in_json_gives_one_object_per_signature(crashes, capsys):
         "crash-ppc64", "crash-ppc64-noisy", "timeout-ppc64-moved"]
 
 
+def test_the_files_rerun_in_two_processes_give_the_report_of_one(crashes, capsys):
+    """`--jobs 2` re-runs the files in two worker processes: the same JSON, byte for byte,
+    as in one (the text report too); `--jobs 0` is a one-line error."""
+    outputs = {}
+    for jobs in ("1", "2"):
+        for form in ((), ("--json",)):
+            assert main(["triage", str(crashes), "--target", "insert_pfn", "--jobs", jobs,
+                         *form]) == 0
+            outputs[jobs, form] = capsys.readouterr().out
+    assert outputs["1", ()] == outputs["2", ()]
+    assert outputs["1", ("--json",)] == outputs["2", ("--json",)]
+    assert len(outputs["2", ("--json",)].splitlines()) == 2
+    assert main(["triage", str(crashes), "--target", "insert_pfn", "--jobs", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--jobs must be positive" in err and len(err.splitlines()) == 1
+
+
 def test_a_folder_without_reproducers_says_so(tmp_path, capsys):
     """An empty folder: exit 0 and a sentence, not an empty table."""
     assert main(["triage", str(tmp_path)]) == 0

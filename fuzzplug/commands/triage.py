@@ -7,6 +7,7 @@ import json
 import sys
 
 from fuzzplug.commands import add_known_option, add_pair_options, load_target_for
+from fuzzplug.engines.exhaustive import worker_count
 from fuzzplug.errors import InputError
 from fuzzplug.targets import pair_name
 from fuzzplug.triage.triage import render, triage
@@ -31,6 +32,9 @@ def add_parser(sub) -> None:
                         "drop those the target's budgeted evaluation leaves candidates "
                         "(a farm's corpus, where the harness could not write candidate-* "
                         "files); needs --target")
+    p.add_argument("--jobs", type=int,
+                   help="worker processes re-running the files (default: the CPUs, at most "
+                        "4)")
     add_known_option(p)
     p.set_defaults(func=run)
 
@@ -44,7 +48,8 @@ def run(args) -> int:
         default_pair = pair_name(load_target_for(args))
     if args.candidates and not args.target:
         raise InputError("--candidates needs --target (the target whose corpus it is)")
-    groups = triage(args.dirs, args.target, default_pair, corpus=args.candidates)
+    groups = triage(args.dirs, args.target, default_pair, corpus=args.candidates,
+                    jobs=worker_count(args.jobs))
     if args.json:
         for group in groups:
             sys.stdout.write(json.dumps(group.to_json(), sort_keys=True) + "\n")

@@ -39,7 +39,6 @@ search is, and no timing is printed (the logs on stderr have them).
 from __future__ import annotations
 
 import json
-import multiprocessing
 from dataclasses import dataclass, field
 
 from fuzzplug.core.advice import Advice, FixChange
@@ -49,6 +48,7 @@ from fuzzplug.core.oracle import Verdict
 from fuzzplug.errors import InputError, TargetError
 from fuzzplug.log import get_logger
 from fuzzplug.targets import Versioned, advice_of
+from fuzzplug.triage.workers import fork_map
 
 PRESENT, GONE, NEW, ABSENT = "present", "gone", "new", "-"
 CHANGED = "changed"
@@ -468,11 +468,7 @@ def _evaluations(target, base: str, columns: tuple[str, ...], texts: list[str],
     a verdict, so the answer is the same whatever `jobs`."""
     _WORK.update(target=target, base=base, columns=columns)
     try:
-        if jobs > 1 and len(texts) > 1:
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(texts))) as pool:
-                results = pool.map(_evaluate_text, texts, chunksize=1)
-        else:
-            results = [_evaluate_text(text) for text in texts]
+        results = list(fork_map(_evaluate_text, texts, jobs))
     finally:
         _WORK.clear()
     return {(version, text): result for text, per_pair in zip(texts, results)

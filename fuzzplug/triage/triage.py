@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,6 +72,7 @@ from fuzzplug.targets import (
     select_pair,
     target_names,
 )
+from fuzzplug.triage.workers import fork_map
 
 __all__ = ["CRASH_PREFIXES", "Group", "Reproducer", "find_reproducers", "render", "triage"]
 
@@ -306,14 +308,27 @@ def _check(rep: Reproducer) -> None:
                                 f"re-run gives {first.verdict.value} {first.signature}")
 
 
+_WORK: list[Reproducer] = []
+"""The reproducers `_checked_at` reads in a worker process (set before the processes fork)."""
+
+
+def _checked_at(index: int) -> Reproducer:
+    """`_WORK[index]` checked (`_check`), in a worker process: sent back whole."""
+    rep = _WORK[index]
+    _check(rep)
+    return rep
+
+
 def triage(dirs: list[str], default_target: str | None = None,
-           default_pair: str | None = None, corpus: bool = False) -> list[Group]:
+           default_pair: str | None = None, corpus: bool = False,
+           jobs: int = 1) -> list[Group]:
     """Find, re-run and group every reproducer below `dirs`; groups by hits, then
     signature. `default_target` is the target of the reproducers that name none (crash
     files), `default_pair` the pair of those that name none; `InputError` if one needs a
     target and it is not given. With `corpus` (`--candidates`), every other file is an
     input of a corpus, evaluated with the target's budget (`evaluate_budgeted`): those it
-    leaves candidates are confirmed as candidates are, the others left out."""
+    leaves candidates are confirmed as candidates are, the others left out. The re-runs
+    are made in `jobs` worker processes (`fork_map`: the same groups whatever `jobs`)."""
     reps = find_reproducers(dirs, default_target, default_pair, corpus)
     if default_target is not None:
         load_target(default_target)  # an unknown --target is an error even with no crash files
@@ -339,15 +354,12 @@ def triage(dirs: list[str], default_target: str | None = None,
             kept.append(rep)
         reps = kept
     groups: dict[tuple[str, str, str], Group] = {}
-    log = get_logger()
-    started = last = time.monotonic()
-    for n, rep in enumerate(reps, 1):
-        _check(rep)
-        now = time.monotonic()
-        if now - last >= PROGRESS_EVERY:  # a candidate's confirmation can take seconds
-            last = now
-            log.info("triage_progress", evaluated=n, files_in=len(reps),
-                     elapsed_s=round(now - started, 1))
+    _WORK[:] = reps
+    try:
+        checked = list(_progress(fork_map(_checked_at, range(len(reps)), jobs), len(reps)))
+    finally:
+        _WORK.clear()
+    for rep in checked:
         pair = pair_name(_target(rep))
         key = (rep.target, pair or "", rep.signature or
                (f"<dropped candidates: {rep.verdict}>" if rep.dropped
@@ -360,6 +372,20 @@ def triage(dirs: list[str], default_target: str | None = None,
             group.match = known.match(sig, group.shortest.ops)
     return sorted(groups.values(),
                   key=lambda g: (-g.hits, g.target, g.pair or "", g.signature))
+
+
+def _progress(checked: Iterator[Reproducer], total: int) -> Iterator[Reproducer]:
+    """The reproducers as they are checked, with a `triage_progress` event every
+    `PROGRESS_EVERY` seconds (a candidate's confirmation can take seconds)."""
+    log = get_logger()
+    started = last = time.monotonic()
+    for n, rep in enumerate(checked, 1):
+        yield rep
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            log.info("triage_progress", evaluated=n, files_in=total,
+                     elapsed_s=round(now - started, 1))
 
 
 def _target_cell(group: Group) -> str:
