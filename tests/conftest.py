@@ -147,9 +147,9 @@ SHARED = {
     # test_statecache imports test_dax_tasks.case_search, cached per process
     "test_dax_tasks.py": "searches", "test_statecache.py": "searches",
     # the known reproducers' searches, kept per process (tasks.SEARCHES, tasks.PROOFS) by
-    # the first of these files that makes them, read warm by the others
-    "test_dax_budget.py": "known", "test_dax_chain.py": "known",
-    "test_known_findings.py": "known",
+    # test_dax_chain's backport test, read warm by the reproducer tests after it
+    # (test_dax_budget clears the cache for each of its cases: it runs on its own)
+    "test_dax_chain.py": "known", "test_known_findings.py": "known",
 }
 """Test files whose tests share a cache of the process, by the group they must run in.
 `make test` runs the suite on pytest-xdist's workers with `--dist loadgroup`: every test is
