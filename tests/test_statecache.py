@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from fuzzplug.core.opslang import Op
+from fuzzplug.explore import dpor
 from fuzzplug.explore.statecache import ENTRY_BYTES, StateCache
 from fuzzplug.targets.dax_fault import interleavings, tasks
 from fuzzplug.targets.dax_fault.domain import small_domain
@@ -51,6 +52,50 @@ def test_the_state_cache_keeps_every_outcome_of_the_search_without_it_on_the_kno
         if name in RACE_OBSERVED and model is TARGET.post_model:
             assert any(RACE_OBSERVED[name] in (c.user,) + tuple(w[1] for w in c.observed)
                        for o in cached.outcomes for calls in o.calls for c in calls)
+
+
+@pytest.mark.parametrize("case", FULL_SEARCH_CASES, ids=[c[0] for c in FULL_SEARCH_CASES])
+def test_stateful_dpor_keeps_every_outcome_of_the_stateful_search_that_tries_every_task(
+        monkeypatch, case):
+    """The stateful search with DPOR's backtracking (`dpor.SUMMARIES`: a run stopped at a
+    cached state races with what was explored from it; cycles explored with every task)
+    against the same search trying every task at every state, both versions: the same
+    outcome classes, in no more runs."""
+    name = case[0]
+    for pre in (True, False):
+        dpor_search = case_search(name, pre, stateful=True)
+        monkeypatch.setattr(dpor, "SUMMARIES", False)
+        every = tasks.search(TARGET.pre_model if pre else TARGET.post_model,
+                             *_shape(name), stateful=True)
+        monkeypatch.setattr(dpor, "SUMMARIES", True)
+        assert dpor_search.complete and every.complete
+        assert dpor_search.stats.runs <= every.stats.runs, pre
+        assert _without_faults(dpor_search.outcomes) == _without_faults(every.outcomes), pre
+
+
+@pytest.mark.slow
+def test_stateful_dpor_keeps_every_outcome_of_a_search_that_closes_cycles(monkeypatch):
+    """The zero-page livelock pair (a load and a store of the hole against a store of it,
+    v4.14, no pte_special), whose search closes cycles (states whose future goes back to a
+    state still being explored, `dpor.Node.via`): with DPOR's backtracking, the outcome
+    classes of the search trying every task at every state, in fewer runs."""
+    _, t, scene = _pair("no pte_special shared",
+                        (interleavings.CALLS[0], interleavings.CALLS[1]),
+                        (interleavings.CALLS[1],))
+    dpor_search = tasks.search(TARGET.post_model, scene, t, stateful=True)
+    monkeypatch.setattr(dpor, "SUMMARIES", False)
+    every = tasks.search(TARGET.post_model, scene, t, stateful=True)
+    assert dpor_search.complete and every.complete
+    assert dpor_search.cache.cycles > 0 and every.cache.cycles > 0
+    assert dpor_search.stats.runs < every.stats.runs
+    assert _without_faults(dpor_search.outcomes) == _without_faults(every.outcomes)
+
+
+def _shape(name: str):
+    """(scene, tasks) of the `FULL_SEARCH_CASES` shape `name`."""
+    _, scene_name, a, b, _ = next(c for c in FULL_SEARCH_CASES if c[0] == name)
+    _, t, scene = _pair(scene_name, (a,), (b,))
+    return scene, t
 
 
 def test_a_state_two_interleavings_reach_is_explored_once():

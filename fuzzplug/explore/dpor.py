@@ -20,6 +20,15 @@ at a node asleep in the branches after it as long as the steps taken commute wit
 step; a run in which every task that may run is asleep repeats an explored trace and is
 abandoned.
 
+With a state cache (`fuzzplug.explore.statecache`) the search is stateful: a run stops at a
+state explored before, or where it comes back to a state on its own path (a cycle). It
+keeps the race-driven backtracking (`SUMMARIES`; Yang, Chen, Gopalakrishnan and Kirby,
+SPIN 2008): a cached state keeps what every step explored from it touched, and a run
+stopped there races with all of it (`_summary_races`); a cached state whose future goes
+back to a state still being explored keeps that state's key and takes its summary when a
+run stops there (`Node.via`, `_Chooser._whole_summary`); and the states of a cycle are
+explored with every task (docs/races.md, "Combined with the reduction", has the argument).
+
 Sound when (1) runs are deterministic (the same choices give the same steps: checked, a
 replayed choice must be enabled), (2) footprints are complete (`fuzzplug.runtime.footprint`,
 checked by `tests/test_footprint.py`), and (3) a step can enable or disable another task
@@ -62,7 +71,11 @@ class Node:
     read: dict | None = None  # vals as a step's read of them is keyed (`statecache`)
     bases: list | None = None
     after: tuple | None = None  # (choice, each task's key after the step): replays reuse it
+    # With `SUMMARIES`: what every step explored from the state touched (items (task, kind,
+    # key, mode)), and the keys of the states above it that a cycle from its subtree went
+    # back to (its future goes on through theirs: their summaries are part of its own).
     summary: set = field(default_factory=set)
+    via: set = field(default_factory=set)
 
 
 class _Chooser:
@@ -79,7 +92,8 @@ class _Chooser:
         self.cache = cache
         self.hist: list[bytes] | None = None  # each task's key (`statecache`)
         self.path = {n.key: i for i, n in enumerate(stack[:depth]) if n.key is not None}
-        self.cut: tuple | None = None  # ("hit", Entry) or ("cycle", node index)
+        self.cut: tuple | None = None  # ("hit", its whole summary) or ("cycle", node index)
+        self.cycles: list[tuple[int, int]] = []  # (the state's first node, where it came back)
         self.memo = None  # the machine's cell cache (`daxtrack.CellCache`), if it has one
 
     def choose(self, sched, enabled: list[int], forced: bool = False) -> int | None:
@@ -109,12 +123,15 @@ class _Chooser:
             if not forced:
                 if key in self.path:
                     self.cache.cycles += 1
+                    self.cycles.append((self.path[key], at))
                     return self._close_cycle(sched, at, vals, bases)
                 entry = self.cache.get(key)
                 if entry is not None and entry.sleep <= self.sleep.keys():
-                    self.cut = ("hit", entry)
-                    self.cache.hits += 1
-                    return None
+                    summary = self._whole_summary(entry, at) if SUMMARIES else entry.summary
+                    if summary is not None:
+                        self.cut = ("hit", summary)
+                        self.cache.hits += 1
+                        return None
         awake = ([t for t in enabled if t not in self.sleep] if self.reduce and not forced
                  else list(enabled))
         if not awake:
@@ -129,6 +146,31 @@ class _Chooser:
             self.path[key] = at
         return tid
 
+    def _whole_summary(self, entry, at: int) -> frozenset | None:
+        """A cached state's summary joined with those of the states its future goes
+        through (`Node.via`, and theirs in turn); a state of those on the run's path is a
+        cycle back to it (`_summary_races`). None when one of them is neither (dropped
+        from the cache): the state is explored again."""
+        if not entry.via:
+            return entry.summary
+        summary = set(entry.summary)
+        todo, seen, cycles = list(entry.via), set(), len(self.cycles)
+        while todo:
+            v = todo.pop()
+            if v in seen:
+                continue
+            seen.add(v)
+            if v in self.path:
+                self.cycles.append((self.path[v], at))
+                continue
+            e = self.cache.peek(v)
+            if e is None:
+                del self.cycles[cycles:]
+                return None
+            summary |= e.summary
+            todo.extend(e.via)
+        return frozenset(summary)
+
     def _close_cycle(self, sched, at: int, vals: dict, bases: list):
         """The run is back in a state it was in: the steps since can repeat forever. Each
         task whose user access is retrying there (`sched.Pending.resume`) may fault
@@ -137,7 +179,7 @@ class _Chooser:
         first visit."""
         looping = retrying(sched)
         if not looping:
-            self.cut = ("cycle", at)
+            self.cut = ("cycle", self.cycles[-1][0])
             return None
         choices = tuple(LIVELOCK + t for t in looping)
         read = statecache.without_zero_refcount(vals, sched.machine.k.memmap.zero,
@@ -262,6 +304,21 @@ class _Index:
                 if mode != R:
                     self.writers |= bit
 
+    def truncate(self, n: int) -> None:
+        """Forget the steps from the `n`th on."""
+        keep = (1 << n) - 1
+        for by_key in self.by_key.values():
+            for modes in by_key.values():
+                for mode, bits in modes.items():
+                    if bits >> n:
+                        modes[mode] = bits & keep
+        for modes in self.by_kind.values():
+            for mode, bits in modes.items():
+                if bits >> n:
+                    modes[mode] = bits & keep
+        self.writers &= keep
+        self.everything &= keep
+
     def dependent_mask(self, fp: Footprint) -> int:
         """The earlier steps dependent with a step of footprint `fp`, a bit each."""
         cells = fp.cells
@@ -336,8 +393,8 @@ def races(trace: list) -> list[tuple[int, int]]:
     return races_from(trace, 0, [])
 
 
-def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
-        -> list[tuple[int, int]]:
+def races_from(trace: list, start: int, clocks: list[dict[int, int]],
+               index: _Index | None = None) -> list[tuple[int, int]]:
     """`races(trace)` of the steps j >= `start` only, given in `clocks` the vector clocks
     of the steps before `start`, kept from an earlier call on a trace with the same first
     `start` steps; `clocks` is left holding every step's. A search replays the previous
@@ -345,15 +402,22 @@ def races_from(trace: list, start: int, clocks: list[dict[int, int]]) \
     previous run's, found when a run first took those steps, and their backtrack points
     are on the same nodes, so only the steps from the branch on are looked at again (the
     replayed steps' accesses are indexed again, `_Index.add`; `tests/test_dax_tasks.py`
-    checks that the search makes the same runs either way)."""
+    checks that the search makes the same runs either way). `index`, if given, holds the
+    accesses of the earlier call's steps (kept with `clocks`), and is left holding every
+    step's."""
     del clocks[start:]
     assert len(clocks) == start, "the clocks of the replayed steps are missing"
     last_of: dict[int, int] = {}
-    index = _Index()
-    for j in range(start):  # the replayed steps: their races are known, their clocks kept
-        e = trace[j]
-        last_of[e.tid] = j
-        index.add(j, e.fp)
+    if index is None:
+        index = _Index()
+        for j in range(start):  # the replayed steps: their races are known, clocks kept
+            e = trace[j]
+            last_of[e.tid] = j
+            index.add(j, e.fp)
+    else:
+        index.truncate(start)
+        for j in range(start):
+            last_of[trace[j].tid] = j
     out = []
     for j in range(start, len(trace)):
         e = trace[j]
@@ -441,7 +505,11 @@ REPLAY_SKIPS = True
 """`_Chooser.observe` skips the steps a run replays before its branch (nothing it would
 record there is read); False: it records every step alike (the readable path the tests
 compare it with)."""
-SUMMARIES = False
+SUMMARIES = True
+"""A search with a state cache keeps DPOR's race-driven backtracking, a run stopped at a
+cached state racing with what was explored from it (stateful DPOR: `_summary_races`);
+False: every task that may run is tried at every state, the sleep sets alone pruning (the
+search the tests compare it with)."""
 LIVELOCK = 1000
 """A node's choice LIVELOCK + t ends task t's retrying access as a LIVELOCK."""
 
@@ -453,26 +521,71 @@ def _add_backtrack(node: Node, p: int) -> None:
         node.backtrack.update(node.enabled)
 
 
-def _stateful_after_run(stack: list[Node], trace: list, cut: tuple | None,
-                        reduce: bool) -> None:
-    """After a run with a state cache: the races of the run's steps with the steps a cut
-    run would have taken after the state it stopped at (that state's summary: every step
-    explored from it, per task; each dependent step of another task is a race, whatever
-    happens before it, which may backtrack more than needed and never less), and each
-    node's summary joined with the steps explored below it."""
-    below: set = set()
-    if cut is not None:
-        kind, what = cut
-        below = set(what.summary) if kind == "hit" else set(stack[what].summary)
-        if reduce and below:
-            fps = statecache.footprints(frozenset(below))
-            for i, e in enumerate(trace):
-                for p, fp in fps.items():
-                    if p != e.tid and dependent(e.fp, fp):
-                        _add_backtrack(stack[i], p)
-    for i in range(len(trace) - 1, -1, -1):
-        below |= statecache.items(trace[i].tid, trace[i].fp)
-        stack[i].summary |= below
+def _summary_races(stack: list[Node], trace: list, cut: tuple | None,
+                   cycles: list[tuple[int, int]], index: _Index) -> None:
+    """After a run with a state cache and `SUMMARIES` (stateful DPOR: Yang, Chen,
+    Gopalakrishnan and Kirby, SPIN 2008): the races of the run's steps with the steps a
+    run cut at a cached state would have taken after it (that state's whole summary,
+    `_Chooser._whole_summary`: every step explored from it or from the states its future
+    goes through, per task; each dependent step of another task is a race, whatever
+    happens before it, which may backtrack more than needed and never less). The states
+    of a cycle, from its first visit (a node still being explored, whose summary is not
+    whole yet) to the step that came back, are explored with every task that may run.
+    `index`: the run's steps' accesses (`races_from`)."""
+    if cut is not None and cut[0] == "hit" and cut[1]:
+        for p, fp in _summary_footprints(cut[1]).items():
+            mask = index.dependent_mask(fp)  # the steps dependent with one of p's
+            while mask:
+                low = mask & -mask
+                mask ^= low
+                i = low.bit_length() - 1
+                if trace[i].tid != p:
+                    _add_backtrack(stack[i], p)
+    for first, back in cycles:
+        for i in range(first, back):
+            node = stack[i]
+            node.backtrack.update(node.enabled)
+
+
+def _summarize(stack: list[Node], trace: list, cut: tuple | None,
+               cycles: list[tuple[int, int]], branch: int) -> None:
+    """Join the run's steps below `branch` (the node the next run branches at, or -1) into
+    the summaries of their nodes, from the bottom up: each node's summary takes its step
+    and its child's summary, and its `via` the keys of the states a cycle below it went
+    back to, but its own. The nodes above `branch` take theirs when their own subtree is
+    explored (the run that explores it last goes up through them)."""
+    below: set = set(cut[1]) if cut is not None and cut[0] == "hit" else set()
+    back: dict[int, set] = {}
+    for first, at in cycles:
+        if stack[first].key is not None:
+            back.setdefault(at - 1, set()).add(stack[first].key)
+    via: set = set()
+    for i in range(len(trace) - 1, max(branch, 0) - 1, -1):
+        node = stack[i]
+        node.summary |= below
+        node.summary |= statecache.items(trace[i].tid, trace[i].fp)
+        below = node.summary
+        if i in back:
+            via = via | back[i]
+        if via:
+            node.via |= via
+        if node.key in node.via:
+            node.via.discard(node.key)
+        via = node.via
+
+
+_FOOTPRINTS: dict[int, tuple[frozenset, dict[int, Footprint]]] = {}
+
+
+def _summary_footprints(summary: frozenset) -> dict[int, Footprint]:
+    """`statecache.footprints` of an interned summary, kept while it is the last one asked
+    of its id."""
+    got = _FOOTPRINTS.get(id(summary))
+    if got is None or got[0] is not summary:
+        if len(_FOOTPRINTS) > 4096:
+            _FOOTPRINTS.clear()
+        got = _FOOTPRINTS[id(summary)] = (summary, statecache.footprints(summary))
+    return got[1]
 
 
 def explore(run: Callable[[object], object], *, reduce: bool = True,
@@ -499,6 +612,7 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
         pausing = True
     stack: list[Node] = []
     clocks: list[dict[int, int]] = []  # the last run's steps' vector clocks (`races_from`)
+    index = _Index()  # and their accesses
     depth = 0
     while True:
         while limits.reached(stats):
@@ -519,13 +633,13 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
             # The first depth - 1 steps replayed the previous run's (the step at depth - 1
             # is the branch's new choice).
             start = min(max(depth - 1, 0), len(clocks), len(trace)) if INCREMENTAL else 0
-            for i, j in races_from(trace, start, clocks):
+            for i, j in races_from(trace, start, clocks, index):
                 _add_backtrack(stack[i], trace[j].tid)
         else:
             for node in stack:
                 node.backtrack.update(node.enabled)
-        if cache is not None and SUMMARIES:
-            _stateful_after_run(stack, trace, chooser.cut, reduce)
+        if cache is not None and SUMMARIES and reduce:
+            _summary_races(stack, trace, chooser.cut, chooser.cycles, index)
         if result.abandoned:
             stats.abandoned += 1
         else:
@@ -539,10 +653,13 @@ def explore(run: Callable[[object], object], *, reduce: bool = True,
                 node.done.add(todo[0])
                 depth = i + 1
                 break
+        if cache is not None and SUMMARIES and reduce:
+            _summarize(stack, trace, chooser.cut, chooser.cycles, depth - 1)
         if cache is not None:  # the states below the branch are explored: cache them
             for node in stack[max(depth, 0):]:
                 if node.key is not None:
-                    cache.put(node.key, frozenset(node.sleep), frozenset(node.summary))
+                    cache.put(node.key, frozenset(node.sleep), frozenset(node.summary),
+                              frozenset(node.via))
         if depth < 0:
             return
         del stack[depth:]

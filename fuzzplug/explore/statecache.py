@@ -532,6 +532,7 @@ class Entry:
 
     sleep: frozenset
     summary: frozenset  # of (tid, kind, key, mode)
+    via: frozenset = frozenset()  # the keys of the states its future goes through (`dpor`)
 
 
 class StateCache:
@@ -563,7 +564,12 @@ class StateCache:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: bytes, sleep: frozenset, summary: frozenset) -> None:
+    def peek(self, key: bytes) -> Entry | None:
+        """The entry of `key`, if cached, leaving the order of use as it is."""
+        return self._entries.get(key)
+
+    def put(self, key: bytes, sleep: frozenset, summary: frozenset,
+            via: frozenset = frozenset()) -> None:
         """Record an explored state; a state explored again with fewer tasks asleep keeps
         smaller set of the two when one holds the other (it covers more later visits), and
         the summaries are joined."""
@@ -571,7 +577,8 @@ class StateCache:
         if old is not None:
             sleep = sleep & old.sleep
             summary = summary | old.summary
-        self._entries[key] = Entry(sleep, self.intern(summary))
+            via = via | old.via
+        self._entries[key] = Entry(sleep, self.intern(summary), via)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

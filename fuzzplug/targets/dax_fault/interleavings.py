@@ -75,11 +75,11 @@ USER_ACCESSES = frozenset(op.name for op in ACCESSES)
 """The calls that make user memory accesses (`ACCESSES`' names). `STATEFUL` applies to a pair where a task makes
 one (`uses_state_cache`): an access is what retries its fault, what livelocks, and what brings
 a run back to a state it was in (a cycle), and two faults of one page meet the same states
-by many interleavings. A pair of system calls alone has none of that: with the cache the
-search gives up DPOR's race-driven backtracking for sleep sets alone (docs/races.md,
-"Combined with the reduction") and found no state twice to pay for it: about four times
-the runs, and more than three times the CPU on one scene of `--calls syscalls --depth 3`
-(docs/races.md, "Which pairs get the state cache")."""
+by many interleavings. A pair of system calls alone has none of that: with the cache (when it
+still gave up DPOR's race-driven backtracking for sleep sets alone, before stateful DPOR:
+docs/races.md, "Combined with the reduction") the search found no state twice to pay for
+it: about four times the runs, and more than three times the CPU on one scene of `--calls
+syscalls --depth 3` (docs/races.md, "Which pairs get the state cache")."""
 
 
 @dataclass(frozen=True, slots=True)
